@@ -1,0 +1,104 @@
+# /// script
+# requires-python = ">=3.11"
+# dependencies = [
+#     "build>=1.2",
+#     "invoke>=2.2",
+#     "nox>=2025.2.9",
+#     "packaging>=24",
+#     "readme_renderer[md]>=43",
+#     "tomlkit>=0.13",
+#     "twine>=6",
+#     "uv>=0.5",
+#     "virtualenv>=20.26",
+# ]
+# ///
+"""Nox sessions for juniper-release: the front door maintainers and CI share.
+
+Every session is a short checklist that calls the engine in ``scripts/juniper_release``. Options go after ``--``
+and are parsed with argparse (``nox -s verify-all -- --sandbox``).
+
+Tags:
+  ci      the per-package ``verify(...)`` sessions CI runs as a matrix (``nox -l --json -t ci``)
+  layer0  / layer1 / layer2: the per-package sessions of one release layer
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nox
+
+# script mode (the PEP 723 header installs the engine's dependencies), nox.param tags, and
+# default_venv_backend "uv|virtualenv" all need nox 2025.02.09 or newer.
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_venv = "yes"
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from juniper_release.errors import JuniperError  # noqa: E402
+from juniper_release.registry import load_registry  # noqa: E402
+
+try:
+    REGISTRY = load_registry(ROOT / "repos.toml")
+except JuniperError as exc:  # a broken registry must still say what to fix
+    raise SystemExit(f"error: {exc}") from None
+
+PACKAGE_PARAMS = [nox.param(p.name, id=p.name, tags=["ci", f"layer{p.layer}"]) for p in REGISTRY.packages]
+PACKAGE_NAMES = [p.name for p in REGISTRY.packages]
+
+
+def _options(session: nox.Session, *, packages: bool = False) -> argparse.Namespace:
+    """Parse ``session.posargs`` (never mutated) into the options every engine session accepts."""
+    parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
+    parser.add_argument("--workspace", help="directory holding the six checkouts (default: $JUNIPER_WORKSPACE or ..)")
+    parser.add_argument("--sandbox", action="store_true", help="use the generated stand-in ecosystem")
+    parser.add_argument("--defects", help="stand-in defects or preset (with --sandbox), e.g. 'seed'")
+    parser.add_argument("--force", action="store_true", help="rebuild and re-verify even when cached")
+    parser.add_argument("--keep-going", action="store_true", help="carry on past a failing package")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    if packages:
+        parser.add_argument("--packages", help="comma list of packages (default: all)")
+    return parser.parse_args(list(session.posargs))
+
+
+def _fail(session: nox.Session, exc: JuniperError) -> None:
+    session.error(str(exc))
+
+
+# ----------------------------------------------------------------------------------------------- quality
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Lint and format-check the tool with ruff."""
+    session.install("ruff>=0.8")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Type-check the engine, noxfile and tasks with mypy --strict."""
+    session.install("-e", ".[typecheck]")
+    session.run("mypy")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (real git, real builds, real local index servers)."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest", *session.posargs, env={"PYENV_VERSION": "3.11.7:3.12.1:3.13.0", "UV_PYTHON_DOWNLOADS": "never"}
+    )
+
+
+# ----------------------------------------------------------------------------------------------- foundation (issue 2)
+# (check session goes here)
+
+# ----------------------------------------------------------------------------------------------- verification (issue 3)
+# (build, verify, verify-all, demo and clean sessions go here)

@@ -1,0 +1,53 @@
+"""Shared plumbing for the two front doors (noxfile.py and tasks.py): registry, workspace and sandbox."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import JuniperError
+from .registry import Registry, load_registry, missing_checkouts, resolve_workspace
+
+
+@dataclass(frozen=True)
+class Target:
+    """The registry and the workspace a command works on."""
+
+    registry: Registry
+    workspace: Path
+    sandbox: bool = False
+
+
+def target(
+    workspace: str | Path | None = None,
+    *,
+    sandbox: bool = False,
+    defects: str | None = None,
+    registry_path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    require_all: bool = False,
+) -> Target:
+    """Resolve what to work on. The sandbox is used only when asked for, never as a silent fallback."""
+    registry = load_registry(Path(registry_path) if registry_path else None, env)
+    if sandbox:
+        if workspace:
+            raise JuniperError("--sandbox and --workspace both given", "pass one of them")
+        from .standin import sandbox_workspace
+
+        ws = sandbox_workspace(registry, defects)
+        print(f"using the stand-in sandbox ecosystem at {ws}", file=sys.stderr)
+        return Target(registry, ws, sandbox=True)
+    if defects:
+        raise JuniperError("--defects only applies to the stand-in sandbox", "add --sandbox")
+    ws = resolve_workspace(workspace, env)
+    if require_all:
+        missing = missing_checkouts(registry, ws)
+        if missing:
+            names = ", ".join(p.path for p in missing)
+            raise JuniperError(
+                f"workspace {ws} lacks checkouts: {names}",
+                f"run `invoke clone --workspace {ws}`, pass --workspace DIR, or use --sandbox for the stand-in ecosystem",
+            )
+    return Target(registry, ws)

@@ -1,0 +1,292 @@
+"""Fresh virtual environments and the CPU-torch guard.
+
+uv is preferred for creating environments and installing into them; virtualenv + pip is the fallback. Either way
+the installs are real. CPU torch comes from the configured source (repos.toml ``[torch]`` or $JUNIPER_TORCH_SOURCE);
+pip's own configured find-links are passed on explicitly because uv ignores pip.conf. Before torch is installed the
+resolution is dry-run: if it would bring the CUDA build (``nvidia-*`` packages, or a torch without ``+cpu``), we stop
+with a clear message instead of downloading gigabytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import parse_wheel_filename
+from packaging.version import Version
+
+from .errors import CommandError, JuniperError
+from .proc import run
+from .registry import TorchSource
+
+PYENV_VERSIONS = "3.11.7:3.12.1:3.13.0"
+
+
+class CudaTorchError(JuniperError):
+    """An install would have pulled the CUDA build of torch."""
+
+
+def uv_binary() -> str | None:
+    """The uv executable: on PATH, or installed next to this interpreter (the `uv` wheel)."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found,unused-ignore]
+
+        return str(find_uv_bin())
+    except Exception:  # pragma: no cover - uv not installed
+        return None
+
+
+def tool_env() -> dict[str, str]:
+    """Environment for child processes: pyenv can see 3.11-3.13, uv never downloads a Python."""
+    env = dict(os.environ)
+    # A pyenv shim exports PYENV_VERSION=<its own version> to its child; widen it so python3.12 etc. resolve.
+    current = [v for v in env.get("PYENV_VERSION", "").split(":") if v]
+    env["PYENV_VERSION"] = ":".join(dict.fromkeys([*current, *PYENV_VERSIONS.split(":")]))
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def find_python(version: str) -> str:
+    """An interpreter for ``version`` (e.g. '3.11'), or a clear error."""
+    env = tool_env()
+    candidates = [f"python{version}"]
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        candidates.insert(0, sys.executable)
+    for cand in candidates:
+        path = cand if os.path.isabs(cand) else shutil.which(cand, path=env.get("PATH"))
+        if not path:
+            continue
+        probe = subprocess.run(
+            [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return path
+    raise JuniperError(
+        f"no Python {version} interpreter found",
+        f"install Python {version} (pyenv: set PYENV_VERSION={PYENV_VERSIONS}) or change python in repos.toml",
+    )
+
+
+def pip_find_links() -> list[str]:
+    """find-links configured for pip ($PIP_FIND_LINKS or pip.conf), which uv would otherwise ignore."""
+    raw = os.environ.get("PIP_FIND_LINKS")
+    if raw is None:
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False, timeout=30
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return []
+        raw = ""
+        for line in proc.stdout.splitlines():
+            key, _, value = line.partition("=")
+            if key.strip().endswith("find-links"):
+                raw += " " + value.strip().strip("'\"")
+    return [item for item in raw.split() if item]
+
+
+def _local_torch_wheel(directory: str, version: str, python: str) -> bool:
+    """True when a find-links directory holds the CPU torch ``version`` for ``python``."""
+    path = Path(directory)
+    if not path.is_dir():
+        return False
+    tag = "cp" + python.replace(".", "")
+    for wheel in path.glob("torch-*.whl"):
+        try:
+            _, ver, _, tags = parse_wheel_filename(wheel.name)
+        except Exception:
+            continue
+        if (
+            ver.public == Version(version).public
+            and "cpu" in (ver.local or "")
+            and any(t.interpreter == tag for t in tags)
+        ):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class TorchPlan:
+    """How CPU torch gets into an environment: the pin and the installer options that find it."""
+
+    requirement: str
+    options: tuple[str, ...]
+    description: str
+
+
+def torch_plan(source: TorchSource, python: str) -> TorchPlan:
+    """Choose where CPU torch comes from for ``python``.
+
+    A local find-links folder (pip's configuration) that holds the exact CPU wheel wins, since it needs no network;
+    otherwise the configured source is used: an index URL as the only index for torch, or find-links.
+    """
+    pin = f"torch=={source.version}"
+    for folder in pip_find_links():
+        if _local_torch_wheel(folder, source.version, python):
+            return TorchPlan(pin, ("--find-links", folder), f"find-links {folder}")
+    if source.is_index:
+        return TorchPlan(pin, ("--index-url", source.source), f"index {source.source}")
+    return TorchPlan(pin, ("--find-links", source.source), f"find-links {source.source}")
+
+
+_CUDA_RE = re.compile(r"^(nvidia[-_]|triton$|cuda[-_])", re.IGNORECASE)
+
+
+@dataclass
+class Env:
+    """A fresh virtual environment and the backend that made it."""
+
+    path: Path
+    python_version: str
+    backend: str  # "uv" or "virtualenv"
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    def bin(self, name: str) -> Path:
+        return self.path / "bin" / name
+
+    def _installer(self) -> list[str]:
+        if self.backend == "uv":
+            uv = uv_binary()
+            assert uv
+            return [uv, "pip", "install", "--python", str(self.python)]
+        return [str(self.python), "-m", "pip", "install", "--no-input", "--disable-pip-version-check"]
+
+    def install(self, args: Sequence[str], *, what: str = "install", fix: str | None = None) -> str:
+        """Install into the environment; returns the installer's combined output."""
+        cmd = [*self._installer(), *args]
+        self.log.append(" ".join(cmd))
+        proc = run(cmd, env=tool_env(), what=what, fix=fix)
+        return proc.stdout + proc.stderr
+
+    def dry_run(self, args: Sequence[str]) -> str:
+        """What an install would bring, without installing: the resolver's report as text."""
+        if self.backend == "uv":
+            cmd = [*self._installer(), "--dry-run", *args]
+        else:
+            cmd = [*self._installer(), "--dry-run", "--quiet", "--report", "-", *args]
+        proc = run(cmd, env=tool_env(), what="resolve (dry run)")
+        return proc.stdout + proc.stderr
+
+    def run_python(self, code: str, *, what: str, fix: str | None = None) -> str:
+        return run([str(self.python), "-c", code], env=tool_env(), what=what, fix=fix).stdout
+
+    def installed(self) -> dict[str, str]:
+        """Installed distributions: canonical name -> version."""
+        code = (
+            "import json, importlib.metadata as m\n"
+            "print(json.dumps({d.metadata['Name'].lower().replace('_','-'): d.version for d in m.distributions()}))"
+        )
+        return dict(json.loads(self.run_python(code, what="list installed distributions")))
+
+    def pip_check(self) -> None:
+        if self.backend == "uv":
+            uv = uv_binary()
+            assert uv
+            cmd = [uv, "pip", "check", "--python", str(self.python)]
+        else:
+            cmd = [str(self.python), "-m", "pip", "check"]
+        run(cmd, env=tool_env(), what="pip check", fix="fix the conflicting requirements shown")
+
+    def install_cpu_torch(self, source: TorchSource) -> str:
+        """Install the pinned CPU torch and prove it is the CPU build. Returns the source used."""
+        plan = torch_plan(source, self.python_version)
+        args = [plan.requirement, *plan.options]
+        if plan.options[0] == "--index-url":
+            # torch's own dependencies (sympy, networkx, ...) come from PyPI.
+            args += ["--extra-index-url", "https://pypi.org/simple/"]
+            if self.backend == "uv":
+                args += ["--index-strategy", "unsafe-first-match"]
+        try:
+            report = self.dry_run(args)
+        except CommandError as exc:
+            raise CudaTorchError(
+                f"no CPU torch {source.version} for Python {self.python_version} from {plan.description} ({exc.what})",
+                "set JUNIPER_TORCH_SOURCE to a CPU index or find-links that has it, or set python in repos.toml "
+                "to a version with a CPU wheel",
+            ) from None
+        guard_cuda(report, f"installing {plan.requirement} from {plan.description}")
+        self.install(args, what=f"install CPU torch from {plan.description}")
+        cuda = self.run_python(
+            "import warnings; warnings.simplefilter('ignore')\nimport torch; print(torch.version.cuda)",
+            what="check torch build",
+        ).strip()
+        if cuda != "None":
+            raise CudaTorchError(
+                f"torch in {self.path} is a CUDA build (torch.version.cuda = {cuda})",
+                "point JUNIPER_TORCH_SOURCE at the PyTorch CPU index or a CPU wheel folder",
+            )
+        return plan.description
+
+    def torch_constraint(self) -> str | None:
+        """A constraint line pinning the installed torch, so later installs can never swap in a CUDA build."""
+        version = self.installed().get("torch")
+        return f"torch=={version}" if version else None
+
+
+def planned_installs(report: str) -> dict[str, str]:
+    """Distributions an install would bring, from uv's ``--dry-run`` lines or pip's ``--report`` JSON."""
+    planned: dict[str, str] = {}
+    for m in re.finditer(r"^\s*\+\s*([A-Za-z0-9_.\-]+)==(\S+)", report, re.MULTILINE):
+        planned[m.group(1).lower()] = m.group(2)
+    start = report.find("{")
+    if start != -1:
+        try:
+            data = json.loads(report[start:])
+        except ValueError:
+            data = {}
+        for item in data.get("install", []) if isinstance(data, dict) else []:
+            meta = item.get("metadata", {})
+            planned[str(meta.get("name", "")).lower()] = str(meta.get("version", ""))
+    return planned
+
+
+def guard_cuda(report: str, action: str) -> None:
+    """Stop before ``action`` if its resolution would download CUDA packages or a non-CPU torch."""
+    planned = planned_installs(report)
+    reasons = sorted(name for name in planned if _CUDA_RE.search(name))
+    torch_version = planned.get("torch")
+    if torch_version is not None and "+cpu" not in torch_version:
+        reasons.insert(0, f"torch {torch_version}")
+    if reasons:
+        shown = ", ".join(reasons[:4]) + (f" and {len(reasons) - 4} more" if len(reasons) > 4 else "")
+        raise CudaTorchError(
+            f"{action} would pull the CUDA build of torch ({shown}); nothing was downloaded",
+            "install CPU torch first from the PyTorch CPU index (JUNIPER_TORCH_SOURCE) and keep torch pinned to it",
+        )
+
+
+def create_env(path: Path, python_version: str, *, prefer_uv: bool = True) -> Env:
+    """A brand-new environment at ``path`` (removed first if it exists) with Python ``python_version``."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    interpreter = find_python(python_version)
+    uv = uv_binary() if prefer_uv else None
+    if uv:
+        run([uv, "venv", "--quiet", "--python", interpreter, str(path)], env=tool_env(), what="create venv (uv)")
+        return Env(path, python_version, "uv")
+    run(
+        [sys.executable, "-m", "virtualenv", "--quiet", "--python", interpreter, str(path)],
+        env=tool_env(),
+        what="create venv (virtualenv)",
+    )
+    return Env(path, python_version, "virtualenv")

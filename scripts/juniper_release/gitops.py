@@ -1,0 +1,115 @@
+"""git, always checked: every failure is raised with the command and the fix."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import GitError
+from .proc import last_lines, redact
+
+
+@dataclass(frozen=True)
+class Git:
+    """A git working tree."""
+
+    root: Path
+    env: Mapping[str, str] | None = None
+
+    def run(self, *args: str, fix: str | None = None) -> str:
+        """Run ``git args`` in the tree and return stdout stripped; a non-zero exit raises GitError."""
+        import os
+
+        full_env = {**os.environ, **self.env} if self.env else None
+        proc = subprocess.run(["git", *args], cwd=self.root, env=full_env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise GitError(
+                f"{self.root.name}: `git {' '.join(args)}` failed: {redact(last_lines(proc.stderr or proc.stdout))}",
+                fix or "resolve the git problem shown and re-run",
+            )
+        return proc.stdout.strip()
+
+    def ok(self, *args: str) -> bool:
+        """True when ``git args`` exits 0 (for questions such as 'does this ref exist')."""
+        proc = subprocess.run(["git", *args], cwd=self.root, capture_output=True, text=True, check=False)
+        return proc.returncode == 0
+
+    # ---- questions
+
+    def is_repo(self) -> bool:
+        return (self.root / ".git").exists() and self.ok("rev-parse", "--git-dir")
+
+    def head(self) -> str:
+        return self.run("rev-parse", "HEAD")
+
+    def branch(self) -> str:
+        return self.run("rev-parse", "--abbrev-ref", "HEAD")
+
+    def status_porcelain(self) -> list[str]:
+        out = self.run("status", "--porcelain", "--untracked-files=normal")
+        return [line for line in out.splitlines() if line.strip()]
+
+    def is_clean(self) -> bool:
+        return not self.status_porcelain()
+
+    def tags(self) -> list[str]:
+        out = self.run("tag", "--list")
+        return [t for t in out.splitlines() if t]
+
+    def tag_exists(self, tag: str) -> bool:
+        return self.ok("rev-parse", "-q", "--verify", f"refs/tags/{tag}")
+
+    def tag_commit(self, tag: str) -> str:
+        return self.run("rev-list", "-n", "1", tag)
+
+    def commits_since(self, ref: str) -> int:
+        return int(self.run("rev-list", "--count", f"{ref}..HEAD"))
+
+    def tree_hash(self, rev: str = "HEAD") -> str:
+        return self.run("rev-parse", f"{rev}^{{tree}}")
+
+    def diff(self, *paths: str) -> str:
+        """Uncommitted changes against HEAD (tracked files), as text."""
+        return self.run("diff", "HEAD", "--", *paths) if paths else self.run("diff", "HEAD")
+
+    def untracked(self) -> list[str]:
+        out = self.run("ls-files", "--others", "--exclude-standard")
+        return [line for line in out.splitlines() if line]
+
+    def tracked_files(self) -> list[str]:
+        out = self.run("ls-files", "-z")
+        return [f for f in out.split("\0") if f]
+
+    def remote_url(self, remote: str = "origin") -> str | None:
+        return self.run("remote", "get-url", remote) if self.ok("remote", "get-url", remote) else None
+
+    def remote_tags(self, remote: str = "origin") -> list[str]:
+        out = self.run("ls-remote", "--tags", "--refs", remote)
+        return [line.split("refs/tags/", 1)[1] for line in out.splitlines() if "refs/tags/" in line]
+
+    def subjects_since(self, ref: str | None) -> list[str]:
+        rng = f"{ref}..HEAD" if ref else "HEAD"
+        out = self.run("log", "--format=%s", rng)
+        return [line for line in out.splitlines() if line]
+
+    def is_ignored(self, path: str) -> bool:
+        return self.ok("check-ignore", "-q", path)
+
+    # ---- actions
+
+    def add(self, paths: Sequence[str]) -> None:
+        self.run("add", "--", *paths)
+
+    def commit(self, message: str) -> str:
+        self.run("commit", "-m", message)
+        return self.head()
+
+    def tag_annotated(self, tag: str, message: str, rev: str = "HEAD") -> None:
+        self.run(
+            "tag", "-a", tag, "-m", message, rev, fix=f"delete the stale tag with `git tag -d {tag}` if it is wrong"
+        )
+
+    def fetch(self, remote: str = "origin") -> None:
+        self.run("fetch", "--tags", "--prune", remote, fix=f"check that remote {remote!r} is reachable")

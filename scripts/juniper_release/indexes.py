@@ -1,0 +1,154 @@
+"""Read-only look-ups on PyPI-compatible indexes (PyPI, TestPyPI, pypiserver, devpi) via the simple API."""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from .errors import JuniperError
+from .registry import Index
+
+DEFAULT_TIMEOUT = 5.0
+_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
+
+
+class IndexUnreachable(JuniperError):
+    """The index could not be reached or answered with an error."""
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            href = dict(attrs).get("href") or ""
+            self.names.append(href.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1])
+
+
+def _version_of(filename: str, project: str) -> Version | None:
+    want = canonicalize_name(project)
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
+        elif filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+        else:
+            return None
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    return version if name == want else None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What an index serves for a project: its file names and the versions they carry."""
+
+    files: tuple[str, ...]
+    versions: tuple[Version, ...]
+
+
+def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT) -> Listing:
+    """Files and versions of ``project`` on ``index``. A 404 is an empty listing; other failures raise."""
+    url = f"{index.simple_url.rstrip('/')}/{canonicalize_name(project)}/"
+    request = urllib.request.Request(url, headers={"Accept": _ACCEPT, "User-Agent": "juniper-release"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            body = resp.read().decode("utf-8", "replace")
+            ctype = resp.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return Listing((), ())
+        raise IndexUnreachable(f"{index.name}: {url} answered HTTP {exc.code}", "check the index URL") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise IndexUnreachable(
+            f"{index.name}: cannot reach {index.simple_url} ({reason})",
+            "check the network or the JUNIPER_*_SIMPLE_URL override",
+        ) from None
+    if "json" in ctype:
+        data = json.loads(body)
+        files = [str(f.get("filename", "")) for f in data.get("files", [])]
+    else:
+        parser = _Links()
+        parser.feed(body)
+        files = parser.names
+    versions = sorted({v for f in files if (v := _version_of(f, project)) is not None})
+    return Listing(tuple(files), tuple(versions))
+
+
+def versions(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[Version, ...]:
+    return project_listing(index, project, timeout).versions
+
+
+def has_version(index: Index, project: str, version: Version, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    return version in versions(index, project, timeout)
+
+
+def latest(found: Iterable[Version], include_pre: bool = False) -> Version | None:
+    pool = [v for v in found if include_pre or not v.is_prerelease]
+    return max(pool) if pool else None
+
+
+def versions_many(
+    index: Index, projects: Iterable[str], timeout: float = DEFAULT_TIMEOUT
+) -> dict[str, tuple[Version, ...] | IndexUnreachable]:
+    """Look several projects up concurrently; a failure is returned per project, never raised."""
+    names = list(projects)
+
+    def one(name: str) -> tuple[Version, ...] | IndexUnreachable:
+        try:
+            return versions(index, name, timeout)
+        except IndexUnreachable as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(names)))) as pool:
+        return dict(zip(names, pool.map(one, names), strict=True))
+
+
+def wait_for(
+    check: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    first_delay: float = 0.5,
+    max_delay: float = 15.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> float:
+    """Poll ``check`` with exponential backoff until it is true; returns the seconds waited.
+
+    Never a fixed sleep: the first poll is immediate. Raises a JuniperError naming ``what`` after ``timeout``.
+    """
+    start = clock()
+    delay = first_delay
+    while True:
+        try:
+            if check():
+                return clock() - start
+        except IndexUnreachable:
+            pass
+        elapsed = clock() - start
+        if elapsed >= timeout:
+            raise JuniperError(
+                f"timed out after {elapsed:.0f}s waiting for {what}",
+                "re-run to resume, or raise --timeout if the index is slow to propagate",
+            )
+        sleep(min(delay, max(0.0, timeout - elapsed)))
+        delay = min(delay * 2, max_delay)

@@ -1,0 +1,439 @@
+"""The registry: repos.toml parsed once, strictly, into frozen dataclasses.
+
+Everything else (nox sessions, invoke tasks, the CI matrix) is derived from :class:`Registry`.
+Environment variables can override the index URLs, the torch source and the workspace so that tests
+and rehearsals point the tool at local servers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .errors import ConfigError, WorkspaceError
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The juniper-release checkout (this file lives in ``scripts/juniper_release/``)."""
+
+DEFAULT_REGISTRY = ROOT / "repos.toml"
+CACHE_DIR = ROOT / ".juniper"
+"""The one ignored directory for wheelhouse, caches, sandbox and journals."""
+
+INDEX_NAMES = ("testpypi", "pypi")
+
+# Environment overrides, documented in README.md.
+ENV_WORKSPACE = "JUNIPER_WORKSPACE"
+ENV_TORCH_SOURCE = "JUNIPER_TORCH_SOURCE"
+ENV_INDEX_URLS = {
+    ("pypi", "upload_url"): "JUNIPER_PYPI_UPLOAD_URL",
+    ("pypi", "simple_url"): "JUNIPER_PYPI_SIMPLE_URL",
+    ("testpypi", "upload_url"): "JUNIPER_TESTPYPI_UPLOAD_URL",
+    ("testpypi", "simple_url"): "JUNIPER_TESTPYPI_SIMPLE_URL",
+}
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_IMPORT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_PYTHON_RE = re.compile(r"^3\.\d+$")
+
+
+@dataclass(frozen=True)
+class Package:
+    """One registry entry: a package, its repository and how to verify it."""
+
+    name: str
+    repo: str
+    path: str
+    imports: tuple[str, ...]
+    layer: int
+    python: str
+    torch: bool
+    extras: tuple[str, ...] = ()
+    smoke: tuple[str, ...] = ()
+
+    @property
+    def owner(self) -> str:
+        return self.repo.split("/", 1)[0]
+
+    @property
+    def repo_name(self) -> str:
+        return self.repo.split("/", 1)[1]
+
+    @property
+    def is_meta(self) -> bool:
+        """A meta-package ships no importable module (juniper-ml)."""
+        return not self.imports
+
+    def checkout(self, workspace: Path) -> Path:
+        return workspace / self.path
+
+
+@dataclass(frozen=True)
+class Index:
+    """A PyPI-compatible index: where to upload and where its simple API lives."""
+
+    name: str
+    upload_url: str
+    simple_url: str
+
+    @property
+    def base_url(self) -> str:
+        """The simple URL without its trailing ``simple/``."""
+        url = self.simple_url.rstrip("/")
+        return url[: -len("/simple")] if url.endswith("/simple") else url
+
+
+@dataclass(frozen=True)
+class TorchSource:
+    """Where the CPU build of torch comes from."""
+
+    version: str
+    source: str
+
+    @property
+    def is_index(self) -> bool:
+        """True for an index URL (``--index-url``), False for find-links (a directory or a flat page)."""
+        return _is_url(self.source) and not self.source.endswith((".html", ".htm"))
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The parsed repos.toml."""
+
+    path: Path
+    owner: str
+    organization: str
+    tag_format: str
+    branch: str
+    publish_workflow: str
+    indexes: Mapping[str, Index]
+    torch: TorchSource
+    packages: tuple[Package, ...]
+    overrides: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.packages)
+
+    def get(self, name: str) -> Package:
+        """Look a package up by name (normalized), with a fix naming the known packages."""
+        wanted = canonicalize_name(name)
+        for pkg in self.packages:
+            if canonicalize_name(pkg.name) == wanted:
+                return pkg
+        raise ConfigError(
+            f"{self.path.name}: unknown package {name!r}",
+            f"use one of: {', '.join(self.names)}",
+        )
+
+    def select(self, names: str | None) -> tuple[Package, ...]:
+        """Packages named in a comma list (registry order), or all of them when ``names`` is empty."""
+        if not names or not names.strip():
+            return self.packages
+        wanted = {self.get(n.strip()).name for n in names.split(",") if n.strip()}
+        return tuple(p for p in self.packages if p.name in wanted)
+
+    def find(self, name: str) -> Package | None:
+        wanted = canonicalize_name(name)
+        return next((p for p in self.packages if canonicalize_name(p.name) == wanted), None)
+
+    def index(self, name: str) -> Index:
+        try:
+            return self.indexes[name]
+        except KeyError:
+            raise ConfigError(f"{self.path.name}: unknown index {name!r}", "use 'testpypi' or 'pypi'") from None
+
+    def tag_for(self, version: Version | str) -> str:
+        return self.tag_format.format(version=str(version))
+
+    def version_from_tag(self, tag: str) -> Version | None:
+        """The version a tag names under ``tag_format``, or None when it does not follow the format."""
+        prefix, _, suffix = self.tag_format.partition("{version}")
+        if not (tag.startswith(prefix) and tag.endswith(suffix)) or len(tag) <= len(prefix) + len(suffix):
+            return None
+        raw = tag[len(prefix) : len(tag) - len(suffix)] if suffix else tag[len(prefix) :]
+        try:
+            return Version(raw)
+        except InvalidVersion:
+            return None
+
+
+# --------------------------------------------------------------------------------------------------- loading
+
+_SETTINGS_FIELDS: dict[str, type] = {
+    "owner": str,
+    "organization": str,
+    "tag_format": str,
+    "branch": str,
+    "publish_workflow": str,
+}
+_INDEX_FIELDS: dict[str, type] = {"upload_url": str, "simple_url": str}
+_TORCH_FIELDS: dict[str, type] = {"version": str, "source": str}
+_PACKAGE_FIELDS: dict[str, type] = {
+    "name": str,
+    "repo": str,
+    "path": str,
+    "import": list,
+    "layer": int,
+    "python": str,
+    "torch": bool,
+    "extras": list,
+    "smoke": list,
+}
+_PACKAGE_OPTIONAL = {"extras", "smoke"}
+_TOP_FIELDS = {"settings", "indexes", "torch", "package"}
+
+
+def _is_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in {"http", "https", "file"} and bool(parts.netloc or parts.scheme == "file")
+
+
+def _type_name(tp: type) -> str:
+    return {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a table"}[tp]
+
+
+def _table(
+    file: str, where: str, raw: Any, fields: Mapping[str, type], optional: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Check one TOML table against its fields: unknown keys, missing keys and wrong types are errors."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: {where} must be a table", f"write it as [{where}]")
+    for key in raw:
+        if key not in fields:
+            raise ConfigError(
+                f"{file}: unknown key {where}.{key}",
+                f"remove it or use one of: {', '.join(fields)}",
+            )
+    out: dict[str, Any] = {}
+    for key, tp in fields.items():
+        if key not in raw:
+            if key in optional:
+                continue
+            raise ConfigError(f"{file}: missing field {where}.{key}", f"add {key} = ... ({_type_name(tp)})")
+        value = raw[key]
+        # bool is a subclass of int: a layer of `true` is not an integer.
+        if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+            raise ConfigError(
+                f"{file}: {where}.{key} must be {_type_name(tp)}, got {type(value).__name__} {value!r}",
+                f"set {key} to {_type_name(tp)}",
+            )
+        out[key] = value
+    return out
+
+
+def _string_list(file: str, where: str, key: str, value: list[Any]) -> tuple[str, ...]:
+    for item in value:
+        if not isinstance(item, str):
+            raise ConfigError(
+                f"{file}: {where}.{key} must be a list of strings, got {item!r}", f"quote every item of {key}"
+            )
+    return tuple(value)
+
+
+def _check_url(file: str, where: str, value: str) -> None:
+    if not _is_url(value):
+        raise ConfigError(
+            f"{file}: {where} is not a valid http(s) URL: {value!r}",
+            "write a full URL such as https://pypi.org/simple/",
+        )
+
+
+def _parse_package(file: str, i: int, raw: Any) -> Package:
+    label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{i + 1}"
+    where = f"package {label}"
+    data = _table(file, where, raw, _PACKAGE_FIELDS, _PACKAGE_OPTIONAL)
+    name = data["name"]
+    if not _NAME_RE.match(name):
+        raise ConfigError(f"{file}: {where}: name {name!r} is not a valid project name", "use letters, digits, '-'")
+    if not _REPO_RE.match(data["repo"]):
+        raise ConfigError(f"{file}: {where}: repo {data['repo']!r} is not owner/name", "write repo = 'owner/name'")
+    path = data["path"]
+    if not path or Path(path).is_absolute() or ".." in Path(path).parts:
+        raise ConfigError(
+            f"{file}: {where}: path {path!r} must be relative to the workspace",
+            "use the checkout directory's name, such as path = 'juniper-data'",
+        )
+    imports = _string_list(file, where, "import", data["import"])
+    for mod in imports:
+        if not _IMPORT_RE.match(mod):
+            raise ConfigError(f"{file}: {where}: import {mod!r} is not a module name", "use a dotted module name")
+    if data["layer"] < 0:
+        raise ConfigError(f"{file}: {where}: layer must be >= 0, got {data['layer']}", "use 0, 1 or 2")
+    if not _PYTHON_RE.match(data["python"]):
+        raise ConfigError(
+            f"{file}: {where}: python {data['python']!r} is not a version like '3.11'", "write python = '3.11'"
+        )
+    return Package(
+        name=name,
+        repo=data["repo"],
+        path=path,
+        imports=imports,
+        layer=data["layer"],
+        python=data["python"],
+        torch=data["torch"],
+        extras=_string_list(file, where, "extras", data.get("extras", [])),
+        smoke=_string_list(file, where, "smoke", data.get("smoke", [])),
+    )
+
+
+def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) -> Registry:
+    """Parse repos.toml text; every problem is a one-line :class:`ConfigError`."""
+    env = os.environ if env is None else env
+    file = path.name
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML ({exc})", "fix the syntax at the position shown") from None
+    for key in doc:
+        if key not in _TOP_FIELDS:
+            raise ConfigError(
+                f"{file}: unknown key {key!r}", f"remove it or use one of: {', '.join(sorted(_TOP_FIELDS))}"
+            )
+    for key in ("settings", "indexes", "torch", "package"):
+        if key not in doc:
+            raise ConfigError(f"{file}: missing section [{key}]", f"add the [{key}] section (see README.md)")
+
+    settings = _table(file, "settings", doc["settings"], _SETTINGS_FIELDS)
+    if "{version}" not in settings["tag_format"]:
+        raise ConfigError(
+            f"{file}: settings.tag_format {settings['tag_format']!r} has no {{version}}",
+            "write tag_format = 'v{version}'",
+        )
+
+    overrides: dict[str, str] = {}
+    raw_indexes = doc["indexes"]
+    if not isinstance(raw_indexes, dict):
+        raise ConfigError(f"{file}: indexes must be a table", "write [indexes.pypi] and [indexes.testpypi]")
+    for key in raw_indexes:
+        if key not in INDEX_NAMES:
+            raise ConfigError(
+                f"{file}: unknown index indexes.{key}", "only [indexes.pypi] and [indexes.testpypi] exist"
+            )
+    indexes: dict[str, Index] = {}
+    for name in INDEX_NAMES:
+        if name not in raw_indexes:
+            raise ConfigError(
+                f"{file}: missing section [indexes.{name}]", f"add [indexes.{name}] with upload_url and simple_url"
+            )
+        data = _table(file, f"indexes.{name}", raw_indexes[name], _INDEX_FIELDS)
+        for url_key in _INDEX_FIELDS:
+            var = ENV_INDEX_URLS[(name, url_key)]
+            if env.get(var):
+                data[url_key] = env[var]
+                overrides[var] = env[var]
+                _check_url(var, "the value", data[url_key])
+            else:
+                _check_url(file, f"indexes.{name}.{url_key}", data[url_key])
+        indexes[name] = Index(name=name, upload_url=data["upload_url"], simple_url=data["simple_url"])
+
+    torch_data = _table(file, "torch", doc["torch"], _TORCH_FIELDS)
+    try:
+        Version(torch_data["version"])
+    except InvalidVersion:
+        raise ConfigError(
+            f"{file}: torch.version {torch_data['version']!r} is not a version", "write version = '2.13.0'"
+        ) from None
+    source = torch_data["source"]
+    if env.get(ENV_TORCH_SOURCE):
+        source = env[ENV_TORCH_SOURCE]
+        overrides[ENV_TORCH_SOURCE] = source
+    elif not _is_url(source) and not Path(source).is_absolute():
+        raise ConfigError(
+            f"{file}: torch.source {source!r} is neither a URL nor an absolute path",
+            "use the PyTorch CPU index URL or an absolute find-links directory",
+        )
+
+    raw_packages = doc["package"]
+    if not isinstance(raw_packages, list) or not raw_packages:
+        raise ConfigError(f"{file}: [[package]] must list the packages", "add one [[package]] table per package")
+    packages: list[Package] = []
+    seen: dict[str, str] = {}
+    for i, raw in enumerate(raw_packages):
+        pkg = _parse_package(file, i, raw)
+        for key, value in (("name", canonicalize_name(pkg.name)), ("path", pkg.path), ("repo", pkg.repo.lower())):
+            marker = f"{key}:{value}"
+            if marker in seen:
+                raise ConfigError(
+                    f"{file}: duplicate package {key} {value!r} (in {seen[marker]} and {pkg.name})",
+                    "keep one [[package]] entry per package",
+                )
+            seen[marker] = pkg.name
+        packages.append(pkg)
+
+    return Registry(
+        path=path,
+        owner=settings["owner"],
+        organization=settings["organization"],
+        tag_format=settings["tag_format"],
+        branch=settings["branch"],
+        publish_workflow=settings["publish_workflow"],
+        indexes=indexes,
+        torch=TorchSource(version=torch_data["version"], source=source),
+        packages=tuple(packages),
+        overrides=overrides,
+    )
+
+
+def load_registry(path: Path | None = None, env: Mapping[str, str] | None = None) -> Registry:
+    """Load and validate repos.toml (the one next to this tool by default)."""
+    path = DEFAULT_REGISTRY if path is None else Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: registry not found", "run from a juniper-release checkout or pass --registry"
+        ) from None
+    return parse_registry(text, path, env)
+
+
+# --------------------------------------------------------------------------------------------------- workspace
+
+
+def resolve_workspace(option: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The directory holding the checkouts: ``--workspace``, then $JUNIPER_WORKSPACE, then this repo's parent."""
+    env = os.environ if env is None else env
+    if option:
+        chosen, origin = Path(option), "--workspace"
+    elif env.get(ENV_WORKSPACE):
+        chosen, origin = Path(env[ENV_WORKSPACE]), f"${ENV_WORKSPACE}"
+    else:
+        chosen, origin = ROOT.parent, "the default (this repository's parent)"
+    chosen = chosen.expanduser().resolve()
+    if not chosen.is_dir():
+        raise WorkspaceError(
+            f"workspace {chosen} (from {origin}) is not a directory",
+            f"create it, or pass --workspace DIR / set {ENV_WORKSPACE}",
+        )
+    return chosen
+
+
+def require_checkout(pkg: Package, workspace: Path) -> Path:
+    """The package's checkout, or a clear error naming the path and how to get it."""
+    path = pkg.checkout(workspace)
+    if not (path / "pyproject.toml").is_file():
+        raise WorkspaceError(
+            f"{pkg.name}: no checkout at {path}",
+            f"run `invoke clone --workspace {workspace}` (clones {pkg.repo}), or pass --workspace DIR",
+        )
+    return path
+
+
+def missing_checkouts(registry: Registry, workspace: Path) -> list[Package]:
+    return [p for p in registry.packages if not (p.checkout(workspace) / "pyproject.toml").is_file()]
+
+
+def clone_url(pkg: Package, base: str = "https://github.com/") -> str:
+    """The URL ``invoke clone`` uses: ``base`` + owner/name (base may be a local directory in tests)."""
+    if base.endswith("/"):
+        return f"{base}{pkg.repo}.git" if base.startswith(("http://", "https://")) else f"{base}{pkg.repo}"
+    return f"{base}/{pkg.repo}"

@@ -1,0 +1,145 @@
+"""Shared fixtures: the registry, a generated stand-in ecosystem, and real local index servers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from juniper_release.registry import Index, Registry, load_registry  # noqa: E402
+from juniper_release.standin import GIT_ENV, Ecosystem, create_ecosystem  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests use their own git identity and never the machine's global config."""
+    for key, value in GIT_ENV.items():
+        if not key.endswith("_DATE"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
+    for var in ("JUNIPER_WORKSPACE", "JUNIPER_TORCH_SOURCE", "GITHUB_TOKEN", "GH_TOKEN", "TWINE_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return load_registry(ROOT / "repos.toml", env={})
+
+
+EcosystemFactory = Callable[..., Ecosystem]
+
+
+@pytest.fixture
+def make_ecosystem(tmp_path: Path, registry: Registry) -> EcosystemFactory:
+    """Build a stand-in ecosystem: ``make_ecosystem("seed")``, ``make_ecosystem("cycle,missing-license")``."""
+    counter = iter(range(1000))
+
+    def factory(defects: str | None = None, **kwargs: object) -> Ecosystem:
+        base = tmp_path / f"eco{next(counter)}"
+        return create_ecosystem(base / "ws", registry, defects, remotes=base / "remotes", **kwargs)  # type: ignore[arg-type]
+
+    return factory
+
+
+@pytest.fixture
+def ecosystem(make_ecosystem: EcosystemFactory) -> Ecosystem:
+    """A clean stand-in ecosystem (every package released and up to date)."""
+    return make_ecosystem()
+
+
+# ----------------------------------------------------------------------------------------------- index servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class IndexServer:
+    """A real pypiserver on 127.0.0.1 standing in for TestPyPI or PyPI."""
+
+    name: str
+    port: int
+    packages: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def index(self) -> Index:
+        return Index(name=self.name, upload_url=self.url, simple_url=f"{self.url}simple/")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_index_server(name: str, directory: Path, port: int | None = None) -> IndexServer:
+    """Start pypiserver with anonymous uploads, no overwrite and no fallback to PyPI; wait for /health."""
+    directory.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    exe = shutil.which("pypi-server") or str(Path(sys.executable).parent / "pypi-server")
+    proc = subprocess.Popen(
+        [exe, "run", "-i", "127.0.0.1", "-p", str(port), "-a", ".", "-P", ".", "--disable-fallback", str(directory)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = IndexServer(name, port, directory, proc)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{server.url}health", timeout=1):
+                return server
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"pypiserver exited with {proc.returncode}") from None
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError("pypiserver did not become ready in 20s")
+
+
+@pytest.fixture
+def index_servers(tmp_path: Path) -> Iterator[dict[str, IndexServer]]:
+    """Two real local indexes, ``testpypi`` and ``pypi``, stopped after the test."""
+    servers = {name: start_index_server(name, tmp_path / f"index-{name}") for name in ("testpypi", "pypi")}
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def index_env(index_servers: dict[str, IndexServer]) -> dict[str, str]:
+    """Environment overrides pointing the registry at the local index servers."""
+    env: dict[str, str] = {}
+    for name, server in index_servers.items():
+        env[f"JUNIPER_{name.upper()}_UPLOAD_URL"] = server.url
+        env[f"JUNIPER_{name.upper()}_SIMPLE_URL"] = f"{server.url}simple/"
+    return env
+
+
+@pytest.fixture
+def clean_env() -> dict[str, str]:
+    return dict(os.environ)
