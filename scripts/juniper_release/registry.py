@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 DEFAULT_REGISTRY = ROOT / "repos.toml"
 CACHE_DIR = ROOT / ".juniper"
-"""The one ignored directory for wheelhouse, caches, sandbox and journals."""
+"""The one ignored directory for wheelhouse, caches and the sandbox ($JUNIPER_CACHE_DIR overrides it)."""
+ENV_CACHE_DIR = "JUNIPER_CACHE_DIR"
 
 INDEX_NAMES = ("testpypi", "pypi")
 
@@ -397,6 +398,12 @@ def load_registry(path: Path | None = None, env: Mapping[str, str] | None = None
 
 
 # --------------------------------------------------------------------------------------------------- workspace
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The tool's one ignored cache directory: $JUNIPER_CACHE_DIR, else ``.juniper/`` in this repository."""
+    env = os.environ if env is None else env
+    return Path(env[ENV_CACHE_DIR]).expanduser().resolve() if env.get(ENV_CACHE_DIR) else CACHE_DIR
 
 
 def resolve_workspace(option: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:

@@ -22,7 +22,7 @@ import tomlkit
 
 from .errors import ConfigError
 from .gitops import Git
-from .registry import CACHE_DIR, Registry
+from .registry import Registry, cache_dir
 
 GENERATOR_VERSION = "1"
 """Bump when the generated content changes, so cached sandboxes are regenerated."""
@@ -545,7 +545,7 @@ def sandbox_workspace(registry: Registry, defects: str | Iterable[str] | None = 
         sort_keys=True,
     )
     key = hashlib.sha256(key_src.encode()).hexdigest()[:12]
-    base = base or CACHE_DIR / "sandbox"
+    base = base or cache_dir() / "sandbox"
     target = base / f"{'-'.join(sorted(chosen)) or 'clean'}-{key}"
     marker = target / ".complete"
     if not marker.is_file():

@@ -1,0 +1,206 @@
+"""The dependency graph between registry packages, computed from each checkout's real pyproject.toml.
+
+Every requirement (hard, or in any extra) naming another registry package is an edge, as long as its marker can be
+true on a supported Python. Layers are computed (0 for no Juniper dependency, else 1 + the deepest dependency) and
+must agree with the registry. The release order is layer by layer, ties broken by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from .errors import JuniperError
+from .project import Project, read_project, sibling_requirements
+from .registry import Package, Registry, require_checkout
+
+# Marker environments the ecosystem supports; an edge counts if its marker holds in any of them.
+SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
+
+
+class CycleError(JuniperError):
+    """The Juniper packages depend on each other in a cycle."""
+
+
+class LayerError(JuniperError):
+    """A declared layer disagrees with the computed one."""
+
+
+@dataclass(frozen=True)
+class Edge:
+    """``source`` requires ``target`` (hard when ``extra`` is None)."""
+
+    source: str
+    target: str
+    requirement: Requirement
+    extra: str | None
+
+    @property
+    def label(self) -> str:
+        spec = str(self.requirement.specifier) or "any"
+        return f"[{self.extra}] {spec}" if self.extra else spec
+
+
+def _marker_can_hold(marker: Marker | None, extra: str | None) -> bool:
+    if marker is None:
+        return True
+    for py in SUPPORTED_PYTHONS:
+        env = {"python_version": py, "python_full_version": f"{py}.0", "extra": extra or ""}
+        if marker.evaluate(env):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Packages (by registry name), their edges and their projects."""
+
+    registry: Registry
+    projects: Mapping[str, Project]
+    edges: tuple[Edge, ...]
+    _deps: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def deps(self, name: str) -> frozenset[str]:
+        """Registry packages ``name`` requires directly."""
+        return self._deps.get(name, frozenset())
+
+    def dependents(self, name: str) -> frozenset[str]:
+        """Registry packages that require ``name`` directly."""
+        return frozenset(e.source for e in self.edges if e.target == name)
+
+    def all_dependents(self, name: str) -> frozenset[str]:
+        """Everything that requires ``name``, directly or not."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            for dep in self.dependents(todo.pop()):
+                if dep not in seen:
+                    seen.add(dep)
+                    todo.append(dep)
+        return frozenset(seen)
+
+    def find_cycle(self) -> list[str] | None:
+        """One cycle as a closed path (``[a, b, a]``), or None."""
+        state: dict[str, int] = {}
+        stack: list[str] = []
+
+        def visit(node: str) -> list[str] | None:
+            state[node] = 1
+            stack.append(node)
+            for nxt in sorted(self.deps(node)):
+                if state.get(nxt) == 1:
+                    return [*stack[stack.index(nxt) :], nxt]
+                if nxt not in state:
+                    found = visit(nxt)
+                    if found:
+                        return found
+            stack.pop()
+            state[node] = 2
+            return None
+
+        for name in sorted(self.registry.names):
+            if name not in state:
+                found = visit(name)
+                if found:
+                    return found
+        return None
+
+    def computed_layers(self) -> dict[str, int]:
+        """Layer per package: 0 without Juniper dependencies, else 1 + the deepest dependency's layer."""
+        cycle = self.find_cycle()
+        if cycle:
+            raise CycleError(
+                f"dependency cycle: {' -> '.join(cycle)}",
+                "remove one of these requirements (a lower layer must never require a higher one)",
+            )
+        layers: dict[str, int] = {}
+
+        def layer(name: str) -> int:
+            if name not in layers:
+                layers[name] = 1 + max((layer(d) for d in self.deps(name)), default=-1)
+            return layers[name]
+
+        for name in self.registry.names:
+            layer(name)
+        return layers
+
+    def layer_mismatches(self) -> list[tuple[Package, int]]:
+        """Packages whose declared layer differs from the computed one, with the computed layer."""
+        computed = self.computed_layers()
+        return [(p, computed[p.name]) for p in self.registry.packages if computed[p.name] != p.layer]
+
+    def check_layers(self) -> None:
+        """Raise on a cycle or on the first declared layer that disagrees with the computed one."""
+        for pkg, computed in self.layer_mismatches():
+            why = ", ".join(f"{e.target} ({e.label})" for e in self.edges if e.source == pkg.name) or "none"
+            raise LayerError(
+                f"{self.registry.path.name}: {pkg.name} declares layer {pkg.layer} but its dependencies put it in "
+                f"layer {computed} (requires: {why})",
+                f"set layer = {computed} for {pkg.name} in {self.registry.path.name}, or drop the requirement",
+            )
+
+    def release_order(self, names: Iterable[str] | None = None) -> list[Package]:
+        """Packages layer by layer (computed layers), ties broken by name."""
+        layers = self.computed_layers()
+        wanted = set(self.registry.names if names is None else names)
+        chosen = [p for p in self.registry.packages if p.name in wanted]
+        return sorted(chosen, key=lambda p: (layers[p.name], p.name))
+
+    def layers(self) -> list[list[Package]]:
+        """The release order grouped by layer."""
+        computed = self.computed_layers()
+        grouped: dict[int, list[Package]] = {}
+        for pkg in self.release_order():
+            grouped.setdefault(computed[pkg.name], []).append(pkg)
+        return [grouped[k] for k in sorted(grouped)]
+
+    # ---- rendering
+
+    def to_mermaid(self) -> str:
+        layers = self.computed_layers() if not self.find_cycle() else {p.name: p.layer for p in self.registry.packages}
+        lines = ["graph BT"]
+        for pkg in self.registry.packages:
+            lines.append(f'    {_node_id(pkg.name)}["{pkg.name}<br/>layer {layers[pkg.name]}"]')
+        for e in self.edges:
+            style = "-->" if e.extra is None else "-.->"
+            lines.append(f'    {_node_id(e.source)} {style}|"{e.label}"| {_node_id(e.target)}')
+        return "\n".join(lines)
+
+    def to_dot(self) -> str:
+        layers = self.computed_layers() if not self.find_cycle() else {p.name: p.layer for p in self.registry.packages}
+        lines = ["digraph juniper {", "    rankdir=BT;", "    node [shape=box];"]
+        for pkg in self.registry.packages:
+            lines.append(f'    "{pkg.name}" [label="{pkg.name}\\nlayer {layers[pkg.name]}"];')
+        for e in self.edges:
+            style = "solid" if e.extra is None else "dashed"
+            lines.append(f'    "{e.source}" -> "{e.target}" [label="{e.label}", style={style}];')
+        lines.append("}")
+        return "\n".join(lines)
+
+
+def _node_id(name: str) -> str:
+    return name.replace("-", "_")
+
+
+def build_graph(registry: Registry, workspace: Path, projects: Mapping[str, Project] | None = None) -> Graph:
+    """Read every checkout's pyproject.toml and collect the edges between registry packages."""
+    loaded = dict(projects) if projects is not None else {}
+    for pkg in registry.packages:
+        if pkg.name not in loaded:
+            loaded[pkg.name] = read_project(require_checkout(pkg, workspace))
+    canon = {canonicalize_name(p.name): p.name for p in registry.packages}
+    edges: list[Edge] = []
+    deps: dict[str, set[str]] = {p.name: set() for p in registry.packages}
+    for pkg in registry.packages:
+        for extra, req in sibling_requirements(loaded[pkg.name], set(canon)):
+            if not _marker_can_hold(req.marker, extra):
+                continue
+            target = canon[canonicalize_name(req.name)]
+            edges.append(Edge(pkg.name, target, req, extra))
+            deps[pkg.name].add(target)
+    return Graph(registry, loaded, tuple(edges), {k: frozenset(v) for k, v in deps.items()})
