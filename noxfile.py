@@ -5,6 +5,7 @@
 #     "invoke>=2.2",
 #     "nox>=2025.2.9",
 #     "packaging>=24",
+#     "pyyaml>=6",
 #     "readme_renderer[md]>=43",
 #     "tomlkit>=0.13",
 #     "twine>=6",
@@ -98,7 +99,26 @@ def tests(session: nox.Session) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- foundation (issue 2)
-# (check session goes here)
+
+
+@nox.session(venv_backend="none")
+def check(session: nox.Session) -> None:
+    """Check ecosystem consistency (versions, specifiers, floors, extras, README, LICENSE, secrets, workflows)."""
+    from juniper_release.app import target
+    from juniper_release.checks import problems, render, run_checks
+
+    opts = _options(session)
+    try:
+        t = target(opts.workspace, sandbox=opts.sandbox, defects=opts.defects, require_all=True)
+        findings = run_checks(t.registry, t.workspace)
+    except JuniperError as exc:
+        _fail(session, exc)
+        return
+    print(render(findings, as_json=opts.json))
+    if found := problems(findings):
+        session.error(f"{len(found)} consistency problems (see above)")
+
 
 # ----------------------------------------------------------------------------------------------- verification (issue 3)
 # (build, verify, verify-all, demo and clean sessions go here)
+

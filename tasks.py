@@ -38,7 +38,98 @@ def guarded(fn: F) -> F:
 
 
 # ----------------------------------------------------------------------------------------------- foundation (issue 2)
-# (clone, graph, check, status tasks go here)
+
+_TARGET_HELP = {
+    "workspace": "directory holding the six checkouts (default: $JUNIPER_WORKSPACE, else this repo's parent)",
+    "sandbox": "use the generated stand-in ecosystem instead of real checkouts",
+    "defects": "stand-in defects or preset for --sandbox, e.g. 'seed' or 'cycle,missing-license'",
+}
+
+
+@task(help={**_TARGET_HELP, "base": "clone from BASE/owner/name instead of GitHub", "dry_run": "only print"})
+@guarded
+def clone(
+    c: Context,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    base: str = "https://github.com/",
+    dry_run: bool = False,
+) -> None:
+    """Clone the registry's repos that are missing from the workspace (existing checkouts are skipped)."""
+    from juniper_release.app import target
+    from juniper_release.gitops import clone_missing
+
+    t = target(workspace, sandbox=sandbox, defects=defects)
+    for name, outcome in clone_missing(t.registry, t.workspace, base, dry_run=dry_run):
+        print(f"{name}: {outcome}")
+
+
+@task(help={**_TARGET_HELP, "format": "mermaid (default) or dot"})
+@guarded
+def graph(
+    c: Context, workspace: str | None = None, sandbox: bool = False, defects: str | None = None, format: str = "mermaid"
+) -> None:
+    """Print the dependency graph (Mermaid or DOT); a cycle or wrong layer is an error after the graph."""
+    from juniper_release.app import target
+    from juniper_release.errors import JuniperError
+    from juniper_release.graph import build_graph
+
+    if format not in ("mermaid", "dot"):
+        raise JuniperError(f"unknown graph format {format!r}", "use --format mermaid or --format dot")
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
+    g = build_graph(t.registry, t.workspace)
+    print(g.to_dot() if format == "dot" else g.to_mermaid())
+    g.check_layers()
+    order = " | ".join(f"layer {i}: {', '.join(p.name for p in layer)}" for i, layer in enumerate(g.layers()))
+    print(f"release order: {order}", file=sys.stderr)
+
+
+@task(help={**_TARGET_HELP, "json": "print a JSON list of {package, check, severity, message}"})
+@guarded
+def check(
+    c: Context, workspace: str | None = None, sandbox: bool = False, defects: str | None = None, json: bool = False
+) -> None:
+    """Check ecosystem consistency: versions, specifiers, floors, extras, README, LICENSE, secrets, workflows."""
+    from juniper_release.app import target
+    from juniper_release.checks import exit_code, render, run_checks
+
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
+    findings = run_checks(t.registry, t.workspace)
+    print(render(findings, as_json=json))
+    if code := exit_code(findings):
+        raise Exit(code=code)
+
+
+@task(
+    help={
+        **_TARGET_HELP,
+        "json": "print a JSON list of rows",
+        "markdown": "print a Markdown table (for a GitHub step summary)",
+        "timeout": "seconds per index request (default 5)",
+    }
+)
+@guarded
+def status(
+    c: Context,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    json: bool = False,
+    markdown: bool = False,
+    timeout: float = 5.0,
+) -> None:
+    """Show the live version matrix: versions, tags, PyPI/TestPyPI and the state of every package."""
+    from juniper_release.app import target
+    from juniper_release.status import collect, render
+
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
+    if t.sandbox and not any(k.endswith("_SIMPLE_URL") for k in t.registry.overrides):
+        print("note: the sandbox is compared with the real indexes; point JUNIPER_PYPI_SIMPLE_URL and", file=sys.stderr)
+        print("      JUNIPER_TESTPYPI_SIMPLE_URL at local servers for a meaningful state column", file=sys.stderr)
+    rows = collect(t.registry, t.workspace, timeout=float(timeout))
+    print(render(rows, "json" if json else "markdown" if markdown else "table"))
+
 
 # ----------------------------------------------------------------------------------------------- release (issue 4)
 # (bump, release, release-train, rehearse tasks go here)

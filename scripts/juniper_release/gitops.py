@@ -6,9 +6,13 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import GitError
 from .proc import last_lines, redact
+
+if TYPE_CHECKING:
+    from .registry import Registry
 
 
 @dataclass(frozen=True)
@@ -113,3 +117,33 @@ class Git:
 
     def fetch(self, remote: str = "origin") -> None:
         self.run("fetch", "--tags", "--prune", remote, fix=f"check that remote {remote!r} is reachable")
+
+
+def clone_missing(
+    registry: Registry, workspace: Path, base: str = "https://github.com/", *, dry_run: bool = False
+) -> list[tuple[str, str]]:
+    """Clone every registry repo that has no checkout under ``workspace``; existing directories are skipped.
+
+    Returns (package, outcome) pairs; outcome is ``cloned <url>``, ``would clone <url>`` or ``skipped: ...``.
+    ``base`` is GitHub by default, or another URL / local directory holding ``owner/name(.git)`` (tests, mirrors).
+    """
+    from .registry import clone_url
+
+    outcomes: list[tuple[str, str]] = []
+    for pkg in registry.packages:
+        dest = pkg.checkout(workspace)
+        url = clone_url(pkg, base)
+        if (dest / "pyproject.toml").is_file():
+            outcomes.append((pkg.name, f"skipped: {dest} exists"))
+            continue
+        if dest.exists() and any(dest.iterdir()):
+            outcomes.append((pkg.name, f"skipped: {dest} exists but holds no pyproject.toml (move it aside)"))
+            continue
+        if dry_run:
+            outcomes.append((pkg.name, f"would clone {url}"))
+            continue
+        Git(workspace).run(
+            "clone", "--quiet", url, str(dest), fix=f"check that {url} exists and is reachable, or pass --base"
+        )
+        outcomes.append((pkg.name, f"cloned {url}"))
+    return outcomes

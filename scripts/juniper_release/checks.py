@@ -1,0 +1,519 @@
+"""The ecosystem consistency checker (``invoke check``): every statically visible release blocker, before any build.
+
+Per package: version sync (pyproject vs module ``__version__``), sibling specifiers, LICENSE, README rendering as PyPI
+renders it, secrets in the tracked tree, the publish workflow and its trigger. Across the ecosystem: the dependency
+graph (cycles, layers), requires-python floors, and the meta-package's extras.
+
+Each problem is a :class:`Finding`. Errors and warnings make the exit code 1; infos (such as the ceilings a next minor
+release would escape) are reported but do not fail the check.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from . import report
+from .errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError
+from .gitops import Git
+from .graph import Graph, build_graph
+from .project import Project, VersionKind, find_module_version
+from .registry import Package, Registry, missing_checkouts
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+ECOSYSTEM = "ecosystem"
+"""The ``package`` of findings that concern the ecosystem as a whole."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: which package, which check, how bad, and a one-line message that says the fix."""
+
+    package: str
+    check: str
+    severity: Severity
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"package": self.package, "check": self.check, "severity": self.severity, "message": self.message}
+
+
+# --------------------------------------------------------------------------------------------------- per package
+
+
+def check_version_sync(pkg: Package, project: Project) -> list[Finding]:
+    """pyproject version == module ``__version__`` (static literal, or derived from importlib.metadata)."""
+    out: list[Finding] = []
+    for import_name in pkg.imports:
+        mv = find_module_version(project.root, import_name)
+        where = mv.file.relative_to(project.root).as_posix() if mv.file else import_name
+        if mv.kind is VersionKind.MISSING:
+            out.append(
+                Finding(
+                    pkg.name,
+                    "version-sync",
+                    "error",
+                    f"ANOMALY: module {import_name} has no recognisable __version__ (pyproject says "
+                    f'{project.version}). Fix: add __version__ = "{project.version}" to its __init__.py or '
+                    f'_version.py, or derive it with importlib.metadata.version("{project.name}")',
+                )
+            )
+        elif mv.kind is VersionKind.STATIC and mv.value is not None:
+            try:
+                same = Version(mv.value) == project.version
+            except InvalidVersion:
+                same = False
+            if not same:
+                out.append(
+                    Finding(
+                        pkg.name,
+                        "version-sync",
+                        "error",
+                        f"{import_name}.__version__ is {mv.value!r} in {where} but pyproject.toml says "
+                        f'{project.raw_version!r}. Fix: set __version__ = "{project.version}" in {where} '
+                        "(or derive it from importlib.metadata)",
+                    )
+                )
+    return out
+
+
+_LICENSE_RE = re.compile(r"^(LICEN[CS]E|COPYING)([.-].*)?$", re.IGNORECASE)
+
+
+def check_license(pkg: Package, project: Project) -> list[Finding]:
+    if any(_LICENSE_RE.match(p.name) and p.is_file() for p in project.root.iterdir()):
+        return []
+    return [
+        Finding(
+            pkg.name,
+            "license",
+            "error",
+            f"no LICENSE file in {project.root}. Fix: add the project's LICENSE (MIT) at the repository root",
+        )
+    ]
+
+
+def render_readme(text: str, content_type: str) -> tuple[bool, str]:
+    """Render a README the way PyPI does (readme_renderer, the library behind ``twine check``).
+
+    Returns (ok, detail): detail is the renderer's first complaint when it fails.
+    """
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "text/markdown":
+        import readme_renderer.markdown
+
+        variant = "CommonMark" if "variant=commonmark" in content_type.replace(" ", "").lower() else "GFM"
+        rendered = readme_renderer.markdown.render(text, variant=variant)
+        if rendered is None:
+            return False, "no Markdown renderer available (install readme_renderer[md])"
+        return True, ""
+    if kind == "text/x-rst":
+        import readme_renderer.rst
+
+        stream = io.StringIO()
+        if readme_renderer.rst.render(text, stream=stream) is None:
+            lines = [line.strip() for line in stream.getvalue().splitlines() if line.strip()]
+            return False, lines[0] if lines else "reStructuredText does not render"
+        return True, ""
+    if kind == "text/plain":
+        return True, ""
+    return False, f"content type {content_type!r} is not one PyPI renders (text/markdown, text/x-rst, text/plain)"
+
+
+def check_readme(pkg: Package, project: Project) -> list[Finding]:
+    def finding(message: str) -> list[Finding]:
+        return [Finding(pkg.name, "readme", "error", message)]
+
+    if not project.readme:
+        found = sorted(p.name for p in project.root.glob("README*") if p.is_file())
+        hint = f"readme = {found[0]!r}" if found else "a README.md and readme = 'README.md'"
+        return finding(f"pyproject.toml declares no readme: PyPI would show no long description. Fix: add {hint}")
+    path = project.root / project.readme
+    if not path.is_file():
+        return finding(f"README {project.readme} (named in pyproject.toml) does not exist. Fix: add it or fix readme")
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        return finding(f"{project.readme} is empty: PyPI would show no long description. Fix: write the README")
+    ok, detail = render_readme(text, project.readme_content_type or "text/plain")
+    if not ok:
+        detail = detail.replace("<string>", project.readme).rstrip(".")
+        return finding(
+            f"{project.readme} does not render on PyPI: {detail}. Fix: correct the markup (check with `twine check "
+            "--strict dist/*`)"
+        )
+    return []
+
+
+# Secrets. File names that must never be tracked, and content patterns. Messages name the file and the kind of
+# secret, never the secret itself.
+_ENV_TEMPLATES = {".env.example", ".env.sample", ".env.template", ".env.dist"}
+_SECRET_NAMES: tuple[tuple[Callable[[str], bool], str], ...] = (
+    (lambda n: n == ".env" or (n.startswith(".env.") and n not in _ENV_TEMPLATES), "an environment file"),
+    (lambda n: n == ".pypirc", "a .pypirc (index credentials)"),
+    (lambda n: n in {"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"}, "an SSH private key"),
+    (lambda n: n.endswith((".pem", ".p12", ".pfx")), "a key or certificate file"),
+)
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"), "a private key"),
+    (re.compile(r"pypi-AgE[A-Za-z0-9_-]{40,}"), "a PyPI API token"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"), "a GitHub token"),
+    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{30,}"), "a GitHub token"),
+)
+_MAX_SCAN_BYTES = 1_000_000
+_SKIP_DIRS = {".git", ".venv", "venv", ".nox", ".tox", "build", "dist", "node_modules", "__pycache__"}
+
+
+def _tracked(root: Path) -> tuple[list[str], bool]:
+    """Tracked files (git ls-files), or every file when ``root`` is not a git checkout (second item False)."""
+    git = Git(root)
+    if git.is_repo():
+        return git.tracked_files(), True
+    files = [
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and not _SKIP_DIRS.intersection(p.relative_to(root).parts)
+    ]
+    return sorted(files), False
+
+
+def check_secrets(pkg: Package, project: Project) -> list[Finding]:
+    files, tracked = _tracked(project.root)
+    out: list[Finding] = []
+    for rel in files:
+        name = rel.rsplit("/", 1)[-1]
+        reasons = [what for match, what in _SECRET_NAMES if match(name)]
+        path = project.root / rel
+        try:
+            if path.is_file() and path.stat().st_size <= _MAX_SCAN_BYTES:
+                data = path.read_bytes()
+                if b"\0" not in data:
+                    text = data.decode("utf-8", "replace")
+                    for pattern, what in _SECRET_PATTERNS:
+                        match = pattern.search(text)
+                        if match and what not in reasons:
+                            line = text.count("\n", 0, match.start()) + 1
+                            reasons.append(f"{what} (line {line})")
+        except OSError:
+            continue
+        if reasons:
+            state = "tracked file" if tracked else "file"
+            out.append(
+                Finding(
+                    pkg.name,
+                    "secrets",
+                    "error",
+                    f"{state} {rel} holds {' and '.join(reasons)}. Fix: `git rm --cached {rel}`, add it to "
+                    ".gitignore, revoke the credential, and purge it from history",
+                )
+            )
+    return out
+
+
+def _workflow_triggers(doc: Any) -> dict[str, Any]:
+    """The ``on:`` triggers of a parsed workflow as {event: config}. YAML 1.1 reads a bare ``on`` as True."""
+    if not isinstance(doc, dict):
+        return {}
+    raw = doc.get("on", doc.get(True))
+    if isinstance(raw, str):
+        return {raw: None}
+    if isinstance(raw, list):
+        return {str(e): None for e in raw}
+    if isinstance(raw, dict):
+        return {str(k): v for k, v in raw.items()}
+    return {}
+
+
+def _push_runs_on_tags(config: Any) -> bool:
+    """A push trigger fires on tag pushes unless it filters on branches only."""
+    if not isinstance(config, dict) or not config:
+        return True
+    return "tags" in config or "tags-ignore" in config or not ({"branches", "branches-ignore"} & set(config))
+
+
+def check_publish_workflow(pkg: Package, project: Project, workflow: str) -> list[Finding]:
+    import yaml  # type: ignore[import-untyped,unused-ignore]
+
+    path = project.root / workflow
+    if not path.is_file():
+        return [
+            Finding(
+                pkg.name,
+                "publish-workflow",
+                "error",
+                f"no publish workflow at {workflow}. Fix: add one triggered by a published GitHub Release "
+                "(`invoke workflows` generates it)",
+            )
+        ]
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        first = " ".join(str(exc).split())
+        return [
+            Finding(pkg.name, "publish-workflow", "error", f"{workflow} is not valid YAML ({first}). Fix: correct it")
+        ]
+    triggers = _workflow_triggers(doc)
+    if "release" in triggers and "push" in triggers and _push_runs_on_tags(triggers["push"]):
+        return [
+            Finding(
+                pkg.name,
+                "publish-workflow",
+                "error",
+                f"{workflow} triggers on tag pushes and on Releases, so two runs race to upload the same version. "
+                "Fix: remove the `push:` trigger and keep `release: types: [published]`",
+            )
+        ]
+    if "release" not in triggers:
+        shown = ", ".join(sorted(triggers)) or "nothing"
+        return [
+            Finding(
+                pkg.name,
+                "publish-workflow",
+                "warning",
+                f"{workflow} is triggered by {shown}, not by a published Release. Fix: use "
+                "`on: release: types: [published]`",
+            )
+        ]
+    return []
+
+
+# --------------------------------------------------------------------------------------------------- ecosystem
+
+
+def check_graph(graph: Graph, explained: frozenset[str] = frozenset()) -> list[Finding]:
+    """A cycle (naming all of it) or declared layers that disagree with the computed ones.
+
+    ``explained`` names packages whose layer mismatch is a consequence of another finding (a meta-package that sinks
+    a layer because its extras lack packages): it is not reported twice.
+    """
+    cycle = graph.find_cycle()
+    if cycle:
+        return [
+            Finding(
+                cycle[0],
+                "graph",
+                "error",
+                f"dependency cycle: {' -> '.join(cycle)}. Fix: remove one of these requirements (a lower layer "
+                "must never require a higher one)",
+            )
+        ]
+    file = graph.registry.path.name
+    out = []
+    for pkg, computed in graph.layer_mismatches():
+        if pkg.name in explained and computed < pkg.layer:
+            continue
+        why = ", ".join(f"{e.target} ({e.label})" for e in graph.edges if e.source == pkg.name) or "nothing"
+        out.append(
+            Finding(
+                pkg.name,
+                "graph",
+                "error",
+                f"declared layer {pkg.layer} in {file} but computed layer {computed} (requires {why}). Fix: set "
+                f"layer = {computed} for {pkg.name} in {file}, or drop the requirement",
+            )
+        )
+    return out
+
+
+def _next_releases(version: Version) -> list[tuple[str, Version]]:
+    major, minor = version.major, version.minor
+    return [("minor", Version(f"{major}.{minor + 1}.0")), ("major", Version(f"{major + 1}.0.0"))]
+
+
+def check_specifiers(graph: Graph) -> list[Finding]:
+    """Each sibling specifier admits the sibling's current version; report the ceilings a next release escapes."""
+    out: list[Finding] = []
+    for target in graph.registry.packages:
+        current = graph.projects[target.name].version
+        incoming = [e for e in graph.edges if e.target == target.name]
+        for edge in incoming:
+            if not edge.requirement.specifier.contains(current, prereleases=True):
+                where = f"[{edge.extra}] " if edge.extra else ""
+                out.append(
+                    Finding(
+                        edge.source,
+                        "sibling-specifier",
+                        "error",
+                        f"{where}requires {edge.requirement}, which excludes {target.name}'s current version "
+                        f"{current}. Fix: widen the specifier in {edge.source}'s pyproject.toml to admit {current}",
+                    )
+                )
+        reported: set[str] = set()
+        for kind, nxt in _next_releases(current):
+            escaped = [
+                e
+                for e in incoming
+                if e.requirement.specifier.contains(current, prereleases=True)
+                and not e.requirement.specifier.contains(nxt, prereleases=True)
+                and e.source not in reported
+            ]
+            if not escaped:
+                continue
+            reported.update(e.source for e in escaped)
+            who = ", ".join(
+                f"{e.source}{f' [{e.extra}]' if e.extra else ''} ({e.requirement.specifier})" for e in escaped
+            )
+            breaking = (
+                " (before 1.0 a minor release may break things)" if kind == "minor" and current.major == 0 else ""
+            )
+            out.append(
+                Finding(
+                    target.name,
+                    "upper-bound",
+                    "info",
+                    f"the next {kind} release {nxt}{breaking} would escape the ceilings of: {who}. Fix: when "
+                    f"releasing {nxt}, raise those ceilings and release the consumers too",
+                )
+            )
+    return out
+
+
+def _floor(spec: SpecifierSet | None) -> Version | None:
+    floors = [Version(s.version) for s in spec or () if s.operator in {">=", "~=", "==", ">"}]
+    return max(floors) if floors else None
+
+
+def check_python_floors(registry: Registry, projects: dict[str, Project]) -> list[Finding]:
+    out: list[Finding] = []
+    groups: dict[str, list[str]] = {}
+    for pkg in registry.packages:
+        spec = projects[pkg.name].requires_python
+        if spec is None:
+            out.append(
+                Finding(
+                    pkg.name,
+                    "requires-python",
+                    "warning",
+                    "pyproject.toml declares no requires-python. Fix: add requires-python = '>=3.11' (or the "
+                    "ecosystem's agreed floor)",
+                )
+            )
+            continue
+        floor = _floor(spec)
+        groups.setdefault(f">={floor}" if floor else str(spec), []).append(pkg.name)
+    if len(groups) > 1:
+        parts = [f"{floor} ({', '.join(names)})" for floor, names in sorted(groups.items())]
+        excluded = [
+            f"{p.name} is verified on Python {p.python} in {registry.path.name}"
+            for p in registry.packages
+            if (spec := projects[p.name].requires_python) is not None
+            and not spec.contains(Version(p.python), prereleases=True)
+        ]
+        extra = f"; {'; '.join(excluded)}, which its floor excludes" if excluded else ""
+        choices = " or ".join(sorted(groups))
+        out.append(
+            Finding(
+                ECOSYSTEM,
+                "requires-python",
+                "warning",
+                f"requires-python floors differ: {'; '.join(parts)}{extra}. Fix: decide the ecosystem floor "
+                f"({choices}) and use it in every pyproject.toml",
+            )
+        )
+    return out
+
+
+def check_meta_extras(graph: Graph) -> list[Finding]:
+    """The meta-package's extras name every other package; every extra repos.toml verifies exists."""
+    out: list[Finding] = []
+    registry = graph.registry
+    for pkg in registry.packages:
+        project = graph.projects[pkg.name]
+        missing_extras = [x for x in pkg.extras if x not in project.optional]
+        if pkg.is_meta:
+            named = {e.target for e in graph.edges if e.source == pkg.name}
+            missing = [p.name for p in registry.packages if p.name != pkg.name and p.name not in named]
+            if missing:
+                also = f" (repos.toml expects extras it lacks: {', '.join(missing_extras)})" if missing_extras else ""
+                out.append(
+                    Finding(
+                        pkg.name,
+                        "meta-extras",
+                        "error",
+                        f"the meta-package's extras do not name {', '.join(missing)}{also}. Fix: add them to an "
+                        "extra (the plan's [services] extra holds juniper-data and juniper-cascor) and to [all]",
+                    )
+                )
+                continue
+        if missing_extras:
+            out.append(
+                Finding(
+                    pkg.name,
+                    "extras",
+                    "error",
+                    f"repos.toml verifies extras {', '.join(missing_extras)} that pyproject.toml does not define. "
+                    f"Fix: define them under [project.optional-dependencies] or drop them from {registry.path.name}",
+                )
+            )
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- driver
+
+
+def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
+    """Every check on every package, then the ecosystem-wide ones. A missing checkout is an error (exit 2)."""
+    missing = missing_checkouts(registry, workspace)
+    if missing:
+        raise WorkspaceError(
+            f"no checkout of {', '.join(p.name for p in missing)} under {workspace} "
+            f"(looked for {', '.join(str(p.checkout(workspace)) for p in missing)})",
+            f"run `invoke clone --workspace {workspace}`, or pass --workspace DIR",
+        )
+    graph = build_graph(registry, workspace)
+    projects = dict(graph.projects)
+    findings: list[Finding] = []
+    for pkg in registry.packages:
+        project = projects[pkg.name]
+        if canonicalize_name(project.name) != canonicalize_name(pkg.name):
+            findings.append(
+                Finding(
+                    pkg.name,
+                    "registry",
+                    "error",
+                    f"{pkg.checkout(workspace)} holds {project.name!r}, not {pkg.name!r}. Fix: check out "
+                    f"{pkg.repo} there",
+                )
+            )
+        findings += check_version_sync(pkg, project)
+        findings += check_license(pkg, project)
+        findings += check_readme(pkg, project)
+        findings += check_secrets(pkg, project)
+        findings += check_publish_workflow(pkg, project, registry.publish_workflow)
+    meta = check_meta_extras(graph)
+    findings += check_graph(graph, frozenset(f.package for f in meta if f.check == "meta-extras"))
+    findings += check_specifiers(graph)
+    findings += check_python_floors(registry, projects)
+    findings += meta
+    order = {name: i for i, name in enumerate(registry.names)}
+    return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), order.get(f.package, len(order))))
+
+
+def problems(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that fail the check (errors and warnings)."""
+    return [f for f in findings if f.severity != "info"]
+
+
+def exit_code(findings: Iterable[Finding]) -> int:
+    """0 when there is nothing but infos, 1 otherwise (2 is for errors raised before checking)."""
+    return EXIT_FINDINGS if problems(findings) else EXIT_OK
+
+
+def render(findings: Sequence[Finding], *, as_json: bool = False) -> str:
+    """JSON (a list of {package, check, severity, message}) or a table with a summary line."""
+    if as_json:
+        return report.to_json([f.as_dict() for f in findings])
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
+    summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items())
+    if not findings:
+        return "check: all packages consistent (0 findings)"
+    rows = [f.as_dict() for f in findings]
+    return report.table(rows, ["severity", "package", "check", "message"]) + f"\n\ncheck: {summary}"

@@ -1,0 +1,276 @@
+"""The live version matrix (``invoke status``, the plan's Appendix A): where every package stands, in release order.
+
+Per package: the pyproject version, the module ``__version__``, the latest release tag and the commits since it, the
+newest version on PyPI and TestPyPI, and a :class:`State`.
+
+Which tag is "latest" (never a stale tag picked by sorting, SPEC §8's ``v0.25.0-alpha`` incident):
+
+1. the tag of the *released* version, when that tag exists. The released version is the newest version on PyPI;
+   when PyPI cannot be reached, it is the highest tagged version that is not above the pyproject version;
+2. otherwise, the highest tag by ``packaging`` version.
+
+The state, checked in this order:
+
+- ``ANOMALY``: the module ``__version__`` disagrees with pyproject (or cannot be found); the pyproject version is
+  below the released one; the released version has no tag; or the tag's commit declares another version.
+- ``NEVER_RELEASED``: no released version.
+- ``BUMPED_NOT_RELEASED``: pyproject is above the released version.
+- ``UNRELEASED_CHANGES``: pyproject equals the released version and there are commits since its tag.
+- ``UP_TO_DATE``: otherwise.
+
+Index look-ups run concurrently with a short timeout; an unreachable index shows ``unknown`` and a warning on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from . import report
+from .errors import GitError
+from .gitops import Git
+from .graph import CycleError, build_graph
+from .indexes import IndexUnreachable, versions_many
+from .project import Project, VersionKind, find_module_version
+from .registry import INDEX_NAMES, Package, Registry
+
+UNKNOWN = "unknown"
+COLUMNS = (
+    "package",
+    "layer",
+    "pyproject_version",
+    "module_version",
+    "latest_tag",
+    "commits_since_tag",
+    "pypi_version",
+    "testpypi_version",
+    "state",
+)
+
+
+class State(StrEnum):
+    """Where a package stands in its release cycle."""
+
+    UP_TO_DATE = "UP_TO_DATE"
+    UNRELEASED_CHANGES = "UNRELEASED_CHANGES"
+    BUMPED_NOT_RELEASED = "BUMPED_NOT_RELEASED"
+    NEVER_RELEASED = "NEVER_RELEASED"
+    ANOMALY = "ANOMALY"
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One row of the matrix. ``reasons`` explains an ANOMALY (not part of the JSON/table columns)."""
+
+    package: str
+    layer: int
+    pyproject_version: str
+    module_version: str
+    latest_tag: str | None
+    commits_since_tag: int | None
+    pypi_version: str | None
+    testpypi_version: str | None
+    state: State
+    reasons: tuple[str, ...] = field(default=(), compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Exactly the :data:`COLUMNS`, JSON-ready."""
+        return {
+            "package": self.package,
+            "layer": self.layer,
+            "pyproject_version": self.pyproject_version,
+            "module_version": self.module_version,
+            "latest_tag": self.latest_tag,
+            "commits_since_tag": self.commits_since_tag,
+            "pypi_version": self.pypi_version,
+            "testpypi_version": self.testpypi_version,
+            "state": str(self.state),
+        }
+
+
+IndexVersions = tuple[Version, ...] | None
+"""Versions on an index, or None when the index could not be reached."""
+
+
+def _lookup(
+    registry: Registry, names: Sequence[str], timeout: float, warn: Callable[[str], None]
+) -> dict[str, dict[str, IndexVersions]]:
+    """{index: {package: versions or None}} with both indexes queried at once; one warning per unreachable index."""
+    with ThreadPoolExecutor(max_workers=len(INDEX_NAMES)) as pool:
+        futures = {name: pool.submit(versions_many, registry.index(name), names, timeout) for name in INDEX_NAMES}
+        raw = {name: fut.result() for name, fut in futures.items()}
+    out: dict[str, dict[str, IndexVersions]] = {}
+    for name, results in raw.items():
+        failures = [r for r in results.values() if isinstance(r, IndexUnreachable)]
+        if failures:
+            warn(f"warning: {failures[0]}; its versions show as {UNKNOWN!r}")
+        out[name] = {pkg: None if isinstance(r, IndexUnreachable) else r for pkg, r in results.items()}
+    return out
+
+
+def _tag_versions(registry: Registry, git: Git) -> dict[Version, str]:
+    """Tags following ``tag_format``, by the version they name (the first tag wins for equal versions)."""
+    found: dict[Version, str] = {}
+    for tag in sorted(git.tags()):
+        version = registry.version_from_tag(tag)
+        if version is not None:
+            found.setdefault(version, tag)
+    return found
+
+
+def _version_at(git: Git, tag: str) -> Version | None:
+    """The pyproject version recorded at ``tag``'s commit, or None when it cannot be read."""
+    try:
+        text = git.run("show", f"{tag}:pyproject.toml")
+        raw = tomllib.loads(text).get("project", {}).get("version")
+        return Version(str(raw)) if raw is not None else None
+    except (GitError, tomllib.TOMLDecodeError, InvalidVersion):
+        return None
+
+
+def _module_version(pkg: Package, project: Project) -> tuple[str, list[str]]:
+    """The module version for display, and anomaly reasons."""
+    if pkg.is_meta:
+        return VersionKind.NONE.value, []
+    reasons: list[str] = []
+    shown: str | None = None
+    for import_name in pkg.imports:
+        mv = find_module_version(project.root, import_name)
+        shown = shown or mv.display
+        if mv.kind is VersionKind.MISSING:
+            reasons.append(f"{import_name} has no recognisable __version__")
+        elif mv.kind is VersionKind.STATIC and mv.value is not None:
+            try:
+                same = Version(mv.value) == project.version
+            except InvalidVersion:
+                same = False
+            if not same:
+                reasons.append(f"{import_name}.__version__ {mv.value} != pyproject {project.version}")
+    return shown or VersionKind.MISSING.value, reasons
+
+
+def _shown(found: IndexVersions) -> str | None:
+    if found is None:
+        return UNKNOWN
+    return str(max(found)) if found else None
+
+
+def package_status(
+    registry: Registry,
+    pkg: Package,
+    project: Project,
+    layer: int,
+    pypi: IndexVersions,
+    testpypi: IndexVersions,
+) -> StatusRow:
+    """One row from a checkout and what the two indexes report for it."""
+    git = Git(project.root)
+    declared = project.version
+    module_version, reasons = _module_version(pkg, project)
+    tags = _tag_versions(registry, git) if git.is_repo() else {}
+
+    if pypi is not None:
+        released = max(pypi) if pypi else None
+    else:
+        released = max((v for v in tags if v <= declared), default=None)
+
+    if released is not None and released in tags:
+        latest_tag: str | None = tags[released]
+    elif pypi is None:
+        latest_tag = tags[released] if released is not None else None
+    else:
+        latest_tag = tags[max(tags)] if tags else None
+    commits = git.commits_since(latest_tag) if latest_tag else None
+
+    if released is not None:
+        if declared < released:
+            reasons.append(f"pyproject {declared} is below the released {released}")
+        if released not in tags:
+            reasons.append(f"released {released} has no tag {registry.tag_for(released)}")
+    if latest_tag is not None:
+        at_tag = _version_at(git, latest_tag)
+        if at_tag is not None and at_tag != registry.version_from_tag(latest_tag):
+            reasons.append(f"tag {latest_tag} is on a commit whose pyproject says {at_tag}")
+
+    if reasons:
+        state = State.ANOMALY
+    elif released is None:
+        state = State.NEVER_RELEASED
+    elif declared > released:
+        state = State.BUMPED_NOT_RELEASED
+    elif commits:
+        state = State.UNRELEASED_CHANGES
+    else:
+        state = State.UP_TO_DATE
+    return StatusRow(
+        package=pkg.name,
+        layer=layer,
+        pyproject_version=str(declared),
+        module_version=module_version,
+        latest_tag=latest_tag,
+        commits_since_tag=commits,
+        pypi_version=_shown(pypi),
+        testpypi_version=_shown(testpypi),
+        state=state,
+        reasons=tuple(reasons),
+    )
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def collect(
+    registry: Registry,
+    workspace: Path,
+    timeout: float = 5.0,
+    *,
+    warn: Callable[[str], None] | None = None,
+) -> list[StatusRow]:
+    """The matrix: one row per package in release order (declared layers when the graph has a cycle)."""
+    warn = warn or _stderr
+    graph = build_graph(registry, workspace)
+    try:
+        layers = graph.computed_layers()
+        order = graph.release_order()
+    except CycleError as exc:
+        warn(f"warning: {exc}; rows follow the declared layers")
+        layers = {p.name: p.layer for p in registry.packages}
+        order = sorted(registry.packages, key=lambda p: (p.layer, p.name))
+    found = _lookup(registry, [p.name for p in order], timeout, warn)
+    return [
+        package_status(
+            registry,
+            pkg,
+            graph.projects[pkg.name],
+            layers[pkg.name],
+            found["pypi"][pkg.name],
+            found["testpypi"][pkg.name],
+        )
+        for pkg in order
+    ]
+
+
+def by_name(rows: Sequence[StatusRow]) -> Mapping[str, StatusRow]:
+    return {row.package: row for row in rows}
+
+
+def render(rows: Sequence[StatusRow], fmt: str = "table") -> str:
+    """``table`` (with the reasons for any ANOMALY below it), ``json`` or ``markdown``."""
+    data = [row.as_dict() for row in rows]
+    if fmt == "json":
+        return report.to_json(data)
+    notes = [f"- {row.package}: {'; '.join(row.reasons)}" for row in rows if row.reasons]
+    if fmt == "markdown":
+        text = report.markdown(data, COLUMNS)
+        return text + ("\n\n**Anomalies**\n\n" + "\n".join(notes) if notes else "")
+    text = report.table(data, COLUMNS)
+    return text + ("\n\nanomalies:\n" + "\n".join(notes) if notes else "")

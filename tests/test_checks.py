@@ -1,0 +1,217 @@
+"""The ecosystem consistency checker: the passing path, every static defect, the seed, and the front doors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from juniper_release.checks import exit_code, problems, render, run_checks
+from juniper_release.errors import WorkspaceError
+from juniper_release.gitops import Git
+from juniper_release.standin import FAKE_PYPI_TOKEN
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _keys(findings):
+    return {(f.package, f.check, f.severity) for f in problems(findings)}
+
+
+def _commit(root: Path, files: dict[str, str], message: str = "chore: test change") -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    git = Git(root)
+    git.run("add", "-A")
+    git.run("commit", "-q", "-m", message)
+
+
+def test_clean_standin_passes(ecosystem, registry):
+    findings = run_checks(registry, ecosystem.workspace)
+    assert problems(findings) == []
+    assert exit_code(findings) == 0
+    # Infos name the consumers whose ceilings the next minor release would escape.
+    info = next(f for f in findings if f.package == "juniper-data-client" and f.check == "upper-bound")
+    assert info.severity == "info"
+    assert "0.4.0" in info.message and "juniper-data [api]" in info.message and "juniper-ml [clients]" in info.message
+
+
+STATIC_DEFECTS = {
+    "version-mismatch": {("juniper-data-client", "version-sync", "error")},
+    "missing-license": {("juniper-cascor-client", "license", "error")},
+    "broken-readme": {("juniper-data", "readme", "error")},
+    "secret-env": {("juniper-cascor", "secrets", "error")},
+    "cycle": {("juniper-cascor", "graph", "error")},
+    "escaped-ceiling": {("juniper-data", "sibling-specifier", "error")},
+    "wrong-layer": {("juniper-cascor-client", "graph", "error")},
+    "missing-workflow": {
+        ("juniper-data", "publish-workflow", "error"),
+        ("juniper-cascor", "publish-workflow", "error"),
+    },
+    "double-trigger": {("juniper-cascor-client", "publish-workflow", "error")},
+    "mixed-floors": {("ecosystem", "requires-python", "warning")},
+    "no-services": {("juniper-ml", "meta-extras", "error")},
+}
+
+
+@pytest.mark.parametrize("defect", sorted(STATIC_DEFECTS))
+def test_each_static_defect_gives_its_finding(make_ecosystem, registry, defect):
+    findings = run_checks(registry, make_ecosystem(defect).workspace)
+    assert _keys(findings) == STATIC_DEFECTS[defect]
+    assert exit_code(findings) == 1
+    for finding in problems(findings):
+        assert "\n" not in finding.message and "Fix:" in finding.message
+        assert FAKE_PYPI_TOKEN not in finding.message
+
+
+def test_defect_messages_say_what_is_wrong(make_ecosystem, registry):
+    findings = run_checks(registry, make_ecosystem("version-mismatch,cycle,escaped-ceiling,mixed-floors").workspace)
+    findings += run_checks(registry, make_ecosystem("no-services").workspace)
+    text = "\n".join(f.message for f in findings)
+    assert "__version__ is '0.3.0'" in text and "pyproject.toml says '0.3.1'" in text
+    assert "dependency cycle: juniper-cascor -> juniper-data-client -> juniper-ml -> juniper-cascor" in text
+    assert "excludes juniper-data-client's current version 0.3.1" in text
+    assert ">=3.11 (juniper-data-client" in text and ">=3.12 (juniper-ml)" in text
+    assert "do not name juniper-data, juniper-cascor" in text
+
+
+def test_seed_reports_exactly_the_known_problems(make_ecosystem, registry):
+    findings = run_checks(registry, make_ecosystem("seed").workspace)
+    assert _keys(findings) == {
+        ("juniper-data-client", "version-sync", "error"),
+        ("juniper-data", "publish-workflow", "error"),
+        ("juniper-cascor", "publish-workflow", "error"),
+        ("juniper-ml", "meta-extras", "error"),
+        ("ecosystem", "requires-python", "warning"),
+    }
+
+
+def test_missing_and_derived_module_versions(ecosystem, registry):
+    # The worker derives __version__ from importlib.metadata (clean passes); a module without one is an anomaly.
+    root = ecosystem.checkout("juniper-cascor-client")
+    _commit(root, {"src/juniper_cascor_client/_version.py": "VERSION_INFO = (0, 4, 0)\n"})
+    init = root / "src/juniper_cascor_client/__init__.py"
+    _commit(root, {init.relative_to(root).as_posix(): '"""No version here."""\n'})
+    findings = run_checks(registry, ecosystem.workspace)
+    (finding,) = problems(findings)
+    assert finding.check == "version-sync" and finding.message.startswith("ANOMALY: module juniper_cascor_client")
+
+
+def test_readme_failures(ecosystem, registry):
+    data = ecosystem.checkout("juniper-data")
+    (data / "README.md").write_text("   \n", encoding="utf-8")
+    client = ecosystem.checkout("juniper-cascor-client")
+    pyproject = client / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text(encoding="utf-8").replace('readme = "README.md"\n', ""), encoding="utf-8")
+    worker = ecosystem.checkout("juniper-cascor-worker")
+    (worker / "README.md").unlink()
+    messages = {f.package: f.message for f in problems(run_checks(registry, ecosystem.workspace))}
+    assert "README.md is empty" in messages["juniper-data"]
+    assert "declares no readme" in messages["juniper-cascor-client"]
+    assert "README.md (named in pyproject.toml) does not exist" in messages["juniper-cascor-worker"]
+
+
+def test_secrets_only_in_the_tracked_tree_and_never_printed(ecosystem, registry):
+    token = "ghp_" + "A1b2C3d4E5" * 4
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+    root = ecosystem.checkout("juniper-data")
+    _commit(
+        root, {"deploy/id_rsa": key, "notes.txt": f"token: {token}\n", ".pypirc": "[pypi]\n", ".env.example": "X=\n"}
+    )
+    (root / ".env").write_text(f"PYPI_API_TOKEN={FAKE_PYPI_TOKEN}\n", encoding="utf-8")  # untracked: not reported
+    found = [f for f in problems(run_checks(registry, ecosystem.workspace)) if f.check == "secrets"]
+    by_file = {f.message.split()[2]: f.message for f in found}
+    assert set(by_file) == {"deploy/id_rsa", "notes.txt", ".pypirc"}
+    assert "an SSH private key and a private key (line 1)" in by_file["deploy/id_rsa"]
+    assert "a GitHub token (line 1)" in by_file["notes.txt"]
+    assert all(token not in m and "b3BlbnNzaC1rZXk" not in m for m in by_file.values())
+
+
+@pytest.mark.parametrize(
+    ("on", "expected"),
+    [
+        ("on:\n  push:\n    branches: [main]\n  release:\n    types: [published]\n", None),
+        ("on: [push, release]\n", "triggers on tag pushes and on Releases"),
+        ('"on":\n  push:\n    tags: ["v*"]\n  release: {}\n', "triggers on tag pushes and on Releases"),
+        ("on:\n  push:\n    tags: ['v*']\n", "not by a published Release"),
+        ("on: [release\n", "is not valid YAML"),
+    ],
+    ids=["branch-push-ok", "list", "quoted-on", "tags-only", "invalid"],
+)
+def test_publish_workflow_triggers(ecosystem, registry, on, expected):
+    workflow = ecosystem.checkout("juniper-ml") / registry.publish_workflow
+    workflow.write_text(f"name: Publish\n{on}jobs: {{}}\n", encoding="utf-8")
+    found = [f for f in problems(run_checks(registry, ecosystem.workspace)) if f.check == "publish-workflow"]
+    if expected is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and expected in found[0].message and found[0].package == "juniper-ml"
+
+
+def test_missing_checkout_is_an_error(ecosystem, registry):
+    shutil.rmtree(ecosystem.checkout("juniper-cascor"))
+    with pytest.raises(WorkspaceError) as info:
+        run_checks(registry, ecosystem.workspace)
+    message = str(info.value)
+    assert str(ecosystem.checkout("juniper-cascor")) in message and "invoke clone" in message
+
+
+def test_render_json_and_table(make_ecosystem, registry):
+    findings = run_checks(registry, make_ecosystem("seed").workspace)
+    data = json.loads(render(findings, as_json=True))
+    assert all(set(item) == {"package", "check", "severity", "message"} for item in data)
+    assert render(findings).splitlines()[-1] == "check: 4 errors, 1 warning, 3 infos"
+    assert render([]) == "check: all packages consistent (0 findings)"
+
+
+# ------------------------------------------------------------------------------------------------ front doors
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
+
+
+def _invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return _run(sys.executable, "-m", "invoke", "-r", str(ROOT), *args, env=env)
+
+
+def test_check_task_exit_codes(ecosystem, make_ecosystem, tmp_path):
+    clean = _invoke("check", "--workspace", str(ecosystem.workspace))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    seed = _invoke("check", "--workspace", str(make_ecosystem("seed").workspace), "--json")
+    assert seed.returncode == 1
+    data = json.loads(seed.stdout)
+    assert {d["package"] for d in data if d["severity"] != "info"} == {
+        "juniper-data-client",
+        "juniper-data",
+        "juniper-cascor",
+        "juniper-ml",
+        "ecosystem",
+    }
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = _invoke("check", "--workspace", str(empty))
+    assert missing.returncode == 2
+    assert f"invoke clone --workspace {empty}" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_check_task_on_the_sandbox_seed(tmp_path):
+    result = _invoke("check", "--sandbox", "--defects", "seed", "--json", env={"JUNIPER_CACHE_DIR": str(tmp_path)})
+    assert result.returncode == 1, result.stderr
+    checks = {(d["package"], d["check"]) for d in json.loads(result.stdout) if d["severity"] != "info"}
+    assert ("juniper-ml", "meta-extras") in checks and len(checks) == 5
+    bad = _invoke("check", "--sandbox", "--defects", "nope", env={"JUNIPER_CACHE_DIR": str(tmp_path)})
+    assert bad.returncode == 2 and "unknown stand-in defect 'nope'" in bad.stderr
+
+
+def test_nox_check_session(ecosystem, make_ecosystem):
+    nox = [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", "check", "--"]
+    clean = _run(*nox, "--workspace", str(ecosystem.workspace))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    seed = _run(*nox, "--workspace", str(make_ecosystem("seed").workspace))
+    assert seed.returncode == 1 and "consistency problems" in seed.stderr

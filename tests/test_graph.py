@@ -1,0 +1,110 @@
+"""The dependency graph computed from the stand-in checkouts' real pyproject.toml files."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomlkit
+from juniper_release.graph import CycleError, LayerError, build_graph
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_clean_order_layers_and_edges(ecosystem, registry):
+    graph = build_graph(registry, ecosystem.workspace)
+    graph.check_layers()
+    assert [p.name for p in graph.release_order()] == [
+        "juniper-cascor-client",
+        "juniper-cascor-worker",
+        "juniper-data-client",
+        "juniper-cascor",
+        "juniper-data",
+        "juniper-ml",
+    ]
+    assert [[p.name for p in layer] for layer in graph.layers()][1:] == [
+        ["juniper-cascor", "juniper-data"],
+        ["juniper-ml"],
+    ]
+    assert graph.deps("juniper-ml") == {n for n in registry.names if n != "juniper-ml"}
+    assert graph.dependents("juniper-data-client") == {"juniper-data", "juniper-cascor", "juniper-ml"}
+    assert graph.find_cycle() is None
+
+
+def test_mermaid_and_dot(ecosystem, registry):
+    graph = build_graph(registry, ecosystem.workspace)
+    mermaid = graph.to_mermaid()
+    assert mermaid.startswith("graph BT")
+    assert 'juniper_data["juniper-data<br/>layer 1"]' in mermaid
+    assert 'juniper_data -.->|"[api] <0.4,>=0.3.1"| juniper_data_client' in mermaid
+    dot = graph.to_dot()
+    assert dot.startswith("digraph juniper {") and dot.endswith("}")
+    assert '"juniper-ml" -> "juniper-cascor" [label="[services] <0.6,>=0.5.0", style=dashed];' in dot
+
+
+def test_cycle_names_the_whole_cycle(make_ecosystem, registry):
+    graph = build_graph(registry, make_ecosystem("cycle").workspace)
+    cycle = graph.find_cycle()
+    assert cycle is not None and cycle[0] == cycle[-1]
+    assert {"juniper-data-client", "juniper-ml"} <= set(cycle)
+    with pytest.raises(CycleError) as info:
+        graph.release_order()
+    message = str(info.value)
+    assert f"dependency cycle: {' -> '.join(cycle)}" in message and "Fix:" in message
+    # Every hop of the named cycle is a real edge.
+    for source, target in itertools.pairwise(cycle):
+        assert target in graph.deps(source)
+
+
+def test_wrong_layer_shows_declared_and_computed(make_ecosystem, registry):
+    graph = build_graph(registry, make_ecosystem("wrong-layer").workspace)
+    with pytest.raises(LayerError) as info:
+        graph.check_layers()
+    message = str(info.value)
+    assert "juniper-cascor-client declares layer 0 but its dependencies put it in layer 1" in message
+    assert "juniper-data-client" in message and "Fix: set layer = 1" in message
+
+
+def _add_dependency(root: Path, requirement: str) -> None:
+    pyproject = root / "pyproject.toml"
+    doc = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    doc["project"]["dependencies"].append(requirement)
+    pyproject.write_text(tomlkit.dumps(doc), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("marker", "edge"),
+    [('python_version < "3.0"', False), ('python_version >= "3.12"', True), ('sys_platform == "win32"', False)],
+    ids=["py2-only", "py312", "windows"],
+)
+def test_markers_are_honoured(ecosystem, registry, marker, edge):
+    _add_dependency(ecosystem.checkout("juniper-cascor-client"), f"juniper-data-client>=0.3; {marker}")
+    graph = build_graph(registry, ecosystem.workspace)
+    assert ("juniper-data-client" in graph.deps("juniper-cascor-client")) is edge
+
+
+def _invoke(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "-r", str(ROOT), *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_graph_task_prints_mermaid_and_dot(ecosystem):
+    ws = str(ecosystem.workspace)
+    mermaid = _invoke("graph", "--workspace", ws)
+    assert mermaid.returncode == 0, mermaid.stderr
+    assert mermaid.stdout.startswith("graph BT")
+    assert "release order: layer 0: juniper-cascor-client" in mermaid.stderr
+    dot = _invoke("graph", "--workspace", ws, "--format", "dot")
+    assert dot.returncode == 0 and dot.stdout.startswith("digraph juniper {")
+    bad = _invoke("graph", "--workspace", ws, "--format", "svg")
+    assert bad.returncode == 2 and "unknown graph format 'svg'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_graph_task_fails_on_a_cycle(make_ecosystem):
+    result = _invoke("graph", "--workspace", str(make_ecosystem("cycle").workspace))
+    assert result.returncode == 2
+    assert "dependency cycle: " in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,216 @@
+"""The repos.toml loader: every problem is one line naming the file, the key or package, and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomlkit
+from juniper_release.errors import ConfigError, WorkspaceError
+from juniper_release.registry import (
+    DEFAULT_REGISTRY,
+    ENV_INDEX_URLS,
+    ENV_TORCH_SOURCE,
+    ENV_WORKSPACE,
+    ROOT,
+    parse_registry,
+    require_checkout,
+    resolve_workspace,
+)
+
+PATH = Path("/somewhere/repos.toml")
+TEXT = DEFAULT_REGISTRY.read_text(encoding="utf-8")
+
+
+def _doc() -> Any:
+    return tomlkit.parse(TEXT)
+
+
+def _error(doc: Any, env: dict[str, str] | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_registry(tomlkit.dumps(doc), PATH, env or {})
+    message = str(info.value)
+    assert "\n" not in message
+    assert "repos.toml" in message or any(var in message for var in ENV_INDEX_URLS.values())
+    assert "Fix:" in message
+    return message
+
+
+def test_the_real_registry_parses() -> None:
+    reg = parse_registry(TEXT, PATH, {})
+    assert reg.names == (
+        "juniper-data-client",
+        "juniper-cascor-client",
+        "juniper-cascor-worker",
+        "juniper-data",
+        "juniper-cascor",
+        "juniper-ml",
+    )
+    assert reg.get("juniper-ml").is_meta and reg.get("Juniper_Data").name == "juniper-data"
+    assert reg.tag_for("0.3.1") == "v0.3.1"
+    assert not reg.overrides
+
+
+def test_invalid_toml() -> None:
+    with pytest.raises(ConfigError, match=r"repos.toml: not valid TOML .*Fix:"):
+        parse_registry("[settings\n", PATH, {})
+
+
+def test_unknown_top_level_key() -> None:
+    doc = _doc()
+    doc["extras"] = {"x": 1}
+    assert "unknown key 'extras'" in _error(doc)
+
+
+def test_unknown_settings_key() -> None:
+    doc = _doc()
+    doc["settings"]["ownr"] = "x"
+    assert "unknown key settings.ownr" in _error(doc)
+
+
+def test_unknown_package_key_names_the_package() -> None:
+    doc = _doc()
+    doc["package"][3]["layr"] = 1
+    assert "unknown key package juniper-data.layr" in _error(doc)
+
+
+def test_missing_section() -> None:
+    doc = _doc()
+    del doc["torch"]
+    assert "missing section [torch]" in _error(doc)
+
+
+def test_missing_settings_field() -> None:
+    doc = _doc()
+    del doc["settings"]["tag_format"]
+    assert "missing field settings.tag_format" in _error(doc)
+
+
+def test_missing_package_field_names_the_package() -> None:
+    doc = _doc()
+    del doc["package"][2]["torch"]
+    assert "missing field package juniper-cascor-worker.torch" in _error(doc)
+
+
+def test_missing_package_name_uses_its_position() -> None:
+    doc = _doc()
+    del doc["package"][1]["name"]
+    assert "missing field package #2.name" in _error(doc)
+
+
+def test_wrong_type() -> None:
+    doc = _doc()
+    doc["package"][0]["torch"] = "yes"
+    assert "package juniper-data-client.torch must be true or false" in _error(doc)
+
+
+def test_wrong_list_item_type() -> None:
+    doc = _doc()
+    doc["package"][0]["extras"] = ["ok", 3]
+    assert "package juniper-data-client.extras must be a list of strings" in _error(doc)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(True, "bool True"), ("1", "str '1'"), (1.0, "float 1.0")], ids=["true", "string", "float"]
+)
+def test_layer_must_be_an_integer(value: object, shown: str) -> None:
+    doc = _doc()
+    doc["package"][4]["layer"] = value
+    message = _error(doc)
+    assert f"package juniper-cascor.layer must be an integer, got {shown}" in message
+
+
+def test_negative_layer() -> None:
+    doc = _doc()
+    doc["package"][0]["layer"] = -1
+    assert "layer must be >= 0" in _error(doc)
+
+
+@pytest.mark.parametrize("key", ["name", "path", "repo"])
+def test_duplicate_package(key: str) -> None:
+    doc = _doc()
+    clone = tomlkit.parse(tomlkit.dumps(doc))["package"][0]
+    clone["name"], clone["path"], clone["repo"] = "juniper-other", "juniper-other", "pcalnon/juniper-other"
+    clone[key] = {"name": "Juniper_Data", "path": "juniper-data", "repo": "PCALNON/juniper-data"}[key]
+    doc["package"].append(clone)
+    message = _error(doc)
+    assert f"duplicate package {key}" in message and "juniper-data" in message
+
+
+@pytest.mark.parametrize(
+    ("index", "key", "value"),
+    [("pypi", "simple_url", "pypi.org/simple/"), ("testpypi", "upload_url", "ftp://test.pypi.org/legacy/")],
+)
+def test_bad_url(index: str, key: str, value: str) -> None:
+    doc = _doc()
+    doc["indexes"][index][key] = value
+    assert f"indexes.{index}.{key} is not a valid http(s) URL" in _error(doc)
+
+
+def test_bad_repo_and_python() -> None:
+    doc = _doc()
+    doc["package"][0]["repo"] = "juniper-data-client"
+    assert "repo 'juniper-data-client' is not owner/name" in _error(doc)
+    doc = _doc()
+    doc["package"][0]["python"] = "3"
+    assert "python '3' is not a version" in _error(doc)
+
+
+def test_tag_format_needs_a_version_placeholder() -> None:
+    doc = _doc()
+    doc["settings"]["tag_format"] = "release"
+    assert "has no {version}" in _error(doc)
+
+
+def test_env_overrides_all_four_index_urls_and_the_torch_source() -> None:
+    env = {var: f"http://127.0.0.1:9/{index}/{key}/" for (index, key), var in ENV_INDEX_URLS.items()}
+    env[ENV_TORCH_SOURCE] = "/opt/wheels"
+    reg = parse_registry(TEXT, PATH, env)
+    for (index, key), var in ENV_INDEX_URLS.items():
+        assert getattr(reg.index(index), key) == env[var]
+    assert reg.torch.source == "/opt/wheels" and not reg.torch.is_index
+    assert dict(reg.overrides) == env
+
+
+def test_bad_env_override_url_names_the_variable() -> None:
+    env = {"JUNIPER_PYPI_SIMPLE_URL": "localhost:8080"}
+    message = _error(_doc(), env)
+    assert "JUNIPER_PYPI_SIMPLE_URL" in message and "not a valid http(s) URL" in message
+
+
+def test_unknown_package_via_get() -> None:
+    reg = parse_registry(TEXT, PATH, {})
+    with pytest.raises(ConfigError) as info:
+        reg.get("juniper-nope")
+    message = str(info.value)
+    assert (
+        message.startswith("repos.toml: unknown package 'juniper-nope'") and "Fix: use one of: juniper-data" in message
+    )
+
+
+def test_resolve_workspace_order(tmp_path: Path) -> None:
+    option, from_env = tmp_path / "option", tmp_path / "env"
+    option.mkdir()
+    from_env.mkdir()
+    env = {ENV_WORKSPACE: str(from_env)}
+    assert resolve_workspace(option, env) == option.resolve()
+    assert resolve_workspace(None, env) == from_env.resolve()
+    assert resolve_workspace(None, {}) == ROOT.parent
+
+
+def test_resolve_workspace_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError) as info:
+        resolve_workspace(None, {ENV_WORKSPACE: str(tmp_path / "nope")})
+    message = str(info.value)
+    assert "nope" in message and f"${ENV_WORKSPACE}" in message and "Fix:" in message
+
+
+def test_missing_checkout_names_the_path_and_invoke_clone(tmp_path: Path) -> None:
+    reg = parse_registry(TEXT, PATH, {})
+    with pytest.raises(WorkspaceError) as info:
+        require_checkout(reg.get("juniper-data"), tmp_path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(tmp_path / "juniper-data") in message
+    assert "Fix: run `invoke clone" in message and "pcalnon/juniper-data" in message

@@ -1,0 +1,180 @@
+"""The live version matrix against real local pypiserver indexes and real git checkouts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import IndexServer, free_port
+from juniper_release.gitops import Git
+from juniper_release.registry import load_registry
+from juniper_release.standin import VERSIONS
+from juniper_release.status import COLUMNS, State, collect, render
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def publish(server: IndexServer, name: str, version: str) -> None:
+    """Put a minimal, valid wheel into the server's package directory (pypiserver serves it at once)."""
+    dist = name.replace("-", "_")
+    info = f"{dist}-{version}.dist-info"
+    path = server.packages / f"{dist}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as whl:
+        whl.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        whl.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        whl.writestr(f"{info}/RECORD", "")
+
+
+def publish_all(server: IndexServer, versions: dict[str, str] | None = None) -> None:
+    for name, version in (versions or VERSIONS).items():
+        publish(server, name, version)
+
+
+@pytest.fixture
+def live_registry(index_env):
+    return load_registry(ROOT / "repos.toml", env=index_env)
+
+
+def _rows(registry, workspace, warnings=None):
+    sink = warnings if warnings is not None else []
+    return {row.package: row for row in collect(registry, workspace, timeout=3, warn=sink.append)}
+
+
+def test_up_to_date_in_release_order(ecosystem, live_registry, index_servers):
+    publish_all(index_servers["pypi"])
+    publish_all(index_servers["testpypi"])
+    warnings: list[str] = []
+    rows = collect(live_registry, ecosystem.workspace, timeout=3, warn=warnings.append)
+    assert warnings == []
+    assert [r.package for r in rows] == [
+        "juniper-cascor-client",
+        "juniper-cascor-worker",
+        "juniper-data-client",
+        "juniper-cascor",
+        "juniper-data",
+        "juniper-ml",
+    ]
+    assert {r.state for r in rows} == {State.UP_TO_DATE}
+    dc = next(r for r in rows if r.package == "juniper-data-client")
+    assert dc.as_dict() == {
+        "package": "juniper-data-client",
+        "layer": 0,
+        "pyproject_version": "0.3.1",
+        "module_version": "0.3.1",
+        "latest_tag": "v0.3.1",
+        "commits_since_tag": 0,
+        "pypi_version": "0.3.1",
+        "testpypi_version": "0.3.1",
+        "state": "UP_TO_DATE",
+    }
+    by = {r.package: r for r in rows}
+    assert by["juniper-cascor-worker"].module_version == "derived"
+    assert by["juniper-ml"].module_version == "none" and by["juniper-ml"].layer == 2
+
+
+def test_unreleased_changes(make_ecosystem, live_registry, index_servers):
+    eco = make_ecosystem(unreleased=["juniper-data"])
+    publish_all(index_servers["pypi"])
+    rows = _rows(live_registry, eco.workspace)
+    assert rows["juniper-data"].state is State.UNRELEASED_CHANGES
+    assert rows["juniper-data"].commits_since_tag == 1
+    assert rows["juniper-data"].testpypi_version is None
+    assert rows["juniper-ml"].state is State.UP_TO_DATE
+
+
+def _bump(root: Path, old: str, new: str, files: tuple[str, ...]) -> None:
+    for rel in files:
+        path = root / rel
+        path.write_text(path.read_text(encoding="utf-8").replace(f'"{old}"', f'"{new}"'), encoding="utf-8")
+    git = Git(root)
+    git.run("commit", "-q", "-am", f"Bump version to {new}")
+
+
+def test_bumped_not_released_and_never_released(ecosystem, live_registry, index_servers):
+    publish_all(index_servers["pypi"], {k: v for k, v in VERSIONS.items() if k != "juniper-ml"})
+    root = ecosystem.checkout("juniper-data-client")
+    _bump(root, "0.3.1", "0.3.2", ("pyproject.toml", "src/juniper_data_client/__init__.py"))
+    publish(index_servers["testpypi"], "juniper-data-client", "0.3.2rc1")
+    rows = _rows(live_registry, ecosystem.workspace)
+    dc = rows["juniper-data-client"]
+    assert dc.state is State.BUMPED_NOT_RELEASED
+    assert (dc.pyproject_version, dc.latest_tag, dc.commits_since_tag) == ("0.3.2", "v0.3.1", 1)
+    assert dc.testpypi_version == "0.3.2rc1"
+    assert rows["juniper-ml"].state is State.NEVER_RELEASED and rows["juniper-ml"].pypi_version is None
+
+
+def test_anomalies(make_ecosystem, live_registry, index_servers):
+    eco = make_ecosystem("version-mismatch")
+    publish_all(index_servers["pypi"], {**VERSIONS, "juniper-data": "0.7.0"})
+    # juniper-cascor: tag v0.5.0 moved onto a commit whose pyproject says 0.5.1.
+    cascor = eco.checkout("juniper-cascor")
+    _bump(cascor, "0.5.0", "0.5.1", ("pyproject.toml", "juniper_cascor/__init__.py"))
+    Git(cascor).run("tag", "-f", "-a", "v0.5.0", "-m", "moved")
+    rows = _rows(live_registry, eco.workspace)
+    assert rows["juniper-data-client"].state is State.ANOMALY
+    assert "__version__ 0.3.0 != pyproject 0.3.1" in rows["juniper-data-client"].reasons[0]
+    assert rows["juniper-data"].state is State.ANOMALY
+    assert "pyproject 0.6.0 is below the released 0.7.0" in rows["juniper-data"].reasons
+    assert rows["juniper-cascor"].state is State.ANOMALY
+    assert "tag v0.5.0 is on a commit whose pyproject says 0.5.1" in rows["juniper-cascor"].reasons
+    assert rows["juniper-ml"].state is State.UP_TO_DATE
+    table = render(list(rows.values()))
+    assert "anomalies:" in table and "juniper-data: pyproject 0.6.0 is below the released 0.7.0" in table
+
+
+def test_stale_higher_tag_is_not_the_latest(ecosystem, live_registry, index_servers):
+    root = ecosystem.checkout("juniper-data-client")
+    # A pre-reset tag: higher by string sort *and* by version than the released v0.3.1.
+    Git(root).run("tag", "v0.25.0-alpha")
+    publish_all(index_servers["pypi"])
+    rows = _rows(live_registry, ecosystem.workspace)
+    assert rows["juniper-data-client"].latest_tag == "v0.3.1"
+    assert rows["juniper-data-client"].state is State.UP_TO_DATE
+
+
+def test_unreachable_index_shows_unknown_and_falls_back_to_tags(ecosystem, registry, index_servers):
+    closed = f"http://127.0.0.1:{free_port()}/simple/"
+    env = {"JUNIPER_PYPI_SIMPLE_URL": closed, "JUNIPER_TESTPYPI_SIMPLE_URL": index_servers["testpypi"].index.simple_url}
+    reg = load_registry(ROOT / "repos.toml", env=env)
+    root = ecosystem.checkout("juniper-data-client")
+    Git(root).run("tag", "v0.25.0-alpha")
+    warnings: list[str] = []
+    rows = _rows(reg, ecosystem.workspace, warnings)
+    assert len(warnings) == 1 and "pypi: cannot reach" in warnings[0] and "unknown" in warnings[0]
+    assert all(r.pypi_version == "unknown" for r in rows.values())
+    assert rows["juniper-data-client"].latest_tag == "v0.3.1"
+    assert {r.state for r in rows.values()} == {State.UP_TO_DATE}
+
+
+def test_cycle_still_gives_rows(make_ecosystem, live_registry):
+    warnings: list[str] = []
+    rows = _rows(live_registry, make_ecosystem("cycle").workspace, warnings)
+    assert len(rows) == 6 and any("dependency cycle" in w for w in warnings)
+
+
+def test_status_task_json_markdown_and_table(ecosystem, index_env, index_servers):
+    publish_all(index_servers["pypi"])
+    env = {**os.environ, **index_env}
+    base = [sys.executable, "-m", "invoke", "-r", str(ROOT), "status", "--workspace", str(ecosystem.workspace)]
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, *extra], capture_output=True, text=True, env=env, check=False)
+
+    as_json = run("--json", "--timeout", "3")
+    assert as_json.returncode == 0, as_json.stderr
+    data = json.loads(as_json.stdout)
+    assert [tuple(d) for d in data] == [COLUMNS] * 6
+    assert {d["state"] for d in data} == {"UP_TO_DATE"}
+    markdown = run("--markdown")
+    assert markdown.stdout.startswith("| package | layer |") and "|---|" in markdown.stdout
+    table = run()
+    assert table.stdout.splitlines()[0].split() == list(COLUMNS)
+    env["JUNIPER_PYPI_SIMPLE_URL"] = f"http://127.0.0.1:{free_port()}/simple/"
+    down = run("--json", "--timeout", "1")
+    assert down.returncode == 0 and "warning: pypi: cannot reach" in down.stderr and "Traceback" not in down.stderr
+    assert {d["pypi_version"] for d in json.loads(down.stdout)} == {"unknown"}
