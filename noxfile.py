@@ -120,5 +120,71 @@ def check(session: nox.Session) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- verification (issue 3)
-# (build, verify, verify-all, demo and clean sessions go here)
+# The engine makes its own fresh environments, so these sessions run in nox's interpreter (venv_backend="none").
 
+# build(...) carries only its layer tag: `nox -l --json -t ci` lists exactly one verify(...) per package.
+BUILD_PARAMS = [nox.param(p.name, id=p.name, tags=[f"layer{p.layer}"]) for p in REGISTRY.packages]
+
+
+def _verify(session: nox.Session, packages: list[str] | None, *, sandbox: bool = False) -> None:
+    """Resolve the target, run verify-all on ``packages`` and print the summary; fail on any failure."""
+    from juniper_release.verify import resolve_target, verify_all
+
+    opts = _options(session)
+    try:
+        tgt = resolve_target(opts.workspace, sandbox=sandbox or opts.sandbox, defects=opts.defects)
+        report = verify_all(tgt.registry, tgt.workspace, packages, force=opts.force, keep_going=True)
+    except JuniperError as exc:
+        _fail(session, exc)
+        return
+    print(report.to_json() if opts.json else report.render(), flush=True)
+    if not report.ok:
+        session.error(f"verification failed: {report.summary()}")
+
+
+@nox.session(venv_backend="none")
+@nox.parametrize("package", BUILD_PARAMS)
+def build(session: nox.Session, package: str) -> None:
+    """Build one package's sdist and wheel into the wheelhouse, twine-check and inspect them."""
+    from juniper_release.app import target
+    from juniper_release.verify import build_into_wheelhouse
+
+    opts = _options(session)
+    try:
+        tgt = target(opts.workspace, sandbox=opts.sandbox, defects=opts.defects)
+        built = build_into_wheelhouse(tgt.registry, tgt.registry.get(package), tgt.workspace)
+    except JuniperError as exc:
+        _fail(session, exc)
+        return
+    for entry in built.manifest["artifacts"]:
+        session.log(f"{entry['name']}  {entry['size']} bytes  sha256 {entry['sha256']}")
+
+
+@nox.session(venv_backend="none")
+@nox.parametrize("package", PACKAGE_PARAMS)
+def verify(session: nox.Session, package: str) -> None:
+    """Build and verify one package in a fresh environment against local builds of its siblings."""
+    _verify(session, [package])
+
+
+@nox.session(name="verify-all", venv_backend="none")
+def verify_all(session: nox.Session) -> None:
+    """Build and verify every package in release order; summary table, non-zero exit on failure."""
+    _verify(session, None)
+
+
+@nox.session(venv_backend="none")
+def demo(session: nox.Session) -> None:
+    """verify-all on the generated stand-in ecosystem (no checkouts needed; --defects to break it)."""
+    if _options(session).workspace:
+        session.error("demo always uses the stand-in sandbox. Fix: drop --workspace, or run verify-all instead")
+    _verify(session, None, sandbox=True)
+
+
+@nox.session(venv_backend="none")
+def clean(session: nox.Session) -> None:
+    """Remove the wheelhouse, verification cache, environments and sandboxes under .juniper/."""
+    from juniper_release.verify import clean_cache
+
+    removed = clean_cache()
+    session.log("removed: " + (", ".join(str(p) for p in removed) or "nothing (already clean)"))

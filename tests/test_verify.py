@@ -1,0 +1,375 @@
+"""Verification: fresh envs, CPU torch, pinned local siblings, smoke checks, verify-all order, skips and the cache.
+
+One clean stand-in ecosystem is verified once per module (real builds, real uv/pip installs from PyPI, real CPU
+torch); the other tests reuse its wheelhouse and cache, and catch each defect at the phase that owns it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from juniper_release.build import build_package
+from juniper_release.envs import CudaTorchError, create_env
+from juniper_release.registry import Registry
+from juniper_release.standin import Ecosystem, create_ecosystem
+from juniper_release.verify import (
+    PackageResult,
+    VerifyError,
+    VerifyReport,
+    _check_installed,
+    is_verified,
+    precheck,
+    provenance_mismatches,
+    source_key,
+    verify_all,
+    verify_package,
+    wheelhouse_dir,
+)
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+ORDER = [
+    "juniper-cascor-client",
+    "juniper-cascor-worker",
+    "juniper-data-client",
+    "juniper-cascor",
+    "juniper-data",
+    "juniper-ml",
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("juniper-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUNIPER_CACHE_DIR", str(path))
+        mp.setenv("UV_PYTHON_DOWNLOADS", "never")
+        yield path
+
+
+@pytest.fixture(scope="module")
+def eco(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Ecosystem:
+    base = tmp_path_factory.mktemp("clean")
+    return create_ecosystem(base / "ws", registry, None, remotes=base / "remotes")
+
+
+@pytest.fixture(scope="module")
+def verified(eco: Ecosystem, registry: Registry) -> VerifyReport:
+    """verify-all on the clean ecosystem, once for the module."""
+    return verify_all(registry, eco.workspace, log=lambda _m: None)
+
+
+@pytest.fixture(scope="module")
+def wheels(verified: VerifyReport, registry: Registry) -> dict[str, object]:
+    from juniper_release.build import load_build
+
+    out = {}
+    for pkg in registry.packages:
+        built = load_build(pkg, wheelhouse_dir() / pkg.name)
+        assert built is not None
+        out[pkg.name] = built
+    return out
+
+
+def _eco(tmp_path: Path, registry: Registry, defects: str) -> Ecosystem:
+    """A defect ecosystem with its own cache dir, so its builds never replace the shared clean wheelhouse."""
+    os.environ["JUNIPER_CACHE_DIR"] = str(tmp_path / "cache")
+    return create_ecosystem(tmp_path / "ws", registry, defects, remotes=tmp_path / "remotes")
+
+
+@pytest.fixture(autouse=True)
+def _restore_cache_dir(cache: Path) -> Iterator[None]:
+    yield
+    os.environ["JUNIPER_CACHE_DIR"] = str(cache)
+
+
+# --------------------------------------------------------------------------------------------------- verify-all
+
+
+def test_verify_all_passes_in_release_order_with_phase_timings(verified):
+    assert verified.ok, verified.render()
+    assert [r.package for r in verified.results] == ORDER
+    assert verified.builds == 6
+    for result in verified.results:
+        assert result.status == "passed" and result.backend == "uv"
+        assert set(result.phases) == {"build", "env", "install", "smoke"}
+    text = verified.render()
+    assert "package" in text and "backend" in text and "smoke" in text and "verify-all passed" in text
+    manifest = json.loads((wheelhouse_dir() / "manifest.json").read_text())
+    assert [m["package"] for m in manifest["packages"]] == [
+        "juniper-data-client",
+        "juniper-cascor-client",
+        "juniper-cascor-worker",
+        "juniper-data",
+        "juniper-cascor",
+        "juniper-ml",
+    ]
+    assert not list((wheelhouse_dir().parent / "envs").glob("*")), "passed environments are removed"
+
+
+def test_no_op_rerun_does_zero_builds_and_reports_cached(verified, eco, registry):
+    again = verify_all(registry, eco.workspace, log=lambda _m: None)
+    assert again.ok and again.builds == 0
+    assert {r.status for r in again.results} == {"cached"}
+    assert again.get("juniper-ml").backend == "uv"
+    assert all(is_verified(registry, p, eco.workspace) for p in registry.packages)
+
+
+def test_changed_source_rebuilds_that_package_and_reverifies_dependents(verified, eco, registry):
+    data = registry.get("juniper-data-client")
+    before = source_key(registry, data, eco.workspace)
+    notes = eco.checkout(data.path) / "NOTES.md"
+    notes.write_text("untracked, not ignored\n")
+    try:
+        assert source_key(registry, data, eco.workspace) != before
+        assert not is_verified(registry, data, eco.workspace)
+        assert not is_verified(registry, registry.get("juniper-data"), eco.workspace)
+        assert is_verified(registry, registry.get("juniper-cascor-client"), eco.workspace)
+        report = verify_all(registry, eco.workspace, ["juniper-data-client", "juniper-data"], log=lambda _m: None)
+        assert report.ok, report.render()
+        assert report.builds == 1
+        assert report.get("juniper-data-client").built and not report.get("juniper-data").built
+        assert [r.status for r in report.results] == ["passed", "passed"]
+    finally:
+        notes.unlink()
+    assert source_key(registry, data, eco.workspace) == before
+    # Back to the original source: the wheelhouse holds the NOTES build, so it is rebuilt once (not re-verified
+    # against anything new: juniper-data-client's earlier success is still on record).
+    restored = verify_all(registry, eco.workspace, ["juniper-data-client"], log=lambda _m: None)
+    assert restored.builds == 1 and restored.get("juniper-data-client").status in {"passed", "cached"}
+
+
+def test_force_rebuilds_even_when_cached(verified, eco, registry):
+    report = verify_all(registry, eco.workspace, ["juniper-cascor-client"], force=True, log=lambda _m: None)
+    assert report.ok and report.builds == 1 and report.get("juniper-cascor-client").status == "passed"
+
+
+def test_source_key_covers_uncommitted_diff_and_tool_config(verified, eco, registry, tmp_path):
+    pkg = registry.get("juniper-cascor-client")
+    key = source_key(registry, pkg, eco.workspace)
+    readme = eco.checkout(pkg.path) / "README.md"
+    original = readme.read_text()
+    readme.write_text(original + "\nmore\n")
+    try:
+        assert source_key(registry, pkg, eco.workspace) != key
+    finally:
+        readme.write_text(original)
+    other = tmp_path / "repos.toml"
+    other.write_text(registry.path.read_text() + "\n# changed\n")
+    assert source_key(dataclasses.replace(registry, path=other), pkg, eco.workspace) != key
+    assert source_key(registry, pkg, eco.workspace) == key
+
+
+def test_failing_package_does_not_hide_others_and_dependents_are_skipped(registry, tmp_path):
+    eco = _eco(tmp_path, registry, "version-mismatch")
+    report = verify_all(
+        registry,
+        eco.workspace,
+        ["juniper-data-client", "juniper-data", "juniper-cascor-client"],
+        log=lambda _m: None,
+    )
+    assert not report.ok
+    client, data, other = (report.get(n) for n in ("juniper-data-client", "juniper-data", "juniper-cascor-client"))
+    assert client.status == "failed" and client.phase == "smoke"
+    assert "__version__ is 0.3.0 but pyproject.toml says 0.3.1" in (client.error or "")
+    assert "Fix: set __version__ = '0.3.1'" in (client.error or "")
+    assert data.status == "skipped" and data.result == "skipped: dependency failed (juniper-data-client)"
+    assert other.status in {"passed", "cached"}  # identical to the clean one: content-addressed cache
+    text = report.render()
+    assert "juniper-data-client [smoke]:" in text and "verify-all FAILED" in text
+    assert json.loads(report.to_json())["ok"] is False
+
+
+def test_build_failure_of_a_dependency_skips_the_requested_package(registry, tmp_path):
+    eco = _eco(tmp_path, registry, "missing-py-typed")
+    report = verify_all(registry, eco.workspace, ["juniper-data"], log=lambda _m: None)
+    assert report.get("juniper-data").result == "skipped: dependency failed (juniper-data-client)"
+
+
+def test_keep_going_false_stops_after_the_first_failure(registry, tmp_path):
+    eco = _eco(tmp_path, registry, "stray-tests")
+    report = verify_all(
+        registry,
+        eco.workspace,
+        ["juniper-cascor-client", "juniper-data-client"],
+        keep_going=False,
+        jobs=1,
+        log=lambda _m: None,
+    )
+    assert report.get("juniper-cascor-client").status == "failed"
+    assert report.get("juniper-cascor-client").phase == "build"
+    assert report.get("juniper-data-client").status == "skipped"
+
+
+# --------------------------------------------------------------------------------------------------- defects by phase
+
+
+def test_cuda_torch_stops_in_the_precheck_before_any_download(registry, tmp_path):
+    eco = _eco(tmp_path, registry, "cuda-torch")
+    report = verify_all(registry, eco.workspace, ["juniper-cascor-worker"], log=lambda _m: None)
+    result = report.get("juniper-cascor-worker")
+    assert result.status == "failed" and result.phase == "install"
+    assert "torch>=2.99" in (result.error or "") and "CUDA build" in (result.error or "")
+    assert "nothing was downloaded" in (result.error or "")
+    assert "env" in result.phases and result.phases["env"] < 5, "CPU torch must not even be installed"
+
+
+def test_broken_import_fails_in_smoke(registry, tmp_path):
+    eco = _eco(tmp_path, registry, "broken-import")
+    result = verify_all(registry, eco.workspace, ["juniper-cascor-worker"], log=lambda _m: None).get(
+        "juniper-cascor-worker"
+    )
+    assert result.status == "failed" and result.phase == "smoke"
+    assert "import juniper_cascor_worker failed in a fresh environment: ModuleNotFoundError" in (result.error or "")
+
+
+def test_bad_console_script_fails_in_smoke(registry, tmp_path):
+    eco = _eco(tmp_path, registry, "bad-console-script")
+    result = verify_all(registry, eco.workspace, ["juniper-cascor-worker"], log=lambda _m: None).get(
+        "juniper-cascor-worker"
+    )
+    assert result.status == "failed" and result.phase == "smoke"
+    assert "console script `juniper-cascor-worker --help` failed (exit 1)" in (result.error or "")
+    assert "Fix: fix the [project.scripts] entry point juniper-cascor-worker" in (result.error or "")
+
+
+def test_build_defects_fail_in_the_build_phase(registry, tmp_path):
+    eco = _eco(tmp_path, registry, "incomplete-sdist")
+    report = verify_all(registry, eco.workspace, ["juniper-data"], log=lambda _m: None)
+    result = report.get("juniper-data")
+    assert result.status == "failed" and result.phase == "build" and "sdist is incomplete" in (result.error or "")
+    assert "+++ wheel from the sdist" in report.render()
+
+
+# --------------------------------------------------------------------------------------------------- pre-check guards
+
+
+def test_precheck_requires_python_admits_the_configured_python(registry, wheels, tmp_path):
+    eco = _eco(tmp_path, registry, "mixed-floors")
+    ml = registry.get("juniper-ml")
+    local = dict(wheels)
+    local["juniper-ml"] = build_package(registry, ml, eco.workspace, tmp_path / "out")
+    with pytest.raises(VerifyError, match=r"juniper-ml requires Python >=3.12 but repos.toml sets python = '3.11'"):
+        precheck(registry, ml, local, "3.11.7")
+
+
+def test_precheck_sibling_range_must_admit_the_local_build(registry, wheels, tmp_path):
+    eco = _eco(tmp_path, registry, "escaped-ceiling")
+    data = registry.get("juniper-data")
+    local = dict(wheels)
+    local["juniper-data"] = build_package(registry, data, eco.workspace, tmp_path / "out")
+    with pytest.raises(VerifyError, match=r"requires juniper-data-client<0.3,>=0.2 but the local build .* is 0.3.1"):
+        precheck(registry, data, local, "3.11.7")
+
+
+def _with(registry: Registry, name: str, **changes: object) -> Registry:
+    packages = tuple(dataclasses.replace(p, **changes) if p.name == name else p for p in registry.packages)  # type: ignore[arg-type]
+    return dataclasses.replace(registry, packages=packages)
+
+
+def test_precheck_refuses_torch_for_a_package_not_configured_for_it(registry, wheels):
+    reg = _with(registry, "juniper-cascor-worker", torch=False)
+    with pytest.raises(CudaTorchError, match=r"torch = false.*Fix: set torch = true"):
+        precheck(reg, reg.get("juniper-cascor-worker"), wheels, "3.11.7")
+    # The meta-package pulls torch through its [worker] extra.
+    reg = _with(registry, "juniper-ml", torch=False)
+    with pytest.raises(CudaTorchError, match=r"juniper-ml pulls in torch \(juniper-cascor-worker: torch>=2.0\)"):
+        precheck(reg, reg.get("juniper-ml"), wheels, "3.11.7")
+
+
+def test_precheck_configured_extra_must_exist(registry, wheels):
+    reg = _with(registry, "juniper-data", extras=("api", "nope"))
+    with pytest.raises(VerifyError, match=r"extra \[nope\] for juniper-data but its wheel declares all, api"):
+        precheck(reg, reg.get("juniper-data"), wheels, "3.11.7")
+
+
+def test_precheck_passes_and_follows_extras_through_siblings(registry, wheels):
+    closure = precheck(registry, registry.get("juniper-ml"), wheels, "3.11.7")
+    names = {str(req.name) for _, req in closure}
+    assert {"juniper-data-client", "juniper-cascor-worker", "torch", "pydantic"} <= names
+
+
+# --------------------------------------------------------------------------------------------------- install guards
+
+
+def test_installed_sibling_must_be_the_local_wheel(registry, wheels, tmp_path):
+    env = create_env(tmp_path / "env", "3.11")
+    client = wheels["juniper-data-client"]
+    env.install([str(client.wheel), "--no-deps"])
+    pkg = registry.get("juniper-data-client")
+    assert provenance_mismatches(env, client.wheel) == []
+    _check_installed(env, pkg, {"juniper-data-client": client}, "installing")
+
+    fake = dataclasses.replace(client, version="9.9.9")
+    with pytest.raises(VerifyError, match=r"juniper-data-client 0.3.1 is installed but the local build is 9.9.9"):
+        _check_installed(env, pkg, {"juniper-data-client": fake}, "installing")
+
+    site = tmp_path / "env" / "lib" / "python3.11" / "site-packages" / "juniper_data_client" / "__init__.py"
+    site.write_text(site.read_text() + "\n# from an index\n")
+    with pytest.raises(VerifyError, match=r"is not the local wheel \(files differ: juniper_data_client/__init__.py"):
+        _check_installed(env, pkg, {"juniper-data-client": client}, "installing")
+
+
+def test_registry_smoke_command_failure_is_reported(registry, wheels, eco, tmp_path):
+    reg = _with(registry, "juniper-cascor-client", smoke=("python -c 'raise SystemExit(3)'",))
+    pkg = reg.get("juniper-cascor-client")
+    result = PackageResult(pkg.name)
+    with pytest.raises(Exception, match=r"smoke command .* failed \(exit 3\).*Fix: fix juniper-cascor-client"):
+        verify_package(reg, pkg, eco.workspace, {pkg.name: wheels[pkg.name]}, result, env_dir=tmp_path / "env")
+    assert result.phase == "smoke" and result.backend == "uv"
+
+
+# --------------------------------------------------------------------------------------------------- nox front door
+
+
+def _nox(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "JUNIPER_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        ["nox", "-f", str(ROOT / "noxfile.py"), *args], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_nox_ci_tag_lists_exactly_one_verify_session_per_package(registry, cache):
+    proc = _nox("-l", "--json", "-t", "ci", cache=cache)
+    assert proc.returncode == 0, proc.stderr
+    sessions = [s["session"] for s in json.loads(proc.stdout)]
+    assert sessions == [f"verify({p.name})" for p in registry.packages]
+
+
+def test_nox_verify_all_on_a_verified_workspace_is_all_cached(verified, eco, cache):
+    proc = _nox("-s", "verify-all", "--", "--workspace", str(eco.workspace), cache=cache)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "verify-all passed: 6 cached; 0 build(s)" in proc.stdout
+
+
+def test_nox_verify_all_never_substitutes_the_sandbox(tmp_path, cache):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = _nox("-s", "verify-all", "--", "--workspace", str(empty), cache=cache)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert f"workspace {empty} lacks checkouts" in out
+    assert "invoke clone" in out and "--sandbox" in out
+    assert "Traceback" not in out
+    assert not (cache / "sandbox").exists()
+    missing = _nox("-s", "verify-all", "--", "--workspace", str(tmp_path / "nope"), cache=cache)
+    out = missing.stdout + missing.stderr
+    assert missing.returncode != 0 and f"workspace {tmp_path / 'nope'}" in out
+    assert "invoke clone" in out and "--sandbox" in out and "Traceback" not in out
+
+
+def test_nox_clean_removes_the_cache(tmp_path):
+    cache = tmp_path / "cache"
+    (cache / "wheelhouse" / "x").mkdir(parents=True)
+    (cache / "verified").mkdir()
+    (cache / "journal").mkdir()
+    proc = _nox("-s", "clean", cache=cache)
+    assert proc.returncode == 0, proc.stderr
+    assert not (cache / "wheelhouse").exists() and not (cache / "verified").exists()
+    assert (cache / "journal").exists(), "other tools' state is not verification cache"
