@@ -132,7 +132,150 @@ def status(
 
 
 # ----------------------------------------------------------------------------------------------- release (issue 4)
-# (bump, release, release-train, rehearse tasks go here)
+
+_RELEASE_HELP = {
+    "workspace": _TARGET_HELP["workspace"],
+    "sandbox": _TARGET_HELP["sandbox"],
+    "execute": "really do it (default: dry run printing every step's command)",
+    "yes": "answer every confirmation (CI); without it, prompts appear only on a terminal",
+    "mode": "github (create the Release, watch the publish run) or twine (upload TestPyPI then PyPI locally)",
+    "allow_dropped": "allow entry points or extras dropped since the previous release",
+    "timeout": "seconds to wait for an index or a workflow run (polling with backoff)",
+}
+
+
+@task(
+    help={
+        "package": "the package to bump",
+        "part": "major, minor, patch, pre or release",
+        "pre": "pre-release label a, b or rc (with --part major|minor|patch|pre)",
+        "to": "an explicit normalized version instead of --part",
+        "dry_run": "print a unified diff and write nothing",
+        "update_dependents": "rewrite siblings' specifiers that no longer admit the new version",
+        "commit": "commit the bump ('Bump <package> to X')",
+        "tag": "create the annotated tag (needs --commit)",
+        "force": "bump even if the working tree is dirty",
+        "workspace": _TARGET_HELP["workspace"],
+        "sandbox": _TARGET_HELP["sandbox"],
+    }
+)
+@guarded
+def bump(
+    c: Context,
+    package: str,
+    part: str | None = None,
+    pre: str | None = None,
+    to: str | None = None,
+    dry_run: bool = False,
+    update_dependents: bool = False,
+    commit: bool = False,
+    tag: bool = False,
+    force: bool = False,
+    workspace: str | None = None,
+    sandbox: bool = False,
+) -> None:
+    """Bump one package's version: pyproject, __version__, CHANGELOG, and optionally dependents, commit and tag."""
+    from juniper_release.app import target
+    from juniper_release.versioning import bump as run_bump
+
+    t = target(workspace, sandbox=sandbox)
+    run_bump(
+        t.registry,
+        t.workspace,
+        package,
+        part,
+        pre=pre,
+        to=to,
+        dry_run=dry_run,
+        update_dependents=update_dependents,
+        commit=commit,
+        tag=tag,
+        force=force,
+    )
+
+
+@task(help={"package": "the package to release", **_RELEASE_HELP})
+@guarded
+def release(
+    c: Context,
+    package: str,
+    execute: bool = False,
+    yes: bool = False,
+    mode: str = "github",
+    allow_dropped: bool = False,
+    timeout: float = 600.0,
+    workspace: str | None = None,
+    sandbox: bool = False,
+) -> None:
+    """Release one package: preflight gates, commit/tag/push, then publish (dry run unless --execute)."""
+    from juniper_release.app import target
+    from juniper_release.release import Options
+    from juniper_release.release import release as run_release
+
+    t = target(workspace, sandbox=sandbox, require_all=True)
+    opts = Options(execute=execute, yes=yes, mode=mode, allow_dropped=allow_dropped, timeout=float(timeout))
+    run_release(t.registry, t.workspace, package, opts)
+
+
+@task(help={"packages": "comma list to consider (default: all)", "json": "print the plan as JSON", **_RELEASE_HELP})
+@guarded
+def release_train(
+    c: Context,
+    packages: str | None = None,
+    execute: bool = False,
+    yes: bool = False,
+    json: bool = False,
+    mode: str = "github",
+    allow_dropped: bool = False,
+    timeout: float = 600.0,
+    workspace: str | None = None,
+    sandbox: bool = False,
+) -> None:
+    """Release every package that needs it, layer by layer, resumable from the journal (dry run unless --execute)."""
+    from juniper_release.app import target
+    from juniper_release.release import Options
+    from juniper_release.release import release_train as run_train
+
+    t = target(workspace, sandbox=sandbox, require_all=True)
+    opts = Options(execute=execute, yes=yes, mode=mode, allow_dropped=allow_dropped, timeout=float(timeout))
+    run_train(t.registry, t.workspace, opts, packages, fmt="json" if json else "table")
+
+
+@task(
+    help={
+        "workspace": "rehearse a copy of this workspace (default: the stand-in sandbox)",
+        "dir": "where the throwaway remotes, checkouts and indexes live (default: .juniper/rehearsal)",
+        "resume": "resume an interrupted rehearsal in --dir instead of starting afresh",
+        "mode": "github (local GitHub stand-in runs the publish workflow) or twine",
+        "no_verify": "skip the verify-all run before the train (the release gate then needs a warm cache)",
+        "timeout": "seconds to wait for an index or a workflow run",
+    }
+)
+@guarded
+def rehearse(
+    c: Context,
+    workspace: str | None = None,
+    dir: str | None = None,
+    resume: bool = False,
+    mode: str = "github",
+    no_verify: bool = False,
+    timeout: float = 300.0,
+) -> None:
+    """Rehearse the whole release train against throwaway remotes, two local indexes and a local GitHub."""
+    from juniper_release.app import target
+    from juniper_release.rehearse import rehearse as run_rehearse
+
+    t = target(workspace, sandbox=not workspace)
+    run_rehearse(
+        None,
+        t.workspace,
+        Path(dir) if dir else None,
+        resume=resume,
+        mode=mode,
+        run_verify=not no_verify,
+        timeout=float(timeout),
+    )
+
 
 # ----------------------------------------------------------------------------------------------- workflows (issue 5)
 # (workflows task goes here)

@@ -1,0 +1,238 @@
+"""Publishing: build, credentials, uploads (twine), index propagation and post-publish verification.
+
+Credentials come from the environment (per index $JUNIPER_TESTPYPI_TOKEN / $JUNIPER_PYPI_TOKEN, or
+$TWINE_USERNAME/$TWINE_PASSWORD) or ``~/.pypirc``. They reach twine through its environment, never its command line,
+and are registered for redaction. Verification installs third-party dependencies from PyPI first, then the package
+alone from the index under test with ``--no-deps``: two indexes are never merged in one resolution.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import sys
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from . import indexes
+from .envs import create_env, tool_env, uv_binary
+from .errors import CommandError, JuniperError
+from .proc import display, redact, register_secret, run
+from .project import read_project
+from .registry import Index, Package, Registry
+
+THIRD_PARTY_INDEX = "https://pypi.org/simple/"
+ENV_DEPS_INDEX = "JUNIPER_DEPS_INDEX_URL"
+"""Where verification takes third-party dependencies from (real PyPI unless overridden)."""
+
+
+class PublishError(JuniperError):
+    """An upload or a post-publish verification failed."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+    source: str  # where they came from, for messages (never the value)
+
+
+def _is_local(url: str) -> bool:
+    return (urllib.parse.urlsplit(url).hostname or "") in {"127.0.0.1", "localhost", "::1"}
+
+
+def credentials(index: Index, env: Mapping[str, str] | None = None, pypirc: Path | None = None) -> Credentials:
+    """Upload credentials for ``index``: env per-index token, then TWINE_*, then ~/.pypirc, else an error."""
+    env = os.environ if env is None else env
+    token_var = f"JUNIPER_{index.name.upper()}_TOKEN"
+    if env.get(token_var):
+        creds = Credentials("__token__", env[token_var], f"${token_var}")
+    elif env.get("TWINE_PASSWORD"):
+        creds = Credentials(env.get("TWINE_USERNAME") or "__token__", env["TWINE_PASSWORD"], "$TWINE_PASSWORD")
+    else:
+        path = pypirc or Path(env.get("HOME", str(Path.home()))) / ".pypirc"
+        parser = configparser.ConfigParser(interpolation=None)
+        if path.is_file():
+            parser.read(path, encoding="utf-8")
+        if parser.has_option(index.name, "password"):
+            creds = Credentials(
+                parser.get(index.name, "username", fallback="__token__"),
+                parser.get(index.name, "password"),
+                f"{path} [{index.name}]",
+            )
+        elif _is_local(index.upload_url):
+            creds = Credentials("juniper", "local-anonymous", "anonymous (local index)")
+        else:
+            raise PublishError(
+                f"no upload credentials for {index.name}",
+                f"export {token_var} (an API token), or add a [{index.name}] section with a password to ~/.pypirc",
+            )
+    register_secret(creds.password)
+    return creds
+
+
+# --------------------------------------------------------------------------------------------------- build
+
+
+def build_dists(source: Path, out_dir: Path) -> list[Path]:
+    """Build the sdist and wheel of the checkout ``source`` into a fresh ``out_dir``."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    uv = uv_binary()
+    if uv:
+        cmd: list[str] = [uv, "build", "--quiet", "--sdist", "--wheel", "--out-dir", str(out_dir), str(source)]
+    else:
+        cmd = [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(out_dir), str(source)]
+    run(cmd, env=tool_env(), what=f"build {source.name}", fix="run `nox -s verify` for the package to see why")
+    files = sorted(p for p in out_dir.iterdir() if p.name.endswith((".whl", ".tar.gz")))
+    if not files:
+        raise PublishError(f"build of {source.name} produced nothing in {out_dir}", "check the build backend")
+    return files
+
+
+# --------------------------------------------------------------------------------------------------- upload
+
+
+def upload_command(index: Index, files: Sequence[Path]) -> list[str]:
+    """The exact upload command (credentials travel in the environment, never here)."""
+    return [
+        sys.executable,
+        "-m",
+        "twine",
+        "upload",
+        "--non-interactive",
+        "--disable-progress-bar",
+        "--repository-url",
+        index.upload_url,
+        *[str(f) for f in files],
+    ]
+
+
+def uploaded(index: Index, project: str, files: Sequence[Path], timeout: float = indexes.DEFAULT_TIMEOUT) -> bool:
+    """True when every one of ``files`` is already on the index."""
+    listing = indexes.project_listing(index, project, timeout)
+    return {f.name for f in files} <= set(listing.files)
+
+
+def upload(index: Index, project: str, files: Sequence[Path], creds: Credentials | None = None) -> str:
+    """Upload ``files``; already-present identical file names count as done, any other conflict is an error."""
+    creds = creds or credentials(index)
+    env = {"TWINE_USERNAME": creds.username, "TWINE_PASSWORD": creds.password, "NO_COLOR": "1"}
+    try:
+        run(upload_command(index, files), env=env, what=f"upload {project} to {index.name}")
+    except CommandError as exc:
+        # Judge from the index, not from the error text (pypiserver answers a bare 400, PyPI a 400 "File already
+        # exists", others 409): identical file names already there mean the upload happened before.
+        try:
+            listing = indexes.project_listing(index, project)
+        except indexes.IndexUnreachable:
+            listing = None
+        if listing is not None and {f.name for f in files} <= set(listing.files):
+            return "already on the index (identical file names)"
+        if listing is not None and any(f.name in listing.files for f in files):
+            raise PublishError(
+                f"{index.name} refuses {project}: some files of this version already exist",
+                "versions cannot be replaced: bump to a new version (invoke bump) and release that",
+            ) from None
+        raise PublishError(
+            redact(f"upload of {project} to {index.name} failed: {exc.what}"),
+            "check that the index is reachable and the credentials are right, then re-run to resume",
+        ) from None
+    return f"uploaded {len(files)} files ({creds.source})"
+
+
+def wait_installable(index: Index, project: str, version: Version, timeout: float) -> float:
+    """Poll the index (backoff, never a fixed sleep) until ``version`` is listed."""
+    return indexes.wait_for(
+        lambda: indexes.has_version(index, project, version),
+        timeout=timeout,
+        what=f"{project} {version} on {index.name}",
+    )
+
+
+# --------------------------------------------------------------------------------------------------- verify
+
+
+def _third_party(registry: Registry, requirements: Sequence[Requirement]) -> list[str]:
+    siblings = {canonicalize_name(p.name) for p in registry.packages}
+    out = []
+    for req in requirements:
+        if canonicalize_name(req.name) in siblings:
+            continue
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        out.append(str(req))
+    return out
+
+
+def verify_install(
+    registry: Registry,
+    pkg: Package,
+    version: Version,
+    index: Index,
+    source: Path,
+    work_dir: Path,
+    log: Callable[[str], None] = print,
+) -> str:
+    """Install ``pkg==version`` from ``index`` in a fresh env and check what was installed. Returns a summary."""
+    env = create_env(work_dir / f"verify-{pkg.name}-{index.name}", pkg.python)
+    deps_index = os.environ.get(ENV_DEPS_INDEX) or THIRD_PARTY_INDEX
+    constraints: list[str] = []
+    if pkg.torch:
+        env.install_cpu_torch(registry.torch)
+        pin = env.torch_constraint()
+        if pin:
+            constraints.append(pin)
+    project = read_project(source)
+    third = _third_party(registry, project.dependencies)
+    third = [r for r in third if canonicalize_name(Requirement(r).name) != "torch"] if pkg.torch else third
+    if third:
+        cfile = work_dir / f"constraints-{pkg.name}.txt"
+        cfile.write_text("\n".join(constraints) + "\n", encoding="utf-8")
+        args = [*third, "--index-url", deps_index, *(["-c", str(cfile)] if constraints else [])]
+        log(f"    deps: {display(args)}")
+        env.install(args, what=f"install {pkg.name}'s third-party dependencies from {deps_index}")
+    siblings = [
+        r
+        for r in project.dependencies
+        if registry.find(r.name) is not None and (r.marker is None or r.marker.evaluate({"extra": ""}))
+    ]
+    if siblings:
+        env.install(
+            [str(r) for r in siblings] + ["--no-deps", "--index-url", index.simple_url],
+            what=f"install {pkg.name}'s Juniper dependencies from {index.name}",
+        )
+    args = [f"{pkg.name}=={version}", "--no-deps", "--index-url", index.simple_url]
+    log(f"    pkg:  {display(args)}")
+    env.install(args, what=f"install {pkg.name} {version} from {index.name}", fix="re-run to resume once it is listed")
+    installed = env.installed().get(canonicalize_name(pkg.name))
+    if installed != str(version):
+        raise PublishError(
+            f"{index.name} served {pkg.name} {installed} instead of {version}", "check the index; re-run to resume"
+        )
+    for mod in pkg.imports:
+        got = env.run_python(
+            f"import warnings; warnings.simplefilter('ignore')\nimport {mod}; print(getattr({mod}, '__version__', ''))",
+            what=f"import {mod}",
+        ).strip()
+        if got and got != str(version):
+            raise PublishError(
+                f"{pkg.name} {version} from {index.name}: {mod}.__version__ is {got!r}",
+                "the wheel shipped a stale __version__: fix it and release a new version",
+            )
+    for smoke in pkg.smoke:
+        argv = smoke.split()
+        run([str(env.bin(argv[0])), *argv[1:]], env=tool_env(), what=f"smoke test `{smoke}`")
+    env_path = env.path
+    shutil.rmtree(env_path, ignore_errors=True)
+    return f"{pkg.name}=={version} installs from {index.name}" + (
+        f", imports {', '.join(pkg.imports)}" if pkg.imports else ""
+    )

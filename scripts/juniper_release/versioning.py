@@ -1,0 +1,477 @@
+"""Versions: strict parsing, the next version, and the bump's file edits (pyproject, __version__, CHANGELOG).
+
+A bump is planned first (:func:`plan_bump` returns every file edit as old/new text), then shown as a unified diff
+(``--dry-run``) or applied all-or-nothing (:func:`apply_edits`: temp files, then renames, restored on failure).
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import difflib
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomlkit
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .errors import JuniperError
+from .gitops import Git
+from .project import VersionKind, find_module_version, read_project, sibling_requirements
+from .registry import Package, Registry, require_checkout
+
+PARTS = ("major", "minor", "patch", "pre", "release")
+PRE_LABELS = ("a", "b", "rc")
+CHANGELOG = "CHANGELOG.md"
+
+# Conventional-commit types and the CHANGELOG heading each is grouped under (in this order).
+COMMIT_GROUPS = {
+    "feat": "Features",
+    "fix": "Bug fixes",
+    "perf": "Performance",
+    "docs": "Documentation",
+    "refactor": "Refactoring",
+    "build": "Build",
+    "ci": "CI",
+    "test": "Tests",
+    "chore": "Chores",
+}
+_CC_RE = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<bang>!)?:\s*(?P<desc>.+)$")
+_UNRELEASED_RE = re.compile(r"^## \[Unreleased\][^\n]*$", re.MULTILINE | re.IGNORECASE)
+_SECTION_RE = re.compile(r"^## ", re.MULTILINE)
+
+
+class VersionError(JuniperError):
+    """A version is invalid, not normalized, or not an increase."""
+
+
+def parse_strict(text: str, where: str = "version") -> Version:
+    """A PEP 440 version that is already normalized and has X.Y.Z (so "1.0", "v1.2.3", "01.2.3" are errors)."""
+    try:
+        version = Version(text)
+    except InvalidVersion:
+        raise VersionError(
+            f"{where} {text!r} is not a valid PEP 440 version", "write it like 1.2.3 or 1.2.3rc1"
+        ) from None
+    if str(version) != text or len(version.release) != 3 or version.local or version.epoch:
+        raise VersionError(
+            f"{where} {text!r} is not a normalized X.Y.Z version",
+            f"write {_normalized_hint(version)} (no 'v' prefix, leading zeros, epoch or local part)",
+        )
+    return version
+
+
+def _normalized_hint(version: Version) -> str:
+    release = (*version.release, 0, 0)[:3]
+    base = ".".join(str(p) for p in release)
+    if version.pre:
+        base += f"{version.pre[0]}{version.pre[1]}"
+    return base
+
+
+def next_version(current: Version, part: str, pre: str | None = None) -> Version:
+    """The version after ``current`` for ``part``; ``pre`` (a/b/rc) makes major/minor/patch a pre-release."""
+    if part not in PARTS:
+        raise VersionError(f"unknown bump part {part!r}", f"use one of: {', '.join(PARTS)}")
+    if pre is not None and pre not in PRE_LABELS:
+        raise VersionError(f"unknown pre-release label {pre!r}", f"use one of: {', '.join(PRE_LABELS)}")
+    major, minor, patch = (*current.release, 0, 0)[:3]
+    if part == "release":
+        if not current.is_prerelease:
+            raise VersionError(f"{current} is not a pre-release", "use --part major|minor|patch for a final version")
+        return Version(f"{major}.{minor}.{patch}")
+    if part == "pre":
+        if current.pre is None:
+            return Version(f"{major}.{minor}.{patch + 1}{pre or 'rc'}1")
+        label, num = current.pre
+        want = pre or label
+        if PRE_LABELS.index(want) < PRE_LABELS.index(label):
+            raise VersionError(
+                f"cannot go from {current} back to a {want!r} pre-release", f"use --pre {label} or a later label"
+            )
+        return Version(f"{major}.{minor}.{patch}{want}{num + 1 if want == label else 1}")
+    if part == "major":
+        base = f"{major + 1}.0.0"
+    elif part == "minor":
+        base = f"{major}.{minor + 1}.0"
+    else:
+        base = f"{major}.{minor}.{patch if current.is_prerelease and pre is None else patch + 1}"
+    return Version(f"{base}{pre}1" if pre else base)
+
+
+def compatible_range(version: Version) -> str:
+    """The house specifier for a sibling: ``>=X,<next breaking`` (minor before 1.0, major after)."""
+    major, minor = (*version.release, 0)[:2]
+    ceiling = f"0.{minor + 1}" if major == 0 else f"{major + 1}"
+    spec = f">={version},<{ceiling}"
+    SpecifierSet(spec)  # validated by packaging; the string keeps the house order (floor first)
+    return spec
+
+
+# --------------------------------------------------------------------------------------------------- edits
+
+
+@dataclass(frozen=True)
+class FileEdit:
+    """One file's full old and new text (``old`` None for a new file)."""
+
+    path: Path
+    old: str | None
+    new: str
+
+    def diff(self, base: Path | None = None) -> str:
+        name = str(self.path.relative_to(base)) if base and self.path.is_relative_to(base) else str(self.path)
+        old = (self.old or "").splitlines(keepends=True)
+        lines = difflib.unified_diff(
+            old, self.new.splitlines(keepends=True), f"a/{name}" if self.old is not None else "/dev/null", f"b/{name}"
+        )
+        return "".join(lines)
+
+
+def apply_edits(edits: Sequence[FileEdit]) -> None:
+    """Write every edit or none: temp files first, then renames; on any failure the originals are restored."""
+    temps: list[tuple[FileEdit, Path]] = []
+    try:
+        for edit in edits:
+            tmp = edit.path.with_name(f".{edit.path.name}.juniper-tmp")
+            tmp.write_text(edit.new, encoding="utf-8")
+            if edit.path.exists():
+                os.chmod(tmp, edit.path.stat().st_mode & 0o7777)
+            temps.append((edit, tmp))
+    except OSError as exc:
+        for _, tmp in temps:
+            tmp.unlink(missing_ok=True)
+        raise JuniperError(
+            f"could not write {exc.filename}: {exc.strerror}", "check permissions; nothing was changed"
+        ) from None
+    done: list[FileEdit] = []
+    try:
+        for edit, tmp in temps:
+            os.replace(tmp, edit.path)
+            done.append(edit)
+    except OSError as exc:
+        for edit in done:
+            if edit.old is None:
+                edit.path.unlink(missing_ok=True)
+            else:
+                edit.path.write_text(edit.old, encoding="utf-8")
+        for _, tmp in temps:
+            tmp.unlink(missing_ok=True)
+        raise JuniperError(
+            f"could not replace {exc.filename}: {exc.strerror}", "check permissions; every file was restored"
+        ) from None
+
+
+def set_pyproject_version(text: str, version: Version) -> str:
+    """``text`` with ``[project].version`` replaced, every other byte unchanged (tomlkit)."""
+    doc = tomlkit.parse(text)
+    project = doc.get("project")
+    if project is None or "version" not in project:
+        raise VersionError("pyproject.toml has no static [project].version", "declare version = 'X.Y.Z'")
+    project["version"] = str(version)
+    return tomlkit.dumps(doc)
+
+
+def set_literal_version(text: str, version: Version, filename: str = "__init__.py") -> str:
+    """``text`` with the ``__version__`` string literal replaced (located with ast, so nothing else moves)."""
+    tree = ast.parse(text)
+    names = {"__version__"} | ({"version", "VERSION"} if filename == "_version.py" else set())
+    lines = text.splitlines(keepends=True)
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+            continue
+        if any(isinstance(t, ast.Name) and t.id in names for t in targets) and value.lineno == value.end_lineno:
+            i = value.lineno - 1
+            line = lines[i].encode("utf-8")
+            start, end = value.col_offset, value.end_col_offset or value.col_offset
+            quote = line[start : start + 1].decode()
+            lines[i] = (line[:start] + f"{quote}{version}{quote}".encode() + line[end:]).decode("utf-8")
+            return "".join(lines)
+    raise VersionError(f"{filename}: no single-line __version__ string literal", "write __version__ = 'X.Y.Z'")
+
+
+# --------------------------------------------------------------------------------------------------- changelog
+
+
+def draft_notes(subjects: Sequence[str]) -> str:
+    """Release notes from conventional-commit subjects, grouped by type (breaking changes first)."""
+    groups: dict[str, list[str]] = {}
+    for subject in subjects:
+        if subject.startswith(("Bump ", "Merge ")):
+            continue
+        m = _CC_RE.match(subject)
+        if m and m.group("bang"):
+            heading = "Breaking changes"
+        elif m:
+            heading = COMMIT_GROUPS.get(m.group("type"), "Other")
+        else:
+            heading = "Other"
+        desc = m.group("desc") if m else subject
+        groups.setdefault(heading, []).append(desc[:1].upper() + desc[1:])
+    order = ["Breaking changes", *COMMIT_GROUPS.values(), "Other"]
+    parts = []
+    for heading in order:
+        if heading in groups:
+            parts.append(f"### {heading}\n\n" + "".join(f"- {item}\n" for item in groups[heading]))
+    return "\n".join(parts) if parts else "- No notable changes.\n"
+
+
+def update_changelog(text: str | None, version: Version, date: str, drafted: str) -> str:
+    """Move ``[Unreleased]`` to ``[version] - date`` (or use ``drafted`` when it is empty or missing)."""
+    header = f"## [{version}] - {date}"
+    if text is None:
+        return f"# Changelog\n\n## [Unreleased]\n\n{header}\n\n{drafted.rstrip()}\n"
+    m = _UNRELEASED_RE.search(text)
+    if m is None:
+        first = _SECTION_RE.search(text)
+        at = first.start() if first else len(text)
+        prefix = text[:at] if first else text.rstrip("\n") + "\n\n"
+        return f"{prefix}## [Unreleased]\n\n{header}\n\n{drafted.rstrip()}\n\n{text[at:]}".rstrip("\n") + "\n"
+    nxt = _SECTION_RE.search(text, m.end())
+    body_end = nxt.start() if nxt else len(text)
+    body = text[m.end() : body_end].strip("\n")
+    notes = body if body.strip() else drafted.rstrip()
+    rest = text[body_end:]
+    out = f"{text[: m.start()]}## [Unreleased]\n\n{header}\n\n{notes}\n"
+    return out + ("\n" + rest if rest else "")
+
+
+def changelog_section(text: str, version: Version | str) -> str | None:
+    """The body of the ``## [version]`` section (the GitHub Release notes), or None."""
+    m = re.search(rf"^## \[{re.escape(str(version))}\][^\n]*$", text, re.MULTILINE)
+    if m is None:
+        return None
+    nxt = _SECTION_RE.search(text, m.end())
+    return text[m.end() : nxt.start() if nxt else len(text)].strip("\n") + "\n"
+
+
+def release_notes(root: Path, version: Version | str) -> str:
+    path = root / CHANGELOG
+    section = changelog_section(path.read_text(encoding="utf-8"), version) if path.is_file() else None
+    return section or f"Release {version}.\n"
+
+
+def released_tag(registry: Registry, git: Git, current: Version) -> str | None:
+    """The tag of the last released version: the current version's tag if it exists, else the highest lower one."""
+    own = registry.tag_for(current)
+    if git.tag_exists(own):
+        return own
+    found = [(v, t) for t in git.tags() if (v := registry.version_from_tag(t)) is not None and v < current]
+    return max(found)[1] if found else None
+
+
+# --------------------------------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class DependentChange:
+    """A sibling whose requirement on the bumped package no longer admits the new version."""
+
+    package: str
+    extra: str | None
+    old: str
+    new: str
+
+
+@dataclass
+class BumpPlan:
+    package: Package
+    root: Path
+    old: Version
+    new: Version
+    edits: list[FileEdit] = field(default_factory=list)
+    dependents: list[DependentChange] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def diff(self, workspace: Path) -> str:
+        return "".join(e.diff(workspace) for e in self.edits)
+
+
+def _rewrite_requirement(req: Requirement, spec: str) -> str:
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    marker = f"; {req.marker}" if req.marker else ""
+    return f"{req.name}{extras}{spec}{marker}"
+
+
+def _dependent_edits(
+    registry: Registry, workspace: Path, pkg: Package, new: Version, rewrite: bool
+) -> tuple[list[DependentChange], list[FileEdit]]:
+    changes: list[DependentChange] = []
+    edits: list[FileEdit] = []
+    target = canonicalize_name(pkg.name)
+    for other in registry.packages:
+        if other.name == pkg.name or not (other.checkout(workspace) / "pyproject.toml").is_file():
+            continue
+        project = read_project(other.checkout(workspace))
+        stale = [
+            (extra, req)
+            for extra, req in sibling_requirements(project, {target})
+            if not req.specifier.contains(new, prereleases=True)
+        ]
+        if not stale:
+            continue
+        text = project.pyproject.read_text(encoding="utf-8")
+        doc = tomlkit.parse(text)
+        proj = doc["project"]
+        arrays = [proj.get("dependencies", []), *list(proj.get("optional-dependencies", {}).values())]
+        for extra, req in stale:
+            new_req = _rewrite_requirement(req, compatible_range(new))
+            changes.append(DependentChange(other.name, extra, str(req), new_req))
+            for arr in arrays:
+                for i, item in enumerate(arr):
+                    if Requirement(str(item)) == req:
+                        arr[i] = new_req
+        if rewrite:
+            edits.append(FileEdit(project.pyproject, text, tomlkit.dumps(doc)))
+    return changes, edits
+
+
+def plan_bump(
+    registry: Registry,
+    workspace: Path,
+    package: str,
+    part: str | None = None,
+    *,
+    pre: str | None = None,
+    to: str | None = None,
+    update_dependents: bool = False,
+    today: dt.date | None = None,
+) -> BumpPlan:
+    """Every edit a bump makes, computed without writing anything."""
+    pkg = registry.get(package)
+    root = require_checkout(pkg, workspace)
+    project = read_project(root)
+    old = parse_strict(project.raw_version, f"{project.pyproject}: version")
+    if to is not None:
+        if part is not None:
+            raise VersionError("both --part and --to given", "pass one of them")
+        new = parse_strict(to, "--to")
+    elif part is None:
+        raise VersionError("no --part or --to given", f"pass --part {'|'.join(PARTS)} or --to X.Y.Z")
+    else:
+        new = next_version(old, part, pre)
+    if new <= old:
+        raise VersionError(f"{pkg.name}: {new} is not greater than the current {old}", "choose a higher version")
+    plan = BumpPlan(pkg, root, old, new)
+    if old.major == 0 and new.major == 0 and new.minor > old.minor:
+        plan.warnings.append(
+            f"{pkg.name} {old} -> {new} is a minor bump before 1.0: it may break consumers pinned to <0.{old.minor + 1}"
+        )
+    pyproject_text = project.pyproject.read_text(encoding="utf-8")
+    plan.edits.append(FileEdit(project.pyproject, pyproject_text, set_pyproject_version(pyproject_text, new)))
+    for mod in pkg.imports[:1]:
+        mv = find_module_version(root, mod)
+        if mv.kind is VersionKind.STATIC and mv.file is not None:
+            text = mv.file.read_text(encoding="utf-8")
+            plan.edits.append(FileEdit(mv.file, text, set_literal_version(text, new, mv.file.name)))
+        elif mv.kind is VersionKind.MISSING:
+            plan.warnings.append(f"{pkg.name}: no __version__ found in {mod}; only pyproject.toml changes")
+    git = Git(root)
+    subjects = git.subjects_since(released_tag(registry, git, old)) if git.is_repo() else []
+    drafted = draft_notes(subjects)
+    path = root / CHANGELOG
+    old_log = path.read_text(encoding="utf-8") if path.is_file() else None
+    date = (today or dt.date.today()).isoformat()
+    plan.edits.append(FileEdit(path, old_log, update_changelog(old_log, new, date, drafted)))
+    plan.dependents, dep_edits = _dependent_edits(registry, workspace, pkg, new, update_dependents)
+    plan.edits.extend(dep_edits)
+    return plan
+
+
+def check_clean(plan: BumpPlan, workspace: Path, registry: Registry) -> None:
+    """Refuse to bump on a dirty tree (``--force`` skips this)."""
+    roots = {plan.root} | {registry.get(d.package).checkout(workspace) for d in plan.dependents}
+    for root in sorted(roots):
+        git = Git(root)
+        if git.is_repo() and not git.is_clean():
+            raise JuniperError(
+                f"{root.name}: the working tree has uncommitted changes ({len(git.status_porcelain())} files)",
+                "commit or stash them first, or pass --force to bump anyway",
+            )
+
+
+def commit_and_tag(plan: BumpPlan, registry: Registry, workspace: Path, *, tag: bool) -> list[str]:
+    """Commit the bump ("Bump <package> to X"), dependents' updates, and optionally the annotated tag."""
+    done: list[str] = []
+    by_root: dict[Path, list[str]] = {}
+    for edit in plan.edits:
+        for pkg in registry.packages:
+            root = pkg.checkout(workspace)
+            if edit.path.is_relative_to(root):
+                by_root.setdefault(root, []).append(str(edit.path.relative_to(root)))
+    for root, files in by_root.items():
+        git = Git(root)
+        git.add(files)
+        message = (
+            f"Bump {plan.package.name} to {plan.new}"
+            if root == plan.root
+            else f"Allow {plan.package.name} {plan.new} in {root.name}'s requirements"
+        )
+        git.run("commit", "-m", message, "--", *files)
+        done.append(f"{root.name}: committed {message!r}")
+    if tag:
+        name = registry.tag_for(plan.new)
+        git = Git(plan.root)
+        if git.tag_exists(name):
+            raise JuniperError(
+                f"{plan.package.name}: tag {name} already exists", f"delete it with `git tag -d {name}` if it is stale"
+            )
+        git.tag_annotated(name, f"Release {plan.package.name} {plan.new}")
+        done.append(f"{plan.root.name}: tagged {name}")
+    return done
+
+
+def bump(
+    registry: Registry,
+    workspace: Path,
+    package: str,
+    part: str | None = None,
+    *,
+    pre: str | None = None,
+    to: str | None = None,
+    dry_run: bool = False,
+    update_dependents: bool = False,
+    commit: bool = False,
+    tag: bool = False,
+    force: bool = False,
+    out: Callable[[str], None] = print,
+) -> BumpPlan:
+    """``invoke bump``: plan, check, then print the diff (dry run) or write atomically and commit/tag."""
+    if tag and not commit:
+        raise JuniperError("--tag needs --commit (the tag must point at the bump commit)", "add --commit")
+    plan = plan_bump(registry, workspace, package, part, pre=pre, to=to, update_dependents=update_dependents)
+    if not force and not dry_run:
+        check_clean(plan, workspace, registry)
+    for warning in plan.warnings:
+        out(f"warning: {warning}")
+    for dep in plan.dependents:
+        where = f"[{dep.extra}] " if dep.extra else ""
+        verb = "rewrite" if update_dependents else "no longer admits"
+        out(
+            f"dependent {dep.package}: {where}{dep.old} {verb} {plan.new}"
+            + (f" -> {dep.new}" if update_dependents else "")
+        )
+    if plan.dependents and not update_dependents:
+        out("  (pass --update-dependents to rewrite those specifiers)")
+    if dry_run:
+        out(plan.diff(workspace))
+        out(f"dry run: {plan.package.name} {plan.old} -> {plan.new}; nothing was written")
+        return plan
+    apply_edits(plan.edits)
+    out(f"{plan.package.name}: {plan.old} -> {plan.new} ({len(plan.edits)} files written)")
+    if commit:
+        for line in commit_and_tag(plan, registry, workspace, tag=tag):
+            out(line)
+    return plan

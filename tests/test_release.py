@@ -1,0 +1,325 @@
+"""invoke release: preflight gates (every failing path), steps, dry run, twine and GitHub modes, faults and resume."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from juniper_release import publish, release
+from juniper_release.fakeforge import FakeGitHub
+from juniper_release.forge import GitHub
+from juniper_release.gitops import Git
+from juniper_release.indexes import versions
+from juniper_release.registry import load_registry
+from juniper_release.rehearse import workflow_runner
+from juniper_release.release import Journal, Options, PreflightError
+from juniper_release.versioning import bump
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = "juniper-cascor-client"
+TOKEN = "pypi-" + "AgEIcHlwaS5vcmcCJGZha2UtdG9rZW4tZm9yLXRlc3RzAAIqWzMsImZha2UiXQ"
+
+
+@pytest.fixture
+def verified(monkeypatch):
+    """The verification gate (issue 3's cache) is exercised in its own test; elsewhere it is assumed passed."""
+    monkeypatch.setattr(release, "_is_verified", lambda *a: True)
+
+
+@pytest.fixture
+def setup(make_ecosystem, index_env, monkeypatch):
+    for key, value in index_env.items():
+        monkeypatch.setenv(key, value)
+    reg = load_registry(ROOT / "repos.toml", env=index_env)
+
+    def make(part: str = "patch", package: str = PKG, **kwargs):
+        eco = make_ecosystem(**kwargs)
+        if part:
+            bump(reg, eco.workspace, package, part, commit=True, out=lambda _m: None)
+        return reg, eco
+
+    return make
+
+
+def opts(lines: list[str], **kw) -> Options:
+    kw.setdefault("mode", "twine")
+    kw.setdefault("yes", True)
+    kw.setdefault("verify_installs", False)
+    kw.setdefault("timeout", 30)
+    return Options(out=lines.append, **kw)
+
+
+def remote_tags(eco, pkg: str = PKG) -> list[str]:
+    return Git(eco.checkout(pkg)).remote_tags()
+
+
+def test_dry_run_prints_every_step_with_its_command_and_changes_nothing(setup, verified):
+    reg, eco = setup()
+    lines: list[str] = []
+    rows = release.release(reg, eco.workspace, PKG, opts(lines))
+    text = "\n".join(lines)
+    assert [r["step"] for r in rows] == [
+        "commit bump",
+        "tag",
+        "push",
+        "build",
+        "upload testpypi",
+        "verify testpypi",
+        "upload pypi",
+        "verify pypi",
+        "re-check",
+    ]
+    assert "git -C" in text and "push --atomic origin main v0.4.1" in text and "twine upload" in text
+    assert "[  would] upload pypi" in text
+    assert not Git(eco.checkout(PKG)).tag_exists("v0.4.1")
+    assert not versions(reg.index("testpypi"), PKG)
+
+
+def test_twine_release_uploads_testpypi_then_pypi_and_rerun_does_nothing(setup, verified, monkeypatch):
+    reg, eco = setup()
+    monkeypatch.setenv("JUNIPER_TESTPYPI_TOKEN", TOKEN)
+    monkeypatch.setenv("JUNIPER_PYPI_TOKEN", TOKEN)
+    lines: list[str] = []
+    release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    assert "v0.4.1" in remote_tags(eco)
+    assert versions(reg.index("testpypi"), PKG) == (Version("0.4.1"),)
+    assert versions(reg.index("pypi"), PKG) == (Version("0.4.1"),)
+    journal = Journal(eco.workspace)
+    assert {"tag", "push", "upload testpypi", "upload pypi", "re-check"} <= set(journal.steps(f"{PKG}==0.4.1"))
+    again: list[str] = []
+    rows = release.release(reg, eco.workspace, PKG, opts(again, execute=True))
+    assert all(r["outcome"] == "done" for r in rows if r["step"] != "re-check")
+    assert TOKEN not in "\n".join(lines + again)
+
+
+def test_token_never_appears_in_output_even_when_twine_fails(setup, verified, monkeypatch, index_servers):
+    reg, eco = setup()
+    monkeypatch.setenv("JUNIPER_TESTPYPI_TOKEN", TOKEN)
+    index_servers["testpypi"].stop()
+    lines: list[str] = []
+    with pytest.raises(release.JuniperError) as exc:
+        release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    assert "unreachable" in str(exc.value) or "failed" in str(exc.value)
+    assert TOKEN not in str(exc.value) and TOKEN not in "\n".join(lines)
+
+
+def test_upload_keeps_the_token_off_the_command_line():
+    index = load_registry(ROOT / "repos.toml", env={}).index("pypi")
+    cmd = publish.upload_command(index, [Path("dist/x.whl")])
+    creds = publish.credentials(index, env={"JUNIPER_PYPI_TOKEN": TOKEN})
+    assert creds.username == "__token__" and TOKEN not in " ".join(cmd)
+    assert publish.redact(f"password {TOKEN}") == "password ***"
+
+
+def test_credentials_from_pypirc_and_missing_credentials(tmp_path):
+    index = load_registry(ROOT / "repos.toml", env={}).index("testpypi")
+    rc = tmp_path / ".pypirc"
+    rc.write_text("[testpypi]\nusername = __token__\npassword = pypi-secretsecretsecretsecret\n")
+    creds = publish.credentials(index, env={}, pypirc=rc)
+    assert creds.password.startswith("pypi-") and "[testpypi]" in creds.source
+    with pytest.raises(publish.PublishError, match=r"no upload credentials for testpypi.*JUNIPER_TESTPYPI_TOKEN"):
+        publish.credentials(index, env={}, pypirc=tmp_path / "none")
+
+
+# ---------------------------------------------------------------------------------------------- gates
+
+
+def _gate_fails(reg, eco, name: str, package: str = PKG, **kw) -> PreflightError:
+    lines: list[str] = []
+    head = Git(eco.checkout(package)).head()
+    with pytest.raises(PreflightError) as exc:
+        release.release(reg, eco.workspace, package, opts(lines, execute=True, **kw))
+    assert name in [g.name for g in exc.value.failures], exc.value.failures
+    assert "Fix:" in str(exc.value) and "\n" not in str(exc.value)
+    assert Git(eco.checkout(package)).head() == head  # nothing changed
+    assert not Git(eco.checkout(package)).tag_exists(reg.tag_for(release.read_project(eco.checkout(package)).version))
+    return exc.value
+
+
+def test_gate_dirty_tree(setup, verified):
+    reg, eco = setup()
+    (eco.checkout(PKG) / "README.md").write_text("edited\n")
+    _gate_fails(reg, eco, "clean tree")
+
+
+def test_gate_wrong_branch(setup, verified):
+    reg, eco = setup()
+    Git(eco.checkout(PKG)).run("switch", "-q", "-c", "feature")
+    _gate_fails(reg, eco, "on main")
+
+
+def test_gate_main_behind_origin(setup, verified, tmp_path):
+    reg, eco = setup()
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(eco.remote(reg.get(PKG).repo)), str(other)], check=True)
+    (other / "x.txt").write_text("x\n")
+    Git(other).run("add", "x.txt")
+    Git(other).run("commit", "-q", "-m", "feat: elsewhere")
+    Git(other).run("push", "-q", "origin", "main")
+    err = _gate_fails(reg, eco, "in sync with origin")
+    assert "1 behind" in str(err) or any("1 behind" in g.what for g in err.failures)
+
+
+def test_gate_unpushed_foreign_commit(setup, verified):
+    reg, eco = setup(part="")
+    root = eco.checkout(PKG)
+    (root / "x.txt").write_text("x\n")
+    Git(root).run("add", "x.txt")
+    Git(root).run("commit", "-q", "-m", "feat: not pushed")
+    bump(reg, eco.workspace, PKG, "patch", commit=True, out=lambda _m: None)
+    _gate_fails(reg, eco, "in sync with origin")
+
+
+def test_gate_tag_already_exists(setup, verified):
+    reg, eco = setup()
+    git = Git(eco.checkout(PKG))
+    git.run("tag", "-a", "v0.4.1", "-m", "stale", "HEAD~1")
+    lines: list[str] = []
+    with pytest.raises(PreflightError) as exc:
+        release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    assert [g.name for g in exc.value.failures] == ["tag is new"]
+    assert "already exists locally" in exc.value.failures[0].what
+    assert "v0.4.1" not in remote_tags(eco)
+
+
+def test_gate_upload_already_exists_on_an_index(setup, verified, tmp_path):
+    reg, eco = setup()
+    root = eco.checkout(PKG)
+    files = publish.build_dists(root, tmp_path / "dist")
+    publish.upload(reg.index("testpypi"), PKG, files)
+    # a second upload of the same files is recognised, not duplicated
+    assert "already on the index" in publish.upload(reg.index("testpypi"), PKG, files)
+    err = _gate_fails(reg, eco, "version not yet published")
+    assert "already on testpypi" in err.failures[0].what
+
+
+def test_gate_version_mismatch(setup, verified):
+    reg, eco = setup()
+    root = eco.checkout(PKG)
+    vf = root / "src/juniper_cascor_client/_version.py"
+    vf.write_text('__version__ = "0.4.0"\n')
+    Git(root).run("commit", "-q", "-am", "fix: oops")
+    Git(root).run("push", "-q", "origin", "main")
+    _gate_fails(reg, eco, "pyproject == __version__ == tag")
+
+
+def test_gate_juniper_requirements_unavailable(setup, verified):
+    reg, eco = setup(package="juniper-ml")
+    err = _gate_fails(reg, eco, "Juniper requirements available", package="juniper-ml")
+    assert "juniper-data-client" in str(err) or any("juniper-data-client" in g.what for g in err.failures)
+
+
+def test_gate_verification_uses_the_real_cache(setup, tmp_path, monkeypatch):
+    monkeypatch.setenv("JUNIPER_CACHE_DIR", str(tmp_path / "empty-cache"))  # an empty verification cache
+    reg, eco = setup()
+    _gate_fails(reg, eco, "verified at this commit")
+
+
+def test_gate_dropped_entry_point_needs_allow_dropped(setup, verified):
+    reg, eco = setup(part="")
+    root = eco.checkout("juniper-cascor-worker")
+    py = root / "pyproject.toml"
+    py.write_text(
+        py.read_text().replace('[project.scripts]\njuniper-cascor-worker = "juniper_cascor_worker.cli:main"\n', "")
+    )
+    Git(root).run("commit", "-q", "-am", "refactor!: drop the console script")
+    Git(root).run("push", "-q", "origin", "main")
+    bump(reg, eco.workspace, "juniper-cascor-worker", "patch", commit=True, out=lambda _m: None)
+    err = _gate_fails(reg, eco, "no dropped entry points or extras", package="juniper-cascor-worker")
+    assert any("-[project.scripts] juniper-cascor-worker" in g.what for g in err.failures)
+    lines: list[str] = []
+    release.release(reg, eco.workspace, "juniper-cascor-worker", opts(lines, allow_dropped=True))
+
+
+def test_gate_github_mode_needs_the_publish_workflow(setup, verified):
+    reg, eco = setup(part="", defects="missing-workflow")
+    bump(reg, eco.workspace, "juniper-data", "patch", commit=True, out=lambda _m: None)
+    with FakeGitHub() as fake:
+        lines: list[str] = []
+        with pytest.raises(PreflightError) as exc:
+            release.release(
+                reg,
+                eco.workspace,
+                "juniper-data",
+                opts(lines, execute=True, mode="github"),
+                forge=GitHub(fake.url, token=""),
+            )
+    assert "publish workflow present" in [g.name for g in exc.value.failures]
+
+
+def test_execute_without_terminal_needs_yes(setup, verified):
+    reg, eco = setup()
+    with pytest.raises(release.JuniperError, match=r"not a terminal.*Fix: pass --yes"):
+        release.release(reg, eco.workspace, PKG, opts([], execute=True, yes=False, interactive=False))
+
+
+# ---------------------------------------------------------------------------------------------- faults
+
+
+def test_push_rejected_by_remote_then_resume(setup, verified, monkeypatch):
+    reg, eco = setup()
+    hook = eco.remote(reg.get(PKG).repo) / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    lines: list[str] = []
+    with pytest.raises(release.JuniperError, match=r"step 'push' failed.*Fix: origin rejected the push"):
+        release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    assert "v0.4.1" not in remote_tags(eco)  # --atomic: nothing pushed
+    assert Git(eco.checkout(PKG)).tag_exists("v0.4.1")
+    assert not versions(reg.index("testpypi"), PKG)
+    hook.unlink()
+    again: list[str] = []
+    release.release(reg, eco.workspace, PKG, opts(again, execute=True))
+    assert "[   done] tag" in "\n".join(again)
+    assert "v0.4.1" in remote_tags(eco) and versions(reg.index("pypi"), PKG) == (Version("0.4.1"),)
+
+
+def test_ctrl_c_between_tag_and_upload_then_resume(setup, verified, monkeypatch):
+    reg, eco = setup()
+    real = publish.upload
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(publish, "upload", interrupted)
+    with pytest.raises(release.JuniperError, match=r"interrupted during step 'upload testpypi'.*Fix: re-run"):
+        release.release(reg, eco.workspace, PKG, opts([], execute=True))
+    steps = Journal(eco.workspace).steps(f"{PKG}==0.4.1")
+    assert {"tag", "push", "build"} <= set(steps) and "upload testpypi" not in steps
+    monkeypatch.setattr(publish, "upload", real)
+    lines: list[str] = []
+    release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    text = "\n".join(lines)
+    assert "[   done] push" in text and "[     ok] upload testpypi" in text
+    listing = publish.indexes.project_listing(reg.index("pypi"), PKG)
+    assert len(listing.files) == 2  # one sdist, one wheel: nothing duplicated
+
+
+def test_prerelease_goes_to_testpypi_only(setup, verified):
+    reg, eco = setup(part="pre")
+    lines: list[str] = []
+    rows = release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    assert "upload pypi" not in [r["step"] for r in rows]
+    assert versions(reg.index("testpypi"), PKG) == (Version("0.4.1rc1"),)
+    assert not versions(reg.index("pypi"), PKG)
+
+
+@pytest.mark.slow
+def test_github_mode_creates_the_release_watches_the_run_and_verifies_install(setup, verified, tmp_path):
+    reg, eco = setup()
+    runner = workflow_runner(reg, eco.remotes, tmp_path / "ci", False, 30)
+    (tmp_path / "ci").mkdir()
+    with FakeGitHub(runner) as fake:
+        forge = GitHub(fake.url, token="")
+        lines: list[str] = []
+        release.release(
+            reg, eco.workspace, PKG, opts(lines, execute=True, mode="github", verify_installs=True), forge=forge
+        )
+        rel = forge.release_by_tag(reg.get(PKG).repo, "v0.4.1")
+    assert rel is not None and rel["prerelease"] is False and "Initial release" not in rel["body"]
+    assert rel["target_commitish"] == Git(eco.checkout(PKG)).head()
+    text = "\n".join(lines)
+    assert "succeeded" in text and "installs from pypi" in text
+    assert versions(reg.index("pypi"), PKG) == (Version("0.4.1"),)

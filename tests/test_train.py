@@ -1,0 +1,147 @@
+"""invoke release-train and invoke rehearse: the plan, layer order, the journal, a killed index, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import start_index_server
+from juniper_release import publish, release
+from juniper_release.errors import JuniperError
+from juniper_release.gitops import Git
+from juniper_release.indexes import project_listing, versions
+from juniper_release.registry import load_registry
+from juniper_release.rehearse import rehearse
+from juniper_release.release import Journal, Options, plan_train, release_train
+from juniper_release.versioning import bump
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def reg(index_env, monkeypatch):
+    for key, value in index_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(release, "_is_verified", lambda *a: True)
+    return load_registry(ROOT / "repos.toml", env=index_env)
+
+
+def opts(lines: list[str], **kw) -> Options:
+    kw.setdefault("mode", "twine")
+    kw.setdefault("yes", True)
+    kw.setdefault("verify_installs", False)
+    kw.setdefault("timeout", 30)
+    return Options(out=lines.append, **kw)
+
+
+def _publish_current(reg, eco, name: str, tmp_path: Path) -> None:
+    files = publish.build_dists(eco.checkout(name), tmp_path / f"dist-{name}")
+    publish.upload(reg.index("pypi"), name, files)
+
+
+def test_plan_says_what_needs_a_bump_and_which_dependents_must_follow(reg, make_ecosystem, tmp_path):
+    eco = make_ecosystem(unreleased=["juniper-cascor-client"])
+    for name in ("juniper-data-client", "juniper-cascor-client", "juniper-data", "juniper-ml"):
+        _publish_current(reg, eco, name, tmp_path)
+    plan = plan_train(reg, eco.workspace, "juniper-cascor-client,juniper-data-client,juniper-data,juniper-ml")
+    rows = {r.package: r for r in plan.rows}
+    assert (
+        rows["juniper-cascor-client"].action == "needs bump" and "invoke bump" in rows["juniper-cascor-client"].reason
+    )
+    assert rows["juniper-data-client"].action == "up to date"
+    bump(reg, eco.workspace, "juniper-data-client", "minor", commit=True, out=lambda _m: None)
+    plan = plan_train(reg, eco.workspace, "juniper-data-client,juniper-data,juniper-ml")
+    rows = {r.package: r for r in plan.rows}
+    assert rows["juniper-data-client"].action == "release"
+    assert (
+        rows["juniper-data"].action == "follow" and "excludes juniper-data-client 0.4.0" in rows["juniper-data"].reason
+    )
+    assert rows["juniper-ml"].action == "follow"
+    data = json.loads(plan.render("json"))
+    assert [r["package"] for r in data["plan"]][:3] == [
+        "juniper-cascor-client",
+        "juniper-cascor-worker",
+        "juniper-data-client",
+    ]
+    with pytest.raises(JuniperError, match=r"juniper-\w+ blocks the train \(follow\)"):
+        release_train(reg, eco.workspace, opts([], execute=True), "juniper-data-client,juniper-data,juniper-ml")
+    assert not Git(eco.checkout("juniper-data-client")).tag_exists("v0.4.0")
+
+
+def test_train_releases_layer_by_layer_survives_a_killed_index_and_resumes(reg, make_ecosystem, index_servers):
+    eco = make_ecosystem()
+    chosen = ",".join(reg.names)
+    for name in reg.names:
+        bump(reg, eco.workspace, name, "patch", commit=True, out=lambda _m: None)
+    dry: list[str] = []
+    release_train(reg, eco.workspace, opts(dry), chosen)
+    assert "[  would] push" in "\n".join(dry) and not Git(eco.checkout("juniper-data")).tag_exists("v0.6.1")
+
+    pypi = index_servers["pypi"]
+    lines: list[str] = []
+    state = {"layer1": False}
+
+    def out(line: str) -> None:
+        lines.append(line)
+        if "---- layer 1" in line:
+            state["layer1"] = True
+        if state["layer1"] and "[     ok] verify testpypi" in line and pypi.process.poll() is None:
+            pypi.stop()  # the index dies in the middle of the train
+
+    with pytest.raises(
+        JuniperError, match=r"juniper-(data|cascor): step 'upload pypi' (failed|could not be checked).*re-run to resume"
+    ):
+        release_train(
+            reg,
+            eco.workspace,
+            Options(out=out, mode="twine", yes=True, execute=True, verify_installs=False, timeout=30),
+            chosen,
+        )
+    text = "\n".join(lines)
+    assert text.index("juniper-data-client 0.3.2") < text.index("---- layer 1")
+    assert "juniper-ml 0.6.1" not in text  # layer 2 never started
+    journal = Journal(eco.workspace)
+    assert journal.train is not None and not journal.train["finished"]
+
+    restarted = start_index_server("pypi", pypi.packages, pypi.port)
+    try:
+        again: list[str] = []
+        release_train(reg, eco.workspace, opts(again, execute=True), chosen)
+        text = "\n".join(again)
+        assert "[   done] upload testpypi" in text and "[     ok] upload pypi" in text
+        for name, version in (("juniper-data-client", "0.3.2"), ("juniper-data", "0.6.1"), ("juniper-ml", "0.6.1")):
+            assert versions(reg.index("pypi"), name) == (Version(version),)
+            assert len(project_listing(reg.index("pypi"), name).files) == 2
+            assert reg.tag_for(version) in Git(eco.checkout(name)).remote_tags()
+        assert Journal(eco.workspace).train["finished"]
+        final: list[str] = []
+        release_train(reg, eco.workspace, opts(final, execute=True), chosen)
+        assert "the release train already finished: nothing to do" in "\n".join(final)
+    finally:
+        restarted.stop()
+
+
+@pytest.mark.slow
+def test_rehearse_killed_in_the_middle_resumes_without_duplicates(make_ecosystem, tmp_path, monkeypatch):
+    monkeypatch.setattr(release, "_is_verified", lambda *a: True)
+    eco = make_ecosystem()
+    lines: list[str] = []
+
+    def out(line: str) -> None:
+        lines.append(line)
+        if "---- layer 1" in line and not any("resuming" in x for x in lines):
+            raise KeyboardInterrupt  # Ctrl-C between layers
+
+    kwargs = {"run_verify": False, "verify_installs": False, "timeout": 60, "out": out}
+    with pytest.raises(JuniperError, match=r"interrupted.*`invoke rehearse --resume"):
+        rehearse(ROOT / "repos.toml", eco.workspace, tmp_path / "reh", **kwargs)
+    rows = rehearse(ROOT / "repos.toml", eco.workspace, tmp_path / "reh", resume=True, **kwargs)
+    assert len(rows) == 6
+    assert all(r["tag on origin"] and r["GitHub release"] and r["testpypi"] and r["pypi"] for r in rows)
+    text = "\n".join(lines)
+    assert text.index("---- layer 0") < text.index("---- layer 1") < text.index("---- layer 2")
+    for name in ("testpypi", "pypi"):
+        assert len(list((tmp_path / "reh" / f"index-{name}").iterdir())) == 12  # sdist + wheel each, never twice
+    assert Git(eco.checkout("juniper-data")).tags() == ["v0.6.0"]  # the source workspace is untouched
