@@ -278,7 +278,74 @@ def rehearse(
 
 
 # ----------------------------------------------------------------------------------------------- workflows (issue 5)
-# (workflows task goes here)
+
+
+@task(
+    auto_shortflags=False,  # -w means --workspace everywhere else; --write gets no short form
+    help={
+        "check": "print a unified diff per repo whose workflows drift or are missing; exit 1 if any",
+        "write": "write the rendered workflows into the checkouts (never commits)",
+        "package": "only these packages (comma list; default: all)",
+        "workspace": "directory holding the six checkouts (default: $JUNIPER_WORKSPACE or ..)",
+        "sandbox": "use the generated stand-in ecosystem",
+        "defects": "stand-in defects or preset (with --sandbox), e.g. 'seed'",
+    },
+)
+@guarded
+def workflows(
+    c: Context,
+    check: bool = False,
+    write: bool = False,
+    package: str = "",
+    workspace: str = "",
+    sandbox: bool = False,
+    defects: str = "",
+) -> None:
+    """Render each package's publish and validate workflows from the template: --check (diff) or --write."""
+    from juniper_release import report
+    from juniper_release import workflows as wf
+    from juniper_release.app import target
+    from juniper_release.errors import EXIT_FINDINGS
+
+    if check == write:
+        raise JuniperError("pass exactly one of --check and --write", "run `invoke workflows --check` first")
+    if write and sandbox:
+        raise JuniperError(
+            "--write would change the shared cached sandbox", "use --check with --sandbox, or --write --workspace DIR"
+        )
+    tgt = target(workspace or None, sandbox=sandbox, defects=defects or None)
+    chosen = tgt.registry.select(package)
+    if write:
+        written = wf.write(tgt.registry, tgt.workspace, chosen)
+        for drift in written:
+            report.emit(f"wrote {tgt.registry.get(drift.package).path}/{drift.path} (was {drift.status})")
+        report.emit(f"{len(written)} workflow file(s) written, {2 * len(chosen) - len(written)} already up to date")
+        return
+    drifts = wf.check(tgt.registry, tgt.workspace, chosen)
+    diff = wf.check_report(drifts)
+    if diff:
+        report.emit(diff)
+    report.emit(report.table(wf.summary_rows(drifts)))
+    stale = wf.drifted_packages(drifts)
+    if stale:
+        raise Exit(
+            f"workflows drift in {', '.join(stale)}. Fix: run `invoke workflows --write` and commit in each repo",
+            code=EXIT_FINDINGS,
+        )
+
+
+@task(help={"sessions": "a file holding `nox -l --json -t ci` output (default: run it now)"})
+@guarded
+def ci_matrix(c: Context, sessions: str = "") -> None:
+    """Print CI's verify matrix: `nox -l --json -t ci` joined with repos.toml (one line of JSON)."""
+    import json
+
+    from juniper_release import workflows as wf
+    from juniper_release.registry import load_registry
+
+    text = Path(sessions).read_text(encoding="utf-8") if sessions else wf.nox_ci_sessions()
+    print(json.dumps(wf.ci_matrix(load_registry(), text), separators=(",", ":")))
+
 
 # ----------------------------------------------------------------------------------------------- transfer (issue 6)
 # (transfer, transfer-status tasks go here)

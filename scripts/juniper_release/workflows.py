@@ -1,0 +1,297 @@
+"""GitHub Actions: render every package's publish and validation workflows from one template, and the CI matrix.
+
+The templates live in ``templates/`` next to this module. ``publish.yml`` becomes each package's
+``registry.publish_workflow`` and ``validate.yml`` (the pre-release validation gate) lands beside it. Both are
+filled from repos.toml only, so a rendered file never depends on the machine that rendered it.
+
+Template syntax, kept deliberately small:
+
+- ``@NAME@`` is replaced by a value (upper-case names only, so ``actions/checkout@v5`` is left alone);
+- a line ``#@ if FLAG`` / ``#@ else`` / ``#@ endif`` keeps or drops the lines between them;
+- a line ``#@ include FILE`` inserts ``templates/FILE``, indented like the directive.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from packaging.utils import canonicalize_name
+
+from .errors import ConfigError, JuniperError
+from .proc import run
+from .registry import ROOT, Package, Registry, load_registry, require_checkout
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PUBLISH_TEMPLATE = "publish.yml"
+VALIDATE_TEMPLATE = "validate.yml"
+VALIDATE_NAME = "validate.yml"
+"""The validation gate's file name, written next to the registry's ``publish_workflow``."""
+
+NOX_CI_COMMAND = ("nox", "-l", "--json", "-t", "ci")
+"""The command ci.yml runs to list the per-package sessions (the matrix)."""
+
+_PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
+_DIRECTIVE = re.compile(r"^(?P<indent>\s*)#@\s*(?P<word>if|else|endif|include)\b\s*(?P<arg>\S*)\s*$")
+
+Status = Literal["ok", "missing", "drifted"]
+
+
+# --------------------------------------------------------------------------------------------------- rendering
+
+
+def render_template(
+    name: str,
+    values: Mapping[str, str],
+    flags: Mapping[str, bool],
+    templates: Path = TEMPLATES,
+) -> str:
+    """Render ``templates/name``: includes, then conditionals, then placeholders. Unknown names are errors."""
+    lines = _expand(name, templates, "", ())
+    kept: list[str] = []
+    stack: list[bool] = []  # one entry per open `if`: is this branch kept?
+    for lineno, line in enumerate(lines, 1):
+        match = _DIRECTIVE.match(line)
+        if match is None:
+            if all(stack):
+                kept.append(line)
+            continue
+        word, arg = match["word"], match["arg"]
+        if word == "if":
+            if arg not in flags:
+                raise _template_error(name, f"line {lineno}: unknown flag {arg!r}", flags)
+            stack.append(flags[arg])
+        elif not stack:
+            raise _template_error(name, f"line {lineno}: `#@ {word}` without `#@ if`", flags)
+        elif word == "else":
+            stack[-1] = not stack[-1]
+        else:
+            stack.pop()
+    if stack:
+        raise _template_error(name, "an `#@ if` is never closed with `#@ endif`", flags)
+
+    def fill(match: re.Match[str]) -> str:
+        key = match[1]
+        if key not in values:
+            raise _template_error(name, f"unknown placeholder @{key}@", values)
+        return values[key]
+
+    return _PLACEHOLDER.sub(fill, "".join(kept))
+
+
+def _template_error(name: str, what: str, known: Mapping[str, object]) -> JuniperError:
+    return JuniperError(f"template {name}: {what}", f"use one of: {', '.join(sorted(known))}")
+
+
+def _expand(name: str, templates: Path, indent: str, seen: tuple[str, ...]) -> list[str]:
+    """The template's lines with every ``#@ include`` replaced by the included file, re-indented."""
+    if name in seen:
+        raise JuniperError(f"template {name}: includes itself via {' -> '.join(seen)}", "remove the include cycle")
+    path = templates / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise JuniperError(f"template {path} not found", "restore it from git or fix the #@ include") from None
+    out: list[str] = []
+    for line in text.splitlines(keepends=True):
+        match = _DIRECTIVE.match(line)
+        if match and match["word"] == "include":
+            out += _expand(match["arg"], templates, indent + match["indent"], (*seen, name))
+        else:
+            out.append(indent + line if line.strip() else line)
+    return out
+
+
+def canonical_registry(registry: Registry) -> Registry:
+    """The registry as repos.toml states it: environment overrides (local test indexes) never reach a workflow."""
+    return load_registry(registry.path, env={}) if registry.overrides else registry
+
+
+def template_values(registry: Registry, pkg: Package) -> dict[str, str]:
+    """The placeholders of one package's workflows, all from repos.toml."""
+    prefix, _, suffix = registry.tag_format.partition("{version}")
+    torch = registry.torch
+    return {
+        "PACKAGE_NAME": pkg.name,
+        "PROJECT_SLUG": canonicalize_name(pkg.name),
+        "IMPORT_NAMES": " ".join(pkg.imports),
+        "PYTHON_VERSION": pkg.python,
+        "EXTRAS": f"[{','.join(pkg.extras)}]" if pkg.extras else "",
+        "TAG_FORMAT": registry.tag_format,
+        "TAG_PREFIX": prefix,
+        "TAG_SUFFIX": suffix,
+        "TAG_GLOB": f"{prefix}*{suffix}",
+        "TORCH_VERSION": torch.version,
+        "TORCH_PIP_ARGS": f"{'--index-url' if torch.is_index else '--find-links'} {torch.source}",
+        "PYPI_UPLOAD_URL": registry.index("pypi").upload_url,
+        "PYPI_SIMPLE_URL": registry.index("pypi").simple_url,
+        "TESTPYPI_UPLOAD_URL": registry.index("testpypi").upload_url,
+        "TESTPYPI_SIMPLE_URL": registry.index("testpypi").simple_url,
+    }
+
+
+def template_flags(pkg: Package) -> dict[str, bool]:
+    """The conditionals: TORCH (install CPU torch first), IMPORTS (a module to import and test), META."""
+    return {"TORCH": pkg.torch, "IMPORTS": not pkg.is_meta, "META": pkg.is_meta}
+
+
+def validate_workflow_path(registry: Registry) -> str:
+    """Where the validation gate goes: next to the publish workflow."""
+    return str(PurePosixPath(registry.publish_workflow).with_name(VALIDATE_NAME))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One rendered workflow file of one package (``path`` is relative to the package's checkout)."""
+
+    package: str
+    path: str
+    text: str
+
+
+def render_package(registry: Registry, pkg: Package) -> tuple[Rendered, Rendered]:
+    """The package's publish and validation workflows."""
+    registry = canonical_registry(registry)
+    values, flags = template_values(registry, pkg), template_flags(pkg)
+    return (
+        Rendered(pkg.name, registry.publish_workflow, render_template(PUBLISH_TEMPLATE, values, flags)),
+        Rendered(pkg.name, validate_workflow_path(registry), render_template(VALIDATE_TEMPLATE, values, flags)),
+    )
+
+
+def render_all(registry: Registry, packages: Sequence[Package] | None = None) -> list[Rendered]:
+    return [r for pkg in (registry.packages if packages is None else packages) for r in render_package(registry, pkg)]
+
+
+# --------------------------------------------------------------------------------------------------- check / write
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How one committed workflow compares with its rendering."""
+
+    package: str
+    path: str
+    status: Status
+    diff: str = ""
+
+
+def compare(rendered: Rendered, checkout: Path) -> Drift:
+    """Compare the rendered workflow with the file in ``checkout``; the diff is unified (``a/`` committed)."""
+    target = checkout / rendered.path
+    label = f"{checkout.name}/{rendered.path}"
+    if not target.is_file():
+        diff = difflib.unified_diff([], rendered.text.splitlines(keepends=True), "/dev/null", f"b/{label}")
+        return Drift(rendered.package, rendered.path, "missing", "".join(diff))
+    current = target.read_text(encoding="utf-8")
+    if current == rendered.text:
+        return Drift(rendered.package, rendered.path, "ok")
+    diff = difflib.unified_diff(
+        current.splitlines(keepends=True), rendered.text.splitlines(keepends=True), f"a/{label}", f"b/{label}"
+    )
+    return Drift(rendered.package, rendered.path, "drifted", "".join(diff))
+
+
+def check(registry: Registry, workspace: Path, packages: Sequence[Package] | None = None) -> list[Drift]:
+    """Every selected package's workflows against their rendering (checkouts must exist)."""
+    chosen = registry.packages if packages is None else packages
+    checkouts = {pkg.name: require_checkout(pkg, workspace) for pkg in chosen}
+    return [compare(r, checkouts[r.package]) for r in render_all(registry, chosen)]
+
+
+def write(registry: Registry, workspace: Path, packages: Sequence[Package] | None = None) -> list[Drift]:
+    """Write every rendered workflow that is missing or drifted; return what was (re)written. Never commits."""
+    chosen = registry.packages if packages is None else packages
+    checkouts = {pkg.name: require_checkout(pkg, workspace) for pkg in chosen}
+    written: list[Drift] = []
+    for rendered in render_all(registry, chosen):
+        drift = compare(rendered, checkouts[rendered.package])
+        if drift.status == "ok":
+            continue
+        target = checkouts[rendered.package] / rendered.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rendered.text, encoding="utf-8")
+        written.append(drift)
+    return written
+
+
+def drifted_packages(drifts: Sequence[Drift]) -> list[str]:
+    """Packages (registry order kept) with at least one missing or drifted workflow."""
+    return list(dict.fromkeys(d.package for d in drifts if d.status != "ok"))
+
+
+def summary_rows(drifts: Sequence[Drift]) -> list[dict[str, str]]:
+    """One row per package: the status of each workflow file."""
+    rows: dict[str, dict[str, str]] = {}
+    for d in drifts:
+        rows.setdefault(d.package, {"package": d.package})[PurePosixPath(d.path).name] = d.status
+    return list(rows.values())
+
+
+def check_report(drifts: Sequence[Drift]) -> str:
+    """The per-repo diffs of every missing or drifted workflow (empty when all match)."""
+    parts: list[str] = []
+    for name in drifted_packages(drifts):
+        mine = [d for d in drifts if d.package == name and d.status != "ok"]
+        states = ", ".join(f"{PurePosixPath(d.path).name} {d.status}" for d in mine)
+        parts.append(f"== {name}: {states}\n" + "".join(d.diff for d in mine))
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------- CI matrix
+
+
+def ci_matrix(registry: Registry, nox_json: str) -> list[dict[str, Any]]:
+    """Join ``nox -l --json -t ci`` with repos.toml: one ``{session, package, python}`` per package session.
+
+    Every listed session must name a registry package and every package must have exactly one session, so the
+    matrix can neither skip a package nor run one twice.
+    """
+    try:
+        sessions = json.loads(nox_json)
+    except json.JSONDecodeError as exc:
+        raise JuniperError(
+            f"`{' '.join(NOX_CI_COMMAND)}` printed no JSON ({exc})", "run it by hand and fix the noxfile"
+        ) from None
+    if not isinstance(sessions, list):
+        raise JuniperError(f"`{' '.join(NOX_CI_COMMAND)}` printed {type(sessions).__name__}, not a list", "upgrade nox")
+    matrix: list[dict[str, Any]] = []
+    for entry in sessions:
+        spec = entry.get("call_spec") if isinstance(entry, dict) else None
+        name = spec.get("package") if isinstance(spec, dict) else None
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"nox session {entry.get('session') if isinstance(entry, dict) else entry!r} is tagged ci "
+                "but takes no package",
+                "tag only the per-package sessions with 'ci' in noxfile.py",
+            )
+        pkg = registry.get(name)
+        matrix.append({"session": entry["session"], "package": pkg.name, "python": pkg.python})
+    listed = [m["package"] for m in matrix]
+    missing = [n for n in registry.names if n not in listed]
+    twice = sorted({n for n in listed if listed.count(n) > 1})
+    if missing or twice:
+        raise ConfigError(
+            f"the ci sessions do not cover the registry once each (missing: {', '.join(missing) or '-'}; "
+            f"listed twice: {', '.join(twice) or '-'})",
+            "parametrize exactly one tagged 'ci' session over the registry's packages in noxfile.py",
+        )
+    order = {n: i for i, n in enumerate(registry.names)}
+    return sorted(matrix, key=lambda m: order[m["package"]])
+
+
+def nox_ci_sessions(root: Path = ROOT) -> str:
+    """The JSON printed by ``nox -l --json -t ci`` in this repository (what ci.yml's setup job runs)."""
+    proc = run(
+        [sys.executable, "-m", *NOX_CI_COMMAND],
+        cwd=root,
+        what="list the ci sessions",
+        fix="run `nox -l -t ci` in the juniper-release checkout and fix the noxfile",
+    )
+    return proc.stdout
