@@ -348,6 +348,74 @@ def ci_matrix(c: Context, sessions: str = "") -> None:
 
 
 # ----------------------------------------------------------------------------------------------- transfer (issue 6)
-# (transfer, transfer-status tasks go here)
+
+_TRANSFER_HELP = {
+    **_TARGET_HELP,
+    "to": "organization to move to (default: settings.organization in repos.toml)",
+    "package": "only these packages (comma list); default all, in release order",
+    "registry": "repos.toml to read and update (default: the one in this repository)",
+    "from_owner": "old owner, when repos.toml no longer records it (default: settings.owner/previous_owner)",
+}
+
+
+@task(help={**_TRANSFER_HELP, "execute": "apply the changes and commit per repo", "yes": "do not ask (for CI)"})
+@guarded
+def transfer(
+    c: Context,
+    to: str | None = None,
+    package: str | None = None,
+    execute: bool = False,
+    yes: bool = False,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    registry: str | None = None,
+    from_owner: str | None = None,
+) -> None:
+    """Move the repos to the organization: a diff per repo; --execute applies and commits it."""
+    from juniper_release.app import target
+    from juniper_release.transfer import run_transfer
+
+    if sandbox and execute:
+        raise JuniperError(
+            "--execute would rewrite the shared stand-in sandbox that other commands reuse",
+            "drop --execute to see the diff, or copy the sandbox and pass --workspace COPY --registry COPY.toml",
+        )
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, require_all=True)
+    run_transfer(
+        t.registry,
+        t.workspace,
+        to=to,
+        packages=package,
+        execute=execute,
+        yes=yes,
+        from_owner=from_owner,
+        # The sandbox never rewrites the real repos.toml (only one passed with --registry).
+        update_registry=not t.sandbox or bool(registry),
+    )
+
+
+@task(help={**_TRANSFER_HELP, "json": "print JSON", "markdown": "print Markdown (for a GitHub step summary)"})
+@guarded
+def transfer_status(
+    c: Context,
+    to: str | None = None,
+    package: str | None = None,
+    json: bool = False,
+    markdown: bool = False,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    registry: str | None = None,
+    from_owner: str | None = None,
+) -> None:
+    """Show the 11-step transfer checklist per repo, with the exact values for the manual steps."""
+    from juniper_release.app import target
+    from juniper_release.transfer import checklist, render_checklist
+
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, require_all=True)
+    result = checklist(t.registry, t.workspace, to=to, packages=package, from_owner=from_owner)
+    print(render_checklist(result, "json" if json else "markdown" if markdown else "text"))
+
 
 __all__ = ["Context", "guarded", "task"]

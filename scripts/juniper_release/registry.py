@@ -120,6 +120,8 @@ class Registry:
     torch: TorchSource
     packages: tuple[Package, ...]
     overrides: Mapping[str, str] = field(default_factory=dict)
+    previous_owner: str | None = None
+    """The account the repos were transferred from (set by ``invoke transfer --execute``)."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -176,7 +178,9 @@ _SETTINGS_FIELDS: dict[str, type] = {
     "tag_format": str,
     "branch": str,
     "publish_workflow": str,
+    "previous_owner": str,
 }
+_SETTINGS_OPTIONAL = {"previous_owner"}
 _INDEX_FIELDS: dict[str, type] = {"upload_url": str, "simple_url": str}
 _TORCH_FIELDS: dict[str, type] = {"version": str, "source": str}
 _PACKAGE_FIELDS: dict[str, type] = {
@@ -304,7 +308,7 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
         if key not in doc:
             raise ConfigError(f"{file}: missing section [{key}]", f"add the [{key}] section (see README.md)")
 
-    settings = _table(file, "settings", doc["settings"], _SETTINGS_FIELDS)
+    settings = _table(file, "settings", doc["settings"], _SETTINGS_FIELDS, _SETTINGS_OPTIONAL)
     if "{version}" not in settings["tag_format"]:
         raise ConfigError(
             f"{file}: settings.tag_format {settings['tag_format']!r} has no {{version}}",
@@ -382,6 +386,7 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
         torch=TorchSource(version=torch_data["version"], source=source),
         packages=tuple(packages),
         overrides=overrides,
+        previous_owner=settings.get("previous_owner"),
     )
 
 
