@@ -124,10 +124,12 @@ def status(
     from juniper_release.status import collect, render
 
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
-    if t.sandbox and not any(k.endswith("_SIMPLE_URL") for k in t.registry.overrides):
-        print("note: the sandbox is compared with the real indexes; point JUNIPER_PYPI_SIMPLE_URL and", file=sys.stderr)
-        print("      JUNIPER_TESTPYPI_SIMPLE_URL at local servers for a meaningful state column", file=sys.stderr)
-    rows = collect(t.registry, t.workspace, timeout=float(timeout))
+    # The stand-in packages share their names with the real ones on PyPI: never compare the two.
+    query = not t.sandbox or any(k.endswith("_SIMPLE_URL") for k in t.registry.overrides)
+    if not query:
+        print("note: sandbox: the real indexes are not queried; set JUNIPER_PYPI_SIMPLE_URL and", file=sys.stderr)
+        print("      JUNIPER_TESTPYPI_SIMPLE_URL to local servers to compare with them", file=sys.stderr)
+    rows = collect(t.registry, t.workspace, timeout=float(timeout), query_indexes=query)
     print(render(rows, "json" if json else "markdown" if markdown else "table"))
 
 

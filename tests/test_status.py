@@ -178,3 +178,22 @@ def test_status_task_json_markdown_and_table(ecosystem, index_env, index_servers
     down = run("--json", "--timeout", "1")
     assert down.returncode == 0 and "warning: pypi: cannot reach" in down.stderr and "Traceback" not in down.stderr
     assert {d["pypi_version"] for d in json.loads(down.stdout)} == {"unknown"}
+
+
+def test_sandbox_status_never_compares_the_stand_ins_with_the_real_indexes(tmp_path):
+    """The stand-in packages share the real names: without local index overrides, no index is queried."""
+    env = {**os.environ, "JUNIPER_CACHE_DIR": str(tmp_path / "cache")}
+    for key in [k for k in env if k.endswith("_SIMPLE_URL")]:
+        del env[key]
+    proc = subprocess.run(
+        [sys.executable, "-m", "invoke", "-r", str(ROOT), "status", "--sandbox", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "real indexes are not queried" in proc.stderr
+    rows = json.loads(proc.stdout)
+    assert {row["state"] for row in rows} == {"UP_TO_DATE"}
+    assert {row["pypi_version"] for row in rows} == {"unknown"}
