@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from juniper_release.registry import Index, Registry, load_registry  # noqa: E402
+from juniper_release.registry import Registry, load_registry  # noqa: E402
+from juniper_release.rehearse import LocalIndex, free_port  # noqa: E402
 from juniper_release.standin import GIT_ENV, Ecosystem, create_ecosystem  # noqa: E402
 
 
@@ -62,61 +57,15 @@ def ecosystem(make_ecosystem: EcosystemFactory) -> Ecosystem:
 # ----------------------------------------------------------------------------------------------- index servers
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+IndexServer = LocalIndex
+"""A real pypiserver on 127.0.0.1 standing in for TestPyPI or PyPI (the engine's own, as used by rehearse)."""
 
 
-@dataclass
-class IndexServer:
-    """A real pypiserver on 127.0.0.1 standing in for TestPyPI or PyPI."""
-
-    name: str
-    port: int
-    packages: Path
-    process: subprocess.Popen[bytes]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    @property
-    def index(self) -> Index:
-        return Index(name=self.name, upload_url=self.url, simple_url=f"{self.url}simple/")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def start_index_server(name: str, directory: Path, port: int | None = None) -> IndexServer:
+def start_index_server(name: str, directory: Path, port: int | None = None) -> LocalIndex:
     """Start pypiserver with anonymous uploads, no overwrite and no fallback to PyPI; wait for /health."""
-    directory.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    exe = shutil.which("pypi-server") or str(Path(sys.executable).parent / "pypi-server")
-    proc = subprocess.Popen(
-        [exe, "run", "-i", "127.0.0.1", "-p", str(port), "-a", ".", "-P", ".", "--disable-fallback", str(directory)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = IndexServer(name, port, directory, proc)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{server.url}health", timeout=1):
-                return server
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"pypiserver exited with {proc.returncode}") from None
-            time.sleep(0.1)
-    server.stop()
-    raise RuntimeError("pypiserver did not become ready in 20s")
+    server = LocalIndex(name, directory, port or free_port())
+    server.start()
+    return server
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def publish(server: IndexServer, name: str, version: str) -> None:
     """Put a minimal, valid wheel into the server's package directory (pypiserver serves it at once)."""
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
-    path = server.packages / f"{dist}-{version}-py3-none-any.whl"
+    path = server.directory / f"{dist}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as whl:
         whl.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
         whl.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")

@@ -105,7 +105,7 @@ def test_train_releases_layer_by_layer_survives_a_killed_index_and_resumes(reg, 
     journal = Journal(eco.workspace)
     assert journal.train is not None and not journal.train["finished"]
 
-    restarted = start_index_server("pypi", pypi.packages, pypi.port)
+    restarted = start_index_server("pypi", pypi.directory, pypi.port)
     try:
         again: list[str] = []
         release_train(reg, eco.workspace, opts(again, execute=True), chosen)

@@ -379,7 +379,7 @@ def test_index_polling_finds_the_wheel_and_gives_up_after_bounded_attempts(
     wheel = "juniper_cascor_client-0.4.0-py3-none-any.whl"
     server = start_index_server("testpypi", tmp_path / "index")
     try:
-        (server.packages / wheel).write_bytes(b"")
+        (server.directory / wheel).write_bytes(b"")
         found = bash(script, tmp_path, INDEX_SIMPLE_URL=f"{server.url}simple/", WHEEL=wheel)
         assert found.returncode == 0 and "serves" in found.stdout, found.stdout + found.stderr
         missing = bash(
