@@ -215,8 +215,7 @@ def release(
     from juniper_release.release import release as run_release
 
     t = target(workspace, sandbox=sandbox, require_all=True)
-    opts = Options(execute=execute, yes=yes, mode=mode, allow_dropped=allow_dropped, timeout=float(timeout))
-    run_release(t.registry, t.workspace, package, opts)
+    run_release(t.registry, t.workspace, package, Options.from_flags(execute, yes, mode, allow_dropped, timeout))
 
 
 @task(help={"packages": "comma list to consider (default: all)", "json": "print the plan as JSON", **_RELEASE_HELP})
@@ -239,7 +238,7 @@ def release_train(
     from juniper_release.release import release_train as run_train
 
     t = target(workspace, sandbox=sandbox, require_all=True)
-    opts = Options(execute=execute, yes=yes, mode=mode, allow_dropped=allow_dropped, timeout=float(timeout))
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
     run_train(t.registry, t.workspace, opts, packages, fmt="json" if json else "table")
 
 

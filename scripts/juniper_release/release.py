@@ -84,6 +84,11 @@ class Options:
         if self.timeout <= 0:
             raise JuniperError(f"--timeout must be positive, got {self.timeout}", "pass e.g. --timeout 600")
 
+    @classmethod
+    def from_flags(cls, execute: bool, yes: bool, mode: str, allow_dropped: bool, timeout: float | str) -> Options:
+        """Options from the command-line flags the release tasks share (invoke passes numbers as given)."""
+        return cls(execute=execute, yes=yes, mode=mode, allow_dropped=allow_dropped, timeout=float(timeout))
+
     @property
     def is_tty(self) -> bool:
         return sys.stdin.isatty() if self.interactive is None else self.interactive
@@ -383,7 +388,7 @@ class PackageRelease:
                 "verified at this commit",
                 verified,
                 f"verify({pkg.name}) has not passed for commit {head[:8]}",
-                f"run `nox -s verify-{pkg.name}` (or `nox -s verify-all`) and re-run",
+                f'run `nox -s "verify({pkg.name})"` (or `nox -s verify-all`) and re-run',
             )
         )
         g.append(self._dropped_gate())
