@@ -323,3 +323,22 @@ def test_github_mode_creates_the_release_watches_the_run_and_verifies_install(se
     text = "\n".join(lines)
     assert "succeeded" in text and "installs from pypi" in text
     assert versions(reg.index("pypi"), PKG) == (Version("0.4.1"),)
+
+
+def test_twine_release_uploads_the_very_files_verify_installed(setup, index_servers, monkeypatch, tmp_path):
+    """Build once: the release reuses the verified wheelhouse artifacts instead of rebuilding them."""
+    from juniper_release.build import sha256_file
+    from juniper_release.verify import verify_all, wheelhouse_dir
+
+    monkeypatch.setenv("JUNIPER_CACHE_DIR", str(tmp_path / "cache"))
+    reg, eco = setup()
+    report = verify_all(reg, eco.workspace, [PKG])
+    assert report.ok, report.render()
+    monkeypatch.setenv("JUNIPER_TESTPYPI_TOKEN", TOKEN)
+    monkeypatch.setenv("JUNIPER_PYPI_TOKEN", TOKEN)
+    lines: list[str] = []
+    release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    assert "reusing the verified artifacts" in "\n".join(lines)
+    verified = {p.name: sha256_file(p) for p in (wheelhouse_dir() / PKG).iterdir() if p.suffix in {".whl", ".gz"}}
+    uploaded = {p.name: sha256_file(p) for p in index_servers["pypi"].directory.iterdir()}
+    assert len(verified) == 2 and uploaded == verified

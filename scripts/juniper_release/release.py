@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import sys
 import tarfile
 import tomllib
@@ -24,7 +25,8 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from . import indexes, publish, report
+from . import indexes, publish, report, verify
+from .build import BuildResult
 from .errors import JuniperError
 from .forge import GitHub
 from .gitops import Git
@@ -215,12 +217,15 @@ def _version_at(git: Git, rev: str) -> Version | None:
 
 
 def _is_verified(registry: Registry, pkg: Package, workspace: Path) -> bool:
-    """The verification gate: issue 3's cache (verify.is_verified) for this exact commit."""
-    try:
-        from . import verify  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # pragma: no cover - the verify module ships with the tool
-        return False
-    return bool(verify.is_verified(registry, pkg, workspace))
+    """The verification gate: issue 3's cache (verify.is_verified) for this exact content."""
+    return verify.is_verified(registry, pkg, workspace)
+
+
+def _verified_artifacts(registry: Registry, pkg: Package, workspace: Path) -> BuildResult | None:
+    """The verified wheelhouse artifacts of this exact content, to upload instead of a rebuild."""
+    if not _is_verified(registry, pkg, workspace):
+        return None
+    return verify.verified_artifacts(registry, pkg, workspace)
 
 
 class PackageRelease:
@@ -632,10 +637,17 @@ class PackageRelease:
         ]
 
     def _build(self) -> str:
+        verified = _verified_artifacts(self.registry, self.pkg, self.workspace)
+        if verified is not None:
+            if self.dist_dir.exists():
+                shutil.rmtree(self.dist_dir)
+            self.dist_dir.mkdir(parents=True)
+            for artifact in verified.artifacts:
+                shutil.copy2(artifact, self.dist_dir / artifact.name)
+            names = ", ".join(a.name for a in verified.artifacts)
+            return f"reusing the verified artifacts (the files verify installed): {names}"
         src = self.work_dir / f"src-{self.pkg.name}-{self.version}"
         if src.exists():
-            import shutil
-
             shutil.rmtree(src)
         src.mkdir(parents=True)
         archive = self.work_dir / f"{self.pkg.name}-{self.version}.tar"

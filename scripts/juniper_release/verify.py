@@ -20,6 +20,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import shlex
 import shutil
 import sys
@@ -122,21 +123,27 @@ def tool_config_key(registry: Registry) -> str:
 
 
 def source_key(registry: Registry, pkg: Package, workspace: Path) -> str:
-    """Hash of the checkout's HEAD tree, its uncommitted diff, its untracked non-ignored files and the tool config."""
+    """Hash of what a build would see, plus the tool config.
+
+    The content of every tracked and untracked non-ignored file of the checkout, by path, whether committed or not:
+    committing a verified change (the release's "commit bump" step) keeps the key, so the verified artifacts are the
+    ones that get uploaded.
+    """
     root = require_checkout(pkg, workspace)
     git = Git(root)
     if not git.ok("rev-parse", "--git-dir"):
         raise WorkspaceError(
             f"{pkg.name}: {root} is not a git checkout", f"clone it with `invoke clone --workspace {workspace}`"
         )
+    listed = git.run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
     digest = hashlib.sha256()
-    digest.update(git.tree_hash().encode())
-    digest.update(b"\0diff\0" + git.run("diff", "HEAD", "--binary").encode())
-    for rel in sorted(git.untracked()):
+    for rel in sorted(set(filter(None, listed.split("\0")))):
         path = root / rel
-        digest.update(b"\0untracked\0" + rel.encode() + b"\0")
-        if path.is_file():
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        if path.is_symlink():
+            digest.update(b"\0link\0" + rel.encode() + b"\0" + os.readlink(path).encode())
+        elif path.is_file():
+            mode = b"x" if os.access(path, os.X_OK) else b"-"
+            digest.update(b"\0file\0" + rel.encode() + b"\0" + mode + hashlib.sha256(path.read_bytes()).digest())
     digest.update(b"\0tool\0" + tool_config_key(registry).encode())
     return digest.hexdigest()
 
@@ -645,6 +652,19 @@ class _Run:
     def say(self, name: str, message: str) -> None:
         with self.lock:
             self.log(f"[{name}] {message}")
+
+
+def verified_artifacts(registry: Registry, pkg: Package, workspace: Path) -> BuildResult | None:
+    """The wheelhouse build of ``pkg`` if it was verified and built from exactly the checkout's current content.
+
+    This is how a release uploads the very files ``verify`` installed and smoke-tested, instead of a rebuild.
+    """
+    if not is_verified(registry, pkg, workspace):
+        return None
+    built = load_build(pkg, wheelhouse_dir() / pkg.name)
+    if built is None or built.manifest.get("source_key") != source_key(registry, pkg, workspace):
+        return None
+    return built
 
 
 def build_into_wheelhouse(registry: Registry, pkg: Package, workspace: Path, key: str | None = None) -> BuildResult:
