@@ -32,7 +32,9 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except JuniperError as exc:
-            raise Exit(f"error: {exc}", code=exc.exit_code) from None
+            from juniper_release.proc import redact
+
+            raise Exit(redact(f"error: {exc}"), code=exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -205,7 +207,7 @@ def release(
     yes: bool = False,
     mode: str = "github",
     allow_dropped: bool = False,
-    timeout: float = 600.0,
+    timeout: str = "600",
     workspace: str | None = None,
     sandbox: bool = False,
 ) -> None:
@@ -228,7 +230,7 @@ def release_train(
     json: bool = False,
     mode: str = "github",
     allow_dropped: bool = False,
-    timeout: float = 600.0,
+    timeout: str = "600",
     workspace: str | None = None,
     sandbox: bool = False,
 ) -> None:
@@ -239,7 +241,9 @@ def release_train(
 
     t = target(workspace, sandbox=sandbox, require_all=True)
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
-    run_train(t.registry, t.workspace, opts, packages, fmt="json" if json else "table")
+    if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
+        opts.out = lambda line: print(line, file=sys.stderr, flush=True)
+    run_train(t.registry, t.workspace, opts, packages, fmt="json" if json else "table", emit=print)
 
 
 @task(
@@ -260,11 +264,12 @@ def rehearse(
     resume: bool = False,
     mode: str = "github",
     no_verify: bool = False,
-    timeout: float = 300.0,
+    timeout: str = "300",
 ) -> None:
     """Rehearse the whole release train against throwaway remotes, two local indexes and a local GitHub."""
     from juniper_release.app import target
     from juniper_release.rehearse import rehearse as run_rehearse
+    from juniper_release.release import parse_timeout
 
     t = target(workspace, sandbox=not workspace)
     run_rehearse(
@@ -274,7 +279,7 @@ def rehearse(
         resume=resume,
         mode=mode,
         run_verify=not no_verify,
-        timeout=float(timeout),
+        timeout=parse_timeout(timeout),
     )
 
 

@@ -195,6 +195,28 @@ def test_gate_upload_already_exists_on_an_index(setup, verified, tmp_path):
     assert "already on testpypi" in err.failures[0].what
 
 
+def test_gate_index_down_is_not_called_already_published(setup, verified, index_servers):
+    reg, eco = setup()
+    index_servers["testpypi"].stop()
+    err = _gate_fails(reg, eco, "version not yet published")
+    gate = next(g for g in err.failures if g.name == "version not yet published")
+    assert "cannot check whether" in gate.what and "testpypi" in gate.what and "already on" not in gate.what
+    assert "JUNIPER_TESTPYPI_SIMPLE_URL" in gate.fix and "bump" not in gate.fix
+
+
+def test_gate_index_down_never_prints_credentials_of_the_index_url(setup, verified, index_servers, monkeypatch):
+    reg, eco = setup()
+    index_servers["testpypi"].stop()
+    url = index_servers["testpypi"].url.replace("http://", "http://uploader:s3cr3t-pass@")
+    monkeypatch.setenv("JUNIPER_TESTPYPI_SIMPLE_URL", f"{url}simple/")
+    reg = load_registry(ROOT / "repos.toml")
+    lines: list[str] = []
+    with pytest.raises(PreflightError) as exc:
+        release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    assert "cannot check whether" in str(exc.value)
+    assert "s3cr3t-pass" not in str(exc.value) and "s3cr3t-pass" not in "\n".join(lines)
+
+
 def test_gate_version_mismatch(setup, verified):
     reg, eco = setup()
     root = eco.checkout(PKG)
@@ -247,6 +269,14 @@ def test_gate_github_mode_needs_the_publish_workflow(setup, verified):
                 forge=GitHub(fake.url, token=""),
             )
     assert "publish workflow present" in [g.name for g in exc.value.failures]
+
+
+def test_gate_github_mode_needs_a_token_for_the_real_api(setup, verified, monkeypatch):
+    monkeypatch.delenv("JUNIPER_GITHUB_API_URL", raising=False)  # the real API: no token, no local stand-in
+    reg, eco = setup()
+    err = _gate_fails(reg, eco, "GitHub token", mode="github")
+    gate = next(g for g in err.failures if g.name == "GitHub token")
+    assert "GITHUB_TOKEN" in gate.what and "export GITHUB_TOKEN" in gate.fix
 
 
 def test_execute_without_terminal_needs_yes(setup, verified):
@@ -342,3 +372,58 @@ def test_twine_release_uploads_the_very_files_verify_installed(setup, index_serv
     verified = {p.name: sha256_file(p) for p in (wheelhouse_dir() / PKG).iterdir() if p.suffix in {".whl", ".gz"}}
     uploaded = {p.name: sha256_file(p) for p in index_servers["pypi"].directory.iterdir()}
     assert len(verified) == 2 and uploaded == verified
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["release", "--package", PKG, "--timeout", "abc"], "--timeout 'abc' is not a number of seconds"),
+        (["release-train", "--timeout", "soon"], "--timeout 'soon' is not a number of seconds"),
+        (["release", "--package", PKG, "--mode", "pigeon"], "unknown --mode 'pigeon'"),
+        (["release", "--package", "juniper-nope"], "unknown package 'juniper-nope'"),
+    ],
+)
+def test_front_door_bad_options_are_one_line_errors(ecosystem, args, message):
+    import os
+
+    env = {**os.environ, "JUNIPER_WORKSPACE": str(ecosystem.workspace)}
+    proc = subprocess.run(["invoke", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert message in proc.stderr and "Fix:" in proc.stderr
+
+
+def test_github_mode_prerelease_is_marked_and_goes_to_testpypi_only(setup, verified, tmp_path):
+    reg, eco = setup(part="pre")
+    (tmp_path / "ci").mkdir()
+    runner = workflow_runner(reg, eco.remotes, tmp_path / "ci", False, 30)
+    with FakeGitHub(runner) as fake:
+        forge = GitHub(fake.url, token="")
+        lines: list[str] = []
+        rows = release.release(reg, eco.workspace, PKG, opts(lines, execute=True, mode="github"), forge=forge)
+        rel = forge.release_by_tag(reg.get(PKG).repo, "v0.4.1rc1")
+    assert rel is not None and rel["prerelease"] is True
+    assert "verify testpypi" in [r["step"] for r in rows] and "verify pypi" not in [r["step"] for r in rows]
+    assert "-> testpypi" in lines[0]
+    assert versions(reg.index("testpypi"), PKG) == (Version("0.4.1rc1"),)
+    assert not versions(reg.index("pypi"), PKG)
+
+
+def test_front_door_redacts_credentials_in_any_error(tmp_path):
+    """A credential in an index URL never reaches a task's one-line error, whatever raised it."""
+    import os
+    import sys
+
+    env = {
+        **os.environ,
+        "JUNIPER_CACHE_DIR": str(tmp_path / "cache"),
+        "JUNIPER_TESTPYPI_SIMPLE_URL": "ftp://maintainer:s3cr3t-passw0rd@127.0.0.1/simple/",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "invoke", "-r", str(ROOT), "status"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 2 and "JUNIPER_TESTPYPI_SIMPLE_URL" in proc.stderr, proc.stderr
+    assert "s3cr3t-passw0rd" not in proc.stdout + proc.stderr

@@ -145,3 +145,73 @@ def test_rehearse_killed_in_the_middle_resumes_without_duplicates(make_ecosystem
     for name in ("testpypi", "pypi"):
         assert len(list((tmp_path / "reh" / f"index-{name}").iterdir())) == 12  # sdist + wheel each, never twice
     assert Git(eco.checkout("juniper-data")).tags() == ["v0.6.0"]  # the source workspace is untouched
+
+
+def test_execute_json_prints_one_document_with_the_outcome(reg, make_ecosystem):
+    eco = make_ecosystem()
+    name = "juniper-cascor-client"
+    bump(reg, eco.workspace, name, "patch", commit=True, out=lambda _m: None)
+    docs: list[str] = []
+    progress: list[str] = []
+    release_train(reg, eco.workspace, opts(progress, execute=True), name, fmt="json", emit=docs.append)
+    assert len(docs) == 1
+    doc = json.loads(docs[0])
+    assert doc["outcome"] == "finished" and doc["error"] is None
+    assert [r["package"] for r in doc["plan"] if r["action"] == "release"] == [name]
+    assert any("[     ok] upload pypi" in line for line in progress)
+    # a failing train still prints its one document, naming the error
+    (eco.checkout("juniper-data") / "README.md").write_text("dirty\n")
+    bump(reg, eco.workspace, "juniper-data", "patch", commit=True, force=True, out=lambda _m: None)
+    docs.clear()
+    with pytest.raises(JuniperError):
+        release_train(reg, eco.workspace, opts([], execute=True), "juniper-data", fmt="json", emit=docs.append)
+    doc = json.loads(docs[0])
+    assert doc["outcome"] == "failed" and "clean tree" in doc["error"]
+
+
+def test_front_door_json_keeps_stdout_valid_json_when_a_gate_fails(index_env, make_ecosystem, tmp_path):
+    import os
+    import subprocess
+
+    eco = make_ecosystem()
+    name = "juniper-cascor-client"
+    env_reg = load_registry(ROOT / "repos.toml", env=index_env)
+    bump(env_reg, eco.workspace, name, "patch", commit=True, out=lambda _m: None)
+    env = {
+        **os.environ,
+        **index_env,
+        "JUNIPER_WORKSPACE": str(eco.workspace),
+        "JUNIPER_CACHE_DIR": str(tmp_path / "empty-cache"),  # nothing verified: the verify gate fails
+    }
+    cmd = ["invoke", "release-train", "--packages", name, "--execute", "--yes", "--json", "--mode", "twine"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["outcome"] == "failed" and "verified at this commit" in doc["error"]
+    assert "[FAIL] verified at this commit" in proc.stderr
+    assert not Git(eco.checkout(name)).tag_exists("v0.4.1")
+
+
+def test_a_layer_waits_until_the_layer_below_is_installable(reg, make_ecosystem, index_servers):
+    eco = make_ecosystem()
+    chosen = "juniper-data-client,juniper-data"
+    for name in chosen.split(","):
+        bump(reg, eco.workspace, name, "patch", commit=True, out=lambda _m: None)
+    lines: list[str] = []
+
+    def out(line: str) -> None:
+        lines.append(line)
+        if "waiting until the layer below is installable" in line:
+            for f in index_servers["pypi"].directory.iterdir():  # layer 0 vanishes from the index
+                f.unlink()
+
+    with pytest.raises(JuniperError, match=r"layer 1 was not started: timed out .* juniper-data-client 0.3.2 on pypi"):
+        release_train(
+            reg,
+            eco.workspace,
+            Options(out=out, mode="twine", yes=True, execute=True, verify_installs=False, timeout=2),
+            chosen,
+        )
+    assert "---- layer 1" not in "\n".join(lines)
+    assert not Git(eco.checkout("juniper-data")).tag_exists("v0.6.1")
+    assert Journal(eco.workspace).train["finished"] is None

@@ -158,6 +158,45 @@ def test_writes_are_atomic_when_a_rename_fails(ecosystem, registry, monkeypatch)
     assert Git(root).is_clean()
 
 
+def _snapshot(root):
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts}
+
+
+def test_writes_are_atomic_when_one_target_file_cannot_be_written(ecosystem, registry, monkeypatch):
+    """A read-only CHANGELOG (os.access, since tests may run as root) stops the bump before any file changes."""
+    root = ecosystem.checkout("juniper-data-client")
+    snapshot = _snapshot(root)
+    changelog = root / "CHANGELOG.md"
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(changelog) else real_access(p, mode))
+    with pytest.raises(JuniperError, match=r"could not write .*CHANGELOG.md: Permission denied.*nothing was changed"):
+        bump(registry, ecosystem.workspace, "juniper-data-client", "patch", out=lambda _m: None)
+    assert _snapshot(root) == snapshot and Git(root).is_clean()
+
+
+def test_writes_are_atomic_when_a_temp_file_cannot_be_created(ecosystem, registry):
+    root = ecosystem.checkout("juniper-data-client")
+    snapshot = _snapshot(root)
+    blocker = root / ".CHANGELOG.md.juniper-tmp"
+    blocker.mkdir()  # the CHANGELOG's temp file cannot be written
+    with pytest.raises(JuniperError, match=r"could not write .*nothing was changed"):
+        bump(registry, ecosystem.workspace, "juniper-data-client", "patch", out=lambda _m: None)
+    blocker.rmdir()
+    assert _snapshot(root) == snapshot and Git(root).is_clean()
+
+
+def test_existing_tag_is_refused_before_anything_is_written_or_committed(ecosystem, registry):
+    root = ecosystem.checkout("juniper-cascor-client")
+    git = Git(root)
+    git.run("tag", "-a", "v0.4.1", "-m", "stale")
+    head, snapshot = git.head(), _snapshot(root)
+    with pytest.raises(JuniperError, match=r"tag v0.4.1 already exists; nothing was changed.*Fix:.*tag -d v0.4.1"):
+        bump(
+            registry, ecosystem.workspace, "juniper-cascor-client", "patch", commit=True, tag=True, out=lambda _m: None
+        )
+    assert git.head() == head and _snapshot(root) == snapshot and git.is_clean()
+
+
 def test_commit_and_tag(ecosystem, registry):
     root = ecosystem.checkout("juniper-cascor-client")
     bump(registry, ecosystem.workspace, "juniper-cascor-client", "patch", commit=True, tag=True, out=lambda _m: None)

@@ -146,6 +146,9 @@ def test_ecosystem_release_plans_read_only_and_executes_only_without_dry_run() -
     assert "invoke status --markdown" in plan_runs and "GITHUB_STEP_SUMMARY" in plan_runs
     assert "invoke release-train" in plan_runs and "--json" in plan_runs and "--execute" not in plan_runs
     assert "invoke release-train" in exec_runs and "--execute --yes" in exec_runs
+    # on a fresh runner: verify first (the release gate reads its cache), and a git identity for annotated tags
+    assert exec_runs.index("nox -s verify-all") < exec_runs.index("invoke release-train")
+    assert "git config --global user.name" in exec_runs and "git config --global user.email" in exec_runs
     assert plan["env"]["PACKAGES"] == execute["env"]["PACKAGES"] == "${{ inputs.packages }}"
     assert not any("${{" in r for r in run_scripts(doc)), "inputs go through env:, never into scripts"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,10 +25,9 @@ class Git:
 
     def run(self, *args: str, fix: str | None = None) -> str:
         """Run ``git args`` in the tree and return stdout stripped; a non-zero exit raises GitError."""
-        import os
-
-        full_env = {**os.environ, **self.env} if self.env else None
-        proc = subprocess.run(["git", *args], cwd=self.root, env=full_env, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
+        )
         if proc.returncode != 0:
             raise GitError(
                 f"{self.root.name}: `git {' '.join(args)}` failed: {redact(last_lines(proc.stderr or proc.stdout))}",
@@ -37,8 +37,13 @@ class Git:
 
     def ok(self, *args: str) -> bool:
         """True when ``git args`` exits 0 (for questions such as 'does this ref exist')."""
-        proc = subprocess.run(["git", *args], cwd=self.root, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
+        )
         return proc.returncode == 0
+
+    def _env(self) -> dict[str, str] | None:
+        return {**os.environ, **self.env} if self.env else None
 
     # ---- questions
 

@@ -50,7 +50,7 @@ def redact(text: str, env: Mapping[str, str] | None = None) -> str:
     for pattern in TOKEN_PATTERNS:
         text = pattern.sub(REDACTED, text)
     # user:password@host in URLs
-    return re.sub(r"(https?://[^/\s:@]+):[^@\s/]+@", rf"\1:{REDACTED}@", text)
+    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@", rf"\1:{REDACTED}@", text)
 
 
 def display(cmd: Sequence[str | Path]) -> str:

@@ -130,7 +130,7 @@ def workflow_runner(registry: Registry, remotes: Path, work: Path, verify_instal
         shutil.rmtree(src, ignore_errors=True)
         src.mkdir(parents=True)
         archive = work / f"ci-{pkg.name}-{version}.tar"
-        subprocess.run(["git", "--git-dir", str(bare), "archive", f"--output={archive}", sha], check=True)
+        Git(bare).run("archive", f"--output={archive}", sha, fix=f"check that {sha[:8]} was pushed to {bare}")
         with tarfile.open(archive) as tar:
             tar.extractall(src, filter="data")
         archive.unlink()

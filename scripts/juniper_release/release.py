@@ -51,7 +51,7 @@ class PreflightError(JuniperError):
         self.failures = list(failures)
         first = failures[0]
         more = f" (and {len(failures) - 1} more gate(s), listed above)" if len(failures) > 1 else ""
-        super().__init__(f"{package}: preflight gate '{first.name}' failed: {first.what}{more}", first.fix)
+        super().__init__(redact(f"{package}: preflight gate '{first.name}' failed: {first.what}{more}"), first.fix)
 
 
 @dataclass(frozen=True)
@@ -89,11 +89,19 @@ class Options:
     @classmethod
     def from_flags(cls, execute: bool, yes: bool, mode: str, allow_dropped: bool, timeout: float | str) -> Options:
         """Options from the command-line flags the release tasks share (invoke passes numbers as given)."""
-        return cls(execute=execute, yes=yes, mode=mode, allow_dropped=allow_dropped, timeout=float(timeout))
+        return cls(execute=execute, yes=yes, mode=mode, allow_dropped=allow_dropped, timeout=parse_timeout(timeout))
 
     @property
     def is_tty(self) -> bool:
         return sys.stdin.isatty() if self.interactive is None else self.interactive
+
+
+def parse_timeout(value: float | str) -> float:
+    """``--timeout`` in seconds; the tasks take it as text so a typo is a one-line error, not a parser traceback."""
+    try:
+        return float(value)
+    except ValueError:
+        raise JuniperError(f"--timeout {value!r} is not a number of seconds", "pass e.g. --timeout 600") from None
 
 
 def confirm(opts: Options, question: str) -> None:
@@ -352,22 +360,35 @@ class PackageRelease:
             )
         )
         resuming = remote_tag is not None and remote_tag == head and not pending_commit
-        taken = []
+        taken: list[str] = []
+        unreachable: list[str] = []
         if not resuming:
             for name in ("pypi", "testpypi"):
                 try:
                     if indexes.has_version(reg.index(name), pkg.name, self.version):
                         taken.append(name)
                 except indexes.IndexUnreachable as exc:
-                    taken.append(f"{name} (unreachable: {exc.what})")
-        g.append(
-            Gate(
-                "version not yet published",
-                not taken,
-                f"{pkg.name} {self.version} is already on {', '.join(taken)}",
-                f"bump to a new version: invoke bump --package {pkg.name} --part patch",
+                    unreachable.append(exc.what)
+        if taken:
+            g.append(
+                Gate(
+                    "version not yet published",
+                    False,
+                    f"{pkg.name} {self.version} is already on {', '.join(taken)}",
+                    f"bump to a new version: invoke bump --package {pkg.name} --part patch",
+                )
             )
-        )
+        else:
+            # An index that cannot be asked is not evidence either way: say so, with its own fix.
+            g.append(
+                Gate(
+                    "version not yet published",
+                    not unreachable,
+                    f"cannot check whether {pkg.name} {self.version} is published: {'; '.join(unreachable)}",
+                    "check the network or the JUNIPER_PYPI_SIMPLE_URL / JUNIPER_TESTPYPI_SIMPLE_URL overrides, "
+                    "then re-run",
+                )
+            )
         problems = []
         if str(self.version) != self.project.raw_version:
             problems.append(f"pyproject version {self.project.raw_version!r} is not normalized ({self.version})")
@@ -596,7 +617,8 @@ class PackageRelease:
         steps = [
             Step(
                 "build",
-                f"uv build --sdist --wheel --out-dir {self.dist_dir} <git archive {self.tag}>",
+                f"copy the verified wheelhouse artifacts to {self.dist_dir} (if none match this content: "
+                f"uv build --sdist --wheel --out-dir {self.dist_dir} <git archive {self.tag}>)",
                 lambda: len(self._dists()) >= 2,
                 self._build,
             ),
@@ -769,6 +791,8 @@ class TrainRow:
 class TrainPlan:
     rows: list[TrainRow] = field(default_factory=list)
     finished_before: bool = False
+    outcome: str | None = None  # after --execute: finished | already finished | nothing to do | failed
+    error: str | None = None
 
     @property
     def releases(self) -> list[TrainRow]:
@@ -781,7 +805,10 @@ class TrainPlan:
     def render(self, fmt: str = "table") -> str:
         data = [r.as_dict() for r in self.rows]
         if fmt == "json":
-            return report.to_json({"plan": data, "finished_before": self.finished_before})
+            doc: dict[str, Any] = {"plan": data, "finished_before": self.finished_before}
+            if self.outcome is not None:
+                doc.update(outcome=self.outcome, error=self.error)
+            return report.to_json(doc)
         return report.table(data, ["layer", "package", "version", "state", "action", "reason"])
 
 
@@ -868,38 +895,55 @@ def release_train(
     *,
     forge: GitHub | None = None,
     fmt: str = "table",
+    emit: Out | None = None,
 ) -> TrainPlan:
-    """``invoke release-train``: plan, preflight every package, then release layer by layer."""
+    """``invoke release-train``: plan, preflight every package, then release layer by layer.
+
+    With ``fmt="json"`` exactly one JSON document goes to ``emit`` (default ``opts.out``): the plan for a dry run;
+    with ``execute``, the plan plus ``outcome`` and ``error``, after the train has finished or failed. Progress
+    lines go to ``opts.out`` (the task sends them to stderr, so stdout stays valid JSON for CI).
+    """
+    emit = emit or opts.out
+    plan = plan_train(registry, workspace, packages)
+    if fmt == "json" and not opts.execute:
+        emit(plan.render("json"))
+        return plan
+    if fmt != "json":
+        opts.out(plan.render(fmt))
     try:
-        return _release_train(registry, workspace, opts, packages, forge=forge, fmt=fmt)
-    except KeyboardInterrupt:
-        raise JuniperError(
-            f"the release train was interrupted; completed steps are in {workspace / STATE_DIR / JOURNAL}",
-            "re-run the same command to resume",
-        ) from None
+        try:
+            _release_train(registry, workspace, opts, plan, forge=forge)
+        except KeyboardInterrupt:
+            raise JuniperError(
+                f"the release train was interrupted; completed steps are in {workspace / STATE_DIR / JOURNAL}",
+                "re-run the same command to resume",
+            ) from None
+    except JuniperError as exc:
+        plan.outcome, plan.error = "failed", redact(str(exc))
+        raise
+    finally:
+        if fmt == "json":
+            emit(plan.render("json"))
+    return plan
 
 
 def _release_train(
     registry: Registry,
     workspace: Path,
     opts: Options,
-    packages: str | None,
+    plan: TrainPlan,
     *,
     forge: GitHub | None,
-    fmt: str,
-) -> TrainPlan:
+) -> None:
     out = opts.out
-    plan = plan_train(registry, workspace, packages)
-    out(plan.render(fmt))
-    if fmt == "json" and not opts.execute:
-        return plan
     if not plan.releases:
+        plan.outcome = "already finished" if plan.finished_before else "nothing to do"
         out(
             "the release train already finished: nothing to do"
             if plan.finished_before
             else "nothing to release: every selected package is up to date"
         )
-        return plan
+        return
     if plan.blockers:
         b = plan.blockers[0]
         raise JuniperError(f"{b.package} blocks the train ({b.action}): {b.reason}", "do that first, then re-run")
@@ -930,9 +974,13 @@ def _release_train(
     previous: list[PackageRelease] = []
     for layer in sorted(layers):
         if previous and opts.execute:
-            out(f"layer {layer}: waiting until layer {layer - 1} is installable from its index")
+            below = ", ".join(f"{rel.pkg.name} {rel.version}" for rel in previous)
+            out(f"layer {layer}: waiting until the layer below is installable from its index ({below})")
             for rel in previous:
-                publish.wait_installable(rel.target, rel.pkg.name, rel.version, opts.timeout)
+                try:
+                    publish.wait_installable(rel.target, rel.pkg.name, rel.version, opts.timeout)
+                except JuniperError as exc:
+                    raise JuniperError(f"layer {layer} was not started: {exc.what}", exc.fix) from None
         out(f"---- layer {layer}")
         for rel in layers[layer]:
             fresh = PackageRelease(registry, workspace, rel.pkg.name, opts, journal, planned=planned, forge=forge)
@@ -940,5 +988,5 @@ def _release_train(
         previous = layers[layer]
     if opts.execute:
         journal.finish_train()
+        plan.outcome = "finished"
         out(f"release train finished: {', '.join(f'{r.pkg.name} {r.version}' for r in releases)}")
-    return plan

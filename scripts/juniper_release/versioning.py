@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import difflib
+import errno
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -139,6 +140,9 @@ def apply_edits(edits: Sequence[FileEdit]) -> None:
     temps: list[tuple[FileEdit, Path]] = []
     try:
         for edit in edits:
+            # A read-only file would still be replaced by the rename below: refuse it like a failed write.
+            if edit.path.exists() and not os.access(edit.path, os.W_OK):
+                raise PermissionError(errno.EACCES, "Permission denied", str(edit.path))
             tmp = edit.path.with_name(f".{edit.path.name}.juniper-tmp")
             tmp.write_text(edit.new, encoding="utf-8")
             if edit.path.exists():
@@ -402,6 +406,17 @@ def check_clean(plan: BumpPlan, workspace: Path, registry: Registry) -> None:
             )
 
 
+def check_tag_is_new(plan: BumpPlan, registry: Registry) -> None:
+    """Refuse ``--tag`` for a version whose tag already exists, before any file is written or committed."""
+    name = registry.tag_for(plan.new)
+    if Git(plan.root).tag_exists(name):
+        raise JuniperError(
+            f"{plan.package.name}: tag {name} already exists; nothing was changed",
+            f"choose another version, or delete the stale tag with `git -C {plan.root} tag -d {name}` if it was "
+            "never pushed",
+        )
+
+
 def commit_and_tag(plan: BumpPlan, registry: Registry, workspace: Path, *, tag: bool) -> list[str]:
     """Commit the bump ("Bump <package> to X"), dependents' updates, and optionally the annotated tag."""
     done: list[str] = []
@@ -454,6 +469,8 @@ def bump(
     plan = plan_bump(registry, workspace, package, part, pre=pre, to=to, update_dependents=update_dependents)
     if not force and not dry_run:
         check_clean(plan, workspace, registry)
+    if tag:
+        check_tag_is_new(plan, registry)
     for warning in plan.warnings:
         out(f"warning: {warning}")
     for dep in plan.dependents:
