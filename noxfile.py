@@ -60,7 +60,12 @@ def _options(session: nox.Session, *, packages: bool = False) -> argparse.Namesp
     parser.add_argument("--sandbox", action="store_true", help="use the generated stand-in ecosystem")
     parser.add_argument("--defects", help="stand-in defects or preset (with --sandbox), e.g. 'seed'")
     parser.add_argument("--force", action="store_true", help="rebuild and re-verify even when cached")
-    parser.add_argument("--keep-going", action="store_true", help="carry on past a failing package")
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="also verify the dependents of a package that built but failed verification, against its wheel, "
+        "instead of skipping them (independent packages are always verified)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     if packages:
         parser.add_argument("--packages", help="comma list of packages (default: all)")
@@ -133,7 +138,7 @@ def _verify(session: nox.Session, packages: list[str] | None, *, sandbox: bool =
     opts = _options(session)
     try:
         tgt = resolve_target(opts.workspace, sandbox=sandbox or opts.sandbox, defects=opts.defects)
-        report = verify_all(tgt.registry, tgt.workspace, packages, force=opts.force, keep_going=True)
+        report = verify_all(tgt.registry, tgt.workspace, packages, force=opts.force, keep_going=opts.keep_going)
     except JuniperError as exc:
         _fail(session, exc)
         return

@@ -179,6 +179,18 @@ def test_bad_env_override_url_names_the_variable() -> None:
     assert "JUNIPER_PYPI_SIMPLE_URL" in message and "not a valid http(s) URL" in message
 
 
+def test_torch_source_override_is_a_url_or_an_anchored_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    reg = parse_registry(TEXT, PATH, {ENV_TORCH_SOURCE: "wheels"})
+    assert reg.torch.source == str(tmp_path / "wheels") and not reg.torch.is_index
+    with pytest.raises(ConfigError) as info:
+        parse_registry(TEXT, PATH, {ENV_TORCH_SOURCE: "ftp://mirror/whl/cpu"})
+    message = str(info.value)
+    assert message.startswith("JUNIPER_TORCH_SOURCE: 'ftp://mirror/whl/cpu' is neither") and "Fix:" in message
+
+
 def test_unknown_package_via_get() -> None:
     reg = parse_registry(TEXT, PATH, {})
     with pytest.raises(ConfigError) as info:

@@ -190,21 +190,28 @@ def test_build_failure_of_a_dependency_skips_the_requested_package(registry, tmp
     eco = _eco(tmp_path, registry, "missing-py-typed")
     report = verify_all(registry, eco.workspace, ["juniper-data"], log=lambda _m: None)
     assert report.get("juniper-data").result == "skipped: dependency failed (juniper-data-client)"
+    assert report.get("juniper-data").version == "0.6.0", "a skipped package still shows its version"
 
 
-def test_keep_going_false_stops_after_the_first_failure(registry, tmp_path):
-    eco = _eco(tmp_path, registry, "stray-tests")
-    report = verify_all(
-        registry,
-        eco.workspace,
-        ["juniper-cascor-client", "juniper-data-client"],
-        keep_going=False,
-        jobs=1,
-        log=lambda _m: None,
-    )
-    assert report.get("juniper-cascor-client").status == "failed"
-    assert report.get("juniper-cascor-client").phase == "build"
-    assert report.get("juniper-data-client").status == "skipped"
+def test_keep_going_verifies_dependents_of_a_failed_package_against_its_wheel(registry, tmp_path):
+    eco = _eco(tmp_path, registry, "version-mismatch")
+    names = ["juniper-data-client", "juniper-data"]
+    report = verify_all(registry, eco.workspace, names, keep_going=True, log=lambda _m: None)
+    client, data = report.get("juniper-data-client"), report.get("juniper-data")
+    assert client.status == "failed" and client.phase == "smoke"
+    assert data.status == "passed" and data.result == "passed: against failed juniper-data-client, not cached"
+    assert not report.ok and "verify-all FAILED" in report.render()
+    # Such a pass is never trusted later: without --keep-going the dependent is skipped again, not "cached".
+    assert not is_verified(registry, registry.get("juniper-data"), eco.workspace)
+    again = verify_all(registry, eco.workspace, names, log=lambda _m: None)
+    assert again.get("juniper-data").result == "skipped: dependency failed (juniper-data-client)"
+    assert again.get("juniper-data").version == "0.6.0"
+
+
+def test_keep_going_still_skips_dependents_of_a_failed_build(registry, tmp_path):
+    eco = _eco(tmp_path, registry, "missing-py-typed")
+    report = verify_all(registry, eco.workspace, ["juniper-data"], keep_going=True, log=lambda _m: None)
+    assert report.get("juniper-data").result == "skipped: dependency failed (juniper-data-client)"
 
 
 # --------------------------------------------------------------------------------------------------- defects by phase
@@ -373,3 +380,16 @@ def test_nox_clean_removes_the_cache(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert not (cache / "wheelhouse").exists() and not (cache / "verified").exists()
     assert (cache / "journal").exists(), "other tools' state is not verification cache"
+
+
+def test_unparsable_module_version_is_a_smoke_failure_not_an_internal_error(registry, eco, monkeypatch):
+    from juniper_release import verify
+    from juniper_release.project import read_project
+
+    pkg = registry.get("juniper-data-client")
+    project = read_project(eco.checkout(pkg.path))
+    monkeypatch.setattr(
+        verify, "import_modules", lambda _env, names: {n: {"ok": True, "version": "dev"} for n in names}
+    )
+    with pytest.raises(VerifyError, match=r"__version__ is dev but pyproject.toml says 0.3.1.*Fix: set __version__"):
+        verify._check_imports(None, pkg, project)  # type: ignore[arg-type]

@@ -350,7 +350,15 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
         ) from None
     source = torch_data["source"]
     if env.get(ENV_TORCH_SOURCE):
-        source = env[ENV_TORCH_SOURCE]
+        source = env[ENV_TORCH_SOURCE].strip()
+        if not _is_url(source):
+            if urlsplit(source).scheme:
+                raise ConfigError(
+                    f"{ENV_TORCH_SOURCE}: {source!r} is neither an http(s) URL nor a directory",
+                    "use the PyTorch CPU index URL (https://download.pytorch.org/whl/cpu) or a find-links directory",
+                )
+            # A directory given relative to where the command runs: installers run elsewhere, so anchor it.
+            source = str(Path(source).expanduser().resolve())
         overrides[ENV_TORCH_SOURCE] = source
     elif not _is_url(source) and not Path(source).is_absolute():
         raise ConfigError(

@@ -5,8 +5,10 @@ newest version on PyPI and TestPyPI, and a :class:`State`.
 
 Which tag is "latest" (never a stale tag picked by sorting, SPEC §8's ``v0.25.0-alpha`` incident):
 
-1. the tag of the *released* version, when that tag exists. The released version is the newest version on PyPI;
-   when PyPI cannot be reached, it is the highest tagged version that is not above the pyproject version;
+1. the tag of the *released* version, when that tag exists. The released version is the pyproject version when
+   PyPI has it, else PyPI's newest final release (else its newest pre-release): a pre-release such as ``0.4.0rc1``
+   on PyPI is not "the release" of a checkout declaring 0.3.2. When PyPI cannot be reached, it is the highest tagged
+   version that is not above the pyproject version;
 2. otherwise, the highest tag by ``packaging`` version.
 
 The state, checked in this order:
@@ -163,6 +165,18 @@ def _shown(found: IndexVersions) -> str | None:
     return str(max(found)) if found else None
 
 
+def released_version(declared: Version, on_pypi: Sequence[Version]) -> Version | None:
+    """The released version: the pyproject version when PyPI has it, else PyPI's newest final release (what PyPI
+    itself shows as latest), else its newest pre-release. An outstanding ``0.4.0rc1`` on PyPI therefore never makes
+    a ``0.3.x`` maintenance release look like a downgrade."""
+    if not on_pypi:
+        return None
+    if declared in on_pypi:
+        return declared
+    finals = [v for v in on_pypi if not v.is_prerelease]
+    return max(finals) if finals else max(on_pypi)
+
+
 def package_status(
     registry: Registry,
     pkg: Package,
@@ -178,7 +192,7 @@ def package_status(
     tags = _tag_versions(registry, git) if git.is_repo() else {}
 
     if pypi is not None:
-        released = max(pypi) if pypi else None
+        released = released_version(declared, pypi)
     else:
         released = max((v for v in tags if v <= declared), default=None)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -37,7 +38,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from . import __version__ as TOOL_VERSION
 from .app import Target, target
@@ -191,7 +192,7 @@ class PackageResult:
     phases: dict[str, float] = field(default_factory=dict)
     phase: str | None = None  # the failing phase
     error: str | None = None
-    reason: str | None = None  # why it was skipped
+    reason: str | None = None  # why it was skipped, or (passed with keep_going) which dependency had failed
     detail: str = ""
     built: bool = False
 
@@ -203,8 +204,8 @@ class PackageResult:
     def result(self) -> str:
         if self.status == "failed":
             return f"failed ({self.phase})"
-        if self.status == "skipped" and self.reason:
-            return f"skipped: {self.reason}"
+        if self.status in {"skipped", "passed"} and self.reason:
+            return f"{self.status}: {self.reason}"
         return self.status
 
     def row(self) -> dict[str, Any]:
@@ -445,6 +446,13 @@ def import_modules(env: Env, names: Iterable[str]) -> dict[str, dict[str, Any]]:
     raise VerifyError("the import check printed no result", "run the import in the environment by hand")
 
 
+def _parse_version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
 def _check_imports(env: Env, pkg: Package, project: Project) -> None:
     results = import_modules(env, pkg.imports)
     for name, res in results.items():
@@ -453,7 +461,7 @@ def _check_imports(env: Env, pkg: Package, project: Project) -> None:
                 f"import {name} failed in a fresh environment: {res['error']}",
                 f"declare the missing dependency in {pkg.name}'s pyproject.toml or fix the import",
             )
-        if res["version"] is not None and Version(res["version"]) != project.version:
+        if res["version"] is not None and _parse_version(res["version"]) != project.version:
             raise VerifyError(
                 f"installed {name}.__version__ is {res['version']} but pyproject.toml says {project.version}",
                 f"set __version__ = '{project.version}' or derive it with importlib.metadata.version('{pkg.name}')",
@@ -710,7 +718,8 @@ def _verify_job(run_: _Run, name: str, closure: set[str], vkey: str) -> bool:
     for stale in _envs_dir().glob(f"{name}-*") if _envs_dir().is_dir() else ():
         if stale.is_dir() and stale.name[len(name) + 1 :].isalnum() and len(stale.name) == len(name) + 9:
             shutil.rmtree(stale, ignore_errors=True)
-    run_.say(name, "verify ...")
+    failed_deps = sorted(d for d in closure if d in run_.results and run_.results[d].status in {"failed", "skipped"})
+    run_.say(name, "verify ..." + (f" (against failed {', '.join(failed_deps)}: --keep-going)" if failed_deps else ""))
     try:
         env = verify_package(
             run_.registry,
@@ -727,22 +736,34 @@ def _verify_job(run_: _Run, name: str, closure: set[str], vkey: str) -> bool:
         run_.say(name, f"{result.phase} FAILED: {text} (environment kept at {env_dir})")
         return False
     result.status, result.phase = "passed", None
-    record = _record_path(name, vkey)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    write_manifest(
-        record,
-        {
-            "package": name,
-            "version": result.version,
-            "source_key": run_.keys[name],
-            "verify_key": vkey,
-            "backend": env.backend,
-            "verified_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        },
-    )
+    if failed_deps:
+        # Verified against a dependency that itself failed: a real result, but not one the cache may trust.
+        result.reason = f"against failed {', '.join(failed_deps)}, not cached"
+    else:
+        record = _record_path(name, vkey)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        write_manifest(
+            record,
+            {
+                "package": name,
+                "version": result.version,
+                "source_key": run_.keys[name],
+                "verify_key": vkey,
+                "backend": env.backend,
+                "verified_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+        )
     shutil.rmtree(env.path, ignore_errors=True)
     run_.say(name, f"passed ({result.seconds:.1f}s, {env.backend})")
     return True
+
+
+def _declared_version(registry: Registry, name: str, workspace: Path) -> str:
+    """The pyproject version, for a package that was neither built nor verified ('' when unreadable)."""
+    try:
+        return str(read_project(require_checkout(registry.get(name), workspace)).version)
+    except JuniperError:
+        return ""
 
 
 def _jobs_default() -> int:
@@ -757,15 +778,19 @@ def verify_all(
     packages: Iterable[str] | None = None,
     *,
     force: bool = False,
-    keep_going: bool = True,
+    keep_going: bool = False,
     jobs: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> VerifyReport:
     """Build and verify ``packages`` (default: all) in release order; see the module docstring.
 
-    Independent work runs on ``jobs`` worker threads (default: up to 2). A failing package does not hide the
-    others; its dependents are reported as "skipped: dependency failed". Verifying a subset builds (but does not
-    verify) the Juniper packages it depends on.
+    Independent work runs on ``jobs`` worker threads (default: up to 2). A failing package never hides the others:
+    every package that does not depend on it is verified. Its dependents are reported as "skipped: dependency
+    failed", unless ``keep_going`` (``--keep-going``): then a dependent of a package that *built* but failed
+    verification is verified anyway, against that package's wheel, and reported as "passed: against failed X, not
+    cached" (or failed); such a pass is not recorded in the cache. A failed build still skips its dependents: there
+    is no wheel to verify them against. Verifying a subset builds (but does not verify) the Juniper packages it
+    depends on.
     """
     start = time.monotonic()
     graph = build_graph(registry, workspace)
@@ -797,39 +822,43 @@ def verify_all(
                 res.backend = str(json.loads(record.read_text(encoding="utf-8"))["backend"])
             run_.say(name, "cached (source unchanged since its last successful verify)")
     to_verify = [n for n in selected if results[n].status == "pending"]
-    tasks: dict[str, tuple[set[str], Callable[[], bool]]] = {}
+    # Each task: (prerequisites that must succeed, prerequisites that need only have finished, job).
+    tasks: dict[str, _Task] = {}
     for name in to_build:
-        tasks[f"build:{name}"] = (set(), lambda n=name: _build_job(run_, n))  # type: ignore[misc]
+        tasks[f"build:{name}"] = (set(), set(), lambda n=name: _build_job(run_, n))  # type: ignore[misc]
     for name in to_verify:
-        prereqs = {f"build:{n}" for n in {name, *closures[name]} if n in to_build}
-        prereqs |= {f"verify:{d}" for d in closures[name] if d in to_verify}
-        tasks[f"verify:{name}"] = (prereqs, lambda n=name: _verify_job(run_, n, closures[n], vkeys[n]))  # type: ignore[misc]
+        builds = {f"build:{n}" for n in {name, *closures[name]} if n in to_build}
+        verifies = {f"verify:{d}" for d in closures[name] if d in to_verify}
+        job = functools.partial(_verify_job, run_, name, closures[name], vkeys[name])
+        tasks[f"verify:{name}"] = (builds, verifies, job) if keep_going else (builds | verifies, set(), job)
 
-    _schedule(run_, tasks, layers, jobs or _jobs_default(), keep_going)
+    _schedule(run_, tasks, layers, jobs or _jobs_default())
 
-    # Anything still pending was skipped because a prerequisite failed (or the run stopped).
+    # Anything still pending was not run (every task ends done or skipped, so this is a safety net).
     for name in selected:
         res = results[name]
         if res.status == "pending":
             res.status = "skipped"
             res.reason = res.reason or "not run"
-            res.version = res.version or (run_.builds[name].version if name in run_.builds else "")
+        if not res.version:
+            res.version = (
+                run_.builds[name].version if name in run_.builds else _declared_version(registry, name, workspace)
+            )
     _write_wheelhouse_manifest(run_)
     return VerifyReport([results[n] for n in selected], time.monotonic() - start, run_.built, wheelhouse_dir())
 
 
-def _schedule(
-    run_: _Run,
-    tasks: Mapping[str, tuple[set[str], Callable[[], bool]]],
-    layers: Mapping[str, int],
-    jobs: int,
-    keep_going: bool,
-) -> None:
-    """Run ``tasks`` (id -> prerequisites, job) on ``jobs`` threads; failed prerequisites skip their dependents."""
+_Task = tuple[set[str], set[str], Callable[[], bool]]
+
+
+def _schedule(run_: _Run, tasks: Mapping[str, _Task], layers: Mapping[str, int], jobs: int) -> None:
+    """Run ``tasks`` (id -> hard prerequisites, soft prerequisites, job) on ``jobs`` threads.
+
+    A task starts once its hard prerequisites succeeded and its soft ones finished; a failed hard prerequisite skips it.
+    """
     pending = dict(tasks)
     done: dict[str, bool] = {}
     running: dict[Future[bool], str] = {}
-    stopped = False
 
     def priority(task_id: str) -> tuple[int, int, str]:
         kind, name = task_id.split(":", 1)
@@ -841,14 +870,14 @@ def _schedule(
             while changed:
                 changed = False
                 for task_id in sorted(pending, key=priority):
-                    prereqs, job = pending[task_id]
-                    failed = sorted(p for p in prereqs if done.get(p) is False)
-                    if failed or stopped:
+                    hard, soft, job = pending[task_id]
+                    failed = sorted(p for p in hard if done.get(p) is False)
+                    if failed:
                         del pending[task_id]
                         done[task_id] = False
                         changed = True
-                        _mark_skipped(run_, task_id, failed, stopped)
-                    elif all(done.get(p) for p in prereqs) and len(running) < jobs:
+                        _mark_skipped(run_, task_id, failed)
+                    elif all(done.get(p) for p in hard) and all(p in done for p in soft) and len(running) < jobs:
                         del pending[task_id]
                         running[pool.submit(job)] = task_id
             if not running:
@@ -863,11 +892,9 @@ def _schedule(
                     run_.say(name, f"internal error: {exc!r}")
                     ok = False
                 done[task_id] = ok
-                if not ok and not keep_going:
-                    stopped = True
 
 
-def _mark_skipped(run_: _Run, task_id: str, failed: list[str], stopped: bool) -> None:
+def _mark_skipped(run_: _Run, task_id: str, failed: list[str]) -> None:
     kind, name = task_id.split(":", 1)
     result = run_.results.get(name)
     if kind != "verify" or result is None or result.status != "pending":
@@ -876,8 +903,6 @@ def _mark_skipped(run_: _Run, task_id: str, failed: list[str], stopped: bool) ->
     result.status = "skipped"
     if culprits:
         result.reason = f"dependency failed ({', '.join(culprits)})"
-    elif stopped:
-        result.reason = "not run: stopped after the first failure"
     run_.say(name, f"skipped: {result.reason}")
 
 
