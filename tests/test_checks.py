@@ -121,12 +121,20 @@ def test_secrets_only_in_the_tracked_tree_and_never_printed(ecosystem, registry)
     key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
     root = ecosystem.checkout("juniper-data")
     _commit(
-        root, {"deploy/id_rsa": key, "notes.txt": f"token: {token}\n", ".pypirc": "[pypi]\n", ".env.example": "X=\n"}
+        root,
+        {
+            "deploy/id_rsa": key,
+            "notes.txt": f"token: {token}\n",
+            ".pypirc": "[pypi]\n",
+            ".env.example": "X=\n",
+            "keys/release.asc": "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF0AAAAA\n",
+        },
     )
     (root / ".env").write_text(f"PYPI_API_TOKEN={FAKE_PYPI_TOKEN}\n", encoding="utf-8")  # untracked: not reported
     found = [f for f in problems(run_checks(registry, ecosystem.workspace)) if f.check == "secrets"]
     by_file = {f.message.split()[2]: f.message for f in found}
-    assert set(by_file) == {"deploy/id_rsa", "notes.txt", ".pypirc"}
+    assert set(by_file) == {"deploy/id_rsa", "notes.txt", ".pypirc", "keys/release.asc"}
+    assert "a private key (line 1)" in by_file["keys/release.asc"]
     assert "an SSH private key and a private key (line 1)" in by_file["deploy/id_rsa"]
     assert "a GitHub token (line 1)" in by_file["notes.txt"]
     assert all(token not in m and "b3BlbnNzaC1rZXk" not in m for m in by_file.values())

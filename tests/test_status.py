@@ -15,6 +15,7 @@ from juniper_release.gitops import Git
 from juniper_release.registry import load_registry
 from juniper_release.standin import VERSIONS
 from juniper_release.status import COLUMNS, State, collect, render
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,7 +139,7 @@ def test_stale_higher_tag_is_not_the_latest(ecosystem, live_registry, index_serv
 
 
 def test_unreachable_index_shows_unknown_and_falls_back_to_tags(ecosystem, registry, index_servers):
-    closed = f"http://127.0.0.1:{free_port()}/simple/"
+    closed = f"http://maintainer:s3cr3t-passw0rd@127.0.0.1:{free_port()}/simple/"
     env = {"JUNIPER_PYPI_SIMPLE_URL": closed, "JUNIPER_TESTPYPI_SIMPLE_URL": index_servers["testpypi"].index.simple_url}
     reg = load_registry(ROOT / "repos.toml", env=env)
     root = ecosystem.checkout("juniper-data-client")
@@ -146,6 +147,7 @@ def test_unreachable_index_shows_unknown_and_falls_back_to_tags(ecosystem, regis
     warnings: list[str] = []
     rows = _rows(reg, ecosystem.workspace, warnings)
     assert len(warnings) == 1 and "pypi: cannot reach" in warnings[0] and "unknown" in warnings[0]
+    assert "s3cr3t-passw0rd" not in warnings[0] and "maintainer:***@" in warnings[0]
     assert all(r.pypi_version == "unknown" for r in rows.values())
     assert rows["juniper-data-client"].latest_tag == "v0.3.1"
     assert {r.state for r in rows.values()} == {State.UP_TO_DATE}
@@ -197,3 +199,62 @@ def test_sandbox_status_never_compares_the_stand_ins_with_the_real_indexes(tmp_p
     rows = json.loads(proc.stdout)
     assert {row["state"] for row in rows} == {"UP_TO_DATE"}
     assert {row["pypi_version"] for row in rows} == {"unknown"}
+
+
+def test_pre_releases_on_pypi_are_not_the_release_of_a_final_version(ecosystem, registry):
+    """PyPI's "latest" ignores pre-releases: an outstanding 0.4.0rc1 must not make 0.3.x look like a downgrade."""
+    from juniper_release.project import read_project
+    from juniper_release.status import package_status
+
+    pkg = registry.get("juniper-data-client")
+    root = ecosystem.checkout(pkg.path)
+
+    def row(*on_pypi: str):
+        return package_status(registry, pkg, read_project(root), 0, tuple(map(Version, on_pypi)), ())
+
+    up = row("0.3.1", "0.4.0rc1")
+    assert (up.state, up.latest_tag, up.pypi_version, up.reasons) == (State.UP_TO_DATE, "v0.3.1", "0.4.0rc1", ())
+    _bump(root, "0.3.1", "0.3.2", ("pyproject.toml", "src/juniper_data_client/__init__.py"))
+    bumped = row("0.3.1", "0.4.0rc1")
+    assert (bumped.state, bumped.latest_tag, bumped.reasons) == (State.BUMPED_NOT_RELEASED, "v0.3.1", ())
+    # A released pre-release is the release of a checkout declaring it; the final after it is a bump.
+    _bump(root, "0.3.2", "0.4.0rc1", ("pyproject.toml", "src/juniper_data_client/__init__.py"))
+    Git(root).run("tag", "-a", "v0.4.0rc1", "-m", "rc")
+    rc = row("0.3.1", "0.4.0rc1")
+    assert (rc.state, rc.latest_tag, rc.commits_since_tag) == (State.UP_TO_DATE, "v0.4.0rc1", 0)
+    assert row("0.3.1").state is State.BUMPED_NOT_RELEASED
+    assert row("0.4.0rc1", "0.3.1", "0.5.0").state is State.UP_TO_DATE  # declared and on PyPI
+    assert "pyproject 0.4.0rc1 is below the released 0.5.0" in row("0.5.0").reasons
+
+
+def test_an_index_answering_garbage_is_unknown_not_a_traceback(ecosystem, registry):
+    """A proxy or captive portal answering non-simple-API JSON is reported like an unreachable index."""
+    import http.server
+    import threading
+
+    class Garbage(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html>not json</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/simple/"
+        reg = load_registry(
+            ROOT / "repos.toml", env={"JUNIPER_PYPI_SIMPLE_URL": url, "JUNIPER_TESTPYPI_SIMPLE_URL": url}
+        )
+        warnings: list[str] = []
+        rows = _rows(reg, ecosystem.workspace, warnings)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(warnings) == 2 and all("did not answer with a simple-API JSON page" in w for w in warnings)
+    assert {r.pypi_version for r in rows.values()} == {"unknown"}

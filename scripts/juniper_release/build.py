@@ -17,7 +17,6 @@ import email.parser
 import hashlib
 import json
 import logging
-import re
 import shutil
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from packaging.version import Version
 from .envs import tool_env, uv_binary
 from .errors import CommandError, JuniperError
 from .gitops import Git
-from .proc import TOKEN_PATTERNS, last_lines, redact, run
+from .proc import PRIVATE_KEY_PATTERN, TOKEN_PATTERNS, last_lines, redact, run
 from .project import Project, read_project
 from .registry import Package, Registry, cache_dir, require_checkout
 
@@ -50,7 +49,6 @@ MANIFEST_NAME = "manifest.json"
 _SECRET_NAMES = {".env", ".pypirc", ".netrc", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"}
 _SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx")
 _HARMLESS_ENV_SUFFIXES = (".example", ".sample", ".template", ".dist")
-_PRIVATE_KEY_RE = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 _SCAN_LIMIT = 2_000_000  # bytes of one file scanned for token patterns
 _ENV_CREATE_LOCK = threading.Lock()
 
@@ -157,7 +155,7 @@ def _secret_reason(name: str, data: bytes) -> str | None:
     if base.endswith(_SECRET_SUFFIXES):
         return f"{name} (a key or certificate file)"
     text = data[:_SCAN_LIMIT].decode("latin-1")
-    if _PRIVATE_KEY_RE.search(text):
+    if PRIVATE_KEY_PATTERN.search(text):
         return f"{name} (contains a private key)"
     if any(p.search(text) for p in TOKEN_PATTERNS):
         return f"{name} (contains an API-token-shaped string)"

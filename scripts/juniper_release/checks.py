@@ -25,6 +25,7 @@ from . import report
 from .errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError
 from .gitops import Git
 from .graph import Graph, build_graph
+from .proc import PRIVATE_KEY_PATTERN
 from .project import Project, VersionKind, find_module_version
 from .registry import Package, Registry, missing_checkouts
 
@@ -163,7 +164,7 @@ _SECRET_NAMES: tuple[tuple[Callable[[str], bool], str], ...] = (
     (lambda n: n.endswith((".pem", ".p12", ".pfx")), "a key or certificate file"),
 )
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"), "a private key"),
+    (PRIVATE_KEY_PATTERN, "a private key"),
     (re.compile(r"pypi-AgE[A-Za-z0-9_-]{40,}"), "a PyPI API token"),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"), "a GitHub token"),
     (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{30,}"), "a GitHub token"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html.parser
+import http.client
 import json
 import time
 import urllib.error
@@ -21,6 +22,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from .errors import JuniperError
+from .proc import redact
 from .registry import Index
 
 DEFAULT_TIMEOUT = 5.0
@@ -28,7 +30,10 @@ _ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 
 
 class IndexUnreachable(JuniperError):
-    """The index could not be reached or answered with an error."""
+    """The index could not be reached or answered with an error (credentials in its URL are redacted)."""
+
+    def __init__(self, what: str, fix: str | None = None) -> None:
+        super().__init__(redact(what), fix)
 
 
 class _Links(html.parser.HTMLParser):
@@ -76,15 +81,21 @@ def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT
         if exc.code == 404:
             return Listing((), ())
         raise IndexUnreachable(f"{index.name}: {url} answered HTTP {exc.code}", "check the index URL") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise IndexUnreachable(
             f"{index.name}: cannot reach {index.simple_url} ({reason})",
             "check the network or the JUNIPER_*_SIMPLE_URL override",
         ) from None
     if "json" in ctype:
-        data = json.loads(body)
-        files = [str(f.get("filename", "")) for f in data.get("files", [])]
+        try:
+            data = json.loads(body)
+            files = [str(f.get("filename", "")) for f in data.get("files", [])]
+        except (ValueError, AttributeError, TypeError):
+            raise IndexUnreachable(
+                f"{index.name}: {url} did not answer with a simple-API JSON page",
+                "point the JUNIPER_*_SIMPLE_URL override (or repos.toml) at the index's /simple/ URL",
+            ) from None
     else:
         parser = _Links()
         parser.feed(body)

@@ -17,6 +17,8 @@ TOKEN_PATTERNS = (
     re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"),
     re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
 )
+# Private key material in any armour: PEM/OpenSSH ("-----BEGIN RSA PRIVATE KEY-----") and PGP ("... KEY BLOCK-----").
+PRIVATE_KEY_PATTERN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----")
 # Environment variables whose values are secrets wherever they appear.
 SECRET_ENV_VARS = (
     "TWINE_PASSWORD",
