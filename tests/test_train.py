@@ -215,3 +215,15 @@ def test_a_layer_waits_until_the_layer_below_is_installable(reg, make_ecosystem,
     assert "---- layer 1" not in "\n".join(lines)
     assert not Git(eco.checkout("juniper-data")).tag_exists("v0.6.1")
     assert Journal(eco.workspace).train["finished"] is None
+
+
+def test_rehearsal_bumps_are_judged_from_reality_so_a_resume_never_bumps_twice(make_ecosystem, registry):
+    from juniper_release.project import read_project
+    from juniper_release.rehearse import bump_all
+
+    eco = make_ecosystem()
+    first = bump_all(registry, eco.workspace)
+    assert all("->" in line for line in first)
+    again = bump_all(registry, eco.workspace)
+    assert all("already bumped" in line for line in again)
+    assert str(read_project(eco.checkout("juniper-data")).version) == "0.6.1"

@@ -30,6 +30,7 @@ from .errors import JuniperError
 from .fakeforge import FakeGitHub
 from .forge import ENV_API_URL, GitHub
 from .gitops import Git
+from .project import read_project
 from .registry import Index, Registry, cache_dir, load_registry
 from .release import Options, release_train
 from .versioning import apply_edits, commit_and_tag, plan_bump
@@ -107,9 +108,17 @@ def clone_workspace(registry: Registry, source: Path, dest: Path) -> Path:
 
 
 def bump_all(registry: Registry, workspace: Path, part: str = "patch") -> list[str]:
-    """Bump every package and commit it (not tagged: tagging is the release's job)."""
+    """Bump every package and commit it (not tagged: tagging is the release's job).
+
+    Judged from reality, so an interrupted rehearsal resumes without bumping twice: a package whose pyproject version
+    has no tag yet is already bumped.
+    """
     lines = []
     for pkg in registry.packages:
+        current = read_project(pkg.checkout(workspace)).version
+        if not Git(pkg.checkout(workspace)).tag_exists(registry.tag_for(current)):
+            lines.append(f"{pkg.name}: {current} already bumped (no tag {registry.tag_for(current)} yet)")
+            continue
         plan = plan_bump(registry, workspace, pkg.name, part)
         apply_edits(plan.edits)
         commit_and_tag(plan, registry, workspace, tag=False)
