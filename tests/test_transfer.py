@@ -361,3 +361,18 @@ def test_credentials_in_a_remote_url_are_kept_but_never_printed(registry_copy, e
     assert "s3cretpassw0rd" not in out and "bot:***@github.com" in out
     new = Git(ecosystem.checkout("juniper-cascor")).remote_url()
     assert new == f"https://bot:s3cretpassw0rd@github.com/{ORG}/juniper-cascor.git"
+
+
+def test_a_failing_commit_leaves_that_repo_as_it_was_and_a_rerun_finishes(registry_copy, eco):
+    """A pre-commit hook rejects juniper-data's commit: its files are restored, earlier repos stay committed."""
+    hook = eco.checkout("juniper-data") / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'rejected by policy' >&2\nexit 1\n", encoding="utf-8")
+    hook.chmod(0o755)
+    with pytest.raises(GitError, match="rejected by policy"):
+        _run(registry_copy, eco, execute=True, yes=True)
+    data = Git(eco.checkout("juniper-data"))
+    assert data.is_clean() and "pcalnon/juniper-data" in (eco.checkout("juniper-data") / "pyproject.toml").read_text()
+    assert Git(eco.checkout("juniper-data-client")).subjects_since("HEAD~1") == [f"Transfer to {ORG}"]
+    hook.unlink()
+    _run(registry_copy, eco, execute=True, yes=True)
+    assert data.subjects_since("HEAD~1") == [f"Transfer to {ORG}"]

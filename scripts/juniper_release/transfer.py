@@ -376,10 +376,18 @@ def apply_plan(plan: TransferPlan) -> list[str]:
     for repo in plan.repos:
         git = Git(repo.root)
         if repo.changes:
-            for change in repo.changes:
-                (repo.root / change.path).write_bytes(change.after.encode("utf-8"))
-            git.add([c.path for c in repo.changes])
-            sha = git.commit(message)
+            paths = [c.path for c in repo.changes]
+            try:
+                for change in repo.changes:
+                    (repo.root / change.path).write_bytes(change.after.encode("utf-8"))
+                git.add(paths)
+                sha = git.commit(message)
+            except (OSError, JuniperError):
+                # No half-edited repository: put every file back as it was, then report the failure.
+                git.run("reset", "--quiet", "--", *paths)
+                for change in repo.changes:
+                    (repo.root / change.path).write_bytes(change.before.encode("utf-8"))
+                raise
             done.append(f"{repo.package.name}: committed {sha[:10]} {message!r} ({len(repo.changes)} files)")
         if repo.remote_after is not None:
             git.run("remote", "set-url", "origin", repo.remote_after)
