@@ -26,6 +26,7 @@ Tags:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -53,22 +54,21 @@ PACKAGE_PARAMS = [nox.param(p.name, id=p.name, tags=["ci", f"layer{p.layer}"]) f
 PACKAGE_NAMES = [p.name for p in REGISTRY.packages]
 
 
-def _options(session: nox.Session, *, packages: bool = False) -> argparse.Namespace:
+def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespace:
     """Parse ``session.posargs`` (never mutated) into the options every engine session accepts."""
     parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
     parser.add_argument("--workspace", help="directory holding the six checkouts (default: $JUNIPER_WORKSPACE or ..)")
     parser.add_argument("--sandbox", action="store_true", help="use the generated stand-in ecosystem")
     parser.add_argument("--defects", help="stand-in defects or preset (with --sandbox), e.g. 'seed'")
-    parser.add_argument("--force", action="store_true", help="rebuild and re-verify even when cached")
-    parser.add_argument(
-        "--keep-going",
-        action="store_true",
-        help="also verify the dependents of a package that built but failed verification, against its wheel, "
-        "instead of skipping them (independent packages are always verified)",
-    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    if packages:
-        parser.add_argument("--packages", help="comma list of packages (default: all)")
+    if verify:
+        parser.add_argument("--force", action="store_true", help="rebuild and re-verify even when cached")
+        parser.add_argument(
+            "--keep-going",
+            action="store_true",
+            help="also verify the dependents of a package that built but failed verification, against its wheel, "
+            "instead of skipping them (independent packages are always verified)",
+        )
     return parser.parse_args(list(session.posargs))
 
 
@@ -135,7 +135,7 @@ def _verify(session: nox.Session, packages: list[str] | None, *, sandbox: bool =
     """Resolve the target, run verify-all on ``packages`` and print the summary; fail on any failure."""
     from juniper_release.verify import resolve_target, verify_all
 
-    opts = _options(session)
+    opts = _options(session, verify=True)
     try:
         tgt = resolve_target(opts.workspace, sandbox=sandbox or opts.sandbox, defects=opts.defects)
         report = verify_all(tgt.registry, tgt.workspace, packages, force=opts.force, keep_going=opts.keep_going)
@@ -161,6 +161,9 @@ def build(session: nox.Session, package: str) -> None:
     except JuniperError as exc:
         _fail(session, exc)
         return
+    if opts.json:
+        print(json.dumps(built.manifest, indent=2), flush=True)
+        return
     for entry in built.manifest["artifacts"]:
         session.log(f"{entry['name']}  {entry['size']} bytes  sha256 {entry['sha256']}")
 
@@ -181,7 +184,7 @@ def verify_all(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def demo(session: nox.Session) -> None:
     """verify-all on the generated stand-in ecosystem (no checkouts needed; --defects to break it)."""
-    if _options(session).workspace:
+    if _options(session, verify=True).workspace:
         session.error("demo always uses the stand-in sandbox. Fix: drop --workspace, or run verify-all instead")
     _verify(session, None, sandbox=True)
 

@@ -371,6 +371,19 @@ def test_nox_verify_all_never_substitutes_the_sandbox(tmp_path, cache):
     assert "invoke clone" in out and "--sandbox" in out and "Traceback" not in out
 
 
+def test_nox_options_are_per_session_and_build_prints_its_manifest(eco, cache):
+    """--keep-going reaches verify-all; --force means nothing to check and is refused; build --json is the manifest."""
+    keep = _nox("-s", "verify-all", "--", "--workspace", str(eco.workspace), "--keep-going", "--json", cache=cache)
+    assert keep.returncode == 0, keep.stdout + keep.stderr
+    refused = _nox("-s", "check", "--", "--force", cache=cache)
+    assert refused.returncode != 0 and "unrecognized arguments: --force" in refused.stderr
+    built = _nox("-s", "build(juniper-data-client)", "--", "--workspace", str(eco.workspace), "--json", cache=cache)
+    assert built.returncode == 0, built.stderr
+    manifest = json.loads(built.stdout)
+    assert manifest["version"] == "0.3.1"
+    assert sorted(a["name"].rsplit(".", 1)[-1] for a in manifest["artifacts"]) == ["gz", "whl"]
+
+
 def test_nox_clean_removes_the_cache(tmp_path):
     cache = tmp_path / "cache"
     (cache / "wheelhouse" / "x").mkdir(parents=True)
