@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from . import report
 from .errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError
@@ -68,22 +68,17 @@ def check_version_sync(pkg: Package, project: Project) -> list[Finding]:
                     f'_version.py, or derive it with importlib.metadata.version("{project.name}")',
                 )
             )
-        elif mv.kind is VersionKind.STATIC and mv.value is not None:
-            try:
-                same = Version(mv.value) == project.version
-            except InvalidVersion:
-                same = False
-            if not same:
-                out.append(
-                    Finding(
-                        pkg.name,
-                        "version-sync",
-                        "error",
-                        f"{import_name}.__version__ is {mv.value!r} in {where} but pyproject.toml says "
-                        f'{project.raw_version!r}. Fix: set __version__ = "{project.version}" in {where} '
-                        "(or derive it from importlib.metadata)",
-                    )
+        elif mv.disagrees_with(project.version):
+            out.append(
+                Finding(
+                    pkg.name,
+                    "version-sync",
+                    "error",
+                    f"{import_name}.__version__ is {mv.value!r} in {where} but pyproject.toml says "
+                    f'{project.raw_version!r}. Fix: set __version__ = "{project.version}" in {where} '
+                    "(or derive it from importlib.metadata)",
                 )
+            )
     return out
 
 

@@ -32,6 +32,15 @@ class ModuleVersion:
     value: str | None = None
     file: Path | None = None  # the file holding the literal (STATIC) or the pattern (DERIVED)
 
+    def disagrees_with(self, version: Version) -> bool:
+        """True when a static ``__version__`` is not ``version`` (an unparsable literal disagrees too)."""
+        if self.kind is not VersionKind.STATIC or self.value is None:
+            return False
+        try:
+            return Version(self.value) != version
+        except InvalidVersion:
+            return True
+
     @property
     def display(self) -> str:
         if self.kind is VersionKind.STATIC:

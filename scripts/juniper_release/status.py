@@ -149,13 +149,8 @@ def _module_version(pkg: Package, project: Project) -> tuple[str, list[str]]:
         shown = shown or mv.display
         if mv.kind is VersionKind.MISSING:
             reasons.append(f"{import_name} has no recognisable __version__")
-        elif mv.kind is VersionKind.STATIC and mv.value is not None:
-            try:
-                same = Version(mv.value) == project.version
-            except InvalidVersion:
-                same = False
-            if not same:
-                reasons.append(f"{import_name}.__version__ {mv.value} != pyproject {project.version}")
+        elif mv.disagrees_with(project.version):
+            reasons.append(f"{import_name}.__version__ {mv.value} != pyproject {project.version}")
     return shown or VersionKind.MISSING.value, reasons
 
 
