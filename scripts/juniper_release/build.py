@@ -42,6 +42,7 @@ from .gitops import Git
 from .proc import PRIVATE_KEY_PATTERN, TOKEN_PATTERNS, last_lines, redact, run
 from .project import Project, read_project
 from .registry import Package, Registry, cache_dir, require_checkout
+from .report import write_json
 
 MANIFEST_NAME = "manifest.json"
 
@@ -408,9 +409,7 @@ def build_package(
 
 
 def write_manifest(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_json(path, data)
 
 
 def load_build(pkg: Package, out_dir: Path) -> BuildResult | None:

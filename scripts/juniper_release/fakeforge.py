@@ -10,7 +10,6 @@ run of another tag is always the newest run.
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import urllib.parse
@@ -19,6 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from .report import write_json
 
 Runner = Callable[[str, str, str], None]
 """runner(repo, tag, sha): raises to make the run fail."""
@@ -88,9 +89,7 @@ class FakeGitHub:
         if self.state_file is None:
             return
         data = {"releases": self.state.releases, "runs": self.state.runs, "next_id": self.state.next_id}
-        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        os.replace(tmp, self.state_file)
+        write_json(self.state_file, data)
 
     def add_run(self, repo: str, **fields: Any) -> dict[str, Any]:
         """Record a workflow run (tests use this for decoys)."""

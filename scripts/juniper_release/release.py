@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import shutil
 import sys
@@ -135,9 +134,7 @@ class Journal:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{JOURNAL}.tmp")
-        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
+        report.write_json(self.path, self.data, sort_keys=True)
 
     def steps(self, key: str) -> dict[str, Any]:
         return dict(self.data.setdefault("releases", {}).get(key, {}).get("steps", {}))

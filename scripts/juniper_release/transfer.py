@@ -13,7 +13,6 @@ in tracked or untracked-but-not-ignored text files; binary files are never touch
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,6 +28,7 @@ from .gitops import Git
 from .graph import build_graph
 from .proc import redact
 from .registry import Package, Registry, require_checkout
+from .report import unified_diff
 
 COMMIT_MESSAGE = "Transfer to {org}"
 INDEX_LABELS = {"pypi": "PyPI", "testpypi": "TestPyPI"}
@@ -130,14 +130,7 @@ class FileChange:
     after: str
 
     def diff(self) -> str:
-        return "".join(
-            difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                f"a/{self.path}",
-                f"b/{self.path}",
-            )
-        )
+        return unified_diff(self.before, self.after, self.path)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import difflib
 import errno
 import os
 import re
@@ -26,6 +25,7 @@ from .errors import JuniperError
 from .gitops import Git
 from .project import VersionKind, find_module_version, read_project, sibling_requirements
 from .registry import Package, Registry, require_checkout
+from .report import unified_diff
 
 PARTS = ("major", "minor", "patch", "pre", "release")
 PRE_LABELS = ("a", "b", "rc")
@@ -128,11 +128,7 @@ class FileEdit:
 
     def diff(self, base: Path | None = None) -> str:
         name = str(self.path.relative_to(base)) if base and self.path.is_relative_to(base) else str(self.path)
-        old = (self.old or "").splitlines(keepends=True)
-        lines = difflib.unified_diff(
-            old, self.new.splitlines(keepends=True), f"a/{name}" if self.old is not None else "/dev/null", f"b/{name}"
-        )
-        return "".join(lines)
+        return unified_diff(self.old, self.new, name)
 
 
 def apply_edits(edits: Sequence[FileEdit]) -> None:

@@ -13,7 +13,6 @@ Template syntax, kept deliberately small:
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import sys
@@ -27,6 +26,7 @@ from packaging.utils import canonicalize_name
 from .errors import ConfigError, JuniperError
 from .proc import run
 from .registry import ROOT, Package, Registry, load_registry, require_checkout
+from .report import unified_diff
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PUBLISH_TEMPLATE = "publish.yml"
@@ -187,15 +187,11 @@ def compare(rendered: Rendered, checkout: Path) -> Drift:
     target = checkout / rendered.path
     label = f"{checkout.name}/{rendered.path}"
     if not target.is_file():
-        diff = difflib.unified_diff([], rendered.text.splitlines(keepends=True), "/dev/null", f"b/{label}")
-        return Drift(rendered.package, rendered.path, "missing", "".join(diff))
+        return Drift(rendered.package, rendered.path, "missing", unified_diff(None, rendered.text, label))
     current = target.read_text(encoding="utf-8")
     if current == rendered.text:
         return Drift(rendered.package, rendered.path, "ok")
-    diff = difflib.unified_diff(
-        current.splitlines(keepends=True), rendered.text.splitlines(keepends=True), f"a/{label}", f"b/{label}"
-    )
-    return Drift(rendered.package, rendered.path, "drifted", "".join(diff))
+    return Drift(rendered.package, rendered.path, "drifted", unified_diff(current, rendered.text, label))
 
 
 def check(registry: Registry, workspace: Path, packages: Sequence[Package] | None = None) -> list[Drift]:
