@@ -28,6 +28,16 @@ def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Each test module gets its own JUNIPER_CACHE_DIR: no test reads or writes the repository's .juniper/."""
+    path = tmp_path_factory.mktemp("juniper-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUNIPER_CACHE_DIR", str(path))
+        mp.setenv("UV_PYTHON_DOWNLOADS", "never")
+        yield path
+
+
 @pytest.fixture(scope="session")
 def registry() -> Registry:
     return load_registry(ROOT / "repos.toml", env={})

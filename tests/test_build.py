@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,6 @@ from juniper_release.registry import Registry
 from juniper_release.standin import FAKE_PYPI_TOKEN, Ecosystem, create_ecosystem
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Caches and scratch builds go to a temporary JUNIPER_CACHE_DIR, never the repository's .juniper/."""
-    path = tmp_path_factory.mktemp("juniper-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JUNIPER_CACHE_DIR", str(path))
-        yield path
 
 
 @pytest.fixture(scope="module")

@@ -44,15 +44,6 @@ ORDER = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("juniper-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("JUNIPER_CACHE_DIR", str(path))
-        mp.setenv("UV_PYTHON_DOWNLOADS", "never")
-        yield path
-
-
 @pytest.fixture(scope="module")
 def eco(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Ecosystem:
     base = tmp_path_factory.mktemp("clean")
