@@ -133,11 +133,12 @@ BUILD_PARAMS = [nox.param(p.name, id=p.name, tags=[f"layer{p.layer}"]) for p in 
 
 def _verify(session: nox.Session, packages: list[str] | None, *, sandbox: bool = False) -> None:
     """Resolve the target, run verify-all on ``packages`` and print the summary; fail on any failure."""
-    from juniper_release.verify import resolve_target, verify_all
+    from juniper_release.app import target
+    from juniper_release.verify import verify_all
 
     opts = _options(session, verify=True)
     try:
-        tgt = resolve_target(opts.workspace, sandbox=sandbox or opts.sandbox, defects=opts.defects)
+        tgt = target(opts.workspace, sandbox=sandbox or opts.sandbox, defects=opts.defects, require_all=True)
         report = verify_all(tgt.registry, tgt.workspace, packages, force=opts.force, keep_going=opts.keep_going)
     except JuniperError as exc:
         _fail(session, exc)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import JuniperError
+from .errors import JuniperError, WorkspaceError
 from .registry import Registry, load_registry, missing_checkouts, resolve_workspace
 
 
@@ -41,7 +41,14 @@ def target(
         return Target(registry, ws, sandbox=True)
     if defects:
         raise JuniperError("--defects only applies to the stand-in sandbox", "add --sandbox")
-    ws = resolve_workspace(workspace, env)
+    try:
+        ws = resolve_workspace(workspace, env)
+    except WorkspaceError as exc:
+        raise WorkspaceError(
+            exc.what,
+            f"{exc.fix}; or run `invoke clone --workspace DIR` to get the checkouts, or add --sandbox for the "
+            "stand-in ecosystem",
+        ) from None
     if require_all:
         missing = missing_checkouts(registry, ws)
         if missing:

@@ -41,7 +41,6 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from . import __version__ as TOOL_VERSION
-from .app import Target, target
 from .build import (
     BuildError,
     BuildResult,
@@ -616,19 +615,6 @@ def _install(env: Env, pkg: Package, args: list[str], what: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- verify-all
-
-
-def resolve_target(workspace: str | None, *, sandbox: bool = False, defects: str | None = None) -> Target:
-    """The registry and workspace to verify. The sandbox is used only when asked for: a missing workspace or
-    checkout is an error naming the path, ``invoke clone`` and ``--sandbox``."""
-    try:
-        return target(workspace, sandbox=sandbox, defects=defects, require_all=True)
-    except WorkspaceError as exc:
-        raise WorkspaceError(
-            exc.what,
-            f"{exc.fix or 'pass --workspace DIR'}; or run `invoke clone --workspace DIR` to get the checkouts, "
-            "or add --sandbox to verify the stand-in ecosystem instead",
-        ) from None
 
 
 def _default_log(message: str) -> None:
