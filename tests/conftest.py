@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from juniper_release.registry import Registry, load_registry  # noqa: E402
 from juniper_release.rehearse import LocalIndex, free_port  # noqa: E402
+from juniper_release.release import Options  # noqa: E402
 from juniper_release.standin import GIT_ENV, Ecosystem, create_ecosystem  # noqa: E402
 
 
@@ -102,3 +104,12 @@ def index_env(index_servers: dict[str, IndexServer]) -> dict[str, str]:
 @pytest.fixture
 def clean_env() -> dict[str, str]:
     return dict(os.environ)
+
+
+def release_options(lines: list[str], **kw: Any) -> Options:
+    """Release options for tests: twine mode, --yes, no fresh-env installs, a short timeout, output into ``lines``."""
+    kw.setdefault("mode", "twine")
+    kw.setdefault("yes", True)
+    kw.setdefault("verify_installs", False)
+    kw.setdefault("timeout", 30)
+    return Options(out=lines.append, **kw)

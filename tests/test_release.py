@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import release_options as opts
 from juniper_release import publish, release
 from juniper_release.fakeforge import FakeGitHub
 from juniper_release.forge import GitHub
@@ -13,7 +14,7 @@ from juniper_release.gitops import Git
 from juniper_release.indexes import versions
 from juniper_release.registry import load_registry
 from juniper_release.rehearse import workflow_runner
-from juniper_release.release import Journal, Options, PreflightError
+from juniper_release.release import Journal, PreflightError
 from juniper_release.versioning import bump
 from packaging.version import Version
 
@@ -41,14 +42,6 @@ def setup(make_ecosystem, index_env, monkeypatch):
         return reg, eco
 
     return make
-
-
-def opts(lines: list[str], **kw) -> Options:
-    kw.setdefault("mode", "twine")
-    kw.setdefault("yes", True)
-    kw.setdefault("verify_installs", False)
-    kw.setdefault("timeout", 30)
-    return Options(out=lines.append, **kw)
 
 
 def remote_tags(eco, pkg: str = PKG) -> list[str]:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import release_options as opts
 from conftest import start_index_server
 from juniper_release import publish, release
 from juniper_release.errors import JuniperError
@@ -26,14 +27,6 @@ def reg(index_env, monkeypatch):
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(release, "_is_verified", lambda *a: True)
     return load_registry(ROOT / "repos.toml", env=index_env)
-
-
-def opts(lines: list[str], **kw) -> Options:
-    kw.setdefault("mode", "twine")
-    kw.setdefault("yes", True)
-    kw.setdefault("verify_installs", False)
-    kw.setdefault("timeout", 30)
-    return Options(out=lines.append, **kw)
 
 
 def _publish_current(reg, eco, name: str, tmp_path: Path) -> None:
