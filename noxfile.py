@@ -42,8 +42,8 @@ nox.options.reuse_venv = "yes"
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from juniper_release.ecosystem.registry import load_registry  # noqa: E402
 from juniper_release.errors import JuniperError  # noqa: E402
-from juniper_release.registry import load_registry  # noqa: E402
 
 try:
     REGISTRY = load_registry(ROOT / "repos.toml")
@@ -109,8 +109,8 @@ def tests(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def check(session: nox.Session) -> None:
     """Check ecosystem consistency (versions, specifiers, floors, extras, README, LICENSE, secrets, workflows)."""
-    from juniper_release.app import target
-    from juniper_release.checks import problems, render, run_checks
+    from juniper_release.ecosystem.checks import problems, render, run_checks
+    from juniper_release.frontdoor import target
 
     opts = _options(session)
     try:
@@ -133,8 +133,8 @@ BUILD_PARAMS = [nox.param(p.name, id=p.name, tags=[f"layer{p.layer}"]) for p in 
 
 def _verify(session: nox.Session, packages: list[str] | None, *, sandbox: bool = False) -> None:
     """Resolve the target, run verify-all on ``packages`` and print the summary; fail on any failure."""
-    from juniper_release.app import target
-    from juniper_release.verify import verify_all
+    from juniper_release.frontdoor import target
+    from juniper_release.verify.pipeline import verify_all
 
     opts = _options(session, verify=True)
     try:
@@ -152,8 +152,8 @@ def _verify(session: nox.Session, packages: list[str] | None, *, sandbox: bool =
 @nox.parametrize("package", BUILD_PARAMS)
 def build(session: nox.Session, package: str) -> None:
     """Build one package's sdist and wheel into the wheelhouse, twine-check and inspect them."""
-    from juniper_release.app import target
-    from juniper_release.verify import build_into_wheelhouse
+    from juniper_release.frontdoor import target
+    from juniper_release.verify.pipeline import build_into_wheelhouse
 
     opts = _options(session)
     try:
@@ -193,7 +193,7 @@ def demo(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def clean(session: nox.Session) -> None:
     """Remove the wheelhouse, verification cache, environments and sandboxes under .juniper/."""
-    from juniper_release.verify import clean_cache
+    from juniper_release.verify.pipeline import clean_cache
 
     removed = clean_cache()
     session.log("removed: " + (", ".join(str(p) for p in removed) or "nothing (already clean)"))

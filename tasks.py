@@ -32,7 +32,7 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except JuniperError as exc:
-            from juniper_release.proc import redact
+            from juniper_release.commands import redact
 
             raise Exit(redact(f"error: {exc}"), code=exc.exit_code) from None
 
@@ -59,7 +59,7 @@ def clone(
     dry_run: bool = False,
 ) -> None:
     """Clone the registry's repos that are missing from the workspace (existing checkouts are skipped)."""
-    from juniper_release.app import target
+    from juniper_release.frontdoor import target
     from juniper_release.gitops import clone_missing
 
     t = target(workspace, sandbox=sandbox, defects=defects)
@@ -73,9 +73,9 @@ def graph(
     c: Context, workspace: str | None = None, sandbox: bool = False, defects: str | None = None, format: str = "mermaid"
 ) -> None:
     """Print the dependency graph (Mermaid or DOT); a cycle or wrong layer is an error after the graph."""
-    from juniper_release.app import target
+    from juniper_release.ecosystem.graph import build_graph
     from juniper_release.errors import JuniperError
-    from juniper_release.graph import build_graph
+    from juniper_release.frontdoor import target
 
     if format not in ("mermaid", "dot"):
         raise JuniperError(f"unknown graph format {format!r}", "use --format mermaid or --format dot")
@@ -93,8 +93,8 @@ def check(
     c: Context, workspace: str | None = None, sandbox: bool = False, defects: str | None = None, json: bool = False
 ) -> None:
     """Check ecosystem consistency: versions, specifiers, floors, extras, README, LICENSE, secrets, workflows."""
-    from juniper_release.app import target
-    from juniper_release.checks import exit_code, render, run_checks
+    from juniper_release.ecosystem.checks import exit_code, render, run_checks
+    from juniper_release.frontdoor import target
 
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
     findings = run_checks(t.registry, t.workspace)
@@ -122,8 +122,8 @@ def status(
     timeout: float = 5.0,
 ) -> None:
     """Show the live version matrix: versions, tags, PyPI/TestPyPI and the state of every package."""
-    from juniper_release.app import target
-    from juniper_release.status import collect, render
+    from juniper_release.ecosystem.status import collect, render
+    from juniper_release.frontdoor import target
 
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
     # The stand-in packages share their names with the real ones on PyPI: never compare the two.
@@ -179,8 +179,8 @@ def bump(
     sandbox: bool = False,
 ) -> None:
     """Bump one package's version: pyproject, __version__, CHANGELOG, and optionally dependents, commit and tag."""
-    from juniper_release.app import target
-    from juniper_release.versioning import bump as run_bump
+    from juniper_release.frontdoor import target
+    from juniper_release.release.versioning import bump as run_bump
 
     t = target(workspace, sandbox=sandbox)
     run_bump(
@@ -212,9 +212,9 @@ def release(
     sandbox: bool = False,
 ) -> None:
     """Release one package: preflight gates, commit/tag/push, then publish (dry run unless --execute)."""
-    from juniper_release.app import target
-    from juniper_release.release import Options
-    from juniper_release.release import release as run_release
+    from juniper_release.frontdoor import target
+    from juniper_release.release.procedure import Options
+    from juniper_release.release.procedure import release as run_release
 
     t = target(workspace, sandbox=sandbox, require_all=True)
     run_release(t.registry, t.workspace, package, Options.from_flags(execute, yes, mode, allow_dropped, timeout))
@@ -235,9 +235,9 @@ def release_train(
     sandbox: bool = False,
 ) -> None:
     """Release every package that needs it, layer by layer, resumable from the journal (dry run unless --execute)."""
-    from juniper_release.app import target
-    from juniper_release.release import Options
-    from juniper_release.release import release_train as run_train
+    from juniper_release.frontdoor import target
+    from juniper_release.release.procedure import Options
+    from juniper_release.release.procedure import release_train as run_train
 
     t = target(workspace, sandbox=sandbox, require_all=True)
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
@@ -267,9 +267,9 @@ def rehearse(
     timeout: str = "300",
 ) -> None:
     """Rehearse the whole release train against throwaway remotes, two local indexes and a local GitHub."""
-    from juniper_release.app import target
-    from juniper_release.rehearse import rehearse as run_rehearse
-    from juniper_release.release import parse_timeout
+    from juniper_release.frontdoor import target
+    from juniper_release.release.procedure import parse_timeout
+    from juniper_release.sandbox.rehearse import rehearse as run_rehearse
 
     t = target(workspace, sandbox=not workspace)
     run_rehearse(
@@ -308,10 +308,10 @@ def workflows(
     defects: str = "",
 ) -> None:
     """Render each package's publish and validate workflows from the template: --check (diff) or --write."""
-    from juniper_release import report
-    from juniper_release import workflows as wf
-    from juniper_release.app import target
+    from juniper_release import output as report
     from juniper_release.errors import EXIT_FINDINGS
+    from juniper_release.frontdoor import target
+    from juniper_release.github import workflows as wf
 
     if check == write:
         raise JuniperError("pass exactly one of --check and --write", "run `invoke workflows --check` first")
@@ -346,8 +346,8 @@ def ci_matrix(c: Context, sessions: str = "") -> None:
     """Print CI's verify matrix: `nox -l --json -t ci` joined with repos.toml (one line of JSON)."""
     import json
 
-    from juniper_release import workflows as wf
-    from juniper_release.registry import load_registry
+    from juniper_release.ecosystem.registry import load_registry
+    from juniper_release.github import workflows as wf
 
     text = Path(sessions).read_text(encoding="utf-8") if sessions else wf.nox_ci_sessions()
     print(json.dumps(wf.ci_matrix(load_registry(), text), separators=(",", ":")))
@@ -379,8 +379,8 @@ def transfer(
     from_owner: str | None = None,
 ) -> None:
     """Move the repos to the organization: a diff per repo; --execute applies and commits it."""
-    from juniper_release.app import target
-    from juniper_release.transfer import run_transfer
+    from juniper_release.frontdoor import target
+    from juniper_release.transfer.codemod import run_transfer
 
     if sandbox and execute:
         raise JuniperError(
@@ -416,8 +416,8 @@ def transfer_status(
     from_owner: str | None = None,
 ) -> None:
     """Show the 11-step transfer checklist per repo, with the exact values for the manual steps."""
-    from juniper_release.app import target
-    from juniper_release.transfer import checklist, render_checklist
+    from juniper_release.frontdoor import target
+    from juniper_release.transfer.codemod import checklist, render_checklist
 
     t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, require_all=True)
     result = checklist(t.registry, t.workspace, to=to, packages=package, from_owner=from_owner)

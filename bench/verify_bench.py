@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from juniper_release.envs import tool_env  # noqa: E402
-from juniper_release.registry import load_registry  # noqa: E402
-from juniper_release.standin import GIT_ENV, create_ecosystem  # noqa: E402
+from juniper_release.ecosystem.registry import load_registry  # noqa: E402
+from juniper_release.sandbox.standin import GIT_ENV, create_ecosystem  # noqa: E402
+from juniper_release.verify.envs import tool_env  # noqa: E402
 
 
 def _run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:

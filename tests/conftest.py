@@ -13,10 +13,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from juniper_release.registry import Registry, load_registry  # noqa: E402
-from juniper_release.rehearse import LocalIndex, free_port  # noqa: E402
-from juniper_release.release import Options  # noqa: E402
-from juniper_release.standin import GIT_ENV, Ecosystem, create_ecosystem  # noqa: E402
+from juniper_release.ecosystem.registry import Registry, load_registry  # noqa: E402
+from juniper_release.release.procedure import Options  # noqa: E402
+from juniper_release.sandbox.rehearse import LocalIndex, free_port  # noqa: E402
+from juniper_release.sandbox.standin import GIT_ENV, Ecosystem, create_ecosystem  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

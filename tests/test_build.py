@@ -8,11 +8,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from juniper_release.build import BuildError, build_package, clean_copy, compare_wheels, inspect_wheel, scan_secrets
+from juniper_release.ecosystem.project import read_project
+from juniper_release.ecosystem.registry import Registry
 from juniper_release.gitops import Git
-from juniper_release.project import read_project
-from juniper_release.registry import Registry
-from juniper_release.standin import FAKE_PYPI_TOKEN, Ecosystem, create_ecosystem
+from juniper_release.sandbox.standin import FAKE_PYPI_TOKEN, Ecosystem, create_ecosystem
+from juniper_release.verify.build import (
+    BuildError,
+    build_package,
+    clean_copy,
+    compare_wheels,
+    inspect_wheel,
+    scan_secrets,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from juniper_release.checks import exit_code, problems, render, run_checks
+from juniper_release.ecosystem.checks import exit_code, problems, render, run_checks
 from juniper_release.errors import WorkspaceError
 from juniper_release.gitops import Git
-from juniper_release.standin import FAKE_PYPI_TOKEN
+from juniper_release.sandbox.standin import FAKE_PYPI_TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from juniper_release.ecosystem.registry import clone_url
 from juniper_release.errors import GitError
 from juniper_release.gitops import Git, clone_missing
-from juniper_release.registry import clone_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def test_clone_missing_skips_existing_and_clones_the_rest(ecosystem, registry, t
 
 
 def _version(root: Path) -> str:
-    from juniper_release.project import read_project
+    from juniper_release.ecosystem.project import read_project
 
     return str(read_project(root).version)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from juniper_release.fakeforge import FakeGitHub
-from juniper_release.forge import ForgeError, GitHub, Run, select_run
+from juniper_release.github.forge import ForgeError, GitHub, Run, select_run
+from juniper_release.sandbox.fakeforge import FakeGitHub
 
 TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 SHA = "a" * 40

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from juniper_release.graph import CycleError, LayerError, build_graph
+from juniper_release.ecosystem.graph import CycleError, LayerError, build_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 

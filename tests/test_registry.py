@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 import tomlkit
-from juniper_release.errors import ConfigError, WorkspaceError
-from juniper_release.registry import (
+from juniper_release.ecosystem.registry import (
     DEFAULT_REGISTRY,
     ENV_INDEX_URLS,
     ENV_TORCH_SOURCE,
@@ -18,6 +17,7 @@ from juniper_release.registry import (
     require_checkout,
     resolve_workspace,
 )
+from juniper_release.errors import ConfigError, WorkspaceError
 
 PATH = Path("/somewhere/repos.toml")
 TEXT = DEFAULT_REGISTRY.read_text(encoding="utf-8")

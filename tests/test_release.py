@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 from conftest import release_options as opts
-from juniper_release import publish, release
-from juniper_release.fakeforge import FakeGitHub
-from juniper_release.forge import GitHub
+from juniper_release.ecosystem.indexes import versions
+from juniper_release.ecosystem.registry import load_registry
+from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
-from juniper_release.indexes import versions
-from juniper_release.registry import load_registry
-from juniper_release.rehearse import workflow_runner
-from juniper_release.release import Journal, PreflightError
-from juniper_release.versioning import bump
+from juniper_release.release import procedure as release
+from juniper_release.release import publish
+from juniper_release.release.procedure import Journal, PreflightError
+from juniper_release.release.versioning import bump
+from juniper_release.sandbox.fakeforge import FakeGitHub
+from juniper_release.sandbox.rehearse import workflow_runner
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -350,8 +351,8 @@ def test_github_mode_creates_the_release_watches_the_run_and_verifies_install(se
 
 def test_twine_release_uploads_the_very_files_verify_installed(setup, index_servers, monkeypatch, tmp_path):
     """Build once: the release reuses the verified wheelhouse artifacts instead of rebuilding them."""
-    from juniper_release.build import sha256_file
-    from juniper_release.verify import verify_all, wheelhouse_dir
+    from juniper_release.verify.build import sha256_file
+    from juniper_release.verify.pipeline import verify_all, wheelhouse_dir
 
     monkeypatch.setenv("JUNIPER_CACHE_DIR", str(tmp_path / "cache"))
     reg, eco = setup()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from juniper_release.ecosystem.project import VersionKind, find_module_version, read_project
 from juniper_release.errors import ConfigError
 from juniper_release.gitops import Git
-from juniper_release.project import VersionKind, find_module_version, read_project
-from juniper_release.standin import DEFECTS, PRESETS, parse_defects
+from juniper_release.sandbox.standin import DEFECTS, PRESETS, parse_defects
 
 
 def test_clean_ecosystem_has_six_tagged_repos_with_bare_origins(ecosystem, registry):

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from conftest import IndexServer, free_port
+from juniper_release.ecosystem.registry import load_registry
+from juniper_release.ecosystem.status import COLUMNS, State, collect, render
 from juniper_release.gitops import Git
-from juniper_release.registry import load_registry
-from juniper_release.standin import VERSIONS
-from juniper_release.status import COLUMNS, State, collect, render
+from juniper_release.sandbox.standin import VERSIONS
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,8 +203,8 @@ def test_sandbox_status_never_compares_the_stand_ins_with_the_real_indexes(tmp_p
 
 def test_pre_releases_on_pypi_are_not_the_release_of_a_final_version(ecosystem, registry):
     """PyPI's "latest" ignores pre-releases: an outstanding 0.4.0rc1 must not make 0.3.x look like a downgrade."""
-    from juniper_release.project import read_project
-    from juniper_release.status import package_status
+    from juniper_release.ecosystem.project import read_project
+    from juniper_release.ecosystem.status import package_status
 
     pkg = registry.get("juniper-data-client")
     root = ecosystem.checkout(pkg.path)

@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 from conftest import release_options as opts
 from conftest import start_index_server
-from juniper_release import publish, release
+from juniper_release.ecosystem.indexes import project_listing, versions
+from juniper_release.ecosystem.registry import load_registry
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
-from juniper_release.indexes import project_listing, versions
-from juniper_release.registry import load_registry
-from juniper_release.rehearse import rehearse
-from juniper_release.release import Journal, Options, plan_train, release_train
-from juniper_release.versioning import bump
+from juniper_release.release import procedure as release
+from juniper_release.release import publish
+from juniper_release.release.procedure import Journal, Options, plan_train, release_train
+from juniper_release.release.versioning import bump
+from juniper_release.sandbox.rehearse import rehearse
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,8 +212,8 @@ def test_a_layer_waits_until_the_layer_below_is_installable(reg, make_ecosystem,
 
 
 def test_rehearsal_bumps_are_judged_from_reality_so_a_resume_never_bumps_twice(make_ecosystem, registry):
-    from juniper_release.project import read_project
-    from juniper_release.rehearse import bump_all
+    from juniper_release.ecosystem.project import read_project
+    from juniper_release.sandbox.rehearse import bump_all
 
     eco = make_ecosystem()
     first = bump_all(registry, eco.workspace)

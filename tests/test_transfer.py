@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from juniper_release.ecosystem.registry import ROOT, Registry, load_registry
 from juniper_release.errors import ConfigError, GitError, JuniperError
 from juniper_release.gitops import Git
-from juniper_release.registry import ROOT, Registry, load_registry
-from juniper_release.standin import Ecosystem
-from juniper_release.transfer import (
+from juniper_release.sandbox.standin import Ecosystem
+from juniper_release.transfer.codemod import (
     STEPS,
     Rewriter,
     checklist,

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from juniper_release.build import build_package
-from juniper_release.envs import CudaTorchError, create_env
-from juniper_release.registry import Registry
-from juniper_release.standin import Ecosystem, create_ecosystem
-from juniper_release.verify import (
+from juniper_release.ecosystem.registry import Registry
+from juniper_release.sandbox.standin import Ecosystem, create_ecosystem
+from juniper_release.verify.build import build_package
+from juniper_release.verify.envs import CudaTorchError, create_env
+from juniper_release.verify.pipeline import (
     PackageResult,
     VerifyError,
     VerifyReport,
@@ -58,7 +58,7 @@ def verified(eco: Ecosystem, registry: Registry) -> VerifyReport:
 
 @pytest.fixture(scope="module")
 def wheels(verified: VerifyReport, registry: Registry) -> dict[str, object]:
-    from juniper_release.build import load_build
+    from juniper_release.verify.build import load_build
 
     out = {}
     for pkg in registry.packages:
@@ -387,8 +387,8 @@ def test_nox_clean_removes_the_cache(tmp_path):
 
 
 def test_unparsable_module_version_is_a_smoke_failure_not_an_internal_error(registry, eco, monkeypatch):
-    from juniper_release import verify
-    from juniper_release.project import read_project
+    from juniper_release.ecosystem.project import read_project
+    from juniper_release.verify import pipeline as verify
 
     pkg = registry.get("juniper-data-client")
     project = read_project(eco.checkout(pkg.path))

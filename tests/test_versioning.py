@@ -8,10 +8,10 @@ import os
 import subprocess
 
 import pytest
+from juniper_release.ecosystem.project import find_module_version, read_project
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
-from juniper_release.project import find_module_version, read_project
-from juniper_release.versioning import (
+from juniper_release.release.versioning import (
     VersionError,
     apply_edits,
     bump,

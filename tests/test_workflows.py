@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT, start_index_server
-from juniper_release import workflows as wf
+from juniper_release.ecosystem.registry import Package, Registry, WorkspaceError
 from juniper_release.errors import ConfigError, JuniperError
-from juniper_release.registry import Package, Registry, WorkspaceError
-from juniper_release.standin import Ecosystem
+from juniper_release.github import workflows as wf
+from juniper_release.sandbox.standin import Ecosystem
 
 EcosystemFactory = Any
 REPO_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -292,7 +292,7 @@ def test_validation_gate_runs_on_tag_push_and_never_uploads(
 
 
 def test_rendering_ignores_environment_overrides(registry: Registry, tmp_path: Path) -> None:
-    from juniper_release.registry import load_registry
+    from juniper_release.ecosystem.registry import load_registry
 
     local = load_registry(registry.path, env={"JUNIPER_TESTPYPI_SIMPLE_URL": "http://127.0.0.1:9/simple/"})
     assert wf.render_all(local) == wf.render_all(registry)

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import GitError
-from .proc import last_lines, redact
+from juniper_release.commands import last_lines, redact
+from juniper_release.errors import GitError
 
 if TYPE_CHECKING:
-    from .registry import Registry
+    from juniper_release.ecosystem.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def clone_missing(
     Returns (package, outcome) pairs; outcome is ``cloned <url>``, ``would clone <url>`` or ``skipped: ...``.
     ``base`` is GitHub by default, or another URL / local directory holding ``owner/name(.git)`` (tests, mirrors).
     """
-    from .registry import clone_url
+    from juniper_release.ecosystem.registry import clone_url
 
     outcomes: list[tuple[str, str]] = []
     for pkg in registry.packages:

@@ -21,13 +21,13 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from . import report
-from .errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError
-from .gitops import Git
-from .graph import Graph, build_graph
-from .proc import PRIVATE_KEY_PATTERN
-from .project import Project, VersionKind, find_module_version
-from .registry import Package, Registry, missing_checkouts
+from juniper_release import output as report
+from juniper_release.commands import PRIVATE_KEY_PATTERN
+from juniper_release.ecosystem.graph import Graph, build_graph
+from juniper_release.ecosystem.project import Project, VersionKind, find_module_version
+from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts
+from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError
+from juniper_release.gitops import Git
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")

@@ -36,13 +36,13 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
 
-from .envs import tool_env, uv_binary
-from .errors import CommandError, JuniperError
-from .gitops import Git
-from .proc import PRIVATE_KEY_PATTERN, TOKEN_PATTERNS, last_lines, redact, run
-from .project import Project, read_project
-from .registry import Package, Registry, cache_dir, require_checkout
-from .report import write_json
+from juniper_release.commands import PRIVATE_KEY_PATTERN, TOKEN_PATTERNS, last_lines, redact, run
+from juniper_release.ecosystem.project import Project, read_project
+from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
+from juniper_release.errors import CommandError, JuniperError
+from juniper_release.gitops import Git
+from juniper_release.output import write_json
+from juniper_release.verify.envs import tool_env, uv_binary
 
 MANIFEST_NAME = "manifest.json"
 

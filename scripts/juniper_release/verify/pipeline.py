@@ -40,8 +40,15 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from . import __version__ as TOOL_VERSION
-from .build import (
+from juniper_release import __version__ as TOOL_VERSION
+from juniper_release.commands import run
+from juniper_release.ecosystem.graph import Graph, build_graph
+from juniper_release.ecosystem.project import Project, read_project
+from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
+from juniper_release.errors import CommandError, JuniperError, WorkspaceError
+from juniper_release.gitops import Git
+from juniper_release.output import table, to_json
+from juniper_release.verify.build import (
     BuildError,
     BuildResult,
     build_package,
@@ -52,14 +59,7 @@ from .build import (
     wheel_requirements,
     write_manifest,
 )
-from .envs import CudaTorchError, Env, create_env, tool_env, torch_plan
-from .errors import CommandError, JuniperError, WorkspaceError
-from .gitops import Git
-from .graph import Graph, build_graph
-from .proc import run
-from .project import Project, read_project
-from .registry import Package, Registry, cache_dir, require_checkout
-from .report import table, to_json
+from juniper_release.verify.envs import CudaTorchError, Env, create_env, tool_env, torch_plan
 
 PIPELINE_VERSION = "1"
 """Bump when the verification steps change, so earlier successes are no longer trusted."""
@@ -110,7 +110,7 @@ def clean_cache() -> list[Path]:
 
 def tool_config_key(registry: Registry) -> str:
     """What of the tool's own configuration a verification depends on."""
-    from .standin import GENERATOR_VERSION
+    from juniper_release.sandbox.standin import GENERATOR_VERSION
 
     data = {
         "registry": registry.path.read_text(encoding="utf-8"),

@@ -14,7 +14,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .errors import WorkspaceError
+from juniper_release.errors import WorkspaceError
 
 
 class VersionKind(StrEnum):

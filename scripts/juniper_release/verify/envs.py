@@ -22,9 +22,9 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 from packaging.version import Version
 
-from .errors import CommandError, JuniperError
-from .proc import run
-from .registry import TorchSource
+from juniper_release.commands import run
+from juniper_release.ecosystem.registry import TorchSource
+from juniper_release.errors import CommandError, JuniperError
 
 PYENV_VERSIONS = "3.11.7:3.12.1:3.13.0"
 

@@ -23,12 +23,12 @@ from typing import Any, TextIO
 import tomlkit
 from tomlkit.items import AoT, Array, InlineTable, String, Table
 
-from .errors import ConfigError, GitError, JuniperError
-from .gitops import Git
-from .graph import build_graph
-from .proc import redact
-from .registry import Package, Registry, require_checkout
-from .report import unified_diff
+from juniper_release.commands import redact
+from juniper_release.ecosystem.graph import build_graph
+from juniper_release.ecosystem.registry import Package, Registry, require_checkout
+from juniper_release.errors import ConfigError, GitError, JuniperError
+from juniper_release.gitops import Git
+from juniper_release.output import unified_diff
 
 COMMIT_MESSAGE = "Transfer to {org}"
 INDEX_LABELS = {"pypi": "PyPI", "testpypi": "TestPyPI"}
@@ -460,7 +460,7 @@ def run_transfer(
 def _reload(registry: Registry, plan: TransferPlan) -> Registry:
     if plan.registry_change is None:
         return registry
-    from .registry import load_registry
+    from juniper_release.ecosystem.registry import load_registry
 
     return load_registry(registry.path, dict(registry.overrides))
 
@@ -676,7 +676,7 @@ def _manual_steps(
 
 def render_checklist(result: Checklist, fmt: str = "text") -> str:
     """``text`` (table, details, manual steps), ``markdown`` or ``json``."""
-    from . import report
+    from juniper_release import output as report
 
     if fmt == "json":
         return report.to_json(result.to_data())

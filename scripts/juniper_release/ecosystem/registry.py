@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .errors import ConfigError, WorkspaceError
+from juniper_release.errors import ConfigError, WorkspaceError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 """The juniper-release checkout (this file lives in ``scripts/juniper_release/``)."""
 
 DEFAULT_REGISTRY = ROOT / "repos.toml"

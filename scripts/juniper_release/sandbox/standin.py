@@ -20,9 +20,9 @@ from typing import Any
 
 import tomlkit
 
-from .errors import ConfigError
-from .gitops import Git
-from .registry import Registry, cache_dir
+from juniper_release.ecosystem.registry import Registry, cache_dir
+from juniper_release.errors import ConfigError
+from juniper_release.gitops import Git
 
 GENERATOR_VERSION = "1"
 """Bump when the generated content changes, so cached sandboxes are regenerated."""

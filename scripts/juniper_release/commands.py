@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from .errors import CommandError
+from juniper_release.errors import CommandError
 
 # Token shapes that must never reach output: PyPI/TestPyPI API tokens and GitHub tokens.
 TOKEN_PATTERNS = (

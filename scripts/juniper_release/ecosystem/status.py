@@ -36,13 +36,13 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from . import report
-from .errors import GitError
-from .gitops import Git
-from .graph import CycleError, build_graph
-from .indexes import IndexUnreachable, versions_many
-from .project import Project, VersionKind, find_module_version
-from .registry import INDEX_NAMES, Package, Registry
+from juniper_release import output as report
+from juniper_release.ecosystem.graph import CycleError, build_graph
+from juniper_release.ecosystem.indexes import IndexUnreachable, versions_many
+from juniper_release.ecosystem.project import Project, VersionKind, find_module_version
+from juniper_release.ecosystem.registry import INDEX_NAMES, Package, Registry
+from juniper_release.errors import GitError
+from juniper_release.gitops import Git
 
 UNKNOWN = "unknown"
 COLUMNS = (

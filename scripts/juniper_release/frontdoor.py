@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import JuniperError, WorkspaceError
-from .registry import Registry, load_registry, missing_checkouts, resolve_workspace
+from juniper_release.ecosystem.registry import Registry, load_registry, missing_checkouts, resolve_workspace
+from juniper_release.errors import JuniperError, WorkspaceError
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def target(
     if sandbox:
         if workspace:
             raise JuniperError("--sandbox and --workspace both given", "pass one of them")
-        from .standin import sandbox_workspace
+        from juniper_release.sandbox.standin import sandbox_workspace
 
         ws = sandbox_workspace(registry, defects)
         print(f"using the stand-in sandbox ecosystem at {ws}", file=sys.stderr)

@@ -24,16 +24,19 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from . import indexes, publish, report, verify
-from .build import BuildResult
-from .errors import JuniperError
-from .forge import GitHub
-from .gitops import Git
-from .graph import build_graph
-from .proc import display, redact
-from .project import VersionKind, find_module_version, read_project, sibling_requirements
-from .registry import Index, Package, Registry, require_checkout
-from .versioning import CHANGELOG, release_notes
+from juniper_release import output as report
+from juniper_release.commands import display, redact
+from juniper_release.ecosystem import indexes
+from juniper_release.ecosystem.graph import build_graph
+from juniper_release.ecosystem.project import VersionKind, find_module_version, read_project, sibling_requirements
+from juniper_release.ecosystem.registry import Index, Package, Registry, require_checkout
+from juniper_release.errors import JuniperError
+from juniper_release.github.forge import GitHub
+from juniper_release.gitops import Git
+from juniper_release.release import publish
+from juniper_release.release.versioning import CHANGELOG, release_notes
+from juniper_release.verify import pipeline as verify
+from juniper_release.verify.build import BuildResult
 
 MODES = ("github", "twine")
 STATE_DIR = ".juniper-release"
@@ -811,7 +814,7 @@ class TrainPlan:
 
 def _collect_states(registry: Registry, workspace: Path) -> dict[str, tuple[str, str, int]]:
     """package -> (state, pyproject version, layer) from the status matrix."""
-    from . import status
+    from juniper_release.ecosystem import status
 
     return {
         row.package: (str(row.state), row.pyproject_version, row.layer)

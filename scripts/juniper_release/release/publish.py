@@ -21,12 +21,12 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from . import indexes
-from .envs import create_env, tool_env, uv_binary
-from .errors import CommandError, JuniperError
-from .proc import display, redact, register_secret, run
-from .project import read_project
-from .registry import Index, Package, Registry
+from juniper_release.commands import display, redact, register_secret, run
+from juniper_release.ecosystem import indexes
+from juniper_release.ecosystem.project import read_project
+from juniper_release.ecosystem.registry import Index, Package, Registry
+from juniper_release.errors import CommandError, JuniperError
+from juniper_release.verify.envs import create_env, tool_env, uv_binary
 
 THIRD_PARTY_INDEX = "https://pypi.org/simple/"
 ENV_DEPS_INDEX = "JUNIPER_DEPS_INDEX_URL"

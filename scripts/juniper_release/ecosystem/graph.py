@@ -15,9 +15,9 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .errors import JuniperError
-from .project import Project, read_project, sibling_requirements
-from .registry import Package, Registry, require_checkout
+from juniper_release.ecosystem.project import Project, read_project, sibling_requirements
+from juniper_release.ecosystem.registry import Package, Registry, require_checkout
+from juniper_release.errors import JuniperError
 
 # Marker environments the ecosystem supports; an edge counts if its marker holds in any of them.
 SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
