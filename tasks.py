@@ -417,7 +417,7 @@ def transfer_status(
 ) -> None:
     """Show the 11-step transfer checklist per repo, with the exact values for the manual steps."""
     from juniper_release.frontdoor import target
-    from juniper_release.transfer.codemod import checklist, render_checklist
+    from juniper_release.transfer.checklist import checklist, render_checklist
 
     t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, require_all=True)
     result = checklist(t.registry, t.workspace, to=to, packages=package, from_owner=from_owner)

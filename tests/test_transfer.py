@@ -15,16 +15,8 @@ from juniper_release.ecosystem.registry import ROOT, Registry, load_registry
 from juniper_release.errors import ConfigError, GitError, JuniperError
 from juniper_release.gitops import Git
 from juniper_release.sandbox.standin import Ecosystem
-from juniper_release.transfer.codemod import (
-    STEPS,
-    Rewriter,
-    checklist,
-    parse_remote,
-    plan_transfer,
-    render_checklist,
-    rewrite_remote,
-    run_transfer,
-)
+from juniper_release.transfer.checklist import STEPS, checklist, render_checklist
+from juniper_release.transfer.codemod import Rewriter, parse_remote, plan_transfer, rewrite_remote, run_transfer
 
 ORG = "OvertoadResearch"
 REPOS = (
