@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from juniper_release.ecosystem.registry import Registry, load_registry  # noqa: E402
 from juniper_release.release.procedure import Options  # noqa: E402
-from juniper_release.sandbox.rehearse import LocalIndex, free_port  # noqa: E402
+from juniper_release.sandbox.localindex import LocalIndex, free_port, index_env  # noqa: E402
 from juniper_release.sandbox.standin import GIT_ENV, Ecosystem, create_ecosystem  # noqa: E402
 
 
@@ -91,14 +91,10 @@ def index_servers(tmp_path: Path) -> Iterator[dict[str, IndexServer]]:
             server.stop()
 
 
-@pytest.fixture
-def index_env(index_servers: dict[str, IndexServer]) -> dict[str, str]:
+@pytest.fixture(name="index_env")
+def index_env_fixture(index_servers: dict[str, IndexServer]) -> dict[str, str]:
     """Environment overrides pointing the registry at the local index servers."""
-    env: dict[str, str] = {}
-    for name, server in index_servers.items():
-        env[f"JUNIPER_{name.upper()}_UPLOAD_URL"] = server.url
-        env[f"JUNIPER_{name.upper()}_SIMPLE_URL"] = f"{server.url}simple/"
-    return env
+    return index_env(index_servers)
 
 
 @pytest.fixture

@@ -14,21 +14,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tarfile
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from juniper_release import output as report
 from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import read_project
-from juniper_release.ecosystem.registry import Index, Registry, cache_dir, load_registry
+from juniper_release.ecosystem.registry import Registry, cache_dir, load_registry
 from juniper_release.errors import JuniperError
 from juniper_release.github.forge import ENV_API_URL, GitHub
 from juniper_release.gitops import Git
@@ -36,62 +30,9 @@ from juniper_release.release import publish
 from juniper_release.release.procedure import Options, release_train
 from juniper_release.release.versioning import apply_edits, commit_and_tag, plan_bump
 from juniper_release.sandbox.fakeforge import FakeGitHub
+from juniper_release.sandbox.localindex import LocalIndex, free_port, index_env
 
 STATE = "rehearsal.json"
-
-
-@dataclass
-class LocalIndex:
-    """A pypiserver on 127.0.0.1 (anonymous upload, no overwrite, no fallback to PyPI)."""
-
-    name: str
-    directory: Path
-    port: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    @property
-    def index(self) -> Index:
-        return Index(self.name, self.url, f"{self.url}simple/")
-
-    def start(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        exe = shutil.which("pypi-server") or str(Path(sys.executable).parent / "pypi-server")
-        cmd = [exe, "run", "-i", "127.0.0.1", "-p", str(self.port), "-a", ".", "-P", ".", "--disable-fallback"]
-        self.process = subprocess.Popen(
-            [*cmd, str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}health", timeout=1):
-                    return
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        self.stop()
-        raise JuniperError(
-            f"local index {self.name} did not start on port {self.port}", "check that pypiserver is installed"
-        )
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def clone_workspace(registry: Registry, source: Path, dest: Path) -> Path:
@@ -247,10 +188,7 @@ def _rehearse(
     servers = {
         name: LocalIndex(name, directory / f"index-{name}", int(state["ports"][name])) for name in ("testpypi", "pypi")
     }
-    env = {}
-    for name, server in servers.items():
-        env[f"JUNIPER_{name.upper()}_UPLOAD_URL"] = server.url
-        env[f"JUNIPER_{name.upper()}_SIMPLE_URL"] = server.index.simple_url
+    env = index_env(servers)
     work = directory / "ci"
     work.mkdir(exist_ok=True)
     try:
@@ -285,7 +223,7 @@ def _rehearse(
 
 
 def _verify_all(registry: Registry, workspace: Path, say: Callable[[str], None]) -> None:
-    """Issue 3's verification for the bumped commits, so the release gate can pass."""
+    """Build and verify every package at its bumped commit (verify-all), so the release gate finds it verified."""
     from juniper_release.verify.pipeline import verify_all
 
     say("verifying every package at its bumped commit (nox -s verify-all)")

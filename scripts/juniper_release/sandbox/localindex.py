@@ -1,0 +1,88 @@
+"""Local package indexes: real pypiserver instances on 127.0.0.1 standing in for TestPyPI and PyPI.
+
+The rehearsal starts two of them (and so do the tests); :func:`index_env` gives the environment overrides that point
+a registry's uploads and look-ups at them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from juniper_release.ecosystem.registry import ENV_INDEX_URLS, Index
+from juniper_release.errors import JuniperError
+
+START_TIMEOUT = 20.0
+"""Seconds a server gets to answer ``/health`` before it counts as failed to start."""
+
+
+@dataclass
+class LocalIndex:
+    """A pypiserver on 127.0.0.1 (anonymous upload, no overwrite, no fallback to PyPI)."""
+
+    name: str
+    directory: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def index(self) -> Index:
+        return Index(self.name, self.url, f"{self.url}simple/")
+
+    def start(self) -> None:
+        """Start the server and wait for ``/health``; a server that never answers is stopped and reported."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        exe = shutil.which("pypi-server") or str(Path(sys.executable).parent / "pypi-server")
+        cmd = [exe, "run", "-i", "127.0.0.1", "-p", str(self.port), "-a", ".", "-P", ".", "--disable-fallback"]
+        self.process = subprocess.Popen(
+            [*cmd, str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}health", timeout=1):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise JuniperError(
+            f"local index {self.name} did not start on port {self.port}", "check that pypiserver is installed"
+        )
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def index_env(servers: Mapping[str, LocalIndex]) -> dict[str, str]:
+    """The environment overrides pointing a registry's uploads and simple-API look-ups at ``servers`` (by index)."""
+    env: dict[str, str] = {}
+    for name, server in servers.items():
+        env[ENV_INDEX_URLS[(name, "upload_url")]] = server.index.upload_url
+        env[ENV_INDEX_URLS[(name, "simple_url")]] = server.index.simple_url
+    return env
