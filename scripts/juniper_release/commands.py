@@ -6,7 +6,7 @@ import os
 import re
 import shlex
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from juniper_release.errors import CommandError
@@ -96,9 +96,3 @@ def last_lines(text: str, n: int = 3) -> str:
     """The last ``n`` non-empty lines of ``text``, joined on one line."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return " | ".join(lines[-n:]) if lines else "(no output)"
-
-
-def env_without(keys: Iterable[str]) -> dict[str, str]:
-    """A copy of the environment without ``keys``."""
-    drop = set(keys)
-    return {k: v for k, v in os.environ.items() if k not in drop}

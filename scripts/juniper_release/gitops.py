@@ -70,22 +70,8 @@ class Git:
     def tag_exists(self, tag: str) -> bool:
         return self.ok("rev-parse", "-q", "--verify", f"refs/tags/{tag}")
 
-    def tag_commit(self, tag: str) -> str:
-        return self.run("rev-list", "-n", "1", tag)
-
     def commits_since(self, ref: str) -> int:
         return int(self.run("rev-list", "--count", f"{ref}..HEAD"))
-
-    def tree_hash(self, rev: str = "HEAD") -> str:
-        return self.run("rev-parse", f"{rev}^{{tree}}")
-
-    def diff(self, *paths: str) -> str:
-        """Uncommitted changes against HEAD (tracked files), as text."""
-        return self.run("diff", "HEAD", "--", *paths) if paths else self.run("diff", "HEAD")
-
-    def untracked(self) -> list[str]:
-        out = self.run("ls-files", "--others", "--exclude-standard")
-        return [line for line in out.splitlines() if line]
 
     def tracked_files(self) -> list[str]:
         out = self.run("ls-files", "-z")
@@ -102,9 +88,6 @@ class Git:
         rng = f"{ref}..HEAD" if ref else "HEAD"
         out = self.run("log", "--format=%s", rng)
         return [line for line in out.splitlines() if line]
-
-    def is_ignored(self, path: str) -> bool:
-        return self.ok("check-ignore", "-q", path)
 
     # ---- actions
 

@@ -73,17 +73,6 @@ class Graph:
         """Registry packages that require ``name`` directly."""
         return frozenset(e.source for e in self.edges if e.target == name)
 
-    def all_dependents(self, name: str) -> frozenset[str]:
-        """Everything that requires ``name``, directly or not."""
-        seen: set[str] = set()
-        todo = [name]
-        while todo:
-            for dep in self.dependents(todo.pop()):
-                if dep not in seen:
-                    seen.add(dep)
-                    todo.append(dep)
-        return frozenset(seen)
-
     def find_cycle(self) -> list[str] | None:
         """One cycle as a closed path (``[a, b, a]``), or None."""
         state: dict[str, int] = {}

@@ -112,11 +112,6 @@ def has_version(index: Index, project: str, version: Version, timeout: float = D
     return version in versions(index, project, timeout)
 
 
-def latest(found: Iterable[Version], include_pre: bool = False) -> Version | None:
-    pool = [v for v in found if include_pre or not v.is_prerelease]
-    return max(pool) if pool else None
-
-
 def versions_many(
     index: Index, projects: Iterable[str], timeout: float = DEFAULT_TIMEOUT
 ) -> dict[str, tuple[Version, ...] | IndexUnreachable]:

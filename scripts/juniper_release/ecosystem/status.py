@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import sys
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -274,10 +274,6 @@ def collect(
         )
         for pkg in order
     ]
-
-
-def by_name(rows: Sequence[StatusRow]) -> Mapping[str, StatusRow]:
-    return {row.package: row for row in rows}
 
 
 def render(rows: Sequence[StatusRow], fmt: str = "table") -> str:
