@@ -40,15 +40,16 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_venv = "yes"
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts"))  # the engine, used from the checkout (not installed)
 
 from juniper_release.ecosystem.registry import load_registry  # noqa: E402
 from juniper_release.errors import JuniperError  # noqa: E402
+from juniper_release.frontdoor import HELP, failure  # noqa: E402
 
 try:
     REGISTRY = load_registry(ROOT / "repos.toml")
 except JuniperError as exc:  # a broken registry must still say what to fix
-    raise SystemExit(f"error: {exc}") from None
+    raise SystemExit(f"error: {failure(exc)}") from None
 
 PACKAGE_PARAMS = [nox.param(p.name, id=p.name, tags=["ci", f"layer{p.layer}"]) for p in REGISTRY.packages]
 PACKAGE_NAMES = [p.name for p in REGISTRY.packages]
@@ -57,10 +58,10 @@ PACKAGE_NAMES = [p.name for p in REGISTRY.packages]
 def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespace:
     """Parse ``session.posargs`` (never mutated) into the options every engine session accepts."""
     parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
-    parser.add_argument("--workspace", help="directory holding the six checkouts (default: $JUNIPER_WORKSPACE or ..)")
-    parser.add_argument("--sandbox", action="store_true", help="use the generated stand-in ecosystem")
-    parser.add_argument("--defects", help="stand-in defects or preset (with --sandbox), e.g. 'seed'")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--workspace", help=HELP["workspace"])
+    parser.add_argument("--sandbox", action="store_true", help=HELP["sandbox"])
+    parser.add_argument("--defects", help=HELP["defects"])
+    parser.add_argument("--json", action="store_true", help=HELP["json"])
     if verify:
         parser.add_argument("--force", action="store_true", help="rebuild and re-verify even when cached")
         parser.add_argument(
@@ -73,7 +74,7 @@ def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespac
 
 
 def _fail(session: nox.Session, exc: JuniperError) -> None:
-    session.error(str(exc))
+    session.error(failure(exc))
 
 
 # ----------------------------------------------------------------------------------------------- quality
@@ -97,13 +98,13 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (real git, real builds, real local index servers)."""
+    from juniper_release.verify.envs import PYENV_VERSIONS
+
     session.install("-e", ".[test]")
-    session.run(
-        "pytest", *session.posargs, env={"PYENV_VERSION": "3.11.7:3.12.1:3.13.0", "UV_PYTHON_DOWNLOADS": "never"}
-    )
+    session.run("pytest", *session.posargs, env={"PYENV_VERSION": PYENV_VERSIONS, "UV_PYTHON_DOWNLOADS": "never"})
 
 
-# ----------------------------------------------------------------------------------------------- foundation (issue 2)
+# ----------------------------------------------------------------------------------------------- ecosystem
 
 
 @nox.session(venv_backend="none")
@@ -124,7 +125,7 @@ def check(session: nox.Session) -> None:
         session.error(f"{len(found)} consistency problems (see above)")
 
 
-# ----------------------------------------------------------------------------------------------- verification (issue 3)
+# ----------------------------------------------------------------------------------------------- verification
 # The engine makes its own fresh environments, so these sessions run in nox's interpreter (venv_backend="none").
 
 # build(...) carries only its layer tag: `nox -l --json -t ci` lists exactly one verify(...) per package.

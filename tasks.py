@@ -17,9 +17,10 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts"))  # the engine, used from the checkout (not installed)
 
 from juniper_release.errors import JuniperError  # noqa: E402
+from juniper_release.frontdoor import HELP, failure  # noqa: E402
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,20 +33,14 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except JuniperError as exc:
-            from juniper_release.commands import redact
-
-            raise Exit(redact(f"error: {exc}"), code=exc.exit_code) from None
+            raise Exit(f"error: {failure(exc)}", code=exc.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-# ----------------------------------------------------------------------------------------------- foundation (issue 2)
+# ----------------------------------------------------------------------------------------------- ecosystem
 
-_TARGET_HELP = {
-    "workspace": "directory holding the six checkouts (default: $JUNIPER_WORKSPACE, else this repo's parent)",
-    "sandbox": "use the generated stand-in ecosystem instead of real checkouts",
-    "defects": "stand-in defects or preset for --sandbox, e.g. 'seed' or 'cycle,missing-license'",
-}
+_TARGET_HELP = {key: HELP[key] for key in ("workspace", "sandbox", "defects")}
 
 
 @task(help={**_TARGET_HELP, "base": "clone from BASE/owner/name instead of GitHub", "dry_run": "only print"})
@@ -73,18 +68,15 @@ def graph(
     c: Context, workspace: str | None = None, sandbox: bool = False, defects: str | None = None, format: str = "mermaid"
 ) -> None:
     """Print the dependency graph (Mermaid or DOT); a cycle or wrong layer is an error after the graph."""
-    from juniper_release.ecosystem.graph import build_graph
-    from juniper_release.errors import JuniperError
+    from juniper_release.ecosystem.graph import build_graph, check_format, order_line
     from juniper_release.frontdoor import target
 
-    if format not in ("mermaid", "dot"):
-        raise JuniperError(f"unknown graph format {format!r}", "use --format mermaid or --format dot")
+    check_format(format)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
     g = build_graph(t.registry, t.workspace)
-    print(g.to_dot() if format == "dot" else g.to_mermaid())
+    print(g.render(format))
     g.check_layers()
-    order = " | ".join(f"layer {i}: {', '.join(p.name for p in layer)}" for i, layer in enumerate(g.layers()))
-    print(f"release order: {order}", file=sys.stderr)
+    print(order_line(g), file=sys.stderr)
 
 
 @task(help={**_TARGET_HELP, "json": "print a JSON list of {package, check, severity, message}"})
@@ -122,24 +114,19 @@ def status(
     timeout: float = 5.0,
 ) -> None:
     """Show the live version matrix: versions, tags, PyPI/TestPyPI and the state of every package."""
-    from juniper_release.ecosystem.status import collect, render
-    from juniper_release.frontdoor import target
+    from juniper_release.ecosystem.status import show
+    from juniper_release.frontdoor import output_format, target
 
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
-    # The stand-in packages share their names with the real ones on PyPI: never compare the two.
-    query = not t.sandbox or any(k.endswith("_SIMPLE_URL") for k in t.registry.overrides)
-    if not query:
-        print("note: sandbox: the real indexes are not queried; set JUNIPER_PYPI_SIMPLE_URL and", file=sys.stderr)
-        print("      JUNIPER_TESTPYPI_SIMPLE_URL to local servers to compare with them", file=sys.stderr)
-    rows = collect(t.registry, t.workspace, timeout=float(timeout), query_indexes=query)
-    print(render(rows, "json" if json else "markdown" if markdown else "table"))
+    fmt = output_format(json=json, markdown=markdown)
+    print(show(t.registry, t.workspace, sandbox=t.sandbox, fmt=fmt, timeout=float(timeout)))
 
 
-# ----------------------------------------------------------------------------------------------- release (issue 4)
+# ----------------------------------------------------------------------------------------------- release
 
 _RELEASE_HELP = {
-    "workspace": _TARGET_HELP["workspace"],
-    "sandbox": _TARGET_HELP["sandbox"],
+    "workspace": HELP["workspace"],
+    "sandbox": HELP["sandbox"],
     "execute": "really do it (default: dry run printing every step's command)",
     "yes": "answer every confirmation (CI); without it, prompts appear only on a terminal",
     "mode": "github (create the Release, watch the publish run) or twine (upload TestPyPI then PyPI locally)",
@@ -159,8 +146,8 @@ _RELEASE_HELP = {
         "commit": "commit the bump ('Bump <package> to X')",
         "tag": "create the annotated tag (needs --commit)",
         "force": "bump even if the working tree is dirty",
-        "workspace": _TARGET_HELP["workspace"],
-        "sandbox": _TARGET_HELP["sandbox"],
+        "workspace": HELP["workspace"],
+        "sandbox": HELP["sandbox"],
     }
 )
 @guarded
@@ -235,7 +222,7 @@ def release_train(
     sandbox: bool = False,
 ) -> None:
     """Release every package that needs it, layer by layer, resumable from the journal (dry run unless --execute)."""
-    from juniper_release.frontdoor import target
+    from juniper_release.frontdoor import output_format, target
     from juniper_release.release.procedure import Options
     from juniper_release.release.procedure import release_train as run_train
 
@@ -243,7 +230,7 @@ def release_train(
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
     if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
         opts.out = lambda line: print(line, file=sys.stderr, flush=True)
-    run_train(t.registry, t.workspace, opts, packages, fmt="json" if json else "table", emit=print)
+    run_train(t.registry, t.workspace, opts, packages, fmt=output_format(json=json), emit=print)
 
 
 @task(
@@ -283,7 +270,7 @@ def rehearse(
     )
 
 
-# ----------------------------------------------------------------------------------------------- workflows (issue 5)
+# ----------------------------------------------------------------------------------------------- workflows
 
 
 @task(
@@ -292,9 +279,7 @@ def rehearse(
         "check": "print a unified diff per repo whose workflows drift or are missing; exit 1 if any",
         "write": "write the rendered workflows into the checkouts (never commits)",
         "package": "only these packages (comma list; default: all)",
-        "workspace": "directory holding the six checkouts (default: $JUNIPER_WORKSPACE or ..)",
-        "sandbox": "use the generated stand-in ecosystem",
-        "defects": "stand-in defects or preset (with --sandbox), e.g. 'seed'",
+        **_TARGET_HELP,
     },
 )
 @guarded
@@ -308,36 +293,15 @@ def workflows(
     defects: str = "",
 ) -> None:
     """Render each package's publish and validate workflows from the template: --check (diff) or --write."""
-    from juniper_release import output as report
-    from juniper_release.errors import EXIT_FINDINGS
     from juniper_release.frontdoor import target
     from juniper_release.github import workflows as wf
 
-    if check == write:
-        raise JuniperError("pass exactly one of --check and --write", "run `invoke workflows --check` first")
-    if write and sandbox:
-        raise JuniperError(
-            "--write would change the shared cached sandbox", "use --check with --sandbox, or --write --workspace DIR"
-        )
+    wf.check_flags(check=check, write=write, sandbox=sandbox)
     tgt = target(workspace or None, sandbox=sandbox, defects=defects or None)
     chosen = tgt.registry.select(package)
-    if write:
-        written = wf.write(tgt.registry, tgt.workspace, chosen)
-        for drift in written:
-            report.emit(f"wrote {tgt.registry.get(drift.package).path}/{drift.path} (was {drift.status})")
-        report.emit(f"{len(written)} workflow file(s) written, {2 * len(chosen) - len(written)} already up to date")
-        return
-    drifts = wf.check(tgt.registry, tgt.workspace, chosen)
-    diff = wf.check_report(drifts)
-    if diff:
-        report.emit(diff)
-    report.emit(report.table(wf.summary_rows(drifts)))
-    stale = wf.drifted_packages(drifts)
-    if stale:
-        raise Exit(
-            f"workflows drift in {', '.join(stale)}. Fix: run `invoke workflows --write` and commit in each repo",
-            code=EXIT_FINDINGS,
-        )
+    run = wf.run_write if write else wf.run_check
+    if code := run(tgt.registry, tgt.workspace, chosen):
+        raise Exit(code=code)
 
 
 @task(help={"sessions": "a file holding `nox -l --json -t ci` output (default: run it now)"})
@@ -353,7 +317,7 @@ def ci_matrix(c: Context, sessions: str = "") -> None:
     print(json.dumps(wf.ci_matrix(load_registry(), text), separators=(",", ":")))
 
 
-# ----------------------------------------------------------------------------------------------- transfer (issue 6)
+# ----------------------------------------------------------------------------------------------- transfer
 
 _TRANSFER_HELP = {
     **_TARGET_HELP,
@@ -380,13 +344,9 @@ def transfer(
 ) -> None:
     """Move the repos to the organization: a diff per repo; --execute applies and commits it."""
     from juniper_release.frontdoor import target
-    from juniper_release.transfer.codemod import run_transfer
+    from juniper_release.transfer.codemod import check_flags, run_transfer, updates_registry
 
-    if sandbox and execute:
-        raise JuniperError(
-            "--execute would rewrite the shared stand-in sandbox that other commands reuse",
-            "drop --execute to see the diff, or copy the sandbox and pass --workspace COPY --registry COPY.toml",
-        )
+    check_flags(sandbox=sandbox, execute=execute)
     t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, require_all=True)
     run_transfer(
         t.registry,
@@ -396,12 +356,11 @@ def transfer(
         execute=execute,
         yes=yes,
         from_owner=from_owner,
-        # The sandbox never rewrites the real repos.toml (only one passed with --registry).
-        update_registry=not t.sandbox or bool(registry),
+        update_registry=updates_registry(sandbox=t.sandbox, registry_given=bool(registry)),
     )
 
 
-@task(help={**_TRANSFER_HELP, "json": "print JSON", "markdown": "print Markdown (for a GitHub step summary)"})
+@task(help={**_TRANSFER_HELP, "json": HELP["json"], "markdown": "print Markdown (for a GitHub step summary)"})
 @guarded
 def transfer_status(
     c: Context,
@@ -416,12 +375,12 @@ def transfer_status(
     from_owner: str | None = None,
 ) -> None:
     """Show the 11-step transfer checklist per repo, with the exact values for the manual steps."""
-    from juniper_release.frontdoor import target
+    from juniper_release.frontdoor import output_format, target
     from juniper_release.transfer.checklist import checklist, render_checklist
 
     t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, require_all=True)
     result = checklist(t.registry, t.workspace, to=to, packages=package, from_owner=from_owner)
-    print(render_checklist(result, "json" if json else "markdown" if markdown else "text"))
+    print(render_checklist(result, output_format(json=json, markdown=markdown, default="text")))
 
 
 __all__ = ["Context", "guarded", "task"]

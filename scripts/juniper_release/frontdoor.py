@@ -1,4 +1,11 @@
-"""Shared plumbing for the two front doors (noxfile.py and tasks.py): registry, workspace and sandbox."""
+"""Shared plumbing for the two front doors (noxfile.py and tasks.py): registry, workspace and sandbox, the help of
+the options both accept, and how an engine error is shown.
+
+Each front door puts ``scripts/`` on ``sys.path`` itself, before importing the engine, with the same two lines::
+
+    ROOT = Path(__file__).resolve().parent
+    sys.path.insert(0, str(ROOT / "scripts"))  # the engine, used from the checkout (not installed)
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from juniper_release.commands import redact
 from juniper_release.ecosystem.registry import Registry, load_registry, missing_checkouts, resolve_workspace
 from juniper_release.errors import JuniperError, WorkspaceError
+
+HELP = {
+    "workspace": "directory holding the six checkouts (default: $JUNIPER_WORKSPACE, else this repo's parent)",
+    "sandbox": "use the generated stand-in ecosystem instead of real checkouts",
+    "defects": "stand-in defects or preset for --sandbox, e.g. 'seed' or 'cycle,missing-license'",
+    "json": "print JSON instead of a table",
+}
+"""The help of the options every invoke task and nox session spells the same way."""
+
+
+def failure(exc: JuniperError) -> str:
+    """An engine error as both front doors show it: one line, every secret redacted."""
+    return redact(str(exc))
+
+
+def output_format(*, json: bool = False, markdown: bool = False, default: str = "table") -> str:
+    """The format the ``--json`` / ``--markdown`` flags ask for (``--json`` wins when both are given)."""
+    if json:
+        return "json"
+    return "markdown" if markdown else default
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from juniper_release.errors import JuniperError
 
 # Marker environments the ecosystem supports; an edge counts if its marker holds in any of them.
 SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
+FORMATS = ("mermaid", "dot")
 
 
 class CycleError(JuniperError):
@@ -160,6 +161,11 @@ class Graph:
             lines.append(f'    {_node_id(e.source)} {style}|"{e.label}"| {_node_id(e.target)}')
         return "\n".join(lines)
 
+    def render(self, fmt: str) -> str:
+        """The graph in one of :data:`FORMATS`."""
+        check_format(fmt)
+        return self.to_dot() if fmt == "dot" else self.to_mermaid()
+
     def to_dot(self) -> str:
         layers = self.computed_layers() if not self.find_cycle() else {p.name: p.layer for p in self.registry.packages}
         lines = ["digraph juniper {", "    rankdir=BT;", "    node [shape=box];"]
@@ -170,6 +176,18 @@ class Graph:
             lines.append(f'    "{e.source}" -> "{e.target}" [label="{e.label}", style={style}];')
         lines.append("}")
         return "\n".join(lines)
+
+
+def check_format(fmt: str) -> None:
+    """``invoke graph --format`` is one of :data:`FORMATS`."""
+    if fmt not in FORMATS:
+        raise JuniperError(f"unknown graph format {fmt!r}", "use --format mermaid or --format dot")
+
+
+def order_line(graph: Graph) -> str:
+    """The release order on one line: ``release order: layer 0: a, b | layer 1: c``."""
+    order = " | ".join(f"layer {i}: {', '.join(p.name for p in layer)}" for i, layer in enumerate(graph.layers()))
+    return f"release order: {order}"
 
 
 def _node_id(name: str) -> str:

@@ -287,3 +287,22 @@ def render(rows: Sequence[StatusRow], fmt: str = "table") -> str:
         return text + ("\n\n**Anomalies**\n\n" + "\n".join(notes) if notes else "")
     text = report.table(data, COLUMNS)
     return text + ("\n\nanomalies:\n" + "\n".join(notes) if notes else "")
+
+
+def show(
+    registry: Registry,
+    workspace: Path,
+    *,
+    sandbox: bool = False,
+    fmt: str = "table",
+    timeout: float = 5.0,
+    warn: Callable[[str], None] | None = None,
+) -> str:
+    """``invoke status``: the rendered matrix. The stand-in packages share their names with the real ones on PyPI,
+    so the sandbox never queries the real indexes (only local ones set through the *_SIMPLE_URL overrides)."""
+    warn = warn or _stderr
+    query = not sandbox or any(k.endswith("_SIMPLE_URL") for k in registry.overrides)
+    if not query:
+        warn("note: sandbox: the real indexes are not queried; set JUNIPER_PYPI_SIMPLE_URL and")
+        warn("      JUNIPER_TESTPYPI_SIMPLE_URL to local servers to compare with them")
+    return render(collect(registry, workspace, timeout=timeout, warn=warn, query_indexes=query), fmt)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -25,8 +25,8 @@ from packaging.utils import canonicalize_name
 
 from juniper_release.commands import run
 from juniper_release.ecosystem.registry import ROOT, Package, Registry, load_registry, require_checkout
-from juniper_release.errors import ConfigError, JuniperError
-from juniper_release.output import unified_diff
+from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, JuniperError
+from juniper_release.output import emit, table, unified_diff
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PUBLISH_TEMPLATE = "publish.yml"
@@ -238,6 +238,52 @@ def check_report(drifts: Sequence[Drift]) -> str:
         states = ", ".join(f"{PurePosixPath(d.path).name} {d.status}" for d in mine)
         parts.append(f"== {name}: {states}\n" + "".join(d.diff for d in mine))
     return "\n".join(parts)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def check_flags(*, check: bool, write: bool, sandbox: bool) -> None:
+    """``invoke workflows`` takes exactly one of --check and --write, and never writes into the shared sandbox."""
+    if check == write:
+        raise JuniperError("pass exactly one of --check and --write", "run `invoke workflows --check` first")
+    if write and sandbox:
+        raise JuniperError(
+            "--write would change the shared cached sandbox", "use --check with --sandbox, or --write --workspace DIR"
+        )
+
+
+def run_write(
+    registry: Registry, workspace: Path, packages: Sequence[Package], out: Callable[[str], None] = emit
+) -> int:
+    """Write the missing or drifted workflows and say which; the exit code is always EXIT_OK."""
+    written = write(registry, workspace, packages)
+    for drift in written:
+        out(f"wrote {registry.get(drift.package).path}/{drift.path} (was {drift.status})")
+    up_to_date = len(render_all(registry, packages)) - len(written)
+    out(f"{len(written)} workflow file(s) written, {up_to_date} already up to date")
+    return EXIT_OK
+
+
+def run_check(
+    registry: Registry,
+    workspace: Path,
+    packages: Sequence[Package],
+    out: Callable[[str], None] = emit,
+    err: Callable[[str], None] = _stderr,
+) -> int:
+    """Print the diffs and the summary table; EXIT_FINDINGS (with the fix on ``err``) when any workflow drifts."""
+    drifts = check(registry, workspace, packages)
+    diff = check_report(drifts)
+    if diff:
+        out(diff)
+    out(table(summary_rows(drifts)))
+    stale = drifted_packages(drifts)
+    if not stale:
+        return EXIT_OK
+    err(f"workflows drift in {', '.join(stale)}. Fix: run `invoke workflows --write` and commit in each repo")
+    return EXIT_FINDINGS
 
 
 # --------------------------------------------------------------------------------------------------- CI matrix

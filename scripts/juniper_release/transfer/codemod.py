@@ -378,6 +378,21 @@ def apply_plan(plan: TransferPlan) -> list[str]:
     return done
 
 
+def check_flags(*, sandbox: bool, execute: bool) -> None:
+    """``--execute`` never rewrites the shared stand-in sandbox (other commands reuse it)."""
+    if sandbox and execute:
+        raise JuniperError(
+            "--execute would rewrite the shared stand-in sandbox that other commands reuse",
+            "drop --execute to see the diff, or copy the sandbox and pass --workspace COPY --registry COPY.toml",
+        )
+
+
+def updates_registry(*, sandbox: bool, registry_given: bool) -> bool:
+    """Whether the transfer rewrites repos.toml: always for real checkouts; in the sandbox only a ``--registry`` copy
+    (never this repository's own repos.toml)."""
+    return not sandbox or registry_given
+
+
 def run_transfer(
     registry: Registry,
     workspace: Path,
