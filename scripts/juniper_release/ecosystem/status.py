@@ -1,9 +1,10 @@
-"""The live version matrix (``invoke status``, the plan's Appendix A): where every package stands, in release order.
+"""The live version matrix (``invoke status``): where every package stands, in release order.
 
 Per package: the pyproject version, the module ``__version__``, the latest release tag and the commits since it, the
 newest version on PyPI and TestPyPI, and a :class:`State`.
 
-Which tag is "latest" (never a stale tag picked by sorting, SPEC §8's ``v0.25.0-alpha`` incident):
+Which tag is "latest" (never a stale tag picked by sorting: upstream, a version sort once picked a stale tag
+``v0.25.0-alpha`` left from before a version reset):
 
 1. the tag of the *released* version, when that tag exists. The released version is the pyproject version when
    PyPI has it, else PyPI's newest final release (else its newest pre-release): a pre-release such as ``0.4.0rc1``

@@ -66,7 +66,7 @@ DEFECTS: dict[str, str] = {
 
 PRESETS: dict[str, frozenset[str]] = {
     "clean": frozenset(),
-    # The real ecosystem's known problems when this tool was started (SPEC.md).
+    # The real ecosystem's known problems when this tool was started (each one described in DEFECTS above).
     "seed": frozenset({"version-mismatch", "missing-workflow", "no-services", "mixed-floors"}),
 }
 
@@ -403,7 +403,7 @@ THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLI
 
 
 def upstream_publish_workflow(name: str, import_name: str | None, torch: bool, double_trigger: bool = False) -> str:
-    """The upstream-style publish workflow the real repos carry (the plan's Appendix B)."""
+    """The upstream-style publish workflow the real repos carry (one job per index, on a published release)."""
     on = "on:\n  release:\n    types: [published]\n"
     if double_trigger:
         on = "on:\n  push:\n    tags: ['v*']\n  release:\n    types: [published]\n"
