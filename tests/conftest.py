@@ -1,22 +1,38 @@
-"""Shared fixtures: the registry, a generated stand-in ecosystem, and real local index servers."""
+"""Shared fixtures and helpers: the registry, a generated stand-in ecosystem, real local index servers, and running
+the front doors (``invoke`` tasks and ``nox`` sessions) as a maintainer would."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
-from collections.abc import Callable, Iterator
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts"))  # the engine, used from the checkout (not installed)
 
 from juniper_release.ecosystem.registry import Registry, load_registry  # noqa: E402
 from juniper_release.release.procedure import Options  # noqa: E402
 from juniper_release.sandbox.localindex import LocalIndex, free_port, index_env  # noqa: E402
 from juniper_release.sandbox.standin import GIT_ENV, Ecosystem, create_ecosystem  # noqa: E402
+
+PACKAGE_NAMES = (
+    "juniper-data-client",
+    "juniper-cascor-client",
+    "juniper-cascor-worker",
+    "juniper-data",
+    "juniper-cascor",
+    "juniper-ml",
+)
+"""The six packages, in repos.toml order (layer 0: the first three; layer 1: the next two; layer 2: juniper-ml)."""
+
+RELEASE_ORDER = (*sorted(PACKAGE_NAMES[:3]), *sorted(PACKAGE_NAMES[3:5]), PACKAGE_NAMES[5])
+"""The expected release order: layer by layer, by name within a layer."""
 
 
 @pytest.fixture(autouse=True)
@@ -98,8 +114,46 @@ def index_env_fixture(index_servers: dict[str, IndexServer]) -> dict[str, str]:
 
 
 @pytest.fixture
-def clean_env() -> dict[str, str]:
-    return dict(os.environ)
+def local_registry(index_env: dict[str, str]) -> Registry:
+    """The repository's registry with both indexes pointed at the local index servers."""
+    return load_registry(ROOT / "repos.toml", env=index_env)
+
+
+def publish_wheel(server: IndexServer, name: str, version: str) -> Path:
+    """Put a minimal, valid wheel into the server's package directory (pypiserver serves it at once)."""
+    dist = name.replace("-", "_")
+    info = f"{dist}-{version}.dist-info"
+    path = server.directory / f"{dist}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as whl:
+        whl.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        whl.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        whl.writestr(f"{info}/RECORD", "")
+    return path
+
+
+# ----------------------------------------------------------------------------------------------- front doors
+
+
+def run_task(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``invoke ARGS`` on this repository's tasks.py, in a subprocess with the test's environment plus ``env``.
+
+    Output is captured and the exit code is the caller's to assert (it never raises on a failing task).
+    """
+    return _front_door([sys.executable, "-m", "invoke", "-r", str(ROOT), *args], env, timeout)
+
+
+def run_session(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``nox ARGS`` on this repository's noxfile.py, like :func:`run_task`."""
+    return _front_door([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), *args], env, timeout)
+
+
+def _front_door(cmd: list[str], env: Mapping[str, str] | None, timeout: float) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def release_options(lines: list[str], **kw: Any) -> Options:

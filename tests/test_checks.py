@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_session, run_task
 from juniper_release.ecosystem.checks import exit_code, problems, render, run_checks
 from juniper_release.errors import WorkspaceError
 from juniper_release.gitops import Git
@@ -180,18 +178,10 @@ def test_render_json_and_table(make_ecosystem, registry):
 # ------------------------------------------------------------------------------------------------ front doors
 
 
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})})
-
-
-def _invoke(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return _run(sys.executable, "-m", "invoke", "-r", str(ROOT), *args, env=env)
-
-
 def test_check_task_exit_codes(ecosystem, make_ecosystem, tmp_path):
-    clean = _invoke("check", "--workspace", str(ecosystem.workspace))
+    clean = run_task("check", "--workspace", str(ecosystem.workspace))
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    seed = _invoke("check", "--workspace", str(make_ecosystem("seed").workspace), "--json")
+    seed = run_task("check", "--workspace", str(make_ecosystem("seed").workspace), "--json")
     assert seed.returncode == 1
     data = json.loads(seed.stdout)
     assert {d["package"] for d in data if d["severity"] != "info"} == {
@@ -203,23 +193,22 @@ def test_check_task_exit_codes(ecosystem, make_ecosystem, tmp_path):
     }
     empty = tmp_path / "empty"
     empty.mkdir()
-    missing = _invoke("check", "--workspace", str(empty))
+    missing = run_task("check", "--workspace", str(empty))
     assert missing.returncode == 2
     assert f"invoke clone --workspace {empty}" in missing.stderr and "Traceback" not in missing.stderr
 
 
 def test_check_task_on_the_sandbox_seed(tmp_path):
-    result = _invoke("check", "--sandbox", "--defects", "seed", "--json", env={"JUNIPER_CACHE_DIR": str(tmp_path)})
+    result = run_task("check", "--sandbox", "--defects", "seed", "--json", env={"JUNIPER_CACHE_DIR": str(tmp_path)})
     assert result.returncode == 1, result.stderr
     checks = {(d["package"], d["check"]) for d in json.loads(result.stdout) if d["severity"] != "info"}
     assert ("juniper-ml", "meta-extras") in checks and len(checks) == 5
-    bad = _invoke("check", "--sandbox", "--defects", "nope", env={"JUNIPER_CACHE_DIR": str(tmp_path)})
+    bad = run_task("check", "--sandbox", "--defects", "nope", env={"JUNIPER_CACHE_DIR": str(tmp_path)})
     assert bad.returncode == 2 and "unknown stand-in defect 'nope'" in bad.stderr
 
 
 def test_nox_check_session(ecosystem, make_ecosystem):
-    nox = [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", "check", "--"]
-    clean = _run(*nox, "--workspace", str(ecosystem.workspace))
+    clean = run_session("-s", "check", "--", "--workspace", str(ecosystem.workspace))
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    seed = _run(*nox, "--workspace", str(make_ecosystem("seed").workspace))
+    seed = run_session("-s", "check", "--", "--workspace", str(make_ecosystem("seed").workspace))
     assert seed.returncode == 1 and "consistency problems" in seed.stderr

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import PACKAGE_NAMES, run_task
 from juniper_release.ecosystem.registry import clone_url
 from juniper_release.errors import GitError
 from juniper_release.gitops import Git, clone_missing
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _invoke(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "-r", str(ROOT), *args], capture_output=True, text=True, check=False
-    )
 
 
 def test_clone_url(registry):
@@ -40,7 +31,7 @@ def test_clone_missing_skips_existing_and_clones_the_rest(ecosystem, registry, t
     outcomes = dict(clone_missing(registry, ws, base))
     assert outcomes["juniper-data"].startswith("skipped:")
     assert "holds no pyproject.toml" in outcomes["juniper-ml"]
-    for name in ("juniper-data-client", "juniper-cascor-client", "juniper-cascor-worker", "juniper-cascor"):
+    for name in set(PACKAGE_NAMES) - {"juniper-data", "juniper-ml"}:
         assert outcomes[name].startswith("cloned ")
         assert Git(ws / name).tag_exists(registry.tag_for(_version(ws / name)))
     # Idempotent: a second run clones nothing.
@@ -65,10 +56,10 @@ def test_clone_failure_is_one_line(registry, tmp_path):
 def test_clone_task(ecosystem, tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()
-    result = _invoke("clone", "--workspace", str(ws), "--base", str(ecosystem.remotes))
+    result = run_task("clone", "--workspace", str(ws), "--base", str(ecosystem.remotes))
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(": cloned ") == 6
-    check = _invoke("check", "--workspace", str(ws))
+    check = run_task("check", "--workspace", str(ws))
     assert check.returncode == 0, check.stdout
-    bad = _invoke("clone", "--workspace", str(tmp_path / "nope"))
+    bad = run_task("clone", "--workspace", str(tmp_path / "nope"))
     assert bad.returncode == 2 and "is not a directory" in bad.stderr and "Traceback" not in bad.stderr

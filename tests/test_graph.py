@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import tomlkit
-from juniper_release.ecosystem.graph import CycleError, LayerError, build_graph
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import RELEASE_ORDER, run_task
+from juniper_release.ecosystem.graph import CycleError, LayerError, build_graph, check_format, order_line
+from juniper_release.errors import JuniperError
 
 
 def test_clean_order_layers_and_edges(ecosystem, registry):
     graph = build_graph(registry, ecosystem.workspace)
     graph.check_layers()
-    assert [p.name for p in graph.release_order()] == [
-        "juniper-cascor-client",
-        "juniper-cascor-worker",
-        "juniper-data-client",
-        "juniper-cascor",
-        "juniper-data",
-        "juniper-ml",
-    ]
+    assert tuple(p.name for p in graph.release_order()) == RELEASE_ORDER
     assert [[p.name for p in layer] for layer in graph.layers()][1:] == [
         ["juniper-cascor", "juniper-data"],
         ["juniper-ml"],
@@ -86,25 +77,32 @@ def test_markers_are_honoured(ecosystem, registry, marker, edge):
     assert ("juniper-data-client" in graph.deps("juniper-cascor-client")) is edge
 
 
-def _invoke(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "-r", str(ROOT), *args], capture_output=True, text=True, check=False
-    )
-
-
 def test_graph_task_prints_mermaid_and_dot(ecosystem):
     ws = str(ecosystem.workspace)
-    mermaid = _invoke("graph", "--workspace", ws)
+    mermaid = run_task("graph", "--workspace", ws)
     assert mermaid.returncode == 0, mermaid.stderr
     assert mermaid.stdout.startswith("graph BT")
     assert "release order: layer 0: juniper-cascor-client" in mermaid.stderr
-    dot = _invoke("graph", "--workspace", ws, "--format", "dot")
+    dot = run_task("graph", "--workspace", ws, "--format", "dot")
     assert dot.returncode == 0 and dot.stdout.startswith("digraph juniper {")
-    bad = _invoke("graph", "--workspace", ws, "--format", "svg")
+    bad = run_task("graph", "--workspace", ws, "--format", "svg")
     assert bad.returncode == 2 and "unknown graph format 'svg'" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_graph_task_fails_on_a_cycle(make_ecosystem):
-    result = _invoke("graph", "--workspace", str(make_ecosystem("cycle").workspace))
+    result = run_task("graph", "--workspace", str(make_ecosystem("cycle").workspace))
     assert result.returncode == 2
     assert "dependency cycle: " in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_format_is_refused_before_anything_is_read(ecosystem, registry):
+    with pytest.raises(JuniperError, match=r"unknown graph format 'svg'\. Fix: use --format mermaid or --format dot"):
+        check_format("svg")
+    graph = build_graph(registry, ecosystem.workspace)
+    with pytest.raises(JuniperError, match="unknown graph format"):
+        graph.render("png")
+    assert graph.render("dot") == graph.to_dot() and graph.render("mermaid") == graph.to_mermaid()
+    assert order_line(graph) == (
+        "release order: layer 0: juniper-cascor-client, juniper-cascor-worker, juniper-data-client"
+        " | layer 1: juniper-cascor, juniper-data | layer 2: juniper-ml"
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import tomlkit
+from conftest import PACKAGE_NAMES
 from juniper_release.ecosystem.registry import (
     DEFAULT_REGISTRY,
     ENV_INDEX_URLS,
@@ -39,14 +40,7 @@ def _error(doc: Any, env: dict[str, str] | None = None) -> str:
 
 def test_the_real_registry_parses() -> None:
     reg = parse_registry(TEXT, PATH, {})
-    assert reg.names == (
-        "juniper-data-client",
-        "juniper-cascor-client",
-        "juniper-cascor-worker",
-        "juniper-data",
-        "juniper-cascor",
-        "juniper-ml",
-    )
+    assert reg.names == PACKAGE_NAMES
     assert reg.get("juniper-ml").is_meta and reg.get("Juniper_Data").name == "juniper-data"
     assert reg.tag_for("0.3.1") == "v0.3.1"
     assert not reg.overrides

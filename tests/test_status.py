@@ -3,42 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
-import pytest
-from conftest import IndexServer, free_port
+from conftest import RELEASE_ORDER, ROOT, IndexServer, free_port, publish_wheel, run_task
 from juniper_release.ecosystem.registry import load_registry
-from juniper_release.ecosystem.status import COLUMNS, State, collect, render
+from juniper_release.ecosystem.status import COLUMNS, State, collect, render, show
 from juniper_release.gitops import Git
 from juniper_release.sandbox.standin import VERSIONS
 from packaging.version import Version
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def publish(server: IndexServer, name: str, version: str) -> None:
-    """Put a minimal, valid wheel into the server's package directory (pypiserver serves it at once)."""
-    dist = name.replace("-", "_")
-    info = f"{dist}-{version}.dist-info"
-    path = server.directory / f"{dist}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as whl:
-        whl.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-        whl.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        whl.writestr(f"{info}/RECORD", "")
-
 
 def publish_all(server: IndexServer, versions: dict[str, str] | None = None) -> None:
     for name, version in (versions or VERSIONS).items():
-        publish(server, name, version)
-
-
-@pytest.fixture
-def live_registry(index_env):
-    return load_registry(ROOT / "repos.toml", env=index_env)
+        publish_wheel(server, name, version)
 
 
 def _rows(registry, workspace, warnings=None):
@@ -46,20 +23,13 @@ def _rows(registry, workspace, warnings=None):
     return {row.package: row for row in collect(registry, workspace, timeout=3, warn=sink.append)}
 
 
-def test_up_to_date_in_release_order(ecosystem, live_registry, index_servers):
+def test_up_to_date_in_release_order(ecosystem, local_registry, index_servers):
     publish_all(index_servers["pypi"])
     publish_all(index_servers["testpypi"])
     warnings: list[str] = []
-    rows = collect(live_registry, ecosystem.workspace, timeout=3, warn=warnings.append)
+    rows = collect(local_registry, ecosystem.workspace, timeout=3, warn=warnings.append)
     assert warnings == []
-    assert [r.package for r in rows] == [
-        "juniper-cascor-client",
-        "juniper-cascor-worker",
-        "juniper-data-client",
-        "juniper-cascor",
-        "juniper-data",
-        "juniper-ml",
-    ]
+    assert tuple(r.package for r in rows) == RELEASE_ORDER
     assert {r.state for r in rows} == {State.UP_TO_DATE}
     dc = next(r for r in rows if r.package == "juniper-data-client")
     assert dc.as_dict() == {
@@ -78,10 +48,10 @@ def test_up_to_date_in_release_order(ecosystem, live_registry, index_servers):
     assert by["juniper-ml"].module_version == "none" and by["juniper-ml"].layer == 2
 
 
-def test_unreleased_changes(make_ecosystem, live_registry, index_servers):
+def test_unreleased_changes(make_ecosystem, local_registry, index_servers):
     eco = make_ecosystem(unreleased=["juniper-data"])
     publish_all(index_servers["pypi"])
-    rows = _rows(live_registry, eco.workspace)
+    rows = _rows(local_registry, eco.workspace)
     assert rows["juniper-data"].state is State.UNRELEASED_CHANGES
     assert rows["juniper-data"].commits_since_tag == 1
     assert rows["juniper-data"].testpypi_version is None
@@ -96,12 +66,12 @@ def _bump(root: Path, old: str, new: str, files: tuple[str, ...]) -> None:
     git.run("commit", "-q", "-am", f"Bump version to {new}")
 
 
-def test_bumped_not_released_and_never_released(ecosystem, live_registry, index_servers):
+def test_bumped_not_released_and_never_released(ecosystem, local_registry, index_servers):
     publish_all(index_servers["pypi"], {k: v for k, v in VERSIONS.items() if k != "juniper-ml"})
     root = ecosystem.checkout("juniper-data-client")
     _bump(root, "0.3.1", "0.3.2", ("pyproject.toml", "src/juniper_data_client/__init__.py"))
-    publish(index_servers["testpypi"], "juniper-data-client", "0.3.2rc1")
-    rows = _rows(live_registry, ecosystem.workspace)
+    publish_wheel(index_servers["testpypi"], "juniper-data-client", "0.3.2rc1")
+    rows = _rows(local_registry, ecosystem.workspace)
     dc = rows["juniper-data-client"]
     assert dc.state is State.BUMPED_NOT_RELEASED
     assert (dc.pyproject_version, dc.latest_tag, dc.commits_since_tag) == ("0.3.2", "v0.3.1", 1)
@@ -109,14 +79,14 @@ def test_bumped_not_released_and_never_released(ecosystem, live_registry, index_
     assert rows["juniper-ml"].state is State.NEVER_RELEASED and rows["juniper-ml"].pypi_version is None
 
 
-def test_anomalies(make_ecosystem, live_registry, index_servers):
+def test_anomalies(make_ecosystem, local_registry, index_servers):
     eco = make_ecosystem("version-mismatch")
     publish_all(index_servers["pypi"], {**VERSIONS, "juniper-data": "0.7.0"})
     # juniper-cascor: tag v0.5.0 moved onto a commit whose pyproject says 0.5.1.
     cascor = eco.checkout("juniper-cascor")
     _bump(cascor, "0.5.0", "0.5.1", ("pyproject.toml", "juniper_cascor/__init__.py"))
     Git(cascor).run("tag", "-f", "-a", "v0.5.0", "-m", "moved")
-    rows = _rows(live_registry, eco.workspace)
+    rows = _rows(local_registry, eco.workspace)
     assert rows["juniper-data-client"].state is State.ANOMALY
     assert "__version__ 0.3.0 != pyproject 0.3.1" in rows["juniper-data-client"].reasons[0]
     assert rows["juniper-data"].state is State.ANOMALY
@@ -128,12 +98,12 @@ def test_anomalies(make_ecosystem, live_registry, index_servers):
     assert "anomalies:" in table and "juniper-data: pyproject 0.6.0 is below the released 0.7.0" in table
 
 
-def test_stale_higher_tag_is_not_the_latest(ecosystem, live_registry, index_servers):
+def test_stale_higher_tag_is_not_the_latest(ecosystem, local_registry, index_servers):
     root = ecosystem.checkout("juniper-data-client")
     # A pre-reset tag: higher by string sort *and* by version than the released v0.3.1.
     Git(root).run("tag", "v0.25.0-alpha")
     publish_all(index_servers["pypi"])
-    rows = _rows(live_registry, ecosystem.workspace)
+    rows = _rows(local_registry, ecosystem.workspace)
     assert rows["juniper-data-client"].latest_tag == "v0.3.1"
     assert rows["juniper-data-client"].state is State.UP_TO_DATE
 
@@ -153,19 +123,18 @@ def test_unreachable_index_shows_unknown_and_falls_back_to_tags(ecosystem, regis
     assert {r.state for r in rows.values()} == {State.UP_TO_DATE}
 
 
-def test_cycle_still_gives_rows(make_ecosystem, live_registry):
+def test_cycle_still_gives_rows(make_ecosystem, local_registry):
     warnings: list[str] = []
-    rows = _rows(live_registry, make_ecosystem("cycle").workspace, warnings)
+    rows = _rows(local_registry, make_ecosystem("cycle").workspace, warnings)
     assert len(rows) == 6 and any("dependency cycle" in w for w in warnings)
 
 
 def test_status_task_json_markdown_and_table(ecosystem, index_env, index_servers):
     publish_all(index_servers["pypi"])
-    env = {**os.environ, **index_env}
-    base = [sys.executable, "-m", "invoke", "-r", str(ROOT), "status", "--workspace", str(ecosystem.workspace)]
+    env = dict(index_env)
 
-    def run(*extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*base, *extra], capture_output=True, text=True, env=env, check=False)
+    def run(*extra: str):
+        return run_task("status", "--workspace", str(ecosystem.workspace), *extra, env=env)
 
     as_json = run("--json", "--timeout", "3")
     assert as_json.returncode == 0, as_json.stderr
@@ -182,18 +151,11 @@ def test_status_task_json_markdown_and_table(ecosystem, index_env, index_servers
     assert {d["pypi_version"] for d in json.loads(down.stdout)} == {"unknown"}
 
 
-def test_sandbox_status_never_compares_the_stand_ins_with_the_real_indexes(tmp_path):
+def test_sandbox_status_never_compares_the_stand_ins_with_the_real_indexes(tmp_path, monkeypatch):
     """The stand-in packages share the real names: without local index overrides, no index is queried."""
-    env = {**os.environ, "JUNIPER_CACHE_DIR": str(tmp_path / "cache")}
-    for key in [k for k in env if k.endswith("_SIMPLE_URL")]:
-        del env[key]
-    proc = subprocess.run(
-        [sys.executable, "-m", "invoke", "-r", str(ROOT), "status", "--sandbox", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    for key in ("JUNIPER_PYPI_SIMPLE_URL", "JUNIPER_TESTPYPI_SIMPLE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    proc = run_task("status", "--sandbox", "--json", env={"JUNIPER_CACHE_DIR": str(tmp_path / "cache")})
     assert proc.returncode == 0, proc.stderr
     assert "real indexes are not queried" in proc.stderr
     rows = json.loads(proc.stdout)
@@ -258,3 +220,13 @@ def test_an_index_answering_garbage_is_unknown_not_a_traceback(ecosystem, regist
         server.server_close()
     assert len(warnings) == 2 and all("did not answer with a simple-API JSON page" in w for w in warnings)
     assert {r.pypi_version for r in rows.values()} == {"unknown"}
+
+
+def test_show_queries_no_index_for_the_sandbox_unless_pointed_at_local_ones(ecosystem, registry, local_registry):
+    notes: list[str] = []
+    text = show(registry, ecosystem.workspace, sandbox=True, fmt="json", timeout=1, warn=notes.append)
+    assert "the real indexes are not queried" in notes[0] and len(notes) == 2
+    assert {row["pypi_version"] for row in json.loads(text)} == {"unknown"}
+    notes.clear()
+    text = show(local_registry, ecosystem.workspace, sandbox=True, fmt="json", timeout=3, warn=notes.append)
+    assert notes == [] and {row["pypi_version"] for row in json.loads(text)} == {None}

@@ -6,27 +6,26 @@ import difflib
 import io
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import PACKAGE_NAMES, run_task
 from juniper_release.ecosystem.registry import ROOT, Registry, load_registry
 from juniper_release.errors import ConfigError, GitError, JuniperError
 from juniper_release.gitops import Git
 from juniper_release.sandbox.standin import Ecosystem
 from juniper_release.transfer.checklist import STEPS, checklist, render_checklist
-from juniper_release.transfer.codemod import Rewriter, parse_remote, plan_transfer, rewrite_remote, run_transfer
+from juniper_release.transfer.codemod import (
+    Rewriter,
+    check_flags,
+    parse_remote,
+    plan_transfer,
+    rewrite_remote,
+    run_transfer,
+    updates_registry,
+)
 
 ORG = "OvertoadResearch"
-REPOS = (
-    "juniper-data-client",
-    "juniper-cascor-client",
-    "juniper-cascor-worker",
-    "juniper-data",
-    "juniper-cascor",
-    "juniper-ml",
-)
 EXTRA_FILES = {
     "juniper-data": {
         ".github/workflows/ci.yml": (
@@ -80,7 +79,7 @@ def eco(make_ecosystem) -> Ecosystem:
 
 
 def _snapshot(eco: Ecosystem) -> dict[str, tuple[str, str | None]]:
-    return {n: (Git(eco.checkout(n)).head(), Git(eco.checkout(n)).remote_url()) for n in REPOS}
+    return {n: (Git(eco.checkout(n)).head(), Git(eco.checkout(n)).remote_url()) for n in PACKAGE_NAMES}
 
 
 def _run(registry: Registry, eco: Ecosystem, **kwargs: object) -> str:
@@ -93,7 +92,7 @@ def _run(registry: Registry, eco: Ecosystem, **kwargs: object) -> str:
 
 
 def test_rewriter_touches_only_repository_references():
-    rw = Rewriter("pcalnon", ORG, REPOS)
+    rw = Rewriter("pcalnon", ORG, PACKAGE_NAMES)
     text = (
         "https://github.com/pcalnon/juniper-data-client/issues and git@github.com:pcalnon/juniper-data.git\n"
         "profile https://github.com/pcalnon and https://github.com/pcalnon/ but not https://github.com/pcalnon/dotfiles\n"
@@ -146,7 +145,7 @@ def test_dry_run_prints_the_diff_in_release_order_and_changes_nothing(registry_c
     registry_text = registry_copy.path.read_text(encoding="utf-8")
     out = _run(registry_copy, eco)
 
-    order = [out.index(f"== {n} (") for n in REPOS]
+    order = [out.index(f"== {n} (") for n in PACKAGE_NAMES]
     layer0, layer1, meta = order[:3], order[3:5], order[5]
     assert max(layer0) < min(layer1) and max(layer1) < meta
     assert f'-authors = [{{name = "Paul Calnon"}}]\n+authors = [{{name = "Paul Calnon"}}, {{name = "{ORG}"}}]' in out
@@ -166,7 +165,7 @@ def test_dry_run_prints_the_diff_in_release_order_and_changes_nothing(registry_c
     assert "dry run: nothing was changed" in out
 
     assert _snapshot(eco) == before
-    assert all(Git(eco.checkout(n)).is_clean() for n in REPOS)
+    assert all(Git(eco.checkout(n)).is_clean() for n in PACKAGE_NAMES)
     assert registry_copy.path.read_text(encoding="utf-8") == registry_text
 
 
@@ -178,12 +177,12 @@ def test_execute_applies_commits_per_repo_and_a_second_run_has_nothing_to_do(reg
     out = _run(registry_copy, eco, execute=True)
     assert "committed" in out and "done: push each repository" in out
 
-    for name in REPOS:
+    for name in PACKAGE_NAMES:
         git = Git(eco.checkout(name))
         assert git.is_clean()
         assert git.subjects_since(None)[0] == f"Transfer to {ORG}"
         assert "pcalnon/juniper-" not in (eco.checkout(name) / "README.md").read_text(encoding="utf-8")
-    remotes = {n: Git(eco.checkout(n)).remote_url() for n in REPOS}
+    remotes = {n: Git(eco.checkout(n)).remote_url() for n in PACKAGE_NAMES}
     assert remotes["juniper-data-client"] == f"https://github.com/{ORG}/juniper-data-client.git"
     assert remotes["juniper-cascor-client"] == f"git@github.com:{ORG}/juniper-cascor-client.git"
     assert remotes["juniper-cascor-worker"] == f"ssh://git@github.com/{ORG}/juniper-cascor-worker.git"
@@ -285,11 +284,11 @@ def test_status_before_and_after_with_exact_manual_instructions(registry_copy, e
     assert before.packages[-1] == "juniper-ml"
     rows = {r["#"]: r for r in before.rows()}
     for n in (8, 9, 10):
-        assert all(rows[n][p] == "pending" for p in REPOS)
+        assert all(rows[n][p] == "pending" for p in PACKAGE_NAMES)
     assert rows[2]["juniper-data"] == "pending" and rows[2]["juniper-cascor"] == "n/a"
     assert rows[3]["juniper-data-client"] == "n/a"  # https: no SSH host entry
     assert rows[11]["juniper-data"] == "pending"  # ci.yml names the old owner
-    assert all(rows[n][p] == "manual" for n in (1, 4, 5, 6, 7) for p in REPOS)
+    assert all(rows[n][p] == "manual" for n in (1, 4, 5, 6, 7) for p in PACKAGE_NAMES)
 
     _run(registry_copy, eco, execute=True)
     after = checklist(load_registry(registry_copy.path, env={}), eco.workspace)
@@ -297,7 +296,7 @@ def test_status_before_and_after_with_exact_manual_instructions(registry_copy, e
     assert after.complete()
     rows = {r["#"]: r for r in after.rows()}
     for n in (8, 9, 10, 11):
-        assert all(rows[n][p] == "done" for p in REPOS)
+        assert all(rows[n][p] == "done" for p in PACKAGE_NAMES)
     assert rows[2]["juniper-data"] == "done" and rows[3]["juniper-data"] == "done"
 
     data = after.to_data()
@@ -328,21 +327,14 @@ def test_status_flags_a_missing_publish_workflow(make_ecosystem, registry_copy):
 
 
 def test_invoke_front_door_gives_one_line_errors(registry_copy, ecosystem):
-    proc = subprocess.run(
-        [
-            sys.executable, "-m", "invoke", "transfer", "--to", "bad name",
-            "--workspace", str(ecosystem.workspace), "--registry", str(registry_copy.path),
-        ],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    proc = run_task(
+        "transfer", "--to", "bad name", "--workspace", str(ecosystem.workspace), "--registry", str(registry_copy.path)
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "not a valid GitHub account name. Fix:" in proc.stderr
     assert "Traceback" not in proc.stderr
 
-    sandbox = subprocess.run(
-        [sys.executable, "-m", "invoke", "transfer", "--sandbox", "--execute"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    sandbox = run_task("transfer", "--sandbox", "--execute")
     assert sandbox.returncode == 2 and "shared stand-in sandbox" in sandbox.stderr
 
 
@@ -368,3 +360,13 @@ def test_a_failing_commit_leaves_that_repo_as_it_was_and_a_rerun_finishes(regist
     hook.unlink()
     _run(registry_copy, eco, execute=True, yes=True)
     assert data.subjects_since("HEAD~1") == [f"Transfer to {ORG}"]
+
+
+def test_execute_on_the_shared_sandbox_is_refused_and_only_a_registry_copy_is_rewritten():
+    with pytest.raises(JuniperError, match="would rewrite the shared stand-in sandbox"):
+        check_flags(sandbox=True, execute=True)
+    check_flags(sandbox=True, execute=False)
+    check_flags(sandbox=False, execute=True)
+    assert updates_registry(sandbox=False, registry_given=False)
+    assert updates_registry(sandbox=True, registry_given=True)
+    assert not updates_registry(sandbox=True, registry_given=False)

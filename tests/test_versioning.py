@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
-import subprocess
 
 import pytest
+from conftest import run_task
 from juniper_release.ecosystem.project import find_module_version, read_project
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
@@ -227,24 +227,10 @@ def test_tag_without_commit_and_not_greater_are_errors(ecosystem, registry):
 
 
 def test_invoke_bump_front_door_dry_run(ecosystem):
-    env = {**os.environ, "JUNIPER_WORKSPACE": str(ecosystem.workspace)}
-    proc = subprocess.run(
-        ["invoke", "bump", "--package", "juniper-data", "--part", "patch", "--dry-run"],
-        cwd=os.path.dirname(os.path.dirname(__file__)),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    env = {"JUNIPER_WORKSPACE": str(ecosystem.workspace)}
+    proc = run_task("bump", "--package", "juniper-data", "--part", "patch", "--dry-run", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "nothing was written" in proc.stdout
-    bad = subprocess.run(
-        ["invoke", "bump", "--package", "juniper-data", "--to", "1.0"],
-        cwd=os.path.dirname(os.path.dirname(__file__)),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bad = run_task("bump", "--package", "juniper-data", "--to", "1.0", env=env)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "'1.0' is not a normalized" in bad.stderr

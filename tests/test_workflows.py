@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, start_index_server
+from conftest import PACKAGE_NAMES, ROOT, run_task, start_index_server
 from juniper_release.ecosystem.registry import Package, Registry, WorkspaceError
-from juniper_release.errors import ConfigError, JuniperError
+from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, JuniperError
 from juniper_release.github import workflows as wf
 from juniper_release.sandbox.standin import Ecosystem
 
@@ -172,14 +172,7 @@ def test_ci_matrix_is_the_registry_package_list(registry: Registry) -> None:
     assert matrix[0]["session"] == "verify(juniper-data-client)"
 
 
-ALL = [
-    "juniper-data-client",
-    "juniper-cascor-client",
-    "juniper-cascor-worker",
-    "juniper-data",
-    "juniper-cascor",
-    "juniper-ml",
-]
+ALL = list(PACKAGE_NAMES)
 
 
 @pytest.mark.parametrize(
@@ -444,14 +437,7 @@ def test_installed_versions_are_compared_not_printed(tmp_path: Path, rendered: d
 
 
 def invoke(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "workflows", *args],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_task("workflows", *args, timeout=120)
 
 
 def git(root: Path, *args: str) -> str:
@@ -506,6 +492,35 @@ def test_write_one_package_leaves_the_others_alone(make_ecosystem: EcosystemFact
     stale = wf.drifted_packages(wf.check(registry, eco.workspace))
     assert "juniper-data" not in stale and len(stale) == 5
     assert wf.write(registry, eco.workspace, registry.select("juniper-data")) == []
+
+
+def test_run_check_and_run_write_return_the_exit_code(make_ecosystem: EcosystemFactory, registry: Registry) -> None:
+    eco: Ecosystem = make_ecosystem("missing-workflow")
+    chosen = registry.select("juniper-data,juniper-ml")
+    out: list[str] = []
+    err: list[str] = []
+    assert wf.run_check(registry, eco.workspace, chosen, out.append, err.append) == EXIT_FINDINGS
+    assert err == [
+        "workflows drift in juniper-data, juniper-ml. Fix: run `invoke workflows --write` and commit in each repo"
+    ]
+    assert out[0].startswith("== juniper-data: publish.yml missing") and "juniper-data" in out[-1]
+    written: list[str] = []
+    assert wf.run_write(registry, eco.workspace, registry.select("juniper-data"), written.append) == EXIT_OK
+    assert written[-1] == "2 workflow file(s) written, 0 already up to date"
+    assert wf.run_write(registry, eco.workspace, chosen, written.append) == EXIT_OK
+    assert written[-1] == "2 workflow file(s) written, 2 already up to date"
+    err.clear()
+    assert wf.run_check(registry, eco.workspace, chosen, out.append, err.append) == EXIT_OK and err == []
+
+
+def test_check_and_write_are_exclusive_and_write_never_touches_the_sandbox() -> None:
+    for check, write in ((False, False), (True, True)):
+        with pytest.raises(JuniperError, match="pass exactly one of --check and --write"):
+            wf.check_flags(check=check, write=write, sandbox=False)
+    with pytest.raises(JuniperError, match="--write would change the shared cached sandbox"):
+        wf.check_flags(check=False, write=True, sandbox=True)
+    wf.check_flags(check=True, write=False, sandbox=True)
+    wf.check_flags(check=False, write=True, sandbox=False)
 
 
 @pytest.mark.parametrize(
