@@ -1,0 +1,71 @@
+"""Output: aligned text tables, Markdown tables, JSON, procedure steps, unified diffs and atomic JSON files."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from juniper_release.output import emit, markdown, step, table, to_json, unified_diff, write_json
+from packaging.version import Version
+
+ROWS = [
+    {"package": "juniper-data", "layer": 1, "ok": True, "took": 2.345, "tag": None},
+    {"package": "juniper-ml", "layer": 2, "ok": False, "took": 10.0, "tag": "v0.6.0"},
+]
+
+
+def test_table_aligns_columns_and_shows_values_for_people():
+    assert table(ROWS).splitlines() == [
+        "package       layer  ok   took  tag",
+        "------------  -----  ---  ----  ------",
+        "juniper-data  1      yes  2.3   -",
+        "juniper-ml    2      no   10.0  v0.6.0",
+    ]
+
+
+def test_table_follows_the_given_columns_and_says_when_empty():
+    assert table(ROWS, ["tag", "package"]).splitlines()[0] == "tag     package"
+    assert table(ROWS, ["missing"]).splitlines()[2] == "-"
+    assert table([]) == "(nothing to show)"
+
+
+def test_markdown_escapes_pipes_and_newlines():
+    rows = [{"step": "a | b", "detail": "line one\nline two", "done": True}]
+    assert markdown(rows).splitlines() == [
+        "| step | detail | done |",
+        "|---|---|---|",
+        "| a \\| b | line one line two | yes |",
+    ]
+    assert markdown([]) == "_nothing to show_"
+
+
+def test_json_keeps_order_and_stringifies_paths_and_versions():
+    text = to_json({"z": 1, "a": Path("/x/y"), "v": Version("1.0rc1")})
+    assert list(json.loads(text)) == ["z", "a", "v"]
+    assert json.loads(text) == {"z": 1, "a": "/x/y", "v": "1.0rc1"}
+    assert text.startswith("{\n  ")
+
+
+def test_emit_and_step():
+    stream = io.StringIO()
+    emit("hello", stream)
+    assert stream.getvalue() == "hello\n"
+    assert step("tag", "ok") == "[     ok] tag"
+    assert step("push", "FAIL", "rejected") == "[   FAIL] push: rejected"
+
+
+def test_unified_diff_of_a_new_and_a_changed_file():
+    new = unified_diff(None, "a\n", "pkg/file.txt")
+    assert new.splitlines()[:2] == ["--- /dev/null", "+++ b/pkg/file.txt"] and new.endswith("+a\n")
+    changed = unified_diff("a\nb\n", "a\nc\n", "f")
+    assert changed.splitlines()[:2] == ["--- a/f", "+++ b/f"] and "-b\n+c\n" in changed
+    assert unified_diff("same\n", "same\n", "f") == ""
+
+
+def test_write_json_replaces_the_file_whole_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text("old", encoding="utf-8")
+    write_json(path, {"b": 1, "a": [Path("p")]}, sort_keys=True)
+    assert path.read_text(encoding="utf-8") == '{\n  "a": [\n    "p"\n  ],\n  "b": 1\n}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
