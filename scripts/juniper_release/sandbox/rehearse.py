@@ -116,8 +116,6 @@ def released_table(registry: Registry, workspace: Path, forge: GitHub) -> list[d
     rows: list[dict[str, object]] = []
     for pkg in registry.packages:
         git = Git(pkg.checkout(workspace))
-        from juniper_release.ecosystem.project import read_project
-
         version = read_project(pkg.checkout(workspace)).version
         tag = registry.tag_for(version)
         on_origin = tag in git.remote_tags()
