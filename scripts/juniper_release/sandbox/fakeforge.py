@@ -130,8 +130,8 @@ class FakeGitHub:
                 self.save()
 
         thread = threading.Thread(target=work, daemon=True)
+        thread.start()  # before it is listed: close() may join it at any moment
         self.threads.append(thread)
-        thread.start()
 
     # ---- HTTP
 
@@ -214,8 +214,10 @@ class FakeGitHub:
                     }
                     fake.state.releases.setdefault(repo, []).append(release)
                     fake.save()
-                self._send(201, release)
+                # The run exists before the client hears back, so leaving the `with` block right after a
+                # release still waits for its run.
                 if not release["draft"]:
                     fake._start_run(repo, release["tag_name"], release["target_commitish"])
+                self._send(201, release)
 
         return Handler
