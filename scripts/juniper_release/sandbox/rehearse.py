@@ -286,7 +286,7 @@ def _rehearse(
 
 def _verify_all(registry: Registry, workspace: Path, say: Callable[[str], None]) -> None:
     """Issue 3's verification for the bumped commits, so the release gate can pass."""
-    from juniper_release.verify.pipeline import verify_all
+    from juniper_release.verify.scheduler import verify_all
 
     say("verifying every package at its bumped commit (nox -s verify-all)")
     verify_all(registry, workspace)
