@@ -12,8 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from juniper_release.ecosystem.registry import Package
+from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import CommandError, JuniperError
+from juniper_release.release.publish import ENV_DEPS_INDEX, PublishError, verify_install
 from juniper_release.verify.envs import Env, VerifyError, create_env
 from juniper_release.verify.precheck import applies
 from juniper_release.verify.smoke import smoke_test
@@ -158,3 +159,45 @@ def test_markers_are_evaluated_for_the_target_python_and_extras():
     api = Requirement('fastapi; extra == "api"')
     assert not applies(api, "3.11.7") and applies(api, "3.11.7", ["api"])
     assert applies(Requirement("numpy"), "3.13.0")
+
+
+# --------------------------------------------------------------------------------------------------- post-publish
+
+
+@pytest.fixture
+def published(tmp_path: Path, index_servers, monkeypatch: pytest.MonkeyPatch):
+    """Both demo wheels on a local index, which also serves third-party dependencies (nothing reaches PyPI)."""
+    server = index_servers["testpypi"]
+    _wheel(server.directory, "demo-pkg", GOOD, {"demo-cli": "demo_pkg.cli:main"})
+    _wheel(server.directory, "demo-broken", BROKEN, {"demo-broken": "demo_broken:main"})
+    monkeypatch.setenv(ENV_DEPS_INDEX, server.index.simple_url)
+    return server.index
+
+
+def _source(tmp_path: Path, name: str, dependencies: list[str]) -> Path:
+    root = tmp_path / "src" / name
+    root.mkdir(parents=True)
+    deps = ", ".join(f"'{d}'" for d in dependencies)
+    (root / "pyproject.toml").write_text(
+        f"[project]\nname = '{name}'\nversion = '{VERSION}'\ndependencies = [{deps}]\n"
+    )
+    return root
+
+
+def test_post_publish_verification_runs_the_smoke_routine_with_markers_for_the_target_python(
+    registry: Registry, published, tmp_path
+):
+    """On Python 3.12 the 3.11-only dependency is not installed (it does not exist: installing it would fail)."""
+    pkg = _pkg(smoke=("demo-cli --version",), python="3.12")
+    source = _source(tmp_path, pkg.name, ['demo-missing; python_version < "3.12"'])
+    summary = verify_install(registry, pkg, VERSION, published, source, tmp_path / "work", log=lambda _m: None)
+    assert summary == "demo-pkg==1.2.0 installs from testpypi, imports demo_pkg"
+
+
+def test_post_publish_smoke_failure_names_the_release_and_the_fix(registry: Registry, published, tmp_path):
+    pkg = _pkg("demo-broken", imports=("demo_broken",))
+    source = _source(tmp_path, pkg.name, [])
+    with pytest.raises(PublishError) as err:
+        verify_install(registry, pkg, VERSION, published, source, tmp_path / "work", log=lambda _m: None)
+    assert "demo-broken 1.2.0 from testpypi: console script `demo-broken --help` failed (exit 1)" in str(err.value)
+    assert "published files cannot be replaced: release a new version" in str(err.value)
