@@ -135,7 +135,7 @@ BUILD_PARAMS = [nox.param(p.name, id=p.name, tags=[f"layer{p.layer}"]) for p in 
 def _verify(session: nox.Session, packages: list[str] | None, *, sandbox: bool = False) -> None:
     """Resolve the target, run verify-all on ``packages`` and print the summary; fail on any failure."""
     from juniper_release.frontdoor import target
-    from juniper_release.verify.pipeline import verify_all
+    from juniper_release.verify.scheduler import verify_all
 
     opts = _options(session, verify=True)
     try:
@@ -154,7 +154,7 @@ def _verify(session: nox.Session, packages: list[str] | None, *, sandbox: bool =
 def build(session: nox.Session, package: str) -> None:
     """Build one package's sdist and wheel into the wheelhouse, twine-check and inspect them."""
     from juniper_release.frontdoor import target
-    from juniper_release.verify.pipeline import build_into_wheelhouse
+    from juniper_release.verify.cache import build_into_wheelhouse
 
     opts = _options(session)
     try:
@@ -194,7 +194,7 @@ def demo(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def clean(session: nox.Session) -> None:
     """Remove the wheelhouse, verification cache, environments and sandboxes under .juniper/."""
-    from juniper_release.verify.pipeline import clean_cache
+    from juniper_release.verify.cache import clean_cache
 
     removed = clean_cache()
     session.log("removed: " + (", ".join(str(p) for p in removed) or "nothing (already clean)"))

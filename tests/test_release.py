@@ -352,7 +352,8 @@ def test_github_mode_creates_the_release_watches_the_run_and_verifies_install(se
 def test_twine_release_uploads_the_very_files_verify_installed(setup, index_servers, monkeypatch, tmp_path):
     """Build once: the release reuses the verified wheelhouse artifacts instead of rebuilding them."""
     from juniper_release.verify.build import sha256_file
-    from juniper_release.verify.pipeline import verify_all, wheelhouse_dir
+    from juniper_release.verify.cache import wheelhouse_dir
+    from juniper_release.verify.scheduler import verify_all
 
     monkeypatch.setenv("JUNIPER_CACHE_DIR", str(tmp_path / "cache"))
     reg, eco = setup()

@@ -35,7 +35,7 @@ from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
 from juniper_release.release import publish
 from juniper_release.release.versioning import CHANGELOG, release_notes
-from juniper_release.verify import pipeline as verify
+from juniper_release.verify import cache as verify
 from juniper_release.verify.build import BuildResult
 
 MODES = ("github", "twine")

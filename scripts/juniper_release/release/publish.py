@@ -23,10 +23,12 @@ from packaging.version import Version
 
 from juniper_release.commands import display, redact, register_secret, run
 from juniper_release.ecosystem import indexes
-from juniper_release.ecosystem.project import read_project
+from juniper_release.ecosystem.project import Project, read_project
 from juniper_release.ecosystem.registry import Index, Package, Registry
 from juniper_release.errors import CommandError, JuniperError
 from juniper_release.verify.envs import create_env, tool_env, uv_binary
+from juniper_release.verify.precheck import applies
+from juniper_release.verify.smoke import smoke_test
 
 THIRD_PARTY_INDEX = "https://pypi.org/simple/"
 ENV_DEPS_INDEX = "JUNIPER_DEPS_INDEX_URL"
@@ -161,16 +163,14 @@ def wait_installable(index: Index, project: str, version: Version, timeout: floa
 # --------------------------------------------------------------------------------------------------- verify
 
 
-def _third_party(registry: Registry, requirements: Sequence[Requirement]) -> list[str]:
-    siblings = {canonicalize_name(p.name) for p in registry.packages}
-    out = []
-    for req in requirements:
-        if canonicalize_name(req.name) in siblings:
-            continue
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-            continue
-        out.append(str(req))
-    return out
+def _base_requirements(registry: Registry, project: Project, python_full: str) -> tuple[list[str], list[str]]:
+    """The base install's requirements on Python ``python_full``: (third-party, Juniper siblings)."""
+    third: list[str] = []
+    siblings: list[str] = []
+    for req in project.dependencies:
+        if applies(req, python_full):
+            (siblings if registry.find(req.name) is not None else third).append(str(req))
+    return third, siblings
 
 
 def verify_install(
@@ -182,7 +182,7 @@ def verify_install(
     work_dir: Path,
     log: Callable[[str], None] = print,
 ) -> str:
-    """Install ``pkg==version`` from ``index`` in a fresh env and check what was installed. Returns a summary."""
+    """Install ``pkg==version`` from ``index`` in a fresh env and smoke-test it (``verify.smoke``). Returns a summary."""
     env = create_env(work_dir / f"verify-{pkg.name}-{index.name}", pkg.python)
     deps_index = os.environ.get(ENV_DEPS_INDEX) or THIRD_PARTY_INDEX
     constraints: list[str] = []
@@ -191,8 +191,7 @@ def verify_install(
         pin = env.torch_constraint()
         if pin:
             constraints.append(pin)
-    project = read_project(source)
-    third = _third_party(registry, project.dependencies)
+    third, siblings = _base_requirements(registry, read_project(source), env.full_version())
     third = [r for r in third if canonicalize_name(Requirement(r).name) != "torch"] if pkg.torch else third
     if third:
         cfile = work_dir / f"constraints-{pkg.name}.txt"
@@ -200,14 +199,9 @@ def verify_install(
         args = [*third, "--index-url", deps_index, *(["-c", str(cfile)] if constraints else [])]
         log(f"    deps: {display(args)}")
         env.install(args, what=f"install {pkg.name}'s third-party dependencies from {deps_index}")
-    siblings = [
-        r
-        for r in project.dependencies
-        if registry.find(r.name) is not None and (r.marker is None or r.marker.evaluate({"extra": ""}))
-    ]
     if siblings:
         env.install(
-            [str(r) for r in siblings] + ["--no-deps", "--index-url", index.simple_url],
+            [*siblings, "--no-deps", "--index-url", index.simple_url],
             what=f"install {pkg.name}'s Juniper dependencies from {index.name}",
         )
     args = [f"{pkg.name}=={version}", "--no-deps", "--index-url", index.simple_url]
@@ -218,21 +212,14 @@ def verify_install(
         raise PublishError(
             f"{index.name} served {pkg.name} {installed} instead of {version}", "check the index; re-run to resume"
         )
-    for mod in pkg.imports:
-        got = env.run_python(
-            f"import warnings; warnings.simplefilter('ignore')\nimport {mod}; print(getattr({mod}, '__version__', ''))",
-            what=f"import {mod}",
-        ).strip()
-        if got and got != str(version):
-            raise PublishError(
-                f"{pkg.name} {version} from {index.name}: {mod}.__version__ is {got!r}",
-                "the wheel shipped a stale __version__: fix it and release a new version",
-            )
-    for smoke in pkg.smoke:
-        argv = smoke.split()
-        run([str(env.bin(argv[0])), *argv[1:]], env=tool_env(), what=f"smoke test `{smoke}`")
-    env_path = env.path
-    shutil.rmtree(env_path, ignore_errors=True)
+    try:
+        smoke_test(env, pkg, version)
+    except JuniperError as exc:
+        raise PublishError(
+            f"{pkg.name} {version} from {index.name}: {exc.what}",
+            f"{exc.fix or 'see the error'}; published files cannot be replaced: release a new version",
+        ) from None
+    shutil.rmtree(env.path, ignore_errors=True)
     return f"{pkg.name}=={version} installs from {index.name}" + (
         f", imports {', '.join(pkg.imports)}" if pkg.imports else ""
     )

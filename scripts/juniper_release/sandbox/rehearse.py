@@ -222,7 +222,7 @@ def _rehearse(
 
 def _verify_all(registry: Registry, workspace: Path, say: Callable[[str], None]) -> None:
     """Build and verify every package at its bumped commit (verify-all), so the release gate finds it verified."""
-    from juniper_release.verify.pipeline import verify_all
+    from juniper_release.verify.scheduler import verify_all
 
     say("verifying every package at its bumped commit (nox -s verify-all)")
     verify_all(registry, workspace)

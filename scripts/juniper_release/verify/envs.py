@@ -1,4 +1,4 @@
-"""Fresh virtual environments and the CPU-torch guard.
+"""Fresh virtual environments, the CPU-torch guard and the errors verification raises.
 
 uv is preferred for creating environments and installing into them; virtualenv + pip is the fallback. Either way
 the installs are real. CPU torch comes from the configured source (repos.toml ``[torch]`` or $JUNIPER_TORCH_SOURCE);
@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
@@ -27,6 +27,10 @@ from juniper_release.ecosystem.registry import TorchSource
 from juniper_release.errors import CommandError, JuniperError
 
 PYENV_VERSIONS = "3.11.7:3.12.1:3.13.0"
+
+
+class VerifyError(JuniperError):
+    """A package failed verification (the phase is recorded on its result)."""
 
 
 class CudaTorchError(JuniperError):
@@ -154,7 +158,6 @@ class Env:
     path: Path
     python_version: str
     backend: str  # "uv" or "virtualenv"
-    log: list[str] = field(default_factory=list)
 
     @property
     def python(self) -> Path:
@@ -172,9 +175,7 @@ class Env:
 
     def install(self, args: Sequence[str], *, what: str = "install", fix: str | None = None) -> str:
         """Install into the environment; returns the installer's combined output."""
-        cmd = [*self._installer(), *args]
-        self.log.append(" ".join(cmd))
-        proc = run(cmd, env=tool_env(), what=what, fix=fix)
+        proc = run([*self._installer(), *args], env=tool_env(), what=what, fix=fix)
         return proc.stdout + proc.stderr
 
     def dry_run(self, args: Sequence[str]) -> str:
@@ -188,6 +189,10 @@ class Env:
 
     def run_python(self, code: str, *, what: str, fix: str | None = None) -> str:
         return run([str(self.python), "-c", code], env=tool_env(), what=what, fix=fix).stdout
+
+    def full_version(self) -> str:
+        """The interpreter's full version (e.g. ``3.11.7``), which requirement markers are evaluated for."""
+        return self.run_python("import platform; print(platform.python_version())", what="probe Python").strip()
 
     def installed(self) -> dict[str, str]:
         """Installed distributions: canonical name -> version."""
@@ -274,13 +279,13 @@ def guard_cuda(report: str, action: str) -> None:
         )
 
 
-def create_env(path: Path, python_version: str, *, prefer_uv: bool = True) -> Env:
+def create_env(path: Path, python_version: str) -> Env:
     """A brand-new environment at ``path`` (removed first if it exists) with Python ``python_version``."""
     if path.exists():
         shutil.rmtree(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     interpreter = find_python(python_version)
-    uv = uv_binary() if prefer_uv else None
+    uv = uv_binary()
     if uv:
         run([uv, "venv", "--quiet", "--python", interpreter, str(path)], env=tool_env(), what="create venv (uv)")
         return Env(path, python_version, "uv")

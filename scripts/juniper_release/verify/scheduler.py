@@ -1,0 +1,445 @@
+"""``verify-all``: build and verify packages in dependency order, in parallel where the graph allows, with the cache.
+
+Every package needed (the selected ones and the Juniper packages they depend on) is built into the shared wheelhouse,
+unless the wheelhouse already holds a build of its current source key. A selected package whose verify key has a
+recorded success is reported as ``cached``; the others are verified (``verify.install``) once their own build and
+the builds and verifications of their dependencies are done. ``force=True`` rebuilds and re-verifies everything.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from juniper_release.ecosystem.graph import build_graph
+from juniper_release.ecosystem.project import read_project
+from juniper_release.ecosystem.registry import Registry, require_checkout
+from juniper_release.errors import JuniperError
+from juniper_release.output import table, to_json
+from juniper_release.verify.build import BuildResult, load_build, write_manifest
+from juniper_release.verify.cache import (
+    build_into_wheelhouse,
+    dependency_closure,
+    envs_dir,
+    record_path,
+    record_success,
+    recorded_backend,
+    reusable_build,
+    source_key,
+    verify_key,
+    wheelhouse_dir,
+)
+from juniper_release.verify.install import verify_package
+
+PHASES = ("build", "env", "install", "smoke")
+STATUSES = ("passed", "failed", "skipped", "cached")
+
+
+# --------------------------------------------------------------------------------------------------- results
+
+
+@dataclass
+class PackageResult:
+    """The outcome of one package: status, backend, seconds per phase and, on failure, the phase and message."""
+
+    package: str
+    version: str = ""
+    status: str = "pending"  # passed / failed / skipped / cached
+    backend: str = "-"
+    phases: dict[str, float] = field(default_factory=dict)
+    phase: str | None = None  # the failing phase
+    error: str | None = None
+    reason: str | None = None  # why it was skipped, or (passed with keep_going) which dependency had failed
+    detail: str = ""
+    built: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.phases.values())
+
+    @property
+    def result(self) -> str:
+        if self.status == "failed":
+            return f"failed ({self.phase})"
+        if self.status in {"skipped", "passed"} and self.reason:
+            return f"{self.status}: {self.reason}"
+        return self.status
+
+    def row(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "package": self.package,
+            "version": self.version,
+            "result": self.result,
+            "backend": self.backend,
+        }
+        for phase in PHASES:
+            row[phase] = self.phases.get(phase)
+        row["total"] = self.seconds if self.phases else None
+        return row
+
+
+@dataclass
+class VerifyReport:
+    """Per-package results in release order, the number of builds made and the wall time."""
+
+    results: list[PackageResult]
+    seconds: float = 0.0
+    builds: int = 0
+    wheelhouse: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in {"passed", "cached"} for r in self.results)
+
+    def get(self, name: str) -> PackageResult:
+        return next(r for r in self.results if r.package == name)
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for r in self.results if r.status == s) for s in STATUSES}
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n)
+        return f"{counts}; {self.builds} build(s) in {self.seconds:.1f}s; wheelhouse {self.wheelhouse}"
+
+    def render(self) -> str:
+        lines = [table([r.row() for r in self.results])]
+        failures = [r for r in self.results if r.status == "failed"]
+        if failures:
+            lines.append("")
+            for r in failures:
+                lines.append(f"{r.package} [{r.phase}]: {r.error}")
+                if r.detail:
+                    lines.extend(f"    {line}" for line in r.detail.splitlines())
+        lines.append("")
+        lines.append(("verify-all passed: " if self.ok else "verify-all FAILED: ") + self.summary())
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        return to_json(
+            {
+                "ok": self.ok,
+                "seconds": round(self.seconds, 2),
+                "builds": self.builds,
+                "wheelhouse": str(self.wheelhouse),
+                "results": [asdict(r) for r in self.results],
+            }
+        )
+
+
+# --------------------------------------------------------------------------------------------------- verify-all
+
+
+def _default_log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _jobs_default() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one ``verify_all`` call covers: the selected packages in release order and what they depend on."""
+
+    selected: list[str]
+    closures: dict[str, set[str]]
+    needed: set[str]
+    layers: Mapping[str, int]
+
+
+@dataclass
+class _Run:
+    """State shared by the build and verify jobs of one ``verify_all`` call."""
+
+    registry: Registry
+    workspace: Path
+    keys: dict[str, str]
+    results: dict[str, PackageResult]
+    builds: dict[str, BuildResult] = field(default_factory=dict)
+    built: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    log: Callable[[str], None] = _default_log
+
+    def say(self, name: str, message: str) -> None:
+        with self.lock:
+            self.log(f"[{name}] {message}")
+
+
+def verify_all(
+    registry: Registry,
+    workspace: Path,
+    packages: Iterable[str] | None = None,
+    *,
+    force: bool = False,
+    keep_going: bool = False,
+    jobs: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> VerifyReport:
+    """Build and verify ``packages`` (default: all) in release order; see the module docstring.
+
+    Independent work runs on ``jobs`` worker threads (default: up to 2). A failing package never hides the others:
+    every package that does not depend on it is verified. Its dependents are reported as "skipped: dependency
+    failed", unless ``keep_going`` (``--keep-going``): then a dependent of a package that *built* but failed
+    verification is verified anyway, against that package's wheel, and reported as "passed: against failed X, not
+    cached" (or failed); such a pass is not recorded in the cache. A failed build still skips its dependents: there
+    is no wheel to verify them against. Verifying a subset builds (but does not verify) the Juniper packages it
+    depends on.
+    """
+    start = time.monotonic()
+    plan = _plan(registry, workspace, packages)
+    keys = {n: source_key(registry, registry.get(n), workspace) for n in sorted(plan.needed)}
+    results = {n: PackageResult(n) for n in plan.selected}
+    run_ = _Run(registry, workspace, keys, results, log=log or _default_log)
+    to_build = _reuse_builds(run_, plan, force)
+    vkeys = {n: verify_key(n, keys, plan.closures[n]) for n in plan.selected}
+    _mark_cached(run_, plan.selected, vkeys)
+    _schedule(run_, _tasks(run_, plan, to_build, vkeys, keep_going), plan.layers, jobs or _jobs_default())
+    _settle(run_, plan.selected)
+    _write_wheelhouse_manifest(registry)
+    return VerifyReport([results[n] for n in plan.selected], time.monotonic() - start, run_.built, wheelhouse_dir())
+
+
+def _plan(registry: Registry, workspace: Path, packages: Iterable[str] | None) -> _Plan:
+    graph = build_graph(registry, workspace)
+    wanted = {registry.get(n).name for n in packages} if packages is not None else set(registry.names)
+    selected = [p.name for p in graph.release_order() if p.name in wanted]
+    closures = {n: dependency_closure(graph, n) for n in selected}
+    needed = {n for s in selected for n in {s, *closures[s]}}
+    return _Plan(selected, closures, needed, graph.computed_layers())
+
+
+def _reuse_builds(run_: _Run, plan: _Plan, force: bool) -> list[str]:
+    """Take wheelhouse builds of the current source (unless ``force``); return the packages still to build."""
+    to_build: list[str] = []
+    for name in sorted(plan.needed, key=lambda n: (plan.layers[n], n)):
+        reused = None if force else reusable_build(run_.registry.get(name), run_.keys[name])
+        if reused is not None:
+            run_.builds[name] = reused
+        else:
+            to_build.append(name)
+    return to_build
+
+
+def _mark_cached(run_: _Run, selected: list[str], vkeys: Mapping[str, str]) -> None:
+    """A package whose build is reused and whose verify key has a recorded success is ``cached``."""
+    for name in selected:
+        if name in run_.builds and record_path(name, vkeys[name]).is_file():
+            res = run_.results[name]
+            res.status, res.version = "cached", run_.builds[name].version
+            res.backend = recorded_backend(name, vkeys[name]) or res.backend
+            run_.say(name, "cached (source unchanged since its last successful verify)")
+
+
+_Task = tuple[set[str], set[str], Callable[[], bool]]
+"""(prerequisites that must succeed, prerequisites that need only have finished, job)."""
+
+
+def _tasks(
+    run_: _Run, plan: _Plan, to_build: list[str], vkeys: Mapping[str, str], keep_going: bool
+) -> dict[str, _Task]:
+    """Build tasks, and verify tasks waiting on the builds and (softly with ``keep_going``) verifies they need."""
+    tasks: dict[str, _Task] = {}
+    for name in to_build:
+        tasks[f"build:{name}"] = (set(), set(), functools.partial(_build_job, run_, name))
+    to_verify = [n for n in plan.selected if run_.results[n].status == "pending"]
+    for name in to_verify:
+        closure = plan.closures[name]
+        builds = {f"build:{n}" for n in {name, *closure} if n in to_build}
+        verifies = {f"verify:{d}" for d in closure if d in to_verify}
+        job = functools.partial(_verify_job, run_, name, closure, vkeys[name])
+        tasks[f"verify:{name}"] = (builds, verifies, job) if keep_going else (builds | verifies, set(), job)
+    return tasks
+
+
+def _settle(run_: _Run, selected: list[str]) -> None:
+    """Anything still pending was not run (every task ends done or skipped, so this is a safety net); fill versions."""
+    for name in selected:
+        res = run_.results[name]
+        if res.status == "pending":
+            res.status = "skipped"
+            res.reason = res.reason or "not run"
+        if not res.version:
+            built = run_.builds.get(name)
+            res.version = built.version if built else _declared_version(run_.registry, name, run_.workspace)
+
+
+def _declared_version(registry: Registry, name: str, workspace: Path) -> str:
+    """The pyproject version, for a package that was neither built nor verified ('' when unreadable)."""
+    try:
+        return str(read_project(require_checkout(registry.get(name), workspace)).version)
+    except JuniperError:
+        return ""
+
+
+# --------------------------------------------------------------------------------------------------- jobs
+
+
+def _message(name: str, exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, JuniperError):
+        what = exc.what[len(name) + 2 :] if exc.what.startswith(f"{name}: ") else exc.what
+        text = f"{what}. Fix: {exc.fix}" if exc.fix else what
+        return text, str(getattr(exc, "detail", ""))
+    return f"internal error: {type(exc).__name__}: {exc}. Fix: report this as a bug in juniper-release", ""
+
+
+def _build_job(run_: _Run, name: str) -> bool:
+    pkg = run_.registry.get(name)
+    result = run_.results.get(name)
+    run_.say(name, "build ...")
+    start = time.monotonic()
+    try:
+        built = build_into_wheelhouse(run_.registry, pkg, run_.workspace, run_.keys[name])
+    except Exception as exc:
+        text, detail = _message(name, exc)
+        if result is not None:
+            result.phases["build"] = time.monotonic() - start
+            result.version = _declared_version(run_.registry, name, run_.workspace)
+            result.status, result.phase, result.error, result.detail = "failed", "build", text, detail
+        run_.say(name, f"build FAILED: {text}")
+        return False
+    with run_.lock:
+        run_.builds[name] = built
+        run_.built += 1
+    if result is not None:
+        result.phases["build"] = built.seconds
+        result.built = True
+        result.version = built.version
+    run_.say(name, f"built {Path(built.sdist).name}, {Path(built.wheel).name} ({built.seconds:.1f}s)")
+    return True
+
+
+def _fresh_env_dir(name: str) -> Path:
+    """A new environment folder for ``name``, after removing the ones earlier runs kept for ``name``."""
+    for stale in envs_dir().glob(f"{name}-*") if envs_dir().is_dir() else ():
+        if stale.is_dir() and stale.name[len(name) + 1 :].isalnum() and len(stale.name) == len(name) + 9:
+            shutil.rmtree(stale, ignore_errors=True)
+    return envs_dir() / f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+def _verify_job(run_: _Run, name: str, closure: set[str], vkey: str) -> bool:
+    result = run_.results[name]
+    result.version = run_.builds[name].version
+    wheels = {n: run_.builds[n] for n in sorted({name, *closure}) if n in run_.builds}
+    env_dir = _fresh_env_dir(name)
+    failed_deps = sorted(d for d in closure if d in run_.results and run_.results[d].status in {"failed", "skipped"})
+    run_.say(name, "verify ..." + (f" (against failed {', '.join(failed_deps)}: --keep-going)" if failed_deps else ""))
+    try:
+        env = verify_package(
+            run_.registry,
+            run_.registry.get(name),
+            run_.workspace,
+            wheels,
+            result,
+            env_dir=env_dir,
+            log=lambda msg: run_.say(name, msg),
+        )
+    except Exception as exc:
+        text, detail = _message(name, exc)
+        result.status, result.error, result.detail = "failed", text, detail
+        run_.say(name, f"{result.phase} FAILED: {text} (environment kept at {env_dir})")
+        return False
+    result.status, result.phase = "passed", None
+    if failed_deps:
+        # Verified against a dependency that itself failed: a real result, but not one the cache may trust.
+        result.reason = f"against failed {', '.join(failed_deps)}, not cached"
+    else:
+        entry = {"package": name, "version": result.version, "source_key": run_.keys[name], "backend": env.backend}
+        record_success(name, vkey, entry)
+    shutil.rmtree(env.path, ignore_errors=True)
+    run_.say(name, f"passed ({result.seconds:.1f}s, {env.backend})")
+    return True
+
+
+# --------------------------------------------------------------------------------------------------- scheduling
+
+
+def _schedule(run_: _Run, tasks: Mapping[str, _Task], layers: Mapping[str, int], jobs: int) -> None:
+    """Run ``tasks`` (id -> hard prerequisites, soft prerequisites, job) on ``jobs`` threads.
+
+    A task starts once its hard prerequisites succeeded and its soft ones finished; a failed hard prerequisite skips it.
+    """
+    pending = dict(tasks)
+    done: dict[str, bool] = {}
+    running: dict[Future[bool], str] = {}
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            for task_id in _ready(run_, pending, done, layers, jobs - len(running)):
+                running[pool.submit(pending.pop(task_id)[2])] = task_id
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task_id = running.pop(future)
+                done[task_id] = _outcome(run_, task_id, future)
+
+
+def _ready(
+    run_: _Run, pending: dict[str, _Task], done: dict[str, bool], layers: Mapping[str, int], slots: int
+) -> list[str]:
+    """Tasks to start now (at most ``slots``), lowest layer first; tasks behind a failed hard prerequisite are skipped.
+
+    Skipping marks the task done (failed), which may skip others in turn: repeat until nothing changes.
+    """
+
+    def priority(task_id: str) -> tuple[int, int, str]:
+        kind, name = task_id.split(":", 1)
+        return (layers[name], 0 if kind == "verify" else 1, name)
+
+    ready: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        for task_id in sorted(set(pending) - set(ready), key=priority):
+            hard, soft, _ = pending[task_id]
+            failed = sorted(p for p in hard if done.get(p) is False)
+            if failed:
+                del pending[task_id]
+                done[task_id] = False
+                changed = True
+                _mark_skipped(run_, task_id, failed)
+            elif all(done.get(p) for p in hard) and all(p in done for p in soft) and len(ready) < slots:
+                ready.append(task_id)
+    return ready
+
+
+def _outcome(run_: _Run, task_id: str, future: Future[bool]) -> bool:
+    try:
+        return future.result()
+    except Exception as exc:  # a bug in a job: report it, keep the others going
+        run_.say(task_id.split(":", 1)[1], f"internal error: {exc!r}")
+        return False
+
+
+def _mark_skipped(run_: _Run, task_id: str, failed: list[str]) -> None:
+    kind, name = task_id.split(":", 1)
+    result = run_.results.get(name)
+    if kind != "verify" or result is None or result.status != "pending":
+        return
+    culprits = sorted({f.split(":", 1)[1] for f in failed} - {name})
+    result.status = "skipped"
+    if culprits:
+        result.reason = f"dependency failed ({', '.join(culprits)})"
+    run_.say(name, f"skipped: {result.reason}")
+
+
+def _write_wheelhouse_manifest(registry: Registry) -> None:
+    """``wheelhouse/manifest.json``: the manifest of every package build present in the wheelhouse."""
+    house = wheelhouse_dir()
+    entries = []
+    for pkg in registry.packages:
+        built = load_build(pkg, house / pkg.name)
+        if built is not None:
+            entries.append(built.manifest)
+    if entries:
+        house.mkdir(parents=True, exist_ok=True)
+        write_manifest(house / "manifest.json", {"packages": entries})
