@@ -87,9 +87,12 @@ class Git:
         out = self.run("ls-files", "--others", "--exclude-standard")
         return [line for line in out.splitlines() if line]
 
-    def tracked_files(self) -> list[str]:
-        out = self.run("ls-files", "-z")
-        return [f for f in out.split("\0") if f]
+    def files(self) -> list[str]:
+        """The checkout's files as a build sees them, sorted: tracked files that exist plus untracked files git
+        does not ignore (symlinks included; deleted files and submodule folders left out)."""
+        out = self.run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        names = sorted({f for f in out.split("\0") if f})
+        return [f for f in names if (self.root / f).is_symlink() or (self.root / f).is_file()]
 
     def remote_url(self, remote: str = "origin") -> str | None:
         return self.run("remote", "get-url", remote) if self.ok("remote", "get-url", remote) else None

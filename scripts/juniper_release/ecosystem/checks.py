@@ -1,7 +1,7 @@
 """The ecosystem consistency checker (``invoke check``): every statically visible release blocker, before any build.
 
 Per package: version sync (pyproject vs module ``__version__``), sibling specifiers, LICENSE, README rendering as PyPI
-renders it, secrets in the tracked tree, the publish workflow and its trigger. Across the ecosystem: the dependency
+renders it, secrets in the files a build sees, the publish workflow and its trigger. Across the ecosystem: the dependency
 graph (cycles, layers), requires-python floors, and the meta-package's extras.
 
 Each problem is a :class:`Finding`. Errors and warnings make the exit code 1; infos (such as the ceilings a next minor
@@ -168,21 +168,38 @@ _MAX_SCAN_BYTES = 1_000_000
 _SKIP_DIRS = {".git", ".venv", "venv", ".nox", ".tox", "build", "dist", "node_modules", "__pycache__"}
 
 
-def _tracked(root: Path) -> tuple[list[str], bool]:
-    """Tracked files (git ls-files), or every file when ``root`` is not a git checkout (second item False)."""
+def _scanned_files(root: Path) -> tuple[list[str], set[str] | None]:
+    """The files a build sees (:meth:`Git.files`) and which of them are untracked; every file under ``root`` when
+    it is not a git checkout (untracked None)."""
     git = Git(root)
     if git.is_repo():
-        return git.tracked_files(), True
+        return git.files(), set(git.untracked())
     files = [
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
         if p.is_file() and not _SKIP_DIRS.intersection(p.relative_to(root).parts)
     ]
-    return sorted(files), False
+    return sorted(files), None
+
+
+def _secret_fix(rel: str, untracked: set[str] | None) -> tuple[str, str]:
+    """How a finding names the file, and the fix for a tracked file, an untracked one or one outside git."""
+    if untracked is None:
+        return f"file {rel}", "delete it and revoke the credential"
+    if rel in untracked:
+        return (
+            f"untracked file {rel}",
+            "delete it or add it to .gitignore (a build copies every file git does not ignore), and revoke the "
+            "credential",
+        )
+    return (
+        f"tracked file {rel}",
+        f"`git rm --cached {rel}`, add it to .gitignore, revoke the credential, and purge it from history",
+    )
 
 
 def check_secrets(pkg: Package, project: Project) -> list[Finding]:
-    files, tracked = _tracked(project.root)
+    files, untracked = _scanned_files(project.root)
     out: list[Finding] = []
     for rel in files:
         name = rel.rsplit("/", 1)[-1]
@@ -201,16 +218,8 @@ def check_secrets(pkg: Package, project: Project) -> list[Finding]:
         except OSError:
             continue
         if reasons:
-            state = "tracked file" if tracked else "file"
-            out.append(
-                Finding(
-                    pkg.name,
-                    "secrets",
-                    "error",
-                    f"{state} {rel} holds {' and '.join(reasons)}. Fix: `git rm --cached {rel}`, add it to "
-                    ".gitignore, revoke the credential, and purge it from history",
-                )
-            )
+            which, fix = _secret_fix(rel, untracked)
+            out.append(Finding(pkg.name, "secrets", "error", f"{which} holds {' and '.join(reasons)}. Fix: {fix}"))
     return out
 
 

@@ -26,7 +26,7 @@ from packaging.utils import canonicalize_name
 from juniper_release.commands import run
 from juniper_release.ecosystem.registry import ROOT, Package, Registry, load_registry, require_checkout
 from juniper_release.errors import ConfigError, JuniperError
-from juniper_release.output import unified_diff
+from juniper_release.files import unified_diff
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PUBLISH_TEMPLATE = "publish.yml"

@@ -31,6 +31,7 @@ from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.project import VersionKind, find_module_version, read_project, sibling_requirements
 from juniper_release.ecosystem.registry import Index, Package, Registry, require_checkout
 from juniper_release.errors import JuniperError
+from juniper_release.files import write_json
 from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
 from juniper_release.release import publish
@@ -137,7 +138,7 @@ class Journal:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        report.write_json(self.path, self.data, sort_keys=True)
+        write_json(self.path, self.data, sort_keys=True)
 
     def steps(self, key: str) -> dict[str, Any]:
         return dict(self.data.setdefault("releases", {}).get(key, {}).get("steps", {}))

@@ -24,8 +24,8 @@ from packaging.version import InvalidVersion, Version
 from juniper_release.ecosystem.project import VersionKind, find_module_version, read_project, sibling_requirements
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.errors import JuniperError
+from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
-from juniper_release.output import unified_diff
 
 PARTS = ("major", "minor", "patch", "pre", "release")
 PRE_LABELS = ("a", "b", "rc")

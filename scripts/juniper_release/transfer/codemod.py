@@ -27,8 +27,8 @@ from juniper_release.commands import redact
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.errors import ConfigError, GitError, JuniperError
+from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
-from juniper_release.output import unified_diff
 
 COMMIT_MESSAGE = "Transfer to {org}"
 INDEX_LABELS = {"pypi": "PyPI", "testpypi": "TestPyPI"}
@@ -192,12 +192,6 @@ def _category(rel: str) -> str:
     return "docs"
 
 
-def _candidate_files(git: Git) -> list[str]:
-    """Tracked files and untracked files git does not ignore."""
-    out = git.run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    return sorted({f for f in out.split("\0") if f})
-
-
 def _read_text(path: Path) -> str | None:
     """The file's text, or None for binary (NUL bytes or not UTF-8), symlinks and non-files."""
     if path.is_symlink() or not path.is_file():
@@ -257,7 +251,7 @@ def plan_repo(pkg: Package, root: Path, rewriter: Rewriter) -> RepoPlan:
     git = Git(root)
     changes: list[FileChange] = []
     binary: list[str] = []
-    for rel in _candidate_files(git):
+    for rel in git.files():
         text = _read_text(root / rel)
         if text is None:
             if (root / rel).is_file() and not (root / rel).is_symlink():

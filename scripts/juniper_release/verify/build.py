@@ -40,8 +40,8 @@ from juniper_release.commands import PRIVATE_KEY_PATTERN, TOKEN_PATTERNS, last_l
 from juniper_release.ecosystem.project import Project, read_project
 from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
 from juniper_release.errors import CommandError, JuniperError
+from juniper_release.files import write_json
 from juniper_release.gitops import Git
-from juniper_release.output import write_json
 from juniper_release.verify.envs import tool_env, uv_binary
 
 MANIFEST_NAME = "manifest.json"
@@ -95,13 +95,11 @@ def artifact_entry(path: Path) -> dict[str, Any]:
 
 
 def source_files(root: Path) -> list[str]:
-    """Tracked files that exist plus untracked files that are not ignored: what a clean build may see."""
+    """What a clean build may see (:meth:`Git.files`); a folder that is not a git checkout is an error."""
     git = Git(root)
     if not git.ok("rev-parse", "--git-dir"):
         raise BuildError(f"{root} is not a git checkout", f"clone it with `invoke clone` or run `git init` in {root}")
-    out = git.run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    names = sorted({f for f in out.split("\0") if f})
-    return [f for f in names if (root / f).is_file() or (root / f).is_symlink()]
+    return git.files()
 
 
 def clean_copy(root: Path, dest: Path) -> list[str]:

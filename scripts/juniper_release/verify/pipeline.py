@@ -135,9 +135,8 @@ def source_key(registry: Registry, pkg: Package, workspace: Path) -> str:
         raise WorkspaceError(
             f"{pkg.name}: {root} is not a git checkout", f"clone it with `invoke clone --workspace {workspace}`"
         )
-    listed = git.run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
     digest = hashlib.sha256()
-    for rel in sorted(set(filter(None, listed.split("\0")))):
+    for rel in git.files():
         path = root / rel
         if path.is_symlink():
             digest.update(b"\0link\0" + rel.encode() + b"\0" + os.readlink(path).encode())
