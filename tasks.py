@@ -32,7 +32,7 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except JuniperError as exc:
-            from juniper_release.commands import redact
+            from juniper_release.secrets import redact
 
             raise Exit(redact(f"error: {exc}"), code=exc.exit_code) from None
 

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from juniper_release.commands import last_lines, redact
+from juniper_release.commands import last_lines
 from juniper_release.errors import GitError
+from juniper_release.secrets import redact
 
 if TYPE_CHECKING:
     from juniper_release.ecosystem.registry import Registry

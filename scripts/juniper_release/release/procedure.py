@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from juniper_release import output as report
-from juniper_release.commands import display, redact
+from juniper_release.commands import display
 from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.project import VersionKind, find_module_version, read_project, sibling_requirements
@@ -36,6 +36,7 @@ from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
 from juniper_release.release import publish
 from juniper_release.release.versioning import CHANGELOG, release_notes
+from juniper_release.secrets import redact
 from juniper_release.verify import pipeline as verify
 from juniper_release.verify.build import BuildResult
 

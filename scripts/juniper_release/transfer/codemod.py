@@ -23,12 +23,12 @@ from typing import Any, TextIO
 import tomlkit
 from tomlkit.items import AoT, Array, InlineTable, String, Table
 
-from juniper_release.commands import redact
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.errors import ConfigError, GitError, JuniperError
 from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
+from juniper_release.secrets import redact
 
 COMMIT_MESSAGE = "Transfer to {org}"
 INDEX_LABELS = {"pypi": "PyPI", "testpypi": "TestPyPI"}
