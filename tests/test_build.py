@@ -156,8 +156,16 @@ def test_inspect_wheel_accepts_a_good_wheel(clean_eco, registry, tmp_path):
         ({**GOOD, "docs/index.md": ""}, "0.4.0", r"stray top-level docs/"),
         ({**GOOD, "juniper_cascor_client/.env": "X=1"}, "0.4.0", r"secrets: juniper_cascor_client/.env"),
         ({**GOOD, "juniper_cascor_client/.pypirc": ""}, "0.4.0", r"secrets: juniper_cascor_client/.pypirc"),
-        ({**GOOD, "juniper_cascor_client/k.py": f"T = '{FAKE_PYPI_TOKEN}'"}, "0.4.0", r"token-shaped"),
-        ({**GOOD, "juniper_cascor_client/id.txt": "-----BEGIN RSA PRIVATE KEY-----"}, "0.4.0", r"private key"),
+        (
+            {**GOOD, "juniper_cascor_client/k.py": f"T = '{FAKE_PYPI_TOKEN}'"},
+            "0.4.0",
+            r"k.py: a PyPI API token \(line 1\)",
+        ),
+        (
+            {**GOOD, "juniper_cascor_client/id.txt": "-----BEGIN RSA PRIVATE KEY-----"},
+            "0.4.0",
+            r"id.txt: a private key \(line 1\)",
+        ),
         ({"juniper_cascor_client/__init__.py": ""}, "0.4.0", r"no juniper_cascor_client/py.typed"),
         (GOOD, "0.3.9", r"METADATA version is 0.3.9 but pyproject.toml says 0.4.0"),
     ],
@@ -181,7 +189,7 @@ def test_scan_secrets_reads_sdists_and_spares_env_examples(tmp_path):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
-    assert scan_secrets(sdist) == [".env (a credentials file)"]
+    assert scan_secrets(sdist) == [".env: an environment file"]
 
 
 def test_compare_wheels_passes_on_identical_lists(tmp_path, registry):

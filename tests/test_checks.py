@@ -114,7 +114,7 @@ def test_readme_failures(ecosystem, registry):
     assert "README.md (named in pyproject.toml) does not exist" in messages["juniper-cascor-worker"]
 
 
-def test_secrets_only_in_the_tracked_tree_and_never_printed(ecosystem, registry):
+def test_secrets_in_the_files_a_build_sees_and_never_printed(ecosystem, registry):
     token = "ghp_" + "A1b2C3d4E5" * 4
     key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
     root = ecosystem.checkout("juniper-data")
@@ -128,14 +128,19 @@ def test_secrets_only_in_the_tracked_tree_and_never_printed(ecosystem, registry)
             "keys/release.asc": "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF0AAAAA\n",
         },
     )
-    (root / ".env").write_text(f"PYPI_API_TOKEN={FAKE_PYPI_TOKEN}\n", encoding="utf-8")  # untracked: not reported
+    # Untracked but not ignored: a build copies it, so it is reported. Ignored (build/ is): not reported.
+    (root / ".env").write_text(f"PYPI_API_TOKEN={FAKE_PYPI_TOKEN}\n", encoding="utf-8")
+    (root / "build").mkdir()
+    (root / "build" / ".env").write_text(f"PYPI_API_TOKEN={FAKE_PYPI_TOKEN}\n", encoding="utf-8")
     found = [f for f in problems(run_checks(registry, ecosystem.workspace)) if f.check == "secrets"]
     by_file = {f.message.split()[2]: f.message for f in found}
-    assert set(by_file) == {"deploy/id_rsa", "notes.txt", ".pypirc", "keys/release.asc"}
+    assert set(by_file) == {"deploy/id_rsa", "notes.txt", ".pypirc", "keys/release.asc", ".env"}
+    assert by_file[".env"].startswith("untracked file .env holds") and "add it to .gitignore" in by_file[".env"]
+    assert by_file["notes.txt"].startswith("tracked file notes.txt holds") and "git rm --cached" in by_file["notes.txt"]
     assert "a private key (line 1)" in by_file["keys/release.asc"]
     assert "an SSH private key and a private key (line 1)" in by_file["deploy/id_rsa"]
     assert "a GitHub token (line 1)" in by_file["notes.txt"]
-    assert all(token not in m and "b3BlbnNzaC1rZXk" not in m for m in by_file.values())
+    assert all(token not in m and "b3BlbnNzaC1rZXk" not in m and FAKE_PYPI_TOKEN not in m for m in by_file.values())
 
 
 @pytest.mark.parametrize(
@@ -212,3 +217,15 @@ def test_nox_check_session(ecosystem, make_ecosystem):
     assert clean.returncode == 0, clean.stdout + clean.stderr
     seed = run_session("-s", "check", "--", "--workspace", str(make_ecosystem("seed").workspace))
     assert seed.returncode == 1 and "consistency problems" in seed.stderr
+
+
+def test_secrets_outside_git_scan_every_file(ecosystem, registry):
+    """A checkout that is not a git repository: every file is scanned (tool folders skipped), the fix names no git."""
+    root = ecosystem.checkout("juniper-data")
+    shutil.rmtree(root / ".git")
+    (root / ".pypirc").write_text("[pypi]\n", encoding="utf-8")
+    (root / ".venv").mkdir()
+    (root / ".venv" / ".pypirc").write_text("[pypi]\n", encoding="utf-8")
+    found = [f for f in problems(run_checks(registry, ecosystem.workspace)) if f.check == "secrets"]
+    assert [f.message.split(" holds ")[0] for f in found] == ["file .pypirc"]
+    assert "git rm" not in found[0].message and "revoke the credential" in found[0].message

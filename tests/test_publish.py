@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from conftest import IndexServer
-from juniper_release.commands import display, redact
+from juniper_release.commands import display
 from juniper_release.ecosystem.registry import Index
 from juniper_release.release.publish import PublishError, credentials, upload, upload_command, uploaded
+from juniper_release.secrets import redact
 
 TOKEN = "pypi-" + "AgEIcHlwaS5vcmcCJGFiY2RlZi0xMjM0LTU2NzgtOTBhYi1jZGVmMDEyMzQ1Njc"
 TESTPYPI = Index("testpypi", "https://test.pypi.org/legacy/", "https://test.pypi.org/simple/")

@@ -1,58 +1,16 @@
-"""Running external commands: always checked, secrets redacted from anything printed or raised."""
+"""Running external commands: always checked, secrets redacted (:func:`secrets.redact`) from anything printed or
+raised."""
 
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from juniper_release.errors import CommandError
-
-# Token shapes that must never reach output: PyPI/TestPyPI API tokens and GitHub tokens.
-TOKEN_PATTERNS = (
-    re.compile(r"pypi-[A-Za-z0-9_\-]{16,}"),
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"),
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
-)
-# Private key material in any armour: PEM/OpenSSH ("-----BEGIN RSA PRIVATE KEY-----") and PGP ("... KEY BLOCK-----").
-PRIVATE_KEY_PATTERN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----")
-# Environment variables whose values are secrets wherever they appear.
-SECRET_ENV_VARS = (
-    "TWINE_PASSWORD",
-    "UV_PUBLISH_PASSWORD",
-    "UV_PUBLISH_TOKEN",
-    "GITHUB_TOKEN",
-    "GH_TOKEN",
-    "JUNIPER_PYPI_TOKEN",
-    "JUNIPER_TESTPYPI_TOKEN",
-    "PYPI_API_TOKEN",
-    "TEST_PYPI_API_TOKEN",
-)
-REDACTED = "***"
-
-_extra_secrets: set[str] = set()
-
-
-def register_secret(value: str | None) -> None:
-    """Remember a secret value (read from the environment or ~/.pypirc) so it is redacted everywhere."""
-    if value and len(value) >= 4:
-        _extra_secrets.add(value)
-
-
-def redact(text: str, env: Mapping[str, str] | None = None) -> str:
-    """Replace every known secret and token-shaped string in ``text``."""
-    env = os.environ if env is None else env
-    secrets = set(_extra_secrets)
-    secrets.update(v for k in SECRET_ENV_VARS if (v := env.get(k)) and len(v) >= 4)
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    for pattern in TOKEN_PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    # user:password@host in URLs
-    return re.sub(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@", rf"\1:{REDACTED}@", text)
+from juniper_release.secrets import redact
 
 
 def display(cmd: Sequence[str | Path]) -> str:

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from juniper_release.commands import redact
 from juniper_release.ecosystem.registry import Registry, load_registry, missing_checkouts, resolve_workspace
 from juniper_release.errors import JuniperError, WorkspaceError
+from juniper_release.secrets import redact
 
 HELP = {
     "workspace": "directory holding the six checkouts (default: $JUNIPER_WORKSPACE, else this repo's parent)",

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from juniper_release.commands import last_lines, redact
+from juniper_release.commands import last_lines
 from juniper_release.errors import GitError
+from juniper_release.secrets import redact
 
 if TYPE_CHECKING:
     from juniper_release.ecosystem.registry import Registry
@@ -73,9 +74,17 @@ class Git:
     def commits_since(self, ref: str) -> int:
         return int(self.run("rev-list", "--count", f"{ref}..HEAD"))
 
-    def tracked_files(self) -> list[str]:
-        out = self.run("ls-files", "-z")
+    def untracked(self) -> list[str]:
+        """Untracked files git does not ignore."""
+        out = self.run("ls-files", "-z", "--others", "--exclude-standard")
         return [f for f in out.split("\0") if f]
+
+    def files(self) -> list[str]:
+        """The checkout's files as a build sees them, sorted: tracked files that exist plus untracked files git
+        does not ignore (symlinks included; deleted files and submodule folders left out)."""
+        out = self.run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        names = sorted({f for f in out.split("\0") if f})
+        return [f for f in names if (self.root / f).is_symlink() or (self.root / f).is_file()]
 
     def remote_url(self, remote: str = "origin") -> str | None:
         return self.run("remote", "get-url", remote) if self.ok("remote", "get-url", remote) else None

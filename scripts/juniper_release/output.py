@@ -1,13 +1,10 @@
-"""Output: aligned text tables, GitHub-flavoured Markdown tables and JSON."""
+"""Output: aligned text tables, GitHub-flavoured Markdown tables, JSON and the step lines of a procedure."""
 
 from __future__ import annotations
 
-import difflib
 import json
-import os
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 
@@ -59,22 +56,3 @@ def emit(text: str, stream: TextIO | None = None) -> None:
 def step(name: str, outcome: str, detail: str = "") -> str:
     """One line of an ordered procedure: ``[outcome] name: detail``."""
     return f"[{outcome:>7}] {name}" + (f": {detail}" if detail else "")
-
-
-def unified_diff(old: str | None, new: str, label: str) -> str:
-    """A unified diff of a file's text as ``a/label`` -> ``b/label`` (``/dev/null`` when ``old`` is None)."""
-    return "".join(
-        difflib.unified_diff(
-            (old or "").splitlines(keepends=True),
-            new.splitlines(keepends=True),
-            f"a/{label}" if old is not None else "/dev/null",
-            f"b/{label}",
-        )
-    )
-
-
-def write_json(path: Path, data: Any, *, sort_keys: bool = False) -> None:
-    """Write JSON atomically: a temporary file beside ``path``, then a rename (never a half-written file)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

@@ -1,8 +1,9 @@
 """The ecosystem consistency checker (``invoke check``): every statically visible release blocker, before any build.
 
 Per package: version sync (pyproject vs module ``__version__``), sibling specifiers, LICENSE, README rendering as PyPI
-renders it, secrets in the tracked tree, the publish workflow and its trigger. Across the ecosystem: the dependency
-graph (cycles, layers), requires-python floors, and the meta-package's extras.
+renders it, secrets in the files a build sees (the policy of :mod:`juniper_release.secrets`), the publish workflow and
+its trigger. Across the ecosystem: the dependency graph (cycles, layers), requires-python floors, and the
+meta-package's extras.
 
 Each problem is a :class:`Finding`. Errors and warnings make the exit code 1; infos (such as the ceilings a next minor
 release would escape) are reported but do not fail the check.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +23,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from juniper_release import output as report
-from juniper_release.commands import PRIVATE_KEY_PATTERN
+from juniper_release import secrets
 from juniper_release.ecosystem.graph import Graph, build_graph
 from juniper_release.ecosystem.project import Project, VersionKind, find_module_version
 from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts
@@ -149,68 +150,47 @@ def check_readme(pkg: Package, project: Project) -> list[Finding]:
     return []
 
 
-# Secrets. File names that must never be tracked, and content patterns. Messages name the file and the kind of
-# secret, never the secret itself.
-_ENV_TEMPLATES = {".env.example", ".env.sample", ".env.template", ".env.dist"}
-_SECRET_NAMES: tuple[tuple[Callable[[str], bool], str], ...] = (
-    (lambda n: n == ".env" or (n.startswith(".env.") and n not in _ENV_TEMPLATES), "an environment file"),
-    (lambda n: n == ".pypirc", "a .pypirc (index credentials)"),
-    (lambda n: n in {"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"}, "an SSH private key"),
-    (lambda n: n.endswith((".pem", ".p12", ".pfx")), "a key or certificate file"),
-)
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (PRIVATE_KEY_PATTERN, "a private key"),
-    (re.compile(r"pypi-AgE[A-Za-z0-9_-]{40,}"), "a PyPI API token"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"), "a GitHub token"),
-    (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{30,}"), "a GitHub token"),
-)
-_MAX_SCAN_BYTES = 1_000_000
 _SKIP_DIRS = {".git", ".venv", "venv", ".nox", ".tox", "build", "dist", "node_modules", "__pycache__"}
 
 
-def _tracked(root: Path) -> tuple[list[str], bool]:
-    """Tracked files (git ls-files), or every file when ``root`` is not a git checkout (second item False)."""
+def _scanned_files(root: Path) -> tuple[list[str], set[str] | None]:
+    """The files a build sees (:meth:`Git.files`) and which of them are untracked; every file under ``root`` when
+    it is not a git checkout (untracked None)."""
     git = Git(root)
     if git.is_repo():
-        return git.tracked_files(), True
+        return git.files(), set(git.untracked())
     files = [
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
         if p.is_file() and not _SKIP_DIRS.intersection(p.relative_to(root).parts)
     ]
-    return sorted(files), False
+    return sorted(files), None
+
+
+def _secret_fix(rel: str, untracked: set[str] | None) -> tuple[str, str]:
+    """How a finding names the file, and the fix for a tracked file, an untracked one or one outside git."""
+    if untracked is None:
+        return f"file {rel}", "delete it and revoke the credential"
+    if rel in untracked:
+        return (
+            f"untracked file {rel}",
+            "delete it or add it to .gitignore (a build copies every file git does not ignore), and revoke the "
+            "credential",
+        )
+    return (
+        f"tracked file {rel}",
+        f"`git rm --cached {rel}`, add it to .gitignore, revoke the credential, and purge it from history",
+    )
 
 
 def check_secrets(pkg: Package, project: Project) -> list[Finding]:
-    files, tracked = _tracked(project.root)
+    files, untracked = _scanned_files(project.root)
     out: list[Finding] = []
     for rel in files:
-        name = rel.rsplit("/", 1)[-1]
-        reasons = [what for match, what in _SECRET_NAMES if match(name)]
-        path = project.root / rel
-        try:
-            if path.is_file() and path.stat().st_size <= _MAX_SCAN_BYTES:
-                data = path.read_bytes()
-                if b"\0" not in data:
-                    text = data.decode("utf-8", "replace")
-                    for pattern, what in _SECRET_PATTERNS:
-                        match = pattern.search(text)
-                        if match and what not in reasons:
-                            line = text.count("\n", 0, match.start()) + 1
-                            reasons.append(f"{what} (line {line})")
-        except OSError:
-            continue
+        reasons = secrets.scan(rel, secrets.read_head(project.root / rel))
         if reasons:
-            state = "tracked file" if tracked else "file"
-            out.append(
-                Finding(
-                    pkg.name,
-                    "secrets",
-                    "error",
-                    f"{state} {rel} holds {' and '.join(reasons)}. Fix: `git rm --cached {rel}`, add it to "
-                    ".gitignore, revoke the credential, and purge it from history",
-                )
-            )
+            which, fix = _secret_fix(rel, untracked)
+            out.append(Finding(pkg.name, "secrets", "error", f"{which} holds {secrets.describe(reasons)}. Fix: {fix}"))
     return out
 
 

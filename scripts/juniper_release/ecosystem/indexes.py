@@ -21,9 +21,9 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from juniper_release.commands import redact
 from juniper_release.ecosystem.registry import Index
 from juniper_release.errors import JuniperError
+from juniper_release.secrets import redact
 
 DEFAULT_TIMEOUT = 5.0
 _ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from juniper_release.ecosystem import tags
 from juniper_release.errors import ConfigError, WorkspaceError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -156,18 +157,11 @@ class Registry:
             raise ConfigError(f"{self.path.name}: unknown index {name!r}", "use 'testpypi' or 'pypi'") from None
 
     def tag_for(self, version: Version | str) -> str:
-        return self.tag_format.format(version=str(version))
+        return tags.tag_for(self.tag_format, version)
 
     def version_from_tag(self, tag: str) -> Version | None:
         """The version a tag names under ``tag_format``, or None when it does not follow the format."""
-        prefix, _, suffix = self.tag_format.partition("{version}")
-        if not (tag.startswith(prefix) and tag.endswith(suffix)) or len(tag) <= len(prefix) + len(suffix):
-            return None
-        raw = tag[len(prefix) : len(tag) - len(suffix)] if suffix else tag[len(prefix) :]
-        try:
-            return Version(raw)
-        except InvalidVersion:
-            return None
+        return tags.tag_version(self.tag_format, tag)
 
 
 # --------------------------------------------------------------------------------------------------- loading

@@ -3,14 +3,10 @@
 Per package: the pyproject version, the module ``__version__``, the latest release tag and the commits since it, the
 newest version on PyPI and TestPyPI, and a :class:`State`.
 
-Which tag is "latest" (never a stale tag picked by sorting: upstream, a version sort once picked a stale tag
-``v0.25.0-alpha`` left from before a version reset):
-
-1. the tag of the *released* version, when that tag exists. The released version is the pyproject version when
-   PyPI has it, else PyPI's newest final release (else its newest pre-release): a pre-release such as ``0.4.0rc1``
-   on PyPI is not "the release" of a checkout declaring 0.3.2. When PyPI cannot be reached, it is the highest tagged
-   version that is not above the pyproject version;
-2. otherwise, the highest tag by ``packaging`` version.
+Which tag is "latest" and which version is released is decided by :mod:`juniper_release.ecosystem.tags` (never a
+stale tag picked by sorting, such as a pre-reset ``v0.25.0-alpha``). The released version is PyPI's; when PyPI cannot
+be reached, it is the version of the highest tag at or below the pyproject version. Tags that rule ignores (above the
+pyproject version, or not following ``tag_format``) are listed as warnings below the table.
 
 The state, checked in this order:
 
@@ -27,7 +23,6 @@ Index look-ups run concurrently with a short timeout; an unreachable index shows
 from __future__ import annotations
 
 import sys
-import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,14 +30,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from juniper_release import output as report
+from juniper_release.ecosystem import tags
 from juniper_release.ecosystem.graph import CycleError, build_graph
 from juniper_release.ecosystem.indexes import IndexUnreachable, versions_many
 from juniper_release.ecosystem.project import Project, VersionKind, find_module_version
 from juniper_release.ecosystem.registry import INDEX_NAMES, Package, Registry
-from juniper_release.errors import GitError
 from juniper_release.gitops import Git
 
 UNKNOWN = "unknown"
@@ -71,7 +66,8 @@ class State(StrEnum):
 
 @dataclass(frozen=True)
 class StatusRow:
-    """One row of the matrix. ``reasons`` explains an ANOMALY (not part of the JSON/table columns)."""
+    """One row of the matrix. ``reasons`` explains an ANOMALY, ``warnings`` name ignored tags (neither is part of the
+    JSON/table columns)."""
 
     package: str
     layer: int
@@ -83,6 +79,7 @@ class StatusRow:
     testpypi_version: str | None
     state: State
     reasons: tuple[str, ...] = field(default=(), compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Exactly the :data:`COLUMNS`, JSON-ready."""
@@ -119,26 +116,6 @@ def _lookup(
     return out
 
 
-def _tag_versions(registry: Registry, git: Git) -> dict[Version, str]:
-    """Tags following ``tag_format``, by the version they name (the first tag wins for equal versions)."""
-    found: dict[Version, str] = {}
-    for tag in sorted(git.tags()):
-        version = registry.version_from_tag(tag)
-        if version is not None:
-            found.setdefault(version, tag)
-    return found
-
-
-def _version_at(git: Git, tag: str) -> Version | None:
-    """The pyproject version recorded at ``tag``'s commit, or None when it cannot be read."""
-    try:
-        text = git.run("show", f"{tag}:pyproject.toml")
-        raw = tomllib.loads(text).get("project", {}).get("version")
-        return Version(str(raw)) if raw is not None else None
-    except (GitError, tomllib.TOMLDecodeError, InvalidVersion):
-        return None
-
-
 def _module_version(pkg: Package, project: Project) -> tuple[str, list[str]]:
     """The module version for display, and anomaly reasons."""
     if pkg.is_meta:
@@ -161,18 +138,6 @@ def _shown(found: IndexVersions) -> str | None:
     return str(max(found)) if found else None
 
 
-def released_version(declared: Version, on_pypi: Sequence[Version]) -> Version | None:
-    """The released version: the pyproject version when PyPI has it, else PyPI's newest final release (what PyPI
-    itself shows as latest), else its newest pre-release. An outstanding ``0.4.0rc1`` on PyPI therefore never makes
-    a ``0.3.x`` maintenance release look like a downgrade."""
-    if not on_pypi:
-        return None
-    if declared in on_pypi:
-        return declared
-    finals = [v for v in on_pypi if not v.is_prerelease]
-    return max(finals) if finals else max(on_pypi)
-
-
 def package_status(
     registry: Registry,
     pkg: Package,
@@ -185,30 +150,23 @@ def package_status(
     git = Git(project.root)
     declared = project.version
     module_version, reasons = _module_version(pkg, project)
-    tags = _tag_versions(registry, git) if git.is_repo() else {}
-
-    if pypi is not None:
-        released = released_version(declared, pypi)
+    released = tags.released_version(declared, pypi) if pypi is not None else None
+    if git.is_repo():
+        choice = tags.release_tag(git, registry.tag_format, declared, released)
     else:
-        released = max((v for v in tags if v <= declared), default=None)
-
-    if released is not None and released in tags:
-        latest_tag: str | None = tags[released]
-    elif pypi is None:
-        latest_tag = tags[released] if released is not None else None
-    else:
-        latest_tag = tags[max(tags)] if tags else None
+        choice = tags.TagChoice(None, None)
+    if pypi is None:
+        released = choice.version  # PyPI unreachable: the tags say what was released
+    latest_tag = choice.tag
     commits = git.commits_since(latest_tag) if latest_tag else None
 
     if released is not None:
         if declared < released:
             reasons.append(f"pyproject {declared} is below the released {released}")
-        if released not in tags:
+        if choice.version != released:
             reasons.append(f"released {released} has no tag {registry.tag_for(released)}")
-    if latest_tag is not None:
-        at_tag = _version_at(git, latest_tag)
-        if at_tag is not None and at_tag != registry.version_from_tag(latest_tag):
-            reasons.append(f"tag {latest_tag} is on a commit whose pyproject says {at_tag}")
+    if choice.mismatch:
+        reasons.append(choice.mismatch)  # the release tag itself names another version than its commit: ANOMALY
 
     if reasons:
         state = State.ANOMALY
@@ -231,6 +189,7 @@ def package_status(
         testpypi_version=_shown(testpypi),
         state=state,
         reasons=tuple(reasons),
+        warnings=tuple(w for w in choice.warnings if w != choice.mismatch),
     )
 
 
@@ -283,11 +242,14 @@ def render(rows: Sequence[StatusRow], fmt: str = "table") -> str:
     if fmt == "json":
         return report.to_json(data)
     notes = [f"- {row.package}: {'; '.join(row.reasons)}" for row in rows if row.reasons]
+    warned = [f"- {row.package}: {'; '.join(row.warnings)}" for row in rows if row.warnings]
     if fmt == "markdown":
         text = report.markdown(data, COLUMNS)
-        return text + ("\n\n**Anomalies**\n\n" + "\n".join(notes) if notes else "")
+        text += ("\n\n**Anomalies**\n\n" + "\n".join(notes)) if notes else ""
+        return text + ("\n\n**Warnings**\n\n" + "\n".join(warned) if warned else "")
     text = report.table(data, COLUMNS)
-    return text + ("\n\nanomalies:\n" + "\n".join(notes) if notes else "")
+    text += ("\n\nanomalies:\n" + "\n".join(notes)) if notes else ""
+    return text + ("\n\nwarnings:\n" + "\n".join(warned) if warned else "")
 
 
 def show(

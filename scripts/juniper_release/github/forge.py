@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from juniper_release.commands import redact, register_secret
 from juniper_release.errors import JuniperError
+from juniper_release.secrets import redact, register_secret
 
 DEFAULT_API_URL = "https://api.github.com"
 ENV_API_URL = "JUNIPER_GITHUB_API_URL"

@@ -26,7 +26,8 @@ from packaging.utils import canonicalize_name
 from juniper_release.commands import run
 from juniper_release.ecosystem.registry import ROOT, Package, Registry, load_registry, require_checkout
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, JuniperError
-from juniper_release.output import emit, table, unified_diff
+from juniper_release.files import unified_diff
+from juniper_release.output import emit, table
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PUBLISH_TEMPLATE = "publish.yml"

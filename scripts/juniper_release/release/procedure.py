@@ -25,16 +25,19 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from juniper_release import output as report
-from juniper_release.commands import display, redact
+from juniper_release.commands import display
 from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.project import VersionKind, find_module_version, read_project, sibling_requirements
 from juniper_release.ecosystem.registry import Index, Package, Registry, require_checkout
+from juniper_release.ecosystem.tags import previous_release_tag, version_at
 from juniper_release.errors import JuniperError
+from juniper_release.files import write_json
 from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
 from juniper_release.release import publish
 from juniper_release.release.versioning import CHANGELOG, release_notes
+from juniper_release.secrets import redact
 from juniper_release.verify import cache as verify
 from juniper_release.verify.build import BuildResult
 
@@ -137,7 +140,7 @@ class Journal:
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        report.write_json(self.path, self.data, sort_keys=True)
+        write_json(self.path, self.data, sort_keys=True)
 
     def steps(self, key: str) -> dict[str, Any]:
         return dict(self.data.setdefault("releases", {}).get(key, {}).get("steps", {}))
@@ -214,16 +217,6 @@ def _remote_refs(git: Git, branch: str) -> tuple[str | None, dict[str, str]]:
     return head, tags
 
 
-def _version_at(git: Git, rev: str) -> Version | None:
-    if not git.ok("cat-file", "-e", f"{rev}:pyproject.toml"):
-        return None
-    try:
-        data = tomllib.loads(git.run("show", f"{rev}:pyproject.toml"))
-        return Version(str(data["project"]["version"]))
-    except (tomllib.TOMLDecodeError, KeyError, InvalidVersion):
-        return None
-
-
 def _is_verified(registry: Registry, pkg: Package, workspace: Path) -> bool:
     """The verification gate: issue 3's cache (verify.is_verified) for this exact content."""
     return verify.is_verified(registry, pkg, workspace)
@@ -285,7 +278,7 @@ class PackageRelease:
 
     def needs_commit(self) -> bool:
         dirty = self.dirty()
-        return bool(dirty) and set(dirty) <= self.bump_files and _version_at(self.git, "HEAD") != self.version
+        return bool(dirty) and set(dirty) <= self.bump_files and version_at(self.git, "HEAD") != self.version
 
     def tag_on_origin_at_head(self) -> bool:
         return self.remote()[1].get(self.tag) == self.git.head() and not self.needs_commit()
@@ -463,17 +456,11 @@ class PackageRelease:
         )
 
     def _previous_tag(self) -> str | None:
-        tags = [(v, t) for t in self.git.tags() if (v := self.registry.version_from_tag(t)) is not None]
-        lower = [(v, t) for v, t in tags if v < self.version]
         try:
-            released = [v for v in indexes.versions(self.registry.index("pypi"), self.pkg.name) if v < self.version]
+            released = indexes.versions(self.registry.index("pypi"), self.pkg.name)
         except indexes.IndexUnreachable:
-            released = []
-        by_version = dict(lower)
-        for v in sorted(released, reverse=True):
-            if v in by_version:
-                return by_version[v]
-        return max(lower)[1] if lower else None
+            released = ()
+        return previous_release_tag(self.git, self.registry.tag_format, self.version, released).tag
 
     def _dropped_gate(self) -> Gate:
         prev = self._previous_tag()

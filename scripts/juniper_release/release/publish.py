@@ -21,11 +21,12 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from juniper_release.commands import display, redact, register_secret, run
+from juniper_release.commands import display, run
 from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import Project, read_project
 from juniper_release.ecosystem.registry import Index, Package, Registry
 from juniper_release.errors import CommandError, JuniperError
+from juniper_release.secrets import redact, register_secret
 from juniper_release.verify.envs import create_env, tool_env, uv_binary
 from juniper_release.verify.precheck import applies
 from juniper_release.verify.smoke import smoke_test

@@ -21,11 +21,12 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from juniper_release.ecosystem import tags
 from juniper_release.ecosystem.project import VersionKind, find_module_version, read_project, sibling_requirements
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.errors import JuniperError
+from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
-from juniper_release.output import unified_diff
 
 PARTS = ("major", "minor", "patch", "pre", "release")
 PRE_LABELS = ("a", "b", "rc")
@@ -263,15 +264,6 @@ def release_notes(root: Path, version: Version | str) -> str:
     return section or f"Release {version}.\n"
 
 
-def released_tag(registry: Registry, git: Git, current: Version) -> str | None:
-    """The tag of the last released version: the current version's tag if it exists, else the highest lower one."""
-    own = registry.tag_for(current)
-    if git.tag_exists(own):
-        return own
-    found = [(v, t) for t in git.tags() if (v := registry.version_from_tag(t)) is not None and v < current]
-    return max(found)[1] if found else None
-
-
 # --------------------------------------------------------------------------------------------------- plan
 
 
@@ -379,7 +371,11 @@ def plan_bump(
         elif mv.kind is VersionKind.MISSING:
             plan.warnings.append(f"{pkg.name}: no __version__ found in {mod}; only pyproject.toml changes")
     git = Git(root)
-    subjects = git.subjects_since(released_tag(registry, git, old)) if git.is_repo() else []
+    subjects: list[str] = []
+    if git.is_repo():
+        since = tags.release_tag(git, registry.tag_format, old, None)  # offline: the highest tag at or below old
+        plan.warnings.extend(f"{pkg.name}: {w}" for w in since.warnings)
+        subjects = git.subjects_since(since.tag)
     drafted = draft_notes(subjects)
     path = root / CHANGELOG
     old_log = path.read_text(encoding="utf-8") if path.is_file() else None

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from juniper_release.output import write_json
+from juniper_release.files import write_json
 
 Runner = Callable[[str, str, str], None]
 """runner(repo, tag, sha): raises to make the run fail."""

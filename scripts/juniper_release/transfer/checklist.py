@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from juniper_release.commands import redact
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
+from juniper_release.secrets import redact
 from juniper_release.transfer.codemod import RepoPlan, Rewriter, parse_remote, plan_repo, resolve_owners
 
 INDEX_LABELS = {"pypi": "PyPI", "testpypi": "TestPyPI"}

@@ -23,12 +23,12 @@ from typing import Any, TextIO
 import tomlkit
 from tomlkit.items import AoT, Array, InlineTable, String, Table
 
-from juniper_release.commands import redact
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.errors import ConfigError, GitError, JuniperError
+from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
-from juniper_release.output import unified_diff
+from juniper_release.secrets import redact
 
 COMMIT_MESSAGE = "Transfer to {org}"
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$")
@@ -179,12 +179,6 @@ class TransferPlan:
         return "\n".join(parts)
 
 
-def _candidate_files(git: Git) -> list[str]:
-    """Tracked files and untracked files git does not ignore."""
-    out = git.run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    return sorted({f for f in out.split("\0") if f})
-
-
 def _read_text(path: Path) -> str | None:
     """The file's text, or None for binary (NUL bytes or not UTF-8), symlinks and non-files."""
     if path.is_symlink() or not path.is_file():
@@ -244,7 +238,7 @@ def plan_repo(pkg: Package, root: Path, rewriter: Rewriter) -> RepoPlan:
     git = Git(root)
     changes: list[FileChange] = []
     binary: list[str] = []
-    for rel in _candidate_files(git):
+    for rel in git.files():
         text = _read_text(root / rel)
         if text is None:
             if (root / rel).is_file() and not (root / rel).is_symlink():

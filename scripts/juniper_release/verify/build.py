@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,21 +36,18 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
 
-from juniper_release.commands import PRIVATE_KEY_PATTERN, TOKEN_PATTERNS, last_lines, redact, run
+from juniper_release import secrets
+from juniper_release.commands import last_lines, run
 from juniper_release.ecosystem.project import Project, read_project
 from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
 from juniper_release.errors import CommandError, JuniperError
+from juniper_release.files import write_json
 from juniper_release.gitops import Git
-from juniper_release.output import write_json
+from juniper_release.secrets import redact
 from juniper_release.verify.envs import tool_env, uv_binary
 
 MANIFEST_NAME = "manifest.json"
 
-# Files that must never ship: environment files, credentials, private keys.
-_SECRET_NAMES = {".env", ".pypirc", ".netrc", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"}
-_SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx")
-_HARMLESS_ENV_SUFFIXES = (".example", ".sample", ".template", ".dist")
-_SCAN_LIMIT = 2_000_000  # bytes of one file scanned for token patterns
 _ENV_CREATE_LOCK = threading.Lock()
 
 
@@ -95,13 +92,11 @@ def artifact_entry(path: Path) -> dict[str, Any]:
 
 
 def source_files(root: Path) -> list[str]:
-    """Tracked files that exist plus untracked files that are not ignored: what a clean build may see."""
+    """What a clean build may see (:meth:`Git.files`); a folder that is not a git checkout is an error."""
     git = Git(root)
     if not git.ok("rev-parse", "--git-dir"):
         raise BuildError(f"{root} is not a git checkout", f"clone it with `invoke clone` or run `git init` in {root}")
-    out = git.run("ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    names = sorted({f for f in out.split("\0") if f})
-    return [f for f in names if (root / f).is_file() or (root / f).is_symlink()]
+    return git.files()
 
 
 def clean_copy(root: Path, dest: Path) -> list[str]:
@@ -149,39 +144,27 @@ def console_scripts(wheel: Path) -> list[str]:
 # --------------------------------------------------------------------------------------------------- inspection
 
 
-def _secret_reason(name: str, data: bytes) -> str | None:
-    base = name.rsplit("/", 1)[-1]
-    if base in _SECRET_NAMES or (base.startswith(".env.") and not base.endswith(_HARMLESS_ENV_SUFFIXES)):
-        return f"{name} (a credentials file)"
-    if base.endswith(_SECRET_SUFFIXES):
-        return f"{name} (a key or certificate file)"
-    text = data[:_SCAN_LIMIT].decode("latin-1")
-    if PRIVATE_KEY_PATTERN.search(text):
-        return f"{name} (contains a private key)"
-    if any(p.search(text) for p in TOKEN_PATTERNS):
-        return f"{name} (contains an API-token-shaped string)"
-    return None
-
-
-def scan_secrets(archive: Path) -> list[str]:
-    """Members of a wheel or sdist that are credentials, keys or contain token-shaped strings."""
-    found: list[str] = []
+def _members(archive: Path) -> Iterator[tuple[str, bytes]]:
+    """(path, first bytes) of every file in a wheel, or in an sdist (paths below its top-level folder)."""
     if archive.suffix == ".whl":
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
                 if not info.is_dir():
-                    reason = _secret_reason(info.filename, zf.read(info))
-                    if reason:
-                        found.append(reason)
-    else:
-        with tarfile.open(archive) as tf:
-            for member in tf.getmembers():
-                if member.isfile():
-                    fh = tf.extractfile(member)
-                    reason = _secret_reason(member.name.split("/", 1)[-1], fh.read() if fh else b"")
-                    if reason:
-                        found.append(reason)
-    return found
+                    with zf.open(info) as fh:
+                        yield info.filename, fh.read(secrets.SCAN_LIMIT)
+        return
+    with tarfile.open(archive) as tf:
+        for member in tf.getmembers():
+            if member.isfile():
+                stream = tf.extractfile(member)
+                yield member.name.split("/", 1)[-1], stream.read(secrets.SCAN_LIMIT) if stream else b""
+
+
+def scan_secrets(archive: Path) -> list[str]:
+    """Members of a wheel or sdist that the secrets policy flags, as ``path: what (line N)``."""
+    return [
+        f"{name}: {secrets.describe(hits)}" for name, data in _members(archive) if (hits := secrets.scan(name, data))
+    ]
 
 
 def inspect_wheel(wheel: Path, pkg: Package, project: Project) -> None:

@@ -1,0 +1,140 @@
+"""Which tag is the release: one rule for the status matrix, the bump's release notes and the release procedure.
+
+- A tag *matches* when it follows ``settings.tag_format`` (``v{version}``) and the part in the version's place is a
+  valid PEP 440 version written without a ``v`` or spaces of its own. Any other tag is *foreign*
+  (``cascor-pre-migration-v0.3.17``).
+- The *released* version is the declared version when the index has it, else the index's newest final release
+  (its newest pre-release only when it has no final one).
+- The *release tag* (the diff base) is the tag of the released version when it exists, else the highest matching
+  tag at or below the declared version. Tags are never picked by sorting alone: a stale ``v0.25.0-alpha`` above a
+  package declaring 0.4.x is not its release.
+- Tags above the declared version, foreign tags, and a release tag whose commit declares another version are
+  reported as warnings; they never stop anything here.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:
+    from juniper_release.gitops import Git
+
+
+@dataclass(frozen=True)
+class TagChoice:
+    """The release tag (None when there is none), the version it names, and what looked wrong on the way.
+
+    ``mismatch`` repeats the warning about the chosen tag's commit declaring another version, for callers that
+    treat it as more than a warning.
+    """
+
+    tag: str | None
+    version: Version | None
+    warnings: tuple[str, ...] = ()
+    mismatch: str | None = None
+
+
+def tag_for(tag_format: str, version: Version | str) -> str:
+    """The tag ``tag_format`` gives ``version``."""
+    return tag_format.format(version=str(version))
+
+
+def tag_version(tag_format: str, tag: str) -> Version | None:
+    """The version a tag names under ``tag_format``, or None when the tag is foreign."""
+    prefix, _, suffix = tag_format.partition("{version}")
+    if not (tag.startswith(prefix) and tag.endswith(suffix)) or len(tag) <= len(prefix) + len(suffix):
+        return None
+    raw = tag[len(prefix) : len(tag) - len(suffix)]
+    if raw != raw.strip() or raw[:1] in {"v", "V"}:
+        return None  # packaging would accept "vv1.0" or "v 1.0" as 1.0
+    try:
+        return Version(raw)
+    except InvalidVersion:
+        return None
+
+
+def matching_tags(tag_format: str, tags: Iterable[str]) -> dict[Version, str]:
+    """The matching tags by the version they name. When several name one version (``v1.0``, ``v1.0.0``), the one
+    ``tag_format`` writes wins, else the first by name."""
+    found: dict[Version, str] = {}
+    for tag in sorted(tags):
+        version = tag_version(tag_format, tag)
+        if version is not None and (version not in found or tag == tag_for(tag_format, version)):
+            found[version] = tag
+    return found
+
+
+def newest_release(on_index: Iterable[Version]) -> Version | None:
+    """The newest final release, else the newest pre-release, else None (what PyPI shows as latest)."""
+    versions = list(on_index)
+    finals = [v for v in versions if not v.is_prerelease]
+    return max(finals or versions, default=None)
+
+
+def released_version(declared: Version, on_index: Sequence[Version]) -> Version | None:
+    """The released version of a checkout declaring ``declared``: ``declared`` when the index has it, else
+    :func:`newest_release`. An outstanding ``0.4.0rc1`` on the index is therefore not the release of a checkout
+    declaring 0.3.2."""
+    return declared if declared in on_index else newest_release(on_index)
+
+
+def version_at(git: Git, rev: str) -> Version | None:
+    """The ``[project].version`` of pyproject.toml at ``rev``, or None when there is none or it is not valid."""
+    if not git.ok("cat-file", "-e", f"{rev}:pyproject.toml"):
+        return None
+    try:
+        raw = tomllib.loads(git.run("show", f"{rev}:pyproject.toml")).get("project", {}).get("version")
+        return Version(raw) if isinstance(raw, str) else None
+    except (tomllib.TOMLDecodeError, InvalidVersion, AttributeError):
+        return None
+
+
+def release_tag(git: Git, tag_format: str, declared: Version, released: Version | None) -> TagChoice:
+    """The release tag of a checkout declaring ``declared`` whose released version is ``released`` (None when
+    unknown or never released)."""
+    return _choose(git, tag_format, released, declared, inclusive=True)
+
+
+def previous_release_tag(git: Git, tag_format: str, version: Version, on_index: Sequence[Version]) -> TagChoice:
+    """The release tag before ``version`` (the one being released): the same rule over the versions below it."""
+    earlier = newest_release(v for v in on_index if v < version)
+    return _choose(git, tag_format, earlier, version, inclusive=False)
+
+
+def _choose(git: Git, tag_format: str, released: Version | None, ceiling: Version, *, inclusive: bool) -> TagChoice:
+    names = git.tags()
+    tags = matching_tags(tag_format, names)
+    below = [v for v in tags if v < ceiling or (inclusive and v == ceiling)]
+    version = released if released is not None and released in tags else max(below, default=None)
+    tag = tags[version] if version is not None else None
+    warnings = _ignored_warnings(tag_format, names, tags, ceiling, tag)
+    mismatch = _mismatch(git, tag, version)
+    return TagChoice(tag, version, (*warnings, *([mismatch] if mismatch else [])), mismatch)
+
+
+def _ignored_warnings(
+    tag_format: str, names: Sequence[str], tags: dict[Version, str], ceiling: Version, chosen: str | None
+) -> list[str]:
+    foreign = sorted(t for t in names if tag_version(tag_format, t) is None)
+    above = [tags[v] for v in sorted(tags) if v > ceiling and tags[v] != chosen]
+    warnings = []
+    if above:
+        warnings.append(
+            f"ignored tags above {ceiling}: {', '.join(above)} (if stale, delete them: `git tag -d TAG` and "
+            "`git push origin :refs/tags/TAG`)"
+        )
+    if foreign:
+        warnings.append(f"ignored tags not following tag_format {tag_format!r}: {', '.join(foreign)}")
+    return warnings
+
+
+def _mismatch(git: Git, tag: str | None, version: Version | None) -> str | None:
+    at_tag = version_at(git, tag) if tag is not None else None
+    if at_tag is None or at_tag == version:
+        return None
+    return f"tag {tag} is on a commit whose pyproject says {at_tag}"

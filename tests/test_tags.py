@@ -1,0 +1,221 @@
+"""Which tag is the release: real git repositories carrying stale, foreign and mismatched tags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from juniper_release.ecosystem.project import read_project
+from juniper_release.ecosystem.status import State, package_status, render
+from juniper_release.ecosystem.tags import (
+    TagChoice,
+    matching_tags,
+    newest_release,
+    previous_release_tag,
+    release_tag,
+    released_version,
+    tag_version,
+    version_at,
+)
+from juniper_release.gitops import Git
+from juniper_release.release.versioning import plan_bump
+from packaging.version import Version
+
+FMT = "v{version}"
+V = Version
+
+
+def _commit(git: Git, version: str | None, message: str) -> None:
+    if version is not None:
+        (git.root / "pyproject.toml").write_text(f'[project]\nname = "p"\nversion = "{version}"\n', encoding="utf-8")
+    else:
+        (git.root / "notes.txt").write_text(message, encoding="utf-8")
+    git.run("add", "-A")
+    git.run("commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Git:
+    """0.3.0 and 0.3.1 released and tagged, then bumped to 0.4.0; plus a stale, a foreign and an invalid tag."""
+    git = Git(tmp_path / "p")
+    git.root.mkdir()
+    git.run("init", "-q")
+    _commit(git, "0.3.0", "first")
+    git.tag_annotated("v0.3.0", "Release 0.3.0")
+    git.run("tag", "cascor-pre-migration-v0.3.17")
+    _commit(git, "0.3.1", "Bump to 0.3.1")
+    git.tag_annotated("v0.3.1", "Release 0.3.1")
+    git.run("tag", "v0.25.0-alpha")  # a pre-reset tag: above everything by version and by name
+    git.run("tag", "vnext")
+    _commit(git, "0.4.0", "Bump to 0.4.0")
+    return git
+
+
+def _above(ceiling: str, names: str) -> str:
+    return (
+        f"ignored tags above {ceiling}: {names} (if stale, delete them: `git tag -d TAG` and "
+        "`git push origin :refs/tags/TAG`)"
+    )
+
+
+STALE = _above("0.4.0", "v0.25.0-alpha")
+FOREIGN = "ignored tags not following tag_format 'v{version}': cascor-pre-migration-v0.3.17, vnext"
+
+# --------------------------------------------------------------------------------------------------- naming
+
+
+@pytest.mark.parametrize(
+    ("fmt", "tag", "expected"),
+    [
+        (FMT, "v1.2.3", V("1.2.3")),
+        (FMT, "v0.25.0-alpha", V("0.25.0a0")),
+        (FMT, "v0.4.0rc1", V("0.4.0rc1")),
+        (FMT, "cascor-pre-migration-v0.3.17", None),
+        (FMT, "vnext", None),
+        (FMT, "v", None),
+        (FMT, "vv1.0", None),  # packaging alone would read this as 1.0
+        (FMT, "1.2.3", None),
+        ("juniper-data-{version}", "juniper-data-1.0.0", V("1.0.0")),
+        ("{version}-release", "1.0.0-release", V("1.0.0")),
+        ("{version}-release", "1.0.0", None),
+        ("{version}", "V1.0", None),
+    ],
+)
+def test_tag_version_matches_the_format_and_pep_440(fmt, tag, expected):
+    assert tag_version(fmt, tag) == expected
+
+
+def test_the_tag_the_format_writes_wins_among_equal_versions():
+    assert matching_tags(FMT, ["v1.0.0", "v1.0", "x"]) == {V("1.0.0"): "v1.0.0"}
+    assert matching_tags(FMT, ["v1.0", "v1.00"]) == {V("1.0"): "v1.0"}
+    assert matching_tags(FMT, ["v1.00", "v1.0.0.0"]) == {V("1.0"): "v1.0.0.0"}  # neither is canonical: first by name
+
+
+def test_released_version_is_the_declared_one_on_the_index_else_the_newest_final():
+    assert released_version(V("0.3.1"), [V("0.3.1"), V("0.4.0")]) == V("0.3.1")
+    assert released_version(V("0.3.2"), [V("0.3.1"), V("0.4.0rc1")]) == V("0.3.1")
+    assert released_version(V("0.3.2"), [V("0.4.0rc1"), V("0.4.0b1")]) == V("0.4.0rc1")
+    assert released_version(V("0.3.2"), []) is None
+    assert newest_release([]) is None
+
+
+# --------------------------------------------------------------------------------------------------- the choice
+
+
+def test_the_released_versions_tag_wins_and_stale_and_foreign_tags_are_warnings(repo):
+    choice = release_tag(repo, FMT, V("0.4.0"), V("0.3.1"))
+    assert choice == TagChoice("v0.3.1", V("0.3.1"), (STALE, FOREIGN), None)
+
+
+def test_without_a_released_version_the_highest_tag_at_or_below_the_declared_one(repo):
+    assert release_tag(repo, FMT, V("0.4.0"), None).tag == "v0.3.1"
+    assert release_tag(repo, FMT, V("0.3.0"), None).tag == "v0.3.0"
+    assert release_tag(repo, FMT, V("0.2.0"), None) == TagChoice(
+        None, None, (_above("0.2.0", "v0.3.0, v0.3.1, v0.25.0-alpha"), FOREIGN)
+    )
+
+
+def test_a_released_version_without_a_tag_falls_back_to_the_tags_below_the_declared_one(repo):
+    assert release_tag(repo, FMT, V("0.4.0"), V("0.3.5")).tag == "v0.3.1"
+    assert release_tag(repo, FMT, V("0.4.0"), V("0.9.0")).tag == "v0.3.1"  # never the stale v0.25.0-alpha
+
+
+def test_a_released_tag_above_the_declared_version_is_chosen_not_warned_about(repo):
+    repo.run("checkout", "-q", "-b", "later")
+    _commit(repo, "0.5.0", "Bump to 0.5.0")
+    repo.tag_annotated("v0.5.0", "Release 0.5.0")
+    repo.run("checkout", "-q", "-")
+    choice = release_tag(repo, FMT, V("0.4.0"), V("0.5.0"))
+    assert (choice.tag, choice.warnings) == ("v0.5.0", (STALE, FOREIGN))
+
+
+def test_a_tag_on_a_commit_declaring_another_version_is_a_warning_not_a_blocker(repo):
+    repo.run("tag", "-f", "-a", "v0.3.1", "-m", "moved onto the 0.4.0 bump")
+    choice = release_tag(repo, FMT, V("0.4.0"), V("0.3.1"))
+    mismatch = "tag v0.3.1 is on a commit whose pyproject says 0.4.0"
+    assert choice == TagChoice("v0.3.1", V("0.3.1"), (STALE, FOREIGN, mismatch), mismatch)
+
+
+def test_no_tags_at_all(tmp_path):
+    git = Git(tmp_path / "empty")
+    git.root.mkdir()
+    git.run("init", "-q")
+    _commit(git, "0.1.0", "first")
+    assert release_tag(git, FMT, V("0.1.0"), V("0.1.0")) == TagChoice(None, None)
+
+
+def test_the_previous_release_is_below_the_version_being_released(repo):
+    repo.tag_annotated("v0.4.0", "Release 0.4.0")  # resuming: this release's own tag exists already
+    on_pypi = [V("0.3.0"), V("0.3.1"), V("0.4.0"), V("0.5.0rc1")]
+    choice = previous_release_tag(repo, FMT, V("0.4.0"), on_pypi)
+    assert (choice.tag, choice.version) == ("v0.3.1", V("0.3.1"))
+    assert choice.warnings == (STALE, FOREIGN)
+    assert previous_release_tag(repo, FMT, V("0.4.0"), []).tag == "v0.3.1"
+    assert previous_release_tag(repo, FMT, V("0.4.0"), [V("0.3.0")]).tag == "v0.3.0"
+
+
+def test_the_previous_release_prefers_the_last_final_over_a_pre_release(repo):
+    repo.tag_annotated("v0.4.0rc1", "Release 0.4.0rc1")
+    assert previous_release_tag(repo, FMT, V("0.4.0"), [V("0.3.1"), V("0.4.0rc1")]).tag == "v0.3.1"
+    assert previous_release_tag(repo, FMT, V("0.4.0"), [V("0.4.0rc1")]).tag == "v0.4.0rc1"
+
+
+def test_version_at_reads_pyproject_at_a_revision(repo):
+    assert version_at(repo, "HEAD") == V("0.4.0")
+    assert version_at(repo, "v0.3.0") == V("0.3.0")
+    assert version_at(repo, "no-such-rev") is None
+    (repo.root / "pyproject.toml").write_text('[project]\nname = "p"\ndynamic = ["version"]\n', encoding="utf-8")
+    _commit(repo, None, "dynamic version")
+    assert version_at(repo, "HEAD") is None
+    (repo.root / "pyproject.toml").write_text('[project]\nversion = "not a version"\n', encoding="utf-8")
+    repo.run("commit", "-q", "-am", "invalid")
+    assert version_at(repo, "HEAD") is None
+    (repo.root / "pyproject.toml").write_text("project = [\n", encoding="utf-8")
+    repo.run("commit", "-q", "-am", "broken")
+    assert version_at(repo, "HEAD") is None
+    repo.run("rm", "-q", "pyproject.toml")
+    repo.run("commit", "-q", "-m", "gone")
+    assert version_at(repo, "HEAD") is None
+
+
+# --------------------------------------------------------------------------------------------------- callers
+
+
+def test_status_lists_ignored_tags_as_warnings_and_stays_up_to_date(ecosystem, registry):
+    pkg = registry.get("juniper-data-client")
+    root = ecosystem.checkout(pkg.path)
+    git = Git(root)
+    git.run("tag", "v0.25.0-alpha")
+    git.run("tag", "cascor-pre-migration-v0.3.17")
+    row = package_status(registry, pkg, read_project(root), 0, (V("0.3.1"),), ())
+    assert (row.state, row.latest_tag, row.reasons) == (State.UP_TO_DATE, "v0.3.1", ())
+    assert row.warnings == (
+        _above("0.3.1", "v0.25.0-alpha"),
+        "ignored tags not following tag_format 'v{version}': cascor-pre-migration-v0.3.17",
+    )
+    table = render([row])
+    assert "anomalies:" not in table and "warnings:\n- juniper-data-client: ignored tags above 0.3.1" in table
+    assert "**Warnings**" in render([row], "markdown")
+    assert "warnings" not in render([row], "json")
+
+
+def test_status_never_released_ignores_a_stale_tag(ecosystem, registry):
+    pkg = registry.get("juniper-data-client")
+    root = ecosystem.checkout(pkg.path)
+    Git(root).run("tag", "v0.25.0-alpha")
+    row = package_status(registry, pkg, read_project(root), 0, (), ())
+    assert (row.state, row.latest_tag) == (State.NEVER_RELEASED, "v0.3.1")
+
+
+def test_bump_notes_start_at_the_release_tag_and_warn_about_ignored_tags(ecosystem, registry):
+    pkg = registry.get("juniper-data-client")
+    root = ecosystem.checkout(pkg.path)
+    git = Git(root)
+    (root / "NOTES.md").write_text("new\n", encoding="utf-8")
+    git.run("add", "NOTES.md")
+    git.run("commit", "-q", "-m", "feat: a new thing")
+    git.run("tag", "v0.25.0-alpha")  # on the new commit: picking it would drop "a new thing" from the notes
+    plan = plan_bump(registry, ecosystem.workspace, pkg.name, "patch")
+    assert any(w.startswith("juniper-data-client: ignored tags above 0.3.1: v0.25.0-alpha") for w in plan.warnings)
+    changelog = next(e for e in plan.edits if e.path.name == "CHANGELOG.md")
+    assert "- A new thing" in changelog.new
