@@ -6,7 +6,8 @@ import io
 import json
 from pathlib import Path
 
-from juniper_release.output import emit, markdown, step, table, to_json, unified_diff, write_json
+from juniper_release.files import unified_diff, write_json
+from juniper_release.output import emit, markdown, step, table, to_json
 from packaging.version import Version
 
 ROWS = [
