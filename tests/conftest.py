@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from juniper_release.ecosystem.registry import Registry, load_registry  # noqa: E402
-from juniper_release.release.procedure import Options  # noqa: E402
+from juniper_release.release.options import Options  # noqa: E402
 from juniper_release.sandbox.rehearse import LocalIndex, free_port  # noqa: E402
 from juniper_release.sandbox.standin import GIT_ENV, Ecosystem, create_ecosystem  # noqa: E402
 

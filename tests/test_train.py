@@ -12,9 +12,10 @@ from juniper_release.ecosystem.indexes import project_listing, versions
 from juniper_release.ecosystem.registry import load_registry
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
-from juniper_release.release import procedure as release
-from juniper_release.release import publish
-from juniper_release.release.procedure import Journal, Options, plan_train, release_train
+from juniper_release.release import gates, publish
+from juniper_release.release.journal import Journal
+from juniper_release.release.options import Options
+from juniper_release.release.train import plan_train, release_train
 from juniper_release.release.versioning import bump
 from juniper_release.sandbox.rehearse import rehearse
 from packaging.version import Version
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def reg(index_env, monkeypatch):
     for key, value in index_env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setattr(release, "_is_verified", lambda *a: True)
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
     return load_registry(ROOT / "repos.toml", env=index_env)
 
 
@@ -119,7 +120,7 @@ def test_train_releases_layer_by_layer_survives_a_killed_index_and_resumes(reg, 
 
 @pytest.mark.slow
 def test_rehearse_killed_in_the_middle_resumes_without_duplicates(make_ecosystem, tmp_path, monkeypatch):
-    monkeypatch.setattr(release, "_is_verified", lambda *a: True)
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
     eco = make_ecosystem()
     lines: list[str] = []
 

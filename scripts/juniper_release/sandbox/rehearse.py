@@ -33,7 +33,8 @@ from juniper_release.errors import JuniperError
 from juniper_release.github.forge import ENV_API_URL, GitHub
 from juniper_release.gitops import Git
 from juniper_release.release import publish
-from juniper_release.release.procedure import Options, release_train
+from juniper_release.release.options import Options
+from juniper_release.release.train import release_train
 from juniper_release.release.versioning import apply_edits, commit_and_tag, plan_bump
 from juniper_release.sandbox.fakeforge import FakeGitHub
 
