@@ -20,6 +20,7 @@ from juniper_release.release.package import release
 from juniper_release.release.versioning import bump
 from juniper_release.sandbox.fakeforge import FakeGitHub
 from juniper_release.sandbox.rehearse import workflow_runner
+from juniper_release.verify.build import build_package
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,7 +184,7 @@ def test_gate_tag_already_exists(setup, verified):
 
 def test_gate_upload_already_exists_on_an_index(setup, verified, tmp_path):
     reg, eco = setup()
-    files = publish.build_dists(eco.checkout(PKG), tmp_path / "dist")
+    files = sorted(build_package(reg, reg.get(PKG), eco.workspace, tmp_path / "dist").artifacts)
     publish.upload(reg.index("testpypi"), PKG, files)
     # a second upload of the same files is recognised, not duplicated
     assert "already on the index" in publish.upload(reg.index("testpypi"), PKG, files)
@@ -366,6 +367,17 @@ def test_twine_release_uploads_the_very_files_verify_installed(setup, index_serv
     verified = {p.name: sha256_file(p) for p in (wheelhouse_dir() / PKG).iterdir() if p.suffix in {".whl", ".gz"}}
     uploaded = {p.name: sha256_file(p) for p in index_servers["pypi"].directory.iterdir()}
     assert len(verified) == 2 and uploaded == verified
+
+
+def test_fallback_build_inspects_the_wheel_like_verify_does(setup, verified):
+    """With no verified artifacts, the tag is built through verify's build path: its wheel inspection applies."""
+    reg, eco = setup(defects="stray-tests")
+    lines: list[str] = []
+    with pytest.raises(JuniperError, match=r"step 'build' failed: .*stray top-level tests/.*Fix: the tests/ package"):
+        release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    assert "[    run] build" in "\n".join(lines)
+    assert not versions(reg.index("testpypi"), PKG)
+    assert "build" not in Journal(eco.workspace).steps(f"{PKG}==0.4.1")
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from juniper_release.release.options import Options
 from juniper_release.release.train import plan_train, release_train
 from juniper_release.release.versioning import bump
 from juniper_release.sandbox.rehearse import rehearse
+from juniper_release.verify.build import build_package
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +33,7 @@ def reg(index_env, monkeypatch):
 
 
 def _publish_current(reg, eco, name: str, tmp_path: Path) -> None:
-    files = publish.build_dists(eco.checkout(name), tmp_path / f"dist-{name}")
+    files = sorted(build_package(reg, reg.get(name), eco.workspace, tmp_path / f"dist-{name}").artifacts)
     publish.upload(reg.index("pypi"), name, files)
 
 

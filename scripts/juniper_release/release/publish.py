@@ -1,4 +1,4 @@
-"""Publishing: build, credentials, uploads (twine), index propagation and post-publish verification.
+"""Publishing: credentials, uploads (twine), index propagation and post-publish verification.
 
 Credentials come from the environment (per index $JUNIPER_TESTPYPI_TOKEN / $JUNIPER_PYPI_TOKEN, or
 $TWINE_USERNAME/$TWINE_PASSWORD) or ``~/.pypirc``. They reach twine through its environment, never its command line,
@@ -26,7 +26,7 @@ from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Index, Package, Registry
 from juniper_release.errors import CommandError, JuniperError
-from juniper_release.verify.envs import create_env, tool_env, uv_binary
+from juniper_release.verify.envs import create_env, tool_env
 
 THIRD_PARTY_INDEX = "https://pypi.org/simple/"
 ENV_DEPS_INDEX = "JUNIPER_DEPS_INDEX_URL"
@@ -76,26 +76,6 @@ def credentials(index: Index, env: Mapping[str, str] | None = None, pypirc: Path
             )
     register_secret(creds.password)
     return creds
-
-
-# --------------------------------------------------------------------------------------------------- build
-
-
-def build_dists(source: Path, out_dir: Path) -> list[Path]:
-    """Build the sdist and wheel of the checkout ``source`` into a fresh ``out_dir``."""
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    uv = uv_binary()
-    if uv:
-        cmd: list[str] = [uv, "build", "--quiet", "--sdist", "--wheel", "--out-dir", str(out_dir), str(source)]
-    else:
-        cmd = [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(out_dir), str(source)]
-    run(cmd, env=tool_env(), what=f"build {source.name}", fix="run `nox -s verify` for the package to see why")
-    files = sorted(p for p in out_dir.iterdir() if p.name.endswith((".whl", ".tar.gz")))
-    if not files:
-        raise PublishError(f"build of {source.name} produced nothing in {out_dir}", "check the build backend")
-    return files
 
 
 # --------------------------------------------------------------------------------------------------- upload

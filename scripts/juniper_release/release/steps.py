@@ -23,6 +23,7 @@ from juniper_release.release.context import ReleaseContext, index_chain
 from juniper_release.release.options import confirm
 from juniper_release.release.versioning import release_notes
 from juniper_release.verify import pipeline as verify
+from juniper_release.verify.build import build_tree
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,8 @@ def watch_publish_run(ctx: ReleaseContext) -> str:
 
 def build_command(ctx: ReleaseContext) -> str:
     return (
-        f"copy the verified wheelhouse artifacts to {ctx.dist_dir} (if none match this content: "
-        f"uv build --sdist --wheel --out-dir {ctx.dist_dir} <git archive {ctx.tag}>)"
+        f"copy the verified wheelhouse artifacts to {ctx.dist_dir} (if none match this content: build "
+        f"<git archive {ctx.tag}> into {ctx.dist_dir}, then twine check --strict and the wheel inspection)"
     )
 
 
@@ -157,7 +158,7 @@ def built(ctx: ReleaseContext) -> bool:
 
 
 def build(ctx: ReleaseContext) -> str:
-    """Upload the very files verify installed; without a verified build of this content, build the tag."""
+    """Upload the very files verify installed; without a verified build of this content, build the tag cleanly."""
     verified = verify.verified_artifacts(ctx.registry, ctx.pkg, ctx.workspace)
     _empty(ctx.dist_dir)
     if verified is not None:
@@ -165,8 +166,8 @@ def build(ctx: ReleaseContext) -> str:
             shutil.copy2(artifact, ctx.dist_dir / artifact.name)
         names = ", ".join(a.name for a in verified.artifacts)
         return f"reusing the verified artifacts (the files verify installed): {names}"
-    files = publish.build_dists(_export_tag(ctx), ctx.dist_dir)
-    return "built " + ", ".join(f.name for f in files)
+    result = build_tree(ctx.pkg, _export_tag(ctx), ctx.dist_dir)
+    return "built " + ", ".join(f.name for f in sorted(result.artifacts))
 
 
 def _empty(directory: Path) -> None:

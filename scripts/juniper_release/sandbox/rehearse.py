@@ -37,6 +37,7 @@ from juniper_release.release.options import Options
 from juniper_release.release.train import release_train
 from juniper_release.release.versioning import apply_edits, commit_and_tag, plan_bump
 from juniper_release.sandbox.fakeforge import FakeGitHub
+from juniper_release.verify.build import build_tree
 
 STATE = "rehearsal.json"
 
@@ -146,7 +147,7 @@ def workflow_runner(registry: Registry, remotes: Path, work: Path, verify_instal
         with tarfile.open(archive) as tar:
             tar.extractall(src, filter="data")
         archive.unlink()
-        files = publish.build_dists(src, work / f"ci-dist-{pkg.name}-{version}")
+        files = sorted(build_tree(pkg, src, work / f"ci-dist-{pkg.name}-{version}").artifacts)
         chain = ["testpypi"] if version.is_prerelease else ["testpypi", "pypi"]
         for name in chain:
             index = registry.index(name)
