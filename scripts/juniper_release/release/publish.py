@@ -26,7 +26,7 @@ from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Index, Package, Registry
 from juniper_release.errors import CommandError, JuniperError
-from juniper_release.verify.envs import create_env, tool_env
+from juniper_release.verify.envs import Env, create_env, tool_env
 
 THIRD_PARTY_INDEX = "https://pypi.org/simple/"
 ENV_DEPS_INDEX = "JUNIPER_DEPS_INDEX_URL"
@@ -164,6 +164,28 @@ def verify_install(
 ) -> str:
     """Install ``pkg==version`` from ``index`` in a fresh env and check what was installed. Returns a summary."""
     env = create_env(work_dir / f"verify-{pkg.name}-{index.name}", pkg.python)
+    project = read_project(source)
+    _install_third_party(registry, pkg, project.dependencies, env, work_dir, log)
+    _install_siblings(registry, pkg, project.dependencies, env, index)
+    args = [f"{pkg.name}=={version}", "--no-deps", "--index-url", index.simple_url]
+    log(f"    pkg:  {display(args)}")
+    env.install(args, what=f"install {pkg.name} {version} from {index.name}", fix="re-run to resume once it is listed")
+    _check_installed(pkg, version, index, env)
+    shutil.rmtree(env.path, ignore_errors=True)
+    return f"{pkg.name}=={version} installs from {index.name}" + (
+        f", imports {', '.join(pkg.imports)}" if pkg.imports else ""
+    )
+
+
+def _install_third_party(
+    registry: Registry,
+    pkg: Package,
+    requirements: Sequence[Requirement],
+    env: Env,
+    work_dir: Path,
+    log: Callable[[str], None],
+) -> None:
+    """The third-party dependencies, from PyPI (or $JUNIPER_DEPS_INDEX_URL); torch as the CPU build."""
     deps_index = os.environ.get(ENV_DEPS_INDEX) or THIRD_PARTY_INDEX
     constraints: list[str] = []
     if pkg.torch:
@@ -171,18 +193,24 @@ def verify_install(
         pin = env.torch_constraint()
         if pin:
             constraints.append(pin)
-    project = read_project(source)
-    third = _third_party(registry, project.dependencies)
+    third = _third_party(registry, requirements)
     third = [r for r in third if canonicalize_name(Requirement(r).name) != "torch"] if pkg.torch else third
-    if third:
-        cfile = work_dir / f"constraints-{pkg.name}.txt"
-        cfile.write_text("\n".join(constraints) + "\n", encoding="utf-8")
-        args = [*third, "--index-url", deps_index, *(["-c", str(cfile)] if constraints else [])]
-        log(f"    deps: {display(args)}")
-        env.install(args, what=f"install {pkg.name}'s third-party dependencies from {deps_index}")
+    if not third:
+        return
+    cfile = work_dir / f"constraints-{pkg.name}.txt"
+    cfile.write_text("\n".join(constraints) + "\n", encoding="utf-8")
+    args = [*third, "--index-url", deps_index, *(["-c", str(cfile)] if constraints else [])]
+    log(f"    deps: {display(args)}")
+    env.install(args, what=f"install {pkg.name}'s third-party dependencies from {deps_index}")
+
+
+def _install_siblings(
+    registry: Registry, pkg: Package, requirements: Sequence[Requirement], env: Env, index: Index
+) -> None:
+    """The Juniper dependencies, from the index under test, without their own dependencies (``--no-deps``)."""
     siblings = [
         r
-        for r in project.dependencies
+        for r in requirements
         if registry.find(r.name) is not None and (r.marker is None or r.marker.evaluate({"extra": ""}))
     ]
     if siblings:
@@ -190,9 +218,10 @@ def verify_install(
             [str(r) for r in siblings] + ["--no-deps", "--index-url", index.simple_url],
             what=f"install {pkg.name}'s Juniper dependencies from {index.name}",
         )
-    args = [f"{pkg.name}=={version}", "--no-deps", "--index-url", index.simple_url]
-    log(f"    pkg:  {display(args)}")
-    env.install(args, what=f"install {pkg.name} {version} from {index.name}", fix="re-run to resume once it is listed")
+
+
+def _check_installed(pkg: Package, version: Version, index: Index, env: Env) -> None:
+    """The installed version is the released one, its modules import with that ``__version__``, smoke tests pass."""
     installed = env.installed().get(canonicalize_name(pkg.name))
     if installed != str(version):
         raise PublishError(
@@ -211,8 +240,3 @@ def verify_install(
     for smoke in pkg.smoke:
         argv = smoke.split()
         run([str(env.bin(argv[0])), *argv[1:]], env=tool_env(), what=f"smoke test `{smoke}`")
-    env_path = env.path
-    shutil.rmtree(env_path, ignore_errors=True)
-    return f"{pkg.name}=={version} installs from {index.name}" + (
-        f", imports {', '.join(pkg.imports)}" if pkg.imports else ""
-    )
