@@ -71,6 +71,7 @@ def test_dry_run_prints_every_step_with_its_command_and_changes_nothing(setup, v
     ]
     assert "git -C" in text and "push --atomic origin main v0.4.1" in text and "twine upload" in text
     assert "[  would] upload pypi" in text
+    assert "GitHub token" not in text and "publish workflow present" not in text  # GitHub-mode gates only
     assert not Git(eco.checkout(PKG)).tag_exists("v0.4.1")
     assert not versions(reg.index("testpypi"), PKG)
 

@@ -165,6 +165,17 @@ def test_execute_json_prints_one_document_with_the_outcome(reg, make_ecosystem):
     assert doc["outcome"] == "failed" and "clean tree" in doc["error"]
 
 
+def test_execute_without_terminal_needs_yes_before_any_change(reg, make_ecosystem):
+    eco = make_ecosystem()
+    name = "juniper-cascor-client"
+    bump(reg, eco.workspace, name, "patch", commit=True, out=lambda _m: None)
+    lines: list[str] = []
+    with pytest.raises(JuniperError, match=r"not a terminal.*Fix: pass --yes"):
+        release_train(reg, eco.workspace, opts(lines, execute=True, yes=False, interactive=False), name)
+    assert "preflight (all packages, before any change):" not in lines
+    assert Journal(eco.workspace).train is None
+
+
 def test_front_door_json_keeps_stdout_valid_json_when_a_gate_fails(index_env, make_ecosystem, tmp_path):
     import os
     import subprocess
