@@ -200,8 +200,8 @@ def release(
 ) -> None:
     """Release one package: preflight gates, commit/tag/push, then publish (dry run unless --execute)."""
     from juniper_release.frontdoor import target
-    from juniper_release.release.procedure import Options
-    from juniper_release.release.procedure import release as run_release
+    from juniper_release.release.options import Options
+    from juniper_release.release.package import release as run_release
 
     t = target(workspace, sandbox=sandbox, require_all=True)
     run_release(t.registry, t.workspace, package, Options.from_flags(execute, yes, mode, allow_dropped, timeout))
@@ -223,8 +223,8 @@ def release_train(
 ) -> None:
     """Release every package that needs it, layer by layer, resumable from the journal (dry run unless --execute)."""
     from juniper_release.frontdoor import output_format, target
-    from juniper_release.release.procedure import Options
-    from juniper_release.release.procedure import release_train as run_train
+    from juniper_release.release.options import Options
+    from juniper_release.release.train import release_train as run_train
 
     t = target(workspace, sandbox=sandbox, require_all=True)
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
@@ -255,7 +255,7 @@ def rehearse(
 ) -> None:
     """Rehearse the whole release train against throwaway remotes, two local indexes and a local GitHub."""
     from juniper_release.frontdoor import target
-    from juniper_release.release.procedure import parse_timeout
+    from juniper_release.release.options import parse_timeout
     from juniper_release.sandbox.rehearse import rehearse as run_rehearse
 
     t = target(workspace, sandbox=not workspace)

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))  # the engine, used from the checkout (not installed)
 
 from juniper_release.ecosystem.registry import Registry, load_registry  # noqa: E402
-from juniper_release.release.procedure import Options  # noqa: E402
+from juniper_release.release.options import Options  # noqa: E402
 from juniper_release.sandbox.localindex import LocalIndex, free_port, index_env  # noqa: E402
 from juniper_release.sandbox.standin import GIT_ENV, Ecosystem, create_ecosystem  # noqa: E402
 

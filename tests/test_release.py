@@ -8,15 +8,19 @@ from pathlib import Path
 import pytest
 from conftest import release_options as opts
 from juniper_release.ecosystem.indexes import versions
+from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import load_registry
+from juniper_release.errors import JuniperError
 from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
-from juniper_release.release import procedure as release
-from juniper_release.release import publish
-from juniper_release.release.procedure import Journal, PreflightError
+from juniper_release.release import gates, publish
+from juniper_release.release.gates import PreflightError
+from juniper_release.release.journal import Journal
+from juniper_release.release.package import release
 from juniper_release.release.versioning import bump
 from juniper_release.sandbox.fakeforge import FakeGitHub
 from juniper_release.sandbox.rehearse import workflow_runner
+from juniper_release.verify.build import build_package
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,8 +30,8 @@ TOKEN = "pypi-" + "AgEIcHlwaS5vcmcCJGZha2UtdG9rZW4tZm9yLXRlc3RzAAIqWzMsImZha2UiX
 
 @pytest.fixture
 def verified(monkeypatch):
-    """The verification gate (issue 3's cache) is exercised in its own test; elsewhere it is assumed passed."""
-    monkeypatch.setattr(release, "_is_verified", lambda *a: True)
+    """The verification gate (the verify cache) is exercised in its own test; elsewhere it is assumed passed."""
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
 
 
 @pytest.fixture
@@ -52,7 +56,7 @@ def remote_tags(eco, pkg: str = PKG) -> list[str]:
 def test_dry_run_prints_every_step_with_its_command_and_changes_nothing(setup, verified):
     reg, eco = setup()
     lines: list[str] = []
-    rows = release.release(reg, eco.workspace, PKG, opts(lines))
+    rows = release(reg, eco.workspace, PKG, opts(lines))
     text = "\n".join(lines)
     assert [r["step"] for r in rows] == [
         "commit bump",
@@ -67,6 +71,7 @@ def test_dry_run_prints_every_step_with_its_command_and_changes_nothing(setup, v
     ]
     assert "git -C" in text and "push --atomic origin main v0.4.1" in text and "twine upload" in text
     assert "[  would] upload pypi" in text
+    assert "GitHub token" not in text and "publish workflow present" not in text  # GitHub-mode gates only
     assert not Git(eco.checkout(PKG)).tag_exists("v0.4.1")
     assert not versions(reg.index("testpypi"), PKG)
 
@@ -76,14 +81,14 @@ def test_twine_release_uploads_testpypi_then_pypi_and_rerun_does_nothing(setup, 
     monkeypatch.setenv("JUNIPER_TESTPYPI_TOKEN", TOKEN)
     monkeypatch.setenv("JUNIPER_PYPI_TOKEN", TOKEN)
     lines: list[str] = []
-    release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    release(reg, eco.workspace, PKG, opts(lines, execute=True))
     assert "v0.4.1" in remote_tags(eco)
     assert versions(reg.index("testpypi"), PKG) == (Version("0.4.1"),)
     assert versions(reg.index("pypi"), PKG) == (Version("0.4.1"),)
     journal = Journal(eco.workspace)
     assert {"tag", "push", "upload testpypi", "upload pypi", "re-check"} <= set(journal.steps(f"{PKG}==0.4.1"))
     again: list[str] = []
-    rows = release.release(reg, eco.workspace, PKG, opts(again, execute=True))
+    rows = release(reg, eco.workspace, PKG, opts(again, execute=True))
     assert all(r["outcome"] == "done" for r in rows if r["step"] != "re-check")
     assert TOKEN not in "\n".join(lines + again)
 
@@ -93,8 +98,8 @@ def test_token_never_appears_in_output_even_when_twine_fails(setup, verified, mo
     monkeypatch.setenv("JUNIPER_TESTPYPI_TOKEN", TOKEN)
     index_servers["testpypi"].stop()
     lines: list[str] = []
-    with pytest.raises(release.JuniperError) as exc:
-        release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    with pytest.raises(JuniperError) as exc:
+        release(reg, eco.workspace, PKG, opts(lines, execute=True))
     assert "unreachable" in str(exc.value) or "failed" in str(exc.value)
     assert TOKEN not in str(exc.value) and TOKEN not in "\n".join(lines)
 
@@ -124,11 +129,11 @@ def _gate_fails(reg, eco, name: str, package: str = PKG, **kw) -> PreflightError
     lines: list[str] = []
     head = Git(eco.checkout(package)).head()
     with pytest.raises(PreflightError) as exc:
-        release.release(reg, eco.workspace, package, opts(lines, execute=True, **kw))
+        release(reg, eco.workspace, package, opts(lines, execute=True, **kw))
     assert name in [g.name for g in exc.value.failures], exc.value.failures
     assert "Fix:" in str(exc.value) and "\n" not in str(exc.value)
     assert Git(eco.checkout(package)).head() == head  # nothing changed
-    assert not Git(eco.checkout(package)).tag_exists(reg.tag_for(release.read_project(eco.checkout(package)).version))
+    assert not Git(eco.checkout(package)).tag_exists(reg.tag_for(read_project(eco.checkout(package)).version))
     return exc.value
 
 
@@ -172,7 +177,7 @@ def test_gate_tag_already_exists(setup, verified):
     git.run("tag", "-a", "v0.4.1", "-m", "stale", "HEAD~1")
     lines: list[str] = []
     with pytest.raises(PreflightError) as exc:
-        release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+        release(reg, eco.workspace, PKG, opts(lines, execute=True))
     assert [g.name for g in exc.value.failures] == ["tag is new"]
     assert "already exists locally" in exc.value.failures[0].what
     assert "v0.4.1" not in remote_tags(eco)
@@ -180,8 +185,7 @@ def test_gate_tag_already_exists(setup, verified):
 
 def test_gate_upload_already_exists_on_an_index(setup, verified, tmp_path):
     reg, eco = setup()
-    root = eco.checkout(PKG)
-    files = publish.build_dists(root, tmp_path / "dist")
+    files = sorted(build_package(reg, reg.get(PKG), eco.workspace, tmp_path / "dist").artifacts)
     publish.upload(reg.index("testpypi"), PKG, files)
     # a second upload of the same files is recognised, not duplicated
     assert "already on the index" in publish.upload(reg.index("testpypi"), PKG, files)
@@ -206,7 +210,7 @@ def test_gate_index_down_never_prints_credentials_of_the_index_url(setup, verifi
     reg = load_registry(ROOT / "repos.toml")
     lines: list[str] = []
     with pytest.raises(PreflightError) as exc:
-        release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+        release(reg, eco.workspace, PKG, opts(lines, execute=True))
     assert "cannot check whether" in str(exc.value)
     assert "s3cr3t-pass" not in str(exc.value) and "s3cr3t-pass" not in "\n".join(lines)
 
@@ -246,7 +250,7 @@ def test_gate_dropped_entry_point_needs_allow_dropped(setup, verified):
     err = _gate_fails(reg, eco, "no dropped entry points or extras", package="juniper-cascor-worker")
     assert any("-[project.scripts] juniper-cascor-worker" in g.what for g in err.failures)
     lines: list[str] = []
-    release.release(reg, eco.workspace, "juniper-cascor-worker", opts(lines, allow_dropped=True))
+    release(reg, eco.workspace, "juniper-cascor-worker", opts(lines, allow_dropped=True))
 
 
 def test_gate_github_mode_needs_the_publish_workflow(setup, verified):
@@ -255,7 +259,7 @@ def test_gate_github_mode_needs_the_publish_workflow(setup, verified):
     with FakeGitHub() as fake:
         lines: list[str] = []
         with pytest.raises(PreflightError) as exc:
-            release.release(
+            release(
                 reg,
                 eco.workspace,
                 "juniper-data",
@@ -275,8 +279,8 @@ def test_gate_github_mode_needs_a_token_for_the_real_api(setup, verified, monkey
 
 def test_execute_without_terminal_needs_yes(setup, verified):
     reg, eco = setup()
-    with pytest.raises(release.JuniperError, match=r"not a terminal.*Fix: pass --yes"):
-        release.release(reg, eco.workspace, PKG, opts([], execute=True, yes=False, interactive=False))
+    with pytest.raises(JuniperError, match=r"not a terminal.*Fix: pass --yes"):
+        release(reg, eco.workspace, PKG, opts([], execute=True, yes=False, interactive=False))
 
 
 # ---------------------------------------------------------------------------------------------- faults
@@ -288,14 +292,14 @@ def test_push_rejected_by_remote_then_resume(setup, verified, monkeypatch):
     hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
     hook.chmod(0o755)
     lines: list[str] = []
-    with pytest.raises(release.JuniperError, match=r"step 'push' failed.*Fix: origin rejected the push"):
-        release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    with pytest.raises(JuniperError, match=r"step 'push' failed.*Fix: origin rejected the push"):
+        release(reg, eco.workspace, PKG, opts(lines, execute=True))
     assert "v0.4.1" not in remote_tags(eco)  # --atomic: nothing pushed
     assert Git(eco.checkout(PKG)).tag_exists("v0.4.1")
     assert not versions(reg.index("testpypi"), PKG)
     hook.unlink()
     again: list[str] = []
-    release.release(reg, eco.workspace, PKG, opts(again, execute=True))
+    release(reg, eco.workspace, PKG, opts(again, execute=True))
     assert "[   done] tag" in "\n".join(again)
     assert "v0.4.1" in remote_tags(eco) and versions(reg.index("pypi"), PKG) == (Version("0.4.1"),)
 
@@ -308,13 +312,13 @@ def test_ctrl_c_between_tag_and_upload_then_resume(setup, verified, monkeypatch)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(publish, "upload", interrupted)
-    with pytest.raises(release.JuniperError, match=r"interrupted during step 'upload testpypi'.*Fix: re-run"):
-        release.release(reg, eco.workspace, PKG, opts([], execute=True))
+    with pytest.raises(JuniperError, match=r"interrupted during step 'upload testpypi'.*Fix: re-run"):
+        release(reg, eco.workspace, PKG, opts([], execute=True))
     steps = Journal(eco.workspace).steps(f"{PKG}==0.4.1")
     assert {"tag", "push", "build"} <= set(steps) and "upload testpypi" not in steps
     monkeypatch.setattr(publish, "upload", real)
     lines: list[str] = []
-    release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    release(reg, eco.workspace, PKG, opts(lines, execute=True))
     text = "\n".join(lines)
     assert "[   done] push" in text and "[     ok] upload testpypi" in text
     listing = publish.indexes.project_listing(reg.index("pypi"), PKG)
@@ -324,7 +328,7 @@ def test_ctrl_c_between_tag_and_upload_then_resume(setup, verified, monkeypatch)
 def test_prerelease_goes_to_testpypi_only(setup, verified):
     reg, eco = setup(part="pre")
     lines: list[str] = []
-    rows = release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    rows = release(reg, eco.workspace, PKG, opts(lines, execute=True))
     assert "upload pypi" not in [r["step"] for r in rows]
     assert versions(reg.index("testpypi"), PKG) == (Version("0.4.1rc1"),)
     assert not versions(reg.index("pypi"), PKG)
@@ -338,9 +342,7 @@ def test_github_mode_creates_the_release_watches_the_run_and_verifies_install(se
     with FakeGitHub(runner) as fake:
         forge = GitHub(fake.url, token="")
         lines: list[str] = []
-        release.release(
-            reg, eco.workspace, PKG, opts(lines, execute=True, mode="github", verify_installs=True), forge=forge
-        )
+        release(reg, eco.workspace, PKG, opts(lines, execute=True, mode="github", verify_installs=True), forge=forge)
         rel = forge.release_by_tag(reg.get(PKG).repo, "v0.4.1")
     assert rel is not None and rel["prerelease"] is False and "Initial release" not in rel["body"]
     assert rel["target_commitish"] == Git(eco.checkout(PKG)).head()
@@ -362,11 +364,22 @@ def test_twine_release_uploads_the_very_files_verify_installed(setup, index_serv
     monkeypatch.setenv("JUNIPER_TESTPYPI_TOKEN", TOKEN)
     monkeypatch.setenv("JUNIPER_PYPI_TOKEN", TOKEN)
     lines: list[str] = []
-    release.release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    release(reg, eco.workspace, PKG, opts(lines, execute=True))
     assert "reusing the verified artifacts" in "\n".join(lines)
     verified = {p.name: sha256_file(p) for p in (wheelhouse_dir() / PKG).iterdir() if p.suffix in {".whl", ".gz"}}
     uploaded = {p.name: sha256_file(p) for p in index_servers["pypi"].directory.iterdir()}
     assert len(verified) == 2 and uploaded == verified
+
+
+def test_fallback_build_inspects_the_wheel_like_verify_does(setup, verified):
+    """With no verified artifacts, the tag is built through verify's build path: its wheel inspection applies."""
+    reg, eco = setup(defects="stray-tests")
+    lines: list[str] = []
+    with pytest.raises(JuniperError, match=r"step 'build' failed: .*stray top-level tests/.*Fix: the tests/ package"):
+        release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    assert "[    run] build" in "\n".join(lines)
+    assert not versions(reg.index("testpypi"), PKG)
+    assert "build" not in Journal(eco.workspace).steps(f"{PKG}==0.4.1")
 
 
 @pytest.mark.parametrize(
@@ -394,7 +407,7 @@ def test_github_mode_prerelease_is_marked_and_goes_to_testpypi_only(setup, verif
     with FakeGitHub(runner) as fake:
         forge = GitHub(fake.url, token="")
         lines: list[str] = []
-        rows = release.release(reg, eco.workspace, PKG, opts(lines, execute=True, mode="github"), forge=forge)
+        rows = release(reg, eco.workspace, PKG, opts(lines, execute=True, mode="github"), forge=forge)
         rel = forge.release_by_tag(reg.get(PKG).repo, "v0.4.1rc1")
     assert rel is not None and rel["prerelease"] is True
     assert "verify testpypi" in [r["step"] for r in rows] and "verify pypi" not in [r["step"] for r in rows]

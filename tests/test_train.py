@@ -12,11 +12,13 @@ from juniper_release.ecosystem.indexes import project_listing, versions
 from juniper_release.ecosystem.registry import load_registry
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
-from juniper_release.release import procedure as release
-from juniper_release.release import publish
-from juniper_release.release.procedure import Journal, Options, plan_train, release_train
+from juniper_release.release import gates, publish
+from juniper_release.release.journal import Journal
+from juniper_release.release.options import Options
+from juniper_release.release.train import plan_train, release_train
 from juniper_release.release.versioning import bump
 from juniper_release.sandbox.rehearse import rehearse
+from juniper_release.verify.build import build_package
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,12 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def reg(index_env, monkeypatch):
     for key, value in index_env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setattr(release, "_is_verified", lambda *a: True)
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
     return load_registry(ROOT / "repos.toml", env=index_env)
 
 
 def _publish_current(reg, eco, name: str, tmp_path: Path) -> None:
-    files = publish.build_dists(eco.checkout(name), tmp_path / f"dist-{name}")
+    files = sorted(build_package(reg, reg.get(name), eco.workspace, tmp_path / f"dist-{name}").artifacts)
     publish.upload(reg.index("pypi"), name, files)
 
 
@@ -119,7 +121,7 @@ def test_train_releases_layer_by_layer_survives_a_killed_index_and_resumes(reg, 
 
 @pytest.mark.slow
 def test_rehearse_killed_in_the_middle_resumes_without_duplicates(make_ecosystem, tmp_path, monkeypatch):
-    monkeypatch.setattr(release, "_is_verified", lambda *a: True)
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
     eco = make_ecosystem()
     lines: list[str] = []
 
@@ -161,6 +163,17 @@ def test_execute_json_prints_one_document_with_the_outcome(reg, make_ecosystem):
         release_train(reg, eco.workspace, opts([], execute=True), "juniper-data", fmt="json", emit=docs.append)
     doc = json.loads(docs[0])
     assert doc["outcome"] == "failed" and "clean tree" in doc["error"]
+
+
+def test_execute_without_terminal_needs_yes_before_any_change(reg, make_ecosystem):
+    eco = make_ecosystem()
+    name = "juniper-cascor-client"
+    bump(reg, eco.workspace, name, "patch", commit=True, out=lambda _m: None)
+    lines: list[str] = []
+    with pytest.raises(JuniperError, match=r"not a terminal.*Fix: pass --yes"):
+        release_train(reg, eco.workspace, opts(lines, execute=True, yes=False, interactive=False), name)
+    assert "preflight (all packages, before any change):" not in lines
+    assert Journal(eco.workspace).train is None
 
 
 def test_front_door_json_keeps_stdout_valid_json_when_a_gate_fails(index_env, make_ecosystem, tmp_path):

@@ -1,4 +1,4 @@
-"""Publishing: build, credentials, uploads (twine), index propagation and post-publish verification.
+"""Publishing: credentials, uploads (twine), index propagation and post-publish verification.
 
 Credentials come from the environment (per index $JUNIPER_TESTPYPI_TOKEN / $JUNIPER_PYPI_TOKEN, or
 $TWINE_USERNAME/$TWINE_PASSWORD) or ``~/.pypirc``. They reach twine through its environment, never its command line,
@@ -27,7 +27,7 @@ from juniper_release.ecosystem.project import Project, read_project
 from juniper_release.ecosystem.registry import Index, Package, Registry
 from juniper_release.errors import CommandError, JuniperError
 from juniper_release.secrets import redact, register_secret
-from juniper_release.verify.envs import create_env, tool_env, uv_binary
+from juniper_release.verify.envs import Env, create_env
 from juniper_release.verify.precheck import applies
 from juniper_release.verify.smoke import smoke_test
 
@@ -79,26 +79,6 @@ def credentials(index: Index, env: Mapping[str, str] | None = None, pypirc: Path
             )
     register_secret(creds.password)
     return creds
-
-
-# --------------------------------------------------------------------------------------------------- build
-
-
-def build_dists(source: Path, out_dir: Path) -> list[Path]:
-    """Build the sdist and wheel of the checkout ``source`` into a fresh ``out_dir``."""
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    uv = uv_binary()
-    if uv:
-        cmd: list[str] = [uv, "build", "--quiet", "--sdist", "--wheel", "--out-dir", str(out_dir), str(source)]
-    else:
-        cmd = [sys.executable, "-m", "build", "--sdist", "--wheel", "--outdir", str(out_dir), str(source)]
-    run(cmd, env=tool_env(), what=f"build {source.name}", fix="run `nox -s verify` for the package to see why")
-    files = sorted(p for p in out_dir.iterdir() if p.name.endswith((".whl", ".tar.gz")))
-    if not files:
-        raise PublishError(f"build of {source.name} produced nothing in {out_dir}", "check the build backend")
-    return files
 
 
 # --------------------------------------------------------------------------------------------------- upload
@@ -185,6 +165,28 @@ def verify_install(
 ) -> str:
     """Install ``pkg==version`` from ``index`` in a fresh env and smoke-test it (``verify.smoke``). Returns a summary."""
     env = create_env(work_dir / f"verify-{pkg.name}-{index.name}", pkg.python)
+    third, siblings = _base_requirements(registry, read_project(source), env.full_version())
+    _install_third_party(registry, pkg, third, env, work_dir, log)
+    _install_siblings(pkg, siblings, env, index)
+    args = [f"{pkg.name}=={version}", "--no-deps", "--index-url", index.simple_url]
+    log(f"    pkg:  {display(args)}")
+    env.install(args, what=f"install {pkg.name} {version} from {index.name}", fix="re-run to resume once it is listed")
+    _check_installed(pkg, version, index, env)
+    shutil.rmtree(env.path, ignore_errors=True)
+    return f"{pkg.name}=={version} installs from {index.name}" + (
+        f", imports {', '.join(pkg.imports)}" if pkg.imports else ""
+    )
+
+
+def _install_third_party(
+    registry: Registry,
+    pkg: Package,
+    third: Sequence[str],
+    env: Env,
+    work_dir: Path,
+    log: Callable[[str], None],
+) -> None:
+    """The third-party dependencies, from PyPI (or $JUNIPER_DEPS_INDEX_URL); torch as the CPU build."""
     deps_index = os.environ.get(ENV_DEPS_INDEX) or THIRD_PARTY_INDEX
     constraints: list[str] = []
     if pkg.torch:
@@ -192,22 +194,27 @@ def verify_install(
         pin = env.torch_constraint()
         if pin:
             constraints.append(pin)
-    third, siblings = _base_requirements(registry, read_project(source), env.full_version())
-    third = [r for r in third if canonicalize_name(Requirement(r).name) != "torch"] if pkg.torch else third
-    if third:
-        cfile = work_dir / f"constraints-{pkg.name}.txt"
-        cfile.write_text("\n".join(constraints) + "\n", encoding="utf-8")
-        args = [*third, "--index-url", deps_index, *(["-c", str(cfile)] if constraints else [])]
-        log(f"    deps: {display(args)}")
-        env.install(args, what=f"install {pkg.name}'s third-party dependencies from {deps_index}")
+    third = [r for r in third if canonicalize_name(Requirement(r).name) != "torch"] if pkg.torch else list(third)
+    if not third:
+        return
+    cfile = work_dir / f"constraints-{pkg.name}.txt"
+    cfile.write_text("\n".join(constraints) + "\n", encoding="utf-8")
+    args = [*third, "--index-url", deps_index, *(["-c", str(cfile)] if constraints else [])]
+    log(f"    deps: {display(args)}")
+    env.install(args, what=f"install {pkg.name}'s third-party dependencies from {deps_index}")
+
+
+def _install_siblings(pkg: Package, siblings: Sequence[str], env: Env, index: Index) -> None:
+    """The Juniper dependencies, from the index under test, without their own dependencies (``--no-deps``)."""
     if siblings:
         env.install(
             [*siblings, "--no-deps", "--index-url", index.simple_url],
             what=f"install {pkg.name}'s Juniper dependencies from {index.name}",
         )
-    args = [f"{pkg.name}=={version}", "--no-deps", "--index-url", index.simple_url]
-    log(f"    pkg:  {display(args)}")
-    env.install(args, what=f"install {pkg.name} {version} from {index.name}", fix="re-run to resume once it is listed")
+
+
+def _check_installed(pkg: Package, version: Version, index: Index, env: Env) -> None:
+    """The installed version is the released one, and the shared smoke routine passes on it."""
     installed = env.installed().get(canonicalize_name(pkg.name))
     if installed != str(version):
         raise PublishError(
@@ -220,7 +227,3 @@ def verify_install(
             f"{pkg.name} {version} from {index.name}: {exc.what}",
             f"{exc.fix or 'see the error'}; published files cannot be replaced: release a new version",
         ) from None
-    shutil.rmtree(env.path, ignore_errors=True)
-    return f"{pkg.name}=={version} installs from {index.name}" + (
-        f", imports {', '.join(pkg.imports)}" if pkg.imports else ""
-    )

@@ -27,10 +27,12 @@ from juniper_release.errors import JuniperError
 from juniper_release.github.forge import ENV_API_URL, GitHub
 from juniper_release.gitops import Git
 from juniper_release.release import publish
-from juniper_release.release.procedure import Options, release_train
+from juniper_release.release.options import Options
+from juniper_release.release.train import release_train
 from juniper_release.release.versioning import apply_edits, commit_and_tag, plan_bump
 from juniper_release.sandbox.fakeforge import FakeGitHub
 from juniper_release.sandbox.localindex import LocalIndex, free_port, index_env
+from juniper_release.verify.build import build_tree
 
 STATE = "rehearsal.json"
 
@@ -86,7 +88,7 @@ def workflow_runner(registry: Registry, remotes: Path, work: Path, verify_instal
         with tarfile.open(archive) as tar:
             tar.extractall(src, filter="data")
         archive.unlink()
-        files = publish.build_dists(src, work / f"ci-dist-{pkg.name}-{version}")
+        files = sorted(build_tree(pkg, src, work / f"ci-dist-{pkg.name}-{version}").artifacts)
         chain = ["testpypi"] if version.is_prerelease else ["testpypi", "pypi"]
         for name in chain:
             index = registry.index(name)

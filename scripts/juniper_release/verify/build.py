@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -356,15 +356,33 @@ def build_package(
     ``out_dir`` is the package's folder of the wheelhouse (earlier artifacts of the same project there are replaced).
     Raises :class:`BuildError` naming the package and the fix.
     """
+    return _build_inspected(pkg, require_checkout(pkg, workspace), clean_copy, out_dir, source_key)
+
+
+def build_tree(pkg: Package, source: Path, out_dir: Path) -> BuildResult:
+    """Build and inspect ``source``, a plain tree such as a ``git archive`` export (every file in it is source).
+
+    The same builds and inspections as :func:`build_package`, on a copy of the whole tree.
+    """
+    return _build_inspected(pkg, source, _copy_tree, out_dir, None)
+
+
+def _copy_tree(source: Path, dest: Path) -> None:
+    shutil.copytree(source, dest, symlinks=True)
+
+
+def _build_inspected(
+    pkg: Package, root: Path, copy: Callable[[Path, Path], object], out_dir: Path, source_key: str | None
+) -> BuildResult:
+    """``copy`` the source at ``root`` to a scratch folder, build it there, inspect it, then publish to ``out_dir``."""
     start = time.monotonic()
-    root = require_checkout(pkg, workspace)
     project = read_project(root)
     scratch_base = cache_dir() / "tmp"
     scratch_base.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"build-{pkg.name}-", dir=scratch_base) as tmp:
         scratch = Path(tmp)
         src = scratch / "src"
-        clean_copy(root, src)
+        copy(root, src)
         sdist, wheel, tree_wheel = _pep517_builds(src, scratch, pkg)
         _twine_check(pkg, (sdist, wheel))
         inspect_wheel(wheel, pkg, project)

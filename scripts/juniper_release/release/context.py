@@ -1,0 +1,125 @@
+"""One package's release as read from reality: its checkout, version, tag and target index, and what origin holds.
+
+The gates and the steps both take a :class:`ReleaseContext`; it is read-only apart from caching origin's refs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from packaging.version import Version
+
+from juniper_release.ecosystem import indexes
+from juniper_release.ecosystem.project import find_module_version, read_project
+from juniper_release.ecosystem.registry import Index, Registry, require_checkout
+from juniper_release.ecosystem.tags import version_at
+from juniper_release.github.forge import GitHub
+from juniper_release.gitops import Git
+from juniper_release.release import publish
+from juniper_release.release.journal import STATE_DIR, Journal
+from juniper_release.release.options import Options
+from juniper_release.release.versioning import CHANGELOG
+from juniper_release.secrets import redact
+
+RemoteRefs = tuple[str | None, dict[str, str]]
+
+
+def target_index(registry: Registry, version: Version) -> Index:
+    """Pre-releases go to TestPyPI only; final versions end on PyPI."""
+    return registry.index("testpypi" if version.is_prerelease else "pypi")
+
+
+def index_chain(version: Version) -> list[str]:
+    """The indexes a twine release uploads to, in order: TestPyPI first, then PyPI for a final version."""
+    return ["testpypi"] if version.is_prerelease else ["testpypi", "pypi"]
+
+
+def remote_refs(git: Git, branch: str) -> RemoteRefs:
+    """origin's ``branch`` commit and its tags (peeled to commits)."""
+    out = git.run("ls-remote", "origin", f"refs/heads/{branch}", "refs/tags/*", fix="check that origin is reachable")
+    head: str | None = None
+    tags: dict[str, str] = {}
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref == f"refs/heads/{branch}":
+            head = sha
+        elif ref.startswith("refs/tags/"):
+            name = ref[len("refs/tags/") :]
+            if name.endswith("^{}"):
+                tags[name[:-3]] = sha
+            else:
+                tags.setdefault(name, sha)
+    return head, tags
+
+
+class ReleaseContext:
+    """What one package's release is about (package, version, tag, target index) and questions put to reality."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        workspace: Path,
+        package: str,
+        opts: Options,
+        journal: Journal,
+        *,
+        planned: Mapping[str, Version] | None = None,
+        forge: GitHub | None = None,
+    ) -> None:
+        self.registry = registry
+        self.workspace = workspace
+        self.pkg = registry.get(package)
+        self.root = require_checkout(self.pkg, workspace)
+        self.opts = opts
+        self.journal = journal
+        self.planned = dict(planned or {})
+        self.forge = forge or GitHub()
+        self.git = Git(self.root)
+        self.project = read_project(self.root)
+        self.version = self.project.version
+        self.tag = registry.tag_for(self.version)
+        self.key = f"{self.pkg.name}=={self.version}"
+        self.target = target_index(registry, self.version)
+        self.dist_dir = workspace / STATE_DIR / "dist" / f"{self.pkg.name}-{self.version}"
+        self.work_dir = workspace / STATE_DIR / "work"
+        self.module_version = find_module_version(self.root, self.pkg.imports[0] if self.pkg.imports else None)
+        self.bump_files = {"pyproject.toml", CHANGELOG}
+        if self.module_version.file is not None:
+            self.bump_files.add(str(self.module_version.file.relative_to(self.root)))
+        self._remote: RemoteRefs | None = None
+
+    def remote(self, refresh: bool = False) -> RemoteRefs:
+        """origin's branch commit and tags, asked once unless ``refresh``."""
+        if self._remote is None or refresh:
+            self._remote = remote_refs(self.git, self.registry.branch)
+        return self._remote
+
+    def dirty(self) -> list[str]:
+        return [line[3:].split(" -> ")[-1].strip('"') for line in self.git.status_porcelain()]
+
+    def needs_commit(self) -> bool:
+        """The only changes are an uncommitted version bump (which the release commits)."""
+        dirty = self.dirty()
+        return bool(dirty) and set(dirty) <= self.bump_files and version_at(self.git, "HEAD") != self.version
+
+    def tag_on_origin_at_head(self) -> bool:
+        return self.remote()[1].get(self.tag) == self.git.head() and not self.needs_commit()
+
+    def on_index(self, name: str) -> bool:
+        """This version is on the index: every built file when there are any, else the version's listing."""
+        index = self.registry.index(name)
+        files = self.dists()
+        if files:
+            return publish.uploaded(index, self.pkg.name, files)
+        return indexes.has_version(index, self.pkg.name, self.version)
+
+    def dists(self) -> list[Path]:
+        """The sdist and wheel this release uploads."""
+        if not self.dist_dir.is_dir():
+            return []
+        return sorted(p for p in self.dist_dir.iterdir() if p.name.endswith((".whl", ".tar.gz")))
+
+    def note(self, text: str) -> None:
+        """A progress line under the running step."""
+        self.opts.out(redact(f"          {text}"))

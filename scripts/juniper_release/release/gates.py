@@ -1,0 +1,268 @@
+"""The preflight gates of one release, in the order they run: all are evaluated before any change.
+
+Each gate is a function of the :class:`ReleaseContext` returning a :class:`Gate` (``None`` when it does not apply in
+the chosen mode). They only read, apart from the `git fetch` that "in sync with origin" needs.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from packaging.utils import canonicalize_name
+
+from juniper_release.ecosystem import indexes
+from juniper_release.ecosystem.project import VersionKind, sibling_requirements
+from juniper_release.ecosystem.tags import previous_release_tag
+from juniper_release.errors import JuniperError
+from juniper_release.release.context import ReleaseContext
+from juniper_release.secrets import redact
+from juniper_release.verify.cache import is_verified
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    ok: bool
+    what: str = ""
+    fix: str = ""
+
+    def line(self) -> str:
+        return f"  [{'ok' if self.ok else 'FAIL':>4}] {self.name}" + (
+            "" if self.ok else f": {self.what}. Fix: {self.fix}"
+        )
+
+
+class PreflightError(JuniperError):
+    """One or more preflight gates failed; nothing was changed."""
+
+    def __init__(self, package: str, failures: Sequence[Gate]) -> None:
+        self.failures = list(failures)
+        first = failures[0]
+        more = f" (and {len(failures) - 1} more gate(s), listed above)" if len(failures) > 1 else ""
+        super().__init__(redact(f"{package}: preflight gate '{first.name}' failed: {first.what}{more}"), first.fix)
+
+
+def on_main(ctx: ReleaseContext) -> Gate:
+    branch, main = ctx.git.branch(), ctx.registry.branch
+    return Gate("on main", branch == main, f"on branch {branch!r}, not {main!r}", f"git switch {main}")
+
+
+def clean_tree(ctx: ReleaseContext) -> Gate:
+    dirty = ctx.dirty()
+    return Gate(
+        "clean tree",
+        not dirty or ctx.needs_commit(),
+        f"uncommitted changes in {', '.join(dirty[:4])}",
+        "commit or stash them (only an uncommitted version bump is committed for you)",
+    )
+
+
+def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
+    """Not behind origin, and ahead only by this tool's own bump commits (fetches first)."""
+    git, branch, name = ctx.git, ctx.registry.branch, ctx.pkg.name
+    git.fetch()
+    ahead_behind = git.run("rev-list", "--left-right", "--count", f"{branch}...origin/{branch}")
+    ahead, behind = (int(x) for x in ahead_behind.split())
+    ours = re.compile(rf"^(Bump {re.escape(name)} to |Allow .+ in {re.escape(ctx.pkg.path)}'s requirements)")
+    ahead_subjects = git.subjects_since(f"origin/{branch}") if ahead else []
+    foreign = [s for s in ahead_subjects if not ours.match(s)]
+    return Gate(
+        "in sync with origin",
+        behind == 0 and not foreign,
+        f"{branch} is {behind} behind and {ahead} ahead of origin/{branch}"
+        + (f" (unpushed: {foreign[0]!r})" if foreign else ""),
+        f"git pull --ff-only origin {branch}" if behind else f"push or drop the unpushed commits on {branch}",
+    )
+
+
+def tag_is_new(ctx: ReleaseContext) -> Gate:
+    """No tag of this version, locally or on origin, other than one at HEAD with nothing left to commit."""
+    git, tag = ctx.git, ctx.tag
+    head, pending_commit = git.head(), ctx.needs_commit()
+    local_tag = git.run("rev-list", "-n", "1", tag) if git.tag_exists(tag) else None
+    remote_tag = ctx.remote()[1].get(tag)
+    stale = [
+        f"{where} at {sha[:8]}"
+        for where, sha in (("locally", local_tag), ("on origin", remote_tag))
+        if sha is not None and (sha != head or pending_commit)
+    ]
+    return Gate(
+        "tag is new",
+        not stale,
+        f"tag {tag} already exists {' and '.join(stale)} (HEAD is {head[:8]})",
+        f"bump to a new version (invoke bump --package {ctx.pkg.name} ...), or delete the stale tag "
+        f"(git tag -d {tag}) if it was never pushed",
+    )
+
+
+def version_not_yet_published(ctx: ReleaseContext) -> Gate:
+    """Neither index has this version, unless this release is being resumed (its tag is on origin at HEAD)."""
+    name, version = ctx.pkg.name, ctx.version
+    taken: list[str] = []
+    unreachable: list[str] = []
+    if not ctx.tag_on_origin_at_head():
+        for index in ("pypi", "testpypi"):
+            try:
+                if indexes.has_version(ctx.registry.index(index), name, version):
+                    taken.append(index)
+            except indexes.IndexUnreachable as exc:
+                unreachable.append(exc.what)
+    if taken:
+        return Gate(
+            "version not yet published",
+            False,
+            f"{name} {version} is already on {', '.join(taken)}",
+            f"bump to a new version: invoke bump --package {name} --part patch",
+        )
+    # An index that cannot be asked is not evidence either way: say so, with its own fix.
+    return Gate(
+        "version not yet published",
+        not unreachable,
+        f"cannot check whether {name} {version} is published: {'; '.join(unreachable)}",
+        "check the network or the JUNIPER_PYPI_SIMPLE_URL / JUNIPER_TESTPYPI_SIMPLE_URL overrides, then re-run",
+    )
+
+
+def versions_agree(ctx: ReleaseContext) -> Gate:
+    """pyproject's version is normalized and equals the module's ``__version__`` and the tag's version."""
+    version, mv = ctx.version, ctx.module_version
+    problems = []
+    if str(version) != ctx.project.raw_version:
+        problems.append(f"pyproject version {ctx.project.raw_version!r} is not normalized ({version})")
+    if mv.kind is VersionKind.STATIC and mv.value != str(version):
+        problems.append(f"__version__ is {mv.value} but pyproject says {version}")
+    if mv.kind is VersionKind.MISSING:
+        problems.append(f"no __version__ found in {ctx.pkg.imports[0]}")
+    if ctx.registry.version_from_tag(ctx.tag) != version:
+        problems.append(f"tag {ctx.tag} does not name version {version}")
+    return Gate(
+        "pyproject == __version__ == tag",
+        not problems,
+        "; ".join(problems),
+        f"invoke bump --package {ctx.pkg.name} --to {version} --force, or fix the version by hand",
+    )
+
+
+def requirements_available(ctx: ReleaseContext) -> Gate:
+    """Every Juniper requirement is satisfiable on the target index, or by a version this train releases first."""
+    names = {canonicalize_name(p.name): p.name for p in ctx.registry.packages}
+    missing = []
+    for extra, req in sibling_requirements(ctx.project, set(names)):
+        dep = names[canonicalize_name(req.name)]
+        where = f"[{extra}] " if extra else ""
+        planned = ctx.planned.get(dep)
+        if planned is not None and req.specifier.contains(planned, prereleases=True):
+            continue
+        try:
+            found = indexes.versions(ctx.target, dep)
+        except indexes.IndexUnreachable as exc:
+            missing.append(f"{where}{req} ({exc.what})")
+            continue
+        if not any(req.specifier.contains(v, prereleases=ctx.version.is_prerelease) for v in found):
+            have = ", ".join(str(v) for v in found[-3:]) or "none"
+            missing.append(f"{where}{req} (on {ctx.target.name}: {have})")
+    return Gate(
+        "Juniper requirements available",
+        not missing,
+        f"no satisfying version on {ctx.target.name} for {'; '.join(missing)}",
+        "release those packages first (invoke release-train orders them), or widen the specifier",
+    )
+
+
+def verified_at_this_commit(ctx: ReleaseContext) -> Gate:
+    """`nox -s verify` passed for exactly this content (the verification cache)."""
+    return Gate(
+        "verified at this commit",
+        is_verified(ctx.registry, ctx.pkg, ctx.workspace),
+        f"verify({ctx.pkg.name}) has not passed for commit {ctx.git.head()[:8]}",
+        f'run `nox -s "verify({ctx.pkg.name})"` (or `nox -s verify-all`) and re-run',
+    )
+
+
+def no_dropped_entry_points_or_extras(ctx: ReleaseContext) -> Gate:
+    """Compared with the previous release: no console script, entry point or extra disappeared (--allow-dropped)."""
+    name = "no dropped entry points or extras"
+    prev = _previous_tag(ctx)
+    if prev is None:
+        return Gate(name, True)
+    try:
+        old = tomllib.loads(ctx.git.run("show", f"{prev}:pyproject.toml")).get("project", {})
+    except tomllib.TOMLDecodeError:
+        return Gate(name, True)
+    dropped = []
+    for table in ("scripts", "gui-scripts"):
+        gone = set(old.get(table, {}) or {}) - set(ctx.project.scripts if table == "scripts" else {})
+        dropped += [f"-[project.{table}] {script}" for script in sorted(gone)]
+    for group, eps in (old.get("entry-points", {}) or {}).items():
+        dropped += [f"-entry point {group}:{ep}" for ep in sorted(set(eps) - set(_entry_points(ctx, group)))]
+    old_extras = {canonicalize_name(e) for e in old.get("optional-dependencies", {}) or {}}
+    new_extras = {canonicalize_name(e) for e in ctx.project.optional}
+    dropped += [f"-extra [{e}]" for e in sorted(old_extras - new_extras)]
+    return Gate(
+        name,
+        not dropped or ctx.opts.allow_dropped,
+        f"compared with {prev}: {', '.join(dropped)}",
+        "restore them, or pass --allow-dropped if dropping them is intended",
+    )
+
+
+def _previous_tag(ctx: ReleaseContext) -> str | None:
+    """The tag of the release before this one, by the one tag rule (ecosystem/tags.py)."""
+    try:
+        released = indexes.versions(ctx.registry.index("pypi"), ctx.pkg.name)
+    except indexes.IndexUnreachable:
+        released = ()
+    return previous_release_tag(ctx.git, ctx.registry.tag_format, ctx.version, released).tag
+
+
+def _entry_points(ctx: ReleaseContext, group: str) -> dict[str, str]:
+    data = tomllib.loads(ctx.project.pyproject.read_text(encoding="utf-8")).get("project", {})
+    return dict((data.get("entry-points", {}) or {}).get(group, {}) or {})
+
+
+def publish_workflow_present(ctx: ReleaseContext) -> Gate | None:
+    """GitHub mode: the package has the workflow a GitHub Release triggers."""
+    if ctx.opts.mode != "github":
+        return None
+    workflow = ctx.registry.publish_workflow
+    return Gate(
+        "publish workflow present",
+        (ctx.root / workflow).is_file(),
+        f"{ctx.pkg.name} has no {workflow}",
+        "add it (invoke workflows), or release with --mode twine",
+    )
+
+
+def github_token(ctx: ReleaseContext) -> Gate | None:
+    """GitHub mode: a token for the real API (the local stand-in needs none)."""
+    if ctx.opts.mode != "github":
+        return None
+    return Gate(
+        "GitHub token",
+        bool(ctx.forge.token) or ctx.forge.is_local,
+        "neither GITHUB_TOKEN nor GH_TOKEN is set",
+        "export GITHUB_TOKEN with contents:write and actions:read",
+    )
+
+
+GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
+    on_main,
+    clean_tree,
+    in_sync_with_origin,
+    tag_is_new,
+    version_not_yet_published,
+    versions_agree,
+    requirements_available,
+    verified_at_this_commit,
+    no_dropped_entry_points_or_extras,
+    publish_workflow_present,
+    github_token,
+)
+
+
+def evaluate(ctx: ReleaseContext) -> list[Gate]:
+    """Every gate that applies, in order, each evaluated (a failure does not stop the later ones)."""
+    return [gate for check in GATES if (gate := check(ctx)) is not None]

@@ -1,0 +1,78 @@
+"""The release checkpoint: ``<workspace>/.juniper-release/journal.json``, written atomically.
+
+It records every completed step per release (``name==version``) and the current release train, so a re-run resumes
+at the first incomplete step. Whether a step is done is still judged from reality first; the journal covers the
+steps reality cannot answer (a verification that already passed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from juniper_release.errors import JuniperError
+from juniper_release.files import write_json
+
+STATE_DIR = ".juniper-release"
+JOURNAL = "journal.json"
+
+
+def journal_path(workspace: Path) -> Path:
+    return workspace / STATE_DIR / JOURNAL
+
+
+class Journal:
+    """The checkpoint: completed steps per release (``name==version``) and the current train, written atomically."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.path = journal_path(workspace)
+        self.data: dict[str, Any] = {"releases": {}, "train": None}
+        if self.path.is_file():
+            try:
+                self.data = json.loads(self.path.read_text(encoding="utf-8"))
+            except ValueError:
+                raise JuniperError(
+                    f"{self.path}: the journal is not valid JSON",
+                    "inspect it; delete it only after checking tags on origin and versions on the indexes",
+                ) from None
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(self.path, self.data, sort_keys=True)
+
+    def steps(self, key: str) -> dict[str, Any]:
+        return dict(self.data.setdefault("releases", {}).get(key, {}).get("steps", {}))
+
+    def done(self, key: str, step: str) -> bool:
+        return step in self.steps(key)
+
+    def record(self, key: str, step: str, detail: str) -> None:
+        entry = self.data.setdefault("releases", {}).setdefault(key, {"steps": {}})
+        entry["steps"][step] = {"at": _now(), "detail": detail}
+        self._save()
+
+    @property
+    def train(self) -> dict[str, Any] | None:
+        train = self.data.get("train")
+        return dict(train) if isinstance(train, dict) else None
+
+    def start_train(self, packages: Mapping[str, str]) -> None:
+        current = self.train
+        if current and not current.get("finished"):
+            merged = {**current["packages"], **packages}
+            self.data["train"] = {**current, "packages": merged}
+        else:
+            self.data["train"] = {"packages": dict(packages), "started": _now(), "finished": None}
+        self._save()
+
+    def finish_train(self) -> None:
+        if self.data.get("train"):
+            self.data["train"]["finished"] = _now()
+            self._save()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

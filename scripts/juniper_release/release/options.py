@@ -1,0 +1,67 @@
+"""How to release: the flags the release tasks share, and the confirmation (asked only on a terminal; --yes for CI)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from juniper_release.errors import JuniperError
+
+MODES = ("github", "twine")
+
+Out = Callable[[str], None]
+
+
+@dataclass
+class Options:
+    """How to release: dry run unless ``execute``; ``yes`` answers confirmations (CI)."""
+
+    execute: bool = False
+    yes: bool = False
+    mode: str = "github"
+    allow_dropped: bool = False
+    timeout: float = 600.0
+    verify_installs: bool = True
+    out: Out = print
+    interactive: bool | None = None  # None: stdin is a terminal
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise JuniperError(f"unknown --mode {self.mode!r}", f"use one of: {', '.join(MODES)}")
+        if self.timeout <= 0:
+            raise JuniperError(f"--timeout must be positive, got {self.timeout}", "pass e.g. --timeout 600")
+
+    @classmethod
+    def from_flags(cls, execute: bool, yes: bool, mode: str, allow_dropped: bool, timeout: float | str) -> Options:
+        """Options from the command-line flags the release tasks share (invoke passes numbers as given)."""
+        return cls(execute=execute, yes=yes, mode=mode, allow_dropped=allow_dropped, timeout=parse_timeout(timeout))
+
+    @property
+    def is_tty(self) -> bool:
+        return sys.stdin.isatty() if self.interactive is None else self.interactive
+
+
+def parse_timeout(value: float | str) -> float:
+    """``--timeout`` in seconds; the tasks take it as text so a typo is a one-line error, not a parser traceback."""
+    try:
+        return float(value)
+    except ValueError:
+        raise JuniperError(f"--timeout {value!r} is not a number of seconds", "pass e.g. --timeout 600") from None
+
+
+def require_confirmable(opts: Options) -> None:
+    """Refuse ``--execute`` up front when it will need a confirmation that nobody can give."""
+    if opts.execute and not opts.yes and not opts.is_tty:
+        raise JuniperError("--execute needs a confirmation but stdin is not a terminal", "pass --yes (CI)")
+
+
+def confirm(opts: Options, question: str) -> None:
+    """Ask on a terminal; ``--yes`` answers for CI; without a terminal and without --yes, refuse."""
+    if opts.yes:
+        return
+    if not opts.is_tty:
+        raise JuniperError(f"cannot confirm {question!r}: stdin is not a terminal", "pass --yes to confirm (CI)")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    if answer not in {"y", "yes"}:
+        raise JuniperError(f"not confirmed: {question}", "answer 'y' to go on; nothing more was changed")

@@ -1,0 +1,120 @@
+"""One package's release: every preflight gate, then the ordered steps, checkpointed in the journal.
+
+A dry run walks the very same steps and prints each one's exact command; ``execute=True`` runs the ones not done
+yet. Whether a step is done is judged from reality, and the journal records every completed step, so a re-run
+resumes at the first incomplete one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from packaging.version import Version
+
+from juniper_release import output as report
+from juniper_release.ecosystem.registry import Registry
+from juniper_release.errors import JuniperError
+from juniper_release.github.forge import GitHub
+from juniper_release.release import gates
+from juniper_release.release.context import ReleaseContext
+from juniper_release.release.gates import Gate, PreflightError
+from juniper_release.release.journal import Journal
+from juniper_release.release.options import Options, confirm, require_confirmable
+from juniper_release.release.steps import Step, steps
+from juniper_release.secrets import redact
+
+StepRow = dict[str, str]
+
+
+class PackageRelease:
+    """Releasing one package: the gates in order, then the steps in order."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        workspace: Path,
+        package: str,
+        opts: Options,
+        journal: Journal,
+        *,
+        planned: Mapping[str, Version] | None = None,
+        forge: GitHub | None = None,
+    ) -> None:
+        self.ctx = ReleaseContext(registry, workspace, package, opts, journal, planned=planned, forge=forge)
+
+    def check(self) -> list[Gate]:
+        """Evaluate every gate; print them (in a dry run) or only the failures; raise if any failed."""
+        ctx = self.ctx
+        evaluated = gates.evaluate(ctx)
+        for gate in evaluated:
+            if not gate.ok or not ctx.opts.execute:
+                ctx.opts.out(redact(gate.line()))
+        failures = [g for g in evaluated if not g.ok]
+        if failures:
+            raise PreflightError(ctx.pkg.name, failures)
+        return evaluated
+
+    def run(self) -> list[StepRow]:
+        """Preflight, then walk the steps: print them (dry run) or run the ones not done yet."""
+        ctx = self.ctx
+        mode = "EXECUTE" if ctx.opts.execute else "dry run"
+        ctx.opts.out(f"{ctx.pkg.name} {ctx.version} ({ctx.opts.mode} mode, {mode}) -> {ctx.target.name}")
+        self.check()
+        return [self._walk(step) for step in steps(ctx)]
+
+    def _walk(self, step: Step) -> StepRow:
+        """One step: found done (recorded), would run (dry run), or run and recorded; its outcome printed."""
+        ctx = self.ctx
+        command = redact(step.command(ctx))
+        if self._is_done(step):
+            if ctx.opts.execute and not ctx.journal.done(ctx.key, step.name):
+                ctx.journal.record(ctx.key, step.name, "found done")
+            ctx.opts.out(report.step(step.name, "done", command))
+            return {"step": step.name, "outcome": "done"}
+        if not ctx.opts.execute:
+            ctx.opts.out(report.step(step.name, "would", command))
+            return {"step": step.name, "outcome": "would run"}
+        ctx.opts.out(report.step(step.name, "run", command))
+        detail = redact(self._act(step))
+        ctx.journal.record(ctx.key, step.name, detail)
+        ctx.opts.out(report.step(step.name, "ok", detail))
+        return {"step": step.name, "outcome": "ok"}
+
+    def _is_done(self, step: Step) -> bool:
+        try:
+            return step.done(self.ctx)
+        except JuniperError as exc:
+            raise type(exc)(
+                f"{self.ctx.pkg.name}: step '{step.name}' could not be checked: {exc.what}",
+                f"{exc.fix or 'fix the cause'}; then re-run to resume",
+            ) from None
+
+    def _act(self, step: Step) -> str:
+        name = self.ctx.pkg.name
+        try:
+            return step.action(self.ctx)
+        except KeyboardInterrupt:
+            raise JuniperError(
+                f"{name}: interrupted during step '{step.name}'; completed steps are in {self.ctx.journal.path}",
+                "re-run the same command to resume",
+            ) from None
+        except JuniperError as exc:
+            raise type(exc)(f"{name}: step '{step.name}' failed: {exc.what}", exc.fix) from None
+
+
+def release(
+    registry: Registry,
+    workspace: Path,
+    package: str,
+    opts: Options,
+    *,
+    forge: GitHub | None = None,
+) -> list[StepRow]:
+    """``invoke release``: one package, dry run unless ``opts.execute``."""
+    require_confirmable(opts)
+    rel = PackageRelease(registry, workspace, package, opts, Journal(workspace), forge=forge)
+    if opts.execute and not opts.yes:
+        rel.check()
+        confirm(opts, f"Release {rel.ctx.pkg.name} {rel.ctx.version} ({opts.mode} mode)?")
+    return rel.run()

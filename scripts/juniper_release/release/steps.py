@@ -1,0 +1,300 @@
+"""The ordered steps of one release: commit the bump, tag, push, publish, then re-check.
+
+Publishing is a GitHub Release watched to completion (``--mode github``), or twine uploads to TestPyPI and then PyPI
+(``--mode twine``); either way each index is verified in a fresh environment. Every step has a name, the exact
+command a dry run prints, a ``done`` judged from reality (the tag on origin, the files on the index; the journal only
+where reality cannot say), and an action returning the outcome the step prints.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from juniper_release.commands import display
+from juniper_release.ecosystem import indexes
+from juniper_release.errors import JuniperError
+from juniper_release.release import publish
+from juniper_release.release.context import ReleaseContext, index_chain
+from juniper_release.release.options import confirm
+from juniper_release.release.versioning import release_notes
+from juniper_release.verify import cache as verify
+from juniper_release.verify.build import build_tree
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    command: Callable[[ReleaseContext], str]
+    done: Callable[[ReleaseContext], bool]
+    action: Callable[[ReleaseContext], str]
+
+
+# --------------------------------------------------------------------------------------------------- git
+
+
+def _bump_message(ctx: ReleaseContext) -> str:
+    return f"Bump {ctx.pkg.name} to {ctx.version}"
+
+
+def commit_bump_command(ctx: ReleaseContext) -> str:
+    return f"git -C {ctx.root} commit -m {_bump_message(ctx)!r} -- {' '.join(sorted(ctx.bump_files))}"
+
+
+def bump_committed(ctx: ReleaseContext) -> bool:
+    return not ctx.needs_commit()
+
+
+def commit_bump(ctx: ReleaseContext) -> str:
+    ctx.git.run("commit", "-m", _bump_message(ctx), "--", *sorted(ctx.bump_files))
+    return f"committed {ctx.git.head()[:8]}"
+
+
+def tag_command(ctx: ReleaseContext) -> str:
+    return f"git -C {ctx.root} tag -a {ctx.tag} -m 'Release {ctx.pkg.name} {ctx.version}'"
+
+
+def tagged_at_head(ctx: ReleaseContext) -> bool:
+    git = ctx.git
+    return git.tag_exists(ctx.tag) and git.run("rev-list", "-n", "1", ctx.tag) == git.head()
+
+
+def tag(ctx: ReleaseContext) -> str:
+    ctx.git.tag_annotated(ctx.tag, f"Release {ctx.pkg.name} {ctx.version}")
+    return f"tagged {ctx.git.head()[:8]}"
+
+
+def push_command(ctx: ReleaseContext) -> str:
+    return f"git -C {ctx.root} push --atomic origin {ctx.registry.branch} {ctx.tag}"
+
+
+def pushed(ctx: ReleaseContext) -> bool:
+    head = ctx.git.head()
+    return ctx.remote(refresh=True)[1].get(ctx.tag) == head and ctx.remote()[0] == head
+
+
+def push(ctx: ReleaseContext) -> str:
+    ctx.git.run(
+        "push",
+        "--atomic",
+        "origin",
+        ctx.registry.branch,
+        ctx.tag,
+        fix="origin rejected the push (nothing was pushed, --atomic): fix the cause (hook, permissions, "
+        "protected branch), then re-run to resume",
+    )
+    if not pushed(ctx):
+        raise JuniperError(
+            f"{ctx.pkg.name}: after the push origin does not have {ctx.tag} at HEAD", "check origin, then re-run"
+        )
+    return f"pushed {ctx.registry.branch} and {ctx.tag}"
+
+
+# --------------------------------------------------------------------------------------------------- github mode
+
+
+def github_release_command(ctx: ReleaseContext) -> str:
+    prerelease = str(ctx.version.is_prerelease).lower()
+    return f"POST {ctx.forge.base_url}/repos/{ctx.pkg.repo}/releases tag_name={ctx.tag} prerelease={prerelease}"
+
+
+def github_release_exists(ctx: ReleaseContext) -> bool:
+    return ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag) is not None
+
+
+def create_github_release(ctx: ReleaseContext) -> str:
+    prerelease = ctx.version.is_prerelease
+    rel = ctx.forge.create_release(
+        ctx.pkg.repo,
+        ctx.tag,
+        sha=ctx.git.head(),
+        title=ctx.tag,
+        body=release_notes(ctx.root, ctx.version),
+        prerelease=prerelease,
+    )
+    return f"created {rel.get('html_url', ctx.tag)}" + (" (prerelease)" if prerelease else "")
+
+
+def watch_command(ctx: ReleaseContext) -> str:
+    workflow = ctx.registry.publish_workflow.rsplit("/", 1)[-1]
+    return (
+        f"GET {ctx.forge.base_url}/repos/{ctx.pkg.repo}/actions/workflows/{workflow}/runs"
+        f"?event=release&head_sha=<HEAD>&branch={ctx.tag}"
+    )
+
+
+def publish_run_done(ctx: ReleaseContext) -> bool:
+    return ctx.journal.done(ctx.key, WATCH_PUBLISH_RUN.name) or ctx.on_index(ctx.target.name)
+
+
+def watch_publish_run(ctx: ReleaseContext) -> str:
+    run = ctx.forge.watch(
+        ctx.pkg.repo,
+        ctx.registry.publish_workflow,
+        tag=ctx.tag,
+        sha=ctx.git.head(),
+        timeout=ctx.opts.timeout,
+        on_change=ctx.note,
+    )
+    return f"run {run.id} succeeded"
+
+
+# --------------------------------------------------------------------------------------------------- twine mode
+
+
+def build_command(ctx: ReleaseContext) -> str:
+    return (
+        f"copy the verified wheelhouse artifacts to {ctx.dist_dir} (if none match this content: build "
+        f"<git archive {ctx.tag}> into {ctx.dist_dir}, then twine check --strict and the wheel inspection)"
+    )
+
+
+def built(ctx: ReleaseContext) -> bool:
+    return len(ctx.dists()) >= 2
+
+
+def build(ctx: ReleaseContext) -> str:
+    """Upload the very files verify installed; without a verified build of this content, build the tag cleanly."""
+    verified = verify.verified_artifacts(ctx.registry, ctx.pkg, ctx.workspace)
+    _empty(ctx.dist_dir)
+    if verified is not None:
+        for artifact in verified.artifacts:
+            shutil.copy2(artifact, ctx.dist_dir / artifact.name)
+        names = ", ".join(a.name for a in verified.artifacts)
+        return f"reusing the verified artifacts (the files verify installed): {names}"
+    result = build_tree(ctx.pkg, _export_tag(ctx), ctx.dist_dir)
+    return "built " + ", ".join(f.name for f in sorted(result.artifacts))
+
+
+def _empty(directory: Path) -> None:
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+
+
+def _export_tag(ctx: ReleaseContext) -> Path:
+    """The tag's tree (``git archive``), extracted into a fresh folder under the work dir."""
+    src = ctx.work_dir / f"src-{ctx.pkg.name}-{ctx.version}"
+    _empty(src)
+    archive = ctx.work_dir / f"{ctx.pkg.name}-{ctx.version}.tar"
+    ctx.git.run("archive", "--format=tar", f"--output={archive}", ctx.tag)
+    with tarfile.open(archive) as tar:
+        tar.extractall(src, filter="data")
+    archive.unlink()
+    return src
+
+
+def upload_command(ctx: ReleaseContext, index: str) -> str:
+    command = publish.upload_command(ctx.registry.index(index), [ctx.dist_dir / "*"])
+    return display(command) + "  (credentials from env/.pypirc)"
+
+
+def uploaded(ctx: ReleaseContext, index: str) -> bool:
+    return ctx.on_index(index)
+
+
+def upload(ctx: ReleaseContext, index: str) -> str:
+    """Upload the built files; PyPI, which cannot be undone, is confirmed on a terminal unless --yes."""
+    opts = ctx.opts
+    if index == "pypi" and opts.is_tty and not opts.yes:
+        confirm(opts, f"Upload {ctx.pkg.name} {ctx.version} to PyPI? This cannot be undone")
+    return publish.upload(ctx.registry.index(index), ctx.pkg.name, ctx.dists())
+
+
+def upload_step(index: str) -> Step:
+    return Step(
+        f"upload {index}",
+        partial(upload_command, index=index),
+        partial(uploaded, index=index),
+        partial(upload, index=index),
+    )
+
+
+# --------------------------------------------------------------------------------------------------- both modes
+
+
+def verify_command(ctx: ReleaseContext, index: str) -> str:
+    url = ctx.registry.index(index).simple_url
+    return (
+        f"poll {url}{ctx.pkg.name}/ ; fresh env: deps from {publish.THIRD_PARTY_INDEX}, then "
+        f"pip install --no-deps --index-url {url} {ctx.pkg.name}=={ctx.version}"
+    )
+
+
+def verified_on(ctx: ReleaseContext, index: str) -> bool:
+    return ctx.journal.done(ctx.key, f"verify {index}")
+
+
+def verify_on(ctx: ReleaseContext, index: str) -> str:
+    """Wait until the index lists the version, then install it alone in a fresh environment and import it."""
+    where = ctx.registry.index(index)
+    waited = publish.wait_installable(where, ctx.pkg.name, ctx.version, ctx.opts.timeout)
+    if not ctx.opts.verify_installs:
+        return f"listed on {index} after {waited:.1f}s"
+    summary = publish.verify_install(ctx.registry, ctx.pkg, ctx.version, where, ctx.root, ctx.work_dir, log=ctx.note)
+    return f"{summary} (listed after {waited:.1f}s)"
+
+
+def verify_step(index: str) -> Step:
+    return Step(
+        f"verify {index}",
+        partial(verify_command, index=index),
+        partial(verified_on, index=index),
+        partial(verify_on, index=index),
+    )
+
+
+def recheck_command(ctx: ReleaseContext) -> str:
+    return "git ls-remote origin; index look-ups"
+
+
+def never_done(ctx: ReleaseContext) -> bool:
+    """The re-check always runs: it is the check after acting."""
+    return False
+
+
+def recheck(ctx: ReleaseContext) -> str:
+    """After acting, check reality again: the tag on origin at HEAD, the version on every index it went to."""
+    _head, tags = ctx.remote(refresh=True)
+    problems = []
+    if tags.get(ctx.tag) != ctx.git.head():
+        problems.append(f"{ctx.tag} is not on origin at HEAD")
+    chain = [ctx.target.name] if ctx.opts.mode == "github" else index_chain(ctx.version)
+    for index in chain:
+        if not indexes.has_version(ctx.registry.index(index), ctx.pkg.name, ctx.version):
+            problems.append(f"{ctx.version} is not on {index}")
+    if problems:
+        raise JuniperError(f"{ctx.pkg.name}: after the release {'; '.join(problems)}", "investigate, then re-run")
+    return f"{ctx.tag} on origin; {ctx.version} on {', '.join(chain)}"
+
+
+# --------------------------------------------------------------------------------------------------- the procedure
+
+COMMIT_BUMP = Step("commit bump", commit_bump_command, bump_committed, commit_bump)
+TAG = Step("tag", tag_command, tagged_at_head, tag)
+PUSH = Step("push", push_command, pushed, push)
+GITHUB_RELEASE = Step("GitHub Release", github_release_command, github_release_exists, create_github_release)
+WATCH_PUBLISH_RUN = Step("watch publish run", watch_command, publish_run_done, watch_publish_run)
+BUILD = Step("build", build_command, built, build)
+RECHECK = Step("re-check", recheck_command, never_done, recheck)
+
+
+def github_steps(ctx: ReleaseContext) -> list[Step]:
+    """A GitHub Release; its publish workflow uploads; watch that run, then verify the target index."""
+    return [GITHUB_RELEASE, WATCH_PUBLISH_RUN, verify_step(ctx.target.name)]
+
+
+def twine_steps(ctx: ReleaseContext) -> list[Step]:
+    """Build (or reuse the verified files) once, then upload and verify index by index: TestPyPI, then PyPI."""
+    per_index = [step for index in index_chain(ctx.version) for step in (upload_step(index), verify_step(index))]
+    return [BUILD, *per_index]
+
+
+def steps(ctx: ReleaseContext) -> list[Step]:
+    """The release, in order: the git half, the mode's publishing half, then the re-check."""
+    publishing = github_steps(ctx) if ctx.opts.mode == "github" else twine_steps(ctx)
+    return [COMMIT_BUMP, TAG, PUSH, *publishing, RECHECK]
