@@ -158,7 +158,7 @@ def built(ctx: ReleaseContext) -> bool:
 
 
 def build(ctx: ReleaseContext) -> str:
-    """Upload the very files verify installed; without a verified build of this content, build the tag cleanly."""
+    """Stage the very files verify installed for upload; with no verified build of this content, build the tag."""
     verified = verify.verified_artifacts(ctx.registry, ctx.pkg, ctx.workspace)
     _empty(ctx.dist_dir)
     if verified is not None:
