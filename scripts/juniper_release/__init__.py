@@ -1,26 +1,20 @@
 """juniper-release: release automation for the Juniper ecosystem.
 
-Modules, in the order a release uses them:
+The engine is grouped by stage, in the order a release goes through them:
 
-- ``errors``     one-line, fix-naming errors and exit codes
-- ``registry``   repos.toml -> frozen dataclasses; workspace and environment overrides
-- ``project``    what one checkout declares: pyproject metadata and where ``__version__`` lives
-- ``graph``      the dependency graph between registry packages, layers and release order
-- ``checks``     the static ecosystem consistency checker (``invoke check``)
-- ``status``     the live version matrix (``invoke status``)
-- ``indexes``    read-only look-ups on PyPI-compatible simple/JSON indexes
-- ``build``      sdist/wheel builds, ``twine check``, wheel inspection, manifests
-- ``envs``       fresh virtual environments (uv or virtualenv+pip) and the CPU-torch guard
-- ``verify``     install-and-smoke verification, ``verify-all`` and its incremental cache
-- ``versioning`` version bumps, ``__version__`` edits and the changelog
-- ``gitops``     git, always with failures raised
-- ``forge``      the GitHub adapter (REST API)
-- ``publish``    uploads to TestPyPI/PyPI, credentials and redaction
-- ``release``    the ordered, resumable release of one package and the release train
-- ``workflows``  rendered GitHub Actions workflows for the package repos
-- ``transfer``   the organization transfer codemod
-- ``report``     tables, JSON and Markdown output
-- ``standin``    a generated stand-in Juniper ecosystem for tests, demos and rehearsals
+- ``ecosystem/``  what the packages declare and where they stand: registry, project, graph, tags, indexes,
+  checks (``invoke check``) and status (``invoke status``)
+- ``verify/``     what would be uploaded installs and works: envs, build, precheck, install, smoke, cache and the
+  dependency-ordered scheduler (``nox -s verify-all``)
+- ``release/``    versioning (bumps), options, journal, context, gates, steps, publish, package and train
+- ``github/``     the GitHub adapter (forge) and the rendered workflows (templates)
+- ``transfer/``   the organization transfer: codemod and live checklist
+- ``sandbox/``    the generated stand-in ecosystem, a fake GitHub, local indexes and the rehearsal; only the front
+  doors and the tests import it
+
+and the plumbing every stage shares: ``errors`` (one-line errors with a fix), ``secrets`` (the one secrets policy
+and redaction), ``commands`` (checked subprocesses), ``gitops`` (git), ``files`` (atomic writes, diffs), ``output``
+(tables, JSON), ``frontdoor`` (what noxfile.py and tasks.py share).
 """
 
 from __future__ import annotations

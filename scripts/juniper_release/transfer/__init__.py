@@ -1,1 +1,1 @@
-
+"""The organization transfer: the dry-run-first codemod and the live checklist."""
