@@ -10,7 +10,6 @@ isolated environment, which is what makes a package build take about 1.5 s inste
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import difflib
 import email.parser
@@ -127,18 +126,6 @@ def wheel_requirements(wheel: Path) -> list[Requirement]:
 
 def wheel_extras(wheel: Path) -> set[str]:
     return {canonicalize_name(e) for e in wheel_metadata(wheel).get_all("Provides-Extra") or []}
-
-
-def console_scripts(wheel: Path) -> list[str]:
-    """Console scripts declared in the wheel's entry_points.txt."""
-    with zipfile.ZipFile(wheel) as zf:
-        name = next((n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/entry_points.txt")), None)
-        if name is None:
-            return []
-        parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-        parser.optionxform = str  # type: ignore[assignment,method-assign]
-        parser.read_string(zf.read(name).decode("utf-8"))
-    return sorted(parser["console_scripts"]) if parser.has_section("console_scripts") else []
 
 
 # --------------------------------------------------------------------------------------------------- inspection
