@@ -5,6 +5,7 @@
 #     "invoke>=2.2",
 #     "nox>=2025.2.9",
 #     "packaging>=24",
+#     "pypiserver[passlib]>=2.3",
 #     "pyyaml>=6",
 #     "readme_renderer[md]>=43",
 #     "tomlkit>=0.13",

@@ -113,13 +113,16 @@ def status(
     markdown: bool = False,
     timeout: float = 5.0,
 ) -> None:
-    """Show the live version matrix: versions, tags, PyPI/TestPyPI and the state of every package."""
-    from juniper_release.ecosystem.status import show
+    """Show the live version matrix: versions, tags, PyPI/TestPyPI and the state of every package (exit 1: findings)."""
+    from juniper_release.ecosystem.status import run
     from juniper_release.frontdoor import output_format, target
 
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
     fmt = output_format(json=json, markdown=markdown)
-    print(show(t.registry, t.workspace, sandbox=t.sandbox, fmt=fmt, timeout=float(timeout)))
+    text, code = run(t.registry, t.workspace, sandbox=t.sandbox, fmt=fmt, timeout=float(timeout))
+    print(text)
+    if code:
+        raise Exit(code=code)
 
 
 # ----------------------------------------------------------------------------------------------- release
@@ -235,7 +238,8 @@ def release_train(
 
 @task(
     help={
-        "workspace": "rehearse a copy of this workspace (default: the stand-in sandbox)",
+        "workspace": "rehearse a copy of this workspace (default: $JUNIPER_WORKSPACE, else the stand-in sandbox)",
+        "sandbox": "rehearse the stand-in sandbox even when JUNIPER_WORKSPACE is set",
         "dir": "where the throwaway remotes, checkouts and indexes live (default: .juniper/rehearsal)",
         "resume": "resume an interrupted rehearsal in --dir instead of starting afresh",
         "mode": "github (local GitHub stand-in runs the publish workflow) or twine",
@@ -247,6 +251,7 @@ def release_train(
 def rehearse(
     c: Context,
     workspace: str | None = None,
+    sandbox: bool = False,
     dir: str | None = None,
     resume: bool = False,
     mode: str = "github",
@@ -254,11 +259,11 @@ def rehearse(
     timeout: str = "300",
 ) -> None:
     """Rehearse the whole release train against throwaway remotes, two local indexes and a local GitHub."""
-    from juniper_release.frontdoor import target
+    from juniper_release.frontdoor import rehearsal_target
     from juniper_release.release.options import parse_timeout
     from juniper_release.sandbox.rehearse import rehearse as run_rehearse
 
-    t = target(workspace, sandbox=not workspace)
+    t = rehearsal_target(workspace, sandbox=sandbox)
     run_rehearse(
         None,
         t.workspace,

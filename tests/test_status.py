@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import RELEASE_ORDER, ROOT, IndexServer, free_port, publish_wheel, run_task
 from juniper_release.ecosystem.registry import load_registry
-from juniper_release.ecosystem.status import COLUMNS, State, collect, render, show
+from juniper_release.ecosystem.status import COLUMNS, State, collect, exit_code, render, show
 from juniper_release.gitops import Git
 from juniper_release.sandbox.standin import VERSIONS
 from packaging.version import Version
@@ -90,12 +90,12 @@ def test_anomalies(make_ecosystem, local_registry, index_servers):
     assert rows["juniper-data-client"].state is State.ANOMALY
     assert "__version__ 0.3.0 != pyproject 0.3.1" in rows["juniper-data-client"].reasons[0]
     assert rows["juniper-data"].state is State.ANOMALY
-    assert "pyproject 0.6.0 is below the released 0.7.0" in rows["juniper-data"].reasons
+    assert "checkout behind PyPI: pyproject 0.6.0 is below the released 0.7.0" in rows["juniper-data"].reasons
     assert rows["juniper-cascor"].state is State.ANOMALY
     assert "tag v0.5.0 is on a commit whose pyproject says 0.5.1" in rows["juniper-cascor"].reasons
     assert rows["juniper-ml"].state is State.UP_TO_DATE
     table = render(list(rows.values()))
-    assert "anomalies:" in table and "juniper-data: pyproject 0.6.0 is below the released 0.7.0" in table
+    assert "anomalies:" in table and "juniper-data: checkout behind PyPI: pyproject 0.6.0 is below" in table
 
 
 def test_stale_higher_tag_is_not_the_latest(ecosystem, local_registry, index_servers):
@@ -108,7 +108,7 @@ def test_stale_higher_tag_is_not_the_latest(ecosystem, local_registry, index_ser
     assert rows["juniper-data-client"].state is State.UP_TO_DATE
 
 
-def test_unreachable_index_shows_unknown_and_falls_back_to_tags(ecosystem, registry, index_servers):
+def test_unreachable_index_shows_unknown_and_every_state_is_unknown(ecosystem, registry, index_servers):
     closed = f"http://maintainer:s3cr3t-passw0rd@127.0.0.1:{free_port()}/simple/"
     env = {"JUNIPER_PYPI_SIMPLE_URL": closed, "JUNIPER_TESTPYPI_SIMPLE_URL": index_servers["testpypi"].index.simple_url}
     reg = load_registry(ROOT / "repos.toml", env=env)
@@ -120,7 +120,12 @@ def test_unreachable_index_shows_unknown_and_falls_back_to_tags(ecosystem, regis
     assert "s3cr3t-passw0rd" not in warnings[0] and "maintainer:***@" in warnings[0]
     assert all(r.pypi_version == "unknown" for r in rows.values())
     assert rows["juniper-data-client"].latest_tag == "v0.3.1"
-    assert {r.state for r in rows.values()} == {State.UP_TO_DATE}
+    assert {r.state for r in rows.values()} == {State.UNKNOWN}  # the tags alone do not say what PyPI has
+    assert rows["juniper-data"].reasons == ("PyPI could not be read, so whether 0.6.0 is released is unknown",)
+    table = render(list(rows.values()))
+    assert "\n\nunknown:\n- " in table and "- juniper-data-client: PyPI could not be read" in table
+    assert "anomalies:" not in table
+    assert exit_code(list(rows.values())) == 1
 
 
 def test_cycle_still_gives_rows(make_ecosystem, local_registry):
@@ -147,8 +152,9 @@ def test_status_task_json_markdown_and_table(ecosystem, index_env, index_servers
     assert table.stdout.splitlines()[0].split() == list(COLUMNS)
     env["JUNIPER_PYPI_SIMPLE_URL"] = f"http://127.0.0.1:{free_port()}/simple/"
     down = run("--json", "--timeout", "1")
-    assert down.returncode == 0 and "warning: pypi: cannot reach" in down.stderr and "Traceback" not in down.stderr
+    assert down.returncode == 1 and "warning: pypi: cannot reach" in down.stderr and "Traceback" not in down.stderr
     assert {d["pypi_version"] for d in json.loads(down.stdout)} == {"unknown"}
+    assert {d["state"] for d in json.loads(down.stdout)} == {"UNKNOWN"}
 
 
 def test_sandbox_status_never_compares_the_stand_ins_with_the_real_indexes(tmp_path, monkeypatch):
@@ -185,8 +191,9 @@ def test_pre_releases_on_pypi_are_not_the_release_of_a_final_version(ecosystem, 
     rc = row("0.3.1", "0.4.0rc1")
     assert (rc.state, rc.latest_tag, rc.commits_since_tag) == (State.UP_TO_DATE, "v0.4.0rc1", 0)
     assert row("0.3.1").state is State.BUMPED_NOT_RELEASED
-    assert row("0.4.0rc1", "0.3.1", "0.5.0").state is State.UP_TO_DATE  # declared and on PyPI
-    assert "pyproject 0.4.0rc1 is below the released 0.5.0" in row("0.5.0").reasons
+    behind = "checkout behind PyPI: pyproject 0.4.0rc1 is below the released 0.5.0"
+    assert row("0.4.0rc1", "0.3.1", "0.5.0").reasons == (behind,)  # on PyPI, but a final came after it
+    assert behind in row("0.5.0").reasons
 
 
 def test_an_index_answering_garbage_is_unknown_not_a_traceback(ecosystem, registry):

@@ -9,6 +9,7 @@ from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.status import State, package_status, render
 from juniper_release.ecosystem.tags import (
     TagChoice,
+    behind,
     matching_tags,
     newest_release,
     previous_release_tag,
@@ -91,12 +92,13 @@ def test_the_tag_the_format_writes_wins_among_equal_versions():
     assert matching_tags(FMT, ["v1.00", "v1.0.0.0"]) == {V("1.0"): "v1.0.0.0"}  # neither is canonical: first by name
 
 
-def test_released_version_is_the_declared_one_on_the_index_else_the_newest_final():
-    assert released_version(V("0.3.1"), [V("0.3.1"), V("0.4.0")]) == V("0.3.1")
-    assert released_version(V("0.3.2"), [V("0.3.1"), V("0.4.0rc1")]) == V("0.3.1")
-    assert released_version(V("0.3.2"), [V("0.4.0rc1"), V("0.4.0b1")]) == V("0.4.0rc1")
-    assert released_version(V("0.3.2"), []) is None
+def test_released_version_is_the_newest_final_whatever_the_checkout_declares():
+    assert released_version([V("0.3.1"), V("0.4.0")]) == V("0.4.0")  # a checkout declaring 0.3.1 is behind
+    assert released_version([V("0.3.1"), V("0.4.0rc1")]) == V("0.3.1")
+    assert released_version([V("0.4.0rc1"), V("0.4.0b1")]) == V("0.4.0rc1")
+    assert released_version([]) is None
     assert newest_release([]) is None
+    assert behind(V("0.1.0"), V("0.8.0")) and not behind(V("0.8.0"), V("0.8.0")) and not behind(V("0.1.0"), None)
 
 
 # --------------------------------------------------------------------------------------------------- the choice
@@ -120,13 +122,18 @@ def test_a_released_version_without_a_tag_falls_back_to_the_tags_below_the_decla
     assert release_tag(repo, FMT, V("0.4.0"), V("0.9.0")).tag == "v0.3.1"  # never the stale v0.25.0-alpha
 
 
-def test_a_released_tag_above_the_declared_version_is_chosen_not_warned_about(repo):
+def test_only_tags_reachable_from_head_count(repo):
+    """A checkout of an older commit carries the tags of later releases: they are neither chosen nor warned about."""
     repo.run("checkout", "-q", "-b", "later")
     _commit(repo, "0.5.0", "Bump to 0.5.0")
     repo.tag_annotated("v0.5.0", "Release 0.5.0")
+    repo.run("tag", "v0.26.0-alpha")
+    repo.run("tag", "later-pre-migration-v0.5.0")
     repo.run("checkout", "-q", "-")
     choice = release_tag(repo, FMT, V("0.4.0"), V("0.5.0"))
-    assert (choice.tag, choice.warnings) == ("v0.5.0", (STALE, FOREIGN))
+    assert choice == TagChoice("v0.3.1", V("0.3.1"), (STALE, FOREIGN), None)
+    repo.run("checkout", "-q", "later")
+    assert release_tag(repo, FMT, V("0.5.0"), V("0.5.0")).tag == "v0.5.0"
 
 
 def test_a_tag_on_a_commit_declaring_another_version_is_a_warning_not_a_blocker(repo):

@@ -9,6 +9,7 @@ Each front door puts ``scripts/`` on ``sys.path`` itself, before importing the e
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,3 +87,16 @@ def target(
                 f"run `invoke clone --workspace {ws}`, pass --workspace DIR, or use --sandbox for the stand-in ecosystem",
             )
     return Target(registry, ws)
+
+
+def rehearsal_target(
+    workspace: str | Path | None = None, *, sandbox: bool = False, env: Mapping[str, str] | None = None
+) -> Target:
+    """What ``invoke rehearse`` copies: ``--workspace``, then $JUNIPER_WORKSPACE, like every task; with neither (or
+    with ``--sandbox``), the stand-in sandbox. Rehearsing only ever reads the source checkouts."""
+    from juniper_release.ecosystem.registry import ENV_WORKSPACE
+
+    environ = os.environ if env is None else env
+    if sandbox or not (workspace or environ.get(ENV_WORKSPACE)):
+        return target(workspace, sandbox=True, env=env)
+    return target(workspace, env=env, require_all=True)

@@ -64,8 +64,9 @@ class Git:
     def is_clean(self) -> bool:
         return not self.status_porcelain()
 
-    def tags(self) -> list[str]:
-        out = self.run("tag", "--list")
+    def tags(self, merged: str | None = None) -> list[str]:
+        """Every tag, or only those reachable from ``merged`` (``git tag --merged REV``)."""
+        out = self.run("tag", "--list", *(("--merged", merged) if merged else ()))
         return [t for t in out.splitlines() if t]
 
     def tag_exists(self, tag: str) -> bool:

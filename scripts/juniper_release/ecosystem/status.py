@@ -4,20 +4,26 @@ Per package: the pyproject version, the module ``__version__``, the latest relea
 newest version on PyPI and TestPyPI, and a :class:`State`.
 
 Which tag is "latest" and which version is released is decided by :mod:`juniper_release.ecosystem.tags` (never a
-stale tag picked by sorting, such as a pre-reset ``v0.25.0-alpha``). The released version is PyPI's; when PyPI cannot
-be reached, it is the version of the highest tag at or below the pyproject version. Tags that rule ignores (above the
-pyproject version, or not following ``tag_format``) are listed as warnings below the table.
+stale tag picked by sorting, such as a pre-reset ``v0.25.0-alpha``). The released version is PyPI's newest final
+release. Tags that rule ignores (above the pyproject version, not following ``tag_format``, or a fallback tag whose
+commit declares another version) are listed as warnings below the table; they never change the state.
 
 The state, checked in this order:
 
-- ``ANOMALY``: the module ``__version__`` disagrees with pyproject (or cannot be found); the pyproject version is
-  below the released one; the released version has no tag; or the tag's commit declares another version.
+- ``ANOMALY``: the module ``__version__`` disagrees with pyproject (or cannot be found); the checkout is behind PyPI
+  (pyproject below the released version); the released version has no tag; or the released version's tag is on a
+  commit declaring another version.
+- ``UNKNOWN``: the state depends on an index that could not be read: PyPI for every package, TestPyPI too for a
+  pre-release (pre-releases go to TestPyPI only). The reason is listed below the table.
 - ``NEVER_RELEASED``: no released version.
-- ``BUMPED_NOT_RELEASED``: pyproject is above the released version.
-- ``UNRELEASED_CHANGES``: pyproject equals the released version and there are commits since its tag.
+- ``BUMPED_NOT_RELEASED``: pyproject is above the released version (and, for a pre-release, not yet on either index).
+- ``UNRELEASED_CHANGES``: pyproject is the released version (or a pre-release already published) and there are
+  commits since its tag.
 - ``UP_TO_DATE``: otherwise.
 
+The stand-in sandbox has no index of its own unless pointed at local ones: its tags stand in for the index there.
 Index look-ups run concurrently with a short timeout; an unreachable index shows ``unknown`` and a warning on stderr.
+``invoke status`` exits 1 when any row is ``ANOMALY`` or ``UNKNOWN``.
 """
 
 from __future__ import annotations
@@ -62,12 +68,17 @@ class State(StrEnum):
     BUMPED_NOT_RELEASED = "BUMPED_NOT_RELEASED"
     NEVER_RELEASED = "NEVER_RELEASED"
     ANOMALY = "ANOMALY"
+    UNKNOWN = "UNKNOWN"
+
+
+FINDINGS = frozenset({State.ANOMALY, State.UNKNOWN})
+"""The states ``invoke status`` exits 1 for."""
 
 
 @dataclass(frozen=True)
 class StatusRow:
-    """One row of the matrix. ``reasons`` explains an ANOMALY, ``warnings`` name ignored tags (neither is part of the
-    JSON/table columns)."""
+    """One row of the matrix. ``reasons`` explains an ANOMALY or UNKNOWN, ``warnings`` name ignored tags (neither is
+    part of the JSON/table columns)."""
 
     package: str
     layer: int
@@ -145,31 +156,47 @@ def package_status(
     layer: int,
     pypi: IndexVersions,
     testpypi: IndexVersions,
+    *,
+    tags_stand_in: bool = False,
 ) -> StatusRow:
-    """One row from a checkout and what the two indexes report for it."""
+    """One row from a checkout and what the two indexes report for it (None: the index could not be read).
+
+    With ``tags_stand_in`` (the sandbox, where no index was asked) the released version is the release tag's.
+    """
     git = Git(project.root)
     declared = project.version
     module_version, reasons = _module_version(pkg, project)
-    released = tags.released_version(declared, pypi) if pypi is not None else None
+    released = tags.released_version(pypi) if pypi is not None else None
+    published_pre = declared.is_prerelease and any(declared in (found or ()) for found in (pypi, testpypi))
+    basis = declared if published_pre else released  # a published pre-release is its own release
     if git.is_repo():
-        choice = tags.release_tag(git, registry.tag_format, declared, released)
+        choice = tags.release_tag(git, registry.tag_format, declared, basis)
     else:
         choice = tags.TagChoice(None, None)
-    if pypi is None:
-        released = choice.version  # PyPI unreachable: the tags say what was released
+    if tags_stand_in:
+        released = choice.version
     latest_tag = choice.tag
     commits = git.commits_since(latest_tag) if latest_tag else None
+    warnings = [w for w in choice.warnings if w != choice.mismatch]
+    unknown = [] if tags_stand_in else _unknown(declared, pypi, testpypi)
 
-    if released is not None:
-        if declared < released:
-            reasons.append(f"pyproject {declared} is below the released {released}")
-        if choice.version != released:
-            reasons.append(f"released {released} has no tag {registry.tag_for(released)}")
-    if choice.mismatch:
-        reasons.append(choice.mismatch)  # the release tag itself names another version than its commit: ANOMALY
+    if tags.behind(declared, released):
+        branch = git.branch() if git.is_repo() else registry.branch
+        where = "" if branch == registry.branch else f" (on branch {branch}, not {registry.branch})"
+        reasons.append(f"checkout behind PyPI: pyproject {declared} is below the released {released}{where}")
+    elif basis is not None and choice.version != basis:
+        reasons.append(f"released {basis} has no tag {registry.tag_for(basis)}")
+    if choice.mismatch and basis is not None and choice.version == basis:
+        reasons.append(choice.mismatch)  # the released version's own tag names another version than its commit
+    elif choice.mismatch:
+        warnings.append(choice.mismatch)
 
     if reasons:
         state = State.ANOMALY
+    elif unknown:
+        state, reasons = State.UNKNOWN, unknown
+    elif published_pre:
+        state = State.UNRELEASED_CHANGES if commits else State.UP_TO_DATE
     elif released is None:
         state = State.NEVER_RELEASED
     elif declared > released:
@@ -189,8 +216,17 @@ def package_status(
         testpypi_version=_shown(testpypi),
         state=state,
         reasons=tuple(reasons),
-        warnings=tuple(w for w in choice.warnings if w != choice.mismatch),
+        warnings=tuple(warnings),
     )
+
+
+def _unknown(declared: Version, pypi: IndexVersions, testpypi: IndexVersions) -> list[str]:
+    """Why the state cannot be known: an index it depends on could not be read."""
+    if pypi is None:
+        return [f"PyPI could not be read, so whether {declared} is released is unknown"]
+    if declared.is_prerelease and declared not in pypi and testpypi is None:
+        return [f"TestPyPI could not be read, so whether the pre-release {declared} is released there is unknown"]
+    return []
 
 
 def _stderr(message: str) -> None:
@@ -207,7 +243,8 @@ def collect(
 ) -> list[StatusRow]:
     """The matrix: one row per package in release order (declared layers when the graph has a cycle).
 
-    With ``query_indexes=False`` no index is contacted and both index columns show as unknown (the sandbox).
+    With ``query_indexes=False`` no index is contacted, both index columns show as unknown and the tags stand in for
+    the index (the sandbox).
     """
     warn = warn or _stderr
     graph = build_graph(registry, workspace)
@@ -231,25 +268,34 @@ def collect(
             layers[pkg.name],
             found["pypi"][pkg.name],
             found["testpypi"][pkg.name],
+            tags_stand_in=not query_indexes,
         )
         for pkg in order
     ]
 
 
 def render(rows: Sequence[StatusRow], fmt: str = "table") -> str:
-    """``table`` (with the reasons for any ANOMALY below it), ``json`` or ``markdown``."""
+    """``table`` (with the reasons for any ANOMALY or UNKNOWN below it), ``json`` or ``markdown``."""
     data = [row.as_dict() for row in rows]
     if fmt == "json":
         return report.to_json(data)
-    notes = [f"- {row.package}: {'; '.join(row.reasons)}" for row in rows if row.reasons]
+    notes = [f"- {row.package}: {'; '.join(row.reasons)}" for row in rows if row.state is State.ANOMALY]
+    unknown = [f"- {row.package}: {'; '.join(row.reasons)}" for row in rows if row.state is State.UNKNOWN]
     warned = [f"- {row.package}: {'; '.join(row.warnings)}" for row in rows if row.warnings]
     if fmt == "markdown":
         text = report.markdown(data, COLUMNS)
         text += ("\n\n**Anomalies**\n\n" + "\n".join(notes)) if notes else ""
+        text += ("\n\n**Unknown**\n\n" + "\n".join(unknown)) if unknown else ""
         return text + ("\n\n**Warnings**\n\n" + "\n".join(warned) if warned else "")
     text = report.table(data, COLUMNS)
     text += ("\n\nanomalies:\n" + "\n".join(notes)) if notes else ""
+    text += ("\n\nunknown:\n" + "\n".join(unknown)) if unknown else ""
     return text + ("\n\nwarnings:\n" + "\n".join(warned) if warned else "")
+
+
+def exit_code(rows: Sequence[StatusRow]) -> int:
+    """1 when any row is a finding (ANOMALY or UNKNOWN), else 0."""
+    return int(any(row.state in FINDINGS for row in rows))
 
 
 def show(
@@ -261,11 +307,26 @@ def show(
     timeout: float = 5.0,
     warn: Callable[[str], None] | None = None,
 ) -> str:
-    """``invoke status``: the rendered matrix. The stand-in packages share their names with the real ones on PyPI,
-    so the sandbox never queries the real indexes (only local ones set through the *_SIMPLE_URL overrides)."""
+    """``invoke status``: the rendered matrix (see :func:`run` for the exit code too)."""
+    return run(registry, workspace, sandbox=sandbox, fmt=fmt, timeout=timeout, warn=warn)[0]
+
+
+def run(
+    registry: Registry,
+    workspace: Path,
+    *,
+    sandbox: bool = False,
+    fmt: str = "table",
+    timeout: float = 5.0,
+    warn: Callable[[str], None] | None = None,
+) -> tuple[str, int]:
+    """``invoke status``: the rendered matrix and the exit code (:func:`exit_code`). The stand-in packages share
+    their names with the real ones on PyPI, so the sandbox never queries the real indexes (only local ones set
+    through the *_SIMPLE_URL overrides)."""
     warn = warn or _stderr
     query = not sandbox or any(k.endswith("_SIMPLE_URL") for k in registry.overrides)
     if not query:
         warn("note: sandbox: the real indexes are not queried; set JUNIPER_PYPI_SIMPLE_URL and")
         warn("      JUNIPER_TESTPYPI_SIMPLE_URL to local servers to compare with them")
-    return render(collect(registry, workspace, timeout=timeout, warn=warn, query_indexes=query), fmt)
+    rows = collect(registry, workspace, timeout=timeout, warn=warn, query_indexes=query)
+    return render(rows, fmt), exit_code(rows)

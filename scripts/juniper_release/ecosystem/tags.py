@@ -3,8 +3,10 @@
 - A tag *matches* when it follows ``settings.tag_format`` (``v{version}``) and the part in the version's place is a
   valid PEP 440 version written without a ``v`` or spaces of its own. Any other tag is *foreign*
   (``cascor-pre-migration-v0.3.17``).
-- The *released* version is the declared version when the index has it, else the index's newest final release
-  (its newest pre-release only when it has no final one).
+- The *released* version is the index's newest final release (its newest pre-release only when it has no final
+  one), whatever the checkout declares: a checkout declaring less is behind the index.
+- Only tags reachable from HEAD count (``git tag --merged HEAD``): a checkout of an older commit carries the tags
+  of later releases, which are not its history.
 - The *release tag* (the diff base) is the tag of the released version when it exists, else the highest matching
   tag at or below the declared version. Tags are never picked by sorting alone: a stale ``v0.25.0-alpha`` above a
   package declaring 0.4.x is not its release.
@@ -76,11 +78,15 @@ def newest_release(on_index: Iterable[Version]) -> Version | None:
     return max(finals or versions, default=None)
 
 
-def released_version(declared: Version, on_index: Sequence[Version]) -> Version | None:
-    """The released version of a checkout declaring ``declared``: ``declared`` when the index has it, else
-    :func:`newest_release`. An outstanding ``0.4.0rc1`` on the index is therefore not the release of a checkout
-    declaring 0.3.2."""
-    return declared if declared in on_index else newest_release(on_index)
+def released_version(on_index: Iterable[Version]) -> Version | None:
+    """The released version: :func:`newest_release` of the index, whatever a checkout declares. An outstanding
+    ``0.4.0rc1`` beside a final 0.3.2 is therefore not the release."""
+    return newest_release(on_index)
+
+
+def behind(declared: Version, released: Version | None) -> bool:
+    """Whether a checkout declaring ``declared`` is behind the released version (it declares less)."""
+    return released is not None and declared < released
 
 
 def version_at(git: Git, rev: str) -> Version | None:
@@ -107,7 +113,7 @@ def previous_release_tag(git: Git, tag_format: str, version: Version, on_index: 
 
 
 def _choose(git: Git, tag_format: str, released: Version | None, ceiling: Version, *, inclusive: bool) -> TagChoice:
-    names = git.tags()
+    names = git.tags(merged="HEAD")
     tags = matching_tags(tag_format, names)
     below = [v for v in tags if v < ceiling or (inclusive and v == ceiling)]
     version = released if released is not None and released in tags else max(below, default=None)

@@ -1,5 +1,11 @@
 """The release train: plan which packages to release (and which dependents must follow), then release layer by layer.
 
+One halt never stops the whole train. A package that is blocked before the train (it needs a bump, its dependents
+must follow, its status is ANOMALY or UNKNOWN) or that fails a gate, a step or the wait for its index is *halted*,
+with its reason; the packages that depend on it, transitively, are *held*; every other package proceeds. The train
+ends with one table (package, version, outcome, reason) and exits 1 naming the blockers when any package was halted
+or held.
+
 The train is recorded in the journal, so an interrupted train resumes: its packages stay in the plan until their tag
 is on origin and their version on the target index.
 """
@@ -21,12 +27,11 @@ from juniper_release.ecosystem.graph import Graph, build_graph
 from juniper_release.ecosystem.project import sibling_requirements
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.ecosystem.status import State
-from juniper_release.errors import JuniperError
+from juniper_release.errors import EXIT_FINDINGS, JuniperError
 from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
 from juniper_release.release import publish
 from juniper_release.release.context import remote_refs, target_index
-from juniper_release.release.gates import PreflightError
 from juniper_release.release.journal import Journal, journal_path
 from juniper_release.release.options import Options, Out, confirm, require_confirmable
 from juniper_release.release.package import PackageRelease
@@ -36,25 +41,36 @@ TRAIN_STATES = {State.BUMPED_NOT_RELEASED, State.NEVER_RELEASED}
 
 
 class Action(StrEnum):
-    """What the train does with one package."""
+    """What the plan says about one package."""
 
     RELEASE = "release"
     NEEDS_BUMP = "needs bump"
     FOLLOW = "follow"
     UP_TO_DATE = "up to date"
     ANOMALY = "anomaly"
+    UNKNOWN = "unknown"
 
 
-BLOCKING = {Action.NEEDS_BUMP, Action.FOLLOW, Action.ANOMALY}
+BLOCKING = {Action.NEEDS_BUMP, Action.FOLLOW, Action.ANOMALY, Action.UNKNOWN}
 
 
 class Outcome(StrEnum):
-    """How an executed train ended."""
+    """How one package ended in the train. ``ready`` is a dry run's ``released``: it passed every gate."""
 
-    FINISHED = "finished"
-    ALREADY_FINISHED = "already finished"
-    NOTHING_TO_DO = "nothing to do"
-    FAILED = "failed"
+    RELEASED = "released"
+    READY = "ready"
+    HALTED = "halted"
+    HELD = "held"
+    SKIPPED = "skipped"
+
+
+STOPPED = {Outcome.HALTED, Outcome.HELD}
+
+
+class TrainHalted(JuniperError):
+    """Some packages were halted or held; the others went ahead. Exits 1 like every finding."""
+
+    exit_code = EXIT_FINDINGS
 
 
 @dataclass
@@ -65,6 +81,7 @@ class TrainRow:
     state: State
     action: Action
     reason: str = ""
+    outcome: Outcome = Outcome.SKIPPED
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,13 +93,16 @@ class TrainRow:
             "reason": self.reason,
         }
 
+    def summary(self) -> dict[str, Any]:
+        """The row of the table the train ends with."""
+        return {"package": self.package, "version": self.version, "outcome": self.outcome, "reason": self.reason}
+
 
 @dataclass
 class TrainPlan:
     rows: list[TrainRow] = field(default_factory=list)
     finished_before: bool = False
-    outcome: Outcome | None = None  # after --execute
-    error: str | None = None
+    graph: Graph | None = field(default=None, repr=False)
 
     @property
     def releases(self) -> list[TrainRow]:
@@ -92,25 +112,57 @@ class TrainPlan:
     def blockers(self) -> list[TrainRow]:
         return [r for r in self.rows if r.action in BLOCKING]
 
-    def render(self, fmt: str = "table") -> str:
+    @property
+    def stopped(self) -> list[TrainRow]:
+        """The halted and held packages, in release order."""
+        return [r for r in self.rows if r.outcome in STOPPED]
+
+    def row(self, package: str) -> TrainRow:
+        return next(r for r in self.rows if r.package == package)
+
+    def halt(self, package: str, reason: str) -> None:
+        """Halt ``package`` and hold every package of the train that depends on it, transitively."""
+        row = self.row(package)
+        row.outcome, row.reason = Outcome.HALTED, redact(reason)
+        self.hold_dependents(package, f"depends on {package}, which halted")
+
+    def hold_dependents(self, package: str, reason: str) -> None:
+        """Hold every package still to be released that depends on ``package``, transitively."""
+        for dependent in self._dependents(package):
+            held = self.row(dependent)
+            if held.action is Action.RELEASE and held.outcome is Outcome.SKIPPED:
+                held.outcome, held.reason = Outcome.HELD, redact(reason)
+
+    def _dependents(self, package: str) -> list[str]:
+        if self.graph is None:
+            return []
+        seen: list[str] = []
+        todo = [package]
+        while todo:
+            for dep in sorted(self.graph.dependents(todo.pop())):
+                if dep not in seen and dep != package:
+                    seen.append(dep)
+                    todo.append(dep)
+        return seen
+
+    def render_plan(self) -> str:
         data = [r.as_dict() for r in self.rows]
-        if fmt == "json":
-            doc: dict[str, Any] = {"plan": data, "finished_before": self.finished_before}
-            if self.outcome is not None:
-                doc.update(outcome=self.outcome, error=self.error)
-            return report.to_json(doc)
         return report.table(data, ["layer", "package", "version", "state", "action", "reason"])
+
+    def render(self, fmt: str = "table") -> str:
+        """The table the train ends with, or ``{"packages": [...]}`` as JSON."""
+        data = [r.summary() for r in self.rows]
+        if fmt == "json":
+            return report.to_json({"packages": data})
+        return report.table(data, ["package", "version", "outcome", "reason"])
 
 
 # --------------------------------------------------------------------------------------------------- the plan
 
 
-def _collect_states(registry: Registry, workspace: Path) -> dict[str, tuple[State, str, int]]:
-    """package -> (state, pyproject version, layer) from the status matrix."""
-    return {
-        row.package: (row.state, row.pyproject_version, row.layer)
-        for row in status.collect(registry, workspace, warn=lambda m: print(m, file=sys.stderr))
-    }
+def _collect_states(registry: Registry, workspace: Path) -> dict[str, status.StatusRow]:
+    """package -> its row of the status matrix."""
+    return {row.package: row for row in status.collect(registry, workspace, warn=lambda m: print(m, file=sys.stderr))}
 
 
 def _released_in_reality(registry: Registry, workspace: Path, name: str, version: str) -> bool:
@@ -131,20 +183,20 @@ def _unfinished_train(registry: Registry, workspace: Path, train: dict[str, Any]
     return {n for n, v in train["packages"].items() if not _released_in_reality(registry, workspace, n, v)}
 
 
-def _plan_row(name: str, layer: int, version: str, state: State, chosen: bool, resuming: bool) -> TrainRow:
+def _plan_row(found: status.StatusRow, chosen: bool, resuming: bool) -> TrainRow:
     """One package's row from its status, before dependents are checked."""
-    row = TrainRow(name, layer, version, state, Action.UP_TO_DATE)
+    name, state = found.package, found.state
+    row = TrainRow(name, found.layer, found.pyproject_version, state, Action.UP_TO_DATE, "up to date")
     if resuming or (state in TRAIN_STATES and chosen):
         row.action = Action.RELEASE
-        if resuming and state not in TRAIN_STATES:
-            row.reason = "resuming the unfinished train"
+        row.reason = "resuming the unfinished train" if resuming and state not in TRAIN_STATES else ""
     elif state == State.UNRELEASED_CHANGES and chosen:
         row.action = Action.NEEDS_BUMP
         row.reason = f"commits since the last release: run `invoke bump --package {name} --part patch` first"
-    elif state == State.ANOMALY and chosen:
-        row.action = Action.ANOMALY
-        row.reason = "run `invoke status` to see why"
-    elif state in TRAIN_STATES:
+    elif state in {State.ANOMALY, State.UNKNOWN} and chosen:
+        row.action = Action.ANOMALY if state is State.ANOMALY else Action.UNKNOWN
+        row.reason = f"{state}: {'; '.join(found.reasons) or 'see `invoke status`'}"
+    elif not chosen:
         row.reason = "not selected (--packages)"
     return row
 
@@ -177,11 +229,12 @@ def plan_train(registry: Registry, workspace: Path, packages: str | None = None)
     graph = build_graph(registry, workspace)
     train = Journal(workspace).train
     unfinished = _unfinished_train(registry, workspace, train)
-    plan = TrainPlan()
+    plan = TrainPlan(graph=graph)
     for pkg in graph.release_order():
-        state, version, layer = states[pkg.name]
-        plan.rows.append(_plan_row(pkg.name, layer, version, state, pkg.name in chosen, pkg.name in unfinished))
+        plan.rows.append(_plan_row(states[pkg.name], pkg.name in chosen, pkg.name in unfinished))
     _mark_followers(registry, graph, plan, {r.package: Version(r.version) for r in plan.releases})
+    for row in plan.blockers:
+        plan.halt(row.package, f"{row.action}: {row.reason}" if row.action is not Action.ANOMALY else row.reason)
     if not plan.releases and train and train.get("finished"):
         plan.finished_before = True
     return plan
@@ -200,34 +253,44 @@ def release_train(
     fmt: str = "table",
     emit: Out | None = None,
 ) -> TrainPlan:
-    """``invoke release-train``: plan, preflight every package, then release layer by layer.
+    """``invoke release-train``: plan, preflight every package, then release layer by layer; a dry run unless
+    ``opts.execute``, through the same code path.
 
-    With ``fmt="json"`` exactly one JSON document goes to ``emit`` (default ``opts.out``): the plan for a dry run;
-    with ``execute``, the plan plus ``outcome`` and ``error``, after the train has finished or failed. Progress
-    lines go to ``opts.out`` (the task sends them to stderr, so stdout stays valid JSON for CI).
+    It ends with one table (package, version, outcome, reason) on ``emit`` (default ``opts.out``); with
+    ``fmt="json"`` that table is exactly one JSON document ``{"packages": [...]}`` and progress lines go to
+    ``opts.out`` only (the task sends them to stderr, so stdout stays valid JSON for CI). Any halted or held
+    package raises :class:`TrainHalted` after the table, naming them.
     """
     emit = emit or opts.out
     plan = plan_train(registry, workspace, packages)
-    if fmt == "json" and not opts.execute:
-        emit(plan.render("json"))
-        return plan
-    if fmt != "json":
-        opts.out(plan.render(fmt))
+    opts.out(plan.render_plan())
     try:
-        try:
-            _release_train(registry, workspace, opts, plan, forge=forge)
-        except KeyboardInterrupt:
-            raise JuniperError(
-                f"the release train was interrupted; completed steps are in {journal_path(workspace)}",
-                "re-run the same command to resume",
-            ) from None
-    except JuniperError as exc:
-        plan.outcome, plan.error = Outcome.FAILED, redact(str(exc))
-        raise
-    finally:
-        if fmt == "json":
-            emit(plan.render("json"))
+        _release_train(registry, workspace, opts, plan, forge=forge)
+    except KeyboardInterrupt:
+        raise JuniperError(
+            f"the release train was interrupted; completed steps are in {journal_path(workspace)}",
+            "re-run the same command to resume",
+        ) from None
+    emit(plan.render(fmt))
+    _raise_if_stopped(plan, opts.out)
     return plan
+
+
+def _raise_if_stopped(plan: TrainPlan, out: Out) -> None:
+    """One rule for the exit code: any halted or held package is an error naming the halted ones."""
+    stopped = plan.stopped
+    released = [r for r in plan.rows if r.outcome in {Outcome.RELEASED, Outcome.READY}]
+    if not stopped:
+        if not released:
+            _nothing_to_release(plan, out)
+        return
+    halted = [f"{r.package}: {r.reason}" for r in stopped if r.outcome is Outcome.HALTED]
+    held = [f"{r.package} ({r.reason})" for r in stopped if r.outcome is Outcome.HELD]
+    raise TrainHalted(
+        f"the release train stopped {len(stopped)} package(s): "
+        + "; ".join([*(f"halted {h}" for h in halted), *(f"held {h}" for h in held)]),
+        "fix what each reason says, then re-run to resume",
+    )
 
 
 def _release_train(
@@ -240,11 +303,7 @@ def _release_train(
 ) -> None:
     out = opts.out
     if not plan.releases:
-        _nothing_to_release(plan, out)
         return
-    if plan.blockers:
-        b = plan.blockers[0]
-        raise JuniperError(f"{b.package} blocks the train ({b.action}): {b.reason}", "do that first, then re-run")
     require_confirmable(opts)
     journal = Journal(workspace)
     forge = forge or GitHub()
@@ -253,29 +312,46 @@ def _release_train(
     def release_of(package: str) -> PackageRelease:
         return PackageRelease(registry, workspace, package, opts, journal, planned=planned, forge=forge)
 
-    releases = [release_of(r.package) for r in plan.releases]
     out("preflight (all packages, before any change):")
-    _preflight_all(releases)
+    for row in _going(plan):
+        try:
+            release_of(row.package).check()
+        except JuniperError as exc:
+            plan.halt(row.package, str(exc))
+    going = _going(plan)
+    if not going:
+        return
     if opts.execute:
-        confirm(opts, f"Release {len(releases)} packages ({opts.mode} mode)?")
-        journal.start_train({r.package: r.version for r in plan.releases})
-    layers = _by_layer(plan.releases, releases)
-    previous: list[PackageRelease] = []
-    for layer in sorted(layers):
+        confirm(opts, f"Release {len(going)} packages ({opts.mode} mode)?")
+        journal.start_train({r.package: r.version for r in going})
+    previous: list[TrainRow] = []
+    for layer in sorted({r.layer for r in going}):
         if previous and opts.execute:
-            _wait_for_layer_below(layer, previous, opts)
+            _wait_for_layer_below(registry, plan, layer, previous, opts)
+        current = [r for r in _going(plan) if r.layer == layer]
+        if not current:
+            continue
         out(f"---- layer {layer}")
-        for rel in layers[layer]:
-            release_of(rel.ctx.pkg.name).run()  # afresh: the layer below changed what is on the indexes
-        previous = layers[layer]
-    if opts.execute:
+        for row in current:
+            try:
+                release_of(row.package).run()  # afresh: the layer below changed what is on the indexes
+            except JuniperError as exc:
+                out(f"{row.package}: halted: {redact(str(exc))}")
+                plan.halt(row.package, str(exc))
+                continue
+            row.outcome, row.reason = (Outcome.RELEASED, "") if opts.execute else (Outcome.READY, "dry run")
+        previous = [r for r in current if r.outcome in {Outcome.RELEASED, Outcome.READY}]
+    if opts.execute and not plan.stopped:
         journal.finish_train()
-        plan.outcome = Outcome.FINISHED
-        out(f"release train finished: {', '.join(f'{r.ctx.pkg.name} {r.ctx.version}' for r in releases)}")
+        out(f"release train finished: {', '.join(f'{r.package} {r.version}' for r in going)}")
+
+
+def _going(plan: TrainPlan) -> list[TrainRow]:
+    """The packages to release that are neither halted nor held (nor done), in release order."""
+    return [r for r in plan.releases if r.outcome is Outcome.SKIPPED]
 
 
 def _nothing_to_release(plan: TrainPlan, out: Out) -> None:
-    plan.outcome = Outcome.ALREADY_FINISHED if plan.finished_before else Outcome.NOTHING_TO_DO
     out(
         "the release train already finished: nothing to do"
         if plan.finished_before
@@ -283,31 +359,18 @@ def _nothing_to_release(plan: TrainPlan, out: Out) -> None:
     )
 
 
-def _by_layer(rows: list[TrainRow], releases: list[PackageRelease]) -> dict[int, list[PackageRelease]]:
-    layers: dict[int, list[PackageRelease]] = {}
-    for row, rel in zip(rows, releases, strict=True):
-        layers.setdefault(row.layer, []).append(rel)
-    return layers
-
-
-def _preflight_all(releases: list[PackageRelease]) -> None:
-    """Every package's gates before any change; the first failure is raised after all are printed."""
-    failures: list[PreflightError] = []
-    for rel in releases:
-        try:
-            rel.check()
-        except PreflightError as exc:
-            failures.append(exc)
-    if failures:
-        raise failures[0]
-
-
-def _wait_for_layer_below(layer: int, below: list[PackageRelease], opts: Options) -> None:
-    """A layer starts only when every package of the layer below is installable from its index."""
-    names = ", ".join(f"{rel.ctx.pkg.name} {rel.ctx.version}" for rel in below)
+def _wait_for_layer_below(
+    registry: Registry, plan: TrainPlan, layer: int, below: list[TrainRow], opts: Options
+) -> None:
+    """A package of a layer starts only when the packages of the layer below are installable from their index; the
+    dependents of one that is not are held."""
+    names = ", ".join(f"{r.package} {r.version}" for r in below)
     opts.out(f"layer {layer}: waiting until the layer below is installable from its index ({names})")
-    for rel in below:
+    for row in below:
+        version = Version(row.version)
         try:
-            publish.wait_installable(rel.ctx.target, rel.ctx.pkg.name, rel.ctx.version, opts.timeout)
+            publish.wait_installable(target_index(registry, version), row.package, version, opts.timeout)
         except JuniperError as exc:
-            raise JuniperError(f"layer {layer} was not started: {exc.what}", exc.fix) from None
+            plan.hold_dependents(
+                row.package, f"layer {layer} was not started for it: {exc.what} ({row.package} is not installable)"
+            )

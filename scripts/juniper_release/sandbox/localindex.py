@@ -42,8 +42,8 @@ class LocalIndex:
 
     def start(self) -> None:
         """Start the server and wait for ``/health``; a server that never answers is stopped and reported."""
+        exe = pypi_server()
         self.directory.mkdir(parents=True, exist_ok=True)
-        exe = shutil.which("pypi-server") or str(Path(sys.executable).parent / "pypi-server")
         cmd = [exe, "run", "-i", "127.0.0.1", "-p", str(self.port), "-a", ".", "-P", ".", "--disable-fallback"]
         self.process = subprocess.Popen(
             [*cmd, str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -70,6 +70,18 @@ class LocalIndex:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def pypi_server() -> str:
+    """The ``pypi-server`` executable beside this Python, else on PATH; a one-line error with the fix when absent."""
+    beside = Path(sys.executable).parent / "pypi-server"
+    found = str(beside) if beside.is_file() else shutil.which("pypi-server")
+    if found is None:
+        raise JuniperError(
+            "pypiserver is not installed: the local indexes need its `pypi-server` command",
+            f"{sys.executable} -m pip install 'pypiserver[passlib]>=2.3' (or reinstall: pip install -e .)",
+        )
+    return found
 
 
 def free_port() -> int:

@@ -28,7 +28,7 @@ from juniper_release.github.forge import ENV_API_URL, GitHub
 from juniper_release.gitops import Git
 from juniper_release.release import publish
 from juniper_release.release.options import Options
-from juniper_release.release.train import release_train
+from juniper_release.release.train import TrainHalted, release_train
 from juniper_release.release.versioning import apply_edits, commit_and_tag, plan_bump
 from juniper_release.sandbox.fakeforge import FakeGitHub
 from juniper_release.sandbox.localindex import LocalIndex, free_port, index_env
@@ -56,15 +56,20 @@ def bump_all(registry: Registry, workspace: Path, part: str = "patch") -> list[s
     """Bump every package and commit it (not tagged: tagging is the release's job).
 
     Judged from reality, so an interrupted rehearsal resumes without bumping twice: a package whose pyproject version
-    has no tag yet is already bumped.
+    has no tag yet is already bumped. A bump never lands on a version whose tag exists (a checkout of an older commit
+    carries the tags of later releases): the patch number is raised past them.
     """
     lines = []
     for pkg in registry.packages:
+        git = Git(pkg.checkout(workspace))
         current = read_project(pkg.checkout(workspace)).version
-        if not Git(pkg.checkout(workspace)).tag_exists(registry.tag_for(current)):
+        if not git.tag_exists(registry.tag_for(current)):
             lines.append(f"{pkg.name}: {current} already bumped (no tag {registry.tag_for(current)} yet)")
             continue
         plan = plan_bump(registry, workspace, pkg.name, part)
+        while git.tag_exists(registry.tag_for(plan.new)):
+            v = plan.new
+            plan = plan_bump(registry, workspace, pkg.name, to=f"{v.major}.{v.minor}.{v.micro + 1}")
         apply_edits(plan.edits)
         commit_and_tag(plan, registry, workspace, tag=False)
         lines.append(f"{pkg.name}: {plan.old} -> {plan.new}")
@@ -207,8 +212,11 @@ def _rehearse(
                 _verify_all(registry, workspace, say)
             forge = GitHub(fake.url, token="")
             opts = Options(execute=True, yes=True, mode=mode, timeout=timeout, verify_installs=verify_installs, out=say)
+            halted: TrainHalted | None = None
             try:
                 release_train(registry, workspace, opts, forge=forge)
+            except TrainHalted as exc:
+                halted = exc  # the independent packages went ahead: show what was released, then say what stopped
             except JuniperError as exc:
                 raise JuniperError(
                     f"rehearsal: {exc.what}",
@@ -216,6 +224,10 @@ def _rehearse(
                 ) from None
             rows = released_table(registry, workspace, forge)
         say(report.table(rows))
+        if halted is not None:
+            raise TrainHalted(
+                f"rehearsal: {halted.what}", f"{halted.fix}: `invoke rehearse --resume --dir {directory}`"
+            )
         return rows
     finally:
         for server in servers.values():
