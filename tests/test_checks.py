@@ -229,3 +229,15 @@ def test_secrets_outside_git_scan_every_file(ecosystem, registry):
     found = [f for f in problems(run_checks(registry, ecosystem.workspace)) if f.check == "secrets"]
     assert [f.message.split(" holds ")[0] for f in found] == ["file .pypirc"]
     assert "git rm" not in found[0].message and "revoke the credential" in found[0].message
+
+
+def test_a_committed_sops_encrypted_env_file_is_accepted(make_ecosystem, registry):
+    """sops-env: juniper-cascor tracks .env.enc, every value ENC[...]: not a secret (secret-env's plain .env is)."""
+    eco = make_ecosystem("sops-env")
+    assert (eco.checkout("juniper-cascor") / ".env.enc").is_file()
+    assert [f for f in run_checks(registry, eco.workspace) if f.check == "secrets"] == []
+    leaky = make_ecosystem("sops-env,secret-env")
+    found = [f for f in run_checks(registry, leaky.workspace) if f.check == "secrets"]
+    assert [(f.package, f.severity) for f in found] == [("juniper-cascor", "error")] and ".env.enc" not in found[
+        0
+    ].message

@@ -78,3 +78,29 @@ def test_the_environment_overrides_are_undone_afterwards(monkeypatch):
         assert {k: os.environ[k] for k in overrides} == overrides
     assert os.environ["JUNIPER_PYPI_SIMPLE_URL"] == "http://before/simple/"
     assert "JUNIPER_GITHUB_API_URL" not in os.environ
+
+
+def test_rehearse_resolves_the_workspace_like_every_task(ecosystem, tmp_path):
+    from juniper_release.frontdoor import rehearsal_target
+
+    from_env = rehearsal_target(env={"JUNIPER_WORKSPACE": str(ecosystem.workspace)})
+    assert (from_env.workspace, from_env.sandbox) == (ecosystem.workspace.resolve(), False)
+    given = rehearsal_target(ecosystem.workspace, env={"JUNIPER_WORKSPACE": str(tmp_path)})
+    assert given.workspace == ecosystem.workspace.resolve()
+    with pytest.raises(JuniperError, match=r"workspace .* lacks checkouts: juniper-data-client"):
+        rehearsal_target(env={"JUNIPER_WORKSPACE": str(tmp_path)})
+
+
+def test_a_missing_pypiserver_is_a_one_line_error_with_the_fix(monkeypatch, tmp_path):
+    import sys
+
+    from juniper_release.sandbox import localindex
+
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    server = localindex.LocalIndex("pypi", tmp_path / "index", localindex.free_port())
+    with pytest.raises(
+        JuniperError, match=r"^pypiserver is not installed.*Fix: .* -m pip install 'pypiserver\[passlib\]"
+    ):
+        server.start()
+    assert server.process is None and not (tmp_path / "index").exists()

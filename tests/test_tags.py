@@ -226,3 +226,66 @@ def test_bump_notes_start_at_the_release_tag_and_warn_about_ignored_tags(ecosyst
     assert any(w.startswith("juniper-data-client: ignored tags above 0.3.1: v0.25.0-alpha") for w in plan.warnings)
     changelog = next(e for e in plan.edits if e.path.name == "CHANGELOG.md")
     assert "- A new thing" in changelog.new
+
+
+# --------------------------------------------------------------------------------------------------- stand-in quirks
+
+
+def _row(registry, eco, name: str, on_pypi: tuple[str, ...]):
+    pkg = registry.get(name)
+    return package_status(registry, pkg, read_project(eco.checkout(pkg.path)), 0, tuple(map(V, on_pypi)), ())
+
+
+def test_stale_foreign_and_mismatched_tags_are_warnings_never_anomalies(make_ecosystem, registry):
+    eco = make_ecosystem("stale-tag,foreign-tag,mismatched-tag")
+    data = _row(registry, eco, "juniper-data", ("0.6.0",))
+    assert (data.state, data.latest_tag, data.reasons) == (State.UP_TO_DATE, "v0.6.0", ())
+    assert data.warnings == (_above("0.6.0", "v0.25.0-alpha"),)
+    cascor = _row(registry, eco, "juniper-cascor", ("0.5.0",))
+    assert (cascor.state, cascor.latest_tag, cascor.reasons) == (State.UP_TO_DATE, "v0.5.0", ())
+    assert cascor.warnings == ("ignored tags not following tag_format 'v{version}': cascor-pre-migration-v0.5.0",)
+    client = _row(registry, eco, "juniper-data-client", ("0.3.0", "0.3.1"))
+    assert (client.state, client.latest_tag, client.reasons) == (State.UP_TO_DATE, "v0.3.1", ())
+    assert client.warnings == ("tags on commits whose pyproject says another version: v0.3.0 (0.2.9)",)
+    # Without an index, the stale tag is still never the diff base: the highest tag at or below the declared version.
+    never = _row(registry, eco, "juniper-data", ())
+    assert (never.state, never.latest_tag) == (State.NEVER_RELEASED, "v0.6.0")
+
+
+def test_a_mismatched_tag_as_the_fallback_release_tag_is_a_warning(make_ecosystem, registry):
+    """v0.3.0 (on a 0.2.9 commit) is the highest tag when v0.3.1 is gone: the diff base, with a warning."""
+    eco = make_ecosystem("mismatched-tag")
+    Git(eco.checkout("juniper-data-client")).run("tag", "-d", "v0.3.1")
+    row = _row(registry, eco, "juniper-data-client", ())
+    assert (row.state, row.latest_tag, row.reasons) == (State.NEVER_RELEASED, "v0.3.0", ())
+    assert row.warnings == ("tag v0.3.0 is on a commit whose pyproject says 0.2.9",)
+
+
+def test_a_checkout_behind_pypi_is_an_anomaly_not_up_to_date(ecosystem, registry):
+    """A seed-era checkout at 0.3.1 while PyPI has 0.8.0: its own tag is the diff base, the state says behind."""
+    row = _row(registry, ecosystem, "juniper-data-client", ("0.3.1", "0.8.0"))
+    assert (row.state, row.latest_tag) == (State.ANOMALY, "v0.3.1")
+    assert row.reasons == ("checkout behind PyPI: pyproject 0.3.1 is below the released 0.8.0",)
+    off = Git(ecosystem.checkout("juniper-data-client"))
+    off.run("switch", "-q", "-c", "old-line")
+    assert _row(registry, ecosystem, "juniper-data-client", ("0.8.0",)).reasons == (
+        "checkout behind PyPI: pyproject 0.3.1 is below the released 0.8.0 (on branch old-line, not main)",
+    )
+
+
+def test_a_pre_release_tagged_locally_is_unknown_while_testpypi_cannot_be_read(ecosystem, registry):
+    pkg = registry.get("juniper-data-client")
+    root = ecosystem.checkout(pkg.path)
+    for rel in ("pyproject.toml", "src/juniper_data_client/__init__.py"):
+        (root / rel).write_text((root / rel).read_text(encoding="utf-8").replace('"0.3.1"', '"0.6.0rc1"'))
+    Git(root).run("commit", "-q", "-am", "Bump to 0.6.0rc1")
+    Git(root).run("tag", "-a", "v0.6.0rc1", "-m", "rc")
+    project = read_project(root)
+    unread = package_status(registry, pkg, project, 0, (V("0.3.1"),), None)
+    assert unread.state is State.UNKNOWN
+    assert unread.reasons == (
+        "TestPyPI could not be read, so whether the pre-release 0.6.0rc1 is released there is unknown",
+    )
+    on_test = package_status(registry, pkg, project, 0, (V("0.3.1"),), (V("0.6.0rc1"),))
+    assert (on_test.state, on_test.latest_tag) == (State.UP_TO_DATE, "v0.6.0rc1")
+    assert package_status(registry, pkg, project, 0, (V("0.3.1"),), ()).state is State.BUMPED_NOT_RELEASED

@@ -15,7 +15,7 @@ from juniper_release.gitops import Git
 from juniper_release.release import gates, publish
 from juniper_release.release.journal import Journal
 from juniper_release.release.options import Options
-from juniper_release.release.train import plan_train, release_train
+from juniper_release.release.train import TrainHalted, plan_train, release_train
 from juniper_release.release.versioning import bump
 from juniper_release.sandbox.rehearse import rehearse
 from juniper_release.verify.build import build_package
@@ -56,14 +56,31 @@ def test_plan_says_what_needs_a_bump_and_which_dependents_must_follow(reg, make_
     )
     assert rows["juniper-ml"].action == "follow"
     data = json.loads(plan.render("json"))
-    assert [r["package"] for r in data["plan"]][:3] == [
+    assert [r["package"] for r in data["packages"]][:3] == [
         "juniper-cascor-client",
         "juniper-cascor-worker",
         "juniper-data-client",
     ]
-    with pytest.raises(JuniperError, match=r"juniper-\w+ blocks the train \(follow\)"):
-        release_train(reg, eco.workspace, opts([], execute=True), "juniper-data-client,juniper-data,juniper-ml")
-    assert not Git(eco.checkout("juniper-data-client")).tag_exists("v0.4.0")
+    # The dependents that must follow halt with their reason; the package they depend on is independent of them.
+    docs: list[str] = []
+    with pytest.raises(
+        TrainHalted, match=r"halted juniper-data: follow: .*excludes juniper-data-client 0\.4\.0"
+    ) as info:
+        release_train(
+            reg,
+            eco.workspace,
+            opts([], execute=True),
+            "juniper-data-client,juniper-data,juniper-ml",
+            fmt="json",
+            emit=docs.append,
+        )
+    assert info.value.exit_code == 1 and "halted juniper-ml: follow:" in str(info.value)
+    outcomes = {r["package"]: (r["outcome"], r["reason"]) for r in json.loads(docs[0])["packages"]}
+    assert outcomes["juniper-data-client"] == ("released", "")
+    assert outcomes["juniper-data"][0] == outcomes["juniper-ml"][0] == "halted"
+    assert outcomes["juniper-cascor"][0] == "halted"  # not selected, but its specifier must follow all the same
+    assert outcomes["juniper-cascor-worker"] == ("skipped", "not selected (--packages)")
+    assert Git(eco.checkout("juniper-data-client")).tag_exists("v0.4.0")
 
 
 def test_train_releases_layer_by_layer_survives_a_killed_index_and_resumes(reg, make_ecosystem, index_servers):
@@ -87,7 +104,9 @@ def test_train_releases_layer_by_layer_survives_a_killed_index_and_resumes(reg, 
             pypi.stop()  # the index dies in the middle of the train
 
     with pytest.raises(
-        JuniperError, match=r"juniper-(data|cascor): step 'upload pypi' (failed|could not be checked).*re-run to resume"
+        TrainHalted,
+        match=r"halted juniper-(data|cascor): .*step 'upload pypi' (failed|could not be checked).*held juniper-ml.*"
+        r"re-run to resume",
     ):
         release_train(
             reg,
@@ -152,17 +171,18 @@ def test_execute_json_prints_one_document_with_the_outcome(reg, make_ecosystem):
     release_train(reg, eco.workspace, opts(progress, execute=True), name, fmt="json", emit=docs.append)
     assert len(docs) == 1
     doc = json.loads(docs[0])
-    assert doc["outcome"] == "finished" and doc["error"] is None
-    assert [r["package"] for r in doc["plan"] if r["action"] == "release"] == [name]
+    assert [tuple(r) for r in doc["packages"]] == [("package", "version", "outcome", "reason")] * 6
+    assert [r["package"] for r in doc["packages"] if r["outcome"] == "released"] == [name]
+    assert {r["outcome"] for r in doc["packages"] if r["package"] != name} == {"skipped"}
     assert any("[     ok] upload pypi" in line for line in progress)
     # a failing train still prints its one document, naming the error
     (eco.checkout("juniper-data") / "README.md").write_text("dirty\n")
     bump(reg, eco.workspace, "juniper-data", "patch", commit=True, force=True, out=lambda _m: None)
     docs.clear()
-    with pytest.raises(JuniperError):
+    with pytest.raises(TrainHalted, match="halted juniper-data: preflight gate 'clean tree' failed"):
         release_train(reg, eco.workspace, opts([], execute=True), "juniper-data", fmt="json", emit=docs.append)
-    doc = json.loads(docs[0])
-    assert doc["outcome"] == "failed" and "clean tree" in doc["error"]
+    row = next(r for r in json.loads(docs[0])["packages"] if r["package"] == "juniper-data")
+    assert row["outcome"] == "halted" and "clean tree" in row["reason"]
 
 
 def test_execute_without_terminal_needs_yes_before_any_change(reg, make_ecosystem):
@@ -192,9 +212,10 @@ def test_front_door_json_keeps_stdout_valid_json_when_a_gate_fails(index_env, ma
     }
     cmd = ["invoke", "release-train", "--packages", name, "--execute", "--yes", "--json", "--mode", "twine"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    doc = json.loads(proc.stdout)
-    assert doc["outcome"] == "failed" and "verified at this commit" in doc["error"]
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    row = next(r for r in json.loads(proc.stdout)["packages"] if r["package"] == name)
+    assert row["outcome"] == "halted" and "verified at this commit" in row["reason"]
+    assert f"error: the release train stopped 1 package(s): halted {name}:" in proc.stderr
     assert "[FAIL] verified at this commit" in proc.stderr
     assert not Git(eco.checkout(name)).tag_exists("v0.4.1")
 
@@ -212,7 +233,10 @@ def test_a_layer_waits_until_the_layer_below_is_installable(reg, make_ecosystem,
             for f in index_servers["pypi"].directory.iterdir():  # layer 0 vanishes from the index
                 f.unlink()
 
-    with pytest.raises(JuniperError, match=r"layer 1 was not started: timed out .* juniper-data-client 0.3.2 on pypi"):
+    with pytest.raises(
+        TrainHalted,
+        match=r"held juniper-data \(layer 1 was not started: timed out .* juniper-data-client 0.3.2 on pypi",
+    ):
         release_train(
             reg,
             eco.workspace,

@@ -10,8 +10,8 @@
 - The *release tag* (the diff base) is the tag of the released version when it exists, else the highest matching
   tag at or below the declared version. Tags are never picked by sorting alone: a stale ``v0.25.0-alpha`` above a
   package declaring 0.4.x is not its release.
-- Tags above the declared version, foreign tags, and a release tag whose commit declares another version are
-  reported as warnings; they never stop anything here.
+- Tags above the declared version, foreign tags, and tags (the release tag among them) whose commit declares another
+  version are reported as warnings; they never stop anything here.
 """
 
 from __future__ import annotations
@@ -119,6 +119,10 @@ def _choose(git: Git, tag_format: str, released: Version | None, ceiling: Versio
     version = released if released is not None and released in tags else max(below, default=None)
     tag = tags[version] if version is not None else None
     warnings = _ignored_warnings(tag_format, names, tags, ceiling, tag)
+    others = [(tags[v], v) for v in sorted(below) if tags[v] != tag]
+    wrong = [f"{t} ({at})" for t, v in others if (at := version_at(git, t)) is not None and at != v]
+    if wrong:
+        warnings.append(f"tags on commits whose pyproject says another version: {', '.join(wrong)}")
     mismatch = _mismatch(git, tag, version)
     return TagChoice(tag, version, (*warnings, *([mismatch] if mismatch else [])), mismatch)
 

@@ -123,7 +123,7 @@ class TrainPlan:
     def halt(self, package: str, reason: str) -> None:
         """Halt ``package`` and hold every package of the train that depends on it, transitively."""
         row = self.row(package)
-        row.outcome, row.reason = Outcome.HALTED, redact(reason)
+        row.outcome, row.reason = Outcome.HALTED, redact(reason.removeprefix(f"{package}: "))
         self.hold_dependents(package, f"depends on {package}, which halted")
 
     def hold_dependents(self, package: str, reason: str) -> None:
@@ -371,6 +371,4 @@ def _wait_for_layer_below(
         try:
             publish.wait_installable(target_index(registry, version), row.package, version, opts.timeout)
         except JuniperError as exc:
-            plan.hold_dependents(
-                row.package, f"layer {layer} was not started for it: {exc.what} ({row.package} is not installable)"
-            )
+            plan.hold_dependents(row.package, f"layer {layer} was not started: {exc.what}")

@@ -39,6 +39,15 @@ GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
 }
 
+# A sops-encrypted dotenv file as sops writes it (the values are made up, not a real ciphertext).
+SOPS_ENV = (
+    "PYPI_API_TOKEN=ENC[AES256_GCM,data:q2Vx0m1hZWtlLXRva2Vu,iv:aXYtbm90LXJlYWw=,tag:dGFnLW5vdC1yZWFs,type:str]\n"
+    "sops_age__list_0__map_recipient=age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq\n"
+    "sops_lastmodified=2026-01-01T12:00:00Z\n"
+    "sops_mac=ENC[AES256_GCM,data:bWFjLW5vdC1yZWFs,iv:aXYtbm90LXJlYWw=,tag:dGFnLW5vdC1yZWFs,type:str]\n"
+    "sops_version=3.9.4\n"
+)
+
 # A token-shaped string for the secret defect; it is not a real credential.
 FAKE_PYPI_TOKEN = "pypi-AgEIcHlwaS5vcmcCJDAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMAACKlszLCJmYWtlIl0"
 
@@ -62,6 +71,11 @@ DEFECTS: dict[str, str] = {
     "broken-import": "juniper-cascor-worker fails on import",
     "bad-console-script": "juniper-cascor-worker's console script exits 1 on --help",
     "cuda-torch": "juniper-cascor-worker requires a torch newer than the CPU build (would pull CUDA)",
+    # tags and secrets as the real repositories carry them (invoke status, invoke check)
+    "stale-tag": "juniper-data carries a pre-reset v0.25.0-alpha tag on an older commit, sorting above 0.6.0",
+    "foreign-tag": "juniper-cascor carries a cascor-pre-migration-v0.5.0 tag (not following tag_format)",
+    "mismatched-tag": "juniper-data-client carries a v0.3.0 tag on a commit whose pyproject says 0.2.9",
+    "sops-env": "juniper-cascor commits a sops-encrypted .env.enc (safe: every value is encrypted)",
 }
 
 PRESETS: dict[str, frozenset[str]] = {
@@ -314,6 +328,14 @@ def _apply_defects(specs: dict[str, PackageSpec], defects: frozenset[str]) -> di
         )
     if "cuda-torch" in defects:
         wk.dependencies = [d if not d.startswith("torch") else "torch>=2.99" for d in wk.dependencies]
+    if "stale-tag" in defects:
+        flags[dt.name].add("stale-tag")
+    if "foreign-tag" in defects:
+        flags[cs.name].add("foreign-tag")
+    if "mismatched-tag" in defects:
+        flags[dc.name].add("mismatched-tag")
+    if "sops-env" in defects:
+        cs.files[".env.enc"] = SOPS_ENV
     return flags
 
 
@@ -466,6 +488,24 @@ def _git(root: Path) -> Git:
     return Git(root, env=GIT_ENV)
 
 
+def _older_history(git: Git, root: Path, flags: set[str]) -> None:
+    """Commits before the release commit, tagged as the real repositories' older histories are: a pre-reset
+    ``v0.25.0-alpha`` (stale-tag) and a ``v0.3.0`` on a commit declaring 0.2.9 (mismatched-tag). The release
+    commit's files are written already; they are set aside while the older commit is made."""
+    older = [f for f in ("stale-tag", "mismatched-tag") if f in flags]
+    if not older:
+        return
+    pyproject = root / "pyproject.toml"
+    current = pyproject.read_text(encoding="utf-8")
+    for flag in older:
+        version, tag = ("0.2.1", "v0.25.0-alpha") if flag == "stale-tag" else ("0.2.9", "v0.3.0")
+        pyproject.write_text(f'[project]\nname = "{root.name}"\nversion = "{version}"\n', encoding="utf-8")
+        git.run("add", "pyproject.toml")
+        git.run("commit", "-q", "-m", f"chore: history before the release ({version})")
+        git.run("tag", tag)
+    pyproject.write_text(current, encoding="utf-8")
+
+
 @dataclass(frozen=True)
 class Ecosystem:
     """A generated workspace: checkouts under ``workspace``, bare remotes under ``remotes``."""
@@ -521,9 +561,12 @@ def create_ecosystem(
         )
         git = _git(root)
         git.run("init", "-q", "-b", registry.branch)
+        _older_history(git, root, flags[pkg.name])
         git.run("add", "-A")
         git.run("commit", "-q", "-m", f"feat: initial import of {pkg.name}")
         git.tag_annotated(registry.tag_for(spec.version), f"Release {spec.version}")
+        if "foreign-tag" in flags[pkg.name]:
+            git.run("tag", f"{pkg.name.removeprefix('juniper-')}-pre-migration-{registry.tag_for(spec.version)}")
         if pkg.name in pending:
             (root / "NOTES.md").write_text("Post-release notes.\n", encoding="utf-8")
             git.run("add", "NOTES.md")
