@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -13,12 +15,17 @@ from juniper_release.ecosystem.registry import Registry
 from juniper_release.gitops import Git
 from juniper_release.sandbox.standin import FAKE_PYPI_TOKEN, Ecosystem, create_ecosystem
 from juniper_release.verify.build import (
+    BuildEnvs,
     BuildError,
+    build_log_path,
     build_package,
+    build_warnings,
     clean_copy,
     compare_wheels,
     inspect_wheel,
     scan_secrets,
+    tree_wheel_inputs,
+    warnings_line,
 )
 
 pytestmark = pytest.mark.slow
@@ -107,6 +114,102 @@ def test_incomplete_sdist_fails_with_a_diff(defect_eco, registry, tmp_path):
     assert "sdist is incomplete" in message and "-juniper_data/schema.py" in message
     assert "Fix: include the missing files in the sdist" in message
     assert "--- wheel from the tree" in exc.value.detail and "-juniper_data/schema.py" in exc.value.detail
+
+
+def test_packages_with_the_same_build_requires_share_one_build_env(make_ecosystem, registry, tmp_path):
+    eco = make_ecosystem()
+    with BuildEnvs() as envs:
+        for name in ("juniper-data-client", "juniper-cascor-client"):
+            build_package(registry, registry.get(name), eco.workspace, tmp_path / name, envs=envs)
+        assert envs.shared == 1 and envs.private == set()
+
+
+def test_a_backend_asking_for_more_builds_in_an_env_of_its_own(make_ecosystem, registry, tmp_path):
+    eco = make_ecosystem()
+    root = eco.checkout("juniper-data-client")
+    (root / "_backend").mkdir()
+    (root / "_backend" / "wrap.py").write_text(
+        "from setuptools.build_meta import *  # noqa: F403\n"
+        "def get_requires_for_build_sdist(config_settings=None):\n    return ['packaging']\n"
+    )
+    (root / "MANIFEST.in").write_text("recursive-include _backend *.py\n")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'build-backend = "setuptools.build_meta"', 'build-backend = "wrap"\nbackend-path = ["_backend"]'
+        )
+    )
+    with BuildEnvs() as envs:
+        built = build_package(registry, registry.get("juniper-data-client"), eco.workspace, tmp_path, envs=envs)
+        assert envs.private == {"juniper-data-client"}
+    assert built.wheel.is_file()
+
+
+def test_build_noise_is_one_line_and_the_full_log_is_kept(make_ecosystem, registry, tmp_path):
+    eco = make_ecosystem()
+    pyproject = eco.checkout("juniper-data") / "pyproject.toml"
+    text = pyproject.read_text()
+    assert 'license = "MIT"' in text
+    pyproject.write_text(text.replace('license = "MIT"', 'license = {text = "MIT"}'))
+    built = build_package(registry, registry.get("juniper-data"), eco.workspace, tmp_path)
+    assert any("`project.license` as a TOML table is deprecated" in w for w in built.warnings)
+    line = warnings_line(built.warnings)
+    assert "\n" not in line and "build warning" in line and built.warnings[0] in line
+    log = build_log_path(registry.get("juniper-data")).read_text()
+    assert "running sdist" in log and "`project.license` as a TOML table is deprecated" in log
+
+
+def test_build_warnings_are_counted_once_each():
+    log = (
+        "/x/_apply.py:82: SetuptoolsDeprecationWarning: `project.license` as a TOML table is deprecated\n!!\n"
+        "running bdist_wheel\n"
+        "/x/_apply.py:82: SetuptoolsDeprecationWarning: `project.license` as a TOML table is deprecated\n"
+        "/y.py:1: UserWarning: something else\n"
+    )
+    assert build_warnings(log) == ["`project.license` as a TOML table is deprecated", "something else"]
+    assert warnings_line(build_warnings(log)) == (
+        "2 build warnings: `project.license` as a TOML table is deprecated (and 1 more)"
+    )
+    assert warnings_line([]) == ""
+
+
+def _sdist(path: Path, files: dict[str, str]) -> Path:
+    with tarfile.open(path, "w:gz") as tf:
+        for rel, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"pkg-1.0/{rel}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _digests(files: dict[str, str]) -> dict[str, str]:
+    return {rel: hashlib.sha256(text.encode()).hexdigest() for rel, text in files.items()}
+
+
+def test_the_tree_wheel_is_needed_only_when_a_missing_file_could_change_it(tmp_path):
+    shipped = {"pyproject.toml": "[project]", "juniper_x/__init__.py": "", "README.md": "hi"}
+    sdist = _sdist(tmp_path / "pkg-1.0.tar.gz", {**shipped, "PKG-INFO": "Name: pkg"})
+    irrelevant = {".github/workflows/ci.yml": "on: push", "CHANGELOG.md": "#", ".gitignore": "*.pyc"}
+    assert tree_wheel_inputs(sdist, _digests({**shipped, **irrelevant}), {"juniper_x"}) == []
+    relevant = {
+        "juniper_x/schema.py": "X = 1",  # a module the sdist left out
+        "src/juniper_x/data.json": "{}",  # data under a shipped package
+        "tools/gen.py": "",  # Python anywhere
+        "setup.cfg": "[metadata]",  # build configuration
+        "juniper_x/__init__.py": "changed",  # a file the sdist holds, but different
+    }
+    tree = {**_digests({**shipped, **irrelevant, **relevant}), "juniper_x/link": "symlink"}
+    assert tree_wheel_inputs(sdist, tree, {"juniper_x"}) == sorted(
+        [
+            "juniper_x/__init__.py",
+            "juniper_x/schema.py",
+            "src/juniper_x/data.json",
+            "tools/gen.py",
+            "setup.cfg",
+            "juniper_x/link",
+        ]
+    )
 
 
 def test_broken_readme_fails_twine_check(make_ecosystem, registry, tmp_path):

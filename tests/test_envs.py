@@ -12,6 +12,7 @@ from juniper_release.errors import JuniperError
 from juniper_release.verify.envs import (
     PYENV_VERSIONS,
     CudaTorchError,
+    Env,
     find_python,
     guard_cuda,
     pip_find_links,
@@ -108,3 +109,33 @@ def test_torch_plan_prefers_a_local_folder_holding_the_exact_cpu_wheel(monkeypat
     assert remote.options == ("--index-url", "https://download.pytorch.org/whl/cpu")
     flat = torch_plan(TorchSource("2.13.0", "https://example.org/torch.html"), "3.12")
     assert flat.options == ("--find-links", "https://example.org/torch.html")
+
+
+def _fake_env(tmp_path, cuda: str) -> Env:
+    env = Env(tmp_path / "env", "3.11", "uv")
+    env.path.mkdir(parents=True)
+    (env.path / "pyvenv.cfg").write_text("home = /x\nimplementation = CPython\nversion_info = 3.11.7\n")
+    site = env.site_packages
+    (site / "torch").mkdir(parents=True)
+    (site / "torch" / "version.py").write_text(
+        f"from typing import Optional\n__version__ = '2.13.0'\ncuda: Optional[str] = {cuda}\n"
+    )
+    (site / "torch-2.13.0.dist-info").mkdir()
+    (site / "torch-2.13.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: torch\nVersion: 2.13.0\n")
+    return env
+
+
+def test_env_facts_come_from_its_files_without_an_interpreter(tmp_path):
+    env = _fake_env(tmp_path, "None")  # no bin/python: any interpreter call would fail
+    assert env.full_version() == "3.11.7"
+    assert env.installed() == {"torch": "2.13.0"}
+    assert env.torch_cuda() == "None"
+    assert _fake_env(tmp_path / "b", "'12.1'").torch_cuda() == "12.1"
+
+
+def test_a_cuda_torch_after_install_is_refused(tmp_path, monkeypatch):
+    env = _fake_env(tmp_path, "'12.1'")
+    monkeypatch.setattr(Env, "dry_run", lambda self, args: UV_CPU)
+    monkeypatch.setattr(Env, "install", lambda self, args, **kw: "")
+    with pytest.raises(CudaTorchError, match=r"is a CUDA build \(torch.version.cuda = 12.1\)"):
+        env.install_cpu_torch(TorchSource("2.13.0", "/opt/wheels"))

@@ -20,12 +20,12 @@ from juniper_release.ecosystem.graph import Graph, build_graph
 from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
 from juniper_release.errors import WorkspaceError
 from juniper_release.gitops import Git
-from juniper_release.verify.build import BuildResult, build_package, load_build, source_files, write_manifest
+from juniper_release.verify.build import BuildEnvs, BuildResult, build_package, load_build, source_files, write_manifest
 
 STEPS_VERSION = "2"
 """Bump when the verification steps change, so earlier successes are no longer trusted."""
 
-CACHE_PARTS = ("wheelhouse", "verified", "envs", "tmp", "sandbox")
+CACHE_PARTS = ("wheelhouse", "verified", "envs", "tmp", "logs", "sandbox")
 """What ``nox -s clean`` removes under the cache dir (release journals of other tools stay)."""
 
 
@@ -148,10 +148,12 @@ def is_verified(registry: Registry, pkg: Package, workspace: Path) -> bool:
 # --------------------------------------------------------------------------------------------------- wheelhouse
 
 
-def build_into_wheelhouse(registry: Registry, pkg: Package, workspace: Path, key: str | None = None) -> BuildResult:
+def build_into_wheelhouse(
+    registry: Registry, pkg: Package, workspace: Path, key: str | None = None, *, envs: BuildEnvs | None = None
+) -> BuildResult:
     """Build ``pkg`` into its wheelhouse folder, recording its source key in the manifest."""
     key = key or source_key(registry, pkg, workspace)
-    return build_package(registry, pkg, workspace, wheelhouse_dir() / pkg.name, source_key=key)
+    return build_package(registry, pkg, workspace, wheelhouse_dir() / pkg.name, source_key=key, envs=envs)
 
 
 def reusable_build(pkg: Package, key: str) -> BuildResult | None:

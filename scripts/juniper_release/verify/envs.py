@@ -9,6 +9,9 @@ with a clear message instead of downloading gigabytes.
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import importlib.metadata
 import json
 import os
 import re
@@ -190,17 +193,55 @@ class Env:
     def run_python(self, code: str, *, what: str, fix: str | None = None) -> str:
         return run([str(self.python), "-c", code], env=tool_env(), what=what, fix=fix).stdout
 
+    @property
+    def site_packages(self) -> Path:
+        return self.path / "lib" / f"python{self.python_version}" / "site-packages"
+
     def full_version(self) -> str:
-        """The interpreter's full version (e.g. ``3.11.7``), which requirement markers are evaluated for."""
+        """The interpreter's full version (e.g. ``3.11.7``), which requirement markers are evaluated for.
+
+        Read from ``pyvenv.cfg`` (uv and virtualenv write ``version_info``, venv ``version``); the interpreter is
+        asked only when the file does not say.
+        """
+        with contextlib.suppress(OSError):
+            for line in (self.path / "pyvenv.cfg").read_text(encoding="utf-8").splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() in {"version_info", "version"}:
+                    parts = value.strip().split(".")[:3]
+                    if len(parts) == 3 and all(p.isdigit() for p in parts):
+                        return ".".join(parts)
         return self.run_python("import platform; print(platform.python_version())", what="probe Python").strip()
 
     def installed(self) -> dict[str, str]:
-        """Installed distributions: canonical name -> version."""
-        code = (
-            "import json, importlib.metadata as m\n"
-            "print(json.dumps({d.metadata['Name'].lower().replace('_','-'): d.version for d in m.distributions()}))"
-        )
-        return dict(json.loads(self.run_python(code, what="list installed distributions")))
+        """Installed distributions: canonical name -> version, read from the env's site-packages (no interpreter)."""
+        found: dict[str, str] = {}
+        for dist in importlib.metadata.distributions(path=[str(self.site_packages)]):
+            name = dist.metadata["Name"]
+            if name:
+                found.setdefault(str(name).lower().replace("_", "-"), dist.version)
+        return found
+
+    def torch_cuda(self) -> str:
+        """``torch.version.cuda`` of the installed torch, as text (``"None"`` for the CPU build).
+
+        Read from ``torch/version.py`` without importing torch (which takes seconds); the interpreter is asked only
+        when that file does not assign ``cuda`` a literal.
+        """
+        with contextlib.suppress(OSError, SyntaxError, ValueError):
+            tree = ast.parse((self.site_packages / "torch" / "version.py").read_text(encoding="utf-8"))
+            for node in tree.body:
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    target, value = node.targets[0], node.value
+                elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                    target, value = node.target, node.value
+                else:
+                    continue
+                if isinstance(target, ast.Name) and target.id == "cuda":
+                    return str(ast.literal_eval(value))
+        return self.run_python(
+            "import warnings; warnings.simplefilter('ignore')\nimport torch; print(torch.version.cuda)",
+            what="check torch build",
+        ).strip()
 
     def pip_check(self) -> None:
         if self.backend == "uv":
@@ -230,10 +271,7 @@ class Env:
             ) from None
         guard_cuda(report, f"installing {plan.requirement} from {plan.description}")
         self.install(args, what=f"install CPU torch from {plan.description}")
-        cuda = self.run_python(
-            "import warnings; warnings.simplefilter('ignore')\nimport torch; print(torch.version.cuda)",
-            what="check torch build",
-        ).strip()
+        cuda = self.torch_cuda()
         if cuda != "None":
             raise CudaTorchError(
                 f"torch in {self.path} is a CUDA build (torch.version.cuda = {cuda})",

@@ -155,16 +155,12 @@ def _install_error(env: Env, pkg: Package, what: str, exc: CommandError) -> Exce
 # --------------------------------------------------------------------------------------------------- provenance
 
 
-def _site_packages(env: Env) -> Path:
-    return env.path / "lib" / f"python{env.python_version}" / "site-packages"
-
-
 def provenance_mismatches(env: Env, wheel: Path) -> list[str]:
     """Files of ``wheel`` whose installed copy differs (so the distribution came from somewhere else)."""
     with zipfile.ZipFile(wheel) as zf:
         record_name = next(n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/RECORD"))
         rows = list(csv.reader(io.StringIO(zf.read(record_name).decode("utf-8"))))
-    site = _site_packages(env)
+    site = env.site_packages
     bad: list[str] = []
     for row in rows:
         if len(row) < 2 or not row[1] or ".dist-info/" in row[0] or ".data/" in row[0]:

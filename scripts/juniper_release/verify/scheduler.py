@@ -26,7 +26,14 @@ from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Registry, require_checkout
 from juniper_release.errors import JuniperError
 from juniper_release.output import table, to_json
-from juniper_release.verify.build import BuildResult, load_build, write_manifest
+from juniper_release.verify.build import (
+    BuildEnvs,
+    BuildResult,
+    build_log_path,
+    load_build,
+    warnings_line,
+    write_manifest,
+)
 from juniper_release.verify.cache import (
     build_into_wheelhouse,
     dependency_closure,
@@ -169,6 +176,7 @@ class _Run:
     built: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     log: Callable[[str], None] = _default_log
+    build_envs: BuildEnvs | None = None
 
     def say(self, name: str, message: str) -> None:
         with self.lock:
@@ -203,7 +211,8 @@ def verify_all(
     to_build = _reuse_builds(run_, plan, force)
     vkeys = {n: verify_key(n, keys, plan.closures[n]) for n in plan.selected}
     _mark_cached(run_, plan.selected, vkeys)
-    _schedule(run_, _tasks(run_, plan, to_build, vkeys, keep_going), plan.layers, jobs or _jobs_default())
+    with BuildEnvs() as run_.build_envs:
+        _schedule(run_, _tasks(run_, plan, to_build, vkeys, keep_going), plan.layers, jobs or _jobs_default())
     _settle(run_, plan.selected)
     _write_wheelhouse_manifest(registry)
     return VerifyReport([results[n] for n in plan.selected], time.monotonic() - start, run_.built, wheelhouse_dir())
@@ -298,7 +307,7 @@ def _build_job(run_: _Run, name: str) -> bool:
     run_.say(name, "build ...")
     start = time.monotonic()
     try:
-        built = build_into_wheelhouse(run_.registry, pkg, run_.workspace, run_.keys[name])
+        built = build_into_wheelhouse(run_.registry, pkg, run_.workspace, run_.keys[name], envs=run_.build_envs)
     except Exception as exc:
         text, detail = _message(name, exc)
         if result is not None:
@@ -315,6 +324,8 @@ def _build_job(run_: _Run, name: str) -> bool:
         result.built = True
         result.version = built.version
     run_.say(name, f"built {Path(built.sdist).name}, {Path(built.wheel).name} ({built.seconds:.1f}s)")
+    if built.warnings:
+        run_.say(name, f"{warnings_line(built.warnings)} (full log: {build_log_path(pkg)})")
     return True
 
 
