@@ -150,8 +150,18 @@ def _default_log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+JOB_MEMORY = 1 << 30
+"""Memory one job may take at its peak (a build, or an install with CPU torch), in bytes."""
+
+
 def _jobs_default() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
+    """One job per core this process may use, and no more than the available memory holds."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        memory = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        memory = cores * JOB_MEMORY
+    return max(1, min(cores, memory // JOB_MEMORY))
 
 
 @dataclass(frozen=True)
@@ -195,7 +205,7 @@ def verify_all(
 ) -> VerifyReport:
     """Build and verify ``packages`` (default: all) in release order; see the module docstring.
 
-    Independent work runs on ``jobs`` worker threads (default: up to 2). A failing package never hides the others:
+    Independent work runs on ``jobs`` worker threads (default: one per core, bounded by memory). A failing package never hides the others:
     every package that does not depend on it is verified. Its dependents are reported as "skipped: dependency
     failed", unless ``keep_going`` (``--keep-going``): then a dependent of a package that *built* but failed
     verification is verified anyway, against that package's wheel, and reported as "passed: against failed X, not
