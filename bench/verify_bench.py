@@ -10,11 +10,12 @@ third-party dependencies, CPU torch) in a temporary directory, or copies a real 
   warm      the same again (``--force`` rebuilds and re-verifies everything, with uv's cache warm);
   no-op     ``nox -s verify-all`` with nothing changed (every package cached), nox start-up included;
   one       ``nox -s verify-all`` after changing one file of the lowest package that has dependents: it prints
-            which packages were rebuilt, which must be exactly that package and its dependents.
+            which packages were rebuilt (that one alone: its dependents' sources did not change) and which were
+            re-verified (that one and its dependents).
 
 On a real workspace, packages that fail verification (or the manual procedure) are reported and timed as they are.
 This is a script, not a test. Targets: warm >= 10x and cold >= 8x faster than manual, no-op under 1 s, one change
-rebuilds exactly the changed package and its dependents.
+rebuilds only the changed package and re-verifies only it and its dependents.
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ def _manual_one(registry: Registry, pkg: Package, workspace: Path, scratch: Path
         _run([str(venv / "bin" / "python"), "-c", "; ".join(f"import {m}" for m in pkg.imports)], env=env)
 
 
-def nox_verify_all(workspace: Path, env: dict[str, str], real: bool, *extra: str) -> tuple[float, list[str]]:
-    """Run verify-all; return its wall time and the packages it built."""
+def nox_verify_all(workspace: Path, env: dict[str, str], real: bool, *extra: str) -> tuple[float, list[str], list[str]]:
+    """Run verify-all; return its wall time, the packages it built and the packages it verified."""
     cmd = ["nox", "-f", str(ROOT / "noxfile.py"), "-s", "verify-all", "--", "--workspace", str(workspace), *extra]
     start = time.monotonic()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -97,14 +98,15 @@ def nox_verify_all(workspace: Path, env: dict[str, str], real: bool, *extra: str
     summary = [line for line in proc.stdout.splitlines() if line.startswith("verify-all ")]
     print(f"  {summary[-1] if summary else '(no summary)'}", flush=True)
     built = [m.group(1) for m in re.finditer(r"^\[([\w.-]+)\] build \.\.\.$", proc.stderr, re.MULTILINE)]
+    verified = [m.group(1) for m in re.finditer(r"^\[([\w.-]+)\] verify \.\.\.", proc.stderr, re.MULTILINE)]
     for line in proc.stderr.splitlines():
         if "build warning" in line:
             print(f"  {line}", flush=True)
-    return seconds, built
+    return seconds, built, verified
 
 
 def change_one(registry: Registry, workspace: Path) -> tuple[str, set[str]]:
-    """Append a line to the README of the lowest package that has dependents; return it and what must rebuild."""
+    """Append a line to the README of the lowest package that has dependents; return it and its dependents."""
     graph = build_graph(registry, workspace)
     order = [p.name for p in graph.release_order()]
     dependents = {n: {m for m in order if n in dependency_closure(graph, m)} for n in order}
@@ -112,7 +114,7 @@ def change_one(registry: Registry, workspace: Path) -> tuple[str, set[str]]:
     readme = require_checkout(registry.get(name), workspace) / "README.md"
     with readme.open("a", encoding="utf-8") as fh:
         fh.write("\nChanged by the benchmark.\n")
-    return name, {name, *dependents[name]}
+    return name, dependents[name]
 
 
 def main() -> int:
@@ -142,29 +144,32 @@ def main() -> int:
         env["JUNIPER_CACHE_DIR"] = str(scratch / "juniper-cache")
         env["UV_CACHE_DIR"] = str(scratch / "uv-cache")  # cold: nothing cached by uv yet
         print("nox -s verify-all (cold: fresh cache dir and uv cache, --force):", flush=True)
-        cold, _ = nox_verify_all(workspace, env, real, "--force")
+        cold, _, _ = nox_verify_all(workspace, env, real, "--force")
         print("nox -s verify-all (warm: --force, uv cache warm):", flush=True)
-        warm, _ = nox_verify_all(workspace, env, real, "--force")
+        warm, _, _ = nox_verify_all(workspace, env, real, "--force")
         print("nox -s verify-all (no-op re-run):", flush=True)
-        noop, noop_built = nox_verify_all(workspace, env, real)
-        changed, expected = change_one(registry, workspace)
+        noop, noop_built, noop_verified = nox_verify_all(workspace, env, real)
+        changed, dependents = change_one(registry, workspace)
         print(f"nox -s verify-all (one package changed: {changed}):", flush=True)
-        one, one_built = nox_verify_all(workspace, env, real)
+        one, one_built, one_verified = nox_verify_all(workspace, env, real)
 
         print()
         print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"manual baseline:  {baseline:6.1f}s")
         print(f"cold verify-all:  {cold:6.1f}s")
         print(f"warm verify-all:  {warm:6.1f}s")
-        print(f"no-op verify-all: {noop:6.1f}s ({len(noop_built)} builds)")
-        print(f"one changed:      {one:6.1f}s, rebuilt {', '.join(one_built) or 'nothing'} (changed {changed})")
+        print(f"no-op verify-all: {noop:6.1f}s ({len(noop_built)} builds, {len(noop_verified)} verifies)")
+        print(
+            f"one changed:      {one:6.1f}s: changed {changed}; rebuilt {', '.join(one_built) or 'nothing'}; "
+            f"re-verified {', '.join(one_verified) or 'nothing'}"
+        )
         print(f"cold verify-all: {baseline / cold:.1f}x faster than manual")
         print(f"warm verify-all: {baseline / warm:.1f}x faster than manual")
         print(f"no-op verify-all: {100 * noop / baseline:.1f}% of the manual baseline")
-        met = baseline / warm >= 10 and baseline / cold >= 8 and noop < 1.0 and not noop_built
-        met = met and set(one_built) == expected and len(one_built) == len(expected)
+        met = baseline / warm >= 10 and baseline / cold >= 8 and noop < 1.0 and not noop_built + noop_verified
+        met = met and one_built == [changed] and sorted(one_verified) == sorted({changed, *dependents})
         print(
-            "targets (warm >= 10x, cold >= 8x, no-op < 1 s, one change rebuilds exactly it and its dependents): "
+            "targets (warm >= 10x, cold >= 8x, no-op < 1 s, one change rebuilds it alone and re-verifies it and its dependents): "
             + ("met" if met else "NOT met")
         )
         return 0 if met else 1
