@@ -18,6 +18,8 @@ from juniper_release.files import write_json
 
 STATE_DIR = ".juniper-release"
 JOURNAL = "journal.json"
+FINAL_STEP = "re-check"
+"""The name of every release's last step: a release is finished only once it is recorded."""
 
 
 def journal_path(workspace: Path) -> Path:
@@ -48,6 +50,10 @@ class Journal:
 
     def done(self, key: str, step: str) -> bool:
         return step in self.steps(key)
+
+    def finished(self, key: str) -> bool:
+        """The release ran to its end: its last step, the re-check, is recorded."""
+        return self.done(key, FINAL_STEP)
 
     def record(self, key: str, step: str, detail: str) -> None:
         entry = self.data.setdefault("releases", {}).setdefault(key, {"steps": {}})

@@ -56,30 +56,47 @@ class PackageRelease:
         return evaluated
 
     def run(self) -> list[StepRow]:
-        """Preflight, then walk the steps: print them (dry run) or run the ones not done yet."""
+        """Preflight, then walk the steps: print them (dry run) or run the ones not done yet.
+
+        Executed, it ends with a table saying of every step whether it ran now, earlier, or not at all (the steps
+        after a failure or an interruption), also when a step fails.
+        """
         ctx = self.ctx
         mode = "EXECUTE" if ctx.opts.execute else "dry run"
         ctx.opts.out(f"{ctx.pkg.name} {ctx.version} ({ctx.opts.mode} mode, {mode}) -> {ctx.target.name}")
         self.check()
-        return [self._walk(step) for step in steps(ctx)]
+        todo = steps(ctx)
+        rows: list[StepRow] = []
+        try:
+            for step in todo:
+                rows.append(self._walk(step))
+        except (JuniperError, KeyboardInterrupt):
+            if ctx.opts.execute:
+                rows += [{"step": s.name, "outcome": "not run", "ran": "not at all"} for s in todo[len(rows) :]]
+                ctx.opts.out(report.table(rows, ["step", "outcome", "ran"]))
+            raise
+        if ctx.opts.execute:
+            ctx.opts.out(report.table(rows, ["step", "outcome", "ran"]))
+        return rows
 
     def _walk(self, step: Step) -> StepRow:
         """One step: found done (recorded), would run (dry run), or run and recorded; its outcome printed."""
         ctx = self.ctx
         command = redact(step.command(ctx))
         if self._is_done(step):
-            if ctx.opts.execute and not ctx.journal.done(ctx.key, step.name):
+            earlier = ctx.journal.done(ctx.key, step.name)
+            if ctx.opts.execute and not earlier:
                 ctx.journal.record(ctx.key, step.name, "found done")
             ctx.opts.out(report.step(step.name, "done", command))
-            return {"step": step.name, "outcome": "done"}
+            return {"step": step.name, "outcome": "done", "ran": "earlier" if earlier else "earlier (found done)"}
         if not ctx.opts.execute:
             ctx.opts.out(report.step(step.name, "would", command))
-            return {"step": step.name, "outcome": "would run"}
+            return {"step": step.name, "outcome": "would run", "ran": "not at all"}
         ctx.opts.out(report.step(step.name, "run", command))
         detail = redact(self._act(step))
         ctx.journal.record(ctx.key, step.name, detail)
         ctx.opts.out(report.step(step.name, "ok", detail))
-        return {"step": step.name, "outcome": "ok"}
+        return {"step": step.name, "outcome": "ok", "ran": "now"}
 
     def _is_done(self, step: Step) -> bool:
         try:

@@ -124,11 +124,17 @@ def _released_in_reality(registry: Registry, workspace: Path, name: str, version
         return False
 
 
-def _unfinished_train(registry: Registry, workspace: Path, train: dict[str, Any] | None) -> set[str]:
-    """The packages of an unfinished train that are not released yet."""
+def _unfinished_train(registry: Registry, workspace: Path, journal: Journal) -> set[str]:
+    """The packages of an unfinished train that are not released yet, or whose release steps did not all finish
+    (interrupted during a verification after the upload: the tag and the files are there, the checks are not)."""
+    train = journal.train
     if not train or train.get("finished"):
         return set()
-    return {n for n, v in train["packages"].items() if not _released_in_reality(registry, workspace, n, v)}
+    return {
+        n
+        for n, v in train["packages"].items()
+        if not (journal.finished(f"{n}=={v}") and _released_in_reality(registry, workspace, n, v))
+    }
 
 
 def _plan_row(name: str, layer: int, version: str, state: State, chosen: bool, resuming: bool) -> TrainRow:
@@ -175,8 +181,9 @@ def plan_train(registry: Registry, workspace: Path, packages: str | None = None)
     chosen = {p.name for p in registry.select(packages)}
     states = _collect_states(registry, workspace)
     graph = build_graph(registry, workspace)
-    train = Journal(workspace).train
-    unfinished = _unfinished_train(registry, workspace, train)
+    journal = Journal(workspace)
+    train = journal.train
+    unfinished = _unfinished_train(registry, workspace, journal)
     plan = TrainPlan()
     for pkg in graph.release_order():
         state, version, layer = states[pkg.name]
