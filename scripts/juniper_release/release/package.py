@@ -8,10 +8,12 @@ resumes at the first incomplete one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from pathlib import Path
 
 from packaging.version import Version
 
+from juniper_release import interrupts
 from juniper_release import output as report
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.errors import JuniperError
@@ -70,7 +72,7 @@ class PackageRelease:
         try:
             for step in todo:
                 rows.append(self._walk(step))
-        except (JuniperError, KeyboardInterrupt):
+        except (JuniperError, KeyboardInterrupt):  # an Interrupted is a JuniperError
             if ctx.opts.execute:
                 rows += [{"step": s.name, "outcome": "not run", "ran": "not at all"} for s in todo[len(rows) :]]
                 ctx.opts.out(report.table(rows, ["step", "outcome", "ran"]))
@@ -111,10 +113,11 @@ class PackageRelease:
         name = self.ctx.pkg.name
         try:
             return step.action(self.ctx)
-        except KeyboardInterrupt:
-            raise JuniperError(
+        except KeyboardInterrupt as exc:
+            raise interrupts.Interrupted(
                 f"{name}: interrupted during step '{step.name}'; completed steps are in {self.ctx.journal.path}",
                 "re-run the same command to resume",
+                signal_exit=interrupts.exit_code(exc),
             ) from None
         except JuniperError as exc:
             raise type(exc)(f"{name}: step '{step.name}' failed: {exc.what}", exc.fix) from None
@@ -130,8 +133,10 @@ def release(
 ) -> list[StepRow]:
     """``invoke release``: one package, dry run unless ``opts.execute``."""
     require_confirmable(opts)
-    rel = PackageRelease(registry, workspace, package, opts, Journal(workspace), forge=forge)
-    if opts.execute and not opts.yes:
-        rel.check()
-        confirm(opts, f"Release {rel.ctx.pkg.name} {rel.ctx.version} ({opts.mode} mode)?")
-    return rel.run()
+    journal = Journal(workspace)
+    with journal.locked(opts.out) if opts.execute else nullcontext():
+        rel = PackageRelease(registry, workspace, package, opts, journal, forge=forge)
+        if opts.execute and not opts.yes:
+            rel.check()
+            confirm(opts, f"Release {rel.ctx.pkg.name} {rel.ctx.version} ({opts.mode} mode)?")
+        return rel.run()

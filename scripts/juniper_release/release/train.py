@@ -7,6 +7,7 @@ is on origin and their version on the target index.
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from juniper_release import interrupts
 from juniper_release import output as report
 from juniper_release.ecosystem import indexes, status
 from juniper_release.ecosystem.graph import Graph, build_graph
@@ -222,11 +224,13 @@ def release_train(
         opts.out(plan.render(fmt))
     try:
         try:
-            _release_train(registry, workspace, opts, plan, forge=forge)
-        except KeyboardInterrupt:
-            raise JuniperError(
+            with Journal(workspace).locked(opts.out) if opts.execute else nullcontext():
+                _release_train(registry, workspace, opts, plan, forge=forge)
+        except KeyboardInterrupt as exc:
+            raise interrupts.Interrupted(
                 f"the release train was interrupted; completed steps are in {journal_path(workspace)}",
                 "re-run the same command to resume",
+                signal_exit=interrupts.exit_code(exc),
             ) from None
     except JuniperError as exc:
         plan.outcome, plan.error = Outcome.FAILED, redact(str(exc))
