@@ -2,7 +2,7 @@
 
 :func:`handled` makes SIGTERM raise :class:`Terminated` (a ``KeyboardInterrupt``) in the main thread, so every
 ``finally`` and ``except KeyboardInterrupt`` that cleans up after Ctrl-C also runs on SIGTERM; before raising, it
-passes SIGTERM on to this process's children (a build, pip, twine) so none is left running. Worker threads ask
+passes SIGTERM on to this process's children (on either signal) (a build, pip, twine) so none is left running. Worker threads ask
 :data:`INTERRUPTED` whether a failure they see is really the interruption.
 """
 
@@ -72,6 +72,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
     INTERRUPTED.set()
+    terminate_children()  # Ctrl-C at a terminal reached them already; `kill -INT PID` did not
     raise KeyboardInterrupt
 
 
