@@ -76,15 +76,22 @@ def local(index_servers: dict[str, IndexServer]) -> Index:
     return index_servers["pypi"].index
 
 
-def test_upload_is_resumable_and_refuses_a_half_present_version(local, tmp_path):
+def test_upload_is_resumable_and_refuses_a_file_with_other_content(local, tmp_path):
     wheel = _wheel(tmp_path, "juniper-data", "0.6.1")
     assert upload(local, "juniper-data", [wheel]).startswith("uploaded 1 files (anonymous")
     assert uploaded(local, "juniper-data", [wheel])
-    assert upload(local, "juniper-data", [wheel]) == "already on the index (identical file names)"
+    assert upload(local, "juniper-data", [wheel]) == "already on the index (identical files)"
     extra = _wheel(tmp_path, "juniper-data", "0.6.1", tag="py2-none-any")
-    with pytest.raises(PublishError, match=r"pypi refuses juniper-data: some files of this version already exist"):
-        upload(local, "juniper-data", [wheel, extra])
-    assert not uploaded(local, "juniper-data", [wheel, extra])
+    assert upload(local, "juniper-data", [wheel, extra]).endswith("; 1 identical already there")
+    assert uploaded(local, "juniper-data", [wheel, extra])
+    other = _wheel(tmp_path / "other", "juniper-data", "0.6.1")
+    other.write_bytes(other.read_bytes() + b"\0")
+    with pytest.raises(
+        PublishError,
+        match=r"pypi already holds juniper_data-0\.6\.1-py3-none-any\.whl of juniper-data "
+        r"with other content \(sha256 differs\)\. Fix: files on an index cannot be replaced",
+    ):
+        upload(local, "juniper-data", [other])
 
 
 def test_a_failed_upload_never_shows_the_token(tmp_path, monkeypatch):

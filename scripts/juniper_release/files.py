@@ -1,12 +1,23 @@
-"""Writing files: the atomic JSON writer, and the unified diff that shows a file's planned change."""
+"""Writing files: the atomic JSON writer and its checked reader, the lock that keeps runs apart, and the unified
+diff that shows a file's planned change."""
 
 from __future__ import annotations
 
 import difflib
+import fcntl
 import json
 import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from juniper_release.errors import JuniperError
+
+LOCK_TIMEOUT = 60.0
+"""Seconds a run waits for another run holding the same lock before it refuses."""
 
 
 def unified_diff(old: str | None, new: str, label: str) -> str:
@@ -23,6 +34,63 @@ def unified_diff(old: str | None, new: str, label: str) -> str:
 
 def write_json(path: Path, data: Any, *, sort_keys: bool = False) -> None:
     """Write JSON atomically: a temporary file beside ``path``, then a rename (never a half-written file)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + "\n", encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def read_json(path: Path, fix: str) -> Any:
+    """Read a JSON state file; a damaged one (truncated, not JSON) is a one-line error naming it and ``fix``."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise JuniperError(f"{path}: the state file is damaged (not valid JSON)", fix) from None
+
+
+@contextmanager
+def locked(
+    lock_file: Path, what: str, timeout: float = LOCK_TIMEOUT, say: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_file`` for the block: one run at a time on one directory.
+
+    Another holder makes this wait (saying so once); still held after ``timeout`` seconds, it refuses with the
+    holder's PID. The lock goes with the process, so a killed run never leaves a stale one behind.
+    """
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a+", encoding="utf-8") as fh:
+        deadline = time.monotonic() + timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "unknown"
+                if time.monotonic() >= deadline:
+                    raise JuniperError(
+                        f"{what} is in use by another run (PID {holder}, lock {lock_file})",
+                        f"wait for PID {holder} to finish, or stop it, then re-run",
+                    ) from None
+                if not waited:
+                    (say or _stderr)(f"waiting for PID {holder}, which holds {lock_file} ({what}) ...")
+                    waited = True
+                time.sleep(0.2)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fh.flush()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -8,9 +8,9 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -40,11 +40,16 @@ class _Links(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.names: list[str] = []
+        self.sha256: dict[str, str] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
             href = dict(attrs).get("href") or ""
-            self.names.append(href.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1])
+            url, _, fragment = href.partition("#")
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            self.names.append(name)
+            if fragment.startswith("sha256="):
+                self.sha256[name] = fragment[len("sha256=") :].lower()
 
 
 def _version_of(filename: str, project: str) -> Version | None:
@@ -67,6 +72,8 @@ class Listing:
 
     files: tuple[str, ...]
     versions: tuple[Version, ...]
+    sha256: Mapping[str, str] = field(default_factory=dict)
+    """File name -> sha256 digest, where the index gives one (``#sha256=`` fragments, JSON ``hashes``)."""
 
 
 def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT) -> Listing:
@@ -91,6 +98,11 @@ def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT
         try:
             data = json.loads(body)
             files = [str(f.get("filename", "")) for f in data.get("files", [])]
+            sha256 = {
+                str(f.get("filename", "")): str(f["hashes"]["sha256"]).lower()
+                for f in data.get("files", [])
+                if isinstance(f.get("hashes"), dict) and f["hashes"].get("sha256")
+            }
         except (ValueError, AttributeError, TypeError):
             raise IndexUnreachable(
                 f"{index.name}: {url} did not answer with a simple-API JSON page",
@@ -99,9 +111,9 @@ def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT
     else:
         parser = _Links()
         parser.feed(body)
-        files = parser.names
+        files, sha256 = parser.names, parser.sha256
     versions = sorted({v for f in files if (v := _version_of(f, project)) is not None})
-    return Listing(tuple(files), tuple(versions))
+    return Listing(tuple(files), tuple(versions), sha256)
 
 
 def versions(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[Version, ...]:

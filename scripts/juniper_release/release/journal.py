@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from juniper_release.errors import JuniperError
-from juniper_release.files import write_json
+from juniper_release.files import locked, write_json
 
 STATE_DIR = ".juniper-release"
 JOURNAL = "journal.json"
+LOCK = "journal.lock"
+FINAL_STEP = "re-check"
+"""The name of every release's last step: a release is finished only once it is recorded."""
 
 
 def journal_path(workspace: Path) -> Path:
@@ -39,6 +43,10 @@ class Journal:
                     "inspect it; delete it only after checking tags on origin and versions on the indexes",
                 ) from None
 
+    def locked(self, say: Callable[[str], None] | None = None) -> AbstractContextManager[None]:
+        """One executed release or train at a time on this workspace (the journal's lock)."""
+        return locked(self.path.with_name(LOCK), f"the release journal {self.path}", say=say)
+
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_json(self.path, self.data, sort_keys=True)
@@ -48,6 +56,10 @@ class Journal:
 
     def done(self, key: str, step: str) -> bool:
         return step in self.steps(key)
+
+    def finished(self, key: str) -> bool:
+        """The release ran to its end: its last step, the re-check, is recorded."""
+        return self.done(key, FINAL_STEP)
 
     def record(self, key: str, step: str, detail: str) -> None:
         entry = self.data.setdefault("releases", {}).setdefault(key, {"steps": {}})

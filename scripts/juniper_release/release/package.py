@@ -8,10 +8,12 @@ resumes at the first incomplete one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from pathlib import Path
 
 from packaging.version import Version
 
+from juniper_release import interrupts
 from juniper_release import output as report
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.errors import JuniperError
@@ -56,30 +58,47 @@ class PackageRelease:
         return evaluated
 
     def run(self) -> list[StepRow]:
-        """Preflight, then walk the steps: print them (dry run) or run the ones not done yet."""
+        """Preflight, then walk the steps: print them (dry run) or run the ones not done yet.
+
+        Executed, it ends with a table saying of every step whether it ran now, earlier, or not at all (the steps
+        after a failure or an interruption), also when a step fails.
+        """
         ctx = self.ctx
         mode = "EXECUTE" if ctx.opts.execute else "dry run"
         ctx.opts.out(f"{ctx.pkg.name} {ctx.version} ({ctx.opts.mode} mode, {mode}) -> {ctx.target.name}")
         self.check()
-        return [self._walk(step) for step in steps(ctx)]
+        todo = steps(ctx)
+        rows: list[StepRow] = []
+        try:
+            for step in todo:
+                rows.append(self._walk(step))
+        except (JuniperError, KeyboardInterrupt):  # an Interrupted is a JuniperError
+            if ctx.opts.execute:
+                rows += [{"step": s.name, "outcome": "not run", "ran": "not at all"} for s in todo[len(rows) :]]
+                ctx.opts.out(report.table(rows, ["step", "outcome", "ran"]))
+            raise
+        if ctx.opts.execute:
+            ctx.opts.out(report.table(rows, ["step", "outcome", "ran"]))
+        return rows
 
     def _walk(self, step: Step) -> StepRow:
         """One step: found done (recorded), would run (dry run), or run and recorded; its outcome printed."""
         ctx = self.ctx
         command = redact(step.command(ctx))
         if self._is_done(step):
-            if ctx.opts.execute and not ctx.journal.done(ctx.key, step.name):
+            earlier = ctx.journal.done(ctx.key, step.name)
+            if ctx.opts.execute and not earlier:
                 ctx.journal.record(ctx.key, step.name, "found done")
             ctx.opts.out(report.step(step.name, "done", command))
-            return {"step": step.name, "outcome": "done"}
+            return {"step": step.name, "outcome": "done", "ran": "earlier" if earlier else "earlier (found done)"}
         if not ctx.opts.execute:
             ctx.opts.out(report.step(step.name, "would", command))
-            return {"step": step.name, "outcome": "would run"}
+            return {"step": step.name, "outcome": "would run", "ran": "not at all"}
         ctx.opts.out(report.step(step.name, "run", command))
         detail = redact(self._act(step))
         ctx.journal.record(ctx.key, step.name, detail)
         ctx.opts.out(report.step(step.name, "ok", detail))
-        return {"step": step.name, "outcome": "ok"}
+        return {"step": step.name, "outcome": "ok", "ran": "now"}
 
     def _is_done(self, step: Step) -> bool:
         try:
@@ -94,10 +113,11 @@ class PackageRelease:
         name = self.ctx.pkg.name
         try:
             return step.action(self.ctx)
-        except KeyboardInterrupt:
-            raise JuniperError(
+        except KeyboardInterrupt as exc:
+            raise interrupts.Interrupted(
                 f"{name}: interrupted during step '{step.name}'; completed steps are in {self.ctx.journal.path}",
                 "re-run the same command to resume",
+                signal_exit=interrupts.exit_code(exc),
             ) from None
         except JuniperError as exc:
             raise type(exc)(f"{name}: step '{step.name}' failed: {exc.what}", exc.fix) from None
@@ -113,8 +133,10 @@ def release(
 ) -> list[StepRow]:
     """``invoke release``: one package, dry run unless ``opts.execute``."""
     require_confirmable(opts)
-    rel = PackageRelease(registry, workspace, package, opts, Journal(workspace), forge=forge)
-    if opts.execute and not opts.yes:
-        rel.check()
-        confirm(opts, f"Release {rel.ctx.pkg.name} {rel.ctx.version} ({opts.mode} mode)?")
-    return rel.run()
+    journal = Journal(workspace)
+    with journal.locked(opts.out) if opts.execute else nullcontext():
+        rel = PackageRelease(registry, workspace, package, opts, journal, forge=forge)
+        if opts.execute and not opts.yes:
+            rel.check()
+            confirm(opts, f"Release {rel.ctx.pkg.name} {rel.ctx.version} ({opts.mode} mode)?")
+        return rel.run()

@@ -9,6 +9,7 @@ alone from the index under test with ``--no-deps``: two indexes are never merged
 from __future__ import annotations
 
 import configparser
+import hashlib
 import os
 import shutil
 import sys
@@ -105,31 +106,53 @@ def uploaded(index: Index, project: str, files: Sequence[Path], timeout: float =
     return {f.name for f in files} <= set(listing.files)
 
 
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def missing_files(index: Index, project: str, files: Sequence[Path]) -> list[Path]:
+    """The ``files`` the index does not hold yet. A file it holds with other content (its ``sha256``) is an error.
+
+    This is what makes a re-run after a partial upload (the wheel stored, the index gone before the sdist) finish
+    the version instead of refusing it.
+    """
+    listing = indexes.project_listing(index, project)
+    differing = [f.name for f in files if f.name in listing.sha256 and listing.sha256[f.name] != sha256_of(f)]
+    if differing:
+        raise PublishError(
+            f"{index.name} already holds {', '.join(differing)} of {project} with other content (sha256 differs)",
+            "files on an index cannot be replaced: bump to a new version (invoke bump) and release that",
+        )
+    return [f for f in files if f.name not in listing.files]
+
+
 def upload(index: Index, project: str, files: Sequence[Path], creds: Credentials | None = None) -> str:
-    """Upload ``files``; already-present identical file names count as done, any other conflict is an error."""
+    """Upload the ``files`` the index lacks; identical files already there count as done, different ones are an error."""
+    try:
+        todo = missing_files(index, project, files)
+    except indexes.IndexUnreachable:
+        todo = list(files)  # twine reports the index being down, with the fix
+    if not todo:
+        return "already on the index (identical files)"
     creds = creds or credentials(index)
     env = {"TWINE_USERNAME": creds.username, "TWINE_PASSWORD": creds.password, "NO_COLOR": "1"}
     try:
-        run(upload_command(index, files), env=env, what=f"upload {project} to {index.name}")
+        run(upload_command(index, todo), env=env, what=f"upload {project} to {index.name}")
     except CommandError as exc:
         # Judge from the index, not from the error text (pypiserver answers a bare 400, PyPI a 400 "File already
-        # exists", others 409): identical file names already there mean the upload happened before.
+        # exists", others 409): identical files already there mean the upload happened meanwhile.
         try:
-            listing = indexes.project_listing(index, project)
+            if not missing_files(index, project, files):
+                return "already on the index (identical files)"
         except indexes.IndexUnreachable:
-            listing = None
-        if listing is not None and {f.name for f in files} <= set(listing.files):
-            return "already on the index (identical file names)"
-        if listing is not None and any(f.name in listing.files for f in files):
-            raise PublishError(
-                f"{index.name} refuses {project}: some files of this version already exist",
-                "versions cannot be replaced: bump to a new version (invoke bump) and release that",
-            ) from None
+            pass
         raise PublishError(
             redact(f"upload of {project} to {index.name} failed: {exc.what}"),
             "check that the index is reachable and the credentials are right, then re-run to resume",
         ) from None
-    return f"uploaded {len(files)} files ({creds.source})"
+    kept = len(files) - len(todo)
+    return f"uploaded {len(todo)} files ({creds.source})" + (f"; {kept} identical already there" if kept else "")
 
 
 def wait_installable(index: Index, project: str, version: Version, timeout: float) -> float:

@@ -20,6 +20,7 @@ from juniper_release.ecosystem import indexes
 from juniper_release.errors import JuniperError
 from juniper_release.release import publish
 from juniper_release.release.context import ReleaseContext, index_chain
+from juniper_release.release.journal import FINAL_STEP
 from juniper_release.release.options import confirm
 from juniper_release.release.versioning import release_notes
 from juniper_release.verify import cache as verify
@@ -280,7 +281,7 @@ PUSH = Step("push", push_command, pushed, push)
 GITHUB_RELEASE = Step("GitHub Release", github_release_command, github_release_exists, create_github_release)
 WATCH_PUBLISH_RUN = Step("watch publish run", watch_command, publish_run_done, watch_publish_run)
 BUILD = Step("build", build_command, built, build)
-RECHECK = Step("re-check", recheck_command, never_done, recheck)
+RECHECK = Step(FINAL_STEP, recheck_command, never_done, recheck)
 
 
 def github_steps(ctx: ReleaseContext) -> list[Step]:

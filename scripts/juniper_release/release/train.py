@@ -13,6 +13,7 @@ is on origin and their version on the target index.
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from juniper_release import interrupts
 from juniper_release import output as report
 from juniper_release.ecosystem import indexes, status
 from juniper_release.ecosystem.graph import Graph, build_graph
@@ -176,11 +178,17 @@ def _released_in_reality(registry: Registry, workspace: Path, name: str, version
         return False
 
 
-def _unfinished_train(registry: Registry, workspace: Path, train: dict[str, Any] | None) -> set[str]:
-    """The packages of an unfinished train that are not released yet."""
+def _unfinished_train(registry: Registry, workspace: Path, journal: Journal) -> set[str]:
+    """The packages of an unfinished train that are not released yet, or whose release steps did not all finish
+    (interrupted during a verification after the upload: the tag and the files are there, the checks are not)."""
+    train = journal.train
     if not train or train.get("finished"):
         return set()
-    return {n for n, v in train["packages"].items() if not _released_in_reality(registry, workspace, n, v)}
+    return {
+        n
+        for n, v in train["packages"].items()
+        if not (journal.finished(f"{n}=={v}") and _released_in_reality(registry, workspace, n, v))
+    }
 
 
 def _plan_row(found: status.StatusRow, chosen: bool, resuming: bool) -> TrainRow:
@@ -227,8 +235,9 @@ def plan_train(registry: Registry, workspace: Path, packages: str | None = None)
     chosen = {p.name for p in registry.select(packages)}
     states = _collect_states(registry, workspace)
     graph = build_graph(registry, workspace)
-    train = Journal(workspace).train
-    unfinished = _unfinished_train(registry, workspace, train)
+    journal = Journal(workspace)
+    train = journal.train
+    unfinished = _unfinished_train(registry, workspace, journal)
     plan = TrainPlan(graph=graph)
     for pkg in graph.release_order():
         plan.rows.append(_plan_row(states[pkg.name], pkg.name in chosen, pkg.name in unfinished))
@@ -265,11 +274,13 @@ def release_train(
     plan = plan_train(registry, workspace, packages)
     opts.out(plan.render_plan())
     try:
-        _release_train(registry, workspace, opts, plan, forge=forge)
-    except KeyboardInterrupt:
-        raise JuniperError(
+        with Journal(workspace).locked(opts.out) if opts.execute else nullcontext():
+            _release_train(registry, workspace, opts, plan, forge=forge)
+    except KeyboardInterrupt as exc:
+        raise interrupts.Interrupted(
             f"the release train was interrupted; completed steps are in {journal_path(workspace)}",
             "re-run the same command to resume",
+            signal_exit=interrupts.exit_code(exc),
         ) from None
     emit(plan.render(fmt))
     _raise_if_stopped(plan, opts.out)

@@ -5,6 +5,10 @@ It implements the few REST endpoints :mod:`forge` uses. Publishing a Release sta
 background thread (the rehearsal's runner builds the tag and uploads to the local indexes). To prove that runs are
 selected by workflow, tag and commit, every Release also gets a decoy CI run on the same commit, and a decoy publish
 run of another tag is always the newest run.
+
+Its state (``state_file``) is written atomically after every change. A run that a Ctrl-C, SIGTERM or SIGKILL cut
+short is still "in progress" there; a stand-in started again on that state runs it again (uploads are resumable),
+instead of leaving it to be waited for, or recording the interruption as a failed run.
 """
 
 from __future__ import annotations
@@ -19,7 +23,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from juniper_release.files import write_json
+from juniper_release import interrupts
+from juniper_release.errors import JuniperError
+from juniper_release.files import read_json, write_json
+
+DECOY_TAG = "v0.0.0-decoy"
+"""The tag of the decoy publish run that is always the newest (and never finishes)."""
 
 Runner = Callable[[str, str, str], None]
 """runner(repo, tag, sha): raises to make the run fail."""
@@ -53,16 +62,21 @@ class FakeGitHub:
         self.state = ForgeState()
         self.state_file = state_file
         if state_file is not None and state_file.is_file():
-            saved = json.loads(state_file.read_text(encoding="utf-8"))
-            self.state.releases, self.state.runs, self.state.next_id = (
-                saved["releases"],
-                saved["runs"],
-                saved["next_id"],
-            )
+            fix = f"delete {state_file} and start the rehearsal afresh (without --resume)"
+            saved = read_json(state_file, fix)
+            try:
+                self.state.releases, self.state.runs, self.state.next_id = (
+                    dict(saved["releases"]),
+                    dict(saved["runs"]),
+                    int(saved["next_id"]),
+                )
+            except (KeyError, TypeError, ValueError):
+                raise JuniperError(f"{state_file}: the state file is damaged (missing releases/runs)", fix) from None
         self.runner = runner
         self.token = token
         self.workflow = workflow
         self.threads: list[threading.Thread] = []
+        self.closing = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -73,16 +87,29 @@ class FakeGitHub:
 
     def __enter__(self) -> FakeGitHub:
         self._thread.start()
+        self._rerun_interrupted()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        # Leaving on an exception (Ctrl-C, SIGTERM, a failure) does not wait for runs: they are re-run next time.
+        self.close(wait=exc_type is None)
 
-    def close(self) -> None:
-        for t in self.threads:
-            t.join(timeout=600)
+    def close(self, wait: bool = True) -> None:
+        if wait:
+            for t in self.threads:
+                t.join(timeout=600)
+        self.closing.set()  # a run still going now was cut short, not failed
         self.server.shutdown()
         self.server.server_close()
+
+    def _rerun_interrupted(self) -> None:
+        """Runs an earlier stand-in left unfinished (interrupted, or killed) run again from the start."""
+        if self.runner is None:
+            return
+        for repo, runs in self.state.runs.items():
+            for run in runs:
+                if run["status"] != "completed" and run["head_branch"] != DECOY_TAG:
+                    self._run_in_background(repo, run)
 
     def save(self) -> None:
         """Persist releases and runs (a rehearsal resumed later sees what GitHub would remember)."""
@@ -112,18 +139,22 @@ class FakeGitHub:
     def _start_run(self, repo: str, tag: str, sha: str) -> None:
         self.add_run(repo, path=".github/workflows/ci.yml", head_branch="main", head_sha=sha, event="push")
         run = self.add_run(repo, head_branch=tag, head_sha=sha, status="queued", conclusion=None)
-        self.add_run(repo, head_branch="v0.0.0-decoy", head_sha="0" * 40, status="in_progress", conclusion=None)
+        self.add_run(repo, head_branch=DECOY_TAG, head_sha="0" * 40, status="in_progress", conclusion=None)
+        self._run_in_background(repo, run)
 
+    def _run_in_background(self, repo: str, run: dict[str, Any]) -> None:
         def work() -> None:
             run["status"] = "in_progress"
             with self.state.lock:
                 self.save()
             try:
                 if self.runner is not None:
-                    self.runner(repo, tag, sha)
+                    self.runner(repo, run["head_branch"], run["head_sha"])
                 run["conclusion"] = "success"
-            except BaseException as exc:  # the run fails; the watcher reports it
-                run["conclusion"] = "failure"
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt) or self.closing.is_set() or interrupts.was_interrupted():
+                    return  # interrupted, not failed: left "in progress" for the next stand-in to run again
+                run["conclusion"] = "failure"  # the run fails; the watcher reports it
                 run["error"] = str(exc)
             run["status"] = "completed"
             with self.state.lock:

@@ -1,12 +1,18 @@
 """Local package indexes: real pypiserver instances on 127.0.0.1 standing in for TestPyPI and PyPI.
 
 The rehearsal starts two of them (and so do the tests); :func:`index_env` gives the environment overrides that point
-a registry's uploads and look-ups at them.
+a registry's uploads and look-ups at them. Each server runs in its own process group (Ctrl-C at the terminal does
+not reach it mid-request) and is stopped, group and all, by :meth:`LocalIndex.stop`, which also runs at interpreter
+exit: a rehearsal that ends any way short of SIGKILL leaves no server behind.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -46,8 +52,9 @@ class LocalIndex:
         self.directory.mkdir(parents=True, exist_ok=True)
         cmd = [exe, "run", "-i", "127.0.0.1", "-p", str(self.port), "-a", ".", "-P", ".", "--disable-fallback"]
         self.process = subprocess.Popen(
-            [*cmd, str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*cmd, str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
+        atexit.register(self.stop)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             try:
@@ -63,13 +70,22 @@ class LocalIndex:
         )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """Stop the server's whole process group (SIGTERM, then SIGKILL after 10 s)."""
+        atexit.unregister(self.stop)
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
 
 
 def pypi_server() -> str:

@@ -6,24 +6,30 @@
 - the GitHub adapter pointed at :class:`fakeforge.FakeGitHub`, whose "publish workflow" builds the tag from the bare
   remote and uploads it to the local TestPyPI, verifies it, then to the local PyPI (the CI half of a release).
 
-It ends with a table of what was released where. ``resume=True`` re-uses an interrupted rehearsal's directory.
+It ends with a table of what was released where. ``resume=True`` re-uses an interrupted rehearsal's directory; a
+set-up that never completed (the state says so only at its end) is redone. A directory that is not empty is used
+only if it holds the rehearsal's marker: nothing else is ever deleted. One rehearsal at a time holds the
+directory's lock. Real upload tokens are removed from the environment of everything it runs: its throwaway indexes
+get a throwaway token.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from juniper_release import interrupts
 from juniper_release import output as report
 from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Registry, cache_dir, load_registry
 from juniper_release.errors import JuniperError
+from juniper_release.files import locked, read_json, write_json
 from juniper_release.github.forge import ENV_API_URL, GitHub
 from juniper_release.gitops import Git
 from juniper_release.release import publish
@@ -32,9 +38,17 @@ from juniper_release.release.train import TrainHalted, release_train
 from juniper_release.release.versioning import apply_edits, commit_and_tag, plan_bump
 from juniper_release.sandbox.fakeforge import FakeGitHub
 from juniper_release.sandbox.localindex import LocalIndex, free_port, index_env
+from juniper_release.secrets import SECRET_ENV_VARS
 from juniper_release.verify.build import build_tree
 
 STATE = "rehearsal.json"
+MARKER = ".juniper-rehearsal"
+"""Written first into a rehearsal directory: only a directory holding it is ever emptied by a rehearsal."""
+LOCK = ".lock"
+SETUP_DONE = "setup_complete"
+"""The state key set only once the clones and bumps are all done (a set-up cut short is redone, not resumed)."""
+THROWAWAY_TOKEN = "rehearsal-throwaway-token"
+"""The upload token the rehearsal's local indexes get (they accept any): never a real one."""
 
 
 def clone_workspace(registry: Registry, source: Path, dest: Path) -> Path:
@@ -106,9 +120,14 @@ def workflow_runner(registry: Registry, remotes: Path, work: Path, verify_instal
 
 
 @contextmanager
-def _environ(overrides: dict[str, str]) -> Iterator[None]:
+def _environ(overrides: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) environment variables for the block; restore them afterwards."""
     saved = {k: os.environ.get(k) for k in overrides}
-    os.environ.update(overrides)
+    for k, v in overrides.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     try:
         yield
     finally:
@@ -152,16 +171,84 @@ def rehearse(
     timeout: float = 300.0,
     out: Callable[[str], None] | None = None,
 ) -> list[dict[str, object]]:
-    """Run the whole train with --execute against throwaway remotes, local indexes and the local GitHub stand-in."""
+    """Run the whole train with --execute against throwaway remotes, local indexes and the local GitHub stand-in.
+
+    Ctrl-C and SIGTERM stop it the same way: children stopped, state kept, the way to resume printed (exit 130/143).
+    """
     say = out or print
     directory = (directory or cache_dir() / "rehearsal").resolve()
     try:
-        return _rehearse(registry_path, source, directory, resume, mode, verify_installs, run_verify, timeout, say)
-    except KeyboardInterrupt:
-        raise JuniperError(
+        with interrupts.handled():
+            _claim(directory)
+            with locked(directory / LOCK, f"the rehearsal directory {directory}", say=say):
+                return _rehearse(
+                    registry_path, source, directory, resume, mode, verify_installs, run_verify, timeout, say
+                )
+    except (KeyboardInterrupt, interrupts.Interrupted) as exc:
+        raise interrupts.Interrupted(
             f"the rehearsal was interrupted; its state is kept in {directory}",
             f"resume it with `invoke rehearse --resume --dir {directory}`",
+            signal_exit=exc.exit_code if isinstance(exc, interrupts.Interrupted) else interrupts.exit_code(exc),
         ) from None
+
+
+def _claim(directory: Path) -> None:
+    """Use ``directory`` only if it is new, empty, or a rehearsal's own (its marker): never delete anything else."""
+    if (
+        directory.exists()
+        and not (directory / MARKER).is_file()
+        and (not directory.is_dir() or any(directory.iterdir()))
+    ):
+        raise JuniperError(
+            f"{directory} exists and is not a rehearsal directory (no {MARKER} in it); refusing to delete it",
+            "pass --dir with a new or empty directory",
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / MARKER).touch()
+
+
+def _load_state(directory: Path, resume: bool, say: Callable[[str], None]) -> dict[str, Any] | None:
+    """The state of a rehearsal whose set-up completed, when resuming; None when it must be set up (again)."""
+    state_file = directory / STATE
+    if not resume:
+        return None
+    if not state_file.is_file():
+        say(f"nothing to resume in {directory}: starting the rehearsal afresh")
+        return None
+    state = read_json(state_file, f"start the rehearsal afresh: `invoke rehearse --dir {directory}` (no --resume)")
+    if not isinstance(state, dict) or not isinstance(state.get("ports"), dict):
+        raise JuniperError(
+            f"{state_file}: the state file is damaged (no ports)",
+            f"start the rehearsal afresh: `invoke rehearse --dir {directory}` (no --resume)",
+        )
+    if not state.get(SETUP_DONE):
+        say(f"the rehearsal in {directory} was stopped during its set-up: setting it up afresh")
+        return None
+    say(f"resuming the rehearsal in {directory}")
+    return state
+
+
+def _set_up(registry_path: Path | None, source: Path, directory: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """Empty the rehearsal's own directory, clone and bump; the state says so only once all of that is done."""
+    for child in directory.iterdir():
+        if child.name not in {MARKER, LOCK}:
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    state: dict[str, Any] = {"ports": {"testpypi": free_port(), "pypi": free_port()}, SETUP_DONE: False}
+    write_json(directory / STATE, state)
+    registry = load_registry(registry_path, env={})
+    say(f"cloning {source} into throwaway remotes and checkouts under {directory}")
+    workspace = clone_workspace(registry, source, directory)
+    for line in bump_all(registry, workspace):
+        say(f"bumped {line}")
+    state[SETUP_DONE] = True
+    write_json(directory / STATE, state)
+    return state
+
+
+def throwaway_credentials() -> dict[str, str | None]:
+    """Environment overrides for everything the rehearsal runs: every real secret removed, throwaway tokens set."""
+    scrubbed: dict[str, str | None] = {var: None for var in (*SECRET_ENV_VARS, "TWINE_USERNAME")}
+    return {**scrubbed, "JUNIPER_TESTPYPI_TOKEN": THROWAWAY_TOKEN, "JUNIPER_PYPI_TOKEN": THROWAWAY_TOKEN}
 
 
 def _rehearse(
@@ -175,21 +262,8 @@ def _rehearse(
     timeout: float,
     say: Callable[[str], None],
 ) -> list[dict[str, object]]:
-    state_file = directory / STATE
-    if resume and state_file.is_file():
-        state = json.loads(state_file.read_text(encoding="utf-8"))
-        say(f"resuming the rehearsal in {directory}")
-    else:
-        if directory.exists():
-            shutil.rmtree(directory)
-        directory.mkdir(parents=True)
-        state = {"ports": {"testpypi": free_port(), "pypi": free_port()}, "bumped": False}
-        state_file.write_text(json.dumps(state), encoding="utf-8")
-    base_registry = load_registry(registry_path, env={})
+    state = _load_state(directory, resume, say) or _set_up(registry_path, source, directory, say)
     workspace = directory / "workspace"
-    if not workspace.exists():
-        say(f"cloning {source} into throwaway remotes and checkouts under {directory}")
-        clone_workspace(base_registry, source, directory)
     servers = {
         name: LocalIndex(name, directory / f"index-{name}", int(state["ports"][name])) for name in ("testpypi", "pypi")
     }
@@ -201,28 +275,28 @@ def _rehearse(
             server.start()
         say("local indexes: " + ", ".join(f"{n} {s.url}" for n, s in servers.items()))
         registry = load_registry(registry_path, env=env)
-        runner = workflow_runner(registry, directory / "remotes", work, verify_installs, timeout)
-        with FakeGitHub(runner, state_file=directory / "github.json") as fake, _environ({**env, ENV_API_URL: fake.url}):
-            if not state["bumped"]:
-                for line in bump_all(registry, workspace):
-                    say(f"bumped {line}")
-                state["bumped"] = True
-                state_file.write_text(json.dumps(state), encoding="utf-8")
-            if run_verify:
-                _verify_all(registry, workspace, say)
-            forge = GitHub(fake.url, token="")
-            opts = Options(execute=True, yes=True, mode=mode, timeout=timeout, verify_installs=verify_installs, out=say)
-            halted: TrainHalted | None = None
-            try:
-                release_train(registry, workspace, opts, forge=forge)
-            except TrainHalted as exc:
-                halted = exc  # the independent packages went ahead: show what was released, then say what stopped
-            except JuniperError as exc:
-                raise JuniperError(
-                    f"rehearsal: {exc.what}",
-                    f"{exc.fix or 'fix the cause'}: `invoke rehearse --resume --dir {directory}`",
-                ) from None
-            rows = released_table(registry, workspace, forge)
+        with _environ({**throwaway_credentials(), **env}):
+            runner = workflow_runner(registry, directory / "remotes", work, verify_installs, timeout)
+            with FakeGitHub(runner, state_file=directory / "github.json") as fake, _environ({ENV_API_URL: fake.url}):
+                if run_verify:
+                    _verify_all(registry, workspace, say)
+                forge = GitHub(fake.url, token="")
+                opts = Options(
+                    execute=True, yes=True, mode=mode, timeout=timeout, verify_installs=verify_installs, out=say
+                )
+                halted: TrainHalted | None = None
+                try:
+                    release_train(registry, workspace, opts, forge=forge)
+                except TrainHalted as exc:
+                    halted = exc  # the independent packages went ahead: show what was released, then say what stopped
+                except interrupts.Interrupted:
+                    raise
+                except JuniperError as exc:
+                    raise JuniperError(
+                        f"rehearsal: {exc.what}",
+                        f"{exc.fix or 'fix the cause'}: `invoke rehearse --resume --dir {directory}`",
+                    ) from None
+                rows = released_table(registry, workspace, forge)
         say(report.table(rows))
         if halted is not None:
             raise TrainHalted(

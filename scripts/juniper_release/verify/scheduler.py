@@ -4,6 +4,10 @@ Every package needed (the selected ones and the Juniper packages they depend on)
 unless the wheelhouse already holds a build of its current source key. A selected package whose verify key has a
 recorded success is reported as ``cached``; the others are verified (``verify.install``) once their own build and
 the builds and verifications of their dependencies are done. ``force=True`` rebuilds and re-verifies everything.
+
+One run at a time works on a cache directory (a lock; a second run waits, then refuses naming the holder's PID).
+Ctrl-C or SIGTERM ends the run as an interruption (exit 130/143): no package is reported or cached as failed or
+passed because of it.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from juniper_release import interrupts
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.project import read_project
-from juniper_release.ecosystem.registry import Registry, require_checkout
+from juniper_release.ecosystem.registry import Registry, cache_dir, require_checkout
 from juniper_release.errors import JuniperError
+from juniper_release.files import locked
 from juniper_release.output import table, to_json
 from juniper_release.verify.build import (
     BuildEnvs,
@@ -48,6 +54,7 @@ from juniper_release.verify.cache import (
 )
 from juniper_release.verify.install import verify_package
 
+LOCK = "verify.lock"
 PHASES = ("build", "env", "install", "smoke")
 STATUSES = ("passed", "failed", "skipped", "cached")
 
@@ -187,6 +194,11 @@ class _Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
     log: Callable[[str], None] = _default_log
     build_envs: BuildEnvs | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def interrupted(self) -> bool:
+        """The run is being interrupted: a job failing now reports nothing, a job passing now records nothing."""
+        return self.stopping.is_set() or interrupts.was_interrupted(0.5)
 
     def say(self, name: str, message: str) -> None:
         with self.lock:
@@ -213,11 +225,33 @@ def verify_all(
     is no wheel to verify them against. Verifying a subset builds (but does not verify) the Juniper packages it
     depends on.
     """
+    say = log or _default_log
+    try:
+        with interrupts.handled(), locked(cache_dir() / LOCK, f"the verify cache {cache_dir()}", say=say):
+            return _verify_all(registry, workspace, packages, force, keep_going, jobs, say)
+    except KeyboardInterrupt as exc:
+        raise interrupts.Interrupted(
+            f"verify-all was interrupted ({interrupts.signal_name(exc)}); no package was recorded as passed or "
+            "failed by this run",
+            "re-run it: finished builds are reused",
+            signal_exit=interrupts.exit_code(exc),
+        ) from None
+
+
+def _verify_all(
+    registry: Registry,
+    workspace: Path,
+    packages: Iterable[str] | None,
+    force: bool,
+    keep_going: bool,
+    jobs: int | None,
+    log: Callable[[str], None],
+) -> VerifyReport:
     start = time.monotonic()
     plan = _plan(registry, workspace, packages)
     keys = {n: source_key(registry, registry.get(n), workspace) for n in sorted(plan.needed)}
     results = {n: PackageResult(n) for n in plan.selected}
-    run_ = _Run(registry, workspace, keys, results, log=log or _default_log)
+    run_ = _Run(registry, workspace, keys, results, log=log)
     to_build = _reuse_builds(run_, plan, force)
     vkeys = {n: verify_key(n, keys, plan.closures[n]) for n in plan.selected}
     _mark_cached(run_, plan.selected, vkeys)
@@ -319,6 +353,9 @@ def _build_job(run_: _Run, name: str) -> bool:
     try:
         built = build_into_wheelhouse(run_.registry, pkg, run_.workspace, run_.keys[name], envs=run_.build_envs)
     except Exception as exc:
+        if run_.interrupted():
+            run_.say(name, "build interrupted")
+            return False
         text, detail = _message(name, exc)
         if result is not None:
             result.phases["build"] = time.monotonic() - start
@@ -365,10 +402,15 @@ def _verify_job(run_: _Run, name: str, closure: set[str], vkey: str) -> bool:
             log=lambda msg: run_.say(name, msg),
         )
     except Exception as exc:
+        if run_.interrupted():
+            run_.say(name, "verify interrupted")
+            return False
         text, detail = _message(name, exc)
         result.status, result.error, result.detail = "failed", text, detail
         run_.say(name, f"{result.phase} FAILED: {text} (environment kept at {env_dir})")
         return False
+    if run_.stopping.is_set():
+        return False  # finished while the run is being interrupted: not recorded
     result.status, result.phase = "passed", None
     if failed_deps:
         # Verified against a dependency that itself failed: a real result, but not one the cache may trust.
@@ -393,15 +435,22 @@ def _schedule(run_: _Run, tasks: Mapping[str, _Task], layers: Mapping[str, int],
     done: dict[str, bool] = {}
     running: dict[Future[bool], str] = {}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        while pending or running:
-            for task_id in _ready(run_, pending, done, layers, jobs - len(running)):
-                running[pool.submit(pending.pop(task_id)[2])] = task_id
-            if not running:
-                break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                task_id = running.pop(future)
-                done[task_id] = _outcome(run_, task_id, future)
+        try:
+            while pending or running:
+                for task_id in _ready(run_, pending, done, layers, jobs - len(running)):
+                    running[pool.submit(pending.pop(task_id)[2])] = task_id
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    task_id = running.pop(future)
+                    done[task_id] = _outcome(run_, task_id, future)
+        except KeyboardInterrupt:
+            # Nothing new starts; the running jobs' children got the signal too (SIGTERM is passed on to them).
+            run_.stopping.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            run_.log(f"interrupted: stopping {len(running)} running job(s) ...")
+            raise
 
 
 def _ready(

@@ -1,0 +1,103 @@
+"""Interruptions: Ctrl-C (SIGINT) and SIGTERM end a long run the same way, and say so with their own exit code.
+
+:func:`handled` makes SIGTERM raise :class:`Terminated` (a ``KeyboardInterrupt``) in the main thread, so every
+``finally`` and ``except KeyboardInterrupt`` that cleans up after Ctrl-C also runs on SIGTERM; before raising, it
+passes SIGTERM on to this process's children (on either signal) (a build, pip, twine) so none is left running. Worker threads ask
+:data:`INTERRUPTED` whether a failure they see is really the interruption.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import FrameType
+
+from juniper_release.errors import JuniperError
+
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+INTERRUPTED = threading.Event()
+"""Set once SIGINT or SIGTERM arrived (while :func:`handled` is in force)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C."""
+
+
+class Interrupted(JuniperError):
+    """A run ended by SIGINT or SIGTERM: not a failure of what it was working on."""
+
+    def __init__(self, what: str, fix: str | None = None, *, signal_exit: int = EXIT_SIGINT) -> None:
+        super().__init__(what, fix)
+        self.exit_code = signal_exit
+
+
+def exit_code(exc: BaseException) -> int:
+    """130 for Ctrl-C, 143 for SIGTERM."""
+    return EXIT_SIGTERM if isinstance(exc, Terminated) else EXIT_SIGINT
+
+
+def signal_name(exc: BaseException) -> str:
+    return "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
+
+
+def children() -> list[int]:
+    """This process's child PIDs (Linux ``/proc``; elsewhere none are known)."""
+    pids: list[int] = []
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*"):
+        try:
+            pids += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return pids
+
+
+def terminate_children() -> None:
+    """Send SIGTERM to every child process (they end the way this process does)."""
+    for pid in children():
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    INTERRUPTED.set()
+    terminate_children()
+    raise Terminated
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    INTERRUPTED.set()
+    terminate_children()  # Ctrl-C at a terminal reached them already; `kill -INT PID` did not
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated`, and both signals set :data:`INTERRUPTED`, inside the block.
+
+    Outside the main thread (where signal handlers cannot be installed) the block runs unchanged.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    INTERRUPTED.clear()
+    saved = signal.signal(signal.SIGTERM, _on_sigterm), signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, saved[0])
+        signal.signal(signal.SIGINT, saved[1])
+
+
+def was_interrupted(grace: float = 1.0) -> bool:
+    """In a worker thread that just saw a child fail: did an interruption cause it?
+
+    Ctrl-C reaches the children at the same moment as this process, so a child may die before the main thread has
+    run its handler: allow ``grace`` seconds for the handler to say so.
+    """
+    return INTERRUPTED.wait(grace)
