@@ -143,6 +143,30 @@ def test_gate_dirty_tree(setup, verified):
     _gate_fails(reg, eco, "clean tree")
 
 
+def test_uncommitted_bump_is_committed_by_the_release(setup, verified):
+    """The documented path: `invoke bump` without --commit, then the release commits the bump itself."""
+    reg, eco = setup(part="")
+    bump(reg, eco.workspace, PKG, "patch", out=lambda _m: None)
+    git = Git(eco.checkout(PKG))
+    assert "CHANGELOG.md" in git.changed_paths()  # porcelain output keeps its first column
+    lines: list[str] = []
+    release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    assert git.is_clean() and git.subjects_since("HEAD~1") == [f"Bump {PKG} to 0.4.1"]
+    assert "v0.4.1" in remote_tags(eco)
+
+
+def test_status_porcelain_keeps_the_first_letter_of_every_path(tmp_path):
+    git = Git(tmp_path)
+    git.run("init", "-q")
+    (tmp_path / "CHANGELOG.md").write_text("x\n")
+    (tmp_path / "a b.txt").write_text("x\n")
+    git.run("add", "CHANGELOG.md")
+    git.run("commit", "-q", "-m", "init")
+    (tmp_path / "CHANGELOG.md").write_text("y\n")
+    git.run("mv", "CHANGELOG.md", "NEWS.md")
+    assert sorted(git.changed_paths()) == ["NEWS.md", "a b.txt"]
+
+
 def test_gate_wrong_branch(setup, verified):
     reg, eco = setup()
     Git(eco.checkout(PKG)).run("switch", "-q", "-c", "feature")

@@ -24,8 +24,9 @@ class Git:
     root: Path
     env: Mapping[str, str] | None = None
 
-    def run(self, *args: str, fix: str | None = None) -> str:
-        """Run ``git args`` in the tree and return stdout stripped; a non-zero exit raises GitError."""
+    def run(self, *args: str, fix: str | None = None, strip: bool = True) -> str:
+        """Run ``git args`` in the tree and return stdout (stripped unless ``strip=False``, which output whose
+        leading blanks mean something needs, such as ``status --porcelain``); a non-zero exit raises GitError."""
         proc = subprocess.run(
             ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
         )
@@ -34,7 +35,7 @@ class Git:
                 f"{self.root.name}: `git {' '.join(args)}` failed: {redact(last_lines(proc.stderr or proc.stdout))}",
                 fix or "resolve the git problem shown and re-run",
             )
-        return proc.stdout.strip()
+        return proc.stdout.strip() if strip else proc.stdout
 
     def ok(self, *args: str) -> bool:
         """True when ``git args`` exits 0 (for questions such as 'does this ref exist')."""
@@ -58,8 +59,21 @@ class Git:
         return self.run("rev-parse", "--abbrev-ref", "HEAD")
 
     def status_porcelain(self) -> list[str]:
-        out = self.run("status", "--porcelain", "--untracked-files=normal")
-        return [line for line in out.splitlines() if line.strip()]
+        """``git status --porcelain -z`` entries as ``XY path`` (unquoted; a rename shows its new path)."""
+        out = self.run("status", "--porcelain", "-z", "--untracked-files=normal", strip=False)
+        fields = iter(out.split("\0"))
+        entries = []
+        for field in fields:
+            if not field:
+                continue
+            entries.append(field)
+            if field[0] in "RC":  # a rename or copy: the next field is the path it came from
+                next(fields, None)
+        return entries
+
+    def changed_paths(self) -> list[str]:
+        """The paths ``git status`` reports as changed or untracked, relative to the root."""
+        return [entry[3:] for entry in self.status_porcelain()]
 
     def is_clean(self) -> bool:
         return not self.status_porcelain()
