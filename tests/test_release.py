@@ -195,6 +195,17 @@ def test_gate_unpushed_foreign_commit(setup, verified):
     _gate_fails(reg, eco, "in sync with origin")
 
 
+def test_gate_lightweight_tag_at_head_is_refused(setup, verified):
+    reg, eco = setup()
+    git = Git(eco.checkout(PKG))
+    git.run("tag", "v0.4.1")  # lightweight, at HEAD
+    with pytest.raises(PreflightError) as exc:
+        release(reg, eco.workspace, PKG, opts([], execute=True))
+    assert [g.name for g in exc.value.failures] == ["tag is annotated"]
+    assert "git tag -d v0.4.1 && git tag -a v0.4.1 -m" in str(exc.value) and "\n" not in str(exc.value)
+    assert "v0.4.1" not in remote_tags(eco)
+
+
 def test_gate_tag_already_exists(setup, verified):
     reg, eco = setup()
     git = Git(eco.checkout(PKG))

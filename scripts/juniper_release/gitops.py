@@ -86,6 +86,10 @@ class Git:
     def tag_exists(self, tag: str) -> bool:
         return self.ok("rev-parse", "-q", "--verify", f"refs/tags/{tag}")
 
+    def tag_is_annotated(self, tag: str) -> bool:
+        """True when ``tag`` is an annotated tag object (a lightweight tag points straight at a commit)."""
+        return self.run("cat-file", "-t", f"refs/tags/{tag}") == "tag"
+
     def commits_since(self, ref: str) -> int:
         return int(self.run("rev-list", "--count", f"{ref}..HEAD"))
 

@@ -98,6 +98,18 @@ def tag_is_new(ctx: ReleaseContext) -> Gate:
     )
 
 
+def existing_tag_is_annotated(ctx: ReleaseContext) -> Gate:
+    """A tag of this version already made locally must be annotated, as the release would have made it."""
+    git, tag = ctx.git, ctx.tag
+    lightweight = git.tag_exists(tag) and not git.tag_is_annotated(tag)
+    return Gate(
+        "tag is annotated",
+        not lightweight,
+        f"tag {tag} is a lightweight tag; release tags must be annotated",
+        f"git tag -d {tag} && git tag -a {tag} -m 'Release {ctx.pkg.name} {ctx.version}'",
+    )
+
+
 def version_not_yet_published(ctx: ReleaseContext) -> Gate:
     """Neither index has this version, unless this release is being resumed (its tag is on origin at HEAD)."""
     name, version = ctx.pkg.name, ctx.version
@@ -253,6 +265,7 @@ GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
     clean_tree,
     in_sync_with_origin,
     tag_is_new,
+    existing_tag_is_annotated,
     version_not_yet_published,
     versions_agree,
     requirements_available,
