@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING
 
 from juniper_release.commands import last_lines
 from juniper_release.errors import GitError
+from juniper_release.offline import is_offline, require_network
 from juniper_release.secrets import redact
+
+_REMOTE_COMMANDS = frozenset({"fetch", "ls-remote", "push", "pull"})
+"""git commands that talk to a remote (a network call unless the remote is a path on this machine)."""
 
 if TYPE_CHECKING:
     from juniper_release.ecosystem.registry import Registry
@@ -27,6 +31,8 @@ class Git:
     def run(self, *args: str, fix: str | None = None, strip: bool = True) -> str:
         """Run ``git args`` in the tree and return stdout (stripped unless ``strip=False``, which output whose
         leading blanks mean something needs, such as ``status --porcelain``); a non-zero exit raises GitError."""
+        if args and args[0] in _REMOTE_COMMANDS and is_offline():
+            self._require_local_remote(args)
         proc = subprocess.run(
             ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
         )
@@ -43,6 +49,14 @@ class Git:
             ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
         )
         return proc.returncode == 0
+
+    def _require_local_remote(self, args: Sequence[str]) -> None:
+        """Offline, a command that talks to a remote may only use a remote on this machine (a path)."""
+        remote = next((a for a in args[1:] if not a.startswith("-")), "origin")
+        url = self.run("remote", "get-url", remote) if self.ok("remote", "get-url", remote) else remote
+        local = url.startswith("file://") or ("://" not in url and ":" not in url.split("/", 1)[0])
+        if not local:
+            require_network(f"{self.root.name}: `git {args[0]} {remote}` ({redact(url)})")
 
     def _env(self) -> dict[str, str] | None:
         return {**os.environ, **self.env} if self.env else None

@@ -25,6 +25,7 @@ from packaging.version import Version
 
 from juniper_release.ecosystem.registry import Index
 from juniper_release.errors import JuniperError
+from juniper_release.offline import require_network
 from juniper_release.secrets import redact, register_secret
 
 DEFAULT_TIMEOUT = 5.0
@@ -93,6 +94,7 @@ class Listing:
 def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT) -> Listing:
     """Files and versions of ``project`` on ``index``. A 404 is an empty listing; other failures raise."""
     shown = f"{index.simple_url.rstrip('/')}/{canonicalize_name(project)}/"  # redacted by IndexUnreachable
+    require_network(f"{index.name}: {project}")
     url, auth = _split_credentials(shown)
     headers = {"Accept": _ACCEPT, "User-Agent": "juniper-release", **auth}
     request = urllib.request.Request(url, headers=headers)

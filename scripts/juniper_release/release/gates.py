@@ -17,6 +17,7 @@ from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import VersionKind, sibling_requirements
 from juniper_release.ecosystem.tags import previous_release_tag
 from juniper_release.errors import JuniperError
+from juniper_release.offline import NOT_CHECKED, Offline
 from juniper_release.release.context import ReleaseContext
 from juniper_release.secrets import redact
 from juniper_release.verify.cache import is_verified
@@ -28,11 +29,19 @@ class Gate:
     ok: bool
     what: str = ""
     fix: str = ""
+    checked: bool = True  # False: a dry run could not check it (network, token); --execute requires it
 
     def line(self) -> str:
+        if not self.checked:
+            return f"  [  --] {self.name}: {NOT_CHECKED}"
         return f"  [{'ok' if self.ok else 'FAIL':>4}] {self.name}" + (
             "" if self.ok else f": {self.what}. Fix: {self.fix}"
         )
+
+
+def not_checked(name: str, what: str) -> Gate:
+    """A gate a dry run cannot check: shown, never a failure."""
+    return Gate(name, True, what, "run with --execute to check it", checked=False)
 
 
 class PreflightError(JuniperError):
@@ -225,7 +234,7 @@ def _previous_tag(ctx: ReleaseContext) -> str | None:
     """The tag of the release before this one, by the one tag rule (ecosystem/tags.py)."""
     try:
         released = indexes.versions(ctx.registry.index("pypi"), ctx.pkg.name)
-    except indexes.IndexUnreachable:
+    except (indexes.IndexUnreachable, Offline):
         released = ()
     return previous_release_tag(ctx.git, ctx.registry.tag_format, ctx.version, released).tag
 
@@ -252,6 +261,8 @@ def github_token(ctx: ReleaseContext) -> Gate | None:
     """GitHub mode: a token for the real API (the local stand-in needs none)."""
     if ctx.opts.mode != "github":
         return None
+    if not ctx.opts.execute and not ctx.forge.token and not ctx.forge.is_local:
+        return not_checked("GitHub token", "no GITHUB_TOKEN or GH_TOKEN (a dry run needs none)")
     return Gate(
         "GitHub token",
         bool(ctx.forge.token) or ctx.forge.is_local,
@@ -277,5 +288,24 @@ GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
 
 
 def evaluate(ctx: ReleaseContext) -> list[Gate]:
-    """Every gate that applies, in order, each evaluated (a failure does not stop the later ones)."""
-    return [gate for check in GATES if (gate := check(ctx)) is not None]
+    """Every gate that applies, in order, each evaluated (a failure does not stop the later ones).
+
+    A gate that needs the network in a dry run (offline) is shown as not checked."""
+    gates = []
+    for check in GATES:
+        try:
+            gate = check(ctx)
+        except Offline as exc:
+            gate = not_checked(GATE_NAMES.get(check.__name__, check.__name__.replace("_", " ")), exc.what)
+        if gate is not None:
+            gates.append(gate)
+    return gates
+
+
+GATE_NAMES = {
+    "in_sync_with_origin": "in sync with origin",
+    "tag_is_new": "tag is new",
+    "version_not_yet_published": "version not yet published",
+    "requirements_available": "Juniper requirements available",
+}
+"""The names of the gates that can need the network, for showing them as not checked."""
