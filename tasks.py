@@ -38,6 +38,14 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def required(value: str | None, flag: str) -> str:
+    """A task option without a default: its absence is a one-line error (the tasks take none positionally, so
+    ``invoke release --help`` shows the help instead of releasing a package named '--help')."""
+    if not value:
+        raise JuniperError(f"{flag} is required", f"pass {flag} NAME (see `invoke --help <task>`)")
+    return value
+
+
 # ----------------------------------------------------------------------------------------------- ecosystem
 
 _TARGET_HELP = {key: HELP[key] for key in ("workspace", "sandbox", "defects")}
@@ -111,15 +119,17 @@ def status(
     defects: str | None = None,
     json: bool = False,
     markdown: bool = False,
-    timeout: float = 5.0,
+    timeout: str = "5",
 ) -> None:
     """Show the live version matrix: versions, tags, PyPI/TestPyPI and the state of every package (exit 1: findings)."""
     from juniper_release.ecosystem.status import run
     from juniper_release.frontdoor import output_format, target
+    from juniper_release.release.options import parse_timeout
 
+    seconds = parse_timeout(timeout)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
     fmt = output_format(json=json, markdown=markdown)
-    text, code = run(t.registry, t.workspace, sandbox=t.sandbox, fmt=fmt, timeout=float(timeout))
+    text, code = run(t.registry, t.workspace, sandbox=t.sandbox, fmt=fmt, timeout=seconds)
     print(text)
     if code:
         raise Exit(code=code)
@@ -139,6 +149,7 @@ _RELEASE_HELP = {
 
 
 @task(
+    positional=[],
     help={
         "package": "the package to bump",
         "part": "major, minor, patch, pre or release",
@@ -151,12 +162,12 @@ _RELEASE_HELP = {
         "force": "bump even if the working tree is dirty",
         "workspace": HELP["workspace"],
         "sandbox": HELP["sandbox"],
-    }
+    },
 )
 @guarded
 def bump(
     c: Context,
-    package: str,
+    package: str | None = None,
     part: str | None = None,
     pre: str | None = None,
     to: str | None = None,
@@ -172,11 +183,12 @@ def bump(
     from juniper_release.frontdoor import target
     from juniper_release.release.versioning import bump as run_bump
 
+    name = required(package, "--package")
     t = target(workspace, sandbox=sandbox)
     run_bump(
         t.registry,
         t.workspace,
-        package,
+        name,
         part,
         pre=pre,
         to=to,
@@ -188,11 +200,11 @@ def bump(
     )
 
 
-@task(help={"package": "the package to release", **_RELEASE_HELP})
+@task(positional=[], help={"package": "the package to release", **_RELEASE_HELP})
 @guarded
 def release(
     c: Context,
-    package: str,
+    package: str | None = None,
     execute: bool = False,
     yes: bool = False,
     mode: str = "github",
@@ -206,8 +218,10 @@ def release(
     from juniper_release.release.options import Options
     from juniper_release.release.package import release as run_release
 
+    name = required(package, "--package")
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
     t = target(workspace, sandbox=sandbox, require_all=True)
-    run_release(t.registry, t.workspace, package, Options.from_flags(execute, yes, mode, allow_dropped, timeout))
+    run_release(t.registry, t.workspace, name, opts)
 
 
 @task(help={"packages": "comma list to consider (default: all)", "json": "print the plan as JSON", **_RELEASE_HELP})
@@ -229,8 +243,8 @@ def release_train(
     from juniper_release.release.options import Options
     from juniper_release.release.train import release_train as run_train
 
-    t = target(workspace, sandbox=sandbox, require_all=True)
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
+    t = target(workspace, sandbox=sandbox, require_all=True)
     if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
         opts.out = lambda line: print(line, file=sys.stderr, flush=True)
     run_train(t.registry, t.workspace, opts, packages, fmt=output_format(json=json), emit=print)

@@ -3,7 +3,9 @@ backoff, and the local index servers themselves (sandbox/localindex.py)."""
 
 from __future__ import annotations
 
+import base64
 import http.server
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -53,11 +55,24 @@ def test_an_unreachable_index_is_one_line_without_the_credentials():
     assert "s3cr3t-passw0rd" not in message and "Fix: check the network" in message
 
 
+_AUTH = "Basic " + base64.b64encode(b"maintainer:s3cr3t-passw0rd").decode()
+
+
 class _Pages(http.server.BaseHTTPRequestHandler):
-    """/simple/html-project/ is a PEP 503 HTML page; anything else answers HTTP 500."""
+    """/simple/html-project/ is a PEP 503 HTML page; /simple/private/ a PEP 691 JSON page behind basic auth
+    (HTTP 401 without it); anything else answers HTTP 500."""
 
     def do_GET(self) -> None:
-        if self.path == "/simple/html-project/":
+        if self.path == "/simple/private/":
+            if self.headers.get("Authorization") != _AUTH:
+                body = b"unauthorized"
+                self.send_response(401)
+            else:
+                files = [{"filename": "private-1.0.tar.gz", "url": "x", "hashes": {}}]
+                body = json.dumps({"meta": {"api-version": "1.0"}, "name": "private", "files": files}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+        elif self.path == "/simple/html-project/":
             body = (
                 b'<html><body><a href="../../files/html_project-1.0.tar.gz#sha256=00">html_project-1.0.tar.gz</a>'
                 b'<a href="/files/html_project-1.1-py3-none-any.whl">w</a>'
@@ -90,6 +105,18 @@ def pages() -> Iterator[Index]:
 
 def test_an_html_simple_page_counts_only_the_projects_own_files(pages):
     assert versions(pages, "html-project") == (Version("1.0"), Version("1.1"))
+
+
+def test_credentials_in_the_simple_url_are_sent_as_basic_auth_and_never_shown(pages):
+    url = pages.simple_url.replace("http://", "http://maintainer:s3cr3t-passw0rd@")
+    assert versions(Index("testpypi", url, url), "private") == (Version("1.0"),)
+    wrong = pages.simple_url.replace("http://", "http://maintainer:wr0ng-passw0rd@")
+    with pytest.raises(IndexUnreachable) as info:
+        versions(Index("testpypi", wrong, wrong), "private")
+    assert "answered HTTP 401" in str(info.value) and "wr0ng-passw0rd" not in str(info.value)
+    assert "maintainer:***@" in str(info.value)
+    with pytest.raises(IndexUnreachable, match="HTTP 401"):
+        versions(pages, "private")  # no credentials: refused
 
 
 def test_an_http_error_is_unreachable_not_empty(pages):

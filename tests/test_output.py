@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from juniper_release.files import unified_diff, write_json
-from juniper_release.output import emit, markdown, step, table, to_json
+from juniper_release.output import emit, markdown, paint, step, table, to_json
 from packaging.version import Version
 
 ROWS = [
@@ -70,3 +70,23 @@ def test_write_json_replaces_the_file_whole_and_leaves_no_temporary(tmp_path):
     write_json(path, {"b": 1, "a": [Path("p")]}, sort_keys=True)
     assert path.read_text(encoding="utf-8") == '{\n  "a": [\n    "p"\n  ],\n  "b": 1\n}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_table_wraps_the_message_column_to_the_width():
+    rows = [{"package": "juniper-ml", "message": "word " * 60}, {"package": "x", "message": "short"}]
+    lines = table(rows, width=60).splitlines()
+    assert max(len(line) for line in lines) <= 60 and len(lines) > 4
+    assert lines[3].startswith(" " * len("juniper-ml  ")) and lines[-1] == "x           short"
+    assert table(rows, width=60).count("word") == 60 and len(table(rows, width=1000).splitlines()) == 4
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert paint("[FAIL]", "FAIL", Tty()) == "\x1b[31m[FAIL]\x1b[0m"
+    assert paint("[FAIL]", "FAIL", io.StringIO()) == "[FAIL]"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert paint("[FAIL]", "FAIL", Tty()) == "[FAIL]"

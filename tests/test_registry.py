@@ -14,6 +14,7 @@ from juniper_release.ecosystem.registry import (
     ENV_TORCH_SOURCE,
     ENV_WORKSPACE,
     ROOT,
+    load_registry,
     parse_registry,
     require_checkout,
     resolve_workspace,
@@ -49,6 +50,15 @@ def test_the_real_registry_parses() -> None:
 def test_invalid_toml() -> None:
     with pytest.raises(ConfigError, match=r"repos.toml: not valid TOML .*Fix:"):
         parse_registry("[settings\n", PATH, {})
+
+
+def test_non_utf8_registry_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "repos.toml"
+    bad.write_bytes(TEXT.encode("utf-8") + b"\n# caf\xe9\n")
+    with pytest.raises(ConfigError) as exc:
+        load_registry(bad, {})
+    assert "is not valid UTF-8 (byte 0xe9)" in str(exc.value) and "Fix: save the file as UTF-8" in str(exc.value)
+    assert f"line {TEXT.count(chr(10)) + 2}" in str(exc.value) and "\n" not in str(exc.value)
 
 
 def test_unknown_top_level_key() -> None:

@@ -9,7 +9,7 @@ import pytest
 from conftest import release_options as opts
 from juniper_release.ecosystem.indexes import versions
 from juniper_release.ecosystem.project import read_project
-from juniper_release.ecosystem.registry import load_registry
+from juniper_release.ecosystem.registry import ENV_INDEX_URLS, load_registry
 from juniper_release.errors import JuniperError
 from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
@@ -74,6 +74,48 @@ def test_dry_run_prints_every_step_with_its_command_and_changes_nothing(setup, v
     assert "GitHub token" not in text and "publish workflow present" not in text  # GitHub-mode gates only
     assert not Git(eco.checkout(PKG)).tag_exists("v0.4.1")
     assert not versions(reg.index("testpypi"), PKG)
+
+
+@pytest.mark.parametrize("mode", ["github", "twine"])
+def test_dry_run_is_offline_and_needs_no_token(make_ecosystem, verified, monkeypatch, mode):
+    """Unreachable indexes, GitHub API and origin, a dummy token: the dry run still lists every gate and step."""
+    from juniper_release.sandbox.localindex import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    env = {var: f"{closed}/simple/" if var.endswith("SIMPLE_URL") else f"{closed}/" for var in ENV_INDEX_URLS.values()}
+    for key, value in {**env, "JUNIPER_GITHUB_API_URL": closed, "GITHUB_TOKEN": "ghp_dummy0123456789"}.items():
+        monkeypatch.setenv(key, value)
+    reg = load_registry(ROOT / "repos.toml", env=env)
+    eco = make_ecosystem()
+    bump(reg, eco.workspace, PKG, "patch", out=lambda _m: None)
+    git = Git(eco.checkout(PKG))
+    origin = git.remote_url()
+    git.run("remote", "set-url", "origin", f"{closed}/juniper-cascor-client.git")
+    lines: list[str] = []
+    rows = release(reg, eco.workspace, PKG, opts(lines, mode=mode))
+    text = "\n".join(lines)
+    expected = ["commit bump", "tag", "push"]
+    expected += (
+        ["GitHub Release", "watch publish run", "verify pypi"]
+        if mode == "github"
+        else ["build", "upload testpypi", "verify testpypi", "upload pypi", "verify pypi"]
+    )
+    assert [r["step"] for r in rows] == [*expected, "re-check"]
+    for gate in ("in sync with origin", "tag is new", "version not yet published"):
+        assert f"[  --] {gate}: not checked (offline)" in text, text
+    assert "FAIL" not in text and "ghp_dummy0123456789" not in text
+    assert not git.tag_exists("v0.4.1") and "CHANGELOG.md" in git.changed_paths()
+    if mode == "github":
+        monkeypatch.delenv("GITHUB_TOKEN")
+        monkeypatch.delenv("JUNIPER_GITHUB_API_URL")  # the real API: the offline guard keeps the dry run off it
+        again: list[str] = []
+        release(reg, eco.workspace, PKG, opts(again, mode=mode))
+        assert "[  --] GitHub token: not checked (offline)" in "\n".join(again)
+        git.run("remote", "set-url", "origin", str(origin))
+        with pytest.raises(PreflightError) as exc:
+            release(reg, eco.workspace, PKG, opts([], mode=mode, execute=True))  # --execute requires them
+        failed = [g.name for g in exc.value.failures]
+        assert "GitHub token" in failed and "version not yet published" in failed
 
 
 def test_twine_release_uploads_testpypi_then_pypi_and_rerun_does_nothing(setup, verified, monkeypatch):
@@ -143,6 +185,30 @@ def test_gate_dirty_tree(setup, verified):
     _gate_fails(reg, eco, "clean tree")
 
 
+def test_uncommitted_bump_is_committed_by_the_release(setup, verified):
+    """The documented path: `invoke bump` without --commit, then the release commits the bump itself."""
+    reg, eco = setup(part="")
+    bump(reg, eco.workspace, PKG, "patch", out=lambda _m: None)
+    git = Git(eco.checkout(PKG))
+    assert "CHANGELOG.md" in git.changed_paths()  # porcelain output keeps its first column
+    lines: list[str] = []
+    release(reg, eco.workspace, PKG, opts(lines, execute=True))
+    assert git.is_clean() and git.subjects_since("HEAD~1") == [f"Bump {PKG} to 0.4.1"]
+    assert "v0.4.1" in remote_tags(eco)
+
+
+def test_status_porcelain_keeps_the_first_letter_of_every_path(tmp_path):
+    git = Git(tmp_path)
+    git.run("init", "-q")
+    (tmp_path / "CHANGELOG.md").write_text("x\n")
+    (tmp_path / "a b.txt").write_text("x\n")
+    git.run("add", "CHANGELOG.md")
+    git.run("commit", "-q", "-m", "init")
+    (tmp_path / "CHANGELOG.md").write_text("y\n")
+    git.run("mv", "CHANGELOG.md", "NEWS.md")
+    assert sorted(git.changed_paths()) == ["NEWS.md", "a b.txt"]
+
+
 def test_gate_wrong_branch(setup, verified):
     reg, eco = setup()
     Git(eco.checkout(PKG)).run("switch", "-q", "-c", "feature")
@@ -169,6 +235,17 @@ def test_gate_unpushed_foreign_commit(setup, verified):
     Git(root).run("commit", "-q", "-m", "feat: not pushed")
     bump(reg, eco.workspace, PKG, "patch", commit=True, out=lambda _m: None)
     _gate_fails(reg, eco, "in sync with origin")
+
+
+def test_gate_lightweight_tag_at_head_is_refused(setup, verified):
+    reg, eco = setup()
+    git = Git(eco.checkout(PKG))
+    git.run("tag", "v0.4.1")  # lightweight, at HEAD
+    with pytest.raises(PreflightError) as exc:
+        release(reg, eco.workspace, PKG, opts([], execute=True))
+    assert [g.name for g in exc.value.failures] == ["tag is annotated"]
+    assert "git tag -d v0.4.1 && git tag -a v0.4.1 -m" in str(exc.value) and "\n" not in str(exc.value)
+    assert "v0.4.1" not in remote_tags(eco)
 
 
 def test_gate_tag_already_exists(setup, verified):

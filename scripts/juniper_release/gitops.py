@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING
 
 from juniper_release.commands import last_lines
 from juniper_release.errors import GitError
+from juniper_release.offline import is_offline, require_network
 from juniper_release.secrets import redact
+
+_REMOTE_COMMANDS = frozenset({"fetch", "ls-remote", "push", "pull"})
+"""git commands that talk to a remote (a network call unless the remote is a path on this machine)."""
 
 if TYPE_CHECKING:
     from juniper_release.ecosystem.registry import Registry
@@ -24,8 +28,11 @@ class Git:
     root: Path
     env: Mapping[str, str] | None = None
 
-    def run(self, *args: str, fix: str | None = None) -> str:
-        """Run ``git args`` in the tree and return stdout stripped; a non-zero exit raises GitError."""
+    def run(self, *args: str, fix: str | None = None, strip: bool = True) -> str:
+        """Run ``git args`` in the tree and return stdout (stripped unless ``strip=False``, which output whose
+        leading blanks mean something needs, such as ``status --porcelain``); a non-zero exit raises GitError."""
+        if args and args[0] in _REMOTE_COMMANDS and is_offline():
+            self._require_local_remote(args)
         proc = subprocess.run(
             ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
         )
@@ -34,7 +41,7 @@ class Git:
                 f"{self.root.name}: `git {' '.join(args)}` failed: {redact(last_lines(proc.stderr or proc.stdout))}",
                 fix or "resolve the git problem shown and re-run",
             )
-        return proc.stdout.strip()
+        return proc.stdout.strip() if strip else proc.stdout
 
     def ok(self, *args: str) -> bool:
         """True when ``git args`` exits 0 (for questions such as 'does this ref exist')."""
@@ -42,6 +49,14 @@ class Git:
             ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
         )
         return proc.returncode == 0
+
+    def _require_local_remote(self, args: Sequence[str]) -> None:
+        """Offline, a command that talks to a remote may only use a remote on this machine (a path)."""
+        remote = next((a for a in args[1:] if not a.startswith("-")), "origin")
+        url = self.run("remote", "get-url", remote) if self.ok("remote", "get-url", remote) else remote
+        local = url.startswith("file://") or ("://" not in url and ":" not in url.split("/", 1)[0])
+        if not local:
+            require_network(f"{self.root.name}: `git {args[0]} {remote}` ({redact(url)})")
 
     def _env(self) -> dict[str, str] | None:
         return {**os.environ, **self.env} if self.env else None
@@ -58,8 +73,21 @@ class Git:
         return self.run("rev-parse", "--abbrev-ref", "HEAD")
 
     def status_porcelain(self) -> list[str]:
-        out = self.run("status", "--porcelain", "--untracked-files=normal")
-        return [line for line in out.splitlines() if line.strip()]
+        """``git status --porcelain -z`` entries as ``XY path`` (unquoted; a rename shows its new path)."""
+        out = self.run("status", "--porcelain", "-z", "--untracked-files=normal", strip=False)
+        fields = iter(out.split("\0"))
+        entries = []
+        for field in fields:
+            if not field:
+                continue
+            entries.append(field)
+            if field[0] in "RC":  # a rename or copy: the next field is the path it came from
+                next(fields, None)
+        return entries
+
+    def changed_paths(self) -> list[str]:
+        """The paths ``git status`` reports as changed or untracked, relative to the root."""
+        return [entry[3:] for entry in self.status_porcelain()]
 
     def is_clean(self) -> bool:
         return not self.status_porcelain()
@@ -71,6 +99,10 @@ class Git:
 
     def tag_exists(self, tag: str) -> bool:
         return self.ok("rev-parse", "-q", "--verify", f"refs/tags/{tag}")
+
+    def tag_is_annotated(self, tag: str) -> bool:
+        """True when ``tag`` is an annotated tag object (a lightweight tag points straight at a commit)."""
+        return self.run("cat-file", "-t", f"refs/tags/{tag}") == "tag"
 
     def commits_since(self, ref: str) -> int:
         return int(self.run("rev-list", "--count", f"{ref}..HEAD"))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
@@ -18,17 +21,52 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
-    """An aligned plain-text table with a header row."""
+DEFAULT_WIDTH = 120
+"""The width tables wrap to without a terminal (CI logs)."""
+
+_MIN_LAST_COLUMN = 30
+
+
+def terminal_width(stream: TextIO | None = None) -> int:
+    """The terminal's width, or :data:`DEFAULT_WIDTH` when the output is not a terminal."""
+    stream = stream or sys.stdout
+    if not stream.isatty():
+        return DEFAULT_WIDTH
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, width: int | None = None) -> str:
+    """An aligned plain-text table with a header row; the last column (messages) is wrapped to ``width``
+    (default: :func:`terminal_width`), continuation lines indented under it."""
     if not rows:
         return "(nothing to show)"
+    width = terminal_width() if width is None else width
     cols = list(columns or rows[0].keys())
     cells = [[_cell(row.get(c)) for c in cols] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
+    indent = sum(w + 2 for w in widths[:-1])
+    widths[-1] = min(widths[-1], max(_MIN_LAST_COLUMN, len(cols[-1]), width - indent))
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    for r in cells:
+        last = textwrap.wrap(r[-1], widths[-1], break_on_hyphens=False) or [r[-1]]
+        lines.append("  ".join(v.ljust(w) for v, w in zip([*r[:-1], last[0]], widths, strict=True)).rstrip())
+        lines += [" " * indent + more for more in last[1:]]
     return "\n".join(lines)
+
+
+_COLOURS = {"ok": "32", "passed": "32", "done": "32", "warning": "33", "would": "36", "failed": "31", "FAIL": "31"}
+
+
+def colour_enabled(stream: TextIO | None = None) -> bool:
+    """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org)."""
+    return not os.environ.get("NO_COLOR") and (stream or sys.stdout).isatty()
+
+
+def paint(text: str, outcome: str, stream: TextIO | None = None) -> str:
+    """``text`` in the colour of ``outcome`` (green ok, yellow warning, red failed) when colour is enabled."""
+    code = _COLOURS.get(outcome.strip())
+    return f"\x1b[{code}m{text}\x1b[0m" if code and colour_enabled(stream) else text
 
 
 def markdown(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
@@ -55,4 +93,4 @@ def emit(text: str, stream: TextIO | None = None) -> None:
 
 def step(name: str, outcome: str, detail: str = "") -> str:
     """One line of an ordered procedure: ``[outcome] name: detail``."""
-    return f"[{outcome:>7}] {name}" + (f": {detail}" if detail else "")
+    return paint(f"[{outcome:>7}]", outcome) + f" {name}" + (f": {detail}" if detail else "")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import html.parser
 import http.client
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +25,8 @@ from packaging.version import Version
 
 from juniper_release.ecosystem.registry import Index
 from juniper_release.errors import JuniperError
-from juniper_release.secrets import redact
+from juniper_release.offline import require_network
+from juniper_release.secrets import redact, register_secret
 
 DEFAULT_TIMEOUT = 5.0
 _ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
@@ -52,6 +55,25 @@ class _Links(html.parser.HTMLParser):
                 self.sha256[name] = fragment[len("sha256=") :].lower()
 
 
+def _split_credentials(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its ``user:password@`` part, and the Authorization header carrying it (urllib does not
+    send credentials written in a URL). The password is registered for redaction."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, {}
+    user = urllib.parse.unquote(parts.username or "")
+    password = urllib.parse.unquote(parts.password or "")
+    register_secret(password)
+    netloc = parts.hostname or ""
+    if ":" in netloc:  # an IPv6 address
+        netloc = f"[{netloc}]"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    register_secret(token)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), {"Authorization": f"Basic {token}"}
+
+
 def _version_of(filename: str, project: str) -> Version | None:
     want = canonicalize_name(project)
     try:
@@ -78,8 +100,11 @@ class Listing:
 
 def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT) -> Listing:
     """Files and versions of ``project`` on ``index``. A 404 is an empty listing; other failures raise."""
-    url = f"{index.simple_url.rstrip('/')}/{canonicalize_name(project)}/"
-    request = urllib.request.Request(url, headers={"Accept": _ACCEPT, "User-Agent": "juniper-release"})
+    shown = f"{index.simple_url.rstrip('/')}/{canonicalize_name(project)}/"  # redacted by IndexUnreachable
+    require_network(f"{index.name}: {project}")
+    url, auth = _split_credentials(shown)
+    headers = {"Accept": _ACCEPT, "User-Agent": "juniper-release", **auth}
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             body = resp.read().decode("utf-8", "replace")
@@ -87,7 +112,8 @@ def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return Listing((), ())
-        raise IndexUnreachable(f"{index.name}: {url} answered HTTP {exc.code}", "check the index URL") from None
+        fix = "check the user and password in the index URL" if exc.code in (401, 403) else "check the index URL"
+        raise IndexUnreachable(f"{index.name}: {shown} answered HTTP {exc.code}", fix) from None
     except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise IndexUnreachable(
@@ -105,7 +131,7 @@ def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT
             }
         except (ValueError, AttributeError, TypeError):
             raise IndexUnreachable(
-                f"{index.name}: {url} did not answer with a simple-API JSON page",
+                f"{index.name}: {shown} did not answer with a simple-API JSON page",
                 "point the JUNIPER_*_SIMPLE_URL override (or repos.toml) at the index's /simple/ URL",
             ) from None
     else:

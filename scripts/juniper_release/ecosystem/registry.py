@@ -401,6 +401,16 @@ def load_registry(path: Path | None = None, env: Mapping[str, str] | None = None
         raise ConfigError(
             f"{path}: registry not found", "run from a juniper-release checkout or pass --registry"
         ) from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: line {line} is not valid UTF-8 (byte {exc.object[exc.start]:#04x})",
+            "save the file as UTF-8 (TOML files must be UTF-8)",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the registry ({exc.strerror})", "check the path and its permissions"
+        ) from None
     return parse_registry(text, path, env)
 
 

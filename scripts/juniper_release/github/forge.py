@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from juniper_release.errors import JuniperError
+from juniper_release.offline import require_network
 from juniper_release.secrets import redact, register_secret
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -94,6 +95,7 @@ class GitHub:
     def request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         """Call the API; 404 returns None, any other error raises a redacted :class:`ForgeError`."""
         url = f"{self.base_url}{path}"
+        require_network(f"GitHub {method} {path}")
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",

@@ -37,6 +37,9 @@ VALIDATE_NAME = "validate.yml"
 
 NOX_CI_COMMAND = ("nox", "-l", "--json", "-t", "ci")
 """The command ci.yml runs to list the per-package sessions (the matrix)."""
+NOX_CI_ENV = {"PIP_QUIET": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+"""The environment of that command: in script mode nox installs the noxfile's PEP 723 dependencies with pip when
+uv is missing, and pip's progress would land on stdout before the JSON."""
 
 _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 _DIRECTIVE = re.compile(r"^(?P<indent>\s*)#@\s*(?P<word>if|else|endif|include)\b\s*(?P<arg>\S*)\s*$")
@@ -334,6 +337,7 @@ def nox_ci_sessions(root: Path = ROOT) -> str:
     proc = run(
         [sys.executable, "-m", *NOX_CI_COMMAND],
         cwd=root,
+        env=NOX_CI_ENV,
         what="list the ci sessions",
         fix="run `nox -l -t ci` in the juniper-release checkout and fix the noxfile",
     )

@@ -96,7 +96,7 @@ class ReleaseContext:
         return self._remote
 
     def dirty(self) -> list[str]:
-        return [line[3:].split(" -> ")[-1].strip('"') for line in self.git.status_porcelain()]
+        return self.git.changed_paths()
 
     def needs_commit(self) -> bool:
         """The only changes are an uncommitted version bump (which the release commits)."""

@@ -17,6 +17,7 @@ from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import VersionKind, sibling_requirements
 from juniper_release.ecosystem.tags import previous_release_tag
 from juniper_release.errors import JuniperError
+from juniper_release.offline import NOT_CHECKED, Offline
 from juniper_release.release.context import ReleaseContext
 from juniper_release.secrets import redact
 from juniper_release.verify.cache import is_verified
@@ -28,11 +29,19 @@ class Gate:
     ok: bool
     what: str = ""
     fix: str = ""
+    checked: bool = True  # False: a dry run could not check it (network, token); --execute requires it
 
     def line(self) -> str:
+        if not self.checked:
+            return f"  [  --] {self.name}: {NOT_CHECKED}"
         return f"  [{'ok' if self.ok else 'FAIL':>4}] {self.name}" + (
             "" if self.ok else f": {self.what}. Fix: {self.fix}"
         )
+
+
+def not_checked(name: str, what: str) -> Gate:
+    """A gate a dry run cannot check: shown, never a failure."""
+    return Gate(name, True, what, "run with --execute to check it", checked=False)
 
 
 class PreflightError(JuniperError):
@@ -95,6 +104,18 @@ def tag_is_new(ctx: ReleaseContext) -> Gate:
         f"tag {tag} already exists {' and '.join(stale)} (HEAD is {head[:8]})",
         f"bump to a new version (invoke bump --package {ctx.pkg.name} ...), or delete the stale tag "
         f"(git tag -d {tag}) if it was never pushed",
+    )
+
+
+def existing_tag_is_annotated(ctx: ReleaseContext) -> Gate:
+    """A tag of this version already made locally must be annotated, as the release would have made it."""
+    git, tag = ctx.git, ctx.tag
+    lightweight = git.tag_exists(tag) and not git.tag_is_annotated(tag)
+    return Gate(
+        "tag is annotated",
+        not lightweight,
+        f"tag {tag} is a lightweight tag; release tags must be annotated",
+        f"git tag -d {tag} && git tag -a {tag} -m 'Release {ctx.pkg.name} {ctx.version}'",
     )
 
 
@@ -213,7 +234,7 @@ def _previous_tag(ctx: ReleaseContext) -> str | None:
     """The tag of the release before this one, by the one tag rule (ecosystem/tags.py)."""
     try:
         released = indexes.versions(ctx.registry.index("pypi"), ctx.pkg.name)
-    except indexes.IndexUnreachable:
+    except (indexes.IndexUnreachable, Offline):
         released = ()
     return previous_release_tag(ctx.git, ctx.registry.tag_format, ctx.version, released).tag
 
@@ -240,6 +261,8 @@ def github_token(ctx: ReleaseContext) -> Gate | None:
     """GitHub mode: a token for the real API (the local stand-in needs none)."""
     if ctx.opts.mode != "github":
         return None
+    if not ctx.opts.execute and not ctx.forge.token and not ctx.forge.is_local:
+        return not_checked("GitHub token", "no GITHUB_TOKEN or GH_TOKEN (a dry run needs none)")
     return Gate(
         "GitHub token",
         bool(ctx.forge.token) or ctx.forge.is_local,
@@ -253,6 +276,7 @@ GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
     clean_tree,
     in_sync_with_origin,
     tag_is_new,
+    existing_tag_is_annotated,
     version_not_yet_published,
     versions_agree,
     requirements_available,
@@ -264,5 +288,24 @@ GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
 
 
 def evaluate(ctx: ReleaseContext) -> list[Gate]:
-    """Every gate that applies, in order, each evaluated (a failure does not stop the later ones)."""
-    return [gate for check in GATES if (gate := check(ctx)) is not None]
+    """Every gate that applies, in order, each evaluated (a failure does not stop the later ones).
+
+    A gate that needs the network in a dry run (offline) is shown as not checked."""
+    gates = []
+    for check in GATES:
+        try:
+            gate = check(ctx)
+        except Offline as exc:
+            gate = not_checked(GATE_NAMES.get(check.__name__, check.__name__.replace("_", " ")), exc.what)
+        if gate is not None:
+            gates.append(gate)
+    return gates
+
+
+GATE_NAMES = {
+    "in_sync_with_origin": "in sync with origin",
+    "tag_is_new": "tag is new",
+    "version_not_yet_published": "version not yet published",
+    "requirements_available": "Juniper requirements available",
+}
+"""The names of the gates that can need the network, for showing them as not checked."""

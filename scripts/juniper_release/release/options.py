@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,9 +46,12 @@ class Options:
 def parse_timeout(value: float | str) -> float:
     """``--timeout`` in seconds; the tasks take it as text so a typo is a one-line error, not a parser traceback."""
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         raise JuniperError(f"--timeout {value!r} is not a number of seconds", "pass e.g. --timeout 600") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise JuniperError(f"--timeout must be a positive number of seconds, got {value!r}", "pass e.g. --timeout 600")
+    return seconds
 
 
 def require_confirmable(opts: Options) -> None:
