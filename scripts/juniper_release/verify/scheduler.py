@@ -40,6 +40,7 @@ from juniper_release.verify.cache import (
     wheelhouse_dir,
 )
 from juniper_release.verify.install import verify_package
+from juniper_release.verify.pythons import default_python
 
 PHASES = ("build", "env", "install", "smoke")
 STATUSES = ("passed", "failed", "skipped", "cached")
@@ -54,6 +55,7 @@ class PackageResult:
 
     package: str
     version: str = ""
+    python: str = ""
     status: str = "pending"  # passed / failed / skipped / cached
     backend: str = "-"
     phases: dict[str, float] = field(default_factory=dict)
@@ -79,6 +81,7 @@ class PackageResult:
         row: dict[str, Any] = {
             "package": self.package,
             "version": self.version,
+            "python": self.python or "-",
             "result": self.result,
             "backend": self.backend,
         }
@@ -165,6 +168,8 @@ class _Run:
     workspace: Path
     keys: dict[str, str]
     results: dict[str, PackageResult]
+    pythons: dict[str, str | None] = field(default_factory=dict)
+    request: str | None = None
     builds: dict[str, BuildResult] = field(default_factory=dict)
     built: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -184,6 +189,8 @@ def verify_all(
     keep_going: bool = False,
     jobs: int | None = None,
     log: Callable[[str], None] | None = None,
+    pythons: Mapping[str, str] | None = None,
+    python: str | None = None,
 ) -> VerifyReport:
     """Build and verify ``packages`` (default: all) in release order; see the module docstring.
 
@@ -193,15 +200,17 @@ def verify_all(
     verification is verified anyway, against that package's wheel, and reported as "passed: against failed X, not
     cached" (or failed); such a pass is not recorded in the cache. A failed build still skips its dependents: there
     is no wheel to verify them against. Verifying a subset builds (but does not verify) the Juniper packages it
-    depends on.
+    depends on. ``pythons`` names the Python of a selected package; the others are verified on the first Python the
+    request ``python`` (None, ``all`` or a version) chooses for them (``verify.pythons``).
     """
     start = time.monotonic()
     plan = _plan(registry, workspace, packages)
     keys = {n: source_key(registry, registry.get(n), workspace) for n in sorted(plan.needed)}
-    results = {n: PackageResult(n) for n in plan.selected}
-    run_ = _Run(registry, workspace, keys, results, log=log or _default_log)
+    chosen = {n: (pythons or {}).get(n) or default_python(registry.get(n), workspace, python) for n in plan.selected}
+    results = {n: PackageResult(n, python=chosen[n] or "") for n in plan.selected}
+    run_ = _Run(registry, workspace, keys, results, chosen, python, log=log or _default_log)
     to_build = _reuse_builds(run_, plan, force)
-    vkeys = {n: verify_key(n, keys, plan.closures[n]) for n in plan.selected}
+    vkeys = {n: verify_key(n, keys, plan.closures[n], chosen[n]) for n in plan.selected}
     _mark_cached(run_, plan.selected, vkeys)
     _schedule(run_, _tasks(run_, plan, to_build, vkeys, keep_going), plan.layers, jobs or _jobs_default())
     _settle(run_, plan.selected)
@@ -342,6 +351,8 @@ def _verify_job(run_: _Run, name: str, closure: set[str], vkey: str) -> bool:
             result,
             env_dir=env_dir,
             log=lambda msg: run_.say(name, msg),
+            python=run_.pythons.get(name),
+            request=run_.request,
         )
     except Exception as exc:
         text, detail = _message(name, exc)
@@ -354,6 +365,7 @@ def _verify_job(run_: _Run, name: str, closure: set[str], vkey: str) -> bool:
         result.reason = f"against failed {', '.join(failed_deps)}, not cached"
     else:
         entry = {"package": name, "version": result.version, "source_key": run_.keys[name], "backend": env.backend}
+        entry["python"] = env.python_version
         record_success(name, vkey, entry)
     shutil.rmtree(env.path, ignore_errors=True)
     run_.say(name, f"passed ({result.seconds:.1f}s, {env.backend})")
