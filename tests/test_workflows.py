@@ -227,7 +227,7 @@ def test_nox_ci_sessions_list_the_pythons_each_checkout_admits(registry: Registr
     )
     sessions = [s["session"] for s in json.loads(proc.stdout)]
     assert "verify(juniper-data, 3.11)" not in sessions and "verify(juniper-data, 3.12)" in sessions
-    assert "verify(juniper-data-client, 3.11)" in sessions
+    assert "verify(juniper-cascor-client, 3.11)" in sessions and "verify(juniper-data-client, 3.11)" not in sessions
 
 
 # ----------------------------------------------------------------------------------------------- rendered content
