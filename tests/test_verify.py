@@ -239,12 +239,15 @@ def test_build_defects_fail_in_the_build_phase(registry, tmp_path):
 # --------------------------------------------------------------------------------------------------- pre-check guards
 
 
-def test_precheck_requires_python_admits_the_configured_python(registry, wheels, tmp_path):
+def test_precheck_requires_python_admits_the_chosen_python(registry, wheels, tmp_path):
     eco = _eco(tmp_path, registry, "mixed-floors")
     ml = registry.get("juniper-ml")
     local = dict(wheels)
     local["juniper-ml"] = build_package(registry, ml, eco.workspace, tmp_path / "out")
-    with pytest.raises(VerifyError, match=r"juniper-ml requires Python >=3.12 but repos.toml sets python = '3.11'"):
+    with pytest.raises(
+        VerifyError,
+        match=r"juniper-ml's wheel requires Python >=3.12, which excludes the Python 3.11.7 it is verified on",
+    ):
         precheck(registry, ml, local, "3.11.7")
 
 
