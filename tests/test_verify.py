@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from juniper_release.ecosystem.registry import Registry
+from juniper_release.ecosystem.registry import PYTHON_CANDIDATES, Registry
 from juniper_release.sandbox.standin import Ecosystem, create_ecosystem
 from juniper_release.verify.build import build_package
 from juniper_release.verify.cache import is_verified, source_key, wheelhouse_dir
@@ -327,11 +327,14 @@ def _nox(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_nox_ci_tag_lists_exactly_one_verify_session_per_package(registry, cache):
+def test_nox_ci_tag_lists_exactly_one_verify_session_per_package_and_python(registry, cache):
     proc = _nox("-l", "--json", "-t", "ci", cache=cache)
     assert proc.returncode == 0, proc.stderr
     sessions = [s["session"] for s in json.loads(proc.stdout)]
-    assert sessions == [f"verify({p.name})" for p in registry.packages]
+    # No checkouts next to this repository: every candidate Python is listed (a session skips the ones excluded).
+    assert sessions == [f"verify({p.name}, {py})" for p in registry.packages for py in PYTHON_CANDIDATES]
+    every = [s["session"] for s in json.loads(_nox("-l", "--json", cache=cache).stdout)]
+    assert all(f"verify({p.name})" in every for p in registry.packages), "the default-Python sessions stay"
 
 
 def test_nox_verify_all_on_a_verified_workspace_is_all_cached(verified, eco, cache):
