@@ -333,7 +333,9 @@ def test_nox_ci_tag_lists_exactly_one_verify_session_per_package_and_python(regi
     sessions = [s["session"] for s in json.loads(proc.stdout)]
     # No checkouts next to this repository: every candidate Python is listed (a session skips the ones excluded).
     assert sessions == [f"verify({p.name}, {py})" for p in registry.packages for py in PYTHON_CANDIDATES]
-    every = [s["session"] for s in json.loads(_nox("-l", "--json", cache=cache).stdout)]
+    every = [
+        s["session"] for s in json.loads(_nox("-l", "--json", "-t", "layer0", "layer1", "layer2", cache=cache).stdout)
+    ]
     assert all(f"verify({p.name})" in every for p in registry.packages), "the default-Python sessions stay"
 
 
