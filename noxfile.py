@@ -20,7 +20,8 @@ Every session is a short checklist that calls the engine in ``scripts/juniper_re
 and are parsed with argparse (``nox -s verify-all -- --sandbox``).
 
 Tags:
-  ci      the per-package ``verify(...)`` sessions CI runs as a matrix (``nox -l --json -t ci``)
+  ci      the per-package, per-Python ``verify(<package>, <python>)`` sessions CI runs as a matrix
+          (``nox -l --json -t ci``); ``verify(<package>)`` verifies on the package's default Python (its floor)
   layer0  / layer1 / layer2: the per-package sessions of one release layer
 """
 
@@ -52,8 +53,20 @@ try:
 except JuniperError as exc:  # a broken registry must still say what to fix
     raise SystemExit(f"error: {failure(exc)}") from None
 
-PACKAGE_PARAMS = [nox.param(p.name, id=p.name, tags=["ci", f"layer{p.layer}"]) for p in REGISTRY.packages]
 PACKAGE_NAMES = [p.name for p in REGISTRY.packages]
+
+
+def _verify_params() -> list[object]:
+    """``verify(<package>)`` on the default Python, and one ci-tagged ``verify(<package>, <python>)`` per Python its
+    checkout's requires-python admits (every candidate when the workspace cannot be read now; those then skip)."""
+    from juniper_release.verify.pythons import listed_pythons
+
+    params: list[object] = []
+    for pkg in REGISTRY.packages:
+        params.append(nox.param(pkg.name, None, id=pkg.name, tags=[f"layer{pkg.layer}"]))
+        for py in listed_pythons(pkg):
+            params.append(nox.param(pkg.name, py, id=f"{pkg.name}, {py}", tags=["ci", f"layer{pkg.layer}"]))
+    return params
 
 
 def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespace:
@@ -64,6 +77,7 @@ def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespac
     parser.add_argument("--defects", help=HELP["defects"])
     parser.add_argument("--json", action="store_true", help=HELP["json"])
     if verify:
+        parser.add_argument("--python", help="verify on this Python ('3.12'), or on every supported one ('all')")
         parser.add_argument("--force", action="store_true", help="rebuild and re-verify even when cached")
         parser.add_argument(
             "--keep-going",
@@ -136,15 +150,31 @@ def check(session: nox.Session) -> None:
 BUILD_PARAMS = [nox.param(p.name, id=p.name, tags=[f"layer{p.layer}"]) for p in REGISTRY.packages]
 
 
-def _verify(session: nox.Session, packages: list[str] | None, *, sandbox: bool = False) -> None:
-    """Resolve the target, run verify-all on ``packages`` and print the summary; fail on any failure."""
+def _verify(
+    session: nox.Session, packages: list[str] | None, *, sandbox: bool = False, python: str | None = None
+) -> None:
+    """Resolve the target, run verify-all on ``packages`` and print the summary; fail on any failure.
+
+    ``python`` is the session's own Python (``verify(<package>, <python>)``): it skips when the package excludes it.
+    """
     from juniper_release.frontdoor import target
-    from juniper_release.verify.scheduler import verify_all
+    from juniper_release.verify.matrix import verify_pythons
+    from juniper_release.verify.pythons import PythonNotAdmitted, check_request, choose_for_checkout
 
     opts = _options(session, verify=True)
     try:
+        if python and opts.python:
+            raise JuniperError(f"{session.name} already verifies on Python {python}", f"drop --python {opts.python}")
+        request = python or check_request(opts.python)
         tgt = target(opts.workspace, sandbox=sandbox or opts.sandbox, defects=opts.defects, require_all=True)
-        report = verify_all(tgt.registry, tgt.workspace, packages, force=opts.force, keep_going=opts.keep_going)
+        if python and packages:
+            try:
+                choose_for_checkout(tgt.registry.get(packages[0]), tgt.workspace, python)
+            except PythonNotAdmitted as exc:
+                session.skip(failure(exc))
+        report = verify_pythons(
+            tgt.registry, tgt.workspace, packages, python=request, force=opts.force, keep_going=opts.keep_going
+        )
     except JuniperError as exc:
         _fail(session, exc)
         return
@@ -175,10 +205,10 @@ def build(session: nox.Session, package: str) -> None:
 
 
 @nox.session(venv_backend="none")
-@nox.parametrize("package", PACKAGE_PARAMS)
-def verify(session: nox.Session, package: str) -> None:
-    """Build and verify one package in a fresh environment against local builds of its siblings."""
-    _verify(session, [package])
+@nox.parametrize(("package", "interpreter"), _verify_params())
+def verify(session: nox.Session, package: str, interpreter: str | None) -> None:
+    """Build and verify one package in a fresh environment (on one Python) against local builds of its siblings."""
+    _verify(session, [package], python=interpreter)
 
 
 @nox.session(name="verify-all", venv_backend="none")

@@ -54,6 +54,8 @@ STATIC_DEFECTS = {
     "double-trigger": {("juniper-cascor-client", "publish-workflow", "error")},
     "mixed-floors": {("ecosystem", "requires-python", "warning")},
     "no-services": {("juniper-ml", "meta-extras", "error")},
+    "extra-edge": {("juniper-cascor", "graph", "error"), ("juniper-ml", "graph", "error")},
+    "py312-floor": {("ecosystem", "requires-python", "warning")},
 }
 
 
@@ -241,3 +243,27 @@ def test_a_committed_sops_encrypted_env_file_is_accepted(make_ecosystem, registr
     assert [(f.package, f.severity) for f in found] == [("juniper-cascor", "error")] and ".env.enc" not in found[
         0
     ].message
+
+
+def test_license_table_is_an_info_that_says_the_spdx_fix(make_ecosystem, registry):
+    findings = run_checks(registry, make_ecosystem("license-table").workspace)
+    assert problems(findings) == [], "a table license builds: it is reported, never a failure"
+    infos = [f for f in findings if f.check == "license-table"]
+    assert [f.package for f in infos] == ["juniper-data"] and infos[0].severity == "info"
+    assert "setuptools deprecates" in infos[0].message and 'Fix: write license = "MIT"' in infos[0].message
+    clean = run_checks(registry, make_ecosystem().workspace)
+    assert not [f for f in clean if f.check == "license-table"]
+
+
+def test_graph_and_check_give_the_same_layer_and_extras_finding(make_ecosystem, registry):
+    """One diagnosis: `invoke graph` fails with exactly the message `invoke check` reports, for each defect."""
+    for defect, package in (("no-services", "juniper-ml"), ("extra-edge", "juniper-cascor"), ("wrong-layer", None)):
+        ws = make_ecosystem(defect).workspace
+        findings = [f for f in run_checks(registry, ws) if f.check in {"graph", "meta-extras"}]
+        graph = run_task("graph", "--workspace", str(ws))
+        assert graph.returncode != 0
+        assert findings[0].message in graph.stderr, (defect, graph.stderr)
+        if package:
+            assert findings[0].package == package
+    no_services = run_task("graph", "--workspace", str(make_ecosystem("no-services").workspace))
+    assert "add them to an extra" in no_services.stderr and "set layer" not in no_services.stderr

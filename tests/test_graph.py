@@ -106,3 +106,14 @@ def test_unknown_format_is_refused_before_anything_is_read(ecosystem, registry):
         "release order: layer 0: juniper-cascor-client, juniper-cascor-worker, juniper-data-client"
         " | layer 1: juniper-cascor, juniper-data | layer 2: juniper-ml"
     )
+
+
+def test_an_extra_edge_changes_the_layers_and_says_which_extra(make_ecosystem, registry):
+    graph = build_graph(registry, make_ecosystem("extra-edge").workspace)
+    assert graph.computed_layers()["juniper-cascor"] == 2 and graph.computed_layers()["juniper-ml"] == 3
+    with pytest.raises(LayerError) as info:
+        graph.check_layers()
+    message = str(info.value)
+    assert "juniper-cascor declares layer 1 but its dependencies put it in layer 2" in message
+    assert "juniper-data <0.7,>=0.6.0 through extra [juniper-data]" in message
+    assert "Fix: set layer = 2 for juniper-cascor" in message

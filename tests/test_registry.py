@@ -157,8 +157,22 @@ def test_bad_repo_and_python() -> None:
     doc["package"][0]["repo"] = "juniper-data-client"
     assert "repo 'juniper-data-client' is not owner/name" in _error(doc)
     doc = _doc()
-    doc["package"][0]["python"] = "3"
-    assert "python '3' is not a version" in _error(doc)
+    doc["package"][0]["python"] = "3.12"
+    err = _error(doc)
+    assert "juniper-data-client.python must be a list" in err and "'3.12'" in err
+    assert "write python = ['3.12', '3.13'] (a list), or drop it" in err
+    for bad in (["3"], ["3.9"], [3.12], [], ["3.12", "3.12"]):
+        doc["package"][0]["python"] = bad
+        assert "juniper-data-client.python" in _error(doc)
+
+
+def test_python_is_optional_and_a_list() -> None:
+    doc = _doc()
+    assert all("python" not in p for p in doc["package"]), "repos.toml pins no Python: each package's floor is used"
+    doc["package"][0]["python"] = ["3.13", "3.12"]
+    reg = parse_registry(tomlkit.dumps(doc), Path("repos.toml"), env={})
+    assert reg.packages[0].python == ("3.12", "3.13")
+    assert reg.packages[1].python == ()
 
 
 def test_tag_format_needs_a_version_placeholder() -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from juniper_release.ecosystem.registry import Registry
+from juniper_release.ecosystem.registry import PYTHON_CANDIDATES, Registry
 from juniper_release.sandbox.standin import Ecosystem, create_ecosystem
 from juniper_release.verify.build import build_package
 from juniper_release.verify.cache import is_verified, source_key, wheelhouse_dir
@@ -239,12 +239,15 @@ def test_build_defects_fail_in_the_build_phase(registry, tmp_path):
 # --------------------------------------------------------------------------------------------------- pre-check guards
 
 
-def test_precheck_requires_python_admits_the_configured_python(registry, wheels, tmp_path):
+def test_precheck_requires_python_admits_the_chosen_python(registry, wheels, tmp_path):
     eco = _eco(tmp_path, registry, "mixed-floors")
     ml = registry.get("juniper-ml")
     local = dict(wheels)
     local["juniper-ml"] = build_package(registry, ml, eco.workspace, tmp_path / "out")
-    with pytest.raises(VerifyError, match=r"juniper-ml requires Python >=3.12 but repos.toml sets python = '3.11'"):
+    with pytest.raises(
+        VerifyError,
+        match=r"juniper-ml's wheel requires Python >=3.12, which excludes the Python 3.11.7 it is verified on",
+    ):
         precheck(registry, ml, local, "3.11.7")
 
 
@@ -324,11 +327,16 @@ def _nox(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_nox_ci_tag_lists_exactly_one_verify_session_per_package(registry, cache):
+def test_nox_ci_tag_lists_exactly_one_verify_session_per_package_and_python(registry, cache):
     proc = _nox("-l", "--json", "-t", "ci", cache=cache)
     assert proc.returncode == 0, proc.stderr
     sessions = [s["session"] for s in json.loads(proc.stdout)]
-    assert sessions == [f"verify({p.name})" for p in registry.packages]
+    # No checkouts next to this repository: every candidate Python is listed (a session skips the ones excluded).
+    assert sessions == [f"verify({p.name}, {py})" for p in registry.packages for py in PYTHON_CANDIDATES]
+    every = [
+        s["session"] for s in json.loads(_nox("-l", "--json", "-t", "layer0", "layer1", "layer2", cache=cache).stdout)
+    ]
+    assert all(f"verify({p.name})" in every for p in registry.packages), "the default-Python sessions stay"
 
 
 def test_nox_verify_all_on_a_verified_workspace_is_all_cached(verified, eco, cache):

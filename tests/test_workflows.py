@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import PACKAGE_NAMES, ROOT, run_task, start_index_server
-from juniper_release.ecosystem.registry import Package, Registry, WorkspaceError
+from juniper_release.ecosystem.registry import PYTHON_CANDIDATES, Package, Registry, WorkspaceError
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, JuniperError
 from juniper_release.github import workflows as wf
 from juniper_release.sandbox.standin import Ecosystem
@@ -156,20 +156,27 @@ def test_ecosystem_release_plans_read_only_and_executes_only_without_dry_run() -
 # ----------------------------------------------------------------------------------------------- CI matrix
 
 
-def nox_json(names: list[str]) -> str:
+def nox_json(names: list[str], pythons: tuple[str, ...] = ("3.12",)) -> str:
     return json.dumps(
         [
-            {"session": f"verify({n})", "name": "verify", "tags": ["ci"], "python": None, "call_spec": {"package": n}}
+            {
+                "session": f"verify({n}, {py})",
+                "name": "verify",
+                "tags": ["ci"],
+                "python": None,
+                "call_spec": {"package": n, "interpreter": py},
+            }
             for n in names
+            for py in pythons
         ]
     )
 
 
 def test_ci_matrix_is_the_registry_package_list(registry: Registry) -> None:
-    matrix = wf.ci_matrix(registry, nox_json(list(reversed(registry.names))))
-    assert [m["package"] for m in matrix] == list(registry.names)
-    assert all(m["python"] == registry.get(m["package"]).python for m in matrix)
-    assert matrix[0]["session"] == "verify(juniper-data-client)"
+    matrix = wf.ci_matrix(registry, nox_json(list(reversed(registry.names)), ("3.13", "3.12")))
+    assert [m["package"] for m in matrix] == [n for n in registry.names for _ in range(2)]
+    assert [m["python"] for m in matrix[:2]] == ["3.12", "3.13"]
+    assert matrix[0]["session"] == "verify(juniper-data-client, 3.12)"
 
 
 ALL = list(PACKAGE_NAMES)
@@ -179,7 +186,7 @@ ALL = list(PACKAGE_NAMES)
     ("sessions", "message"),
     [
         (["juniper-data-client"], "missing: juniper-cascor-client"),
-        ([*ALL, "juniper-ml"], "listed twice: juniper-ml"),
+        ([*ALL, "juniper-ml"], "listed twice: juniper-ml on 3.12"),
         ([*ALL, "juniper-nope"], "unknown package 'juniper-nope'"),
     ],
 )
@@ -199,10 +206,28 @@ def test_ci_matrix_refuses_a_ci_session_without_a_package(registry: Registry) ->
 
 
 def test_nox_ci_sessions_equal_the_registry(registry: Registry) -> None:
-    """The exact command ci.yml runs lists one verify(...) per registry package, in registry order."""
+    """The exact command ci.yml runs lists one verify(<package>, <python>) per registry package and Python, in
+    registry order; without readable checkouts (none next to this repository) every candidate Python is listed."""
     listed = json.loads(wf.nox_ci_sessions(ROOT))
-    assert [s["session"] for s in listed] == [f"verify({n})" for n in registry.names]
-    assert [m["package"] for m in wf.ci_matrix(registry, json.dumps(listed))] == list(registry.names)
+    expected = [f"verify({n}, {py})" for n in registry.names for py in PYTHON_CANDIDATES]
+    assert [s["session"] for s in listed] == expected
+    assert all(s["tags"][0] == "ci" for s in listed)
+    assert [m["session"] for m in wf.ci_matrix(registry, json.dumps(listed))] == expected
+
+
+def test_nox_ci_sessions_list_the_pythons_each_checkout_admits(registry: Registry, make_ecosystem) -> None:
+    eco = make_ecosystem("py312-floor")
+    proc = subprocess.run(
+        [sys.executable, "-m", "nox", "-l", "--json", "-t", "ci"],
+        cwd=ROOT,
+        env={**os.environ, "JUNIPER_WORKSPACE": str(eco.workspace)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    sessions = [s["session"] for s in json.loads(proc.stdout)]
+    assert "verify(juniper-data, 3.11)" not in sessions and "verify(juniper-data, 3.12)" in sessions
+    assert "verify(juniper-cascor-client, 3.11)" in sessions and "verify(juniper-data-client, 3.11)" not in sessions
 
 
 # ----------------------------------------------------------------------------------------------- rendered content
@@ -257,7 +282,7 @@ def test_publish_workflow_fixes_the_upstream_flaws(
     for s in (s for job in jobs.values() for s in job["steps"]):
         if s.get("uses", "").startswith("actions/checkout"):
             assert s["with"]["persist-credentials"] is False
-    assert f'python-version: "{pkg.python}"' in text
+    assert 'python-version: "3.11"' in text  # rendered without a checkout: the oldest candidate
     assert "@" + "PACKAGE_NAME@" not in text and "#@" not in text
 
 

@@ -24,8 +24,8 @@ from packaging.version import Version
 
 from juniper_release import output as report
 from juniper_release import secrets
-from juniper_release.ecosystem.graph import Graph, build_graph
-from juniper_release.ecosystem.project import Project, VersionKind, find_module_version
+from juniper_release.ecosystem.graph import Graph, build_graph, diagnose
+from juniper_release.ecosystem.project import Project, VersionKind, find_module_version, load_pyproject_table
 from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError
 from juniper_release.gitops import Git
@@ -95,6 +95,24 @@ def check_license(pkg: Package, project: Project) -> list[Finding]:
             "license",
             "error",
             f"no LICENSE file in {project.root}. Fix: add the project's LICENSE (MIT) at the repository root",
+        )
+    ]
+
+
+def check_license_table(pkg: Package, project: Project) -> list[Finding]:
+    """A TOML-table ``project.license`` builds, but setuptools prints deprecation warnings for it (an info)."""
+    license_value = load_pyproject_table(project.pyproject).get("project", {}).get("license")
+    if not isinstance(license_value, dict):
+        return []
+    text = license_value.get("text")
+    spdx = text if isinstance(text, str) and text.strip() and "\n" not in text.strip() else "MIT"
+    return [
+        Finding(
+            pkg.name,
+            "license-table",
+            "info",
+            f"project.license is a TOML table ({license_value!r}), which setuptools deprecates: every build prints "
+            f'warnings. Fix: write license = "{spdx.strip()}" (an SPDX expression) and license-files = ["LICENSE*"]',
         )
     ]
 
@@ -264,39 +282,9 @@ def check_publish_workflow(pkg: Package, project: Project, workflow: str) -> lis
 # --------------------------------------------------------------------------------------------------- ecosystem
 
 
-def check_graph(graph: Graph, explained: frozenset[str] = frozenset()) -> list[Finding]:
-    """A cycle (naming all of it) or declared layers that disagree with the computed ones.
-
-    ``explained`` names packages whose layer mismatch is a consequence of another finding (a meta-package that sinks
-    a layer because its extras lack packages): it is not reported twice.
-    """
-    cycle = graph.find_cycle()
-    if cycle:
-        return [
-            Finding(
-                cycle[0],
-                "graph",
-                "error",
-                f"dependency cycle: {' -> '.join(cycle)}. Fix: remove one of these requirements (a lower layer "
-                "must never require a higher one)",
-            )
-        ]
-    file = graph.registry.path.name
-    out = []
-    for pkg, computed in graph.layer_mismatches():
-        if pkg.name in explained and computed < pkg.layer:
-            continue
-        why = ", ".join(f"{e.target} ({e.label})" for e in graph.edges if e.source == pkg.name) or "nothing"
-        out.append(
-            Finding(
-                pkg.name,
-                "graph",
-                "error",
-                f"declared layer {pkg.layer} in {file} but computed layer {computed} (requires {why}). Fix: set "
-                f"layer = {computed} for {pkg.name} in {file}, or drop the requirement",
-            )
-        )
-    return out
+def check_graph(graph: Graph) -> list[Finding]:
+    """The graph's layer/extras defects (:func:`graph.diagnose`, the same finding and fix ``invoke graph`` gives)."""
+    return [Finding(d.package, d.check, "error", f"{d.what}. Fix: {d.fix}") for d in diagnose(graph)]
 
 
 def _next_releases(version: Version) -> list[tuple[str, Version]]:
@@ -378,10 +366,10 @@ def check_python_floors(registry: Registry, projects: dict[str, Project]) -> lis
     if len(groups) > 1:
         parts = [f"{floor} ({', '.join(names)})" for floor, names in sorted(groups.items())]
         excluded = [
-            f"{p.name} is verified on Python {p.python} in {registry.path.name}"
+            f"{p.name} is verified on Python {py} in {registry.path.name}"
             for p in registry.packages
-            if (spec := projects[p.name].requires_python) is not None
-            and not spec.contains(Version(p.python), prereleases=True)
+            for py in p.python
+            if (spec := projects[p.name].requires_python) is not None and not spec.contains(py, prereleases=True)
         ]
         extra = f"; {'; '.join(excluded)}, which its floor excludes" if excluded else ""
         choices = " or ".join(sorted(groups))
@@ -398,28 +386,13 @@ def check_python_floors(registry: Registry, projects: dict[str, Project]) -> lis
 
 
 def check_meta_extras(graph: Graph) -> list[Finding]:
-    """The meta-package's extras name every other package; every extra repos.toml verifies exists."""
+    """Every extra repos.toml verifies exists (a meta-package missing packages is :func:`check_graph`'s finding)."""
     out: list[Finding] = []
     registry = graph.registry
+    diagnosed = {d.package for d in diagnose(graph) if d.check == "meta-extras"}
     for pkg in registry.packages:
-        project = graph.projects[pkg.name]
-        missing_extras = [x for x in pkg.extras if x not in project.optional]
-        if pkg.is_meta:
-            named = {e.target for e in graph.edges if e.source == pkg.name}
-            missing = [p.name for p in registry.packages if p.name != pkg.name and p.name not in named]
-            if missing:
-                also = f" (repos.toml expects extras it lacks: {', '.join(missing_extras)})" if missing_extras else ""
-                out.append(
-                    Finding(
-                        pkg.name,
-                        "meta-extras",
-                        "error",
-                        f"the meta-package's extras do not name {', '.join(missing)}{also}. Fix: add them to an "
-                        "extra (the plan's [services] extra holds juniper-data and juniper-cascor) and to [all]",
-                    )
-                )
-                continue
-        if missing_extras:
+        missing_extras = [x for x in pkg.extras if x not in graph.projects[pkg.name].optional]
+        if missing_extras and pkg.name not in diagnosed:
             out.append(
                 Finding(
                     pkg.name,
@@ -461,14 +434,14 @@ def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
             )
         findings += check_version_sync(pkg, project)
         findings += check_license(pkg, project)
+        findings += check_license_table(pkg, project)
         findings += check_readme(pkg, project)
         findings += check_secrets(pkg, project)
         findings += check_publish_workflow(pkg, project, registry.publish_workflow)
-    meta = check_meta_extras(graph)
-    findings += check_graph(graph, frozenset(f.package for f in meta if f.check == "meta-extras"))
+    findings += check_graph(graph)
     findings += check_specifiers(graph)
     findings += check_python_floors(registry, projects)
-    findings += meta
+    findings += check_meta_extras(graph)
     order = {name: i for i, name in enumerate(registry.names)}
     return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), order.get(f.package, len(order))))
 

@@ -16,11 +16,11 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from juniper_release.ecosystem.project import Project, read_project, sibling_requirements
-from juniper_release.ecosystem.registry import Package, Registry, require_checkout
+from juniper_release.ecosystem.registry import PYTHON_CANDIDATES, Package, Registry, require_checkout
 from juniper_release.errors import JuniperError
 
 # Marker environments the ecosystem supports; an edge counts if its marker holds in any of them.
-SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
+SUPPORTED_PYTHONS = PYTHON_CANDIDATES
 FORMATS = ("mermaid", "dot")
 
 
@@ -30,6 +30,17 @@ class CycleError(JuniperError):
 
 class LayerError(JuniperError):
     """A declared layer disagrees with the computed one."""
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """One layer/extras defect of the graph: what is wrong and the one fix (shared by ``graph`` and ``check``)."""
+
+    package: str
+    check: str  # "graph" or "meta-extras"
+    what: str
+    fix: str
+    cycle: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,12 @@ class Edge:
     def label(self) -> str:
         spec = str(self.requirement.specifier) or "any"
         return f"[{self.extra}] {spec}" if self.extra else spec
+
+    @property
+    def reason(self) -> str:
+        """``target spec``, plus ``through extra [x]`` when an extra creates the edge."""
+        spec = str(self.requirement.specifier) or "any version"
+        return f"{self.target} {spec}" + (f" through extra [{self.extra}]" if self.extra else "")
 
 
 def _marker_can_hold(marker: Marker | None, extra: str | None) -> bool:
@@ -125,14 +142,9 @@ class Graph:
         return [(p, computed[p.name]) for p in self.registry.packages if computed[p.name] != p.layer]
 
     def check_layers(self) -> None:
-        """Raise on a cycle or on the first declared layer that disagrees with the computed one."""
-        for pkg, computed in self.layer_mismatches():
-            why = ", ".join(f"{e.target} ({e.label})" for e in self.edges if e.source == pkg.name) or "none"
-            raise LayerError(
-                f"{self.registry.path.name}: {pkg.name} declares layer {pkg.layer} but its dependencies put it in "
-                f"layer {computed} (requires: {why})",
-                f"set layer = {computed} for {pkg.name} in {self.registry.path.name}, or drop the requirement",
-            )
+        """Raise on the first layer/extras defect :func:`diagnose` finds (the finding ``invoke check`` prints)."""
+        for found in diagnose(self):
+            raise (CycleError if found.cycle else LayerError)(found.what, found.fix)
 
     def release_order(self, names: Iterable[str] | None = None) -> list[Package]:
         """Packages layer by layer (computed layers), ties broken by name."""
@@ -176,6 +188,52 @@ class Graph:
             lines.append(f'    "{e.source}" -> "{e.target}" [label="{e.label}", style={style}];')
         lines.append("}")
         return "\n".join(lines)
+
+
+def diagnose(graph: Graph) -> list[Diagnosis]:
+    """The graph's layer/extras defects, each with one fix: a cycle; a meta-package whose extras miss packages (it
+    sinks a layer: the fix is the extra, not the layer); declared layers that disagree with the computed ones, naming
+    the requirements (and the extras that create them) behind the computed layer."""
+    file = graph.registry.path.name
+    cycle = graph.find_cycle()
+    if cycle:
+        what = f"dependency cycle: {' -> '.join(cycle)}"
+        fix = "remove one of these requirements (a lower layer must never require a higher one)"
+        return [Diagnosis(cycle[0], "graph", what, fix, cycle=True)]
+    out: list[Diagnosis] = []
+    explained: set[str] = set()
+    for pkg in graph.registry.packages:
+        if not pkg.is_meta:
+            continue
+        named = {e.target for e in graph.edges if e.source == pkg.name}
+        missing = [p.name for p in graph.registry.packages if p.name != pkg.name and p.name not in named]
+        if missing:
+            lacking = [x for x in pkg.extras if x not in graph.projects[pkg.name].optional]
+            also = f" (repos.toml expects extras it lacks: {', '.join(lacking)})" if lacking else ""
+            explained.add(pkg.name)
+            out.append(
+                Diagnosis(
+                    pkg.name,
+                    "meta-extras",
+                    f"the meta-package's extras do not name {', '.join(missing)}{also}",
+                    "add them to an extra (the plan's [services] extra holds juniper-data and juniper-cascor) and "
+                    "to [all]",
+                )
+            )
+    for pkg, computed in graph.layer_mismatches():
+        if pkg.name in explained and computed < pkg.layer:
+            continue
+        why = ", ".join(e.reason for e in graph.edges if e.source == pkg.name) or "nothing"
+        out.append(
+            Diagnosis(
+                pkg.name,
+                "graph",
+                f"{file}: {pkg.name} declares layer {pkg.layer} but its dependencies put it in layer {computed} "
+                f"(requires: {why})",
+                f"set layer = {computed} for {pkg.name} in {file}, or drop the requirement",
+            )
+        )
+    return out
 
 
 def check_format(fmt: str) -> None:

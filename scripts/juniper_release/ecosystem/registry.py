@@ -47,6 +47,9 @@ _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _IMPORT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _PYTHON_RE = re.compile(r"^3\.\d+$")
 
+PYTHON_CANDIDATES = ("3.11", "3.12", "3.13")
+"""The interpreters the ecosystem is verified on, oldest first (the one list; verification uses those found)."""
+
 
 @dataclass(frozen=True)
 class Package:
@@ -57,7 +60,8 @@ class Package:
     path: str
     imports: tuple[str, ...]
     layer: int
-    python: str
+    python: tuple[str, ...]
+    """The Pythons to verify on by default (repos.toml ``python``); empty: the floor of its requires-python."""
     torch: bool
     extras: tuple[str, ...] = ()
     smoke: tuple[str, ...] = ()
@@ -183,12 +187,12 @@ _PACKAGE_FIELDS: dict[str, type] = {
     "path": str,
     "import": list,
     "layer": int,
-    "python": str,
+    "python": list,
     "torch": bool,
     "extras": list,
     "smoke": list,
 }
-_PACKAGE_OPTIONAL = {"extras", "smoke"}
+_PACKAGE_OPTIONAL = {"extras", "smoke", "python"}
 _TOP_FIELDS = {"settings", "indexes", "torch", "package"}
 
 
@@ -239,6 +243,30 @@ def _string_list(file: str, where: str, key: str, value: list[Any]) -> tuple[str
     return tuple(value)
 
 
+def _pythons(file: str, where: str, raw: dict[str, Any]) -> tuple[str, ...]:
+    """The optional ``python`` list: distinct "3.N" strings among the candidate interpreters."""
+    if "python" not in raw:
+        return ()
+    value = raw["python"]
+    fix = (
+        f"write python = [{', '.join(repr(p) for p in PYTHON_CANDIDATES[1:])}] (a list), or drop it to verify on "
+        "the floor of the package's requires-python"
+    )
+    if not isinstance(value, list):
+        raise ConfigError(f"{file}: {where}.python must be a list of versions like '3.12', got {value!r}", fix)
+    if not value:
+        raise ConfigError(f"{file}: {where}.python is an empty list", fix)
+    for item in value:
+        if not isinstance(item, str) or not _PYTHON_RE.match(item) or item not in PYTHON_CANDIDATES:
+            raise ConfigError(
+                f"{file}: {where}.python: {item!r} is not one of the supported Pythons {', '.join(PYTHON_CANDIDATES)}",
+                fix,
+            )
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{file}: {where}.python lists a version twice: {value!r}", fix)
+    return tuple(sorted(value, key=PYTHON_CANDIDATES.index))
+
+
 def _check_url(file: str, where: str, value: str) -> None:
     if not _is_url(value):
         raise ConfigError(
@@ -250,6 +278,7 @@ def _check_url(file: str, where: str, value: str) -> None:
 def _parse_package(file: str, i: int, raw: Any) -> Package:
     label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{i + 1}"
     where = f"package {label}"
+    pythons = _pythons(file, where, raw) if isinstance(raw, dict) else ()
     data = _table(file, where, raw, _PACKAGE_FIELDS, _PACKAGE_OPTIONAL)
     name = data["name"]
     if not _NAME_RE.match(name):
@@ -268,17 +297,13 @@ def _parse_package(file: str, i: int, raw: Any) -> Package:
             raise ConfigError(f"{file}: {where}: import {mod!r} is not a module name", "use a dotted module name")
     if data["layer"] < 0:
         raise ConfigError(f"{file}: {where}: layer must be >= 0, got {data['layer']}", "use 0, 1 or 2")
-    if not _PYTHON_RE.match(data["python"]):
-        raise ConfigError(
-            f"{file}: {where}: python {data['python']!r} is not a version like '3.11'", "write python = '3.11'"
-        )
     return Package(
         name=name,
         repo=data["repo"],
         path=path,
         imports=imports,
         layer=data["layer"],
-        python=data["python"],
+        python=pythons,
         torch=data["torch"],
         extras=_string_list(file, where, "extras", data.get("extras", [])),
         smoke=_string_list(file, where, "smoke", data.get("smoke", [])),

@@ -21,13 +21,23 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from juniper_release.commands import run
-from juniper_release.ecosystem.registry import ROOT, Package, Registry, load_registry, require_checkout
+from juniper_release.ecosystem.project import read_project
+from juniper_release.ecosystem.registry import (
+    PYTHON_CANDIDATES,
+    ROOT,
+    Package,
+    Registry,
+    load_registry,
+    require_checkout,
+)
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, JuniperError
 from juniper_release.files import unified_diff
 from juniper_release.output import emit, table
+from juniper_release.verify.pythons import workflow_python
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PUBLISH_TEMPLATE = "publish.yml"
@@ -117,15 +127,15 @@ def canonical_registry(registry: Registry) -> Registry:
     return load_registry(registry.path, env={}) if registry.overrides else registry
 
 
-def template_values(registry: Registry, pkg: Package) -> dict[str, str]:
-    """The placeholders of one package's workflows, all from repos.toml."""
+def template_values(registry: Registry, pkg: Package, requires_python: SpecifierSet | None = None) -> dict[str, str]:
+    """The placeholders of one package's workflows, from repos.toml and the package's requires-python."""
     prefix, _, suffix = registry.tag_format.partition("{version}")
     torch = registry.torch
     return {
         "PACKAGE_NAME": pkg.name,
         "PROJECT_SLUG": canonicalize_name(pkg.name),
         "IMPORT_NAMES": " ".join(pkg.imports),
-        "PYTHON_VERSION": pkg.python,
+        "PYTHON_VERSION": workflow_python(pkg, requires_python),
         "EXTRAS": f"[{','.join(pkg.extras)}]" if pkg.extras else "",
         "TAG_FORMAT": registry.tag_format,
         "TAG_PREFIX": prefix,
@@ -159,18 +169,27 @@ class Rendered:
     text: str
 
 
-def render_package(registry: Registry, pkg: Package) -> tuple[Rendered, Rendered]:
+def render_package(
+    registry: Registry, pkg: Package, requires_python: SpecifierSet | None = None
+) -> tuple[Rendered, Rendered]:
     """The package's publish and validation workflows."""
     registry = canonical_registry(registry)
-    values, flags = template_values(registry, pkg), template_flags(pkg)
+    values, flags = template_values(registry, pkg, requires_python), template_flags(pkg)
     return (
         Rendered(pkg.name, registry.publish_workflow, render_template(PUBLISH_TEMPLATE, values, flags)),
         Rendered(pkg.name, validate_workflow_path(registry), render_template(VALIDATE_TEMPLATE, values, flags)),
     )
 
 
-def render_all(registry: Registry, packages: Sequence[Package] | None = None) -> list[Rendered]:
-    return [r for pkg in (registry.packages if packages is None else packages) for r in render_package(registry, pkg)]
+def render_all(
+    registry: Registry, packages: Sequence[Package] | None = None, workspace: Path | None = None
+) -> list[Rendered]:
+    """Every selected package's workflows (with its checkout's requires-python when ``workspace`` is given)."""
+    out: list[Rendered] = []
+    for pkg in registry.packages if packages is None else packages:
+        spec = read_project(require_checkout(pkg, workspace)).requires_python if workspace else None
+        out += render_package(registry, pkg, spec)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------- check / write
@@ -202,7 +221,7 @@ def check(registry: Registry, workspace: Path, packages: Sequence[Package] | Non
     """Every selected package's workflows against their rendering (checkouts must exist)."""
     chosen = registry.packages if packages is None else packages
     checkouts = {pkg.name: require_checkout(pkg, workspace) for pkg in chosen}
-    return [compare(r, checkouts[r.package]) for r in render_all(registry, chosen)]
+    return [compare(r, checkouts[r.package]) for r in render_all(registry, chosen, workspace)]
 
 
 def write(registry: Registry, workspace: Path, packages: Sequence[Package] | None = None) -> list[Drift]:
@@ -210,7 +229,7 @@ def write(registry: Registry, workspace: Path, packages: Sequence[Package] | Non
     chosen = registry.packages if packages is None else packages
     checkouts = {pkg.name: require_checkout(pkg, workspace) for pkg in chosen}
     written: list[Drift] = []
-    for rendered in render_all(registry, chosen):
+    for rendered in render_all(registry, chosen, workspace):
         drift = compare(rendered, checkouts[rendered.package])
         if drift.status == "ok":
             continue
@@ -265,7 +284,7 @@ def run_write(
     written = write(registry, workspace, packages)
     for drift in written:
         out(f"wrote {registry.get(drift.package).path}/{drift.path} (was {drift.status})")
-    up_to_date = len(render_all(registry, packages)) - len(written)
+    up_to_date = len(render_all(registry, packages, workspace)) - len(written)
     out(f"{len(written)} workflow file(s) written, {up_to_date} already up to date")
     return EXIT_OK
 
@@ -294,10 +313,10 @@ def run_check(
 
 
 def ci_matrix(registry: Registry, nox_json: str) -> list[dict[str, Any]]:
-    """Join ``nox -l --json -t ci`` with repos.toml: one ``{session, package, python}`` per package session.
+    """Join ``nox -l --json -t ci`` with repos.toml: one ``{session, package, python}`` per package and Python.
 
-    Every listed session must name a registry package and every package must have exactly one session, so the
-    matrix can neither skip a package nor run one twice.
+    Every listed session must name a registry package and a Python, every package must have at least one session,
+    and no package may be listed twice for one Python, so the matrix can neither skip a package nor run one twice.
     """
     try:
         sessions = json.loads(nox_json)
@@ -311,25 +330,33 @@ def ci_matrix(registry: Registry, nox_json: str) -> list[dict[str, Any]]:
     for entry in sessions:
         spec = entry.get("call_spec") if isinstance(entry, dict) else None
         name = spec.get("package") if isinstance(spec, dict) else None
-        if not isinstance(name, str):
+        python = spec.get("interpreter") if isinstance(spec, dict) else None
+        if not isinstance(name, str) or not isinstance(python, str):
             raise ConfigError(
                 f"nox session {entry.get('session') if isinstance(entry, dict) else entry!r} is tagged ci "
-                "but takes no package",
-                "tag only the per-package sessions with 'ci' in noxfile.py",
+                "but takes no package and Python",
+                "tag only the per-package, per-Python verify(<package>, <python>) sessions with 'ci' in noxfile.py",
             )
         pkg = registry.get(name)
-        matrix.append({"session": entry["session"], "package": pkg.name, "python": pkg.python})
-    listed = [m["package"] for m in matrix]
-    missing = [n for n in registry.names if n not in listed]
-    twice = sorted({n for n in listed if listed.count(n) > 1})
+        matrix.append({"session": entry["session"], "package": pkg.name, "python": python})
+    listed = [(m["package"], m["python"]) for m in matrix]
+    covered = {n for n, _ in listed}
+    missing = [n for n in registry.names if n not in covered]
+    twice = sorted({f"{n} on {py}" for n, py in listed if listed.count((n, py)) > 1})
     if missing or twice:
         raise ConfigError(
-            f"the ci sessions do not cover the registry once each (missing: {', '.join(missing) or '-'}; "
-            f"listed twice: {', '.join(twice) or '-'})",
-            "parametrize exactly one tagged 'ci' session over the registry's packages in noxfile.py",
+            f"the ci sessions do not cover the registry once per package and Python (missing: "
+            f"{', '.join(missing) or '-'}; listed twice: {', '.join(twice) or '-'})",
+            "parametrize exactly one tagged 'ci' session per package and Python in noxfile.py",
         )
     order = {n: i for i, n in enumerate(registry.names)}
-    return sorted(matrix, key=lambda m: order[m["package"]])
+    return sorted(
+        matrix,
+        key=lambda m: (
+            order[m["package"]],
+            PYTHON_CANDIDATES.index(m["python"]) if m["python"] in PYTHON_CANDIDATES else len(PYTHON_CANDIDATES),
+        ),
+    )
 
 
 def nox_ci_sessions(root: Path = ROOT) -> str:

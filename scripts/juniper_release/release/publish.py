@@ -30,6 +30,7 @@ from juniper_release.errors import CommandError, JuniperError
 from juniper_release.secrets import redact, register_secret
 from juniper_release.verify.envs import Env, create_env
 from juniper_release.verify.precheck import applies
+from juniper_release.verify.pythons import choose
 from juniper_release.verify.smoke import smoke_test
 
 THIRD_PARTY_INDEX = "https://pypi.org/simple/"
@@ -187,8 +188,9 @@ def verify_install(
     log: Callable[[str], None] = print,
 ) -> str:
     """Install ``pkg==version`` from ``index`` in a fresh env and smoke-test it (``verify.smoke``). Returns a summary."""
-    env = create_env(work_dir / f"verify-{pkg.name}-{index.name}", pkg.python)
-    third, siblings = _base_requirements(registry, read_project(source), env.full_version())
+    project = read_project(source)
+    env = create_env(work_dir / f"verify-{pkg.name}-{index.name}", choose(pkg, project.requires_python)[0])
+    third, siblings = _base_requirements(registry, project, env.full_version())
     _install_third_party(registry, pkg, third, env, work_dir, log)
     _install_siblings(pkg, siblings, env, index)
     args = [f"{pkg.name}=={version}", "--no-deps", "--index-url", index.simple_url]

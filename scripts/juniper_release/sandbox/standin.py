@@ -76,6 +76,11 @@ DEFECTS: dict[str, str] = {
     "foreign-tag": "juniper-cascor carries a cascor-pre-migration-v0.5.0 tag (not following tag_format)",
     "mismatched-tag": "juniper-data-client carries a v0.3.0 tag on a commit whose pyproject says 0.2.9",
     "sops-env": "juniper-cascor commits a sops-encrypted .env.enc (safe: every value is encrypted)",
+    # real-world quirks of the Juniper repositories
+    "py312-floor": "every package but juniper-cascor-client requires Python >=3.12 (torch for 3.12 too)",
+    "extra-edge": "juniper-cascor requires juniper-data through its [juniper-data] extra (computed layers change)",
+    "stray-packages": "juniper-cascor's wheel ships a stray top-level utils package",
+    "license-table": "juniper-data declares project.license as a TOML table (setuptools deprecation warnings)",
 }
 
 PRESETS: dict[str, frozenset[str]] = {
@@ -134,6 +139,7 @@ class PackageSpec:
     readme: str = "README.md"
     package_find: dict[str, Any] | None = None
     extra_setuptools: dict[str, Any] = field(default_factory=dict)
+    license_table: bool = False
 
     @property
     def module_root(self) -> str:
@@ -336,6 +342,16 @@ def _apply_defects(specs: dict[str, PackageSpec], defects: frozenset[str]) -> di
         flags[dc.name].add("mismatched-tag")
     if "sops-env" in defects:
         cs.files[".env.enc"] = SOPS_ENV
+    if "py312-floor" in defects:
+        for spec in (dc, wk, dt, cs, ml):
+            spec.requires_python = ">=3.12"
+    if "extra-edge" in defects:
+        cs.optional["juniper-data"] = [f"juniper-data>={VERSIONS['juniper-data']},<0.7"]
+    if "stray-packages" in defects:
+        cs.package_find = {"include": ["juniper_cascor*", "utils*"]}
+        cs.files["utils/__init__.py"] = '"""Helpers that belong inside juniper_cascor."""\n'
+    if "license-table" in defects:
+        dt.license_table = True
     return flags
 
 
@@ -354,7 +370,12 @@ def _pyproject(spec: PackageSpec, repo: str) -> str:
     proj["description"] = spec.description
     proj["readme"] = spec.readme
     proj["requires-python"] = spec.requires_python
-    proj["license"] = "MIT"
+    if spec.license_table:
+        license_table = tomlkit.inline_table()
+        license_table["text"] = "MIT"
+        proj["license"] = license_table
+    else:
+        proj["license"] = "MIT"
     authors = tomlkit.array()
     authors.append(tomlkit.inline_table())
     authors[0].update(AUTHOR)

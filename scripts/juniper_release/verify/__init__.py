@@ -1,1 +1,1 @@
-"""Stage 2, verification: clean builds, fresh environments, install-and-smoke, the cache and the scheduler."""
+"""Stage 2, verification: clean builds, the Pythons to verify on, fresh environments, install-and-smoke, the cache and the scheduler."""

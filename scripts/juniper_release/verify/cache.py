@@ -107,9 +107,9 @@ def dependency_closure(graph: Graph, name: str) -> set[str]:
     return seen
 
 
-def verify_key(name: str, keys: Mapping[str, str], closure: Iterable[str]) -> str:
-    """The key a success of ``name`` is recorded under: its source key and those of its dependency closure."""
-    parts = [f"{name}={keys[name]}", *sorted(f"{d}={keys[d]}" for d in closure)]
+def verify_key(name: str, keys: Mapping[str, str], closure: Iterable[str], python: str | None = None) -> str:
+    """The key a success of ``name`` on ``python`` is recorded under: its source key and those of its closure."""
+    parts = [f"{name}={keys[name]}", *sorted(f"{d}={keys[d]}" for d in closure), f"python={python}"]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -139,10 +139,13 @@ def recorded_backend(name: str, key: str) -> str | None:
 
 
 def is_verified(registry: Registry, pkg: Package, workspace: Path) -> bool:
-    """True when a successful verify is recorded for the package's current source (and its dependencies')."""
+    """True when a successful verify on its default Python is recorded for the current source (and its dependencies')."""
+    from juniper_release.verify.pythons import default_python
+
     closure = dependency_closure(build_graph(registry, workspace), pkg.name)
     keys = {n: source_key(registry, registry.get(n), workspace) for n in {pkg.name, *closure}}
-    return record_path(pkg.name, verify_key(pkg.name, keys, closure)).is_file()
+    python = default_python(pkg, workspace)
+    return record_path(pkg.name, verify_key(pkg.name, keys, closure, python)).is_file()
 
 
 # --------------------------------------------------------------------------------------------------- wheelhouse

@@ -29,6 +29,7 @@ from juniper_release.errors import CommandError
 from juniper_release.verify.build import BuildResult
 from juniper_release.verify.envs import CudaTorchError, Env, VerifyError, create_env, torch_plan
 from juniper_release.verify.precheck import precheck, requirement_closure
+from juniper_release.verify.pythons import choose
 from juniper_release.verify.smoke import shell, smoke_test
 
 
@@ -60,14 +61,19 @@ def verify_package(
     *,
     env_dir: Path,
     log: Callable[[str], None] = lambda _msg: None,
+    python: str | None = None,
+    request: str | None = None,
 ) -> Env:
     """Verify the local build of ``pkg`` in a fresh environment at ``env_dir``; the phases land on ``progress``.
 
-    ``wheels`` maps registry names to local builds: the package itself and every sibling it may install.
+    ``wheels`` maps registry names to local builds: the package itself and every sibling it may install. ``python``
+    is the interpreter version to verify on (default: the first one ``request`` chooses, see ``verify.pythons``).
     """
-    expected = read_project(require_checkout(pkg, workspace)).version
+    project = read_project(require_checkout(pkg, workspace))
+    expected = project.version
     with _phase(progress, "env"):
-        env = create_env(env_dir, pkg.python)
+        python = python or choose(pkg, project.requires_python, request)[0]
+        env = create_env(env_dir, python)
         progress.backend = env.backend
         python_full = env.full_version()
     with _phase(progress, "install"):
@@ -101,7 +107,7 @@ class _Installer:
         constraints = env.path / "juniper-constraints.txt"
         constraints.write_text("\n".join(lines) + "\n", encoding="utf-8")
         if pkg.torch:
-            plan = torch_plan(registry.torch, pkg.python)
+            plan = torch_plan(registry.torch, env.python_version)
             if plan.options[0] == "--find-links":
                 options += list(plan.options)
         self.common = ["-c", str(constraints), *options]

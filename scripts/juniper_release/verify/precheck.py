@@ -7,6 +7,7 @@ and only in a version the CPU build satisfies. Requirement markers are evaluated
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from packaging.version import Version
 
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.verify.build import BuildResult, wheel_extras, wheel_metadata, wheel_requirements
-from juniper_release.verify.envs import CudaTorchError, VerifyError
+from juniper_release.verify.envs import CudaTorchError, VerifyError, _local_torch_wheel, pip_find_links, torch_plan
 
 Closure = list[tuple[str, Requirement]]
 """Requirements an install brings: (the canonical name of the distribution requiring it, requirement)."""
@@ -71,6 +72,7 @@ def precheck(registry: Registry, pkg: Package, wheels: Mapping[str, BuildResult]
             _check_sibling_range(via, req, Version(local[target].version))
         if target == "torch":
             _check_torch(registry, pkg, via, req)
+            _check_cpu_torch_exists(registry, pkg, python_full)
     return closure
 
 
@@ -78,9 +80,9 @@ def _check_requires_python(pkg: Package, wheel: Path, python_full: str) -> None:
     requires_python = wheel_metadata(wheel).get("Requires-Python")
     if requires_python and not SpecifierSet(str(requires_python)).contains(python_full, prereleases=True):
         raise VerifyError(
-            f"{pkg.name} requires Python {requires_python} but repos.toml sets python = {pkg.python!r} "
-            f"(Python {python_full} here)",
-            f"set python for {pkg.name} in repos.toml to a version that satisfies {requires_python}, "
+            f"{pkg.name}'s wheel requires Python {requires_python}, which excludes the Python {python_full} it is "
+            "verified on",
+            f"verify it on a Python that satisfies {requires_python} (--python, or python in repos.toml), "
             "or widen requires-python in its pyproject.toml",
         )
 
@@ -120,3 +122,44 @@ def _check_torch(registry: Registry, pkg: Package, via: str, req: Requirement) -
             f"relax the torch requirement to admit {cpu}, or point [torch] version / JUNIPER_TORCH_SOURCE "
             "at a CPU build that satisfies it",
         )
+
+
+def _check_cpu_torch_exists(registry: Registry, pkg: Package, python_full: str) -> None:
+    """A CPU torch wheel for this Python exists where the install will look: a folder is listed, an index asked."""
+    python = ".".join(python_full.split(".")[:2])
+    tag = "cp" + python.replace(".", "")
+    version = registry.torch.version
+    plan = torch_plan(registry.torch, python)
+    where = plan.options[1]
+    if plan.options[0] == "--find-links" and Path(where).is_dir():
+        if _local_torch_wheel(where, version, python):
+            return
+        reason = f"{where} holds no {tag} CPU wheel"
+    elif plan.options[0] == "--index-url":
+        lacking = _index_lacks_cpu_torch(where, version, tag)
+        if lacking is None:
+            return
+        reason = lacking
+    else:
+        return  # a remote find-links page: the installer's dry run decides
+    local = ", ".join(pip_find_links()) or "none"
+    raise CudaTorchError(
+        f"pre-check: no CPU torch {version} for Python {python} on this machine ({reason}; pip's find-links: "
+        f"{local}); nothing was installed",
+        f"verify {pkg.name} on a Python with a CPU torch wheel (--python), or point JUNIPER_TORCH_SOURCE at a CPU "
+        f"index or folder with a {tag} wheel of torch {version}",
+    )
+
+
+def _index_lacks_cpu_torch(index: str, version: str, tag: str) -> str | None:
+    """Why ``index`` has no CPU torch ``version`` for ``tag``, or None when its project page lists one."""
+    url = index.rstrip("/") + "/torch/"
+    try:
+        with urllib.request.urlopen(url, timeout=20) as response:
+            page = response.read().decode("utf-8", "replace")
+    except (OSError, ValueError) as exc:
+        return f"the index {url} is unreachable: {getattr(exc, 'reason', exc)}"
+    wanted = f"torch-{version}+cpu-{tag}-"
+    if wanted in page or wanted.replace("+", "%2B") in page:
+        return None
+    return f"the index {url} lists no {wanted}*.whl"

@@ -53,6 +53,7 @@ from juniper_release.verify.cache import (
     wheelhouse_dir,
 )
 from juniper_release.verify.install import verify_package
+from juniper_release.verify.pythons import default_python
 
 LOCK = "verify.lock"
 PHASES = ("build", "env", "install", "smoke")
@@ -68,6 +69,7 @@ class PackageResult:
 
     package: str
     version: str = ""
+    python: str = ""
     status: str = "pending"  # passed / failed / skipped / cached
     backend: str = "-"
     phases: dict[str, float] = field(default_factory=dict)
@@ -93,6 +95,7 @@ class PackageResult:
         row: dict[str, Any] = {
             "package": self.package,
             "version": self.version,
+            "python": self.python or "-",
             "result": self.result,
             "backend": self.backend,
         }
@@ -189,6 +192,8 @@ class _Run:
     workspace: Path
     keys: dict[str, str]
     results: dict[str, PackageResult]
+    pythons: dict[str, str | None] = field(default_factory=dict)
+    request: str | None = None
     builds: dict[str, BuildResult] = field(default_factory=dict)
     built: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -214,21 +219,24 @@ def verify_all(
     keep_going: bool = False,
     jobs: int | None = None,
     log: Callable[[str], None] | None = None,
+    pythons: Mapping[str, str] | None = None,
+    python: str | None = None,
 ) -> VerifyReport:
     """Build and verify ``packages`` (default: all) in release order; see the module docstring.
 
-    Independent work runs on ``jobs`` worker threads (default: one per core, bounded by memory). A failing package never hides the others:
-    every package that does not depend on it is verified. Its dependents are reported as "skipped: dependency
+    Independent work runs on ``jobs`` worker threads (default: one per core, bounded by memory). A failing package never
+    hides the others: every package that does not depend on it is verified. Its dependents are reported as "skipped: dependency
     failed", unless ``keep_going`` (``--keep-going``): then a dependent of a package that *built* but failed
     verification is verified anyway, against that package's wheel, and reported as "passed: against failed X, not
     cached" (or failed); such a pass is not recorded in the cache. A failed build still skips its dependents: there
     is no wheel to verify them against. Verifying a subset builds (but does not verify) the Juniper packages it
-    depends on.
+    depends on. ``pythons`` names the Python of a selected package; the others are verified on the first Python the
+    request ``python`` (None, ``all`` or a version) chooses for them (``verify.pythons``).
     """
     say = log or _default_log
     try:
         with interrupts.handled(), locked(cache_dir() / LOCK, f"the verify cache {cache_dir()}", say=say):
-            return _verify_all(registry, workspace, packages, force, keep_going, jobs, say)
+            return _verify_all(registry, workspace, packages, force, keep_going, jobs, say, pythons, python)
     except KeyboardInterrupt as exc:
         raise interrupts.Interrupted(
             f"verify-all was interrupted ({interrupts.signal_name(exc)}); no package was recorded as passed or "
@@ -246,14 +254,17 @@ def _verify_all(
     keep_going: bool,
     jobs: int | None,
     log: Callable[[str], None],
+    pythons: Mapping[str, str] | None,
+    python: str | None,
 ) -> VerifyReport:
     start = time.monotonic()
     plan = _plan(registry, workspace, packages)
     keys = {n: source_key(registry, registry.get(n), workspace) for n in sorted(plan.needed)}
-    results = {n: PackageResult(n) for n in plan.selected}
-    run_ = _Run(registry, workspace, keys, results, log=log)
+    chosen = {n: (pythons or {}).get(n) or default_python(registry.get(n), workspace, python) for n in plan.selected}
+    results = {n: PackageResult(n, python=chosen[n] or "") for n in plan.selected}
+    run_ = _Run(registry, workspace, keys, results, chosen, python, log=log)
     to_build = _reuse_builds(run_, plan, force)
-    vkeys = {n: verify_key(n, keys, plan.closures[n]) for n in plan.selected}
+    vkeys = {n: verify_key(n, keys, plan.closures[n], chosen[n]) for n in plan.selected}
     _mark_cached(run_, plan.selected, vkeys)
     with BuildEnvs() as run_.build_envs:
         _schedule(run_, _tasks(run_, plan, to_build, vkeys, keep_going), plan.layers, jobs or _jobs_default())
@@ -400,6 +411,8 @@ def _verify_job(run_: _Run, name: str, closure: set[str], vkey: str) -> bool:
             result,
             env_dir=env_dir,
             log=lambda msg: run_.say(name, msg),
+            python=run_.pythons.get(name),
+            request=run_.request,
         )
     except Exception as exc:
         if run_.interrupted():
@@ -417,6 +430,7 @@ def _verify_job(run_: _Run, name: str, closure: set[str], vkey: str) -> bool:
         result.reason = f"against failed {', '.join(failed_deps)}, not cached"
     else:
         entry = {"package": name, "version": result.version, "source_key": run_.keys[name], "backend": env.backend}
+        entry["python"] = env.python_version
         record_success(name, vkey, entry)
     shutil.rmtree(env.path, ignore_errors=True)
     run_.say(name, f"passed ({result.seconds:.1f}s, {env.backend})")
