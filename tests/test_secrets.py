@@ -18,7 +18,7 @@ from juniper_release.gitops import Git
 from juniper_release.secrets import SecretHit, encryption, redact, register_secret, scan
 from juniper_release.verify.build import BuildError, inspect_wheel, scan_secrets
 
-PYPI_TOKEN = "pypi-" + "A1b2C3d4" * 2  # the shortest PyPI token shape (16 characters after the prefix)
+PYPI_TOKEN = "pypi-AgE" + "A1b2C3d4A1b2C"  # the shortest PyPI token shape (a macaroon: 16 characters after "pypi-")
 GITHUB_TOKEN = "ghp_" + "A1b2C3d4E5" * 2  # the shortest GitHub token shape (20)
 PAT = "github_pat_" + "A1b2C3d4E5" * 2
 RSA_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n"
@@ -89,6 +89,9 @@ def test_content_patterns_report_the_kind_and_line(text, what, line):
         PAT[:-1],
         "-----BEGIN PUBLIC KEY-----\nMIIB\n",
         "see https://pypi.org/project/juniper-data/ and pypa/gh-action-pypi-publish@release/v1",
+        "see notes/pypi-publish-procedure-and-account-setup.md",  # a file name, not a token
+        "password = pypi-XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX",  # a placeholder in the real docs
+        "password = pypi-YOUR_TESTPYPI_TOKEN_GOES_HERE",
     ],
 )
 def test_content_below_the_minimum_length_or_public_is_not_a_secret(text):

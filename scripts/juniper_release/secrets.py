@@ -53,7 +53,9 @@ PRIVATE_KEY_PATTERN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----
 """Private key material in any armour: PEM/OpenSSH ("-----BEGIN RSA PRIVATE KEY-----") and PGP ("... KEY BLOCK")."""
 
 TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"pypi-[A-Za-z0-9_\-]{16,}"), "a PyPI API token"),
+    # A PyPI/TestPyPI token is "pypi-" + a base64 macaroon, which always starts "AgE"; names such as
+    # "pypi-publish-procedure" and placeholders such as "pypi-XXXXXXXX" are not tokens.
+    (re.compile(r"pypi-AgE[A-Za-z0-9_\-]{13,}"), "a PyPI API token"),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), "a GitHub token"),
     (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), "a GitHub token"),
 )
