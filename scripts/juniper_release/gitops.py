@@ -72,8 +72,9 @@ class Git:
     def tag_exists(self, tag: str) -> bool:
         return self.ok("rev-parse", "-q", "--verify", f"refs/tags/{tag}")
 
-    def commits_since(self, ref: str) -> int:
-        return int(self.run("rev-list", "--count", f"{ref}..HEAD"))
+    def commits_since(self, ref: str, paths: Sequence[str] = ()) -> int:
+        """Commits since ``ref``; with ``paths`` (pathspecs), only those touching them."""
+        return int(self.run("rev-list", "--count", f"{ref}..HEAD", *(("--", *paths) if paths else ())))
 
     def untracked(self) -> list[str]:
         """Untracked files git does not ignore."""
