@@ -71,6 +71,8 @@ class Package:
     """The package's directory inside its repository (None: the repository root)."""
     tag_format: str = "v{version}"
     """The package's own tag format, ``{name}`` already filled in."""
+    publish_workflow: str | None = None
+    """The package's publish workflow relative to the repository root (default: see :meth:`Registry.workflow_for`)."""
     version_file: str | None = None
     """For a dynamic ``[project].version``: the file (relative to the package directory) holding ``__version__``."""
 
@@ -191,6 +193,16 @@ class Registry:
         excluded = sorted(p.subdir for p in self.siblings(pkg) if p.subdir)
         return (":(top)", *(f":(top,exclude){d}" for d in excluded)) if excluded else ()
 
+    def workflow_for(self, pkg: Package) -> str:
+        """The package's publish workflow, relative to its repository root: ``settings.publish_workflow`` for a root
+        package, ``publish-<name>.yml`` beside it for a sub-package (one workflow per package of a repository)."""
+        if pkg.publish_workflow:
+            return pkg.publish_workflow
+        if not pkg.subdir:
+            return self.publish_workflow
+        path = Path(self.publish_workflow)
+        return (path.parent / f"{path.stem}-{pkg.name}{path.suffix}").as_posix()
+
     def sibling_tag_formats(self, pkg: Package) -> tuple[str, ...]:
         """The tag formats of the other packages of ``pkg``'s repository (their tags are not foreign to it)."""
         return tuple(p.tag_format for p in self.siblings(pkg))
@@ -242,8 +254,9 @@ _PACKAGE_FIELDS: dict[str, type] = {
     "subdir": str,
     "tag_format": str,
     "version_file": str,
+    "publish_workflow": str,
 }
-_PACKAGE_OPTIONAL = {"extras", "smoke", "subdir", "tag_format", "version_file"}
+_PACKAGE_OPTIONAL = {"extras", "smoke", "subdir", "tag_format", "version_file", "publish_workflow"}
 _TOP_FIELDS = {"settings", "indexes", "torch", "package"}
 
 
@@ -356,7 +369,11 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
                 f"{file}: {where}: version_file {version_file!r} is not a Python file",
                 "name the module holding __version__, such as version_file = 'pkg/_version.py'",
             )
+    workflow = None
+    if "publish_workflow" in data:
+        workflow = _relative(file, where, "publish_workflow", data["publish_workflow"], ".github/workflows/publish.yml")
     return Package(
+        publish_workflow=workflow,
         subdir=subdir or None,
         tag_format=fmt.replace("{name}", name),
         version_file=version_file,

@@ -60,9 +60,7 @@ def grown_specs(owner: str) -> dict[str, PackageSpec]:
         _small("juniper-ci-tools", "0.8.0", "CI helper scripts for the Juniper repositories."),
         _small("juniper-config-tools", "0.1.0", "Configuration loading shared by the Juniper services."),
         _small("juniper-doc-tools", "0.1.1", "Documentation link checks for the Juniper repositories."),
-        _small(
-            "juniper-model-core", "0.3.1", "Model protocols shared by the Juniper models.", requires_python=">=3.12"
-        ),
+        _small("juniper-model-core", "0.3.1", "Model protocols shared by the Juniper models."),
         _small("juniper-observability", "0.4.0", "Metrics and tracing for the Juniper services."),
         _small(
             "juniper-service-core",
@@ -123,6 +121,8 @@ def grown_specs(owner: str) -> dict[str, PackageSpec]:
         "juniper-observability>=0.2.0",
         "juniper-service-core>=0.2.0,<0.6.0",
     ]
+    specs["juniper-ml"].optional["cascor"] = ["juniper-cascor-protocol>=0.1.0", "juniper-cascor-model>=0.1.0"]
+    specs["juniper-ml"].optional.setdefault("services", []).append("juniper-canopy>=0.3.0,<0.4")
     specs["juniper-ml"].optional["recurrence"] = [
         "juniper-recurrence-model>=0.1.5,<0.3.0",
         "juniper-recurrence>=0.4.0,<0.5.0",
@@ -141,11 +141,6 @@ def _make_dynamic(root: Path, spec: PackageSpec) -> None:
     setuptools = doc["tool"]["setuptools"]
     setuptools["dynamic"] = {"version": {"attr": f"{spec.import_name}._version.__version__"}}
     pyproject.write_text(tomlkit.dumps(doc), encoding="utf-8")
-
-
-def publish_workflow_name(pkg: Package) -> str:
-    """The upstream name of a sub-package's publish workflow (the root package keeps ``publish.yml``)."""
-    return f"publish-{pkg.name}.yml" if pkg.subdir else "publish.yml"
 
 
 def create_grown(
@@ -187,7 +182,7 @@ def create_grown(
             if pkg.name in DYNAMIC:
                 _make_dynamic(root, spec)
             if pkg.subdir and "no-workflow" not in flags[pkg.name]:
-                wf = repo_root / ".github" / "workflows" / publish_workflow_name(pkg)
+                wf = repo_root / registry.workflow_for(pkg)
                 wf.parent.mkdir(parents=True, exist_ok=True)
                 wf.write_text(standin.upstream_publish_workflow(spec.name, spec.import_name, pkg.torch), "utf-8")
         bare = remotes / f"{members[0].repo}.git"
