@@ -43,12 +43,14 @@ nox.options.reuse_venv = "yes"
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "scripts"))  # the engine, used from the checkout (not installed)
 
-from juniper_release.ecosystem.registry import load_registry  # noqa: E402
+from juniper_release.ecosystem.registry import load_registry, registry_path  # noqa: E402
 from juniper_release.errors import EXIT_ERROR, JuniperError  # noqa: E402
 from juniper_release.frontdoor import HELP, failure  # noqa: E402
 
+# The sessions are parametrized at import, from $JUNIPER_REGISTRY (else repos.toml): set it to list the sessions of
+# another registry (`JUNIPER_REGISTRY=registries/grown.toml nox -l`). `-- --registry PATH` must name the same file.
 try:
-    REGISTRY = load_registry(ROOT / "repos.toml")
+    REGISTRY = load_registry()
 except JuniperError as exc:  # a broken registry must still say what to fix
     raise SystemExit(f"error: {failure(exc)}") from None
 
@@ -63,6 +65,8 @@ def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespac
     parser.add_argument("--sandbox", action="store_true", help=HELP["sandbox"])
     parser.add_argument("--defects", help=HELP["defects"])
     parser.add_argument("--json", action="store_true", help=HELP["json"])
+    parser.add_argument("--registry", help=HELP["registry"])
+    parser.add_argument("--layout", help=HELP["layout"])
     if verify:
         parser.add_argument("--force", action="store_true", help="rebuild and re-verify even when cached")
         parser.add_argument(
@@ -71,7 +75,13 @@ def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespac
             help="also verify the dependents of a package that built but failed verification, against its wheel, "
             "instead of skipping them (independent packages are always verified)",
         )
-    return parser.parse_args(list(session.posargs))
+    opts = parser.parse_args(list(session.posargs))
+    if opts.registry and registry_path(opts.registry).resolve() != REGISTRY.path.resolve():
+        session.error(
+            f"--registry {opts.registry} is not the registry the sessions were listed from ({REGISTRY.path}). "
+            f"Fix: run JUNIPER_REGISTRY={opts.registry} nox ..."
+        )
+    return opts
 
 
 def _fail(session: nox.Session, exc: JuniperError) -> None:
@@ -119,7 +129,14 @@ def check(session: nox.Session) -> None:
 
     opts = _options(session)
     try:
-        t = target(opts.workspace, sandbox=opts.sandbox, defects=opts.defects, require_all=True)
+        t = target(
+            opts.workspace,
+            sandbox=opts.sandbox,
+            defects=opts.defects,
+            require_all=True,
+            registry_path=REGISTRY.path,
+            layout=opts.layout,
+        )
         findings = run_checks(t.registry, t.workspace)
     except JuniperError as exc:
         _fail(session, exc)
@@ -143,7 +160,14 @@ def _verify(session: nox.Session, packages: list[str] | None, *, sandbox: bool =
 
     opts = _options(session, verify=True)
     try:
-        tgt = target(opts.workspace, sandbox=sandbox or opts.sandbox, defects=opts.defects, require_all=True)
+        tgt = target(
+            opts.workspace,
+            sandbox=sandbox or opts.sandbox,
+            defects=opts.defects,
+            require_all=True,
+            registry_path=REGISTRY.path,
+            layout=opts.layout,
+        )
         report = verify_all(tgt.registry, tgt.workspace, packages, force=opts.force, keep_going=opts.keep_going)
     except JuniperError as exc:
         _fail(session, exc)
@@ -162,7 +186,9 @@ def build(session: nox.Session, package: str) -> None:
 
     opts = _options(session)
     try:
-        tgt = target(opts.workspace, sandbox=opts.sandbox, defects=opts.defects)
+        tgt = target(
+            opts.workspace, sandbox=opts.sandbox, defects=opts.defects, registry_path=REGISTRY.path, layout=opts.layout
+        )
         built = build_into_wheelhouse(tgt.registry, tgt.registry.get(package), tgt.workspace)
     except JuniperError as exc:
         _fail(session, exc)
