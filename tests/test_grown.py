@@ -23,6 +23,7 @@ from juniper_release.sandbox.grown import create_grown
 from juniper_release.sandbox.standin import Ecosystem
 from juniper_release.transfer.codemod import plan_transfer
 from juniper_release.verify.build import build_package
+from juniper_release.verify.scheduler import verify_all
 
 GROWN = ROOT / "registries" / "grown.toml"
 
@@ -187,3 +188,5 @@ def test_a_missing_sub_package_is_a_row_and_a_finding_and_verify_refuses_it(
     assert "juniper-cascor-protocol" in graph.unresolved["juniper-cascor-client"]
     with pytest.raises(WorkspaceError, match=r"juniper-cascor-protocol: the checkout .* has no .*Fix: update"):
         build_package(grown_registry, grown_registry.get("juniper-cascor-protocol"), ws, tmp_path / "out")
+    with pytest.raises(WorkspaceError, match=r"juniper-cascor-protocol: the checkout .* has no"):
+        verify_all(grown_registry, ws, ["juniper-cascor-protocol"])
