@@ -22,7 +22,7 @@ from juniper_release.release.versioning import bump
 from juniper_release.sandbox.grown import create_grown
 from juniper_release.sandbox.standin import Ecosystem
 from juniper_release.transfer.codemod import plan_transfer
-from juniper_release.verify.build import build_package
+from juniper_release.verify.build import build_package, source_files
 from juniper_release.verify.scheduler import verify_all
 
 GROWN = ROOT / "registries" / "grown.toml"
@@ -136,6 +136,12 @@ def test_verify_builds_a_sub_package_from_its_directory_only(
     top = {n.split("/")[1] for n in names if "/" in n}
     assert "juniper_service_core" in top and "pyproject.toml" in top
     assert not any("juniper_model_core" in n or "juniper-ci-tools" in n for n in names)
+
+
+def test_the_root_package_sources_leave_out_its_sub_packages(grown: Ecosystem) -> None:
+    files = source_files(grown.workspace / "juniper-ml")
+    assert "pyproject.toml" in files and not any(f.startswith("juniper-") for f in files)
+    assert "juniper_ci_tools/_version.py" in source_files(grown.workspace / "juniper-ml" / "juniper-ci-tools")
 
 
 def test_workflows_render_one_gated_publish_workflow_per_sub_package(grown_registry: Registry) -> None:
