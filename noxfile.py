@@ -44,12 +44,14 @@ nox.options.reuse_venv = "yes"
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "scripts"))  # the engine, used from the checkout (not installed)
 
-from juniper_release.ecosystem.registry import load_registry  # noqa: E402
+from juniper_release.ecosystem.registry import load_registry, registry_path  # noqa: E402
 from juniper_release.errors import EXIT_ERROR, JuniperError  # noqa: E402
 from juniper_release.frontdoor import HELP, failure  # noqa: E402
 
+# The sessions are parametrized at import, from $JUNIPER_REGISTRY (else repos.toml): set it to list the sessions of
+# another registry (`JUNIPER_REGISTRY=registries/grown.toml nox -l`). `-- --registry PATH` must name the same file.
 try:
-    REGISTRY = load_registry(ROOT / "repos.toml")
+    REGISTRY = load_registry()
 except JuniperError as exc:  # a broken registry must still say what to fix
     raise SystemExit(f"error: {failure(exc)}") from None
 
@@ -76,6 +78,8 @@ def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespac
     parser.add_argument("--sandbox", action="store_true", help=HELP["sandbox"])
     parser.add_argument("--defects", help=HELP["defects"])
     parser.add_argument("--json", action="store_true", help=HELP["json"])
+    parser.add_argument("--registry", help=HELP["registry"])
+    parser.add_argument("--layout", help=HELP["layout"])
     if verify:
         parser.add_argument("--python", help="verify on this Python ('3.12'), or on every supported one ('all')")
         parser.add_argument("--force", action="store_true", help="rebuild and re-verify even when cached")
@@ -85,7 +89,13 @@ def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespac
             help="also verify the dependents of a package that built but failed verification, against its wheel, "
             "instead of skipping them (independent packages are always verified)",
         )
-    return parser.parse_args(list(session.posargs))
+    opts = parser.parse_args(list(session.posargs))
+    if opts.registry and registry_path(opts.registry).resolve() != REGISTRY.path.resolve():
+        session.error(
+            f"--registry {opts.registry} is not the registry the sessions were listed from ({REGISTRY.path}). "
+            f"Fix: run JUNIPER_REGISTRY={opts.registry} nox ..."
+        )
+    return opts
 
 
 def _fail(session: nox.Session, exc: JuniperError) -> None:
@@ -133,7 +143,14 @@ def check(session: nox.Session) -> None:
 
     opts = _options(session)
     try:
-        t = target(opts.workspace, sandbox=opts.sandbox, defects=opts.defects, require_all=True)
+        t = target(
+            opts.workspace,
+            sandbox=opts.sandbox,
+            defects=opts.defects,
+            require_all=True,
+            registry_path=REGISTRY.path,
+            layout=opts.layout,
+        )
         findings = run_checks(t.registry, t.workspace)
     except JuniperError as exc:
         _fail(session, exc)
@@ -166,7 +183,14 @@ def _verify(
         if python and opts.python:
             raise JuniperError(f"{session.name} already verifies on Python {python}", f"drop --python {opts.python}")
         request = python or check_request(opts.python)
-        tgt = target(opts.workspace, sandbox=sandbox or opts.sandbox, defects=opts.defects, require_all=True)
+        tgt = target(
+            opts.workspace,
+            sandbox=sandbox or opts.sandbox,
+            defects=opts.defects,
+            require_all=True,
+            registry_path=REGISTRY.path,
+            layout=opts.layout,
+        )
         if python and packages:
             try:
                 choose_for_checkout(tgt.registry.get(packages[0]), tgt.workspace, python)
@@ -192,7 +216,9 @@ def build(session: nox.Session, package: str) -> None:
 
     opts = _options(session)
     try:
-        tgt = target(opts.workspace, sandbox=opts.sandbox, defects=opts.defects)
+        tgt = target(
+            opts.workspace, sandbox=opts.sandbox, defects=opts.defects, registry_path=REGISTRY.path, layout=opts.layout
+        )
         built = build_into_wheelhouse(tgt.registry, tgt.registry.get(package), tgt.workspace)
     except JuniperError as exc:
         _fail(session, exc)

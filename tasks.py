@@ -48,7 +48,7 @@ def required(value: str | None, flag: str) -> str:
 
 # ----------------------------------------------------------------------------------------------- ecosystem
 
-_TARGET_HELP = {key: HELP[key] for key in ("workspace", "sandbox", "defects")}
+_TARGET_HELP = {key: HELP[key] for key in ("workspace", "sandbox", "defects", "registry", "layout")}
 
 
 @task(help={**_TARGET_HELP, "base": "clone from BASE/owner/name instead of GitHub", "dry_run": "only print"})
@@ -57,6 +57,8 @@ def clone(
     c: Context,
     workspace: str | None = None,
     sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
     defects: str | None = None,
     base: str = "https://github.com/",
     dry_run: bool = False,
@@ -65,7 +67,7 @@ def clone(
     from juniper_release.frontdoor import target
     from juniper_release.gitops import clone_missing
 
-    t = target(workspace, sandbox=sandbox, defects=defects)
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout)
     for name, outcome in clone_missing(t.registry, t.workspace, base, dry_run=dry_run):
         print(f"{name}: {outcome}")
 
@@ -73,14 +75,20 @@ def clone(
 @task(help={**_TARGET_HELP, "format": "mermaid (default) or dot"})
 @guarded
 def graph(
-    c: Context, workspace: str | None = None, sandbox: bool = False, defects: str | None = None, format: str = "mermaid"
+    c: Context,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    format: str = "mermaid",
+    registry: str | None = None,
+    layout: str | None = None,
 ) -> None:
     """Print the dependency graph (Mermaid or DOT); a cycle or wrong layer is an error after the graph."""
     from juniper_release.ecosystem.graph import build_graph, check_format, order_line
     from juniper_release.frontdoor import target
 
     check_format(format)
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     g = build_graph(t.registry, t.workspace)
     print(g.render(format))
     g.check_layers()
@@ -90,13 +98,19 @@ def graph(
 @task(help={**_TARGET_HELP, "json": "print a JSON list of {package, check, severity, message}"})
 @guarded
 def check(
-    c: Context, workspace: str | None = None, sandbox: bool = False, defects: str | None = None, json: bool = False
+    c: Context,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    json: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
 ) -> None:
     """Check ecosystem consistency: versions, specifiers, floors, extras, README, LICENSE, secrets, workflows."""
     from juniper_release.ecosystem.checks import exit_code, render, run_checks
     from juniper_release.frontdoor import target
 
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     findings = run_checks(t.registry, t.workspace)
     print(render(findings, as_json=json))
     if code := exit_code(findings):
@@ -116,6 +130,8 @@ def status(
     c: Context,
     workspace: str | None = None,
     sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
     defects: str | None = None,
     json: bool = False,
     markdown: bool = False,
@@ -127,7 +143,7 @@ def status(
     from juniper_release.release.options import parse_timeout
 
     seconds = parse_timeout(timeout)
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     fmt = output_format(json=json, markdown=markdown)
     text, code = run(t.registry, t.workspace, sandbox=t.sandbox, fmt=fmt, timeout=seconds)
     print(text)
@@ -140,6 +156,8 @@ def status(
 _RELEASE_HELP = {
     "workspace": HELP["workspace"],
     "sandbox": HELP["sandbox"],
+    "registry": HELP["registry"],
+    "layout": HELP["layout"],
     "execute": "really do it (default: dry run printing every step's command)",
     "yes": "answer every confirmation (CI); without it, prompts appear only on a terminal",
     "mode": "github (create the Release, watch the publish run) or twine (upload TestPyPI then PyPI locally)",
@@ -162,6 +180,8 @@ _RELEASE_HELP = {
         "force": "bump even if the working tree is dirty",
         "workspace": HELP["workspace"],
         "sandbox": HELP["sandbox"],
+        "registry": HELP["registry"],
+        "layout": HELP["layout"],
     },
 )
 @guarded
@@ -178,13 +198,15 @@ def bump(
     force: bool = False,
     workspace: str | None = None,
     sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
 ) -> None:
     """Bump one package's version: pyproject, __version__, CHANGELOG, and optionally dependents, commit and tag."""
     from juniper_release.frontdoor import target
     from juniper_release.release.versioning import bump as run_bump
 
     name = required(package, "--package")
-    t = target(workspace, sandbox=sandbox)
+    t = target(workspace, sandbox=sandbox, registry_path=registry, layout=layout)
     run_bump(
         t.registry,
         t.workspace,
@@ -212,6 +234,8 @@ def release(
     timeout: str = "600",
     workspace: str | None = None,
     sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
 ) -> None:
     """Release one package: preflight gates, commit/tag/push, then publish (dry run unless --execute)."""
     from juniper_release.frontdoor import target
@@ -220,7 +244,7 @@ def release(
 
     name = required(package, "--package")
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
-    t = target(workspace, sandbox=sandbox, require_all=True)
+    t = target(workspace, sandbox=sandbox, require_all=True, registry_path=registry, layout=layout)
     run_release(t.registry, t.workspace, name, opts)
 
 
@@ -237,6 +261,8 @@ def release_train(
     timeout: str = "600",
     workspace: str | None = None,
     sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
 ) -> None:
     """Release every package that needs it, layer by layer, resumable from the journal (dry run unless --execute)."""
     from juniper_release.frontdoor import output_format, target
@@ -244,7 +270,7 @@ def release_train(
     from juniper_release.release.train import release_train as run_train
 
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
-    t = target(workspace, sandbox=sandbox, require_all=True)
+    t = target(workspace, sandbox=sandbox, require_all=True, registry_path=registry, layout=layout)
     if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
         opts.out = lambda line: print(line, file=sys.stderr, flush=True)
     run_train(t.registry, t.workspace, opts, packages, fmt=output_format(json=json), emit=print)
@@ -309,6 +335,8 @@ def workflows(
     package: str = "",
     workspace: str = "",
     sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
     defects: str = "",
 ) -> None:
     """Render each package's publish and validate workflows from the template: --check (diff) or --write."""
@@ -316,7 +344,7 @@ def workflows(
     from juniper_release.github import workflows as wf
 
     wf.check_flags(check=check, write=write, sandbox=sandbox)
-    tgt = target(workspace or None, sandbox=sandbox, defects=defects or None)
+    tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
     chosen = tgt.registry.select(package)
     run = wf.run_write if write else wf.run_check
     if code := run(tgt.registry, tgt.workspace, chosen):
@@ -359,6 +387,7 @@ def transfer(
     sandbox: bool = False,
     defects: str | None = None,
     registry: str | None = None,
+    layout: str | None = None,
     from_owner: str | None = None,
 ) -> None:
     """Move the repos to the organization: a diff per repo; --execute applies and commits it."""
@@ -366,7 +395,7 @@ def transfer(
     from juniper_release.transfer.codemod import check_flags, run_transfer, updates_registry
 
     check_flags(sandbox=sandbox, execute=execute)
-    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, require_all=True)
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, require_all=True)
     run_transfer(
         t.registry,
         t.workspace,
@@ -391,13 +420,14 @@ def transfer_status(
     sandbox: bool = False,
     defects: str | None = None,
     registry: str | None = None,
+    layout: str | None = None,
     from_owner: str | None = None,
 ) -> None:
     """Show the 11-step transfer checklist per repo, with the exact values for the manual steps."""
     from juniper_release.frontdoor import output_format, target
     from juniper_release.transfer.checklist import checklist, render_checklist
 
-    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, require_all=True)
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, require_all=True)
     result = checklist(t.registry, t.workspace, to=to, packages=package, from_owner=from_owner)
     print(render_checklist(result, output_format(json=json, markdown=markdown, default="text")))
 

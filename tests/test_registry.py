@@ -244,3 +244,87 @@ def test_missing_checkout_names_the_path_and_invoke_clone(tmp_path: Path) -> Non
     assert "\n" not in message
     assert str(tmp_path / "juniper-data") in message
     assert "Fix: run `invoke clone" in message and "pcalnon/juniper-data" in message
+
+
+# ----------------------------------------------------------------------------------------------- sub-packages
+
+GROWN_TEXT = (ROOT / "registries" / "grown.toml").read_text(encoding="utf-8")
+GROWN_PATH = Path("/somewhere/grown.toml")
+
+
+def _grown_error(mutate: Any) -> str:
+    doc = tomlkit.parse(GROWN_TEXT)
+    mutate(doc)
+    with pytest.raises(ConfigError) as info:
+        parse_registry(tomlkit.dumps(doc), GROWN_PATH, {})
+    message = str(info.value)
+    assert "\n" not in message and "grown.toml" in message and "Fix:" in message
+    return message
+
+
+def _grown_pkg(doc: Any, name: str) -> Any:
+    return next(p for p in doc["package"] if p["name"] == name)
+
+
+def test_the_grown_registry_parses_with_sub_packages() -> None:
+    reg = parse_registry(GROWN_TEXT, GROWN_PATH, {})
+    assert len(reg.packages) == 18 and len(reg.repos()) == 8
+    tools, ml = reg.get("juniper-ci-tools"), reg.get("juniper-ml")
+    assert tools.tag_for("0.8.0") == "juniper-ci-tools-v0.8.0" and ml.tag_for("0.7.1") == "v0.7.1"
+    assert tools.checkout(Path("/ws")) == Path("/ws/juniper-ml/juniper-ci-tools")
+    assert tools.repo_dir(Path("/ws")) == Path("/ws/juniper-ml")
+    assert reg.pathspec(tools) == (":(top)juniper-ci-tools",)
+    assert ":(top,exclude)juniper-ci-tools" in reg.pathspec(ml) and reg.pathspec(reg.get("juniper-data")) == ()
+    assert reg.workflow_for(tools) == ".github/workflows/publish-ci-tools.yml"
+    assert reg.workflow_for(reg.get("juniper-cascor-model")) == ".github/workflows/publish-juniper-cascor-model.yml"
+
+
+def test_two_packages_in_one_directory() -> None:
+    message = _grown_error(lambda d: _grown_pkg(d, "juniper-doc-tools").__setitem__("subdir", "juniper-ci-tools"))
+    assert "duplicate package path 'juniper-ml/juniper-ci-tools'" in message
+
+
+def test_unknown_repo_for_a_shared_checkout() -> None:
+    message = _grown_error(lambda d: _grown_pkg(d, "juniper-doc-tools").__setitem__("repo", "pcalnon/juniper-docs"))
+    assert "unknown repo 'pcalnon/juniper-docs' for checkout 'juniper-ml'" in message
+
+
+def test_one_repo_in_two_checkouts() -> None:
+    message = _grown_error(lambda d: _grown_pkg(d, "juniper-doc-tools").__setitem__("path", "juniper-docs"))
+    assert "duplicate package repo 'pcalnon/juniper-ml' in two checkouts" in message
+
+
+@pytest.mark.parametrize("fmt", ["juniper-doc-tools", "{name}-{version}-{build}"])
+def test_package_tag_format_needs_exactly_a_version_placeholder(fmt: str) -> None:
+    message = _grown_error(lambda d: _grown_pkg(d, "juniper-doc-tools").__setitem__("tag_format", fmt))
+    assert "package juniper-doc-tools: tag_format" in message and "{version}" in message
+
+
+def test_colliding_tag_formats_in_one_repo() -> None:
+    message = _grown_error(lambda d: _grown_pkg(d, "juniper-doc-tools").__setitem__("tag_format", "v{version}"))
+    assert "juniper-doc-tools and juniper-ml share repo" in message and "read each other's tags" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("subdir", "../elsewhere", "subdir '../elsewhere' must be a relative path"),
+        ("subdir", "/abs", "subdir '/abs' must be a relative path"),
+        ("version_file", "juniper_doc_tools/VERSION", "is not a Python file"),
+        ("publish_workflow", "/x.yml", "publish_workflow '/x.yml' must be a relative path"),
+    ],
+)
+def test_bad_sub_package_paths(key: str, value: str, expected: str) -> None:
+    assert expected in _grown_error(lambda d: _grown_pkg(d, "juniper-doc-tools").__setitem__(key, value))
+
+
+def test_registry_path_from_option_env_or_default(tmp_path: Path) -> None:
+    from juniper_release.ecosystem.registry import ENV_REGISTRY, load_registry, registry_path
+
+    assert registry_path(None, {}) == DEFAULT_REGISTRY
+    grown = ROOT / "registries" / "grown.toml"
+    assert registry_path(None, {ENV_REGISTRY: "registries/grown.toml"}).resolve() == grown
+    assert registry_path("registries/grown.toml", {ENV_REGISTRY: "nope.toml"}).resolve() == grown
+    assert len(load_registry(None, {ENV_REGISTRY: "registries/grown.toml"}).packages) == 18
+    with pytest.raises(ConfigError, match=r"registry not found.*--registry"):
+        load_registry(None, {ENV_REGISTRY: str(tmp_path / "missing.toml")})

@@ -574,7 +574,7 @@ def test_missing_checkout_names_it_and_writes_nothing(tmp_path: Path, registry: 
 
 def test_flags_follow_the_registry(registry: Registry) -> None:
     flags = {p.name: wf.template_flags(p) for p in registry.packages}
-    assert flags["juniper-ml"] == {"TORCH": True, "IMPORTS": False, "META": True}
+    assert flags["juniper-ml"] == {"TORCH": True, "IMPORTS": False, "META": True, "SUBDIR": False}
     assert flags["juniper-data-client"]["TORCH"] is False
     pkg: Package = registry.get("juniper-data")
     assert wf.template_values(registry, pkg)["EXTRAS"] == "[api]"

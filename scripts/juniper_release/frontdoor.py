@@ -15,15 +15,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from juniper_release.ecosystem.registry import Registry, load_registry, missing_checkouts, resolve_workspace
+from juniper_release.ecosystem.registry import (
+    ENV_REGISTRY,
+    ROOT,
+    Registry,
+    load_registry,
+    missing_checkouts,
+    resolve_workspace,
+)
 from juniper_release.errors import JuniperError, WorkspaceError
 from juniper_release.secrets import redact
+
+LAYOUTS = ("six", "grown")
+"""The stand-in layouts (``--sandbox --layout``): the six packages of the plan, or the grown ecosystem."""
+GROWN_REGISTRY = ROOT / "registries" / "grown.toml"
 
 HELP = {
     "workspace": "directory holding the six checkouts (default: $JUNIPER_WORKSPACE, else this repo's parent)",
     "sandbox": "use the generated stand-in ecosystem instead of real checkouts",
     "defects": "stand-in defects or preset for --sandbox, e.g. 'seed' or 'cycle,missing-license'",
     "json": "print JSON instead of a table",
+    "registry": "the registry file (default: $JUNIPER_REGISTRY, else repos.toml; e.g. registries/grown.toml)",
+    "layout": "stand-in layout for --sandbox: six (default) or grown (18 packages in 8 repos)",
 }
 """The help of the options every invoke task and nox session spells the same way."""
 
@@ -57,15 +70,24 @@ def target(
     registry_path: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     require_all: bool = False,
+    layout: str | None = None,
 ) -> Target:
-    """Resolve what to work on. The sandbox is used only when asked for, never as a silent fallback."""
+    """Resolve what to work on. The sandbox is used only when asked for, never as a silent fallback.
+    ``--layout grown`` without a registry reads registries/grown.toml."""
+    if layout is not None and layout not in LAYOUTS:
+        raise JuniperError(f"unknown --layout {layout!r}", f"use one of: {', '.join(LAYOUTS)}")
+    if layout is not None and not sandbox:
+        raise JuniperError("--layout only applies to the stand-in sandbox", "add --sandbox")
+    environ = os.environ if env is None else env
+    if layout == "grown" and not registry_path and not environ.get(ENV_REGISTRY):
+        registry_path = GROWN_REGISTRY
     registry = load_registry(Path(registry_path) if registry_path else None, env)
     if sandbox:
         if workspace:
             raise JuniperError("--sandbox and --workspace both given", "pass one of them")
         from juniper_release.sandbox.standin import sandbox_workspace
 
-        ws = sandbox_workspace(registry, defects)
+        ws = sandbox_workspace(registry, defects, layout=layout or "six")
         print(f"using the stand-in sandbox ecosystem at {ws}", file=sys.stderr)
         return Target(registry, ws, sandbox=True)
     if defects:

@@ -104,8 +104,9 @@ class Git:
         """True when ``tag`` is an annotated tag object (a lightweight tag points straight at a commit)."""
         return self.run("cat-file", "-t", f"refs/tags/{tag}") == "tag"
 
-    def commits_since(self, ref: str) -> int:
-        return int(self.run("rev-list", "--count", f"{ref}..HEAD"))
+    def commits_since(self, ref: str, paths: Sequence[str] = ()) -> int:
+        """Commits since ``ref``; with ``paths`` (pathspecs), only those touching them."""
+        return int(self.run("rev-list", "--count", f"{ref}..HEAD", *(("--", *paths) if paths else ())))
 
     def untracked(self) -> list[str]:
         """Untracked files git does not ignore."""

@@ -25,8 +25,15 @@ from packaging.version import Version
 from juniper_release import output as report
 from juniper_release import secrets
 from juniper_release.ecosystem.graph import Graph, build_graph, diagnose
-from juniper_release.ecosystem.project import Project, VersionKind, find_module_version, load_pyproject_table
-from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts
+from juniper_release.ecosystem.project import (
+    ModuleVersion,
+    Project,
+    VersionKind,
+    find_module_version,
+    load_pyproject_table,
+    lockstep_files,
+)
+from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts, missing_packages
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError
 from juniper_release.gitops import Git
 
@@ -78,6 +85,21 @@ def check_version_sync(pkg: Package, project: Project) -> list[Finding]:
                     f"{import_name}.__version__ is {mv.value!r} in {where} but pyproject.toml says "
                     f'{project.raw_version!r}. Fix: set __version__ = "{project.version}" in {where} '
                     "(or derive it from importlib.metadata)",
+                )
+            )
+        # Every other literal of the module (_version.py beside __init__.py) moves in lockstep too.
+        source = "the dynamic version" if project.is_dynamic else "pyproject.toml"
+        for file, literal in lockstep_files(project.root, import_name):
+            if file == mv.file or not ModuleVersion(VersionKind.STATIC, literal, file).disagrees_with(project.version):
+                continue
+            rel = file.relative_to(project.root).as_posix()
+            out.append(
+                Finding(
+                    pkg.name,
+                    "version-sync",
+                    "error",
+                    f"{rel} says __version__ = {literal!r} but {source} is {project.raw_version!r}: the version files "
+                    f'are not in lockstep. Fix: set __version__ = "{project.version}" in {rel}',
                 )
             )
     return out
@@ -236,7 +258,7 @@ def _push_runs_on_tags(config: Any) -> bool:
 def check_publish_workflow(pkg: Package, project: Project, workflow: str) -> list[Finding]:
     import yaml  # type: ignore[import-untyped,unused-ignore]
 
-    path = project.root / workflow
+    path = pkg.top_of(project.root) / workflow  # workflows live at the repository root, one per package
     if not path.is_file():
         return [
             Finding(
@@ -419,7 +441,26 @@ def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
         )
     graph = build_graph(registry, workspace)
     projects = dict(graph.projects)
-    findings: list[Finding] = []
+    findings: list[Finding] = [
+        Finding(
+            pkg.name,
+            "missing-package",
+            "warning",
+            f"not in this checkout: {pkg.repo_dir(workspace)} has no {pkg.subdir}/pyproject.toml (an older snapshot "
+            f"of {pkg.repo}); its requirements and dependents are not checked. Fix: update the checkout (git pull)",
+        )
+        for pkg in missing_packages(registry, workspace)
+    ]
+    findings += [
+        Finding(
+            name,
+            "missing-package",
+            "info",
+            f"requires {', '.join(sorted(gone))}, which this workspace lacks: that edge is not checked",
+        )
+        for name, gone in graph.unresolved.items()
+    ]
+    registry = graph.registry  # the packages present in the workspace
     for pkg in registry.packages:
         project = projects[pkg.name]
         if canonicalize_name(project.name) != canonicalize_name(pkg.name):
@@ -437,12 +478,13 @@ def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
         findings += check_license_table(pkg, project)
         findings += check_readme(pkg, project)
         findings += check_secrets(pkg, project)
-        findings += check_publish_workflow(pkg, project, registry.publish_workflow)
+        findings += check_publish_workflow(pkg, project, registry.workflow_for(pkg))
     findings += check_graph(graph)
     findings += check_specifiers(graph)
     findings += check_python_floors(registry, projects)
     findings += check_meta_extras(graph)
     order = {name: i for i, name in enumerate(registry.names)}
+    order.update({f.package: len(order) for f in findings if f.check == "missing-package" and f.package not in order})
     return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), order.get(f.package, len(order))))
 
 

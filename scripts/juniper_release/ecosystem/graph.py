@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from juniper_release.ecosystem.project import Project, read_project, sibling_requirements
-from juniper_release.ecosystem.registry import PYTHON_CANDIDATES, Package, Registry, require_checkout
+from juniper_release.ecosystem.registry import PYTHON_CANDIDATES, Package, Registry, present, require_checkout
 from juniper_release.errors import JuniperError
 
 # Marker environments the ecosystem supports; an edge counts if its marker holds in any of them.
@@ -82,6 +82,8 @@ class Graph:
     projects: Mapping[str, Project]
     edges: tuple[Edge, ...]
     _deps: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    unresolved: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Registry packages a package requires that the workspace lacks (an older checkout): no edge, no node."""
 
     def deps(self, name: str) -> frozenset[str]:
         """Registry packages ``name`` requires directly."""
@@ -139,7 +141,12 @@ class Graph:
     def layer_mismatches(self) -> list[tuple[Package, int]]:
         """Packages whose declared layer differs from the computed one, with the computed layer."""
         computed = self.computed_layers()
-        return [(p, computed[p.name]) for p in self.registry.packages if computed[p.name] != p.layer]
+        # A package requiring a missing package can sit above its computed layer (the missing edge would lift it).
+        return [
+            (p, computed[p.name])
+            for p in self.registry.packages
+            if computed[p.name] > p.layer or (computed[p.name] < p.layer and not self.unresolved.get(p.name))
+        ]
 
     def check_layers(self) -> None:
         """Raise on the first layer/extras defect :func:`diagnose` finds (the finding ``invoke check`` prints)."""
@@ -166,12 +173,26 @@ class Graph:
     def to_mermaid(self) -> str:
         layers = self.computed_layers() if not self.find_cycle() else {p.name: p.layer for p in self.registry.packages}
         lines = ["graph BT"]
-        for pkg in self.registry.packages:
-            lines.append(f'    {_node_id(pkg.name)}["{pkg.name}<br/>layer {layers[pkg.name]}"]')
+        for repo, members in self._by_repo():
+            indent = "    "
+            if repo is not None:
+                lines.append(f'    subgraph repo_{_node_id(repo)}["{repo}"]')
+                indent = "        "
+            for pkg in members:
+                lines.append(f'{indent}{_node_id(pkg.name)}["{pkg.name}<br/>layer {layers[pkg.name]}"]')
+            if repo is not None:
+                lines.append("    end")
         for e in self.edges:
             style = "-->" if e.extra is None else "-.->"
             lines.append(f'    {_node_id(e.source)} {style}|"{e.label}"| {_node_id(e.target)}')
         return "\n".join(lines)
+
+    def _by_repo(self) -> list[tuple[str | None, list[Package]]]:
+        """Packages grouped by repository in registry order; a repository holding one package has no group (None)."""
+        groups: dict[str, list[Package]] = {}
+        for pkg in self.registry.packages:
+            groups.setdefault(pkg.repo, []).append(pkg)
+        return [(repo if len(members) > 1 else None, members) for repo, members in groups.items()]
 
     def render(self, fmt: str) -> str:
         """The graph in one of :data:`FORMATS`."""
@@ -181,8 +202,16 @@ class Graph:
     def to_dot(self) -> str:
         layers = self.computed_layers() if not self.find_cycle() else {p.name: p.layer for p in self.registry.packages}
         lines = ["digraph juniper {", "    rankdir=BT;", "    node [shape=box];"]
-        for pkg in self.registry.packages:
-            lines.append(f'    "{pkg.name}" [label="{pkg.name}\\nlayer {layers[pkg.name]}"];')
+        for repo, members in self._by_repo():
+            indent = "    "
+            if repo is not None:
+                lines.append(f'    subgraph "cluster_{repo}" {{')
+                lines.append(f'        label="{repo}";')
+                indent = "        "
+            for pkg in members:
+                lines.append(f'{indent}"{pkg.name}" [label="{pkg.name}\\nlayer {layers[pkg.name]}"];')
+            if repo is not None:
+                lines.append("    }")
         for e in self.edges:
             style = "solid" if e.extra is None else "dashed"
             lines.append(f'    "{e.source}" -> "{e.target}" [label="{e.label}", style={style}];')
@@ -249,15 +278,17 @@ def order_line(graph: Graph) -> str:
 
 
 def _node_id(name: str) -> str:
-    return name.replace("-", "_")
+    return name.replace("-", "_").replace("/", "_").replace(".", "_")
 
 
 def build_graph(registry: Registry, workspace: Path, projects: Mapping[str, Project] | None = None) -> Graph:
     """Read every checkout's pyproject.toml and collect the edges between registry packages."""
+    full = registry
+    registry = present(registry, workspace)  # a sub-package an older checkout lacks has no node
     loaded = dict(projects) if projects is not None else {}
     for pkg in registry.packages:
         if pkg.name not in loaded:
-            loaded[pkg.name] = read_project(require_checkout(pkg, workspace))
+            loaded[pkg.name] = read_project(require_checkout(pkg, workspace), pkg.version_file)
     canon = {canonicalize_name(p.name): p.name for p in registry.packages}
     edges: list[Edge] = []
     deps: dict[str, set[str]] = {p.name: set() for p in registry.packages}
@@ -268,4 +299,17 @@ def build_graph(registry: Registry, workspace: Path, projects: Mapping[str, Proj
             target = canon[canonicalize_name(req.name)]
             edges.append(Edge(pkg.name, target, req, extra))
             deps[pkg.name].add(target)
-    return Graph(registry, loaded, tuple(edges), {k: frozenset(v) for k, v in deps.items()})
+    gone = {canonicalize_name(p.name): p.name for p in full.packages if p.name not in deps}
+    unresolved = {
+        pkg.name: frozenset(
+            gone[canonicalize_name(r.name)] for _, r in sibling_requirements(loaded[pkg.name], set(gone))
+        )
+        for pkg in registry.packages
+    }
+    return Graph(
+        registry,
+        loaded,
+        tuple(edges),
+        {k: frozenset(v) for k, v in deps.items()},
+        {k: v for k, v in unresolved.items() if v},
+    )

@@ -65,6 +65,12 @@ class Project:
     classifiers: tuple[str, ...] = ()
     urls: dict[str, str] = field(default_factory=dict)
     build_requires: tuple[str, ...] = ()
+    version_file: Path | None = None
+    """For a dynamic ``[project].version``: the file whose ``__version__`` literal is the version."""
+
+    @property
+    def is_dynamic(self) -> bool:
+        return self.version_file is not None
 
     @property
     def pyproject(self) -> Path:
@@ -106,18 +112,47 @@ def load_pyproject_table(pyproject: Path) -> dict[str, Any]:
         raise WorkspaceError(f"{pyproject}: not valid TOML ({exc})", "fix the syntax at the position shown") from None
 
 
-def read_project(root: Path) -> Project:
-    """Read ``root/pyproject.toml``; a static ``[project].version`` is required."""
+def dynamic_version_file(root: Path, doc: dict[str, Any], declared: str | None = None) -> Path | None:
+    """Where a dynamic ``[project].version`` comes from: ``declared`` (the registry's ``version_file``, relative to
+    ``root``), else the module of ``[tool.setuptools.dynamic] version = {attr = "pkg._version.__version__"}``."""
+    if declared:
+        return root / declared
+    spec = doc.get("tool", {}).get("setuptools", {}).get("dynamic", {}).get("version", {})
+    attr = spec.get("attr") if isinstance(spec, dict) else None
+    if not isinstance(attr, str) or "." not in attr:
+        return None
+    module = attr.rsplit(".", 1)[0].split(".")
+    for base in (root / "src", root):
+        for candidate in (base.joinpath(*module).with_suffix(".py"), base.joinpath(*module, "__init__.py")):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def read_project(root: Path, version_file: str | None = None) -> Project:
+    """Read ``root/pyproject.toml``: a static ``[project].version``, or a dynamic one whose ``__version__`` literal
+    lives in ``version_file`` (relative to ``root``; default: the setuptools ``attr`` module)."""
     pyproject = root / "pyproject.toml"
     doc = load_pyproject_table(pyproject)
     proj = doc.get("project")
     if not isinstance(proj, dict) or "name" not in proj:
         raise WorkspaceError(f"{pyproject}: no [project] table with a name", "add [project] name = ...")
     raw_version = proj.get("version")
+    source: Path | None = None
+    if raw_version is None and "version" in (proj.get("dynamic") or []):
+        source = dynamic_version_file(root, doc, version_file)
+        raw_version = _literal_version(source) if source is not None and source.is_file() else None
+        if raw_version is None:
+            raise WorkspaceError(
+                f"{pyproject}: the version is dynamic but no __version__ literal was found"
+                + (f" in {source}" if source else ""),
+                "set version_file = 'pkg/_version.py' for this package in the registry, holding __version__ = 'X.Y.Z'",
+            )
     if not isinstance(raw_version, str):
         raise WorkspaceError(
             f"{pyproject}: [project].version is missing or dynamic",
-            "declare a static version = 'X.Y.Z' (the release tool bumps it)",
+            "declare a static version = 'X.Y.Z' (the release tool bumps it), or dynamic = ['version'] with a "
+            "version_file in the registry",
         )
     try:
         version = Version(raw_version)
@@ -163,6 +198,7 @@ def read_project(root: Path) -> Project:
         classifiers=tuple(proj.get("classifiers", []) or []),
         urls=dict(proj.get("urls", {}) or {}),
         build_requires=tuple(build.get("requires", []) or []),
+        version_file=source,
     )
 
 
@@ -221,6 +257,20 @@ def find_module_version(root: Path, import_name: str | None) -> ModuleVersion:
         if _is_derived(candidate):
             return ModuleVersion(VersionKind.DERIVED, None, candidate)
     return ModuleVersion(VersionKind.MISSING)
+
+
+def lockstep_files(root: Path, import_name: str) -> list[tuple[Path, str]]:
+    """Every file of the module holding a ``__version__`` literal, with that literal: they move in lockstep with
+    the pyproject (or dynamic) version."""
+    pkg_dir = module_dir(root, import_name)
+    if pkg_dir is None:
+        return []
+    out = []
+    for candidate in (pkg_dir / "__init__.py", pkg_dir / "_version.py", pkg_dir / "version.py"):
+        literal = _literal_version(candidate) if candidate.is_file() else None
+        if literal is not None:
+            out.append((candidate, literal))
+    return out
 
 
 def sibling_requirements(project: Project, names: set[str]) -> list[tuple[str | None, Requirement]]:

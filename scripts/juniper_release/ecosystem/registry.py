@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+import string
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,11 @@ ROOT = Path(__file__).resolve().parents[3]
 """The juniper-release checkout (this file lives in ``scripts/juniper_release/``)."""
 
 DEFAULT_REGISTRY = ROOT / "repos.toml"
+ENV_REGISTRY = "JUNIPER_REGISTRY"
+"""The registry file to read when ``--registry`` is not given (relative paths resolve from the working directory,
+then from this repository)."""
+SUBPACKAGE_TAG_FORMAT = "{name}-v{version}"
+"""The default tag format of a package in a sub-directory of a shared repository."""
 CACHE_DIR = ROOT / ".juniper"
 """The one ignored directory for wheelhouse, caches and the sandbox ($JUNIPER_CACHE_DIR overrides it)."""
 ENV_CACHE_DIR = "JUNIPER_CACHE_DIR"
@@ -65,6 +71,14 @@ class Package:
     torch: bool
     extras: tuple[str, ...] = ()
     smoke: tuple[str, ...] = ()
+    subdir: str | None = None
+    """The package's directory inside its repository (None: the repository root)."""
+    tag_format: str = "v{version}"
+    """The package's own tag format, ``{name}`` already filled in."""
+    publish_workflow: str | None = None
+    """The package's publish workflow relative to the repository root (default: see :meth:`Registry.workflow_for`)."""
+    version_file: str | None = None
+    """For a dynamic ``[project].version``: the file (relative to the package directory) holding ``__version__``."""
 
     @property
     def owner(self) -> str:
@@ -80,7 +94,23 @@ class Package:
         return not self.imports
 
     def checkout(self, workspace: Path) -> Path:
+        """The package's own directory (where its pyproject.toml lives)."""
+        return workspace / self.path / self.subdir if self.subdir else workspace / self.path
+
+    def repo_dir(self, workspace: Path) -> Path:
+        """The repository checkout holding the package (shared by every package of the repository)."""
         return workspace / self.path
+
+    def top_of(self, package_root: Path) -> Path:
+        """The repository directory above the package directory ``package_root``."""
+        return package_root.parents[len(Path(self.subdir).parts) - 1] if self.subdir else package_root
+
+    def tag_for(self, version: Version | str) -> str:
+        return tags.tag_for(self.tag_format, version)
+
+    def version_from_tag(self, tag: str) -> Version | None:
+        """The version a tag names under the package's ``tag_format``, or None when it does not follow it."""
+        return tags.tag_version(self.tag_format, tag)
 
 
 @dataclass(frozen=True)
@@ -154,6 +184,40 @@ class Registry:
         wanted = canonicalize_name(name)
         return next((p for p in self.packages if canonicalize_name(p.name) == wanted), None)
 
+    def siblings(self, pkg: Package) -> tuple[Package, ...]:
+        """The other packages of ``pkg``'s repository."""
+        return tuple(p for p in self.packages if p.path == pkg.path and p.name != pkg.name)
+
+    def pathspec(self, pkg: Package) -> tuple[str, ...]:
+        """Git pathspecs (from the repository root, valid from any directory in it) of the files that belong to
+        ``pkg``: its sub-directory, or for a root package the repository minus its sub-packages' directories. Empty
+        for a package alone in its repository (every file is its own)."""
+        if pkg.subdir:
+            return (f":(top){pkg.subdir}",)
+        excluded = sorted(p.subdir for p in self.siblings(pkg) if p.subdir)
+        return (":(top)", *(f":(top,exclude){d}" for d in excluded)) if excluded else ()
+
+    def workflow_for(self, pkg: Package) -> str:
+        """The package's publish workflow, relative to its repository root: ``settings.publish_workflow`` for a root
+        package, ``publish-<name>.yml`` beside it for a sub-package (one workflow per package of a repository)."""
+        if pkg.publish_workflow:
+            return pkg.publish_workflow
+        if not pkg.subdir:
+            return self.publish_workflow
+        path = Path(self.publish_workflow)
+        return (path.parent / f"{path.stem}-{pkg.name}{path.suffix}").as_posix()
+
+    def sibling_tag_formats(self, pkg: Package) -> tuple[str, ...]:
+        """The tag formats of the other packages of ``pkg``'s repository (their tags are not foreign to it)."""
+        return tuple(p.tag_format for p in self.siblings(pkg))
+
+    def repos(self) -> tuple[Package, ...]:
+        """One package per repository (the first in registry order): what per-repository work iterates over."""
+        seen: dict[str, Package] = {}
+        for pkg in self.packages:
+            seen.setdefault(pkg.path, pkg)
+        return tuple(seen.values())
+
     def index(self, name: str) -> Index:
         try:
             return self.indexes[name]
@@ -191,8 +255,12 @@ _PACKAGE_FIELDS: dict[str, type] = {
     "torch": bool,
     "extras": list,
     "smoke": list,
+    "subdir": str,
+    "tag_format": str,
+    "version_file": str,
+    "publish_workflow": str,
 }
-_PACKAGE_OPTIONAL = {"extras", "smoke", "python"}
+_PACKAGE_OPTIONAL = {"extras", "smoke", "python", "subdir", "tag_format", "version_file", "publish_workflow"}
 _TOP_FIELDS = {"settings", "indexes", "torch", "package"}
 
 
@@ -275,7 +343,25 @@ def _check_url(file: str, where: str, value: str) -> None:
         )
 
 
-def _parse_package(file: str, i: int, raw: Any) -> Package:
+def _relative(file: str, where: str, key: str, value: str, example: str) -> str:
+    """A relative path inside a directory (no absolute path, no ``..``), normalised to forward slashes."""
+    parts = Path(value).parts
+    if not value or Path(value).is_absolute() or ".." in parts or value.startswith("~"):
+        raise ConfigError(f"{file}: {where}: {key} {value!r} must be a relative path", f"write {key} = {example!r}")
+    return "/".join(p for p in parts if p != ".")
+
+
+def _check_tag_format(file: str, where: str, fmt: str, fix: str) -> None:
+    """A tag format has exactly one ``{version}`` and no other placeholder than ``{name}``."""
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(fmt) if f is not None]
+    except ValueError:
+        fields = ["?"]
+    if fields.count("version") != 1 or any(f not in {"version", "name"} for f in fields):
+        raise ConfigError(f"{file}: {where}tag_format {fmt!r} has no {{version}} (or another placeholder)", fix)
+
+
+def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Package:
     label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{i + 1}"
     where = f"package {label}"
     pythons = _pythons(file, where, raw) if isinstance(raw, dict) else ()
@@ -297,7 +383,25 @@ def _parse_package(file: str, i: int, raw: Any) -> Package:
             raise ConfigError(f"{file}: {where}: import {mod!r} is not a module name", "use a dotted module name")
     if data["layer"] < 0:
         raise ConfigError(f"{file}: {where}: layer must be >= 0, got {data['layer']}", "use 0, 1 or 2")
+    subdir = _relative(file, where, "subdir", data["subdir"], name) if "subdir" in data else None
+    fmt = data.get("tag_format", SUBPACKAGE_TAG_FORMAT if subdir else default_tag_format)
+    _check_tag_format(file, f"{where}: ", fmt, "write tag_format = '{name}-v{version}'")
+    version_file = None
+    if "version_file" in data:
+        version_file = _relative(file, where, "version_file", data["version_file"], "pkg/_version.py")
+        if not version_file.endswith(".py"):
+            raise ConfigError(
+                f"{file}: {where}: version_file {version_file!r} is not a Python file",
+                "name the module holding __version__, such as version_file = 'pkg/_version.py'",
+            )
+    workflow = None
+    if "publish_workflow" in data:
+        workflow = _relative(file, where, "publish_workflow", data["publish_workflow"], ".github/workflows/publish.yml")
     return Package(
+        publish_workflow=workflow,
+        subdir=subdir or None,
+        tag_format=fmt.replace("{name}", name),
+        version_file=version_file,
         name=name,
         repo=data["repo"],
         path=path,
@@ -308,6 +412,39 @@ def _parse_package(file: str, i: int, raw: Any) -> Package:
         extras=_string_list(file, where, "extras", data.get("extras", [])),
         smoke=_string_list(file, where, "smoke", data.get("smoke", [])),
     )
+
+
+def _check_same_repo(file: str, pkg: Package, earlier: list[Package]) -> None:
+    """Packages of one repository share its checkout; their tag formats must not read each other's tags."""
+    for other in earlier:
+        if other.repo.lower() == pkg.repo.lower() and other.path != pkg.path:
+            raise ConfigError(
+                f"{file}: duplicate package repo {pkg.repo.lower()!r} in two checkouts ({other.name}: path "
+                f"{other.path!r}, {pkg.name}: path {pkg.path!r})",
+                "give packages of one repository the same path and distinct subdir",
+            )
+        if other.path == pkg.path and other.repo.lower() != pkg.repo.lower():
+            raise ConfigError(
+                f"{file}: package {pkg.name}: unknown repo {pkg.repo!r} for checkout {pkg.path!r}, which holds "
+                f"{other.repo!r} ({other.name})",
+                f"write repo = {other.repo!r}, or give {pkg.name} its own path",
+            )
+        if other.path == pkg.path and _tags_collide(other.tag_format, pkg.tag_format):
+            raise ConfigError(
+                f"{file}: packages {other.name} and {pkg.name} share repo {pkg.repo} and their tag formats "
+                f"{other.tag_format!r} and {pkg.tag_format!r} read each other's tags",
+                "give each package of a shared repository a distinct prefix, such as tag_format = '{name}-v{version}'",
+            )
+
+
+def _tags_collide(first: str, second: str) -> bool:
+    """True when a tag one format writes is read as a version by the other."""
+    for version in ("1.0.0", "1.0.0rc1", "1.0.0.post1"):
+        if tags.tag_version(second, tags.tag_for(first, version)) is not None:
+            return True
+        if tags.tag_version(first, tags.tag_for(second, version)) is not None:
+            return True
+    return False
 
 
 def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) -> Registry:
@@ -328,11 +465,7 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
             raise ConfigError(f"{file}: missing section [{key}]", f"add the [{key}] section (see README.md)")
 
     settings = _table(file, "settings", doc["settings"], _SETTINGS_FIELDS, _SETTINGS_OPTIONAL)
-    if "{version}" not in settings["tag_format"]:
-        raise ConfigError(
-            f"{file}: settings.tag_format {settings['tag_format']!r} has no {{version}}",
-            "write tag_format = 'v{version}'",
-        )
+    _check_tag_format(file, "settings.", settings["tag_format"], "write tag_format = 'v{version}'")
 
     overrides: dict[str, str] = {}
     raw_indexes = doc["indexes"]
@@ -391,15 +524,17 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
     packages: list[Package] = []
     seen: dict[str, str] = {}
     for i, raw in enumerate(raw_packages):
-        pkg = _parse_package(file, i, raw)
-        for key, value in (("name", canonicalize_name(pkg.name)), ("path", pkg.path), ("repo", pkg.repo.lower())):
+        pkg = _parse_package(file, i, raw, settings["tag_format"])
+        directory = f"{pkg.path}/{pkg.subdir}" if pkg.subdir else pkg.path
+        for key, value in (("name", canonicalize_name(pkg.name)), ("path", directory)):
             marker = f"{key}:{value}"
             if marker in seen:
                 raise ConfigError(
                     f"{file}: duplicate package {key} {value!r} (in {seen[marker]} and {pkg.name})",
-                    "keep one [[package]] entry per package",
+                    "keep one [[package]] entry per package (packages sharing a repository need distinct subdir)",
                 )
             seen[marker] = pkg.name
+        _check_same_repo(file, pkg, packages)
         packages.append(pkg)
 
     return Registry(
@@ -418,8 +553,9 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
 
 
 def load_registry(path: Path | None = None, env: Mapping[str, str] | None = None) -> Registry:
-    """Load and validate repos.toml (the one next to this tool by default)."""
-    path = DEFAULT_REGISTRY if path is None else Path(path)
+    """Load and validate the registry: ``path``, else $JUNIPER_REGISTRY, else repos.toml next to this tool."""
+    env = os.environ if env is None else env
+    path = registry_path(path, env)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -437,6 +573,19 @@ def load_registry(path: Path | None = None, env: Mapping[str, str] | None = None
             f"{path}: cannot read the registry ({exc.strerror})", "check the path and its permissions"
         ) from None
     return parse_registry(text, path, env)
+
+
+def registry_path(option: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The registry file: ``--registry``, then $JUNIPER_REGISTRY, then repos.toml. A relative path that does not
+    exist from the working directory is looked up in this repository (``registries/grown.toml``)."""
+    env = os.environ if env is None else env
+    chosen = option or env.get(ENV_REGISTRY)
+    if not chosen:
+        return DEFAULT_REGISTRY
+    path = Path(chosen).expanduser()
+    if not path.is_absolute() and not path.exists() and (ROOT / path).exists():
+        return ROOT / path
+    return path
 
 
 # --------------------------------------------------------------------------------------------------- workspace
@@ -469,6 +618,12 @@ def resolve_workspace(option: str | Path | None = None, env: Mapping[str, str] |
 def require_checkout(pkg: Package, workspace: Path) -> Path:
     """The package's checkout, or a clear error naming the path and how to get it."""
     path = pkg.checkout(workspace)
+    if pkg.subdir and pkg.repo_dir(workspace).is_dir() and not (path / "pyproject.toml").is_file():
+        raise WorkspaceError(
+            f"{pkg.name}: the checkout {pkg.repo_dir(workspace)} has no {pkg.subdir}/pyproject.toml (an older "
+            f"snapshot of {pkg.repo} without this package)",
+            f"update the checkout (git pull), or leave {pkg.name} out with --packages",
+        )
     if not (path / "pyproject.toml").is_file():
         raise WorkspaceError(
             f"{pkg.name}: no checkout at {path}",
@@ -478,7 +633,30 @@ def require_checkout(pkg: Package, workspace: Path) -> Path:
 
 
 def missing_checkouts(registry: Registry, workspace: Path) -> list[Package]:
-    return [p for p in registry.packages if not (p.checkout(workspace) / "pyproject.toml").is_file()]
+    """Packages whose repository is not checked out (a root package needs its pyproject.toml, a sub-package only
+    the repository directory: see :func:`missing_packages`)."""
+    return [
+        p
+        for p in registry.packages
+        if not (p.checkout(workspace) / "pyproject.toml").is_file()
+        and not (p.subdir and p.repo_dir(workspace).is_dir())
+    ]
+
+
+def missing_packages(registry: Registry, workspace: Path) -> list[Package]:
+    """Sub-packages the registry lists whose repository is checked out but does not have them (yet): an older
+    checkout. Status and check show them as rows; verify and release refuse them."""
+    return [
+        p
+        for p in registry.packages
+        if p.subdir and p.repo_dir(workspace).is_dir() and not (p.checkout(workspace) / "pyproject.toml").is_file()
+    ]
+
+
+def present(registry: Registry, workspace: Path) -> Registry:
+    """The registry without its :func:`missing_packages` (what the graph and the checks read)."""
+    gone = {p.name for p in missing_packages(registry, workspace)}
+    return replace(registry, packages=tuple(p for p in registry.packages if p.name not in gone)) if gone else registry
 
 
 def clone_url(pkg: Package, base: str = "https://github.com/") -> str:

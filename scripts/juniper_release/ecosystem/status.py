@@ -20,6 +20,10 @@ The state, checked in this order:
 - ``UNRELEASED_CHANGES``: pyproject is the released version (or a pre-release already published) and there are
   commits since its tag.
 - ``UP_TO_DATE``: otherwise.
+- ``MISSING``: the registry lists a sub-package the checkout does not have (an older snapshot); the row says why.
+
+Tags follow the package's own ``tag_format``, and commits since the tag count only the package's own paths (its
+sub-directory; for the root package of a shared repository, everything but its sub-packages' directories).
 
 The stand-in sandbox has no index of its own unless pointed at local ones: its tags stand in for the index there.
 Index look-ups run concurrently with a short timeout; an unreachable index shows ``unknown`` and a warning on stderr.
@@ -43,7 +47,7 @@ from juniper_release.ecosystem import tags
 from juniper_release.ecosystem.graph import CycleError, build_graph
 from juniper_release.ecosystem.indexes import IndexUnreachable, versions_many
 from juniper_release.ecosystem.project import Project, VersionKind, find_module_version
-from juniper_release.ecosystem.registry import INDEX_NAMES, Package, Registry
+from juniper_release.ecosystem.registry import INDEX_NAMES, Package, Registry, missing_packages
 from juniper_release.gitops import Git
 
 UNKNOWN = "unknown"
@@ -69,6 +73,7 @@ class State(StrEnum):
     NEVER_RELEASED = "NEVER_RELEASED"
     ANOMALY = "ANOMALY"
     UNKNOWN = "UNKNOWN"
+    MISSING = "MISSING"
 
 
 FINDINGS = frozenset({State.ANOMALY, State.UNKNOWN})
@@ -169,23 +174,24 @@ def package_status(
     released = tags.released_version(pypi) if pypi is not None else None
     published_pre = declared.is_prerelease and any(declared in (found or ()) for found in (pypi, testpypi))
     basis = declared if published_pre else released  # a published pre-release is its own release
-    if git.is_repo():
-        choice = tags.release_tag(git, registry.tag_format, declared, basis)
+    if Git(pkg.top_of(project.root)).is_repo():  # a sub-package's git commands run in its own directory
+        choice = tags.release_tag(git, pkg.tag_format, declared, basis, registry.sibling_tag_formats(pkg))
     else:
         choice = tags.TagChoice(None, None)
     if tags_stand_in:
         released = choice.version
     latest_tag = choice.tag
-    commits = git.commits_since(latest_tag) if latest_tag else None
+    # Only the package's own paths: a commit in a sibling sub-package is not an unreleased change of this one.
+    commits = git.commits_since(latest_tag, registry.pathspec(pkg)) if latest_tag else None
     warnings = [w for w in choice.warnings if w != choice.mismatch]
     unknown = [] if tags_stand_in else _unknown(declared, pypi, testpypi)
 
     if tags.behind(declared, released):
-        branch = git.branch() if git.is_repo() else registry.branch
+        branch = git.branch() if Git(pkg.top_of(project.root)).is_repo() else registry.branch
         where = "" if branch == registry.branch else f" (on branch {branch}, not {registry.branch})"
         reasons.append(f"checkout behind PyPI: pyproject {declared} is below the released {released}{where}")
     elif basis is not None and choice.version != basis:
-        reasons.append(f"released {basis} has no tag {registry.tag_for(basis)}")
+        reasons.append(f"released {basis} has no tag {pkg.tag_for(basis)}")
     if choice.mismatch and basis is not None and choice.version == basis:
         reasons.append(choice.mismatch)  # the released version's own tag names another version than its commit
     elif choice.mismatch:
@@ -229,6 +235,22 @@ def _unknown(declared: Version, pypi: IndexVersions, testpypi: IndexVersions) ->
     return []
 
 
+def missing_row(pkg: Package, workspace: Path) -> StatusRow:
+    """The row of a package the registry lists but the checkout does not have (yet): an older snapshot."""
+    return StatusRow(
+        package=pkg.name,
+        layer=pkg.layer,
+        pyproject_version=UNKNOWN,
+        module_version=UNKNOWN,
+        latest_tag=None,
+        commits_since_tag=None,
+        pypi_version=None,
+        testpypi_version=None,
+        state=State.MISSING,
+        reasons=(f"not in this checkout: {pkg.repo_dir(workspace)} has no {pkg.subdir}/pyproject.toml",),
+    )
+
+
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -253,14 +275,14 @@ def collect(
         order = graph.release_order()
     except CycleError as exc:
         warn(f"warning: {exc}; rows follow the declared layers")
-        layers = {p.name: p.layer for p in registry.packages}
-        order = sorted(registry.packages, key=lambda p: (p.layer, p.name))
+        layers = {p.name: p.layer for p in graph.registry.packages}
+        order = sorted(graph.registry.packages, key=lambda p: (p.layer, p.name))
     names = [p.name for p in order]
     if query_indexes:
         found = _lookup(registry, names, timeout, warn)
     else:
         found = {index: dict.fromkeys(names) for index in INDEX_NAMES}
-    return [
+    rows = [
         package_status(
             registry,
             pkg,
@@ -272,6 +294,7 @@ def collect(
         )
         for pkg in order
     ]
+    return rows + [missing_row(pkg, workspace) for pkg in missing_packages(registry, workspace)]
 
 
 def render(rows: Sequence[StatusRow], fmt: str = "table") -> str:

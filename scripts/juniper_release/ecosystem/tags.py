@@ -91,19 +91,23 @@ def behind(declared: Version, released: Version | None) -> bool:
 
 def version_at(git: Git, rev: str) -> Version | None:
     """The ``[project].version`` of pyproject.toml at ``rev``, or None when there is none or it is not valid."""
-    if not git.ok("cat-file", "-e", f"{rev}:pyproject.toml"):
+    # ./ is relative to the git directory's working directory: a sub-package reads its own pyproject.
+    if not git.ok("cat-file", "-e", f"{rev}:./pyproject.toml"):
         return None
     try:
-        raw = tomllib.loads(git.run("show", f"{rev}:pyproject.toml")).get("project", {}).get("version")
+        raw = tomllib.loads(git.run("show", f"{rev}:./pyproject.toml")).get("project", {}).get("version")
         return Version(raw) if isinstance(raw, str) else None
     except (tomllib.TOMLDecodeError, InvalidVersion, AttributeError):
         return None
 
 
-def release_tag(git: Git, tag_format: str, declared: Version, released: Version | None) -> TagChoice:
+def release_tag(
+    git: Git, tag_format: str, declared: Version, released: Version | None, siblings: Sequence[str] = ()
+) -> TagChoice:
     """The release tag of a checkout declaring ``declared`` whose released version is ``released`` (None when
-    unknown or never released)."""
-    return _choose(git, tag_format, released, declared, inclusive=True)
+    unknown or never released). Tags following a ``siblings`` format (other packages of a shared repository) are
+    theirs, neither chosen nor warned about."""
+    return _choose(git, tag_format, released, declared, inclusive=True, siblings=siblings)
 
 
 def previous_release_tag(git: Git, tag_format: str, version: Version, on_index: Sequence[Version]) -> TagChoice:
@@ -112,8 +116,16 @@ def previous_release_tag(git: Git, tag_format: str, version: Version, on_index: 
     return _choose(git, tag_format, earlier, version, inclusive=False)
 
 
-def _choose(git: Git, tag_format: str, released: Version | None, ceiling: Version, *, inclusive: bool) -> TagChoice:
-    names = git.tags(merged="HEAD")
+def _choose(
+    git: Git,
+    tag_format: str,
+    released: Version | None,
+    ceiling: Version,
+    *,
+    inclusive: bool,
+    siblings: Sequence[str] = (),
+) -> TagChoice:
+    names = [t for t in git.tags(merged="HEAD") if not any(tag_version(fmt, t) is not None for fmt in siblings)]
     tags = matching_tags(tag_format, names)
     below = [v for v in tags if v < ceiling or (inclusive and v == ceiling)]
     version = released if released is not None and released in tags else max(below, default=None)

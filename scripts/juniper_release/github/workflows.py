@@ -128,8 +128,8 @@ def canonical_registry(registry: Registry) -> Registry:
 
 
 def template_values(registry: Registry, pkg: Package, requires_python: SpecifierSet | None = None) -> dict[str, str]:
-    """The placeholders of one package's workflows, from repos.toml and the package's requires-python."""
-    prefix, _, suffix = registry.tag_format.partition("{version}")
+    """The placeholders of one package's workflows, from the registry and the package's requires-python."""
+    prefix, _, suffix = pkg.tag_format.partition("{version}")
     torch = registry.torch
     return {
         "PACKAGE_NAME": pkg.name,
@@ -137,7 +137,9 @@ def template_values(registry: Registry, pkg: Package, requires_python: Specifier
         "IMPORT_NAMES": " ".join(pkg.imports),
         "PYTHON_VERSION": workflow_python(pkg, requires_python),
         "EXTRAS": f"[{','.join(pkg.extras)}]" if pkg.extras else "",
-        "TAG_FORMAT": registry.tag_format,
+        "TAG_FORMAT": pkg.tag_format,
+        "PACKAGE_DIR": pkg.subdir or ".",
+        "DIST_DIR": f"{pkg.subdir}/dist/" if pkg.subdir else "dist/",
         "TAG_PREFIX": prefix,
         "TAG_SUFFIX": suffix,
         "TAG_GLOB": f"{prefix}*{suffix}",
@@ -151,18 +153,23 @@ def template_values(registry: Registry, pkg: Package, requires_python: Specifier
 
 
 def template_flags(pkg: Package) -> dict[str, bool]:
-    """The conditionals: TORCH (install CPU torch first), IMPORTS (a module to import and test), META."""
-    return {"TORCH": pkg.torch, "IMPORTS": not pkg.is_meta, "META": pkg.is_meta}
+    """The conditionals: TORCH (install CPU torch first), IMPORTS (a module to import and test), META, SUBDIR (a
+    package in a sub-directory of a shared repository: gated on its own tags, built from its directory)."""
+    return {"TORCH": pkg.torch, "IMPORTS": not pkg.is_meta, "META": pkg.is_meta, "SUBDIR": pkg.subdir is not None}
 
 
-def validate_workflow_path(registry: Registry) -> str:
-    """Where the validation gate goes: next to the publish workflow."""
-    return str(PurePosixPath(registry.publish_workflow).with_name(VALIDATE_NAME))
+def validate_workflow_path(registry: Registry, pkg: Package | None = None) -> str:
+    """Where the validation gate goes: next to the publish workflow (``validate-<name>.yml`` for a sub-package)."""
+    name = VALIDATE_NAME
+    if pkg is not None and pkg.subdir:
+        stem, dot, suffix = VALIDATE_NAME.rpartition(".")
+        name = f"{stem}-{pkg.name}{dot}{suffix}"
+    return str(PurePosixPath(registry.workflow_for(pkg) if pkg else registry.publish_workflow).with_name(name))
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """One rendered workflow file of one package (``path`` is relative to the package's checkout)."""
+    """One rendered workflow file of one package (``path`` is relative to the package's repository checkout)."""
 
     package: str
     path: str
@@ -176,8 +183,8 @@ def render_package(
     registry = canonical_registry(registry)
     values, flags = template_values(registry, pkg, requires_python), template_flags(pkg)
     return (
-        Rendered(pkg.name, registry.publish_workflow, render_template(PUBLISH_TEMPLATE, values, flags)),
-        Rendered(pkg.name, validate_workflow_path(registry), render_template(VALIDATE_TEMPLATE, values, flags)),
+        Rendered(pkg.name, registry.workflow_for(pkg), render_template(PUBLISH_TEMPLATE, values, flags)),
+        Rendered(pkg.name, validate_workflow_path(registry, pkg), render_template(VALIDATE_TEMPLATE, values, flags)),
     )
 
 
@@ -220,14 +227,14 @@ def compare(rendered: Rendered, checkout: Path) -> Drift:
 def check(registry: Registry, workspace: Path, packages: Sequence[Package] | None = None) -> list[Drift]:
     """Every selected package's workflows against their rendering (checkouts must exist)."""
     chosen = registry.packages if packages is None else packages
-    checkouts = {pkg.name: require_checkout(pkg, workspace) for pkg in chosen}
+    checkouts = {pkg.name: pkg.top_of(require_checkout(pkg, workspace)) for pkg in chosen}
     return [compare(r, checkouts[r.package]) for r in render_all(registry, chosen, workspace)]
 
 
 def write(registry: Registry, workspace: Path, packages: Sequence[Package] | None = None) -> list[Drift]:
     """Write every rendered workflow that is missing or drifted; return what was (re)written. Never commits."""
     chosen = registry.packages if packages is None else packages
-    checkouts = {pkg.name: require_checkout(pkg, workspace) for pkg in chosen}
+    checkouts = {pkg.name: pkg.top_of(require_checkout(pkg, workspace)) for pkg in chosen}
     written: list[Drift] = []
     for rendered in render_all(registry, chosen, workspace):
         drift = compare(rendered, checkouts[rendered.package])

@@ -76,17 +76,18 @@ class ReleaseContext:
         self.planned = dict(planned or {})
         self.forge = forge or GitHub()
         self.git = Git(self.root)
-        self.project = read_project(self.root)
+        self.project = read_project(self.root, self.pkg.version_file)
         self.version = self.project.version
-        self.tag = registry.tag_for(self.version)
+        self.tag = self.pkg.tag_for(self.version)  # the package's own tag format (shared repositories)
         self.key = f"{self.pkg.name}=={self.version}"
         self.target = target_index(registry, self.version)
         self.dist_dir = workspace / STATE_DIR / "dist" / f"{self.pkg.name}-{self.version}"
         self.work_dir = workspace / STATE_DIR / "work"
         self.module_version = find_module_version(self.root, self.pkg.imports[0] if self.pkg.imports else None)
         self.bump_files = {"pyproject.toml", CHANGELOG}
-        if self.module_version.file is not None:
-            self.bump_files.add(str(self.module_version.file.relative_to(self.root)))
+        for file in (self.module_version.file, self.project.version_file):
+            if file is not None:
+                self.bump_files.add(str(file.relative_to(self.root)))
         self._remote: RemoteRefs | None = None
 
     def remote(self, refresh: bool = False) -> RemoteRefs:

@@ -157,7 +157,7 @@ def versions_agree(ctx: ReleaseContext) -> Gate:
         problems.append(f"__version__ is {mv.value} but pyproject says {version}")
     if mv.kind is VersionKind.MISSING:
         problems.append(f"no __version__ found in {ctx.pkg.imports[0]}")
-    if ctx.registry.version_from_tag(ctx.tag) != version:
+    if ctx.pkg.version_from_tag(ctx.tag) != version:
         problems.append(f"tag {ctx.tag} does not name version {version}")
     return Gate(
         "pyproject == __version__ == tag",
@@ -236,7 +236,7 @@ def _previous_tag(ctx: ReleaseContext) -> str | None:
         released = indexes.versions(ctx.registry.index("pypi"), ctx.pkg.name)
     except (indexes.IndexUnreachable, Offline):
         released = ()
-    return previous_release_tag(ctx.git, ctx.registry.tag_format, ctx.version, released).tag
+    return previous_release_tag(ctx.git, ctx.pkg.tag_format, ctx.version, released).tag
 
 
 def _entry_points(ctx: ReleaseContext, group: str) -> dict[str, str]:
@@ -248,10 +248,10 @@ def publish_workflow_present(ctx: ReleaseContext) -> Gate | None:
     """GitHub mode: the package has the workflow a GitHub Release triggers."""
     if ctx.opts.mode != "github":
         return None
-    workflow = ctx.registry.publish_workflow
+    workflow = ctx.registry.workflow_for(ctx.pkg)
     return Gate(
         "publish workflow present",
-        (ctx.root / workflow).is_file(),
+        (ctx.pkg.top_of(ctx.root) / workflow).is_file(),
         f"{ctx.pkg.name} has no {workflow}",
         "add it (invoke workflows), or release with --mode twine",
     )

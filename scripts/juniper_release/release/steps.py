@@ -121,7 +121,7 @@ def create_github_release(ctx: ReleaseContext) -> str:
 
 
 def watch_command(ctx: ReleaseContext) -> str:
-    workflow = ctx.registry.publish_workflow.rsplit("/", 1)[-1]
+    workflow = ctx.registry.workflow_for(ctx.pkg).rsplit("/", 1)[-1]
     return (
         f"GET {ctx.forge.base_url}/repos/{ctx.pkg.repo}/actions/workflows/{workflow}/runs"
         f"?event=release&head_sha=<HEAD>&branch={ctx.tag}"
@@ -135,7 +135,7 @@ def publish_run_done(ctx: ReleaseContext) -> bool:
 def watch_publish_run(ctx: ReleaseContext) -> str:
     run = ctx.forge.watch(
         ctx.pkg.repo,
-        ctx.registry.publish_workflow,
+        ctx.registry.workflow_for(ctx.pkg),
         tag=ctx.tag,
         sha=ctx.git.head(),
         timeout=ctx.opts.timeout,

@@ -173,7 +173,7 @@ def _released_in_reality(registry: Registry, workspace: Path, name: str, version
     try:
         v = Version(version)
         _, tags = remote_refs(git, registry.branch)
-        return registry.tag_for(v) in tags and indexes.has_version(target_index(registry, v), name, v)
+        return pkg.tag_for(v) in tags and indexes.has_version(target_index(registry, v), name, v)
     except (JuniperError, InvalidVersion):
         return False
 

@@ -22,7 +22,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from juniper_release.ecosystem import tags
-from juniper_release.ecosystem.project import VersionKind, find_module_version, read_project, sibling_requirements
+from juniper_release.ecosystem.project import (
+    VersionKind,
+    find_module_version,
+    lockstep_files,
+    read_project,
+    sibling_requirements,
+)
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.errors import JuniperError
 from juniper_release.files import unified_diff
@@ -306,7 +312,7 @@ def _dependent_edits(
     for other in registry.packages:
         if other.name == pkg.name or not (other.checkout(workspace) / "pyproject.toml").is_file():
             continue
-        project = read_project(other.checkout(workspace))
+        project = read_project(other.checkout(workspace), other.version_file)
         stale = [
             (extra, req)
             for extra, req in sibling_requirements(project, {target})
@@ -344,7 +350,7 @@ def plan_bump(
     """Every edit a bump makes, computed without writing anything."""
     pkg = registry.get(package)
     root = require_checkout(pkg, workspace)
-    project = read_project(root)
+    project = read_project(root, pkg.version_file)
     old = parse_strict(project.raw_version, f"{project.pyproject}: version")
     if to is not None:
         if part is not None:
@@ -362,18 +368,30 @@ def plan_bump(
             f"{pkg.name} {old} -> {new} is a minor bump before 1.0: it may break consumers pinned to <0.{old.minor + 1}"
         )
     pyproject_text = project.pyproject.read_text(encoding="utf-8")
-    plan.edits.append(FileEdit(project.pyproject, pyproject_text, set_pyproject_version(pyproject_text, new)))
+    edited: set[Path] = set()
+    if project.version_file is not None:  # dynamic: the version lives in the module, pyproject stays as it is
+        text = project.version_file.read_text(encoding="utf-8")
+        plan.edits.append(
+            FileEdit(project.version_file, text, set_literal_version(text, new, project.version_file.name))
+        )
+        edited.add(project.version_file)
+    else:
+        plan.edits.append(FileEdit(project.pyproject, pyproject_text, set_pyproject_version(pyproject_text, new)))
     for mod in pkg.imports[:1]:
+        # Every literal __version__ of the module moves in lockstep (__init__.py, _version.py, version.py).
+        for file, _ in lockstep_files(root, mod):
+            if file not in edited:
+                text = file.read_text(encoding="utf-8")
+                plan.edits.append(FileEdit(file, text, set_literal_version(text, new, file.name)))
+                edited.add(file)
         mv = find_module_version(root, mod)
-        if mv.kind is VersionKind.STATIC and mv.file is not None:
-            text = mv.file.read_text(encoding="utf-8")
-            plan.edits.append(FileEdit(mv.file, text, set_literal_version(text, new, mv.file.name)))
-        elif mv.kind is VersionKind.MISSING:
+        if mv.kind is VersionKind.MISSING:
             plan.warnings.append(f"{pkg.name}: no __version__ found in {mod}; only pyproject.toml changes")
     git = Git(root)
     subjects: list[str] = []
-    if git.is_repo():
-        since = tags.release_tag(git, registry.tag_format, old, None)  # offline: the highest tag at or below old
+    if Git(pkg.top_of(root)).is_repo():
+        # offline: the highest tag at or below old
+        since = tags.release_tag(git, pkg.tag_format, old, None, registry.sibling_tag_formats(pkg))
         plan.warnings.extend(f"{pkg.name}: {w}" for w in since.warnings)
         subjects = git.subjects_since(since.tag)
     drafted = draft_notes(subjects)
@@ -388,7 +406,7 @@ def plan_bump(
 
 def check_clean(plan: BumpPlan, workspace: Path, registry: Registry) -> None:
     """Refuse to bump on a dirty tree (``--force`` skips this)."""
-    roots = {plan.root} | {registry.get(d.package).checkout(workspace) for d in plan.dependents}
+    roots = {plan.package.repo_dir(workspace)} | {registry.get(d.package).repo_dir(workspace) for d in plan.dependents}
     for root in sorted(roots):
         git = Git(root)
         if git.is_repo() and not git.is_clean():
@@ -400,7 +418,7 @@ def check_clean(plan: BumpPlan, workspace: Path, registry: Registry) -> None:
 
 def check_tag_is_new(plan: BumpPlan, registry: Registry) -> None:
     """Refuse ``--tag`` for a version whose tag already exists, before any file is written or committed."""
-    name = registry.tag_for(plan.new)
+    name = plan.package.tag_for(plan.new)
     if Git(plan.root).tag_exists(name):
         raise JuniperError(
             f"{plan.package.name}: tag {name} already exists; nothing was changed",
@@ -413,23 +431,23 @@ def commit_and_tag(plan: BumpPlan, registry: Registry, workspace: Path, *, tag: 
     """Commit the bump ("Bump <package> to X"), dependents' updates, and optionally the annotated tag."""
     done: list[str] = []
     by_root: dict[Path, list[str]] = {}
+    # One commit per repository (packages sharing a repository share its commit), paths from the repository root.
     for edit in plan.edits:
-        for pkg in registry.packages:
-            root = pkg.checkout(workspace)
-            if edit.path.is_relative_to(root):
+        for root in dict.fromkeys(pkg.repo_dir(workspace) for pkg in registry.packages):
+            if edit.path.is_relative_to(root) and str(edit.path.relative_to(root)) not in by_root.get(root, []):
                 by_root.setdefault(root, []).append(str(edit.path.relative_to(root)))
     for root, files in by_root.items():
         git = Git(root)
         git.add(files)
         message = (
             f"Bump {plan.package.name} to {plan.new}"
-            if root == plan.root
+            if root == plan.package.repo_dir(workspace)
             else f"Allow {plan.package.name} {plan.new} in {root.name}'s requirements"
         )
         git.run("commit", "-m", message, "--", *files)
         done.append(f"{root.name}: committed {message!r}")
     if tag:
-        name = registry.tag_for(plan.new)
+        name = plan.package.tag_for(plan.new)
         git = Git(plan.root)
         if git.tag_exists(name):
             raise JuniperError(

@@ -597,24 +597,37 @@ def create_ecosystem(
     return Ecosystem(workspace=workspace, remotes=remotes, defects=chosen)
 
 
-def sandbox_workspace(registry: Registry, defects: str | Iterable[str] | None = None, base: Path | None = None) -> Path:
+def sandbox_workspace(
+    registry: Registry, defects: str | Iterable[str] | None = None, base: Path | None = None, layout: str = "six"
+) -> Path:
     """The cached stand-in workspace under ``.juniper/sandbox/<key>``, generated on first use.
 
-    It is keyed on the generator version, the defects and the registry file, so a changed generator or registry
+    ``layout`` is ``six`` (this module) or ``grown`` (:mod:`juniper_release.sandbox.grown`). It is keyed on the
+    generator version, the layout, the defects and the registry file, so a changed generator or registry
     yields a fresh sandbox while an unchanged one is reused (and its verification cache stays warm).
     """
     chosen = parse_defects(defects)
     key_src = json.dumps(
-        {"gen": GENERATOR_VERSION, "defects": sorted(chosen), "registry": registry.path.read_text(encoding="utf-8")},
+        {
+            "gen": GENERATOR_VERSION,
+            "defects": sorted(chosen),
+            "registry": registry.path.read_text(encoding="utf-8"),
+            **({"layout": layout} if layout != "six" else {}),
+        },
         sort_keys=True,
     )
     key = hashlib.sha256(key_src.encode()).hexdigest()[:12]
     base = base or cache_dir() / "sandbox"
-    target = base / f"{'-'.join(sorted(chosen)) or 'clean'}-{key}"
+    target = base / f"{'grown-' if layout == 'grown' else ''}{'-'.join(sorted(chosen)) or 'clean'}-{key}"
     marker = target / ".complete"
     if not marker.is_file():
         if target.exists():
             shutil.rmtree(target)
-        create_ecosystem(target / "workspace", registry, chosen, remotes=target / "remotes")
+        if layout == "grown":
+            from juniper_release.sandbox.grown import create_grown
+
+            create_grown(target / "workspace", registry, chosen, remotes=target / "remotes")
+        else:
+            create_ecosystem(target / "workspace", registry, chosen, remotes=target / "remotes")
         marker.write_text("ok\n", encoding="utf-8")
     return target / "workspace"

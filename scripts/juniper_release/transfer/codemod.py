@@ -310,10 +310,15 @@ def plan_transfer(
 ) -> TransferPlan:
     """The whole transfer, in release order (leaf repos, then services, then the meta repo). Changes nothing."""
     old, new = resolve_owners(registry, to, from_owner)
-    selected = registry.select(packages)
+    # A repository moves as a whole: selecting one of its packages selects every package it holds.
+    paths = {p.path for p in registry.select(packages)}
+    selected = [p for p in registry.packages if p.path in paths]
     order = build_graph(registry, workspace).release_order(p.name for p in selected)
     rewriter = _rewriter_for(registry, old, new, order)
-    repos = tuple(plan_repo(p, require_checkout(p, workspace), rewriter) for p in order)
+    per_repo: dict[str, Package] = {}
+    for pkg in order:  # once per repository, at its first package in release order
+        per_repo.setdefault(pkg.path, pkg)
+    repos = tuple(plan_repo(p, p.top_of(require_checkout(p, workspace)), rewriter) for p in per_repo.values())
     reg = plan_registry(registry, old, new, order) if update_registry else None
     return TransferPlan(old, new, repos, reg, registry.path)
 

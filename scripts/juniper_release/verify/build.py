@@ -95,11 +95,15 @@ def artifact_entry(path: Path) -> dict[str, Any]:
 
 
 def source_files(root: Path) -> list[str]:
-    """What a clean build may see (:meth:`Git.files`); a folder that is not a git checkout is an error."""
+    """What a clean build may see (:meth:`Git.files`, without nested packages' directories); a folder that is not a
+    git checkout is an error."""
     git = Git(root)
     if not git.ok("rev-parse", "--git-dir"):
         raise BuildError(f"{root} is not a git checkout", f"clone it with `invoke clone` or run `git init` in {root}")
-    return git.files()
+    files = git.files()
+    # A sub-directory with its own pyproject.toml is another package of a shared repository: not part of this one.
+    nested = tuple(f[: -len("pyproject.toml")] for f in files if f.endswith("/pyproject.toml"))
+    return [f for f in files if not f.startswith(nested)] if nested else files
 
 
 def clean_copy(root: Path, dest: Path) -> list[str]:

@@ -28,7 +28,7 @@ from typing import Any
 from juniper_release import interrupts
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.project import read_project
-from juniper_release.ecosystem.registry import Registry, cache_dir, require_checkout
+from juniper_release.ecosystem.registry import Registry, cache_dir, missing_packages, require_checkout
 from juniper_release.errors import JuniperError
 from juniper_release.files import locked
 from juniper_release.output import table, to_json
@@ -259,6 +259,8 @@ def _verify_all(
 ) -> VerifyReport:
     start = time.monotonic()
     plan = _plan(registry, workspace, packages)
+    for pkg in missing_packages(registry, workspace) if packages is None else ():
+        log(f"[{pkg.name}] not verified: {pkg.repo_dir(workspace)} has no {pkg.subdir}/ (older snapshot)")
     keys = {n: source_key(registry, registry.get(n), workspace) for n in sorted(plan.needed)}
     chosen = {n: (pythons or {}).get(n) or default_python(registry.get(n), workspace, python) for n in plan.selected}
     results = {n: PackageResult(n, python=chosen[n] or "") for n in plan.selected}
@@ -275,6 +277,8 @@ def _verify_all(
 
 def _plan(registry: Registry, workspace: Path, packages: Iterable[str] | None) -> _Plan:
     graph = build_graph(registry, workspace)
+    for name in packages or ():
+        require_checkout(registry.get(name), workspace)  # a package this checkout lacks is refused, with the reason
     wanted = {registry.get(n).name for n in packages} if packages is not None else set(registry.names)
     selected = [p.name for p in graph.release_order() if p.name in wanted]
     closures = {n: dependency_closure(graph, n) for n in selected}
