@@ -86,7 +86,7 @@ def _decoy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _pkg(
     name: str = "demo-pkg", imports: tuple[str, ...] = ("demo_pkg",), smoke: tuple[str, ...] = (), python: str = "3.11"
 ) -> Package:
-    return Package(name, f"test/{name}", name, imports, 0, python, False, (), smoke)
+    return Package(name, f"test/{name}", name, imports, 0, (python,), False, (), smoke)
 
 
 def test_a_good_install_passes_from_an_empty_directory_with_the_env_first_on_path(env):
