@@ -22,6 +22,7 @@ from juniper_release.release.versioning import bump
 from juniper_release.sandbox.grown import create_grown
 from juniper_release.sandbox.standin import Ecosystem
 from juniper_release.transfer.codemod import plan_transfer
+from juniper_release.verify import matrix
 from juniper_release.verify.build import build_package, source_files
 from juniper_release.verify.scheduler import verify_all
 
@@ -178,7 +179,7 @@ def test_transfer_plans_each_repository_once(grown: Ecosystem, grown_registry: R
 
 
 def test_a_missing_sub_package_is_a_row_and_a_finding_and_verify_refuses_it(
-    grown: Ecosystem, grown_registry: Registry, tmp_path: Path
+    grown: Ecosystem, grown_registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = _copy(grown, tmp_path / "ws")
     shutil.rmtree(ws / "juniper-cascor" / "juniper-cascor-protocol")
@@ -196,3 +197,16 @@ def test_a_missing_sub_package_is_a_row_and_a_finding_and_verify_refuses_it(
         build_package(grown_registry, grown_registry.get("juniper-cascor-protocol"), ws, tmp_path / "out")
     with pytest.raises(WorkspaceError, match=r"juniper-cascor-protocol: the checkout .* has no"):
         verify_all(grown_registry, ws, ["juniper-cascor-protocol"])
+    # verify-all over everything (what `nox -s verify-all` runs) reports the missing package and verifies the rest
+    seen: list[list[str]] = []
+
+    def fake_verify_all(registry, workspace, selected, **kwargs):  # the per-round verify_all, recorded
+        seen.append(list(selected))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(matrix, "verify_all", fake_verify_all)
+    log: list[str] = []
+    with pytest.raises(SystemExit):
+        matrix.verify_pythons(grown_registry, ws, log=log.append)
+    assert log == ["[juniper-cascor-protocol] not verified: its directory is not in this (older) checkout"]
+    assert "juniper-cascor-protocol" not in seen[0] and "juniper-cascor-client" in seen[0]

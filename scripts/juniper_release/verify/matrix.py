@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from juniper_release.ecosystem.registry import Registry
+from juniper_release.ecosystem.registry import Registry, missing_packages
 from juniper_release.errors import JuniperError
 from juniper_release.verify.pythons import choose_for_checkout
 from juniper_release.verify.scheduler import VerifyReport, verify_all
@@ -27,7 +27,13 @@ def verify_pythons(
     log: Callable[[str], None] | None = None,
 ) -> VerifyReport:
     """``verify_all`` on each selected package's Pythons (``python``: a request, see ``verify.pythons.choose``)."""
-    names = [registry.get(n).name for n in packages] if packages is not None else list(registry.names)
+    if packages is not None:
+        names = [registry.get(n).name for n in packages]
+    else:  # every package the checkouts have: one an older checkout lacks is reported, never verified
+        absent = {p.name for p in missing_packages(registry, workspace)}
+        for name in sorted(absent):
+            (log or print)(f"[{name}] not verified: its directory is not in this (older) checkout")
+        names = [n for n in registry.names if n not in absent]
     lists: dict[str, tuple[str, ...]] = {}
     for name in names:
         try:
