@@ -34,7 +34,7 @@ from juniper_release.ecosystem.project import (
     lockstep_files,
 )
 from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts, missing_packages
-from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError
+from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError, suggest
 from juniper_release.gitops import Git
 
 Severity = Literal["error", "warning", "info"]
@@ -266,7 +266,7 @@ def check_publish_workflow(pkg: Package, project: Project, workflow: str) -> lis
                 "publish-workflow",
                 "error",
                 f"no publish workflow at {workflow}. Fix: add one triggered by a published GitHub Release "
-                "(`invoke workflows` generates it)",
+                f"(`{suggest('invoke workflows --write')}` generates it)",
             )
         ]
     try:
