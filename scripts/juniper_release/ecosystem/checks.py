@@ -507,4 +507,4 @@ def render(findings: Sequence[Finding], *, as_json: bool = False) -> str:
     if not findings:
         return "check: all packages consistent (0 findings)"
     rows = [f.as_dict() for f in findings]
-    return report.table(rows, ["severity", "package", "check", "message"]) + f"\n\ncheck: {summary}"
+    return report.table(rows, ["severity", "package", "check", "message"], painted="severity") + f"\n\ncheck: {summary}"

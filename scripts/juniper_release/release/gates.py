@@ -18,6 +18,7 @@ from juniper_release.ecosystem.project import VersionKind, sibling_requirements
 from juniper_release.ecosystem.tags import previous_release_tag
 from juniper_release.errors import JuniperError, suggest
 from juniper_release.offline import NOT_CHECKED, Offline
+from juniper_release.output import paint
 from juniper_release.release.context import ReleaseContext
 from juniper_release.secrets import redact
 from juniper_release.verify.cache import is_verified
@@ -34,7 +35,8 @@ class Gate:
     def line(self) -> str:
         if not self.checked:
             return f"  [  --] {self.name}: {NOT_CHECKED}"
-        return f"  [{'ok' if self.ok else 'FAIL':>4}] {self.name}" + (
+        outcome = "ok" if self.ok else "FAIL"
+        return "  " + paint(f"[{outcome:>4}]", outcome) + f" {self.name}" + (
             "" if self.ok else f": {self.what}. Fix: {self.fix}"
         )
 
