@@ -278,7 +278,8 @@ def check_flags(*, check: bool, write: bool, sandbox: bool) -> None:
     """``invoke workflows`` takes exactly one of --check and --write, and never writes into the shared sandbox."""
     if check == write:
         raise JuniperError(
-            "pass exactly one of --check and --write", f"run `{suggest('invoke workflows --check')}` first"
+            "pass exactly one of --check and --write",
+            "add --check to the same command first (it shows the diff), then --write",
         )
     if write and sandbox:
         raise JuniperError(

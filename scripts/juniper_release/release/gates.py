@@ -36,8 +36,11 @@ class Gate:
         if not self.checked:
             return f"  [  --] {self.name}: {NOT_CHECKED}"
         outcome = "ok" if self.ok else "FAIL"
-        return "  " + paint(f"[{outcome:>4}]", outcome) + f" {self.name}" + (
-            "" if self.ok else f": {self.what}. Fix: {self.fix}"
+        return (
+            "  "
+            + paint(f"[{outcome:>4}]", outcome)
+            + f" {self.name}"
+            + ("" if self.ok else f": {self.what}. Fix: {self.fix}")
         )
 
 
