@@ -23,7 +23,7 @@ from juniper_release.ecosystem.registry import (
     missing_checkouts,
     resolve_workspace,
 )
-from juniper_release.errors import JuniperError, WorkspaceError, remember_target
+from juniper_release.errors import JuniperError, WorkspaceError, remember_target, suggest
 from juniper_release.secrets import redact
 
 LAYOUTS = ("six", "grown")
@@ -114,7 +114,7 @@ def target(
             names = ", ".join(p.path for p in missing)
             raise JuniperError(
                 f"workspace {ws} lacks checkouts: {names}",
-                f"run `invoke clone --workspace {ws}`, pass --workspace DIR, or use --sandbox for the stand-in ecosystem",
+                f"run `{suggest(f'invoke clone --workspace {ws}')}`, pass --workspace DIR, or use --sandbox for the stand-in ecosystem",
             )
     return Target(registry, ws)
 

@@ -437,7 +437,7 @@ def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
         raise WorkspaceError(
             f"no checkout of {', '.join(p.name for p in missing)} under {workspace} "
             f"(looked for {', '.join(str(p.checkout(workspace)) for p in missing)})",
-            f"run `invoke clone --workspace {workspace}`, or pass --workspace DIR",
+            f"run `{suggest(f'invoke clone --workspace {workspace}')}`, or pass --workspace DIR",
         )
     graph = build_graph(registry, workspace)
     projects = dict(graph.projects)
