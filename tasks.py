@@ -156,6 +156,7 @@ def status(
 _RELEASE_HELP = {
     "workspace": HELP["workspace"],
     "sandbox": HELP["sandbox"],
+    "defects": HELP["defects"],
     "registry": HELP["registry"],
     "layout": HELP["layout"],
     "execute": "really do it (default: dry run printing every step's command)",
@@ -178,10 +179,7 @@ _RELEASE_HELP = {
         "commit": "commit the bump ('Bump <package> to X')",
         "tag": "create the annotated tag (needs --commit)",
         "force": "bump even if the working tree is dirty",
-        "workspace": HELP["workspace"],
-        "sandbox": HELP["sandbox"],
-        "registry": HELP["registry"],
-        "layout": HELP["layout"],
+        **_TARGET_HELP,
     },
 )
 @guarded
@@ -198,6 +196,7 @@ def bump(
     force: bool = False,
     workspace: str | None = None,
     sandbox: bool = False,
+    defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
 ) -> None:
@@ -206,7 +205,7 @@ def bump(
     from juniper_release.release.versioning import bump as run_bump
 
     name = required(package, "--package")
-    t = target(workspace, sandbox=sandbox, registry_path=registry, layout=layout)
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout)
     run_bump(
         t.registry,
         t.workspace,
@@ -234,6 +233,7 @@ def release(
     timeout: str = "600",
     workspace: str | None = None,
     sandbox: bool = False,
+    defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
 ) -> None:
@@ -244,7 +244,7 @@ def release(
 
     name = required(package, "--package")
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
-    t = target(workspace, sandbox=sandbox, require_all=True, registry_path=registry, layout=layout)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     run_release(t.registry, t.workspace, name, opts)
 
 
@@ -261,6 +261,7 @@ def release_train(
     timeout: str = "600",
     workspace: str | None = None,
     sandbox: bool = False,
+    defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
 ) -> None:
@@ -270,7 +271,7 @@ def release_train(
     from juniper_release.release.train import release_train as run_train
 
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
-    t = target(workspace, sandbox=sandbox, require_all=True, registry_path=registry, layout=layout)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
         opts.out = lambda line: print(line, file=sys.stderr, flush=True)
     run_train(t.registry, t.workspace, opts, packages, fmt=output_format(json=json), emit=print)

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))  # the engine, used from the checkout (not installed)
 
 from juniper_release.ecosystem.registry import Registry, load_registry  # noqa: E402
+from juniper_release.errors import remember_target  # noqa: E402
 from juniper_release.release.options import Options  # noqa: E402
 from juniper_release.sandbox.localindex import LocalIndex, free_port, index_env  # noqa: E402
 from juniper_release.sandbox.standin import GIT_ENV, Ecosystem, create_ecosystem  # noqa: E402
@@ -44,6 +45,14 @@ def _git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UV_PYTHON_DOWNLOADS", "never")
     for var in ("JUNIPER_WORKSPACE", "JUNIPER_TORCH_SOURCE", "GITHUB_TOKEN", "GH_TOKEN", "TWINE_PASSWORD"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_target() -> Iterator[None]:
+    """The target flags one test's ``frontdoor.target()`` remembers for Fix: hints never leak into the next."""
+    remember_target()
+    yield
+    remember_target()
 
 
 @pytest.fixture(scope="module", autouse=True)

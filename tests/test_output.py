@@ -90,3 +90,41 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(monkeypatch):
     assert paint("[FAIL]", "FAIL", io.StringIO()) == "[FAIL]"
     monkeypatch.setenv("NO_COLOR", "1")
     assert paint("[FAIL]", "FAIL", Tty()) == "[FAIL]"
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+RED, YELLOW, GREEN = "\x1b[31m", "\x1b[33m", "\x1b[32m"
+
+
+def test_check_and_status_tables_colour_their_severity_and_state_only_on_a_terminal(monkeypatch):
+    from juniper_release.ecosystem import checks, status
+    from juniper_release.ecosystem.checks import Finding
+    from juniper_release.release.gates import Gate
+
+    findings = [Finding("a", "license", "error", "no LICENSE"), Finding("b", "readme", "warning", "long")]
+    versions = ("1.0", "1.0", "v1.0", 0, "1.0", "1.0")
+    rows = [
+        status.StatusRow("a", 0, *versions, status.State.ANOMALY),
+        status.StatusRow("b", 0, *versions, status.State.UP_TO_DATE),
+    ]
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr("sys.stdout", _Tty())
+    text = checks.render(findings)
+    assert f"{RED}error  " in text and f"{YELLOW}warning" in text and "no LICENSE" in text
+    matrix = status.render(rows)
+    assert f"{RED}ANOMALY" in matrix and f"{GREEN}UP_TO_DATE" in matrix
+    assert Gate("tag", False, "stale", "bump").line().startswith(f"  {RED}[FAIL]")
+    assert Gate("tag", True).line().startswith(f"  {GREEN}[  ok]")
+    lines = text.splitlines()  # colour does not disturb the alignment of the columns after it
+    assert lines[2].index("a ") - len(RED) - len("\x1b[0m") == lines[0].index("package")
+    assert "\x1b[" not in checks.render(findings, as_json=True) + status.render(rows, fmt="json")
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in checks.render(findings) + status.render(rows) + Gate("tag", False, "x", "y").line()
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setattr("sys.stdout", io.StringIO())
+    assert "\x1b[" not in checks.render(findings) + status.render(rows) + Gate("tag", False, "x", "y").line()

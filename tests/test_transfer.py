@@ -322,7 +322,7 @@ def test_status_flags_a_missing_publish_workflow(make_ecosystem, registry_copy):
     result = checklist(registry_copy, eco.workspace)
     row11 = result.rows()[10]
     assert row11["juniper-data"] == row11["juniper-cascor"] == "pending" and row11["juniper-data-client"] == "done"
-    assert "run `invoke workflows`" in result.details[10]["juniper-data"]
+    assert "run `invoke workflows --write`" in result.details[10]["juniper-data"]
     assert "is not in the repo yet" in render_checklist(result)
 
 

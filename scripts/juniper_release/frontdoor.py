@@ -23,7 +23,7 @@ from juniper_release.ecosystem.registry import (
     missing_checkouts,
     resolve_workspace,
 )
-from juniper_release.errors import JuniperError, WorkspaceError
+from juniper_release.errors import JuniperError, WorkspaceError, remember_target, suggest
 from juniper_release.secrets import redact
 
 LAYOUTS = ("six", "grown")
@@ -73,7 +73,15 @@ def target(
     layout: str | None = None,
 ) -> Target:
     """Resolve what to work on. The sandbox is used only when asked for, never as a silent fallback.
-    ``--layout grown`` without a registry reads registries/grown.toml."""
+    ``--layout grown`` without a registry reads registries/grown.toml. The flags given are remembered for the
+    commands Fix: hints name (:func:`juniper_release.errors.suggest`)."""
+    remember_target(
+        workspace=str(workspace) if workspace else None,
+        sandbox=sandbox,
+        defects=defects or None,
+        registry=str(registry_path) if registry_path else None,
+        layout=layout,
+    )
     if layout is not None and layout not in LAYOUTS:
         raise JuniperError(f"unknown --layout {layout!r}", f"use one of: {', '.join(LAYOUTS)}")
     if layout is not None and not sandbox:
@@ -106,7 +114,7 @@ def target(
             names = ", ".join(p.path for p in missing)
             raise JuniperError(
                 f"workspace {ws} lacks checkouts: {names}",
-                f"run `invoke clone --workspace {ws}`, pass --workspace DIR, or use --sandbox for the stand-in ecosystem",
+                f"run `{suggest(f'invoke clone --workspace {ws}')}`, pass --workspace DIR, or use --sandbox for the stand-in ecosystem",
             )
     return Target(registry, ws)
 

@@ -35,9 +35,15 @@ def terminal_width(stream: TextIO | None = None) -> int:
     return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
 
 
-def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, width: int | None = None) -> str:
+def table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    width: int | None = None,
+    painted: str | None = None,
+) -> str:
     """An aligned plain-text table with a header row; the last column (messages) is wrapped to ``width``
-    (default: :func:`terminal_width`), continuation lines indented under it."""
+    (default: :func:`terminal_width`), continuation lines indented under it. The cells of column ``painted`` (a
+    severity or state) are coloured by their value (:func:`paint`)."""
     if not rows:
         return "(nothing to show)"
     width = terminal_width() if width is None else width
@@ -50,12 +56,22 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = Non
     lines.append("  ".join("-" * w for w in widths))
     for r in cells:
         last = textwrap.wrap(r[-1], widths[-1], break_on_hyphens=False) or [r[-1]]
-        lines.append("  ".join(v.ljust(w) for v, w in zip([*r[:-1], last[0]], widths, strict=True)).rstrip())
+        shown = [v.ljust(w) for v, w in zip([*r[:-1], last[0]], widths, strict=True)]
+        if painted in cols:
+            at = cols.index(painted)
+            shown[at] = paint(shown[at], r[at])
+        lines.append("  ".join(shown).rstrip())
         lines += [" " * indent + more for more in last[1:]]
     return "\n".join(lines)
 
 
-_COLOURS = {"ok": "32", "passed": "32", "done": "32", "warning": "33", "would": "36", "failed": "31", "FAIL": "31"}
+_COLOURS = {
+    **dict.fromkeys(("ok", "passed", "done", "UP_TO_DATE"), "32"),
+    "warning": "33",
+    "would": "36",
+    **dict.fromkeys(("failed", "FAIL", "error", "ANOMALY", "UNKNOWN"), "31"),
+}
+"""Green for success, yellow for a warning, cyan for what a dry run would do, red for a failure or finding."""
 
 
 def colour_enabled(stream: TextIO | None = None) -> bool:

@@ -34,7 +34,7 @@ from juniper_release.ecosystem.project import (
     lockstep_files,
 )
 from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts, missing_packages
-from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError
+from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError, suggest
 from juniper_release.gitops import Git
 
 Severity = Literal["error", "warning", "info"]
@@ -266,7 +266,7 @@ def check_publish_workflow(pkg: Package, project: Project, workflow: str) -> lis
                 "publish-workflow",
                 "error",
                 f"no publish workflow at {workflow}. Fix: add one triggered by a published GitHub Release "
-                "(`invoke workflows` generates it)",
+                f"(`{suggest('invoke workflows --write')}` generates it)",
             )
         ]
     try:
@@ -437,7 +437,7 @@ def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
         raise WorkspaceError(
             f"no checkout of {', '.join(p.name for p in missing)} under {workspace} "
             f"(looked for {', '.join(str(p.checkout(workspace)) for p in missing)})",
-            f"run `invoke clone --workspace {workspace}`, or pass --workspace DIR",
+            f"run `{suggest(f'invoke clone --workspace {workspace}')}`, or pass --workspace DIR",
         )
     graph = build_graph(registry, workspace)
     projects = dict(graph.projects)
@@ -507,4 +507,4 @@ def render(findings: Sequence[Finding], *, as_json: bool = False) -> str:
     if not findings:
         return "check: all packages consistent (0 findings)"
     rows = [f.as_dict() for f in findings]
-    return report.table(rows, ["severity", "package", "check", "message"]) + f"\n\ncheck: {summary}"
+    return report.table(rows, ["severity", "package", "check", "message"], painted="severity") + f"\n\ncheck: {summary}"

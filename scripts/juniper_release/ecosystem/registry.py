@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from juniper_release.ecosystem import tags
-from juniper_release.errors import ConfigError, WorkspaceError
+from juniper_release.errors import ConfigError, WorkspaceError, suggest
 
 ROOT = Path(__file__).resolve().parents[3]
 """The juniper-release checkout (this file lives in ``scripts/juniper_release/``)."""
@@ -627,7 +627,7 @@ def require_checkout(pkg: Package, workspace: Path) -> Path:
     if not (path / "pyproject.toml").is_file():
         raise WorkspaceError(
             f"{pkg.name}: no checkout at {path}",
-            f"run `invoke clone --workspace {workspace}` (clones {pkg.repo}), or pass --workspace DIR",
+            f"run `{suggest(f'invoke clone --workspace {workspace}')}` (clones {pkg.repo}), or pass --workspace DIR",
         )
     return path
 

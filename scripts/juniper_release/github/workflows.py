@@ -34,7 +34,7 @@ from juniper_release.ecosystem.registry import (
     load_registry,
     require_checkout,
 )
-from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, JuniperError
+from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, JuniperError, suggest
 from juniper_release.files import unified_diff
 from juniper_release.output import emit, table
 from juniper_release.verify.pythons import workflow_python
@@ -277,7 +277,10 @@ def _stderr(line: str) -> None:
 def check_flags(*, check: bool, write: bool, sandbox: bool) -> None:
     """``invoke workflows`` takes exactly one of --check and --write, and never writes into the shared sandbox."""
     if check == write:
-        raise JuniperError("pass exactly one of --check and --write", "run `invoke workflows --check` first")
+        raise JuniperError(
+            "pass exactly one of --check and --write",
+            "add --check to the same command first (it shows the diff), then --write",
+        )
     if write and sandbox:
         raise JuniperError(
             "--write would change the shared cached sandbox", "use --check with --sandbox, or --write --workspace DIR"
@@ -312,7 +315,9 @@ def run_check(
     stale = drifted_packages(drifts)
     if not stale:
         return EXIT_OK
-    err(f"workflows drift in {', '.join(stale)}. Fix: run `invoke workflows --write` and commit in each repo")
+    err(
+        f"workflows drift in {', '.join(stale)}. Fix: run `{suggest('invoke workflows --write')}` and commit in each repo"
+    )
     return EXIT_FINDINGS
 
 

@@ -16,8 +16,9 @@ from packaging.utils import canonicalize_name
 from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import VersionKind, sibling_requirements
 from juniper_release.ecosystem.tags import previous_release_tag
-from juniper_release.errors import JuniperError
+from juniper_release.errors import JuniperError, suggest
 from juniper_release.offline import NOT_CHECKED, Offline
+from juniper_release.output import paint
 from juniper_release.release.context import ReleaseContext
 from juniper_release.secrets import redact
 from juniper_release.verify.cache import is_verified
@@ -34,8 +35,12 @@ class Gate:
     def line(self) -> str:
         if not self.checked:
             return f"  [  --] {self.name}: {NOT_CHECKED}"
-        return f"  [{'ok' if self.ok else 'FAIL':>4}] {self.name}" + (
-            "" if self.ok else f": {self.what}. Fix: {self.fix}"
+        outcome = "ok" if self.ok else "FAIL"
+        return (
+            "  "
+            + paint(f"[{outcome:>4}]", outcome)
+            + f" {self.name}"
+            + ("" if self.ok else f": {self.what}. Fix: {self.fix}")
         )
 
 
@@ -102,7 +107,7 @@ def tag_is_new(ctx: ReleaseContext) -> Gate:
         "tag is new",
         not stale,
         f"tag {tag} already exists {' and '.join(stale)} (HEAD is {head[:8]})",
-        f"bump to a new version (invoke bump --package {ctx.pkg.name} ...), or delete the stale tag "
+        f"bump to a new version ({suggest(f'invoke bump --package {ctx.pkg.name} --part patch')}), or delete the stale tag "
         f"(git tag -d {tag}) if it was never pushed",
     )
 
@@ -136,7 +141,7 @@ def version_not_yet_published(ctx: ReleaseContext) -> Gate:
             "version not yet published",
             False,
             f"{name} {version} is already on {', '.join(taken)}",
-            f"bump to a new version: invoke bump --package {name} --part patch",
+            f"bump to a new version: {suggest(f'invoke bump --package {name} --part patch')}",
         )
     # An index that cannot be asked is not evidence either way: say so, with its own fix.
     return Gate(
@@ -163,7 +168,7 @@ def versions_agree(ctx: ReleaseContext) -> Gate:
         "pyproject == __version__ == tag",
         not problems,
         "; ".join(problems),
-        f"invoke bump --package {ctx.pkg.name} --to {version} --force, or fix the version by hand",
+        f"{suggest(f'invoke bump --package {ctx.pkg.name} --to {version} --force')}, or fix the version by hand",
     )
 
 
@@ -189,7 +194,7 @@ def requirements_available(ctx: ReleaseContext) -> Gate:
         "Juniper requirements available",
         not missing,
         f"no satisfying version on {ctx.target.name} for {'; '.join(missing)}",
-        "release those packages first (invoke release-train orders them), or widen the specifier",
+        f"release those packages first ({suggest('invoke release-train')} orders them), or widen the specifier",
     )
 
 
@@ -199,7 +204,11 @@ def verified_at_this_commit(ctx: ReleaseContext) -> Gate:
         "verified at this commit",
         is_verified(ctx.registry, ctx.pkg, ctx.workspace),
         f"verify({ctx.pkg.name}) has not passed for commit {ctx.git.head()[:8]}",
-        f'run `nox -s "verify({ctx.pkg.name})"` (or `nox -s verify-all`) and re-run',
+        "run `"
+        + suggest(f'nox -s "verify({ctx.pkg.name})"')
+        + "` (or `"
+        + suggest("nox -s verify-all")
+        + "`) and re-run",
     )
 
 
@@ -253,7 +262,7 @@ def publish_workflow_present(ctx: ReleaseContext) -> Gate | None:
         "publish workflow present",
         (ctx.pkg.top_of(ctx.root) / workflow).is_file(),
         f"{ctx.pkg.name} has no {workflow}",
-        "add it (invoke workflows), or release with --mode twine",
+        f"add it ({suggest('invoke workflows --write')}), or release with --mode twine",
     )
 
 

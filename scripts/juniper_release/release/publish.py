@@ -26,7 +26,7 @@ from juniper_release.commands import display, run
 from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import Project, read_project
 from juniper_release.ecosystem.registry import Index, Package, Registry
-from juniper_release.errors import CommandError, JuniperError
+from juniper_release.errors import CommandError, JuniperError, suggest
 from juniper_release.secrets import redact, register_secret
 from juniper_release.verify.envs import Env, create_env
 from juniper_release.verify.precheck import applies
@@ -123,7 +123,8 @@ def missing_files(index: Index, project: str, files: Sequence[Path]) -> list[Pat
     if differing:
         raise PublishError(
             f"{index.name} already holds {', '.join(differing)} of {project} with other content (sha256 differs)",
-            "files on an index cannot be replaced: bump to a new version (invoke bump) and release that",
+            "files on an index cannot be replaced: bump to a new version "
+            f"({suggest(f'invoke bump --package {project} --part patch')}) and release that",
         )
     return [f for f in files if f.name not in listing.files]
 

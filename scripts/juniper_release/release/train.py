@@ -29,7 +29,7 @@ from juniper_release.ecosystem.graph import Graph, build_graph
 from juniper_release.ecosystem.project import sibling_requirements
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.ecosystem.status import State
-from juniper_release.errors import EXIT_FINDINGS, JuniperError
+from juniper_release.errors import EXIT_FINDINGS, JuniperError, suggest
 from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
 from juniper_release.release import publish
@@ -200,10 +200,11 @@ def _plan_row(found: status.StatusRow, chosen: bool, resuming: bool) -> TrainRow
         row.reason = "resuming the unfinished train" if resuming and state not in TRAIN_STATES else ""
     elif state == State.UNRELEASED_CHANGES and chosen:
         row.action = Action.NEEDS_BUMP
-        row.reason = f"commits since the last release: run `invoke bump --package {name} --part patch` first"
+        bump = suggest(f"invoke bump --package {name} --part patch")
+        row.reason = f"commits since the last release: run `{bump}` first"
     elif state in {State.ANOMALY, State.UNKNOWN} and chosen:
         row.action = Action.ANOMALY if state is State.ANOMALY else Action.UNKNOWN
-        row.reason = f"{state}: {'; '.join(found.reasons) or 'see `invoke status`'}"
+        row.reason = f"{state}: {'; '.join(found.reasons) or 'see `' + suggest('invoke status') + '`'}"
     elif not chosen:
         row.reason = "not selected (--packages)"
     return row
@@ -224,9 +225,10 @@ def _mark_followers(registry: Registry, graph: Graph, plan: TrainPlan, new_versi
                 deps.append(dep)
         if stale:
             row.action = Action.FOLLOW
+            rewrite = f"invoke bump --package {deps[0]} --to {new_versions[deps[0]]} --update-dependents --force"
             row.reason = (
-                f"{'; '.join(stale)}: rewrite it (`invoke bump --package {deps[0]} --to {new_versions[deps[0]]} "
-                f"--update-dependents --force` or by hand), commit, then `invoke bump --package {row.package}`"
+                f"{'; '.join(stale)}: rewrite it (`{suggest(rewrite)}` or by hand), commit, "
+                f"then `{suggest(f'invoke bump --package {row.package} --part patch')}`"
             )
 
 

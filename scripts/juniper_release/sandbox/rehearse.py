@@ -28,7 +28,7 @@ from juniper_release import output as report
 from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Registry, cache_dir, load_registry
-from juniper_release.errors import JuniperError
+from juniper_release.errors import JuniperError, suggest
 from juniper_release.files import locked, read_json, write_json
 from juniper_release.github.forge import ENV_API_URL, GitHub
 from juniper_release.gitops import Git
@@ -57,7 +57,9 @@ def clone_workspace(registry: Registry, source: Path, dest: Path) -> Path:
     for pkg in registry.packages:
         src = pkg.checkout(source)
         if not (src / ".git").exists():
-            raise JuniperError(f"{pkg.name}: {src} is not a git checkout", "run `invoke clone` or use the sandbox")
+            raise JuniperError(
+                f"{pkg.name}: {src} is not a git checkout", f"run `{suggest('invoke clone')}` or use the sandbox"
+            )
         bare = remotes / f"{pkg.repo}.git"
         bare.parent.mkdir(parents=True, exist_ok=True)
         Git(dest).run("clone", "--quiet", "--bare", str(src), str(bare))
@@ -187,7 +189,7 @@ def rehearse(
     except (KeyboardInterrupt, interrupts.Interrupted) as exc:
         raise interrupts.Interrupted(
             f"the rehearsal was interrupted; its state is kept in {directory}",
-            f"resume it with `invoke rehearse --resume --dir {directory}`",
+            f"resume it with `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
             signal_exit=exc.exit_code if isinstance(exc, interrupts.Interrupted) else interrupts.exit_code(exc),
         ) from None
 
@@ -215,11 +217,12 @@ def _load_state(directory: Path, resume: bool, say: Callable[[str], None]) -> di
     if not state_file.is_file():
         say(f"nothing to resume in {directory}: starting the rehearsal afresh")
         return None
-    state = read_json(state_file, f"start the rehearsal afresh: `invoke rehearse --dir {directory}` (no --resume)")
+    afresh = f"start the rehearsal afresh: `{suggest(f'invoke rehearse --dir {directory}')}` (no --resume)"
+    state = read_json(state_file, afresh)
     if not isinstance(state, dict) or not isinstance(state.get("ports"), dict):
         raise JuniperError(
             f"{state_file}: the state file is damaged (no ports)",
-            f"start the rehearsal afresh: `invoke rehearse --dir {directory}` (no --resume)",
+            afresh,
         )
     if not state.get(SETUP_DONE):
         say(f"the rehearsal in {directory} was stopped during its set-up: setting it up afresh")
@@ -294,13 +297,13 @@ def _rehearse(
                 except JuniperError as exc:
                     raise JuniperError(
                         f"rehearsal: {exc.what}",
-                        f"{exc.fix or 'fix the cause'}: `invoke rehearse --resume --dir {directory}`",
+                        f"{exc.fix or 'fix the cause'}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
                     ) from None
                 rows = released_table(registry, workspace, forge)
         say(report.table(rows))
         if halted is not None:
             raise TrainHalted(
-                f"rehearsal: {halted.what}", f"{halted.fix}: `invoke rehearse --resume --dir {directory}`"
+                f"rehearsal: {halted.what}", f"{halted.fix}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`"
             )
         return rows
     finally:

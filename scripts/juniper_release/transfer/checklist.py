@@ -14,6 +14,7 @@ from typing import Any
 
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
+from juniper_release.errors import suggest
 from juniper_release.secrets import redact
 from juniper_release.transfer.codemod import RepoPlan, Rewriter, parse_remote, plan_repo, resolve_owners
 
@@ -107,7 +108,7 @@ def _remote_cells(repo: RepoPlan, new: str) -> tuple[tuple[str, str], tuple[str,
         return ("n/a", f"origin is not a GitHub URL: {shown}"), ("n/a", "not a GitHub remote")
     on_new = remote.owner.lower() == new.lower() and (remote.repo or "").lower() == repo.package.repo_name.lower()
     state = "done" if on_new else "pending"
-    detail = "" if on_new else f"origin is {shown}; run `invoke transfer --to {new} --execute`"
+    detail = "" if on_new else f"origin is {shown}; run `{suggest(f'invoke transfer --to {new} --execute')}`"
     if remote.form == "https":
         form = ("n/a", "https remote: no SSH host entry involved")
     elif remote.form == "ssh":
@@ -162,7 +163,7 @@ def checklist(
         wf_path = root / registry.publish_workflow
         wf_files = by_cat.get("workflow", [])
         if not wf_path.is_file():
-            put(11, "pending", f"no {registry.publish_workflow} (run `invoke workflows`)")
+            put(11, "pending", f"no {registry.publish_workflow} (run `{suggest('invoke workflows --write')}`)")
         elif wf_files:
             put(11, "pending", f"old owner in {', '.join(wf_files)}")
         else:
@@ -202,7 +203,7 @@ def _manual_steps(
         base = registry.index(index).base_url
         note = ""
         if not has_workflow:
-            note = f" ({workflow} is not in the repo yet: run `invoke workflows`)"
+            note = f" ({workflow} is not in the repo yet: run `{suggest('invoke workflows --write')}`)"
         elif index not in envs:
             note = f" (warning: {workflow} declares no environment {index!r}; found {sorted(envs) or 'none'})"
         publisher = {"repository": pkg.repo_name, "workflow": workflow, "environment": index}

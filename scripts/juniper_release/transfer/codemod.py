@@ -25,7 +25,7 @@ from tomlkit.items import AoT, Array, InlineTable, String, Table
 
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
-from juniper_release.errors import ConfigError, GitError, JuniperError
+from juniper_release.errors import ConfigError, GitError, JuniperError, suggest
 from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
 from juniper_release.secrets import redact
@@ -452,9 +452,9 @@ def run_transfer(
     if left:
         raise JuniperError(
             f"after the transfer, {', '.join(left)} still reference {plan.old}",
-            "inspect them with `invoke transfer` (dry run) and fix the remaining references by hand",
+            f"inspect them with `{suggest('invoke transfer')}` (dry run) and fix the remaining references by hand",
         )
-    say(f"done: push each repository when ready, then run `invoke transfer-status --to {plan.new}`")
+    say(f"done: push each repository when ready, then run `{suggest(f'invoke transfer-status --to {plan.new}')}`")
     return plan
 
 

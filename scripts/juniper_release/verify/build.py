@@ -42,7 +42,7 @@ from juniper_release import secrets
 from juniper_release.commands import last_lines, run
 from juniper_release.ecosystem.project import Project, read_project
 from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
-from juniper_release.errors import CommandError, JuniperError
+from juniper_release.errors import CommandError, JuniperError, suggest
 from juniper_release.files import write_json
 from juniper_release.gitops import Git
 from juniper_release.secrets import redact
@@ -99,7 +99,9 @@ def source_files(root: Path) -> list[str]:
     git checkout is an error."""
     git = Git(root)
     if not git.ok("rev-parse", "--git-dir"):
-        raise BuildError(f"{root} is not a git checkout", f"clone it with `invoke clone` or run `git init` in {root}")
+        raise BuildError(
+            f"{root} is not a git checkout", f"clone it with `{suggest('invoke clone')}` or run `git init` in {root}"
+        )
     files = git.files()
     # A sub-directory with its own pyproject.toml is another package of a shared repository: not part of this one.
     nested = tuple(f[: -len("pyproject.toml")] for f in files if f.endswith("/pyproject.toml"))

@@ -18,7 +18,7 @@ from pathlib import Path
 from juniper_release import __version__ as TOOL_VERSION
 from juniper_release.ecosystem.graph import Graph, build_graph
 from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
-from juniper_release.errors import WorkspaceError
+from juniper_release.errors import WorkspaceError, suggest
 from juniper_release.gitops import Git
 from juniper_release.verify.build import BuildEnvs, BuildResult, build_package, load_build, source_files, write_manifest
 
@@ -81,7 +81,8 @@ def source_key(registry: Registry, pkg: Package, workspace: Path) -> str:
     root = require_checkout(pkg, workspace)
     if not Git(root).ok("rev-parse", "--git-dir"):
         raise WorkspaceError(
-            f"{pkg.name}: {root} is not a git checkout", f"clone it with `invoke clone --workspace {workspace}`"
+            f"{pkg.name}: {root} is not a git checkout",
+            f"clone it with `{suggest(f'invoke clone --workspace {workspace}')}`",
         )
     digest = hashlib.sha256()
     for rel in source_files(root):
