@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import RELEASE_ORDER, ROOT, IndexServer, free_port, publish_wheel, run_task
 from juniper_release.ecosystem.registry import load_registry
-from juniper_release.ecosystem.status import COLUMNS, State, collect, exit_code, render, show
+from juniper_release.ecosystem.status import COLUMNS, State, collect, exit_code, render, run
 from juniper_release.gitops import Git
 from juniper_release.sandbox.standin import VERSIONS
 from packaging.version import Version
@@ -231,9 +231,9 @@ def test_an_index_answering_garbage_is_unknown_not_a_traceback(ecosystem, regist
 
 def test_show_queries_no_index_for_the_sandbox_unless_pointed_at_local_ones(ecosystem, registry, local_registry):
     notes: list[str] = []
-    text = show(registry, ecosystem.workspace, sandbox=True, fmt="json", timeout=1, warn=notes.append)
+    text, _ = run(registry, ecosystem.workspace, sandbox=True, fmt="json", timeout=1, warn=notes.append)
     assert "the real indexes are not queried" in notes[0] and len(notes) == 2
     assert {row["pypi_version"] for row in json.loads(text)} == {"unknown"}
     notes.clear()
-    text = show(local_registry, ecosystem.workspace, sandbox=True, fmt="json", timeout=3, warn=notes.append)
+    text, _ = run(local_registry, ecosystem.workspace, sandbox=True, fmt="json", timeout=3, warn=notes.append)
     assert notes == [] and {row["pypi_version"] for row in json.loads(text)} == {None}

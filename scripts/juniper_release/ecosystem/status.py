@@ -321,19 +321,6 @@ def exit_code(rows: Sequence[StatusRow]) -> int:
     return int(any(row.state in FINDINGS for row in rows))
 
 
-def show(
-    registry: Registry,
-    workspace: Path,
-    *,
-    sandbox: bool = False,
-    fmt: str = "table",
-    timeout: float = 5.0,
-    warn: Callable[[str], None] | None = None,
-) -> str:
-    """``invoke status``: the rendered matrix (see :func:`run` for the exit code too)."""
-    return run(registry, workspace, sandbox=sandbox, fmt=fmt, timeout=timeout, warn=warn)[0]
-
-
 def run(
     registry: Registry,
     workspace: Path,
