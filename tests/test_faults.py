@@ -157,14 +157,28 @@ def test_ctrl_c_during_verify_is_resumed_with_its_checks_and_the_table_says_what
 # ----------------------------------------------------------------------------------------------- signals, children
 
 
+def test_an_interruption_ends_with_its_run_and_does_not_leak_into_later_work():
+    with pytest.raises(KeyboardInterrupt), interrupts.handled():
+        with interrupts.handled():  # nested, as a release train runs verify-all
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(30)  # never reached
+        assert interrupts.was_interrupted(0)  # still set while the outer run unwinds
+    assert not interrupts.was_interrupted(0)  # later work in this process (a next test, a next run) is not interrupted
+
+
 def test_sigterm_raises_like_ctrl_c_and_is_passed_on_to_children():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
+        seen: list[bool] = []
         with pytest.raises(interrupts.Terminated), interrupts.handled():
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(30)  # never reached: the handler raises at once
+            try:
+                with interrupts.handled():
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    time.sleep(30)  # never reached: the handler raises at once
+            finally:
+                seen.append(interrupts.INTERRUPTED.is_set())  # set while the run unwinds (cleared when it ends)
         assert child.wait(timeout=30) == -signal.SIGTERM
-        assert interrupts.INTERRUPTED.is_set() and interrupts.exit_code(interrupts.Terminated()) == 143
+        assert seen == [True] and interrupts.exit_code(interrupts.Terminated()) == 143
     finally:
         child.kill()
         child.wait()

@@ -23,6 +23,8 @@ EXIT_SIGTERM = 143
 
 INTERRUPTED = threading.Event()
 """Set once SIGINT or SIGTERM arrived (while :func:`handled` is in force)."""
+_DEPTH: list[None] = []
+"""How many :func:`handled` blocks are open (main thread only): the outermost one clears :data:`INTERRUPTED` on exit."""
 
 
 class Terminated(KeyboardInterrupt):
@@ -85,13 +87,19 @@ def handled() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    INTERRUPTED.clear()
+    outermost = not _DEPTH
+    if outermost:
+        INTERRUPTED.clear()
+    _DEPTH.append(None)
     saved = signal.signal(signal.SIGTERM, _on_sigterm), signal.signal(signal.SIGINT, _on_sigint)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, saved[0])
         signal.signal(signal.SIGINT, saved[1])
+        _DEPTH.pop()
+        if outermost:  # the interruption ended with the run: later work in this process is not interrupted
+            INTERRUPTED.clear()
 
 
 def was_interrupted(grace: float = 1.0) -> bool:
