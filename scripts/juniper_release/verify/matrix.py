@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from juniper_release.ecosystem.registry import Registry, missing_packages
+from juniper_release.ecosystem.registry import Registry
 from juniper_release.errors import JuniperError
 from juniper_release.verify.pythons import choose_for_checkout
-from juniper_release.verify.scheduler import VerifyReport, verify_all
+from juniper_release.verify.scheduler import VerifyReport, report_missing, verify_all
 
 
 def verify_pythons(
@@ -30,9 +30,7 @@ def verify_pythons(
     if packages is not None:
         names = [registry.get(n).name for n in packages]
     else:  # every package the checkouts have: one an older checkout lacks is reported, never verified
-        absent = {p.name for p in missing_packages(registry, workspace)}
-        for name in sorted(absent):
-            (log or print)(f"[{name}] not verified: its directory is not in this (older) checkout")
+        absent = report_missing(registry, workspace, log or print)
         names = [n for n in registry.names if n not in absent]
     lists: dict[str, tuple[str, ...]] = {}
     for name in names:

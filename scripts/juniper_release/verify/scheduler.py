@@ -246,6 +246,14 @@ def verify_all(
         ) from None
 
 
+def report_missing(registry: Registry, workspace: Path, log: Callable[[str], None]) -> set[str]:
+    """Log the sub-packages an older checkout does not have yet (never verified, never fatal); their names."""
+    absent = {p.name for p in missing_packages(registry, workspace)}
+    for name in sorted(absent):
+        log(f"[{name}] not verified: its directory is not in this (older) checkout")
+    return absent
+
+
 def _verify_all(
     registry: Registry,
     workspace: Path,
@@ -259,8 +267,8 @@ def _verify_all(
 ) -> VerifyReport:
     start = time.monotonic()
     plan = _plan(registry, workspace, packages)
-    for pkg in missing_packages(registry, workspace) if packages is None else ():
-        log(f"[{pkg.name}] not verified: {pkg.repo_dir(workspace)} has no {pkg.subdir}/ (older snapshot)")
+    if packages is None:
+        report_missing(registry, workspace, log)
     keys = {n: source_key(registry, registry.get(n), workspace) for n in sorted(plan.needed)}
     chosen = {n: (pythons or {}).get(n) or default_python(registry.get(n), workspace, python) for n in plan.selected}
     results = {n: PackageResult(n, python=chosen[n] or "") for n in plan.selected}
