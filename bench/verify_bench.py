@@ -1,8 +1,10 @@
 """Benchmark: the seed's manual verification procedure against ``nox -s verify-all`` (cold, warm, no-op, one change).
 
 Run it from the repository root: ``python bench/verify_bench.py``. It generates a fresh stand-in ecosystem (real
-third-party dependencies, CPU torch) in a temporary directory, or copies a real workspace (``--workspace DIR``, e.g.
-/work/real/plan; the copy is what gets changed), and times, in one run:
+third-party dependencies, CPU torch) in a temporary directory: the six packages of repos.toml, or with ``--layout
+grown`` the 18 packages in 8 repositories of registries/grown.toml. Or it copies a real workspace (``--workspace
+DIR``, e.g. /work/real/plan, or /work/real/grown with ``--registry registries/grown.toml``; the copy is what gets
+changed). It times, in one run:
 
   manual    per package, sequentially: ``python -m build``, ``twine check``, ``python -m venv``, ``pip install``
             of the wheel (``pip install torch==2.13.0`` first for torch packages) and ``python -c "import ..."``;
@@ -34,7 +36,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from juniper_release.ecosystem.graph import build_graph  # noqa: E402
-from juniper_release.ecosystem.registry import Package, Registry, load_registry, require_checkout  # noqa: E402
+from juniper_release.ecosystem.registry import (  # noqa: E402
+    ENV_REGISTRY,
+    Package,
+    Registry,
+    load_registry,
+    require_checkout,
+)
+from juniper_release.frontdoor import GROWN_REGISTRY  # noqa: E402
+from juniper_release.sandbox.grown import create_grown  # noqa: E402
 from juniper_release.sandbox.standin import GIT_ENV, create_ecosystem  # noqa: E402
 from juniper_release.verify.cache import dependency_closure  # noqa: E402
 from juniper_release.verify.envs import tool_env  # noqa: E402
@@ -52,9 +62,8 @@ def _run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = N
         raise StepFailed(f"{' '.join(cmd[:4])}: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
 
 
-def manual(workspace: Path, scratch: Path, real: bool) -> float:
+def manual(registry: Registry, workspace: Path, scratch: Path, real: bool) -> float:
     """The seed's procedure, sequentially, on a copy of each checkout (the checkouts stay clean)."""
-    registry = load_registry()
     env = tool_env()
     start = time.monotonic()
     for pkg in registry.packages:
@@ -120,25 +129,36 @@ def change_one(registry: Registry, workspace: Path) -> tuple[str, set[str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python bench/verify_bench.py", description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, help="a real workspace to copy and measure (default: the stand-in)")
+    parser.add_argument(
+        "--layout", choices=("six", "grown"), default="six", help="stand-in layout: six packages, or the grown 18"
+    )
+    parser.add_argument(
+        "--registry", type=Path, help="registry file (default: repos.toml; grown.toml for --layout grown)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = parser.parse_args()
+    if args.workspace is not None and args.layout != "six":
+        parser.error("--layout applies to the stand-in; give a real workspace's registry with --registry")
+    registry_file = args.registry or (GROWN_REGISTRY if args.layout == "grown" else None)
 
     scratch = Path(tempfile.mkdtemp(prefix="juniper-bench-"))
     real = args.workspace is not None
     try:
-        registry = load_registry()
+        registry = load_registry(registry_file.resolve() if registry_file else None)
+        os.environ[ENV_REGISTRY] = str(registry.path)  # the nox sessions are listed from the same registry
         workspace = scratch / "workspace"
         if real:
             shutil.copytree(args.workspace.resolve(), workspace, symlinks=True)
             print(f"real workspace: {args.workspace} (copied to {workspace})", flush=True)
         else:
             os.environ.update({k: v for k, v in GIT_ENV.items() if not k.endswith("_DATE")})
-            create_ecosystem(workspace, registry, None, remotes=scratch / "remotes")
-            print(f"stand-in ecosystem: {workspace}", flush=True)
+            create = create_grown if args.layout == "grown" else create_ecosystem
+            create(workspace, registry, None, remotes=scratch / "remotes")
+            print(f"stand-in ecosystem ({args.layout}, {len(registry.packages)} packages): {workspace}", flush=True)
         print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
 
         print("manual procedure (sequential):", flush=True)
-        baseline = manual(workspace, scratch, real)
+        baseline = manual(registry, workspace, scratch, real)
 
         env = tool_env()
         env["JUNIPER_CACHE_DIR"] = str(scratch / "juniper-cache")

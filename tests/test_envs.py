@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 from juniper_release.ecosystem.registry import TorchSource
@@ -13,6 +14,7 @@ from juniper_release.verify.envs import (
     PYENV_VERSIONS,
     CudaTorchError,
     Env,
+    _behind_pyenv_shim,
     find_python,
     guard_cuda,
     pip_find_links,
@@ -49,6 +51,19 @@ def pip_report(*installs: tuple[str, str]) -> str:
 def test_find_python_returns_this_interpreter_for_its_own_version():
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert find_python(version) == sys.executable
+
+
+def test_a_pyenv_shim_is_resolved_as_pyenv_which_does(tmp_path: Path):
+    """The first $PYENV_VERSION version that has the command wins; a version without it is passed over."""
+    shim = tmp_path / "shims" / "python3.12"
+    for where in (shim, tmp_path / "versions/3.12.1/bin/python3.12", tmp_path / "versions/3.11.7/bin/python3.11"):
+        where.parent.mkdir(parents=True, exist_ok=True)
+        where.write_text("#!/bin/sh\n")
+        where.chmod(0o755)
+    env = {"PYENV_ROOT": str(tmp_path), "PYENV_VERSION": "3.11.7:3.12.1"}
+    assert _behind_pyenv_shim(str(shim), env) == str(tmp_path / "versions/3.12.1/bin/python3.12")
+    assert _behind_pyenv_shim(str(shim), {**env, "PYENV_VERSION": "3.11.7"}) is None  # pyenv would fail: probe the shim
+    assert _behind_pyenv_shim(sys.executable, env) is None  # not a shim
 
 
 def test_find_python_names_the_missing_version_and_how_to_get_it():

@@ -18,7 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +74,7 @@ def find_python(version: str) -> str:
         path = cand if os.path.isabs(cand) else shutil.which(cand, path=env.get("PATH"))
         if not path:
             continue
+        path = _behind_pyenv_shim(path, env) or path
         probe = subprocess.run(
             [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
             capture_output=True,
@@ -87,6 +88,20 @@ def find_python(version: str) -> str:
         f"no Python {version} interpreter found",
         f"install Python {version} (pyenv: set PYENV_VERSION={PYENV_VERSIONS}) or change python in repos.toml",
     )
+
+
+def _behind_pyenv_shim(path: str, env: Mapping[str, str]) -> str | None:
+    """The interpreter a pyenv shim would run, found as ``pyenv which`` does (the first of $PYENV_VERSION's versions
+    that has it), so probing it does not start the shim's shell script; None when ``path`` is not a shim."""
+    shim = Path(path)
+    root = Path(env.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    if shim.parent != root / "shims":
+        return None
+    for version in (v for v in env.get("PYENV_VERSION", "").split(":") if v and v != "system"):
+        real = root / "versions" / version / "bin" / shim.name
+        if os.access(real, os.X_OK):
+            return str(real)
+    return None
 
 
 def pip_find_links() -> list[str]:

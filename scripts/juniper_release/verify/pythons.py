@@ -9,6 +9,7 @@ interpreter found that its requires-python admits), or on the Pythons repos.toml
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
@@ -37,15 +38,19 @@ def check_request(value: str | None) -> str | None:
 
 @functools.cache
 def found_pythons() -> tuple[str, ...]:
-    """The candidate interpreters this machine has, oldest first."""
-    found: list[str] = []
-    for version in PYTHON_CANDIDATES:
+    """The candidate interpreters this machine has, oldest first (probed at once: each probe starts an interpreter,
+    through a pyenv shim that alone takes about 0.1 s)."""
+
+    def has(version: str) -> bool:
         try:
             find_python(version)
         except JuniperError:
-            continue
-        found.append(version)
-    return tuple(found)
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=len(PYTHON_CANDIDATES)) as pool:
+        present = list(pool.map(has, PYTHON_CANDIDATES))
+    return tuple(v for v, ok in zip(PYTHON_CANDIDATES, present, strict=True) if ok)
 
 
 def admits(requires_python: SpecifierSet | None, python: str) -> bool:
