@@ -6,8 +6,9 @@ grown`` the 18 packages in 8 repositories of registries/grown.toml. Or it copies
 DIR``, e.g. /work/real/plan, or /work/real/grown with ``--registry registries/grown.toml``; the copy is what gets
 changed). It times, in one run:
 
-  manual    per package, sequentially: ``python -m build``, ``twine check``, ``python -m venv``, ``pip install``
-            of the wheel (``pip install torch==2.13.0`` first for torch packages) and ``python -c "import ..."``;
+  manual    per package, sequentially in release order: ``python -m build``, ``twine check``, ``python -m venv``,
+            ``pip install`` of the wheel (``pip install torch==2.13.0`` first for torch packages; the ecosystem's
+            wheels built before it as ``--find-links``) and ``python -c "import ..."``;
   cold      ``nox -s verify-all -- --force`` with a fresh cache dir and a fresh uv cache;
   warm      the same again (``--force`` rebuilds and re-verifies everything, with uv's cache warm);
   no-op     ``nox -s verify-all`` with nothing changed (every package cached), nox start-up included;
@@ -66,7 +67,7 @@ def manual(registry: Registry, workspace: Path, scratch: Path, real: bool) -> fl
     """The seed's procedure, sequentially, on a copy of each checkout (the checkouts stay clean)."""
     env = tool_env()
     start = time.monotonic()
-    for pkg in registry.packages:
+    for pkg in build_graph(registry, workspace).release_order():  # dependencies first: their wheels are found
         t0 = time.monotonic()
         try:
             _manual_one(registry, pkg, workspace, scratch, env)
@@ -86,9 +87,14 @@ def _manual_one(registry: Registry, pkg: Package, workspace: Path, scratch: Path
     _run([sys.executable, "-m", "build", "--outdir", "dist", "."], cwd=src, env=env)
     dists = sorted(str(p) for p in (src / "dist").iterdir())
     _run([sys.executable, "-m", "twine", "check", *dists], env=env)
+    wheels = scratch / "manual" / "wheels"  # the ecosystem's own wheels built so far, for dependents to install
+    wheels.mkdir(exist_ok=True)
+    for dist in dists:
+        if dist.endswith(".whl"):
+            shutil.copy2(dist, wheels)
     venv = src / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], env=env)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--find-links", str(wheels)]
     if pkg.torch:
         _run([*pip, f"torch=={registry.torch.version}"], env=env)
     _run([*pip, next(d for d in dists if d.endswith(".whl"))], env=env)
