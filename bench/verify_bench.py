@@ -6,9 +6,10 @@ grown`` the 18 packages in 8 repositories of registries/grown.toml. Or it copies
 DIR``, e.g. /work/real/plan, or /work/real/grown with ``--registry registries/grown.toml``; the copy is what gets
 changed). It times, in one run:
 
-  manual    per package, sequentially in release order: ``python -m build``, ``twine check``, ``python -m venv``,
-            ``pip install`` of the wheel (``pip install torch==2.13.0`` first for torch packages; the ecosystem's
-            wheels built before it as ``--find-links``) and ``python -c "import ..."``;
+  manual    per package, sequentially in release order: ``python -m build``, ``twine check``, ``python -m venv``
+            (with the oldest Python its requires-python admits), ``pip install`` of the wheel (``pip install
+            torch==2.13.0`` first for torch packages; the ecosystem's wheels built before it as ``--find-links``)
+            and ``python -c "import ..."``;
   cold      ``nox -s verify-all -- --force`` with a fresh cache dir and a fresh uv cache;
   warm      the same again (``--force`` rebuilds and re-verifies everything, with uv's cache warm);
   no-op     ``nox -s verify-all`` with nothing changed (every package cached), nox start-up included;
@@ -48,7 +49,8 @@ from juniper_release.frontdoor import GROWN_REGISTRY  # noqa: E402
 from juniper_release.sandbox.grown import create_grown  # noqa: E402
 from juniper_release.sandbox.standin import GIT_ENV, create_ecosystem  # noqa: E402
 from juniper_release.verify.cache import dependency_closure  # noqa: E402
-from juniper_release.verify.envs import tool_env  # noqa: E402
+from juniper_release.verify.envs import find_python, tool_env  # noqa: E402
+from juniper_release.verify.pythons import default_python  # noqa: E402
 
 FAILURES: list[str] = []
 
@@ -93,7 +95,8 @@ def _manual_one(registry: Registry, pkg: Package, workspace: Path, scratch: Path
         if dist.endswith(".whl"):
             shutil.copy2(dist, wheels)
     venv = src / "venv"
-    _run([sys.executable, "-m", "venv", str(venv)], env=env)
+    python = default_python(pkg, workspace)  # the floor its requires-python admits, as verify-all picks by default
+    _run([find_python(python) if python else sys.executable, "-m", "venv", str(venv)], env=env)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--find-links", str(wheels)]
     if pkg.torch:
         _run([*pip, f"torch=={registry.torch.version}"], env=env)
