@@ -196,6 +196,30 @@ def test_keep_going_still_skips_dependents_of_a_failed_build(registry, tmp_path)
     assert report.get("juniper-data").result == "skipped: dependency failed (juniper-data-client)"
 
 
+def test_a_dependent_is_verified_alongside_its_dependency_and_settled_after_it(registry, tmp_path):
+    """One job makes the order fixed: both builds, then the verification with more to install (the dependent) starts
+    before its dependency's; the dependent's outcome still follows its dependency's (skipped when it failed, and
+    never cached)."""
+    eco = _eco(tmp_path, registry, "version-mismatch")
+    lines: list[str] = []
+    names = ["juniper-data-client", "juniper-data"]
+    report = verify_all(registry, eco.workspace, names, jobs=1, log=lines.append)
+    started = [line for line in lines if line.endswith("verify ...") or " build ..." in line]
+    assert started == [
+        "[juniper-data-client] build ...",
+        "[juniper-data] build ...",
+        "[juniper-data] verify ...",
+        "[juniper-data-client] verify ...",
+    ]
+    assert report.get("juniper-data-client").status == "failed"
+    assert report.get("juniper-data").result == "skipped: dependency failed (juniper-data-client)"
+    assert (
+        "[juniper-data] skipped: dependency failed (juniper-data-client) (its own verification is not reported)"
+        in lines
+    )
+    assert not is_verified(registry, registry.get("juniper-data"), eco.workspace)
+
+
 # --------------------------------------------------------------------------------------------------- defects by phase
 
 

@@ -2,8 +2,9 @@
 
 Every package needed (the selected ones and the Juniper packages they depend on) is built into the shared wheelhouse,
 unless the wheelhouse already holds a build of its current source key. A selected package whose verify key has a
-recorded success is reported as ``cached``; the others are verified (``verify.install``) once their own build and
-the builds and verifications of their dependencies are done. ``force=True`` rebuilds and re-verifies everything.
+recorded success is reported as ``cached``; the others are verified (``verify.install``) as soon as their own wheel
+and their dependencies' wheels are built, and settled once their dependencies are: a failed dependency makes its
+dependents "skipped: dependency failed", as if they had waited. ``force=True`` rebuilds and re-verifies everything.
 
 One run at a time works on a cache directory (a lock; a second run waits, then refuses naming the holder's PID).
 Ctrl-C or SIGTERM ends the run as an interruption (exit 130/143): no package is reported or cached as failed or
@@ -200,6 +201,8 @@ class _Run:
     log: Callable[[str], None] = _default_log
     build_envs: BuildEnvs | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
+    passes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Cache records of verifications that passed, held until the package's verdict (its dependencies' outcome)."""
 
     def interrupted(self) -> bool:
         """The run is being interrupted: a job failing now reports nothing, a job passing now records nothing."""
@@ -277,7 +280,7 @@ def _verify_all(
     vkeys = {n: verify_key(n, keys, plan.closures[n], chosen[n]) for n in plan.selected}
     _mark_cached(run_, plan.selected, vkeys)
     with BuildEnvs() as run_.build_envs:
-        _schedule(run_, _tasks(run_, plan, to_build, vkeys, keep_going), plan.layers, jobs or _jobs_default())
+        _schedule(run_, _tasks(run_, plan, to_build, vkeys, keep_going), _priorities(plan), jobs or _jobs_default())
     _settle(run_, plan.selected)
     _write_wheelhouse_manifest(registry)
     return VerifyReport([results[n] for n in plan.selected], time.monotonic() - start, run_.built, wheelhouse_dir())
@@ -323,7 +326,13 @@ _Task = tuple[set[str], set[str], Callable[[], bool]]
 def _tasks(
     run_: _Run, plan: _Plan, to_build: list[str], vkeys: Mapping[str, str], keep_going: bool
 ) -> dict[str, _Task]:
-    """Build tasks, and verify tasks waiting on the builds and (softly with ``keep_going``) verifies they need."""
+    """Build tasks; verify tasks waiting only on the builds of the wheels they install; verdict tasks.
+
+    A package is verified as soon as its own and its dependencies' wheels exist, alongside its dependencies'
+    verifications. Its verdict waits for theirs: a dependency that failed turns a pass into "skipped: dependency
+    failed" (or, with ``keep_going``, a pass against the failed wheel that is not cached), so the outcome is the one
+    of verifying layer by layer, reached sooner.
+    """
     tasks: dict[str, _Task] = {}
     for name in to_build:
         tasks[f"build:{name}"] = (set(), set(), functools.partial(_build_job, run_, name))
@@ -331,10 +340,23 @@ def _tasks(
     for name in to_verify:
         closure = plan.closures[name]
         builds = {f"build:{n}" for n in {name, *closure} if n in to_build}
-        verifies = {f"verify:{d}" for d in closure if d in to_verify}
-        job = functools.partial(_verify_job, run_, name, closure, vkeys[name])
-        tasks[f"verify:{name}"] = (builds, verifies, job) if keep_going else (builds | verifies, set(), job)
+        tasks[f"verify:{name}"] = (builds, set(), functools.partial(_verify_job, run_, name, closure))
+        verdicts = {f"verdict:{d}" for d in closure if d in to_verify}
+        verdict = functools.partial(_verdict_job, run_, name, closure, vkeys[name], keep_going)
+        tasks[f"verdict:{name}"] = (set(), {f"verify:{name}", *verdicts}, verdict)
     return tasks
+
+
+def _priorities(plan: _Plan) -> dict[str, tuple[int, int, str]]:
+    """Which ready task starts first: verdicts (instant), then builds in release order (every verification waits on
+    them), then verifications with the most to install first (the longest ones; the last of them ends the run)."""
+    order: dict[str, tuple[int, int, str]] = {}
+    for name in plan.needed:
+        order[f"build:{name}"] = (1, plan.layers[name], name)
+    for name in plan.selected:
+        order[f"verdict:{name}"] = (0, 0, name)
+        order[f"verify:{name}"] = (2, -len(plan.closures[name]), name)
+    return order
 
 
 def _settle(run_: _Run, selected: list[str]) -> None:
@@ -407,13 +429,13 @@ def _fresh_env_dir(name: str) -> Path:
     return envs_dir() / f"{name}-{uuid.uuid4().hex[:8]}"
 
 
-def _verify_job(run_: _Run, name: str, closure: set[str], vkey: str) -> bool:
+def _verify_job(run_: _Run, name: str, closure: set[str]) -> bool:
+    """Verify ``name`` against the wheels built for it and its dependencies; a pass waits for its verdict."""
     result = run_.results[name]
     result.version = run_.builds[name].version
     wheels = {n: run_.builds[n] for n in sorted({name, *closure}) if n in run_.builds}
     env_dir = _fresh_env_dir(name)
-    failed_deps = sorted(d for d in closure if d in run_.results and run_.results[d].status in {"failed", "skipped"})
-    run_.say(name, "verify ..." + (f" (against failed {', '.join(failed_deps)}: --keep-going)" if failed_deps else ""))
+    run_.say(name, "verify ...")
     try:
         env = verify_package(
             run_.registry,
@@ -436,23 +458,51 @@ def _verify_job(run_: _Run, name: str, closure: set[str], vkey: str) -> bool:
         return False
     if run_.stopping.is_set():
         return False  # finished while the run is being interrupted: not recorded
+    entry = {"package": name, "version": result.version, "source_key": run_.keys[name], "backend": env.backend}
+    entry["python"] = env.python_version
+    with run_.lock:
+        run_.passes[name] = entry
+    shutil.rmtree(env.path, ignore_errors=True)
+    return True
+
+
+def _verdict_job(run_: _Run, name: str, closure: set[str], vkey: str, keep_going: bool) -> bool:
+    """Settle ``name`` once its verification and its dependencies' verdicts are in.
+
+    Without ``keep_going`` a failed or skipped dependency skips it, whatever its own verification found (as if it had
+    waited for them); with ``keep_going`` its own result stands, and a pass against a failed dependency is not cached.
+    A failed build of its own (or of a dependency: no wheel) was already reported and stands.
+    """
+    result = run_.results[name]
+    with run_.lock:
+        entry = run_.passes.pop(name, None)
+    if run_.interrupted():
+        return False
+    failed_deps = sorted(d for d in closure if d in run_.results and run_.results[d].status in {"failed", "skipped"})
+    ran = entry is not None or (result.status == "failed" and result.phase != "build")
+    if failed_deps and not keep_going and ran:
+        result.status, result.phase, result.error, result.detail = "skipped", None, None, ""
+        result.reason = f"dependency failed ({', '.join(failed_deps)})"
+        run_.say(name, f"skipped: {result.reason} (its own verification is not reported)")
+        return False
+    if entry is None:
+        return False  # failed, or skipped behind a failed build: already reported
     result.status, result.phase = "passed", None
     if failed_deps:
         # Verified against a dependency that itself failed: a real result, but not one the cache may trust.
         result.reason = f"against failed {', '.join(failed_deps)}, not cached"
     else:
-        entry = {"package": name, "version": result.version, "source_key": run_.keys[name], "backend": env.backend}
-        entry["python"] = env.python_version
         record_success(name, vkey, entry)
-    shutil.rmtree(env.path, ignore_errors=True)
-    run_.say(name, f"passed ({result.seconds:.1f}s, {env.backend})")
+    run_.say(name, f"passed ({result.seconds:.1f}s, {entry['backend']})")
     return True
 
 
 # --------------------------------------------------------------------------------------------------- scheduling
 
 
-def _schedule(run_: _Run, tasks: Mapping[str, _Task], layers: Mapping[str, int], jobs: int) -> None:
+def _schedule(
+    run_: _Run, tasks: Mapping[str, _Task], priorities: Mapping[str, tuple[int, int, str]], jobs: int
+) -> None:
     """Run ``tasks`` (id -> hard prerequisites, soft prerequisites, job) on ``jobs`` threads.
 
     A task starts once its hard prerequisites succeeded and its soft ones finished; a failed hard prerequisite skips it.
@@ -463,7 +513,7 @@ def _schedule(run_: _Run, tasks: Mapping[str, _Task], layers: Mapping[str, int],
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         try:
             while pending or running:
-                for task_id in _ready(run_, pending, done, layers, jobs - len(running)):
+                for task_id in _ready(run_, pending, done, priorities, jobs - len(running)):
                     running[pool.submit(pending.pop(task_id)[2])] = task_id
                 if not running:
                     break
@@ -480,17 +530,17 @@ def _schedule(run_: _Run, tasks: Mapping[str, _Task], layers: Mapping[str, int],
 
 
 def _ready(
-    run_: _Run, pending: dict[str, _Task], done: dict[str, bool], layers: Mapping[str, int], slots: int
+    run_: _Run,
+    pending: dict[str, _Task],
+    done: dict[str, bool],
+    priorities: Mapping[str, tuple[int, int, str]],
+    slots: int,
 ) -> list[str]:
-    """Tasks to start now (at most ``slots``), lowest layer first; tasks behind a failed hard prerequisite are skipped.
+    """Tasks to start now (at most ``slots``), by ``priorities``; tasks behind a failed hard prerequisite are skipped.
 
     Skipping marks the task done (failed), which may skip others in turn: repeat until nothing changes.
     """
-
-    def priority(task_id: str) -> tuple[int, int, str]:
-        kind, name = task_id.split(":", 1)
-        return (layers[name], 0 if kind == "verify" else 1, name)
-
+    priority = priorities.__getitem__
     ready: list[str] = []
     changed = True
     while changed:
