@@ -210,3 +210,30 @@ def test_a_missing_sub_package_is_a_row_and_a_finding_and_verify_refuses_it(
         matrix.verify_pythons(grown_registry, ws, log=log.append)
     assert log == ["[juniper-cascor-protocol] not verified: its directory is not in this (older) checkout"]
     assert "juniper-cascor-protocol" not in seen[0] and "juniper-cascor-client" in seen[0]
+
+
+def test_a_tag_on_a_commit_whose_dynamic_version_file_says_another_version_is_a_finding(
+    grown: Ecosystem, grown_registry: Registry, tmp_path: Path
+) -> None:
+    from juniper_release.ecosystem.status import package_status
+    from packaging.version import Version
+
+    ws = _copy(grown, tmp_path / "ws")
+    pkg = grown_registry.get("juniper-model-core")  # dynamic = ["version"], __version__ in its _version.py
+    root = pkg.checkout(ws)
+    git = ["git", "-C", str(root)]
+    (root / "juniper_model_core" / "_version.py").write_text('__version__ = "0.3.2"\n', encoding="utf-8")
+    subprocess.run([*git, "commit", "-q", "-am", "Bump juniper-model-core to 0.3.2"], check=True)
+
+    def row(tag_at: str):  # juniper-model-core-v0.3.2 on ``tag_at``; PyPI says 0.3.2 is released
+        subprocess.run([*git, "tag", "-f", "-a", "-m", "r", "juniper-model-core-v0.3.2", tag_at], check=True)
+        project = read_project(root, pkg.version_file)
+        return package_status(grown_registry, pkg, project, 0, (Version("0.3.2"),), ())
+
+    disagree = row("HEAD~1")  # the commit whose _version.py still says 0.3.1
+    assert disagree.state is State.ANOMALY
+    assert disagree.reasons == (
+        "tag juniper-model-core-v0.3.2 is on a commit whose juniper_model_core/_version.py says 0.3.1",
+    )
+    agree = row("HEAD")
+    assert agree.state is State.UP_TO_DATE and agree.reasons == () and agree.warnings == ()

@@ -112,21 +112,25 @@ def load_pyproject_table(pyproject: Path) -> dict[str, Any]:
         raise WorkspaceError(f"{pyproject}: not valid TOML ({exc})", "fix the syntax at the position shown") from None
 
 
-def dynamic_version_file(root: Path, doc: dict[str, Any], declared: str | None = None) -> Path | None:
-    """Where a dynamic ``[project].version`` comes from: ``declared`` (the registry's ``version_file``, relative to
-    ``root``), else the module of ``[tool.setuptools.dynamic] version = {attr = "pkg._version.__version__"}``."""
+def dynamic_version_candidates(doc: dict[str, Any], declared: str | None = None) -> list[str]:
+    """Where a dynamic ``[project].version`` may come from, relative to the package's directory, first match wins:
+    ``declared`` (the registry's ``version_file``), else the module of ``[tool.setuptools.dynamic] version = {attr =
+    "pkg._version.__version__"}`` in a src or flat layout."""
     if declared:
-        return root / declared
+        return [declared]
     spec = doc.get("tool", {}).get("setuptools", {}).get("dynamic", {}).get("version", {})
     attr = spec.get("attr") if isinstance(spec, dict) else None
     if not isinstance(attr, str) or "." not in attr:
-        return None
-    module = attr.rsplit(".", 1)[0].split(".")
-    for base in (root / "src", root):
-        for candidate in (base.joinpath(*module).with_suffix(".py"), base.joinpath(*module, "__init__.py")):
-            if candidate.is_file():
-                return candidate
-    return None
+        return []
+    module = "/".join(attr.rsplit(".", 1)[0].split("."))
+    return [f"{base}{module}{suffix}" for base in ("src/", "") for suffix in (".py", "/__init__.py")]
+
+
+def dynamic_version_file(root: Path, doc: dict[str, Any], declared: str | None = None) -> Path | None:
+    """The file a dynamic ``[project].version`` comes from (:func:`dynamic_version_candidates`)."""
+    if declared:
+        return root / declared
+    return next((root / c for c in dynamic_version_candidates(doc) if (root / c).is_file()), None)
 
 
 def read_project(root: Path, version_file: str | None = None) -> Project:
@@ -213,8 +217,17 @@ def module_dir(root: Path, import_name: str) -> Path | None:
 
 def _literal_version(path: Path) -> str | None:
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    except (OSError, SyntaxError):
+        return literal_version(path.read_text(encoding="utf-8"), path.name)
+    except OSError:
+        return None
+
+
+def literal_version(text: str, filename: str) -> str | None:
+    """The ``__version__`` string literal of a module's source (in ``_version.py`` also ``version``/``VERSION``)."""
+    name = Path(filename).name
+    try:
+        tree = ast.parse(text, filename=filename)
+    except SyntaxError:
         return None
     for node in tree.body:
         targets: list[ast.expr] = []
@@ -228,7 +241,7 @@ def _literal_version(path: Path) -> str | None:
                 isinstance(target, ast.Name)
                 and isinstance(value, ast.Constant)
                 and isinstance(value.value, str)
-                and (target.id == "__version__" or (path.name == "_version.py" and target.id in {"version", "VERSION"}))
+                and (target.id == "__version__" or (name == "_version.py" and target.id in {"version", "VERSION"}))
             ):
                 return value.value
     return None

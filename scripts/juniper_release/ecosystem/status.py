@@ -175,7 +175,9 @@ def package_status(
     published_pre = declared.is_prerelease and any(declared in (found or ()) for found in (pypi, testpypi))
     basis = declared if published_pre else released  # a published pre-release is its own release
     if Git(pkg.top_of(project.root)).is_repo():  # a sub-package's git commands run in its own directory
-        choice = tags.release_tag(git, pkg.tag_format, declared, basis, registry.sibling_tag_formats(pkg))
+        choice = tags.release_tag(
+            git, pkg.tag_format, declared, basis, registry.sibling_tag_formats(pkg), pkg.version_file
+        )
     else:
         choice = tags.TagChoice(None, None)
     if tags_stand_in:

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
+from juniper_release.ecosystem.project import dynamic_version_candidates, literal_version
+
 if TYPE_CHECKING:
     from juniper_release.gitops import Git
 
@@ -89,31 +91,55 @@ def behind(declared: Version, released: Version | None) -> bool:
     return released is not None and declared < released
 
 
-def version_at(git: Git, rev: str) -> Version | None:
-    """The ``[project].version`` of pyproject.toml at ``rev``, or None when there is none or it is not valid."""
-    # ./ is relative to the git directory's working directory: a sub-package reads its own pyproject.
+def version_at(git: Git, rev: str, version_file: str | None = None) -> Version | None:
+    """The version the package declares at ``rev``: pyproject's ``[project].version``, or for a dynamic version the
+    ``__version__`` of ``version_file`` (the registry's, relative to the package; default the setuptools ``attr``
+    module) at ``rev``. None when there is none or it is not valid."""
+    return declared_at(git, rev, version_file)[0]
+
+
+def declared_at(git: Git, rev: str, version_file: str | None = None) -> tuple[Version | None, str]:
+    """:func:`version_at`, and the file that declares it (``pyproject`` or the dynamic version's file)."""
+    # ./ is relative to the git directory's working directory: a sub-package reads its own files.
     if not git.ok("cat-file", "-e", f"{rev}:./pyproject.toml"):
-        return None
+        return None, "pyproject"
     try:
-        raw = tomllib.loads(git.run("show", f"{rev}:./pyproject.toml")).get("project", {}).get("version")
-        return Version(raw) if isinstance(raw, str) else None
+        doc = tomllib.loads(git.run("show", f"{rev}:./pyproject.toml"))
+        project = doc.get("project", {})
+        raw, source = project.get("version"), "pyproject"
+        if raw is None and "version" in (project.get("dynamic") or []):
+            for candidate in dynamic_version_candidates(doc, version_file):
+                if git.ok("cat-file", "-e", f"{rev}:./{candidate}"):
+                    raw, source = (
+                        literal_version(git.run("show", f"{rev}:./{candidate}", strip=False), candidate),
+                        candidate,
+                    )
+                    break
+        return (Version(raw) if isinstance(raw, str) else None), source
     except (tomllib.TOMLDecodeError, InvalidVersion, AttributeError):
-        return None
+        return None, "pyproject"
 
 
 def release_tag(
-    git: Git, tag_format: str, declared: Version, released: Version | None, siblings: Sequence[str] = ()
+    git: Git,
+    tag_format: str,
+    declared: Version,
+    released: Version | None,
+    siblings: Sequence[str] = (),
+    version_file: str | None = None,
 ) -> TagChoice:
     """The release tag of a checkout declaring ``declared`` whose released version is ``released`` (None when
     unknown or never released). Tags following a ``siblings`` format (other packages of a shared repository) are
-    theirs, neither chosen nor warned about."""
-    return _choose(git, tag_format, released, declared, inclusive=True, siblings=siblings)
+    theirs, neither chosen nor warned about. ``version_file`` is a dynamic version's file (see :func:`version_at`)."""
+    return _choose(git, tag_format, released, declared, inclusive=True, siblings=siblings, version_file=version_file)
 
 
-def previous_release_tag(git: Git, tag_format: str, version: Version, on_index: Sequence[Version]) -> TagChoice:
+def previous_release_tag(
+    git: Git, tag_format: str, version: Version, on_index: Sequence[Version], version_file: str | None = None
+) -> TagChoice:
     """The release tag before ``version`` (the one being released): the same rule over the versions below it."""
     earlier = newest_release(v for v in on_index if v < version)
-    return _choose(git, tag_format, earlier, version, inclusive=False)
+    return _choose(git, tag_format, earlier, version, inclusive=False, version_file=version_file)
 
 
 def _choose(
@@ -124,6 +150,7 @@ def _choose(
     *,
     inclusive: bool,
     siblings: Sequence[str] = (),
+    version_file: str | None = None,
 ) -> TagChoice:
     names = [t for t in git.tags(merged="HEAD") if not any(tag_version(fmt, t) is not None for fmt in siblings)]
     tags = matching_tags(tag_format, names)
@@ -132,10 +159,10 @@ def _choose(
     tag = tags[version] if version is not None else None
     warnings = _ignored_warnings(tag_format, names, tags, ceiling, tag)
     others = [(tags[v], v) for v in sorted(below) if tags[v] != tag]
-    wrong = [f"{t} ({at})" for t, v in others if (at := version_at(git, t)) is not None and at != v]
+    wrong = [f"{t} ({at})" for t, v in others if (at := version_at(git, t, version_file)) is not None and at != v]
     if wrong:
-        warnings.append(f"tags on commits whose pyproject says another version: {', '.join(wrong)}")
-    mismatch = _mismatch(git, tag, version)
+        warnings.append(f"tags on commits whose {version_file or 'pyproject'} says another version: {', '.join(wrong)}")
+    mismatch = _mismatch(git, tag, version, version_file)
     return TagChoice(tag, version, (*warnings, *([mismatch] if mismatch else [])), mismatch)
 
 
@@ -155,8 +182,8 @@ def _ignored_warnings(
     return warnings
 
 
-def _mismatch(git: Git, tag: str | None, version: Version | None) -> str | None:
-    at_tag = version_at(git, tag) if tag is not None else None
+def _mismatch(git: Git, tag: str | None, version: Version | None, version_file: str | None) -> str | None:
+    at_tag, source = declared_at(git, tag, version_file) if tag is not None else (None, "")
     if at_tag is None or at_tag == version:
         return None
-    return f"tag {tag} is on a commit whose pyproject says {at_tag}"
+    return f"tag {tag} is on a commit whose {source} says {at_tag}"

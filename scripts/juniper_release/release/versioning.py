@@ -391,7 +391,7 @@ def plan_bump(
     subjects: list[str] = []
     if Git(pkg.top_of(root)).is_repo():
         # offline: the highest tag at or below old
-        since = tags.release_tag(git, pkg.tag_format, old, None, registry.sibling_tag_formats(pkg))
+        since = tags.release_tag(git, pkg.tag_format, old, None, registry.sibling_tag_formats(pkg), pkg.version_file)
         plan.warnings.extend(f"{pkg.name}: {w}" for w in since.warnings)
         subjects = git.subjects_since(since.tag)
     drafted = draft_notes(subjects)
