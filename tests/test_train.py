@@ -258,3 +258,54 @@ def test_rehearsal_bumps_are_judged_from_reality_so_a_resume_never_bumps_twice(m
     again = bump_all(registry, eco.workspace)
     assert all("already bumped" in line for line in again)
     assert str(read_project(eco.checkout("juniper-data")).version) == "0.6.1"
+
+
+@pytest.mark.parametrize("bumps", ["dependency-first", "dependent-first", "uncommitted"])
+def test_a_train_releases_two_sub_packages_of_one_repository_in_layer_order(index_env, monkeypatch, tmp_path, bumps):
+    """Two packages of juniper-ml, service-core requiring model-core (layers 0 and 1), released in one train: their
+    bumps committed in either order, or both left for the release to commit (the second bumped with --force)."""
+    from juniper_release.sandbox.grown import create_grown
+
+    for key, value in index_env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
+    grown = load_registry(ROOT / "registries" / "grown.toml", env=index_env)
+    eco = create_grown(tmp_path / "ws", grown, remotes=tmp_path / "remotes")
+    core, service = "juniper-model-core", "juniper-service-core"
+    assert grown.get(core).path == grown.get(service).path == "juniper-ml"
+    order = (service, core) if bumps == "dependent-first" else (core, service)
+    for name in order:
+        bump(grown, eco.workspace, name, "patch", commit=bumps != "uncommitted", force=True, out=lambda _m: None)
+    repo = Git(eco.workspace / "juniper-ml")
+    before = repo.head()
+
+    lines: list[str] = []
+    plan = release_train(grown, eco.workspace, opts(lines, execute=True), f"{service},{core}")
+    text = "\n".join(lines)
+    outcomes = {r.package: r.outcome for r in plan.rows if r.outcome != "skipped"}
+    assert outcomes == {core: "released", service: "released"}
+    log = repo.run("log", "-2", "--format=%H %s").splitlines()
+    commit = {s.split(" ", 1)[1].split(" ")[1]: s.split(" ", 1)[0] for s in log}  # package -> its bump commit
+    assert log[0].endswith(f"Bump {order[1]} to {'0.5.2' if order[1] == service else '0.3.2'}")
+    assert repo.run("rev-parse", f"{commit[order[1]]}^") == commit[order[0]]
+    assert repo.is_clean() and (before != repo.head()) == (bumps == "uncommitted")
+    bare = Git(tmp_path / "remotes" / "pcalnon" / "juniper-ml.git")
+    # Each tag names the commit that bumped its package, not the newest commit of the shared repository.
+    assert bare.run("rev-parse", f"{core}-v0.3.2^{{commit}}") == commit[core]
+    assert bare.run("rev-parse", f"{service}-v0.5.2^{{commit}}") == commit[service]
+    assert bare.run("rev-parse", "refs/heads/main") == commit[order[1]]  # fast-forwards only: nothing was rejected
+    assert "rejected" not in text and "non-fast-forward" not in text
+    # Layer order: model-core (layer 0) pushed before service-core (layer 1) started.
+    pushes = [line for line in lines if "[     ok] push" in line]
+    assert len(pushes) == 2 and text.index(pushes[0]) < text.index("---- layer 1") < text.index(pushes[1])
+    if bumps == "dependency-first":  # model-core pushed its bump commit alone, below service-core's
+        assert f"push --atomic origin {commit[core]}:refs/heads/main {core}-v0.3.2" in text
+    if bumps == "dependent-first":  # model-core's push carried service-core's earlier bump: only its tag is left
+        assert pushes[0].endswith(f"pushed main and {core}-v0.3.2")
+        assert pushes[1].endswith(f"pushed {service}-v0.5.2 (main on origin already holds {commit[service][:8]})")
+    else:
+        assert pushes[0].endswith(f"pushed main and {core}-v0.3.2")
+        assert pushes[1].endswith(f"pushed main and {service}-v0.5.2")
+    for name, version in ((core, "0.3.2"), (service, "0.5.2")):
+        assert versions(grown.index("pypi"), name) == (Version(version),)
+    assert Journal(eco.workspace).train["finished"]

@@ -11,9 +11,10 @@ from pathlib import Path
 from packaging.version import Version
 
 from juniper_release.ecosystem import indexes
-from juniper_release.ecosystem.project import find_module_version, read_project
-from juniper_release.ecosystem.registry import Index, Registry, require_checkout
+from juniper_release.ecosystem.project import Project, find_module_version, read_project
+from juniper_release.ecosystem.registry import Index, Package, Registry, require_checkout
 from juniper_release.ecosystem.tags import version_at
+from juniper_release.errors import JuniperError
 from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
 from juniper_release.release import publish
@@ -84,11 +85,24 @@ class ReleaseContext:
         self.dist_dir = workspace / STATE_DIR / "dist" / f"{self.pkg.name}-{self.version}"
         self.work_dir = workspace / STATE_DIR / "work"
         self.module_version = find_module_version(self.root, self.pkg.imports[0] if self.pkg.imports else None)
-        self.bump_files = {"pyproject.toml", CHANGELOG}
-        for file in (self.module_version.file, self.project.version_file):
-            if file is not None:
-                self.bump_files.add(str(file.relative_to(self.root)))
+        self.bump_files = _bump_files(self.pkg, self.root, self.project)
+        self.bump_paths = _from_top(self.pkg, self.bump_files)
+        self._sibling_bump_paths: set[str] | None = None
         self._remote: RemoteRefs | None = None
+
+    def sibling_bump_paths(self) -> set[str]:
+        """The files a version bump of another package of this repository writes, from the repository root: its
+        pending bump (made with ``invoke bump --force`` beside this one) is its own release's to commit."""
+        if self._sibling_bump_paths is None:
+            self._sibling_bump_paths = set()
+            for sibling in self.registry.siblings(self.pkg):
+                root = sibling.checkout(self.workspace)
+                try:
+                    files = _bump_files(sibling, root, read_project(root, sibling.version_file))
+                except JuniperError:  # not in this (older) checkout, or unreadable: nothing of it is pending
+                    continue
+                self._sibling_bump_paths |= _from_top(sibling, files)
+        return self._sibling_bump_paths
 
     def remote(self, refresh: bool = False) -> RemoteRefs:
         """origin's branch commit and tags, asked once unless ``refresh``."""
@@ -100,12 +114,34 @@ class ReleaseContext:
         return self.git.changed_paths()
 
     def needs_commit(self) -> bool:
-        """The only changes are an uncommitted version bump (which the release commits)."""
-        dirty = self.dirty()
-        return bool(dirty) and set(dirty) <= self.bump_files and version_at(self.git, "HEAD") != self.version
+        """The only changes are an uncommitted version bump (which the release commits), beside at most the pending
+        bumps of other packages of a shared repository (their releases commit them)."""
+        dirty = set(self.dirty())
+        own = dirty & self.bump_paths
+        return (
+            bool(own)
+            and dirty - own <= self.sibling_bump_paths()
+            and version_at(self.git, "HEAD", self.pkg.version_file) != self.version
+        )
+
+    def only_sibling_bumps_pending(self) -> bool:
+        """Every uncommitted change is a pending bump of another package of this repository."""
+        dirty = set(self.dirty())
+        return bool(dirty) and not dirty & self.bump_paths and dirty <= self.sibling_bump_paths()
+
+    def release_commit(self) -> str:
+        """The commit this release tags and pushes: the newest commit touching the package's own paths (HEAD for a
+        package alone in its repository, or with its bump still to commit). In a shared repository a later commit of
+        a sibling package (its own bump, released after this one) is not part of this release."""
+        head = self.git.head()
+        pathspec = self.registry.pathspec(self.pkg)
+        if not pathspec or self.needs_commit():
+            return head
+        return self.git.run("rev-list", "-n", "1", "HEAD", "--", *pathspec) or head
 
     def tag_on_origin_at_head(self) -> bool:
-        return self.remote()[1].get(self.tag) == self.git.head() and not self.needs_commit()
+        """The tag is on origin at the release commit, with nothing left to commit."""
+        return self.remote()[1].get(self.tag) == self.release_commit() and not self.needs_commit()
 
     def on_index(self, name: str) -> bool:
         """This version is on the index: every built file when there are any, else the version's listing."""
@@ -124,3 +160,19 @@ class ReleaseContext:
     def note(self, text: str) -> None:
         """A progress line under the running step."""
         self.opts.out(redact(f"          {text}"))
+
+
+def _bump_files(pkg: Package, root: Path, project: Project) -> set[str]:
+    """The files a version bump of ``pkg`` writes, relative to its directory ``root``."""
+    module = find_module_version(root, pkg.imports[0] if pkg.imports else None)
+    files = {"pyproject.toml", CHANGELOG}
+    for file in (module.file, project.version_file):
+        if file is not None:
+            files.add(str(file.relative_to(root)))
+    return files
+
+
+def _from_top(pkg: Package, files: set[str]) -> set[str]:
+    """``files`` (relative to the package's directory) from the repository root, as git status names them."""
+    prefix = f"{pkg.subdir}/" if pkg.subdir else ""
+    return {prefix + file for file in files}

@@ -65,22 +65,26 @@ def on_main(ctx: ReleaseContext) -> Gate:
 
 
 def clean_tree(ctx: ReleaseContext) -> Gate:
+    """Nothing uncommitted but this package's version bump (which the release commits) and, in a shared repository,
+    the pending bumps of its sibling packages (which their releases commit)."""
     dirty = ctx.dirty()
     return Gate(
         "clean tree",
-        not dirty or ctx.needs_commit(),
+        not dirty or ctx.needs_commit() or ctx.only_sibling_bumps_pending(),
         f"uncommitted changes in {', '.join(dirty[:4])}",
         "commit or stash them (only an uncommitted version bump is committed for you)",
     )
 
 
 def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
-    """Not behind origin, and ahead only by this tool's own bump commits (fetches first)."""
-    git, branch, name = ctx.git, ctx.registry.branch, ctx.pkg.name
+    """Not behind origin, and ahead only by this tool's own bump commits (fetches first): this package's, or in a
+    shared repository those of its sibling packages (a train releases them in layer order, each pushing its own)."""
+    git, branch = ctx.git, ctx.registry.branch
     git.fetch()
     ahead_behind = git.run("rev-list", "--left-right", "--count", f"{branch}...origin/{branch}")
     ahead, behind = (int(x) for x in ahead_behind.split())
-    ours = re.compile(rf"^(Bump {re.escape(name)} to |Allow .+ in {re.escape(ctx.pkg.path)}'s requirements)")
+    names = "|".join(re.escape(p.name) for p in (ctx.pkg, *ctx.registry.siblings(ctx.pkg)))
+    ours = re.compile(rf"^(Bump ({names}) to |Allow .+ in {re.escape(ctx.pkg.path)}'s requirements)")
     ahead_subjects = git.subjects_since(f"origin/{branch}") if ahead else []
     foreign = [s for s in ahead_subjects if not ours.match(s)]
     return Gate(
@@ -93,9 +97,10 @@ def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
 
 
 def tag_is_new(ctx: ReleaseContext) -> Gate:
-    """No tag of this version, locally or on origin, other than one at HEAD with nothing left to commit."""
+    """No tag of this version, locally or on origin, other than one at the release commit (HEAD, or below a sibling
+    package's later bump) with nothing left to commit."""
     git, tag = ctx.git, ctx.tag
-    head, pending_commit = git.head(), ctx.needs_commit()
+    head, pending_commit = ctx.release_commit(), ctx.needs_commit()
     local_tag = git.run("rev-list", "-n", "1", tag) if git.tag_exists(tag) else None
     remote_tag = ctx.remote()[1].get(tag)
     stale = [
@@ -106,7 +111,7 @@ def tag_is_new(ctx: ReleaseContext) -> Gate:
     return Gate(
         "tag is new",
         not stale,
-        f"tag {tag} already exists {' and '.join(stale)} (HEAD is {head[:8]})",
+        f"tag {tag} already exists {' and '.join(stale)} (the release commit is {head[:8]})",
         f"bump to a new version ({suggest(f'invoke bump --package {ctx.pkg.name} --part patch')}), or delete the stale tag "
         f"(git tag -d {tag}) if it was never pushed",
     )
@@ -125,7 +130,8 @@ def existing_tag_is_annotated(ctx: ReleaseContext) -> Gate:
 
 
 def version_not_yet_published(ctx: ReleaseContext) -> Gate:
-    """Neither index has this version, unless this release is being resumed (its tag is on origin at HEAD)."""
+    """Neither index has this version, unless this release is being resumed (its tag is on origin at the release
+    commit)."""
     name, version = ctx.pkg.name, ctx.version
     taken: list[str] = []
     unreachable: list[str] = []
@@ -219,7 +225,8 @@ def no_dropped_entry_points_or_extras(ctx: ReleaseContext) -> Gate:
     if prev is None:
         return Gate(name, True)
     try:
-        old = tomllib.loads(ctx.git.run("show", f"{prev}:pyproject.toml")).get("project", {})
+        # ./ is the package's own directory (a sub-package's pyproject, not its repository root's).
+        old = tomllib.loads(ctx.git.run("show", f"{prev}:./pyproject.toml")).get("project", {})
     except tomllib.TOMLDecodeError:
         return Gate(name, True)
     dropped = []
@@ -245,7 +252,7 @@ def _previous_tag(ctx: ReleaseContext) -> str | None:
         released = indexes.versions(ctx.registry.index("pypi"), ctx.pkg.name)
     except (indexes.IndexUnreachable, Offline):
         released = ()
-    return previous_release_tag(ctx.git, ctx.pkg.tag_format, ctx.version, released).tag
+    return previous_release_tag(ctx.git, ctx.pkg.tag_format, ctx.version, released, ctx.pkg.version_file).tag
 
 
 def _entry_points(ctx: ReleaseContext, group: str) -> dict[str, str]:

@@ -55,44 +55,77 @@ def commit_bump(ctx: ReleaseContext) -> str:
     return f"committed {ctx.git.head()[:8]}"
 
 
+def _tag_target(ctx: ReleaseContext) -> str:
+    """The commit the tag names, as a command shows it: HEAD, or the release commit below a sibling's later bump."""
+    release = ctx.release_commit()
+    return "" if release == ctx.git.head() else f" {release[:12]}"
+
+
 def tag_command(ctx: ReleaseContext) -> str:
-    return f"git -C {ctx.root} tag -a {ctx.tag} -m 'Release {ctx.pkg.name} {ctx.version}'"
+    return f"git -C {ctx.root} tag -a {ctx.tag} -m 'Release {ctx.pkg.name} {ctx.version}'{_tag_target(ctx)}"
 
 
 def tagged_at_head(ctx: ReleaseContext) -> bool:
+    """The tag exists at the release commit (HEAD unless a sibling package's bump was committed after this one's)."""
     git = ctx.git
-    return git.tag_exists(ctx.tag) and git.run("rev-list", "-n", "1", ctx.tag) == git.head()
+    return git.tag_exists(ctx.tag) and git.run("rev-list", "-n", "1", ctx.tag) == ctx.release_commit()
 
 
 def tag(ctx: ReleaseContext) -> str:
-    ctx.git.tag_annotated(ctx.tag, f"Release {ctx.pkg.name} {ctx.version}")
-    return f"tagged {ctx.git.head()[:8]}"
+    release = ctx.release_commit()
+    ctx.git.tag_annotated(ctx.tag, f"Release {ctx.pkg.name} {ctx.version}", rev=release)
+    return f"tagged {release[:8]}"
+
+
+def _push_refs(ctx: ReleaseContext, branch_head: str | None) -> list[str]:
+    """What the push sends, given origin's branch commit: the branch up to the release commit only (in a shared
+    repository the packages of one train push in layer order, each a fast-forward of the one before; a sibling's
+    later bump commit goes with its own tag) and the tag; only the tag when origin's branch already holds the release
+    commit (a sibling bumped later was released first and pushed it)."""
+    release, branch = ctx.release_commit(), ctx.registry.branch
+    holds = branch_head is not None and ctx.git.ok("merge-base", "--is-ancestor", release, branch_head)
+    if holds and not ctx.needs_commit():
+        return [ctx.tag]
+    return [branch if release == ctx.git.head() else f"{release}:refs/heads/{branch}", ctx.tag]
 
 
 def push_command(ctx: ReleaseContext) -> str:
-    return f"git -C {ctx.root} push --atomic origin {ctx.registry.branch} {ctx.tag}"
+    # origin's branch as last fetched (the "in sync with origin" gate fetches): a dry run asks no remote.
+    tracking = f"refs/remotes/origin/{ctx.registry.branch}"
+    known = ctx.git.run("rev-parse", tracking) if ctx.git.ok("rev-parse", "-q", "--verify", tracking) else None
+    return f"git -C {ctx.root} push --atomic origin {' '.join(_push_refs(ctx, known))}"
 
 
 def pushed(ctx: ReleaseContext) -> bool:
-    head = ctx.git.head()
-    return ctx.remote(refresh=True)[1].get(ctx.tag) == head and ctx.remote()[0] == head
+    """origin has the tag at the release commit and its branch holds that commit (at it, or at a later release of
+    a sibling package built on it)."""
+    release = ctx.release_commit()
+    branch_head, tags = ctx.remote(refresh=True)
+    if tags.get(ctx.tag) != release or branch_head is None:
+        return False
+    return branch_head == release or ctx.git.ok("merge-base", "--is-ancestor", release, branch_head)
 
 
 def push(ctx: ReleaseContext) -> str:
+    """Push atomically what :func:`_push_refs` says, judged from origin as it is now."""
+    branch = ctx.registry.branch
+    refs = _push_refs(ctx, ctx.remote(refresh=True)[0])
     ctx.git.run(
         "push",
         "--atomic",
         "origin",
-        ctx.registry.branch,
-        ctx.tag,
+        *refs,
         fix="origin rejected the push (nothing was pushed, --atomic): fix the cause (hook, permissions, "
-        "protected branch), then re-run to resume",
+        f"protected branch, or {branch} moved on origin: `git pull --rebase origin {branch}`), then re-run to resume",
     )
     if not pushed(ctx):
         raise JuniperError(
-            f"{ctx.pkg.name}: after the push origin does not have {ctx.tag} at HEAD", "check origin, then re-run"
+            f"{ctx.pkg.name}: after the push origin does not have {ctx.tag} at the release commit",
+            "check origin, then re-run",
         )
-    return f"pushed {ctx.registry.branch} and {ctx.tag}"
+    if refs == [ctx.tag]:
+        return f"pushed {ctx.tag} ({branch} on origin already holds {ctx.release_commit()[:8]})"
+    return f"pushed {branch} and {ctx.tag}"
 
 
 # --------------------------------------------------------------------------------------------------- github mode
@@ -112,7 +145,7 @@ def create_github_release(ctx: ReleaseContext) -> str:
     rel = ctx.forge.create_release(
         ctx.pkg.repo,
         ctx.tag,
-        sha=ctx.git.head(),
+        sha=ctx.release_commit(),
         title=ctx.tag,
         body=release_notes(ctx.root, ctx.version),
         prerelease=prerelease,
@@ -137,7 +170,7 @@ def watch_publish_run(ctx: ReleaseContext) -> str:
         ctx.pkg.repo,
         ctx.registry.workflow_for(ctx.pkg),
         tag=ctx.tag,
-        sha=ctx.git.head(),
+        sha=ctx.release_commit(),
         timeout=ctx.opts.timeout,
         on_change=ctx.note,
     )
@@ -259,11 +292,12 @@ def never_done(ctx: ReleaseContext) -> bool:
 
 
 def recheck(ctx: ReleaseContext) -> str:
-    """After acting, check reality again: the tag on origin at HEAD, the version on every index it went to."""
+    """After acting, check reality again: the tag on origin at the release commit, the version on every index it went
+    to."""
     _head, tags = ctx.remote(refresh=True)
     problems = []
-    if tags.get(ctx.tag) != ctx.git.head():
-        problems.append(f"{ctx.tag} is not on origin at HEAD")
+    if tags.get(ctx.tag) != ctx.release_commit():
+        problems.append(f"{ctx.tag} is not on origin at the release commit")
     chain = [ctx.target.name] if ctx.opts.mode == "github" else index_chain(ctx.version)
     for index in chain:
         if not indexes.has_version(ctx.registry.index(index), ctx.pkg.name, ctx.version):
