@@ -237,3 +237,53 @@ def test_a_tag_on_a_commit_whose_dynamic_version_file_says_another_version_is_a_
     )
     agree = row("HEAD")
     assert agree.state is State.UP_TO_DATE and agree.reasons == () and agree.warnings == ()
+
+
+def test_the_license_fix_names_a_sub_package_directory_and_the_root_for_a_root_package(
+    grown: Ecosystem, grown_registry: Registry, tmp_path: Path
+) -> None:
+    ws = _copy(grown, tmp_path / "ws")
+    (ws / "juniper-ml" / "juniper-doc-tools" / "LICENSE").unlink()
+    (ws / "juniper-ml" / "LICENSE").unlink()  # the root meta-package of the shared repository
+    found = {f.package: f.message for f in run_checks(grown_registry, ws) if f.check == "license"}
+    assert set(found) == {"juniper-doc-tools", "juniper-ml"}
+    assert "Fix: add the project's LICENSE (MIT) in juniper-doc-tools/" in found["juniper-doc-tools"]
+    assert "sdist holds only its own directory" in found["juniper-doc-tools"]
+    assert "repository root's LICENSE is not in it" in found["juniper-doc-tools"]
+    assert found["juniper-ml"].endswith("Fix: add the project's LICENSE (MIT) at the repository root")
+
+
+def test_the_secrets_scan_covers_a_sub_package_directory_and_names_only_its_package(
+    grown: Ecosystem, grown_registry: Registry, tmp_path: Path
+) -> None:
+    from juniper_release.sandbox.standin import FAKE_PYPI_TOKEN
+
+    ws = _copy(grown, tmp_path / "ws")
+    tools = ws / "juniper-ml" / "juniper-ci-tools"
+    (tools / ".env").write_text(f"PYPI_API_TOKEN={FAKE_PYPI_TOKEN}\n", encoding="utf-8")  # untracked
+    (tools / "deploy.cfg").write_text(f"token = {FAKE_PYPI_TOKEN}\n", encoding="utf-8")
+    subprocess.run(["git", "-C", str(tools), "add", "deploy.cfg"], check=True)
+    subprocess.run(["git", "-C", str(tools), "commit", "-q", "-m", "deploy settings"], check=True)
+    found = [(f.package, f.message) for f in run_checks(grown_registry, ws) if f.check == "secrets"]
+    assert [p for p, _ in found] == ["juniper-ci-tools", "juniper-ci-tools"]  # never the root juniper-ml nor a sibling
+    messages = " | ".join(m for _, m in found)
+    assert "untracked file juniper-ci-tools/.env holds" in messages
+    assert "tracked file juniper-ci-tools/deploy.cfg holds" in messages
+    assert "`git rm --cached juniper-ci-tools/deploy.cfg`" in messages
+
+
+def test_a_secret_in_a_sub_package_fails_its_build_and_only_its_own(
+    grown: Ecosystem, grown_registry: Registry, tmp_path: Path
+) -> None:
+    from juniper_release.sandbox.standin import FAKE_PYPI_TOKEN
+    from juniper_release.verify.build import BuildError
+
+    ws = _copy(grown, tmp_path / "ws")
+    module = ws / "juniper-ml" / "juniper-ci-tools" / "juniper_ci_tools"
+    (module / "settings.py").write_text(f'TOKEN = "{FAKE_PYPI_TOKEN}"\n', encoding="utf-8")  # untracked: still built
+    with pytest.raises(
+        BuildError, match=r"juniper-ci-tools: the wheel contains secrets: juniper_ci_tools/settings\.py"
+    ):
+        build_package(grown_registry, grown_registry.get("juniper-ci-tools"), ws, tmp_path / "out-tools")
+    built = build_package(grown_registry, grown_registry.get("juniper-config-tools"), ws, tmp_path / "out-config")
+    assert built.package == "juniper-config-tools"

@@ -120,6 +120,11 @@ class Git:
         names = sorted({f for f in out.split("\0") if f})
         return [f for f in names if (self.root / f).is_symlink() or (self.root / f).is_file()]
 
+    def package_files(self) -> list[str]:
+        """:meth:`files` without nested packages' directories: a sub-directory with its own pyproject.toml is another
+        package of a shared repository, not part of this one (see :func:`own_files`)."""
+        return own_files(self.files())
+
     def remote_url(self, remote: str = "origin") -> str | None:
         return self.run("remote", "get-url", remote) if self.ok("remote", "get-url", remote) else None
 
@@ -148,6 +153,13 @@ class Git:
 
     def fetch(self, remote: str = "origin") -> None:
         self.run("fetch", "--tags", "--prune", remote, fix=f"check that remote {remote!r} is reachable")
+
+
+def own_files(files: Sequence[str]) -> list[str]:
+    """``files`` (relative to a package's directory) without those below a sub-directory holding its own
+    pyproject.toml: another package of a shared repository."""
+    nested = tuple(f[: -len("pyproject.toml")] for f in files if f.endswith("/pyproject.toml"))
+    return [f for f in files if not f.startswith(nested)] if nested else list(files)
 
 
 def clone_missing(

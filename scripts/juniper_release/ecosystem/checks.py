@@ -35,7 +35,7 @@ from juniper_release.ecosystem.project import (
 )
 from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts, missing_packages
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError, suggest
-from juniper_release.gitops import Git
+from juniper_release.gitops import Git, own_files
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -111,14 +111,17 @@ _LICENSE_RE = re.compile(r"^(LICEN[CS]E|COPYING)([.-].*)?$", re.IGNORECASE)
 def check_license(pkg: Package, project: Project) -> list[Finding]:
     if any(_LICENSE_RE.match(p.name) and p.is_file() for p in project.root.iterdir()):
         return []
-    return [
-        Finding(
-            pkg.name,
-            "license",
-            "error",
-            f"no LICENSE file in {project.root}. Fix: add the project's LICENSE (MIT) at the repository root",
+    if pkg.subdir:
+        # A sub-package's sdist is built from its own directory: the repository root's LICENSE is not in it, and
+        # license-files (PEP 639) may not reach outside the package's directory with "..".
+        message = (
+            f"no LICENSE file in {project.root} (a sub-package's sdist holds only its own directory, so the "
+            f"repository root's LICENSE is not in it). Fix: add the project's LICENSE (MIT) in {pkg.subdir}/ "
+            "(a copy of the repository root's)"
         )
-    ]
+    else:
+        message = f"no LICENSE file in {project.root}. Fix: add the project's LICENSE (MIT) at the repository root"
+    return [Finding(pkg.name, "license", "error", message)]
 
 
 def check_license_table(pkg: Package, project: Project) -> list[Finding]:
@@ -193,43 +196,47 @@ def check_readme(pkg: Package, project: Project) -> list[Finding]:
 _SKIP_DIRS = {".git", ".venv", "venv", ".nox", ".tox", "build", "dist", "node_modules", "__pycache__"}
 
 
-def _scanned_files(root: Path) -> tuple[list[str], set[str] | None]:
-    """The files a build sees (:meth:`Git.files`) and which of them are untracked; every file under ``root`` when
-    it is not a git checkout (untracked None)."""
-    git = Git(root)
-    if git.is_repo():
-        return git.files(), set(git.untracked())
+def _scanned_files(pkg: Package, root: Path) -> tuple[list[str], set[str] | None]:
+    """The files a build of the package sees (:meth:`Git.package_files`: its own directory, without its sub-packages'
+    directories), relative to ``root``, and which of them are untracked; every such file under ``root`` when it is
+    not in a git checkout (untracked None)."""
+    if Git(pkg.top_of(root)).is_repo():
+        git = Git(root)  # run in the package's own directory: git lists the files below it, relative to it
+        return git.package_files(), set(git.untracked())
     files = [
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
         if p.is_file() and not _SKIP_DIRS.intersection(p.relative_to(root).parts)
     ]
-    return sorted(files), None
+    return own_files(sorted(files)), None
 
 
-def _secret_fix(rel: str, untracked: set[str] | None) -> tuple[str, str]:
-    """How a finding names the file, and the fix for a tracked file, an untracked one or one outside git."""
+def _secret_fix(rel: str, shown: str, untracked: set[str] | None) -> tuple[str, str]:
+    """How a finding names the file (``shown``: from the repository root), and the fix for a tracked file, an
+    untracked one or one outside git."""
     if untracked is None:
-        return f"file {rel}", "delete it and revoke the credential"
+        return f"file {shown}", "delete it and revoke the credential"
     if rel in untracked:
         return (
-            f"untracked file {rel}",
+            f"untracked file {shown}",
             "delete it or add it to .gitignore (a build copies every file git does not ignore), and revoke the "
             "credential",
         )
     return (
-        f"tracked file {rel}",
-        f"`git rm --cached {rel}`, add it to .gitignore, revoke the credential, and purge it from history",
+        f"tracked file {shown}",
+        f"`git rm --cached {shown}`, add it to .gitignore, revoke the credential, and purge it from history",
     )
 
 
 def check_secrets(pkg: Package, project: Project) -> list[Finding]:
-    files, untracked = _scanned_files(project.root)
+    """The secrets policy over the files a build of this package sees: a sub-package's own directory; for the root
+    package of a shared repository, everything but its sub-packages' directories (theirs are their findings)."""
+    files, untracked = _scanned_files(pkg, project.root)
     out: list[Finding] = []
     for rel in files:
         reasons = secrets.scan(rel, secrets.read_head(project.root / rel))
         if reasons:
-            which, fix = _secret_fix(rel, untracked)
+            which, fix = _secret_fix(rel, f"{pkg.subdir}/{rel}" if pkg.subdir else rel, untracked)
             out.append(Finding(pkg.name, "secrets", "error", f"{which} holds {secrets.describe(reasons)}. Fix: {fix}"))
     return out
 

@@ -102,10 +102,7 @@ def source_files(root: Path) -> list[str]:
         raise BuildError(
             f"{root} is not a git checkout", f"clone it with `{suggest('invoke clone')}` or run `git init` in {root}"
         )
-    files = git.files()
-    # A sub-directory with its own pyproject.toml is another package of a shared repository: not part of this one.
-    nested = tuple(f[: -len("pyproject.toml")] for f in files if f.endswith("/pyproject.toml"))
-    return [f for f in files if not f.startswith(nested)] if nested else files
+    return git.package_files()
 
 
 def clean_copy(root: Path, dest: Path) -> list[str]:
