@@ -287,3 +287,35 @@ def test_a_secret_in_a_sub_package_fails_its_build_and_only_its_own(
         build_package(grown_registry, grown_registry.get("juniper-ci-tools"), ws, tmp_path / "out-tools")
     built = build_package(grown_registry, grown_registry.get("juniper-config-tools"), ws, tmp_path / "out-config")
     assert built.package == "juniper-config-tools"
+
+
+def test_messages_name_the_registry_file_in_use(grown: Ecosystem, grown_registry: Registry, tmp_path: Path) -> None:
+    import dataclasses
+    import zipfile
+
+    from juniper_release.verify.build import BuildResult
+    from juniper_release.verify.envs import VerifyError
+    from juniper_release.verify.precheck import precheck
+
+    def with_extra(name: str) -> Registry:
+        packages = tuple(
+            dataclasses.replace(p, extras=(*p.extras, "nope")) if p.name == name else p for p in grown_registry.packages
+        )
+        return dataclasses.replace(grown_registry, packages=packages)
+
+    assert grown_registry.shown_path == "registries/grown.toml"
+    finding = next(f for f in run_checks(with_extra("juniper-data"), grown.workspace) if f.check == "extras")
+    assert finding.message.startswith("registries/grown.toml verifies extras nope that pyproject.toml does not")
+    assert finding.message.endswith("or drop them from registries/grown.toml")
+    wheel = tmp_path / "juniper_data-0.6.0-py3-none-any.whl"  # metadata without the configured extra [api]
+    with zipfile.ZipFile(wheel, "w") as whl:
+        whl.writestr(
+            "juniper_data-0.6.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: juniper-data\nVersion: 0.6.0\n"
+        )
+    built = BuildResult("juniper-data", "0.6.0", tmp_path / "juniper_data-0.6.0.tar.gz", wheel)
+    with pytest.raises(VerifyError, match=r"^registries/grown\.toml lists extra \[api\] for juniper-data") as info:
+        precheck(grown_registry, grown_registry.get("juniper-data"), {"juniper-data": built}, "3.12.1")
+    assert (
+        info.value.fix
+        == "add [project.optional-dependencies] api to juniper-data, or remove it from registries/grown.toml"
+    )

@@ -395,7 +395,7 @@ def check_python_floors(registry: Registry, projects: dict[str, Project]) -> lis
     if len(groups) > 1:
         parts = [f"{floor} ({', '.join(names)})" for floor, names in sorted(groups.items())]
         excluded = [
-            f"{p.name} is verified on Python {py} in {registry.path.name}"
+            f"{p.name} is verified on Python {py} in {registry.shown_path}"
             for p in registry.packages
             for py in p.python
             if (spec := projects[p.name].requires_python) is not None and not spec.contains(py, prereleases=True)
@@ -415,7 +415,8 @@ def check_python_floors(registry: Registry, projects: dict[str, Project]) -> lis
 
 
 def check_meta_extras(graph: Graph) -> list[Finding]:
-    """Every extra repos.toml verifies exists (a meta-package missing packages is :func:`check_graph`'s finding)."""
+    """Every extra the registry verifies exists (a meta-package missing packages is :func:`check_graph`'s
+    finding)."""
     out: list[Finding] = []
     registry = graph.registry
     diagnosed = {d.package for d in diagnose(graph) if d.check == "meta-extras"}
@@ -427,8 +428,9 @@ def check_meta_extras(graph: Graph) -> list[Finding]:
                     pkg.name,
                     "extras",
                     "error",
-                    f"repos.toml verifies extras {', '.join(missing_extras)} that pyproject.toml does not define. "
-                    f"Fix: define them under [project.optional-dependencies] or drop them from {registry.path.name}",
+                    f"{registry.shown_path} verifies extras {', '.join(missing_extras)} that pyproject.toml does "
+                    "not define. Fix: define them under [project.optional-dependencies] or drop them from "
+                    f"{registry.shown_path}",
                 )
             )
     return out

@@ -238,7 +238,7 @@ def diagnose(graph: Graph) -> list[Diagnosis]:
         missing = [p.name for p in graph.registry.packages if p.name != pkg.name and p.name not in named]
         if missing:
             lacking = [x for x in pkg.extras if x not in graph.projects[pkg.name].optional]
-            also = f" (repos.toml expects extras it lacks: {', '.join(lacking)})" if lacking else ""
+            also = f" ({graph.registry.shown_path} expects extras it lacks: {', '.join(lacking)})" if lacking else ""
             explained.add(pkg.name)
             out.append(
                 Diagnosis(

@@ -162,6 +162,12 @@ class Registry:
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.packages)
 
+    @property
+    def shown_path(self) -> str:
+        """How messages name this registry file: relative to this repository when it lies in it (``repos.toml``,
+        ``registries/grown.toml``), else its path."""
+        return self.path.relative_to(ROOT).as_posix() if self.path.is_relative_to(ROOT) else str(self.path)
+
     def get(self, name: str) -> Package:
         """Look a package up by name (normalized), with a fix naming the known packages."""
         wanted = canonicalize_name(name)
