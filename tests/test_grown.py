@@ -319,3 +319,26 @@ def test_messages_name_the_registry_file_in_use(grown: Ecosystem, grown_registry
         info.value.fix
         == "add [project.optional-dependencies] api to juniper-data, or remove it from registries/grown.toml"
     )
+
+
+def test_the_ci_listing_of_the_grown_registry_has_one_session_per_package_and_python(
+    grown: Ecosystem, grown_registry: Registry
+) -> None:
+    import json
+
+    from conftest import run_session, run_task
+    from juniper_release.github.workflows import NOX_CI_ENV
+    from juniper_release.verify.pythons import listed_pythons
+
+    env = {**NOX_CI_ENV, "JUNIPER_REGISTRY": "registries/grown.toml", "JUNIPER_WORKSPACE": str(grown.workspace)}
+    proc = run_session("-l", "--json", "-t", "ci", env=env)
+    assert proc.returncode == 0, proc.stderr
+    sessions = json.loads(proc.stdout)
+    assert {s["name"] for s in sessions} == {"verify"}
+    pairs = [(s["call_spec"]["package"], s["call_spec"]["interpreter"]) for s in sessions]
+    expected = [(p.name, py) for p in grown_registry.packages for py in listed_pythons(p, grown.workspace)]
+    assert len({name for name, _ in pairs}) == 18
+    assert sorted(pairs) == sorted(expected) and len(pairs) == len(set(pairs))
+    matrix = run_task("ci-matrix", env=env)
+    assert matrix.returncode == 0, matrix.stderr
+    assert sorted((m["package"], m["python"]) for m in json.loads(matrix.stdout)) == sorted(expected)
