@@ -319,6 +319,15 @@ def test_messages_name_the_registry_file_in_use(grown: Ecosystem, grown_registry
         info.value.fix
         == "add [project.optional-dependencies] api to juniper-data, or remove it from registries/grown.toml"
     )
+    # Every package knows the file that lists it, for the verification messages that have no registry at hand.
+    assert {p.registry_file for p in grown_registry.packages} == {"registries/grown.toml"}
+    from juniper_release.verify.pythons import choose
+    from packaging.specifiers import SpecifierSet
+
+    pinned = dataclasses.replace(grown_registry.get("juniper-data"), python=("3.11",))
+    with pytest.raises(VerifyError, match=r"\(registries/grown\.toml python = \['3\.11'\]\)") as info:
+        choose(pinned, SpecifierSet(">=3.12"), None, found=("3.11", "3.12"))
+    assert info.value.fix.endswith("or drop 3.11 from its python list in registries/grown.toml")
 
 
 def test_the_ci_listing_of_the_grown_registry_has_one_session_per_package_and_python(

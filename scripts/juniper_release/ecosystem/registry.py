@@ -79,6 +79,8 @@ class Package:
     """The package's publish workflow relative to the repository root (default: see :meth:`Registry.workflow_for`)."""
     version_file: str | None = None
     """For a dynamic ``[project].version``: the file (relative to the package directory) holding ``__version__``."""
+    registry_file: str = "repos.toml"
+    """The registry file listing this package, as messages name it (:func:`shown_path`)."""
 
     @property
     def owner(self) -> str:
@@ -164,9 +166,8 @@ class Registry:
 
     @property
     def shown_path(self) -> str:
-        """How messages name this registry file: relative to this repository when it lies in it (``repos.toml``,
-        ``registries/grown.toml``), else its path."""
-        return self.path.relative_to(ROOT).as_posix() if self.path.is_relative_to(ROOT) else str(self.path)
+        """How messages name this registry file (:func:`shown_path`)."""
+        return shown_path(self.path)
 
     def get(self, name: str) -> Package:
         """Look a package up by name (normalized), with a fix naming the known packages."""
@@ -420,6 +421,12 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
     )
 
 
+def shown_path(path: Path) -> str:
+    """How messages name a registry file: relative to this repository when it lies in it (``repos.toml``,
+    ``registries/grown.toml``), else its path."""
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+
+
 def _check_same_repo(file: str, pkg: Package, earlier: list[Package]) -> None:
     """Packages of one repository share its checkout; their tag formats must not read each other's tags."""
     for other in earlier:
@@ -530,7 +537,7 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
     packages: list[Package] = []
     seen: dict[str, str] = {}
     for i, raw in enumerate(raw_packages):
-        pkg = _parse_package(file, i, raw, settings["tag_format"])
+        pkg = replace(_parse_package(file, i, raw, settings["tag_format"]), registry_file=shown_path(path))
         directory = f"{pkg.path}/{pkg.subdir}" if pkg.subdir else pkg.path
         for key, value in (("name", canonicalize_name(pkg.name)), ("path", directory)):
             marker = f"{key}:{value}"

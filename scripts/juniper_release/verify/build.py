@@ -207,7 +207,7 @@ def inspect_wheel(wheel: Path, pkg: Package, project: Project) -> None:
     if canonicalize_name(str(meta["Name"])) != canonicalize_name(pkg.name):
         raise BuildError(
             f"{pkg.name}: the wheel's METADATA name is {meta['Name']!r}",
-            f"set [project].name = {pkg.name!r} (it must match repos.toml)",
+            f"set [project].name = {pkg.name!r} (it must match {pkg.registry_file})",
         )
 
 

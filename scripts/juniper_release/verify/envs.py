@@ -86,7 +86,7 @@ def find_python(version: str) -> str:
             return path
     raise JuniperError(
         f"no Python {version} interpreter found",
-        f"install Python {version} (pyenv: set PYENV_VERSION={PYENV_VERSIONS}) or change python in repos.toml",
+        f"install Python {version} (pyenv: set PYENV_VERSION={PYENV_VERSIONS}) or change the package's python in the registry (repos.toml, or the --registry file)",
     )
 
 
@@ -281,8 +281,8 @@ class Env:
         except CommandError as exc:
             raise CudaTorchError(
                 f"no CPU torch {source.version} for Python {self.python_version} from {plan.description} ({exc.what})",
-                "set JUNIPER_TORCH_SOURCE to a CPU index or find-links that has it, or set python in repos.toml "
-                "to a version with a CPU wheel",
+                "set JUNIPER_TORCH_SOURCE to a CPU index or find-links that has it, or set the package's python in the "
+                "registry (repos.toml, or the --registry file) to a version with a CPU wheel",
             ) from None
         guard_cuda(report, f"installing {plan.requirement} from {plan.description}")
         self.install(args, what=f"install CPU torch from {plan.description}")

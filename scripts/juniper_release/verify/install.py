@@ -150,7 +150,7 @@ def _install_error(env: Env, pkg: Package, what: str, exc: CommandError) -> Exce
         return CudaTorchError(
             f"{what} needs a torch other than the pinned CPU build ({exc.what}); nothing CUDA was downloaded",
             f"make {pkg.name}'s torch requirement admit the CPU build {env.torch_constraint() or '(none)'}, "
-            "or set torch = true in repos.toml",
+            f"or set torch = true in {pkg.registry_file}",
         )
     return VerifyError(
         exc.what,

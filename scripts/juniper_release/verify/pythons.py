@@ -84,11 +84,11 @@ def choose(
     wanted = (request,) if request else pkg.python
     for python in wanted:
         if not admits(requires_python, python):
-            origin = f"--python {python}" if request else f"repos.toml python = {list(pkg.python)}"
+            origin = f"--python {python}" if request else f"{pkg.registry_file} python = {list(pkg.python)}"
             raise PythonNotAdmitted(
                 f"pre-check: {pkg.name} requires Python {shown}, which excludes Python {python} ({origin})",
                 f"verify it on one of: {', '.join(usable)}"
-                + ("" if request else f", or drop {python} from its python list in repos.toml"),
+                + ("" if request else f", or drop {python} from its python list in {pkg.registry_file}"),
             )
         if python not in found:
             raise VerifyError(

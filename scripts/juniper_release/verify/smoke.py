@@ -147,11 +147,13 @@ def check_console_scripts(sh: Shell, pkg: Package) -> None:
 
 def check_smoke_commands(sh: Shell, pkg: Package) -> None:
     """Every smoke command of repos.toml exits 0; its program is looked up with the env's ``bin`` first."""
-    fix = f"fix {pkg.name}, or the smoke command in repos.toml"
+    fix = f"fix {pkg.name}, or the smoke command in {pkg.registry_file}"
     for command in pkg.smoke:
         argv = shlex.split(command)
         if not argv:
-            raise VerifyError(f"{pkg.name} has an empty smoke command in repos.toml", "remove it or write the command")
+            raise VerifyError(
+                f"{pkg.name} has an empty smoke command in {pkg.registry_file}", "remove it or write the command"
+            )
         program = sh.which(argv[0])
         if program is None:
             raise VerifyError(
