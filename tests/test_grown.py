@@ -5,6 +5,7 @@ The stand-in is generated once for the module; tests that change it work on a co
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tarfile
@@ -124,6 +125,28 @@ def test_bump_of_a_dynamic_version_writes_its_version_file(
         "juniper-model-core/juniper_model_core/_version.py",
     ]
     assert subprocess.run([*git, "status", "--porcelain"], check=True, capture_output=True, text=True).stdout == ""
+
+
+def test_bump_drafts_notes_from_the_package_own_commits_only(
+    grown: Ecosystem, grown_registry: Registry, tmp_path: Path
+) -> None:
+    from juniper_release.release.versioning import plan_bump
+    from juniper_release.sandbox.standin import GIT_ENV
+
+    ws = _copy(grown, tmp_path / "ws")
+    repo = ws / "juniper-ml"
+    (repo / "juniper-ci-tools" / "NOTE.md").write_text("sibling\n", encoding="utf-8")
+    env = {**GIT_ENV, "PATH": os.environ["PATH"]}
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "feat: a ci-tools change"], check=True, env=env)
+
+    def notes(name: str) -> str:
+        plan = plan_bump(grown_registry, ws, name, "patch")
+        return next(e.new for e in plan.edits if e.path.name == "CHANGELOG.md")
+
+    assert "ci-tools change" in notes("juniper-ci-tools")
+    assert "ci-tools change" not in notes("juniper-config-tools")  # a sibling's commit
+    assert "ci-tools change" not in notes("juniper-ml")  # the root package's paths exclude its sub-packages
 
 
 def test_verify_builds_a_sub_package_from_its_directory_only(

@@ -132,9 +132,10 @@ class Git:
         out = self.run("ls-remote", "--tags", "--refs", remote)
         return [line.split("refs/tags/", 1)[1] for line in out.splitlines() if "refs/tags/" in line]
 
-    def subjects_since(self, ref: str | None) -> list[str]:
+    def subjects_since(self, ref: str | None, paths: Sequence[str] = ()) -> list[str]:
+        """Commit subjects since ``ref`` (all of them when None); with ``paths`` (pathspecs), only those touching them."""
         rng = f"{ref}..HEAD" if ref else "HEAD"
-        out = self.run("log", "--format=%s", rng)
+        out = self.run("log", "--format=%s", rng, *(("--", *paths) if paths else ()))
         return [line for line in out.splitlines() if line]
 
     # ---- actions

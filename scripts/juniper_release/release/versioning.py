@@ -393,7 +393,8 @@ def plan_bump(
         # offline: the highest tag at or below old
         since = tags.release_tag(git, pkg.tag_format, old, None, registry.sibling_tag_formats(pkg), pkg.version_file)
         plan.warnings.extend(f"{pkg.name}: {w}" for w in since.warnings)
-        subjects = git.subjects_since(since.tag)
+        # Only the package's own paths: a sibling sub-package's commits are not this release's notes.
+        subjects = git.subjects_since(since.tag, registry.pathspec(pkg))
     drafted = draft_notes(subjects)
     path = root / CHANGELOG
     old_log = path.read_text(encoding="utf-8") if path.is_file() else None
