@@ -8,7 +8,7 @@ dependents "skipped: dependency failed", as if they had waited. ``force=True`` r
 
 One run at a time works on a cache directory (a lock; a second run waits, then refuses naming the holder's PID).
 Ctrl-C or SIGTERM ends the run as an interruption (exit 130/143): no package is reported or cached as failed or
-passed because of it.
+passed because of it, and no job starts another command after it (:func:`interrupts.refuse_new_command`).
 """
 
 from __future__ import annotations
@@ -208,6 +208,20 @@ class _Run:
         """The run is being interrupted: a job failing now reports nothing, a job passing now records nothing."""
         return self.stopping.is_set() or interrupts.was_interrupted(0.5)
 
+    def stopped(self, name: str, what: str) -> bool:
+        """Whether ``what`` must not start because the run is being interrupted; if so, ``name`` is marked so."""
+        if not (self.stopping.is_set() or interrupts.INTERRUPTED.is_set()):
+            return False
+        self.mark_interrupted(name, f"{what} not started: the run is being interrupted")
+        return True
+
+    def mark_interrupted(self, name: str, message: str) -> None:
+        """``name`` was cut short by the interruption: neither passed nor failed (``message`` is logged)."""
+        result = self.results.get(name)
+        if result is not None and result.status == "pending":
+            result.status, result.reason = "skipped", "interrupted"
+        self.say(name, message)
+
     def say(self, name: str, message: str) -> None:
         with self.lock:
             self.log(f"[{name}] {message}")
@@ -391,6 +405,8 @@ def _message(name: str, exc: BaseException) -> tuple[str, str]:
 
 
 def _build_job(run_: _Run, name: str) -> bool:
+    if run_.stopped(name, "build"):
+        return False
     pkg = run_.registry.get(name)
     result = run_.results.get(name)
     run_.say(name, "build ...")
@@ -399,7 +415,7 @@ def _build_job(run_: _Run, name: str) -> bool:
         built = build_into_wheelhouse(run_.registry, pkg, run_.workspace, run_.keys[name], envs=run_.build_envs)
     except Exception as exc:
         if run_.interrupted():
-            run_.say(name, "build interrupted")
+            run_.mark_interrupted(name, "build interrupted")
             return False
         text, detail = _message(name, exc)
         if result is not None:
@@ -431,6 +447,8 @@ def _fresh_env_dir(name: str) -> Path:
 
 def _verify_job(run_: _Run, name: str, closure: set[str]) -> bool:
     """Verify ``name`` against the wheels built for it and its dependencies; a pass waits for its verdict."""
+    if run_.stopped(name, "verify"):
+        return False
     result = run_.results[name]
     result.version = run_.builds[name].version
     wheels = {n: run_.builds[n] for n in sorted({name, *closure}) if n in run_.builds}
@@ -450,7 +468,7 @@ def _verify_job(run_: _Run, name: str, closure: set[str]) -> bool:
         )
     except Exception as exc:
         if run_.interrupted():
-            run_.say(name, "verify interrupted")
+            run_.mark_interrupted(name, "verify interrupted")
             return False
         text, detail = _message(name, exc)
         result.status, result.error, result.detail = "failed", text, detail
