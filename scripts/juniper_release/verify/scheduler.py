@@ -203,6 +203,9 @@ class _Run:
     stopping: threading.Event = field(default_factory=threading.Event)
     passes: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Cache records of verifications that passed, held until the package's verdict (its dependencies' outcome)."""
+    active: int = 0
+    """Jobs running on a worker thread now (see :func:`_tracked`)."""
+    idle: threading.Condition = field(default_factory=threading.Condition)
 
     def interrupted(self) -> bool:
         """The run is being interrupted: a job failing now reports nothing, a job passing now records nothing."""
@@ -518,6 +521,22 @@ def _verdict_job(run_: _Run, name: str, closure: set[str], vkey: str, keep_going
 # --------------------------------------------------------------------------------------------------- scheduling
 
 
+def _tracked(run_: _Run, job: Callable[[], bool]) -> bool:
+    """Run ``job`` counted in ``run_.active``, so an interrupted run can wait for every job that started.
+
+    The pool alone cannot say: Ctrl-C landing inside ``pool.submit`` leaves a started worker thread untracked, and
+    the job would outlive the run.
+    """
+    with run_.idle:
+        run_.active += 1
+    try:
+        return job()
+    finally:
+        with run_.idle:
+            run_.active -= 1
+            run_.idle.notify_all()
+
+
 def _schedule(
     run_: _Run, tasks: Mapping[str, _Task], priorities: Mapping[str, tuple[int, int, str]], jobs: int
 ) -> None:
@@ -532,7 +551,7 @@ def _schedule(
         try:
             while pending or running:
                 for task_id in _ready(run_, pending, done, priorities, jobs - len(running)):
-                    running[pool.submit(pending.pop(task_id)[2])] = task_id
+                    running[pool.submit(_tracked, run_, pending.pop(task_id)[2])] = task_id
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -540,10 +559,13 @@ def _schedule(
                     task_id = running.pop(future)
                     done[task_id] = _outcome(run_, task_id, future)
         except KeyboardInterrupt:
-            # Nothing new starts; the running jobs' children got the signal too (SIGTERM is passed on to them).
+            # Nothing new starts (a job checks run_.stopping first, a command refuses once interrupted); the running
+            # jobs' children got the signal too (SIGTERM is passed on to them). Wait for the running jobs to end.
             run_.stopping.set()
             pool.shutdown(wait=False, cancel_futures=True)
-            run_.log(f"interrupted: stopping {len(running)} running job(s) ...")
+            with run_.idle:
+                run_.log(f"interrupted: stopping {run_.active} running job(s) ...")
+                run_.idle.wait_for(lambda: run_.active == 0)
             raise
 
 
