@@ -1,6 +1,6 @@
 """Fault injection: interruptions and half-done work, and what a re-run makes of them.
 
-The table counts the faults covered (14), each with the test that injects it.
+The table counts the faults covered (17), each with the test that injects it.
 
 == ========================================================================== ========================================
 #  fault                                                                      test
@@ -20,11 +20,18 @@ The table counts the faults covered (14), each with the test that injects it.
                                                                               test_verify_all_and_the_release_...
 13 Ctrl-C during verify-all while a build's child fails because of it         test_an_interrupted_verify_all_...
 14 SIGTERM during a release step (exit 143, an interruption, not a failure)   test_an_interrupted_release_step_...
+15 a second release train on a workspace whose journal another run holds      test_a_second_release_train_waits_...
+   (it must not plan before it holds the lock)
+16 Ctrl-C while a verify job is between two commands (no new command starts)  test_no_verify_job_starts_a_command_...
+17 a yanked version on the index (not released, but never uploadable again)   test_a_yanked_version_is_not_released_...
+                                                                              (and test_indexes.py: test_yanked_...)
 == ========================================================================== ========================================
 """
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import signal
 import subprocess
@@ -32,26 +39,36 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import release_options as opts
 from conftest import start_index_server
-from juniper_release import files, interrupts
+from juniper_release import commands, files, interrupts
+from juniper_release.ecosystem import status
 from juniper_release.ecosystem.indexes import project_listing
-from juniper_release.ecosystem.registry import load_registry
+from juniper_release.ecosystem.project import read_project
+from juniper_release.ecosystem.registry import ENV_INDEX_URLS, Index, load_registry
 from juniper_release.errors import JuniperError
 from juniper_release.files import locked, read_json, write_json
 from juniper_release.gitops import Git
-from juniper_release.release import gates, publish, steps
+from juniper_release.release import gates, publish, steps, train
 from juniper_release.release import journal as journal_module
+from juniper_release.release.gates import PreflightError
 from juniper_release.release.journal import Journal
 from juniper_release.release.package import release
 from juniper_release.release.train import release_train
 from juniper_release.release.versioning import bump
 from juniper_release.sandbox import rehearse
 from juniper_release.sandbox.fakeforge import FakeGitHub
+from juniper_release.sandbox.standin import VERSIONS
 from juniper_release.verify import scheduler
+from juniper_release.verify.build import BuildResult
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = "juniper-cascor-client"
@@ -359,7 +376,101 @@ def test_verify_all_and_the_release_journal_take_their_locks(ecosystem, registry
     ]
 
 
+def _hold(lock: Path) -> subprocess.Popen[str]:
+    """Another process holding ``lock`` (an flock, its PID written in the file) until killed."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; f = open(sys.argv[1], 'w'); fcntl.flock(f, "
+            "fcntl.LOCK_EX); f.write(str(os.getpid())); f.flush(); print('held', flush=True); time.sleep(60)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_release_train_waits_then_names_the_holder_and_plans_nothing(ecosystem, registry, monkeypatch):
+    lock = ecosystem.workspace / ".juniper-release" / "journal.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(journal_module, "locked", lambda path, what, say=None: files.locked(path, what, 0.5, say))
+    planned: list[str] = []
+
+    def plan(registry, workspace, packages=None):  # what the plan found in the lock file when it started
+        planned.append(lock.read_text())
+        raise JuniperError("planned")
+
+    monkeypatch.setattr(train, "plan_train", plan)
+    holder = _hold(lock)
+    try:
+        lines: list[str] = []
+        with pytest.raises(JuniperError) as info:
+            release_train(registry, ecosystem.workspace, opts(lines, execute=True))
+        journal = ecosystem.workspace / ".juniper-release" / "journal.json"
+        assert str(info.value) == (
+            f"the release journal {journal} is in use by another run (PID {holder.pid}, lock {lock}). "
+            f"Fix: wait for PID {holder.pid} to finish, or stop it, then re-run"
+        )
+        assert lines == [f"waiting for PID {holder.pid}, which holds {lock} (the release journal {journal}) ..."]
+        assert planned == []  # no plan from a journal another train is still writing
+    finally:
+        holder.kill()
+        holder.wait()
+    with pytest.raises(JuniperError, match="planned"):
+        release_train(registry, ecosystem.workspace, opts([], execute=True))
+    assert planned == [str(os.getpid())]  # the plan starts once this train holds the lock
+
+
 # ----------------------------------------------------------------------------------------------- interrupted verify-all
+
+
+def test_no_verify_job_starts_a_command_once_interrupted(ecosystem, registry, monkeypatch, tmp_path):
+    started: list[str] = []
+    real_popen = subprocess.Popen
+
+    def popen(args, *a, **k):
+        started.append(str(args))
+        return real_popen(args, *a, **k)
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    log: list[str] = []
+    results = {PKG: scheduler.PackageResult(PKG)}
+    run_ = scheduler._Run(registry, ecosystem.workspace, {PKG: "key"}, results, log=log.append)
+
+    def build(registry, pkg, workspace, key, **kwargs):  # a build between two commands when Ctrl-C arrives
+        commands.run([sys.executable, "-c", "pass"], what="first command")
+        interrupts.INTERRUPTED.set()
+        commands.run([sys.executable, "-c", "pass"], what="second command")
+        raise AssertionError("the second command ran")
+
+    monkeypatch.setattr(scheduler, "build_into_wheelhouse", build)
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:  # jobs run on worker threads
+            assert pool.submit(scheduler._build_job, run_, PKG).result() is False
+            assert len(started) == 1 and "-c" in started[0]
+            assert results[PKG].result == "skipped: interrupted" and results[PKG].error is None
+            assert log[-1] == f"[{PKG}] build interrupted"
+            # A job that has not started yet starts nothing: not its build, not its environment.
+            results[PKG] = scheduler.PackageResult(PKG)
+            assert pool.submit(scheduler._build_job, run_, PKG).result() is False
+            run_.builds[PKG] = BuildResult(PKG, "0.4.0", tmp_path / "a.tar.gz", tmp_path / "a.whl")
+            assert pool.submit(scheduler._verify_job, run_, PKG, set()).result() is False
+            assert log[-2:] == [
+                f"[{PKG}] build not started: the run is being interrupted",
+                f"[{PKG}] verify not started: the run is being interrupted",
+            ]
+            # The guard itself, in a worker thread: not even a git command starts.
+            with pytest.raises(interrupts.Interrupted, match=r"git status: not started, the run is being interrupted"):
+                pool.submit(Git(ecosystem.workspace).run, "status").result()
+            assert len(started) == 1
+        assert results[PKG].status == "skipped" and not scheduler.record_path(PKG, "vkey").exists()
+        Git(ecosystem.checkout(PKG)).run("status")  # the main thread's clean-up may still run commands
+        assert len(started) == 2
+    finally:
+        interrupts.INTERRUPTED.clear()
 
 
 def test_an_interrupted_verify_all_reports_an_interrupt_and_caches_nothing(ecosystem, registry, monkeypatch, cache):
@@ -403,3 +514,109 @@ def test_an_interrupted_release_step_exits_130_not_as_a_failure(setup, monkeypat
     with pytest.raises(interrupts.Interrupted) as info:
         release(reg, eco.workspace, PKG, opts([], execute=True))
     assert info.value.exit_code == 143 and "interrupted during step 'push'" in str(info.value)
+
+
+# ----------------------------------------------------------------------------------------------- yanked versions
+
+
+def _simple_page(files: list[dict[str, object]]) -> bytes:
+    return json.dumps({"meta": {"api-version": "1.0"}, "files": files}).encode()
+
+
+def _file(name: str, version: str, kind: str, yanked: bool | str = False) -> dict[str, object]:
+    dist = name.replace("-", "_")
+    filename = f"{dist}-{version}.tar.gz" if kind == "sdist" else f"{dist}-{version}-py3-none-any.whl"
+    return {"filename": filename, "url": f"/files/{filename}", "hashes": {}, "yanked": yanked}
+
+
+@pytest.fixture
+def yanked_indexes() -> Iterator[tuple[dict[str, str], dict[str, bytes], str]]:
+    """PyPI and TestPyPI stand-ins serving PEP 691 pages (pypiserver cannot yank): every stand-in package at its
+    version, PKG also at 0.4.1 (on both; on PyPI every file yanked) and juniper-data-client's 0.3.1 wheel yanked on
+    PyPI (its sdist not). Yields the environment pointing the registry at them, the pages (path -> body, for a test
+    to add to) and the server's URL."""
+    pages: dict[str, bytes] = {}
+    for index in ("pypi", "testpypi"):
+        for name, version in VERSIONS.items():
+            files = [_file(name, version, "sdist"), _file(name, version, "wheel")]
+            if name == PKG:
+                gone: bool | str = "broken metadata" if index == "pypi" else False
+                files += [_file(name, "0.4.1", "sdist", gone), _file(name, "0.4.1", "wheel", gone)]
+            if name == "juniper-data-client" and index == "pypi":
+                files[1]["yanked"] = True
+            pages[f"/{index}/simple/{name}/"] = _simple_page(files)
+
+    class Pages(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = pages.get(self.path, b"not found")
+            self.send_response(200 if self.path in pages else 404)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        env = {
+            var: f"{base}/{index}/simple/" if field == "simple_url" else f"{base}/{index}/"
+            for (index, field), var in ENV_INDEX_URLS.items()
+        }
+        yield env, pages, base
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_yanked_version_is_not_released_but_the_upload_gate_refuses_it(make_ecosystem, yanked_indexes, monkeypatch):
+    env, pages, base = yanked_indexes
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
+    reg = load_registry(ROOT / "repos.toml", env=env)
+    eco = make_ecosystem()
+    bump(reg, eco.workspace, PKG, "patch", commit=True, out=lambda _m: None)  # to 0.4.1, yanked on PyPI
+
+    warned: list[str] = []
+    rows = {r.package: r for r in status.collect(reg, eco.workspace, timeout=3, warn=warned.append)}
+    assert warned == []
+    row = rows[PKG]
+    # Status: PyPI's release is still 0.4.0 (every 0.4.1 file there is yanked), and the bump is flagged.
+    assert (row.pypi_version, row.testpypi_version, row.state) == ("0.4.0", "0.4.1", status.State.BUMPED_NOT_RELEASED)
+    assert row.warnings == (
+        f"0.4.1 is yanked on pypi: its files cannot be uploaded again; run `invoke bump --package {PKG} --part patch`",
+    )
+    # A partly yanked version (the wheel yanked, the sdist not) is still the release.
+    client = rows["juniper-data-client"]
+    assert (client.pypi_version, client.state, client.warnings) == ("0.3.1", status.State.UP_TO_DATE, ())
+    assert "yanked" in status.render(list(rows.values()))
+
+    # The upload gate: a yanked version is burnt, so the release refuses it and says to bump.
+    with pytest.raises(PreflightError) as info:
+        release(reg, eco.workspace, PKG, opts([], execute=True))
+    assert [g.name for g in info.value.failures] == ["version not yet published"]
+    assert info.value.failures[0].what == f"{PKG} 0.4.1 is already on pypi, testpypi"
+    assert not Git(eco.checkout(PKG)).tag_exists("v0.4.1")
+
+    # A requirement is not met by a wholly yanked version (installers skip it) unless it pins exactly that version.
+    client = "juniper-data-client"
+    pages[f"/gone/simple/{client}/"] = _simple_page([_file(client, "0.3.1", "sdist", True)])
+    ctx = SimpleNamespace(
+        registry=reg,
+        project=read_project(eco.checkout("juniper-data")),
+        planned={},
+        target=Index("pypi", f"{base}/gone/", f"{base}/gone/simple/"),
+        version=Version("0.6.1"),
+    )
+    gate = gates.requirements_available(ctx)
+    assert not gate.ok and gate.what == f"no satisfying version on pypi for [api] {client}<0.4,>=0.3.1 (on pypi: none)"
+    assert [gates._pins(SpecifierSet(s)) for s in ("==0.3.1", "===0.3.1", "==0.3.*", ">=0.3.1,<0.4")] == [
+        True,
+        True,
+        False,
+        False,
+    ]

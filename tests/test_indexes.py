@@ -13,7 +13,14 @@ from collections.abc import Iterator
 import pytest
 from conftest import IndexServer, publish_wheel
 from juniper_release.ecosystem import indexes
-from juniper_release.ecosystem.indexes import IndexUnreachable, has_version, project_listing, versions, versions_many
+from juniper_release.ecosystem.indexes import (
+    IndexUnreachable,
+    has_version,
+    listings_many,
+    live_versions,
+    project_listing,
+    versions,
+)
 from juniper_release.ecosystem.registry import ENV_INDEX_URLS, Index
 from juniper_release.errors import JuniperError
 from juniper_release.sandbox.localindex import LocalIndex, free_port, index_env
@@ -37,12 +44,15 @@ def test_versions_on_a_real_pypiserver(pypi):
     assert versions(index, "juniper-nope") == ()  # a 404 is an empty listing
 
 
-def test_versions_many_reports_each_failure_without_raising(pypi):
+def test_listings_many_reports_each_failure_without_raising(pypi):
     publish_wheel(pypi, "juniper-ml", "0.6.0")
-    found = versions_many(pypi.index, ["juniper-ml", "juniper-cascor"])
-    assert found == {"juniper-ml": (Version("0.6.0"),), "juniper-cascor": ()}
+    found = listings_many(pypi.index, ["juniper-ml", "juniper-cascor"])
+    assert {name: listing.versions for name, listing in found.items()} == {
+        "juniper-ml": (Version("0.6.0"),),
+        "juniper-cascor": (),
+    }
     closed = Index("pypi", "http://127.0.0.1:9/", f"http://127.0.0.1:{free_port()}/simple/")
-    down = versions_many(closed, ["juniper-ml", "juniper-cascor"], timeout=1)
+    down = listings_many(closed, ["juniper-ml", "juniper-cascor"], timeout=1)
     assert all(isinstance(r, IndexUnreachable) for r in down.values())
 
 
@@ -58,12 +68,52 @@ def test_an_unreachable_index_is_one_line_without_the_credentials():
 _AUTH = "Basic " + base64.b64encode(b"maintainer:s3cr3t-passw0rd").decode()
 
 
+_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+def _json_page(name: str, files: list[dict[str, object]]) -> bytes:
+    return json.dumps({"meta": {"api-version": "1.0"}, "name": name, "files": files}).encode()
+
+
+_STATIC = {
+    # PEP 592 in HTML: data-yanked present (with a reason, empty, or without a value) means yanked.
+    "/simple/yanked-html/": (
+        "text/html",
+        b"<html><body>"
+        b'<a href="/f/yanked_html-1.0.tar.gz" data-yanked="broken &amp; withdrawn">s</a>'
+        b'<a href="/f/yanked_html-1.0-py3-none-any.whl" data-yanked>w</a>'
+        b'<a href="/f/yanked_html-1.1-py3-none-any.whl" data-yanked="">w</a>'
+        b'<a href="/f/yanked_html-1.1.tar.gz">s</a>'
+        b'<a href="/f/yanked_html-1.2.tar.gz">s</a>'
+        b"</body></html>",
+    ),
+    # PEP 592 in PEP 691 JSON: "yanked" is false, true or the reason.
+    "/simple/yanked-json/": (
+        _JSON,
+        _json_page(
+            "yanked-json",
+            [
+                {"filename": "yanked_json-1.9.tar.gz", "url": "x", "hashes": {}},
+                {"filename": "yanked_json-2.0.tar.gz", "url": "x", "hashes": {}, "yanked": True},
+                {"filename": "yanked_json-2.0-py3-none-any.whl", "url": "x", "hashes": {}, "yanked": "use 2.1"},
+                {"filename": "yanked_json-2.1.tar.gz", "url": "x", "hashes": {}, "yanked": False},
+                {"filename": "yanked_json-2.1-py3-none-any.whl", "url": "x", "hashes": {}, "yanked": "bad tag"},
+            ],
+        ),
+    ),
+}
+
+
 class _Pages(http.server.BaseHTTPRequestHandler):
     """/simple/html-project/ is a PEP 503 HTML page; /simple/private/ a PEP 691 JSON page behind basic auth
-    (HTTP 401 without it); anything else answers HTTP 500."""
+    (HTTP 401 without it); the pages in _STATIC as they are; anything else answers HTTP 500."""
 
     def do_GET(self) -> None:
-        if self.path == "/simple/private/":
+        if self.path in _STATIC:
+            ctype, body = _STATIC[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+        elif self.path == "/simple/private/":
             if self.headers.get("Authorization") != _AUTH:
                 body = b"unauthorized"
                 self.send_response(401)
@@ -117,6 +167,33 @@ def test_credentials_in_the_simple_url_are_sent_as_basic_auth_and_never_shown(pa
     assert "maintainer:***@" in str(info.value)
     with pytest.raises(IndexUnreachable, match="HTTP 401"):
         versions(pages, "private")  # no credentials: refused
+
+
+def test_yanked_files_in_an_html_page_are_burnt_but_not_released(pages):
+    listing = project_listing(pages, "yanked-html")
+    assert listing.versions == (Version("1.0"), Version("1.1"), Version("1.2"))  # every one is taken for uploads
+    assert listing.live_versions == (Version("1.1"), Version("1.2"))  # 1.1 is only partly yanked: still released
+    assert listing.yanked_versions == (Version("1.0"),)
+    assert listing.yanked == {
+        "yanked_html-1.0.tar.gz": "broken & withdrawn",
+        "yanked_html-1.0-py3-none-any.whl": "",
+        "yanked_html-1.1-py3-none-any.whl": "",
+    }
+    assert has_version(pages, "yanked-html", Version("1.0"))
+    assert live_versions(pages, "yanked-html") == (Version("1.1"), Version("1.2"))
+
+
+def test_yanked_files_in_a_json_page_are_burnt_but_not_released(pages):
+    listing = project_listing(pages, "yanked-json")
+    assert listing.versions == (Version("1.9"), Version("2.0"), Version("2.1"))
+    assert listing.live_versions == (Version("1.9"), Version("2.1"))
+    assert listing.yanked == {
+        "yanked_json-2.0.tar.gz": "",
+        "yanked_json-2.0-py3-none-any.whl": "use 2.1",
+        "yanked_json-2.1-py3-none-any.whl": "bad tag",
+    }
+    assert has_version(pages, "yanked-json", Version("2.0")) and versions(pages, "yanked-json") == listing.versions
+    assert live_versions(pages, "yanked-json") == (Version("1.9"), Version("2.1"))
 
 
 def test_an_http_error_is_unreachable_not_empty(pages):

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from juniper_release.errors import CommandError
+from juniper_release.interrupts import refuse_new_command
 from juniper_release.secrets import redact
 
 
@@ -28,8 +29,10 @@ def run(
     timeout: float | None = None,
     input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``cmd`` and capture its output. A non-zero exit raises :class:`CommandError` (redacted)."""
+    """Run ``cmd`` and capture its output. A non-zero exit raises :class:`CommandError` (redacted); in a worker
+    thread after an interruption nothing starts (:func:`interrupts.refuse_new_command`)."""
     argv = [str(c) for c in cmd]
+    refuse_new_command(what or display(argv))
     full_env = None if env is None else {**os.environ, **env}
     try:
         proc = subprocess.run(

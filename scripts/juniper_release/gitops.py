@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from juniper_release.commands import last_lines
 from juniper_release.errors import GitError
+from juniper_release.interrupts import refuse_new_command
 from juniper_release.offline import is_offline, require_network
 from juniper_release.secrets import redact
 
@@ -33,6 +34,7 @@ class Git:
         leading blanks mean something needs, such as ``status --porcelain``); a non-zero exit raises GitError."""
         if args and args[0] in _REMOTE_COMMANDS and is_offline():
             self._require_local_remote(args)
+        refuse_new_command(f"git {' '.join(args)}")
         proc = subprocess.run(
             ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
         )
@@ -45,6 +47,7 @@ class Git:
 
     def ok(self, *args: str) -> bool:
         """True when ``git args`` exits 0 (for questions such as 'does this ref exist')."""
+        refuse_new_command(f"git {' '.join(args)}")
         proc = subprocess.run(
             ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
         )

@@ -3,7 +3,8 @@
 :func:`handled` makes SIGTERM raise :class:`Terminated` (a ``KeyboardInterrupt``) in the main thread, so every
 ``finally`` and ``except KeyboardInterrupt`` that cleans up after Ctrl-C also runs on SIGTERM; before raising, it
 passes SIGTERM on to this process's children (on either signal) (a build, pip, twine) so none is left running. Worker threads ask
-:data:`INTERRUPTED` whether a failure they see is really the interruption.
+:data:`INTERRUPTED` whether a failure they see is really the interruption, and :func:`refuse_new_command` (called
+before every subprocess the engine starts) keeps them from starting anything new once it is set.
 """
 
 from __future__ import annotations
@@ -109,3 +110,14 @@ def was_interrupted(grace: float = 1.0) -> bool:
     run its handler: allow ``grace`` seconds for the handler to say so.
     """
     return INTERRUPTED.wait(grace)
+
+
+def refuse_new_command(what: str) -> None:
+    """In a worker thread, once an interruption arrived: raise :class:`Interrupted` instead of starting ``what``.
+
+    A worker thread never receives the signal itself, so a job would otherwise go on to its next command (the next
+    pip install, the next smoke command) after Ctrl-C. The main thread is exempt: it learns of the signal by its
+    ``KeyboardInterrupt``, and its clean-up may still need a command.
+    """
+    if INTERRUPTED.is_set() and threading.current_thread() is not threading.main_thread():
+        raise Interrupted(f"{what}: not started, the run is being interrupted", "re-run it")

@@ -1,4 +1,14 @@
-"""Read-only look-ups on PyPI-compatible indexes (PyPI, TestPyPI, pypiserver, devpi) via the simple API."""
+"""Read-only look-ups on PyPI-compatible indexes (PyPI, TestPyPI, pypiserver, devpi) via the simple API.
+
+Both forms of a project page are understood: PEP 691 JSON (asked for first) and PEP 503 HTML, with PEP 592 yanked
+files in either (``"yanked": true | "reason"``, the ``data-yanked`` attribute). Two views of a project's versions
+follow from that:
+
+- :attr:`Listing.versions` (:func:`versions`, :func:`has_version`): every version with any file, yanked or not. An
+  index never takes a file name twice, so these versions are burnt: the upload gates refuse them.
+- :attr:`Listing.live_versions` (:func:`live_versions`): the versions with at least one file that is not yanked.
+  A version whose every file is yanked is not released: ``status`` and the requirement gate look at these.
+"""
 
 from __future__ import annotations
 
@@ -44,15 +54,18 @@ class _Links(html.parser.HTMLParser):
         super().__init__()
         self.names: list[str] = []
         self.sha256: dict[str, str] = {}
+        self.yanked: dict[str, str] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
-            href = dict(attrs).get("href") or ""
-            url, _, fragment = href.partition("#")
+            values = dict(attrs)
+            url, _, fragment = (values.get("href") or "").partition("#")
             name = url.rstrip("/").rsplit("/", 1)[-1]
             self.names.append(name)
             if fragment.startswith("sha256="):
                 self.sha256[name] = fragment[len("sha256=") :].lower()
+            if "data-yanked" in values:  # PEP 592: present (even empty) means yanked; its value is the reason
+                self.yanked[name] = values["data-yanked"] or ""
 
 
 def _split_credentials(url: str) -> tuple[str, dict[str, str]]:
@@ -94,8 +107,26 @@ class Listing:
 
     files: tuple[str, ...]
     versions: tuple[Version, ...]
+    """Every version with a file, yanked or not: none of them can be uploaded again."""
     sha256: Mapping[str, str] = field(default_factory=dict)
     """File name -> sha256 digest, where the index gives one (``#sha256=`` fragments, JSON ``hashes``)."""
+    yanked: Mapping[str, str] = field(default_factory=dict)
+    """File name -> why it was yanked ('' when the index gives no reason), for the yanked files (PEP 592)."""
+    live_versions: tuple[Version, ...] = ()
+    """The versions with at least one file that is not yanked: the released ones. A partly yanked version counts."""
+
+    @property
+    def yanked_versions(self) -> tuple[Version, ...]:
+        """The versions whose every file is yanked: burnt, but not released."""
+        return tuple(v for v in self.versions if v not in self.live_versions)
+
+    @classmethod
+    def of(cls, project: str, files: Iterable[str], sha256: Mapping[str, str], yanked: Mapping[str, str]) -> Listing:
+        """The listing of ``project`` from its page's files (another project's files carry no version of it)."""
+        names = tuple(files)
+        carried = {f: v for f in names if (v := _version_of(f, project)) is not None}
+        live = {v for f, v in carried.items() if f not in yanked}
+        return cls(names, tuple(sorted(set(carried.values()))), dict(sha256), dict(yanked), tuple(sorted(live)))
 
 
 def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT) -> Listing:
@@ -129,6 +160,12 @@ def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT
                 for f in data.get("files", [])
                 if isinstance(f.get("hashes"), dict) and f["hashes"].get("sha256")
             }
+            # PEP 691: "yanked" is false, true, or the reason (a string).
+            yanked = {
+                str(f.get("filename", "")): f["yanked"] if isinstance(f["yanked"], str) else ""
+                for f in data.get("files", [])
+                if f.get("yanked") not in (None, False)
+            }
         except (ValueError, AttributeError, TypeError):
             raise IndexUnreachable(
                 f"{index.name}: {shown} did not answer with a simple-API JSON page",
@@ -137,28 +174,34 @@ def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT
     else:
         parser = _Links()
         parser.feed(body)
-        files, sha256 = parser.names, parser.sha256
-    versions = sorted({v for f in files if (v := _version_of(f, project)) is not None})
-    return Listing(tuple(files), tuple(versions), sha256)
+        files, sha256, yanked = parser.names, parser.sha256, parser.yanked
+    return Listing.of(project, files, sha256, yanked)
 
 
 def versions(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[Version, ...]:
+    """Every version of ``project`` with a file on ``index``, yanked or not (see :attr:`Listing.versions`)."""
     return project_listing(index, project, timeout).versions
 
 
+def live_versions(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[Version, ...]:
+    """The released versions of ``project`` on ``index``: those not wholly yanked (see :attr:`Listing.live_versions`)."""
+    return project_listing(index, project, timeout).live_versions
+
+
 def has_version(index: Index, project: str, version: Version, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """``version`` has a file on ``index``, yanked or not: it was uploaded, and can never be uploaded again."""
     return version in versions(index, project, timeout)
 
 
-def versions_many(
+def listings_many(
     index: Index, projects: Iterable[str], timeout: float = DEFAULT_TIMEOUT
-) -> dict[str, tuple[Version, ...] | IndexUnreachable]:
+) -> dict[str, Listing | IndexUnreachable]:
     """Look several projects up concurrently; a failure is returned per project, never raised."""
     names = list(projects)
 
-    def one(name: str) -> tuple[Version, ...] | IndexUnreachable:
+    def one(name: str) -> Listing | IndexUnreachable:
         try:
-            return versions(index, name, timeout)
+            return project_listing(index, name, timeout)
         except IndexUnreachable as exc:
             return exc
 

@@ -1,7 +1,9 @@
 """The live version matrix (``invoke status``): where every package stands, in release order.
 
 Per package: the pyproject version, the module ``__version__``, the latest release tag and the commits since it, the
-newest version on PyPI and TestPyPI, and a :class:`State`.
+newest version on PyPI and TestPyPI, and a :class:`State`. A version whose every file is yanked (PEP 592) is not a
+release here (a partly yanked one is); when it is the version pyproject declares, a warning says to bump, since an
+index never takes its files again.
 
 Which tag is "latest" and which version is released is decided by :mod:`juniper_release.ecosystem.tags` (never a
 stale tag picked by sorting, such as a pre-reset ``v0.25.0-alpha``). The released version is PyPI's newest final
@@ -33,7 +35,7 @@ Index look-ups run concurrently with a short timeout; an unreachable index shows
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -45,9 +47,10 @@ from packaging.version import Version
 from juniper_release import output as report
 from juniper_release.ecosystem import tags
 from juniper_release.ecosystem.graph import CycleError, build_graph
-from juniper_release.ecosystem.indexes import IndexUnreachable, versions_many
+from juniper_release.ecosystem.indexes import IndexUnreachable, Listing, listings_many
 from juniper_release.ecosystem.project import Project, VersionKind, find_module_version
 from juniper_release.ecosystem.registry import INDEX_NAMES, Package, Registry, missing_packages
+from juniper_release.errors import suggest
 from juniper_release.gitops import Git
 
 UNKNOWN = "unknown"
@@ -113,17 +116,17 @@ class StatusRow:
 
 
 IndexVersions = tuple[Version, ...] | None
-"""Versions on an index, or None when the index could not be reached."""
+"""Released (not wholly yanked) versions on an index, or None when the index could not be reached."""
 
 
 def _lookup(
     registry: Registry, names: Sequence[str], timeout: float, warn: Callable[[str], None]
-) -> dict[str, dict[str, IndexVersions]]:
-    """{index: {package: versions or None}} with both indexes queried at once; one warning per unreachable index."""
+) -> dict[str, dict[str, Listing | None]]:
+    """{index: {package: listing or None}} with both indexes queried at once; one warning per unreachable index."""
     with ThreadPoolExecutor(max_workers=len(INDEX_NAMES)) as pool:
-        futures = {name: pool.submit(versions_many, registry.index(name), names, timeout) for name in INDEX_NAMES}
+        futures = {name: pool.submit(listings_many, registry.index(name), names, timeout) for name in INDEX_NAMES}
         raw = {name: fut.result() for name, fut in futures.items()}
-    out: dict[str, dict[str, IndexVersions]] = {}
+    out: dict[str, dict[str, Listing | None]] = {}
     for name, results in raw.items():
         failures = [r for r in results.values() if isinstance(r, IndexUnreachable)]
         if failures:
@@ -163,8 +166,10 @@ def package_status(
     testpypi: IndexVersions,
     *,
     tags_stand_in: bool = False,
+    yanked: Mapping[str, Sequence[Version]] | None = None,
 ) -> StatusRow:
-    """One row from a checkout and what the two indexes report for it (None: the index could not be read).
+    """One row from a checkout and what the two indexes report for it: their released versions (None: the index
+    could not be read), and per index the versions whose every file is yanked (``yanked``).
 
     With ``tags_stand_in`` (the sandbox, where no index was asked) the released version is the release tag's.
     """
@@ -186,6 +191,10 @@ def package_status(
     # Only the package's own paths: a commit in a sibling sub-package is not an unreleased change of this one.
     commits = git.commits_since(latest_tag, registry.pathspec(pkg)) if latest_tag else None
     warnings = [w for w in choice.warnings if w != choice.mismatch]
+    gone = [index for index, found in (yanked or {}).items() if declared in found]
+    if gone:
+        bump = suggest(f"invoke bump --package {pkg.name} --part patch")
+        warnings.append(f"{declared} is yanked on {', '.join(gone)}: its files cannot be uploaded again; run `{bump}`")
     unknown = [] if tags_stand_in else _unknown(declared, pypi, testpypi)
 
     if tags.behind(declared, released):
@@ -290,13 +299,25 @@ def collect(
             pkg,
             graph.projects[pkg.name],
             layers[pkg.name],
-            found["pypi"][pkg.name],
-            found["testpypi"][pkg.name],
+            _live(found["pypi"][pkg.name]),
+            _live(found["testpypi"][pkg.name]),
             tags_stand_in=not query_indexes,
+            yanked=_yanked(found, pkg.name),
         )
         for pkg in order
     ]
     return rows + [missing_row(pkg, workspace) for pkg in missing_packages(registry, workspace)]
+
+
+def _live(listing: Listing | None) -> IndexVersions:
+    return None if listing is None else listing.live_versions
+
+
+def _yanked(found: Mapping[str, Mapping[str, Listing | None]], name: str) -> dict[str, tuple[Version, ...]]:
+    """{index: versions of ``name`` whose every file is yanked there}, for the indexes that could be read."""
+    return {
+        index: listing.yanked_versions for index, listings in found.items() if (listing := listings[name]) is not None
+    }
 
 
 def render(rows: Sequence[StatusRow], fmt: str = "table") -> str:

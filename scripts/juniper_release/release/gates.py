@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from juniper_release.ecosystem import indexes
@@ -131,7 +132,7 @@ def existing_tag_is_annotated(ctx: ReleaseContext) -> Gate:
 
 def version_not_yet_published(ctx: ReleaseContext) -> Gate:
     """Neither index has this version, unless this release is being resumed (its tag is on origin at the release
-    commit)."""
+    commit). A yanked version counts as there: an index never takes its file names again."""
     name, version = ctx.pkg.name, ctx.version
     taken: list[str] = []
     unreachable: list[str] = []
@@ -189,10 +190,12 @@ def requirements_available(ctx: ReleaseContext) -> Gate:
         if planned is not None and req.specifier.contains(planned, prereleases=True):
             continue
         try:
-            found = indexes.versions(ctx.target, dep)
+            listing = indexes.project_listing(ctx.target, dep)
         except indexes.IndexUnreachable as exc:
             missing.append(f"{where}{req} ({exc.what})")
             continue
+        # PEP 592: installers skip a wholly yanked version unless the requirement pins exactly that version.
+        found = listing.versions if _pins(req.specifier) else listing.live_versions
         if not any(req.specifier.contains(v, prereleases=ctx.version.is_prerelease) for v in found):
             have = ", ".join(str(v) for v in found[-3:]) or "none"
             missing.append(f"{where}{req} (on {ctx.target.name}: {have})")
@@ -201,6 +204,14 @@ def requirements_available(ctx: ReleaseContext) -> Gate:
         not missing,
         f"no satisfying version on {ctx.target.name} for {'; '.join(missing)}",
         f"release those packages first ({suggest('invoke release-train')} orders them), or widen the specifier",
+    )
+
+
+def _pins(specifier: SpecifierSet) -> bool:
+    """The specifier names one exact version (``==X`` without a wildcard, or ``===X``)."""
+    specs = list(specifier)
+    return len(specs) == 1 and (
+        specs[0].operator == "===" or (specs[0].operator == "==" and "*" not in specs[0].version)
     )
 
 
@@ -249,7 +260,7 @@ def no_dropped_entry_points_or_extras(ctx: ReleaseContext) -> Gate:
 def _previous_tag(ctx: ReleaseContext) -> str | None:
     """The tag of the release before this one, by the one tag rule (ecosystem/tags.py)."""
     try:
-        released = indexes.versions(ctx.registry.index("pypi"), ctx.pkg.name)
+        released = indexes.live_versions(ctx.registry.index("pypi"), ctx.pkg.name)
     except (indexes.IndexUnreachable, Offline):
         released = ()
     return previous_release_tag(ctx.git, ctx.pkg.tag_format, ctx.version, released, ctx.pkg.version_file).tag

@@ -143,8 +143,8 @@ def release(
 ) -> list[StepRow]:
     """``invoke release``: one package, dry run unless ``opts.execute``."""
     require_confirmable(opts)
-    journal = Journal(workspace)
-    with journal.locked(opts.out) if opts.execute else nullcontext():
+    with Journal(workspace).locked(opts.out) if opts.execute else nullcontext():
+        journal = Journal(workspace)  # read under the lock: with what a run that held it before wrote
         rel = PackageRelease(registry, workspace, package, opts, journal, forge=forge)
         if opts.execute and not opts.yes:
             rel.check()

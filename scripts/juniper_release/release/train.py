@@ -168,6 +168,8 @@ def _collect_states(registry: Registry, workspace: Path) -> dict[str, status.Sta
 
 
 def _released_in_reality(registry: Registry, workspace: Path, name: str, version: str) -> bool:
+    """The train's upload of ``name`` ``version`` happened: its tag on origin, a file of it on the target index
+    (yanked or not: a yanked file was still uploaded, and the version cannot be uploaded again)."""
     pkg = registry.get(name)
     git = Git(pkg.checkout(workspace))
     try:
@@ -265,7 +267,8 @@ def release_train(
     emit: Out | None = None,
 ) -> TrainPlan:
     """``invoke release-train``: plan, preflight every package, then release layer by layer; a dry run unless
-    ``opts.execute``, through the same code path.
+    ``opts.execute``, through the same code path. An executed train holds the journal's lock from before its plan
+    to its end (one train or release at a time on a workspace).
 
     It ends with one table (package, version, outcome, reason) on ``emit`` (default ``opts.out``); with
     ``fmt="json"`` that table is exactly one JSON document ``{"packages": [...]}`` and progress lines go to
@@ -273,10 +276,12 @@ def release_train(
     package raises :class:`TrainHalted` after the table, naming them.
     """
     emit = emit or opts.out
-    plan = plan_train(registry, workspace, packages)
-    opts.out(plan.render_plan())
     try:
+        # The journal lock comes before the plan: a second train on this workspace waits for the first (or refuses,
+        # naming its PID), then plans from what the first one did.
         with Journal(workspace).locked(opts.out) if opts.execute else nullcontext():
+            plan = plan_train(registry, workspace, packages)
+            opts.out(plan.render_plan())
             _release_train(registry, workspace, opts, plan, forge=forge)
     except KeyboardInterrupt as exc:
         raise interrupts.Interrupted(

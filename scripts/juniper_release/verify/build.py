@@ -45,6 +45,7 @@ from juniper_release.ecosystem.registry import Package, Registry, cache_dir, req
 from juniper_release.errors import CommandError, JuniperError, suggest
 from juniper_release.files import write_json
 from juniper_release.gitops import Git
+from juniper_release.interrupts import refuse_new_command
 from juniper_release.secrets import redact
 from juniper_release.verify.envs import tool_env, uv_binary
 
@@ -253,6 +254,7 @@ class _Runner:
         env = tool_env()
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.update(extra_environ or {})
+        refuse_new_command("a PEP 517 hook")
         proc = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False)
         self.output.append(proc.stdout + proc.stderr + self._take_warnings(cmd))
         if proc.returncode != 0:

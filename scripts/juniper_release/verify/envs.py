@@ -28,6 +28,7 @@ from packaging.version import Version
 from juniper_release.commands import run
 from juniper_release.ecosystem.registry import TorchSource
 from juniper_release.errors import CommandError, JuniperError
+from juniper_release.interrupts import refuse_new_command
 
 PYENV_VERSIONS = "3.11.7:3.12.1:3.13.0"
 
@@ -75,6 +76,7 @@ def find_python(version: str) -> str:
         if not path:
             continue
         path = _behind_pyenv_shim(path, env) or path
+        refuse_new_command(f"probe {path}")
         probe = subprocess.run(
             [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
             capture_output=True,
@@ -108,6 +110,7 @@ def pip_find_links() -> list[str]:
     """find-links configured for pip ($PIP_FIND_LINKS or pip.conf), which uv would otherwise ignore."""
     raw = os.environ.get("PIP_FIND_LINKS")
     if raw is None:
+        refuse_new_command("pip config list")
         try:
             proc = subprocess.run(
                 [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False, timeout=30

@@ -8,7 +8,7 @@ dependents "skipped: dependency failed", as if they had waited. ``force=True`` r
 
 One run at a time works on a cache directory (a lock; a second run waits, then refuses naming the holder's PID).
 Ctrl-C or SIGTERM ends the run as an interruption (exit 130/143): no package is reported or cached as failed or
-passed because of it.
+passed because of it, and no job starts another command after it (:func:`interrupts.refuse_new_command`).
 """
 
 from __future__ import annotations
@@ -203,10 +203,27 @@ class _Run:
     stopping: threading.Event = field(default_factory=threading.Event)
     passes: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Cache records of verifications that passed, held until the package's verdict (its dependencies' outcome)."""
+    active: int = 0
+    """Jobs running on a worker thread now (see :func:`_tracked`)."""
+    idle: threading.Condition = field(default_factory=threading.Condition)
 
     def interrupted(self) -> bool:
         """The run is being interrupted: a job failing now reports nothing, a job passing now records nothing."""
         return self.stopping.is_set() or interrupts.was_interrupted(0.5)
+
+    def stopped(self, name: str, what: str) -> bool:
+        """Whether ``what`` must not start because the run is being interrupted; if so, ``name`` is marked so."""
+        if not (self.stopping.is_set() or interrupts.INTERRUPTED.is_set()):
+            return False
+        self.mark_interrupted(name, f"{what} not started: the run is being interrupted")
+        return True
+
+    def mark_interrupted(self, name: str, message: str) -> None:
+        """``name`` was cut short by the interruption: neither passed nor failed (``message`` is logged)."""
+        result = self.results.get(name)
+        if result is not None and result.status == "pending":
+            result.status, result.reason = "skipped", "interrupted"
+        self.say(name, message)
 
     def say(self, name: str, message: str) -> None:
         with self.lock:
@@ -391,6 +408,8 @@ def _message(name: str, exc: BaseException) -> tuple[str, str]:
 
 
 def _build_job(run_: _Run, name: str) -> bool:
+    if run_.stopped(name, "build"):
+        return False
     pkg = run_.registry.get(name)
     result = run_.results.get(name)
     run_.say(name, "build ...")
@@ -399,7 +418,7 @@ def _build_job(run_: _Run, name: str) -> bool:
         built = build_into_wheelhouse(run_.registry, pkg, run_.workspace, run_.keys[name], envs=run_.build_envs)
     except Exception as exc:
         if run_.interrupted():
-            run_.say(name, "build interrupted")
+            run_.mark_interrupted(name, "build interrupted")
             return False
         text, detail = _message(name, exc)
         if result is not None:
@@ -431,6 +450,8 @@ def _fresh_env_dir(name: str) -> Path:
 
 def _verify_job(run_: _Run, name: str, closure: set[str]) -> bool:
     """Verify ``name`` against the wheels built for it and its dependencies; a pass waits for its verdict."""
+    if run_.stopped(name, "verify"):
+        return False
     result = run_.results[name]
     result.version = run_.builds[name].version
     wheels = {n: run_.builds[n] for n in sorted({name, *closure}) if n in run_.builds}
@@ -450,7 +471,7 @@ def _verify_job(run_: _Run, name: str, closure: set[str]) -> bool:
         )
     except Exception as exc:
         if run_.interrupted():
-            run_.say(name, "verify interrupted")
+            run_.mark_interrupted(name, "verify interrupted")
             return False
         text, detail = _message(name, exc)
         result.status, result.error, result.detail = "failed", text, detail
@@ -500,6 +521,22 @@ def _verdict_job(run_: _Run, name: str, closure: set[str], vkey: str, keep_going
 # --------------------------------------------------------------------------------------------------- scheduling
 
 
+def _tracked(run_: _Run, job: Callable[[], bool]) -> bool:
+    """Run ``job`` counted in ``run_.active``, so an interrupted run can wait for every job that started.
+
+    The pool alone cannot say: Ctrl-C landing inside ``pool.submit`` leaves a started worker thread untracked, and
+    the job would outlive the run.
+    """
+    with run_.idle:
+        run_.active += 1
+    try:
+        return job()
+    finally:
+        with run_.idle:
+            run_.active -= 1
+            run_.idle.notify_all()
+
+
 def _schedule(
     run_: _Run, tasks: Mapping[str, _Task], priorities: Mapping[str, tuple[int, int, str]], jobs: int
 ) -> None:
@@ -514,7 +551,7 @@ def _schedule(
         try:
             while pending or running:
                 for task_id in _ready(run_, pending, done, priorities, jobs - len(running)):
-                    running[pool.submit(pending.pop(task_id)[2])] = task_id
+                    running[pool.submit(_tracked, run_, pending.pop(task_id)[2])] = task_id
                 if not running:
                     break
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -522,10 +559,13 @@ def _schedule(
                     task_id = running.pop(future)
                     done[task_id] = _outcome(run_, task_id, future)
         except KeyboardInterrupt:
-            # Nothing new starts; the running jobs' children got the signal too (SIGTERM is passed on to them).
+            # Nothing new starts (a job checks run_.stopping first, a command refuses once interrupted); the running
+            # jobs' children got the signal too (SIGTERM is passed on to them). Wait for the running jobs to end.
             run_.stopping.set()
             pool.shutdown(wait=False, cancel_futures=True)
-            run_.log(f"interrupted: stopping {len(running)} running job(s) ...")
+            with run_.idle:
+                run_.log(f"interrupted: stopping {run_.active} running job(s) ...")
+                run_.idle.wait_for(lambda: run_.active == 0)
             raise
 
 
