@@ -457,7 +457,7 @@ def test_no_verify_job_starts_a_command_once_interrupted(ecosystem, registry, mo
             results[PKG] = scheduler.PackageResult(PKG)
             assert pool.submit(scheduler._build_job, run_, PKG).result() is False
             run_.builds[PKG] = BuildResult(PKG, "0.4.0", tmp_path / "a.tar.gz", tmp_path / "a.whl")
-            assert pool.submit(scheduler._verify_job, run_, PKG, set()).result() is False
+            assert pool.submit(scheduler._verify_job, run_, PKG, set(), False).result() is False
             assert log[-2:] == [
                 f"[{PKG}] build not started: the run is being interrupted",
                 f"[{PKG}] verify not started: the run is being interrupted",

@@ -196,6 +196,21 @@ def test_keep_going_still_skips_dependents_of_a_failed_build(registry, tmp_path)
     assert report.get("juniper-data").result == "skipped: dependency failed (juniper-data-client)"
 
 
+def test_a_dependency_known_to_have_failed_skips_a_verification_before_any_work(registry, tmp_path):
+    from juniper_release.verify.scheduler import _Run, _verify_job
+
+    results = {n: PackageResult(n) for n in ("juniper-data-client", "juniper-data")}
+    results["juniper-data-client"].status = "failed"
+    lines: list[str] = []
+    run_ = _Run(registry, tmp_path, {}, results, log=lines.append)  # no builds, no workspace: nothing may run
+    closure = {"juniper-data-client"}
+    assert _verify_job(run_, "juniper-data", closure, keep_going=False) is False
+    assert results["juniper-data"].result == "skipped: dependency failed (juniper-data-client)"
+    assert lines == ["[juniper-data] skipped: dependency failed (juniper-data-client)"]
+    with pytest.raises(KeyError):  # with --keep-going it goes on (to the build it needs, absent here)
+        _verify_job(run_, "juniper-data", closure, keep_going=True)
+
+
 def test_a_dependent_is_verified_alongside_its_dependency_and_settled_after_it(registry, tmp_path):
     """One job makes the order fixed: both builds, then the verification with more to install (the dependent) starts
     before its dependency's; the dependent's outcome still follows its dependency's (skipped when it failed, and
