@@ -12,7 +12,8 @@ changed). It times, in one run:
             and ``python -c "import ..."``;
   cold      ``nox -s verify-all -- --force`` with a fresh cache dir and a fresh uv cache;
   warm      the same again (``--force`` rebuilds and re-verifies everything, with uv's cache warm);
-  no-op     ``nox -s verify-all`` with nothing changed (every package cached), nox start-up included;
+  no-op     ``nox -s verify-all`` with nothing changed (every package cached), nox start-up included, three
+            times (the best counts; all three are printed);
   one       ``nox -s verify-all`` after changing one file of the lowest package that has dependents: it prints
             which packages were rebuilt (that one alone: its dependents' sources did not change) and which were
             re-verified (that one and its dependents).
@@ -176,8 +177,10 @@ def main() -> int:
         cold, _, _ = nox_verify_all(workspace, env, real, "--force")
         print("nox -s verify-all (warm: --force, uv cache warm):", flush=True)
         warm, _, _ = nox_verify_all(workspace, env, real, "--force")
-        print("nox -s verify-all (no-op re-run):", flush=True)
-        noop, noop_built, noop_verified = nox_verify_all(workspace, env, real)
+        print("nox -s verify-all (no-op re-run, three times; the best counts, all are shown):", flush=True)
+        noops = [nox_verify_all(workspace, env, real) for _ in range(3)]
+        noop, noop_built, noop_verified = min(noops, key=lambda run: run[0])
+        noop_all = ", ".join(f"{run[0]:.1f}" for run in noops)
         changed, dependents = change_one(registry, workspace)
         print(f"nox -s verify-all (one package changed: {changed}):", flush=True)
         one, one_built, one_verified = nox_verify_all(workspace, env, real)
@@ -187,7 +190,9 @@ def main() -> int:
         print(f"manual baseline:  {baseline:6.1f}s")
         print(f"cold verify-all:  {cold:6.1f}s")
         print(f"warm verify-all:  {warm:6.1f}s")
-        print(f"no-op verify-all: {noop:6.1f}s ({len(noop_built)} builds, {len(noop_verified)} verifies)")
+        print(
+            f"no-op verify-all: {noop:6.1f}s ({len(noop_built)} builds, {len(noop_verified)} verifies; runs {noop_all}s)"
+        )
         print(
             f"one changed:      {one:6.1f}s: changed {changed}; rebuilt {', '.join(one_built) or 'nothing'}; "
             f"re-verified {', '.join(one_verified) or 'nothing'}"
