@@ -3,9 +3,12 @@ the front doors (``invoke`` tasks and ``nox`` sessions) as a maintainer would.""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -172,3 +175,33 @@ def release_options(lines: list[str], **kw: Any) -> Options:
     kw.setdefault("verify_installs", False)
     kw.setdefault("timeout", 30)
     return Options(out=lines.append, **kw)
+
+
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+@contextlib.contextmanager
+def serve_pages(pages: Mapping[str, bytes], default: bytes | None = None) -> Iterator[str]:
+    """A local HTTP server answering GET ``path`` with ``pages[path]`` as PEP 691 JSON (looked up at request time,
+    so a test may add pages), any other path with ``default`` (HTTP 200) or HTTP 404. Yields its base URL."""
+
+    class Pages(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = pages.get(self.path, default)
+            self.send_response(404 if body is None else 200)
+            body = b"not found" if body is None else body
+            self.send_header("Content-Type", SIMPLE_JSON)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -30,7 +30,6 @@ The table counts the faults covered (17), each with the test that injects it.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import signal
@@ -46,7 +45,7 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import release_options as opts
-from conftest import start_index_server
+from conftest import serve_pages, start_index_server
 from juniper_release import commands, files, interrupts
 from juniper_release.ecosystem import status
 from juniper_release.ecosystem.indexes import project_listing
@@ -326,8 +325,8 @@ def test_a_set_up_killed_halfway_is_redone_and_real_tokens_never_reach_the_rehea
 # ----------------------------------------------------------------------------------------------- one run at a time
 
 
-def test_a_second_run_on_a_locked_directory_waits_then_names_the_holder(tmp_path):
-    lock = tmp_path / "verify.lock"
+def _hold(lock: Path) -> subprocess.Popen[str]:
+    """Another process holding ``lock`` (an flock, its PID written in the file) until killed."""
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -339,8 +338,14 @@ def test_a_second_run_on_a_locked_directory_waits_then_names_the_holder(tmp_path
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_second_run_on_a_locked_directory_waits_then_names_the_holder(tmp_path):
+    lock = tmp_path / "verify.lock"
+    holder = _hold(lock)
     try:
-        assert holder.stdout.readline().strip() == "held"
         said: list[str] = []
         with pytest.raises(JuniperError) as info, locked(lock, "the verify cache", timeout=0.5, say=said.append):
             pass
@@ -374,23 +379,6 @@ def test_verify_all_and_the_release_journal_take_their_locks(ecosystem, registry
         f"verify.lock: the verify cache {cache}",
         f"journal.lock: the release journal {ecosystem.workspace / '.juniper-release' / 'journal.json'}",
     ]
-
-
-def _hold(lock: Path) -> subprocess.Popen[str]:
-    """Another process holding ``lock`` (an flock, its PID written in the file) until killed."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import fcntl, os, sys, time; f = open(sys.argv[1], 'w'); fcntl.flock(f, "
-            "fcntl.LOCK_EX); f.write(str(os.getpid())); f.flush(); print('held', flush=True); time.sleep(60)",
-            str(lock),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
 
 
 def test_a_second_release_train_waits_then_names_the_holder_and_plans_nothing(ecosystem, registry, monkeypatch):
@@ -545,31 +533,12 @@ def yanked_indexes() -> Iterator[tuple[dict[str, str], dict[str, bytes], str]]:
             if name == "juniper-data-client" and index == "pypi":
                 files[1]["yanked"] = True
             pages[f"/{index}/simple/{name}/"] = _simple_page(files)
-
-    class Pages(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages.get(self.path, b"not found")
-            self.send_response(200 if self.path in pages else 404)
-            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pages)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serve_pages(pages) as base:
         env = {
             var: f"{base}/{index}/simple/" if field == "simple_url" else f"{base}/{index}/"
             for (index, field), var in ENV_INDEX_URLS.items()
         }
         yield env, pages, base
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_yanked_version_is_not_released_but_the_upload_gate_refuses_it(make_ecosystem, yanked_indexes, monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import RELEASE_ORDER, ROOT, IndexServer, free_port, publish_wheel, run_task
+from conftest import RELEASE_ORDER, ROOT, IndexServer, free_port, publish_wheel, run_task, serve_pages
 from juniper_release.ecosystem.registry import load_registry
 from juniper_release.ecosystem.status import COLUMNS, State, collect, exit_code, render, run
 from juniper_release.gitops import Git
@@ -198,33 +198,13 @@ def test_pre_releases_on_pypi_are_not_the_release_of_a_final_version(ecosystem, 
 
 def test_an_index_answering_garbage_is_unknown_not_a_traceback(ecosystem, registry):
     """A proxy or captive portal answering non-simple-API JSON is reported like an unreachable index."""
-    import http.server
-    import threading
-
-    class Garbage(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<html>not json</html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/simple/"
+    with serve_pages({}, default=b"<html>not json</html>") as base:
+        url = f"{base}/simple/"
         reg = load_registry(
             ROOT / "repos.toml", env={"JUNIPER_PYPI_SIMPLE_URL": url, "JUNIPER_TESTPYPI_SIMPLE_URL": url}
         )
         warnings: list[str] = []
         rows = _rows(reg, ecosystem.workspace, warnings)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert len(warnings) == 2 and all("did not answer with a simple-API JSON page" in w for w in warnings)
     assert {r.pypi_version for r in rows.values()} == {"unknown"}
 
