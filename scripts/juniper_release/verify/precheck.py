@@ -62,8 +62,8 @@ def requirement_closure(wheels: Mapping[str, Path], root: str, extras: Iterable[
 def precheck(registry: Registry, pkg: Package, wheels: Mapping[str, BuildResult], python_full: str) -> Closure:
     """Static checks before anything is installed; returns the requirement closure (base and configured extras)."""
     own = wheels[pkg.name].wheel
-    _check_requires_python(registry, pkg, own, python_full)
-    _check_extras_declared(registry, pkg, own)
+    _check_requires_python(pkg, own, python_full)
+    _check_extras_declared(pkg, own)
     local = {canonicalize_name(n): b for n, b in wheels.items()}
     closure = requirement_closure({c: b.wheel for c, b in local.items()}, pkg.name, pkg.extras, python_full)
     for via, req in closure:
@@ -76,26 +76,25 @@ def precheck(registry: Registry, pkg: Package, wheels: Mapping[str, BuildResult]
     return closure
 
 
-def _check_requires_python(registry: Registry, pkg: Package, wheel: Path, python_full: str) -> None:
+def _check_requires_python(pkg: Package, wheel: Path, python_full: str) -> None:
     requires_python = wheel_metadata(wheel).get("Requires-Python")
     if requires_python and not SpecifierSet(str(requires_python)).contains(python_full, prereleases=True):
         raise VerifyError(
             f"{pkg.name}'s wheel requires Python {requires_python}, which excludes the Python {python_full} it is "
             "verified on",
-            f"verify it on a Python that satisfies {requires_python} (--python, or python in "
-            f"{registry.shown_path}), "
+            f"verify it on a Python that satisfies {requires_python} (--python, or python in {pkg.registry_file}), "
             "or widen requires-python in its pyproject.toml",
         )
 
 
-def _check_extras_declared(registry: Registry, pkg: Package, wheel: Path) -> None:
+def _check_extras_declared(pkg: Package, wheel: Path) -> None:
     declared = wheel_extras(wheel)
     for extra in pkg.extras:
         if canonicalize_name(extra) not in declared:
             raise VerifyError(
-                f"{registry.shown_path} lists extra [{extra}] for {pkg.name} but its wheel declares "
+                f"{pkg.registry_file} lists extra [{extra}] for {pkg.name} but its wheel declares "
                 f"{', '.join(sorted(declared)) or 'no extras'}",
-                f"add [project.optional-dependencies] {extra} to {pkg.name}, or remove it from {registry.shown_path}",
+                f"add [project.optional-dependencies] {extra} to {pkg.name}, or remove it from {pkg.registry_file}",
             )
 
 
@@ -111,9 +110,9 @@ def _check_torch(registry: Registry, pkg: Package, via: str, req: Requirement) -
     """Torch only for packages configured for it, and only in a range the pinned CPU build satisfies."""
     if not pkg.torch:
         raise CudaTorchError(
-            f"{pkg.name} pulls in torch ({via}: {req}) but {registry.shown_path} says torch = false, so the "
+            f"{pkg.name} pulls in torch ({via}: {req}) but {pkg.registry_file} says torch = false, so the "
             "install would fetch the CUDA build from PyPI; nothing was installed",
-            f"set torch = true for {pkg.name} in {registry.shown_path} so CPU torch is installed first",
+            f"set torch = true for {pkg.name} in {pkg.registry_file} so CPU torch is installed first",
         )
     cpu = Version(registry.torch.version)
     if not req.specifier.contains(cpu, prereleases=True):

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -228,6 +228,17 @@ class _Run:
         if result is not None and result.status == "pending":
             result.status, result.reason = "skipped", "interrupted"
         self.say(name, message)
+
+    def failed_among(self, names: Iterable[str]) -> list[str]:
+        """Those of ``names`` that are selected packages which failed or were skipped, sorted."""
+        return sorted(n for n in names if n in self.results and self.results[n].status in {"failed", "skipped"})
+
+    def skip_behind(self, name: str, culprits: Sequence[str], note: str = "") -> None:
+        """``name`` is "skipped: dependency failed (...)" because of ``culprits`` (nothing of its own is reported)."""
+        result = self.results[name]
+        result.status, result.phase, result.error, result.detail = "skipped", None, None, ""
+        result.reason = f"dependency failed ({', '.join(culprits)})"
+        self.say(name, f"skipped: {result.reason}{note}")
 
     def say(self, name: str, message: str) -> None:
         with self.lock:
@@ -459,10 +470,9 @@ def _verify_job(run_: _Run, name: str, closure: set[str], keep_going: bool) -> b
     if run_.stopped(name, "verify"):
         return False
     result = run_.results[name]
-    failed = sorted(d for d in closure if d in run_.results and run_.results[d].status in {"failed", "skipped"})
+    failed = run_.failed_among(closure)
     if failed and not keep_going:
-        result.status, result.reason = "skipped", f"dependency failed ({', '.join(failed)})"
-        run_.say(name, f"skipped: {result.reason}")
+        run_.skip_behind(name, failed)
         return False
     result.version = run_.builds[name].version
     wheels = {n: run_.builds[n] for n in sorted({name, *closure}) if n in run_.builds}
@@ -510,12 +520,10 @@ def _verdict_job(run_: _Run, name: str, closure: set[str], vkey: str, keep_going
         entry = run_.passes.pop(name, None)
     if run_.interrupted():
         return False
-    failed_deps = sorted(d for d in closure if d in run_.results and run_.results[d].status in {"failed", "skipped"})
+    failed_deps = run_.failed_among(closure)
     ran = entry is not None or (result.status == "failed" and result.phase != "build")
     if failed_deps and not keep_going and ran:
-        result.status, result.phase, result.error, result.detail = "skipped", None, None, ""
-        result.reason = f"dependency failed ({', '.join(failed_deps)})"
-        run_.say(name, f"skipped: {result.reason} (its own verification is not reported)")
+        run_.skip_behind(name, failed_deps, " (its own verification is not reported)")
         return False
     if entry is None:
         return False  # failed, or skipped behind a failed build: already reported
@@ -623,10 +631,11 @@ def _mark_skipped(run_: _Run, task_id: str, failed: list[str]) -> None:
     if kind != "verify" or result is None or result.status != "pending":
         return
     culprits = sorted({f.split(":", 1)[1] for f in failed} - {name})
-    result.status = "skipped"
     if culprits:
-        result.reason = f"dependency failed ({', '.join(culprits)})"
-    run_.say(name, f"skipped: {result.reason}")
+        run_.skip_behind(name, culprits)
+    else:
+        result.status = "skipped"
+        run_.say(name, f"skipped: {result.reason}")
 
 
 def _write_wheelhouse_manifest(registry: Registry) -> None:
