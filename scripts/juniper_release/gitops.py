@@ -34,10 +34,7 @@ class Git:
         leading blanks mean something needs, such as ``status --porcelain``); a non-zero exit raises GitError."""
         if args and args[0] in _REMOTE_COMMANDS and is_offline():
             self._require_local_remote(args)
-        refuse_new_command(f"git {' '.join(args)}")
-        proc = subprocess.run(
-            ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
-        )
+        proc = self._spawn(args)
         if proc.returncode != 0:
             raise GitError(
                 f"{self.root.name}: `git {' '.join(args)}` failed: {redact(last_lines(proc.stderr or proc.stdout))}",
@@ -47,11 +44,15 @@ class Git:
 
     def ok(self, *args: str) -> bool:
         """True when ``git args`` exits 0 (for questions such as 'does this ref exist')."""
+        return self._spawn(args).returncode == 0
+
+    def _spawn(self, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+        """Start ``git args`` in the tree (never once an interruption arrived, in a worker thread); the exit status is
+        the caller's to judge."""
         refuse_new_command(f"git {' '.join(args)}")
-        proc = subprocess.run(
+        return subprocess.run(
             ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
         )
-        return proc.returncode == 0
 
     def _require_local_remote(self, args: Sequence[str]) -> None:
         """Offline, a command that talks to a remote may only use a remote on this machine (a path)."""

@@ -171,7 +171,7 @@ class Graph:
     # ---- rendering
 
     def to_mermaid(self) -> str:
-        layers = self.computed_layers() if not self.find_cycle() else {p.name: p.layer for p in self.registry.packages}
+        layers = self._shown_layers()
         lines = ["graph BT"]
         for repo, members in self._by_repo():
             indent = "    "
@@ -187,6 +187,10 @@ class Graph:
             lines.append(f'    {_node_id(e.source)} {style}|"{e.label}"| {_node_id(e.target)}')
         return "\n".join(lines)
 
+    def _shown_layers(self) -> dict[str, int]:
+        """The layer a rendering shows per package: the computed one, or the declared one when a cycle leaves none."""
+        return self.computed_layers() if not self.find_cycle() else {p.name: p.layer for p in self.registry.packages}
+
     def _by_repo(self) -> list[tuple[str | None, list[Package]]]:
         """Packages grouped by repository in registry order; a repository holding one package has no group (None)."""
         groups: dict[str, list[Package]] = {}
@@ -200,7 +204,7 @@ class Graph:
         return self.to_dot() if fmt == "dot" else self.to_mermaid()
 
     def to_dot(self) -> str:
-        layers = self.computed_layers() if not self.find_cycle() else {p.name: p.layer for p in self.registry.packages}
+        layers = self._shown_layers()
         lines = ["digraph juniper {", "    rankdir=BT;", "    node [shape=box];"]
         for repo, members in self._by_repo():
             indent = "    "
