@@ -292,7 +292,7 @@ def build_graph(registry: Registry, workspace: Path, projects: Mapping[str, Proj
     loaded = dict(projects) if projects is not None else {}
     for pkg in registry.packages:
         if pkg.name not in loaded:
-            loaded[pkg.name] = read_project(require_checkout(pkg, workspace), pkg.version_file)
+            loaded[pkg.name] = read_project(pkg, require_checkout(pkg, workspace))
     canon = {canonicalize_name(p.name): p.name for p in registry.packages}
     edges: list[Edge] = []
     deps: dict[str, set[str]] = {p.name: set() for p in registry.packages}

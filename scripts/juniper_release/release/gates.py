@@ -263,7 +263,7 @@ def _previous_tag(ctx: ReleaseContext) -> str | None:
         released = indexes.live_versions(ctx.registry.index("pypi"), ctx.pkg.name)
     except (indexes.IndexUnreachable, Offline):
         released = ()
-    return previous_release_tag(ctx.git, ctx.pkg.tag_format, ctx.version, released, ctx.pkg.version_file).tag
+    return previous_release_tag(ctx.git, ctx.pkg, ctx.version, released).tag
 
 
 def _entry_points(ctx: ReleaseContext, group: str) -> dict[str, str]:

@@ -185,10 +185,11 @@ def set_pyproject_version(text: str, version: Version) -> str:
     return tomlkit.dumps(doc)
 
 
-def set_literal_version(text: str, version: Version, filename: str = "__init__.py") -> str:
-    """``text`` with the ``__version__`` string literal replaced (located with ast, so nothing else moves)."""
+def set_literal_version(text: str, version: Version, filename: str = "__init__.py", name: str = "__version__") -> str:
+    """``text`` with the ``name`` (``__version__``) string literal replaced (located with ast, so nothing else
+    moves)."""
     tree = ast.parse(text)
-    names = {"__version__"} | ({"version", "VERSION"} if filename == "_version.py" else set())
+    names = {name} | ({"version", "VERSION"} if name == "__version__" and filename == "_version.py" else set())
     lines = text.splitlines(keepends=True)
     for node in tree.body:
         targets: list[ast.expr] = []
@@ -206,7 +207,7 @@ def set_literal_version(text: str, version: Version, filename: str = "__init__.p
             quote = line[start : start + 1].decode()
             lines[i] = (line[:start] + f"{quote}{version}{quote}".encode() + line[end:]).decode("utf-8")
             return "".join(lines)
-    raise VersionError(f"{filename}: no single-line __version__ string literal", "write __version__ = 'X.Y.Z'")
+    raise VersionError(f"{filename}: no single-line {name} string literal", f"write {name} = 'X.Y.Z'")
 
 
 # --------------------------------------------------------------------------------------------------- changelog
@@ -312,7 +313,7 @@ def _dependent_edits(
     for other in registry.packages:
         if other.name == pkg.name or not (other.checkout(workspace) / "pyproject.toml").is_file():
             continue
-        project = read_project(other.checkout(workspace), other.version_file)
+        project = read_project(other, other.checkout(workspace))
         stale = [
             (extra, req)
             for extra, req in sibling_requirements(project, {target})
@@ -350,7 +351,7 @@ def plan_bump(
     """Every edit a bump makes, computed without writing anything."""
     pkg = registry.get(package)
     root = require_checkout(pkg, workspace)
-    project = read_project(root, pkg.version_file)
+    project = read_project(pkg, root)
     old = parse_strict(project.raw_version, f"{project.pyproject}: version")
     if to is not None:
         if part is not None:
@@ -391,7 +392,7 @@ def plan_bump(
     subjects: list[str] = []
     if Git(pkg.top_of(root)).is_repo():
         # offline: the highest tag at or below old
-        since = tags.release_tag(git, pkg.tag_format, old, None, registry.sibling_tag_formats(pkg), pkg.version_file)
+        since = tags.release_tag(git, pkg, old, None, registry.sibling_tag_formats(pkg))
         plan.warnings.extend(f"{pkg.name}: {w}" for w in since.warnings)
         # Only the package's own paths: a sibling sub-package's commits are not this release's notes.
         subjects = git.subjects_since(since.tag, registry.pathspec(pkg))

@@ -69,7 +69,7 @@ def verify_package(
     ``wheels`` maps registry names to local builds: the package itself and every sibling it may install. ``python``
     is the interpreter version to verify on (default: the first one ``request`` chooses, see ``verify.pythons``).
     """
-    project = read_project(require_checkout(pkg, workspace))
+    project = read_project(pkg, require_checkout(pkg, workspace))
     expected = project.version
     with _phase(progress, "env"):
         python = python or choose(pkg, project.requires_python, request)[0]
