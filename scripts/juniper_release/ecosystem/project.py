@@ -19,6 +19,7 @@ from juniper_release.ecosystem.versions import (
     VersionSource,
     backend_of,
     declared_version,
+    imported_from,
     literal_assignment,
 )
 from juniper_release.errors import WorkspaceError
@@ -224,14 +225,36 @@ def _is_derived(path: Path) -> bool:
     )
 
 
+def _version_files(root: Path, import_name: str) -> list[Path]:
+    """The module's files that may hold ``__version__``: its ``__init__.py`` (or a single-file ``mod.py``), the file
+    ``__init__`` imports it from (``from .__version__ import __version__``), ``_version.py`` and ``version.py``."""
+    pkg_dir = module_dir(root, import_name)
+    if pkg_dir is None:
+        rel = Path(*import_name.split("."))
+        single = next(
+            (p for p in (root / "src" / rel.with_suffix(".py"), root / rel.with_suffix(".py")) if p.is_file()), None
+        )
+        return [single] if single is not None else []
+    init = pkg_dir / "__init__.py"
+    files = [init]
+    try:
+        sub = imported_from(init.read_text(encoding="utf-8"), str(init), "__version__")
+    except (OSError, UnicodeDecodeError):
+        sub = None
+    if sub is not None and "." not in sub:
+        files.append(pkg_dir / f"{sub}.py")
+    files += [pkg_dir / "_version.py", pkg_dir / "version.py"]
+    return list(dict.fromkeys(files))
+
+
 def find_module_version(root: Path, import_name: str | None) -> ModuleVersion:
     """Where the module's ``__version__`` comes from: a literal, ``importlib.metadata``, or nowhere."""
     if import_name is None:
         return ModuleVersion(VersionKind.NONE)
-    pkg_dir = module_dir(root, import_name)
-    if pkg_dir is None:
+    files = _version_files(root, import_name)
+    if not files:
         return ModuleVersion(VersionKind.MISSING)
-    for candidate in (pkg_dir / "__init__.py", pkg_dir / "_version.py", pkg_dir / "version.py"):
+    for candidate in files:
         if not candidate.is_file():
             continue
         literal = _literal_version(candidate)
@@ -245,11 +268,8 @@ def find_module_version(root: Path, import_name: str | None) -> ModuleVersion:
 def lockstep_files(root: Path, import_name: str) -> list[tuple[Path, str]]:
     """Every file of the module holding a ``__version__`` literal, with that literal: they move in lockstep with
     the pyproject (or dynamic) version."""
-    pkg_dir = module_dir(root, import_name)
-    if pkg_dir is None:
-        return []
     out = []
-    for candidate in (pkg_dir / "__init__.py", pkg_dir / "_version.py", pkg_dir / "version.py"):
+    for candidate in _version_files(root, import_name):
         literal = _literal_version(candidate) if candidate.is_file() else None
         if literal is not None:
             out.append((candidate, literal))

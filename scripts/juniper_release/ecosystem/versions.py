@@ -229,6 +229,15 @@ def _dynamic_source(doc: Mapping[str, Any], backend: str, read: Reader) -> Versi
             return VersionSource(SourceKind.FILE, "setuptools file", backend, file=str(files[0]), pattern="")
         if "setuptools_scm" in tool or _requires_scm(doc):
             return VersionSource(SourceKind.VCS, "setuptools-scm", backend, settings=_table(tool, "setuptools_scm"))
+    if backend not in _BACKENDS.values():
+        # An in-tree wrapper around a known backend (build-backend = "backend", backend-path = [...]): the
+        # project's own tables say which one reads the version.
+        for known in ("setuptools", "hatchling", "pdm-backend"):
+            found = _dynamic_source(doc, known, read)
+            if found is not None:
+                return VersionSource(
+                    found.kind, found.tool, backend, found.file, found.name, found.pattern, found.settings
+                )
     return None
 
 
@@ -263,7 +272,7 @@ def literal_assignment(text: str, filename: str, name: str = "__version__") -> s
     return None
 
 
-def _imported_from(text: str, filename: str, name: str) -> str | None:
+def imported_from(text: str, filename: str, name: str) -> str | None:
     """``x`` when the module says ``from .x import name``: setuptools' ``attr`` then reads ``x``."""
     try:
         tree = ast.parse(text, filename=filename)
@@ -314,7 +323,7 @@ def _resolve_file(source: VersionSource, read: Reader) -> tuple[str, str | None]
     text = read(file)
     raw = file_literal(source, text, file) if text is not None else None
     if raw is None and text is not None and source.tool == "setuptools attr":
-        sub = _imported_from(text, file, source.name)
+        sub = imported_from(text, file, source.name)
         if sub is not None:
             sibling = f"{file.rsplit('/', 1)[0]}/{sub.replace('.', '/')}.py" if "/" in file else f"{sub}.py"
             if file.endswith("/__init__.py") or "/" not in file:
@@ -325,6 +334,10 @@ def _resolve_file(source: VersionSource, read: Reader) -> tuple[str, str | None]
 
 
 # ----------------------------------------------------------------------------------------------------------- VCS
+
+
+_WRITERS = ("write_to", "write_to_template", "version_file", "version_file_template")
+"""Settings that make the library write a file: the tool only reads."""
 
 
 def _scm_version(pkg: Package, root: Path, source: VersionSource) -> str:
@@ -339,7 +352,7 @@ def _scm_version(pkg: Package, root: Path, source: VersionSource) -> str:
             if found is None:
                 raise LookupError("no version from git")
             return str(default_version_formatter(found))
-        from setuptools_scm import Configuration, _get_version, get_version
+        from setuptools_scm import get_version
 
         if source.tool == "hatch-vcs":
             options: dict[str, Any] = dict(source.settings.get("raw-options") or {})
@@ -348,22 +361,20 @@ def _scm_version(pkg: Package, root: Path, source: VersionSource) -> str:
                 options["tag_regex"] = source.settings["tag-pattern"]
             if source.settings.get("fallback-version"):
                 options["fallback_version"] = source.settings["fallback-version"]
-            for key in ("write_to", "write_to_template", "version_file", "version_file_template"):
+            for key in _WRITERS:
                 options.pop(key, None)
             return str(get_version(**options))
-        config = Configuration.from_file(
-            str(root / "pyproject.toml"), dist_name=pkg.name, write_to=None, version_file=None
+        # setuptools-scm's own [tool.setuptools_scm] settings, relative to the pyproject as the backend reads them.
+        settings = {k.replace("-", "_"): v for k, v in source.settings.items() if k not in _WRITERS}
+        return str(
+            get_version(relative_to=str(root / "pyproject.toml"), dist_name=pkg.name, **{"root": ".", **settings})
         )
-        version = _get_version(config, force_write_version_files=False)
-        if version is None:
-            raise LookupError("no version from git")
-        return str(version)
     except ImportError as exc:
         raise WorkspaceError(
             f"{pkg.name}: reading a {source.tool} version needs {exc.name}",
             "install the tool's dependencies (pip install -e .)",
         ) from None
-    except (LookupError, OSError, ValueError) as exc:
+    except (LookupError, OSError, ValueError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WorkspaceError(
             f"{root / 'pyproject.toml'}: {source.tool} could not compute {pkg.name}'s version ({first})",
@@ -509,6 +520,21 @@ def declared_at(pkg: Package, git: Git, rev: str) -> tuple[Version | None, str]:
         return (Version(found) if found is not None else None), file
     except (tomllib.TOMLDecodeError, InvalidVersion, WorkspaceError, UnicodeDecodeError):
         return None, "pyproject"
+
+
+def version_edits(project: Project, new: Version) -> list[tuple[Path, str, str]]:
+    """The files a bump to ``new`` edits to change the declared version, as (path, old text, new text): pyproject for
+    a static version, the version file for a file source, none for a version from git tags (the tag is it)."""
+    from juniper_release.release.versioning import set_pyproject_version
+
+    if project.source.kind is SourceKind.STATIC:
+        text = project.pyproject.read_text(encoding="utf-8")
+        return [(project.pyproject, text, set_pyproject_version(text, new))]
+    if project.source.kind is SourceKind.FILE and project.version_file is not None:
+        path = project.version_file
+        text = path.read_text(encoding="utf-8")
+        return [(path, text, write_file_literal(project.source, text, path.name, new))]
+    return []
 
 
 def build_env(pkg: Package, project: Project) -> dict[str, str]:
