@@ -21,20 +21,51 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from juniper_release.ecosystem import tags
+from juniper_release.ecosystem.paths import (
+    CACHE_DIR,
+    DEFAULT_REGISTRY,
+    ENV_CACHE_DIR,
+    ENV_REGISTRY,
+    ROOT,
+    cache_dir,
+    registry_path,
+    shown_path,
+)
 from juniper_release.errors import ConfigError, WorkspaceError, suggest
 
-ROOT = Path(__file__).resolve().parents[3]
-"""The juniper-release checkout (this file lives in ``scripts/juniper_release/``)."""
+# The one import path for the registry: other modules import these names from here, wherever they are defined.
+__all__ = [
+    "CACHE_DIR",
+    "DEFAULT_REGISTRY",
+    "ENV_CACHE_DIR",
+    "ENV_INDEX_URLS",
+    "ENV_REGISTRY",
+    "ENV_TORCH_SOURCE",
+    "ENV_WORKSPACE",
+    "INDEX_NAMES",
+    "PYTHON_CANDIDATES",
+    "ROOT",
+    "SUBPACKAGE_TAG_FORMAT",
+    "Index",
+    "Package",
+    "Registry",
+    "TorchSource",
+    "WorkspaceError",
+    "cache_dir",
+    "clone_url",
+    "load_registry",
+    "missing_checkouts",
+    "missing_packages",
+    "parse_registry",
+    "present",
+    "registry_path",
+    "require_checkout",
+    "resolve_workspace",
+    "shown_path",
+]
 
-DEFAULT_REGISTRY = ROOT / "repos.toml"
-ENV_REGISTRY = "JUNIPER_REGISTRY"
-"""The registry file to read when ``--registry`` is not given (relative paths resolve from the working directory,
-then from this repository)."""
 SUBPACKAGE_TAG_FORMAT = "{name}-v{version}"
 """The default tag format of a package in a sub-directory of a shared repository."""
-CACHE_DIR = ROOT / ".juniper"
-"""The one ignored directory for wheelhouse, caches and the sandbox ($JUNIPER_CACHE_DIR overrides it)."""
-ENV_CACHE_DIR = "JUNIPER_CACHE_DIR"
 
 INDEX_NAMES = ("testpypi", "pypi")
 
@@ -421,12 +452,6 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
     )
 
 
-def shown_path(path: Path) -> str:
-    """How messages name a registry file: relative to this repository when it lies in it (``repos.toml``,
-    ``registries/grown.toml``), else its path."""
-    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
-
-
 def _check_same_repo(file: str, pkg: Package, earlier: list[Package]) -> None:
     """Packages of one repository share its checkout; their tag formats must not read each other's tags."""
     for other in earlier:
@@ -588,26 +613,7 @@ def load_registry(path: Path | None = None, env: Mapping[str, str] | None = None
     return parse_registry(text, path, env)
 
 
-def registry_path(option: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """The registry file: ``--registry``, then $JUNIPER_REGISTRY, then repos.toml. A relative path that does not
-    exist from the working directory is looked up in this repository (``registries/grown.toml``)."""
-    env = os.environ if env is None else env
-    chosen = option or env.get(ENV_REGISTRY)
-    if not chosen:
-        return DEFAULT_REGISTRY
-    path = Path(chosen).expanduser()
-    if not path.is_absolute() and not path.exists() and (ROOT / path).exists():
-        return ROOT / path
-    return path
-
-
 # --------------------------------------------------------------------------------------------------- workspace
-
-
-def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The tool's one ignored cache directory: $JUNIPER_CACHE_DIR, else ``.juniper/`` in this repository."""
-    env = os.environ if env is None else env
-    return Path(env[ENV_CACHE_DIR]).expanduser().resolve() if env.get(ENV_CACHE_DIR) else CACHE_DIR
 
 
 def resolve_workspace(option: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
