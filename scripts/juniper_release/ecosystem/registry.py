@@ -313,6 +313,30 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
     """Parse repos.toml text; every problem is a one-line :class:`ConfigError`."""
     env = os.environ if env is None else env
     file = path.name
+    doc = _document(file, text)
+    settings = _table(file, "settings", doc["settings"], _SETTINGS_FIELDS, _SETTINGS_OPTIONAL)
+    _check_tag_format(file, "settings.", settings["tag_format"], "write tag_format = 'v{version}'")
+    overrides: dict[str, str] = {}
+    indexes = _parse_indexes(file, doc["indexes"], env, overrides)
+    torch = _parse_torch(file, doc["torch"], env, overrides)
+    packages = _parse_packages(file, doc["package"], path, settings["tag_format"])
+    return Registry(
+        path=path,
+        owner=settings["owner"],
+        organization=settings["organization"],
+        tag_format=settings["tag_format"],
+        branch=settings["branch"],
+        publish_workflow=settings["publish_workflow"],
+        indexes=indexes,
+        torch=torch,
+        packages=packages,
+        overrides=overrides,
+        previous_owner=settings.get("previous_owner"),
+    )
+
+
+def _document(file: str, text: str) -> dict[str, Any]:
+    """The TOML document, with only the known top-level sections and all of them present."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -325,12 +349,12 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
     for key in ("settings", "indexes", "torch", "package"):
         if key not in doc:
             raise ConfigError(f"{file}: missing section [{key}]", f"add the [{key}] section (see README.md)")
+    return doc
 
-    settings = _table(file, "settings", doc["settings"], _SETTINGS_FIELDS, _SETTINGS_OPTIONAL)
-    _check_tag_format(file, "settings.", settings["tag_format"], "write tag_format = 'v{version}'")
 
-    overrides: dict[str, str] = {}
-    raw_indexes = doc["indexes"]
+def _parse_indexes(file: str, raw_indexes: Any, env: Mapping[str, str], overrides: dict[str, str]) -> dict[str, Index]:
+    """The ``[indexes.*]`` tables, each URL replaced by its environment override when set (recorded in
+    ``overrides``)."""
     if not isinstance(raw_indexes, dict):
         raise ConfigError(f"{file}: indexes must be a table", "write [indexes.pypi] and [indexes.testpypi]")
     for key in raw_indexes:
@@ -354,8 +378,12 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
             else:
                 _check_url(file, f"indexes.{name}.{url_key}", data[url_key])
         indexes[name] = Index(name=name, upload_url=data["upload_url"], simple_url=data["simple_url"])
+    return indexes
 
-    torch_data = _table(file, "torch", doc["torch"], _TORCH_FIELDS)
+
+def _parse_torch(file: str, raw: Any, env: Mapping[str, str], overrides: dict[str, str]) -> TorchSource:
+    """The ``[torch]`` table, its source replaced by $JUNIPER_TORCH_SOURCE when set (recorded in ``overrides``)."""
+    torch_data = _table(file, "torch", raw, _TORCH_FIELDS)
     try:
         Version(torch_data["version"])
     except InvalidVersion:
@@ -379,14 +407,17 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
             f"{file}: torch.source {source!r} is neither a URL nor an absolute path",
             "use the PyTorch CPU index URL or an absolute find-links directory",
         )
+    return TorchSource(version=torch_data["version"], source=source)
 
-    raw_packages = doc["package"]
+
+def _parse_packages(file: str, raw_packages: Any, path: Path, default_tag_format: str) -> tuple[Package, ...]:
+    """The ``[[package]]`` tables in order: no name or directory twice, packages of one repository consistent."""
     if not isinstance(raw_packages, list) or not raw_packages:
         raise ConfigError(f"{file}: [[package]] must list the packages", "add one [[package]] table per package")
     packages: list[Package] = []
     seen: dict[str, str] = {}
     for i, raw in enumerate(raw_packages):
-        pkg = replace(_parse_package(file, i, raw, settings["tag_format"]), registry_file=shown_path(path))
+        pkg = replace(_parse_package(file, i, raw, default_tag_format), registry_file=shown_path(path))
         directory = f"{pkg.path}/{pkg.subdir}" if pkg.subdir else pkg.path
         for key, value in (("name", canonicalize_name(pkg.name)), ("path", directory)):
             marker = f"{key}:{value}"
@@ -398,20 +429,7 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
             seen[marker] = pkg.name
         _check_same_repo(file, pkg, packages)
         packages.append(pkg)
-
-    return Registry(
-        path=path,
-        owner=settings["owner"],
-        organization=settings["organization"],
-        tag_format=settings["tag_format"],
-        branch=settings["branch"],
-        publish_workflow=settings["publish_workflow"],
-        indexes=indexes,
-        torch=TorchSource(version=torch_data["version"], source=source),
-        packages=tuple(packages),
-        overrides=overrides,
-        previous_owner=settings.get("previous_owner"),
-    )
+    return tuple(packages)
 
 
 def load_registry(path: Path | None = None, env: Mapping[str, str] | None = None) -> Registry:
