@@ -3,6 +3,10 @@
 Everything else (nox sessions, invoke tasks, the CI matrix) is derived from :class:`Registry`.
 Environment variables can override the index URLs, the torch source and the workspace so that tests
 and rehearsals point the tool at local servers.
+
+This module is the strict loader and the one import path: the dataclasses live in :mod:`.model`, the registry file
+and the cache directory in :mod:`.paths`, the workspace and its checkouts in :mod:`.workspace`; all are re-exported
+here.
 """
 
 from __future__ import annotations
