@@ -249,8 +249,7 @@ def diagnose(graph: Graph) -> list[Diagnosis]:
                     pkg.name,
                     "meta-extras",
                     f"the meta-package's extras do not name {', '.join(missing)}{also}",
-                    "add them to an extra (the plan's [services] extra holds juniper-data and juniper-cascor) and "
-                    "to [all]",
+                    f"add them to one of its extras ({', '.join(pkg.extras) or 'a new extra'}) and to [all]",
                 )
             )
     for pkg, computed in graph.layer_mismatches():

@@ -241,7 +241,7 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
     if not path or Path(path).is_absolute() or ".." in Path(path).parts:
         raise ConfigError(
             f"{file}: {where}: path {path!r} must be relative to the workspace",
-            "use the checkout directory's name, such as path = 'juniper-data'",
+            "use the checkout directory's name, such as path = 'my-package'",
         )
     imports = _string_list(file, where, "import", data["import"])
     for mod in imports:
