@@ -286,6 +286,10 @@ def release_train(
         "mode": "github (local GitHub stand-in runs the publish workflow) or twine",
         "no_verify": "skip the verify-all run before the train (the release gate then needs a warm cache)",
         "timeout": "seconds to wait for an index or a workflow run",
+        "registry": HELP["registry"],
+        "layout": HELP["layout"],
+        "defects": HELP["defects"],
+        "json": "print the train's outcome table as one JSON document {packages: [...]} (progress on stderr)",
     }
 )
 @guarded
@@ -298,21 +302,29 @@ def rehearse(
     mode: str = "github",
     no_verify: bool = False,
     timeout: str = "300",
+    registry: str | None = None,
+    layout: str | None = None,
+    defects: str | None = None,
+    json: bool = False,
 ) -> None:
     """Rehearse the whole release train against throwaway remotes, two local indexes and a local GitHub."""
     from juniper_release.frontdoor import rehearsal_target
     from juniper_release.release.options import parse_timeout
     from juniper_release.sandbox.rehearse import rehearse as run_rehearse
 
-    t = rehearsal_target(workspace, sandbox=sandbox)
+    t = rehearsal_target(workspace, sandbox=sandbox, registry_path=registry, layout=layout, defects=defects)
+    progress = (lambda line: print(line, file=sys.stderr, flush=True)) if json else print
     run_rehearse(
-        None,
+        t.registry.path,
         t.workspace,
         Path(dir) if dir else None,
         resume=resume,
         mode=mode,
         run_verify=not no_verify,
         timeout=parse_timeout(timeout),
+        out=progress,
+        fmt="json" if json else "table",
+        emit=print,
     )
 
 

@@ -120,13 +120,20 @@ def target(
 
 
 def rehearsal_target(
-    workspace: str | Path | None = None, *, sandbox: bool = False, env: Mapping[str, str] | None = None
+    workspace: str | Path | None = None,
+    *,
+    sandbox: bool = False,
+    env: Mapping[str, str] | None = None,
+    registry_path: str | Path | None = None,
+    layout: str | None = None,
+    defects: str | None = None,
 ) -> Target:
     """What ``invoke rehearse`` copies: ``--workspace``, then $JUNIPER_WORKSPACE, like every task; with neither (or
-    with ``--sandbox``), the stand-in sandbox. Rehearsing only ever reads the source checkouts."""
+    with ``--sandbox``), the stand-in sandbox. The registry is ``--registry``, then $JUNIPER_REGISTRY, as for every
+    task. Rehearsing only ever reads the source checkouts."""
     from juniper_release.ecosystem.registry import ENV_WORKSPACE
 
     environ = os.environ if env is None else env
     if sandbox or not (workspace or environ.get(ENV_WORKSPACE)):
-        return target(workspace, sandbox=True, env=env)
-    return target(workspace, env=env, require_all=True)
+        return target(workspace, sandbox=True, env=env, registry_path=registry_path, layout=layout, defects=defects)
+    return target(workspace, env=env, require_all=True, registry_path=registry_path)

@@ -172,8 +172,14 @@ def rehearse(
     run_verify: bool = True,
     timeout: float = 300.0,
     out: Callable[[str], None] | None = None,
+    fmt: str = "table",
+    emit: Callable[[str], None] | None = None,
 ) -> list[dict[str, object]]:
     """Run the whole train with --execute against throwaway remotes, local indexes and the local GitHub stand-in.
+
+    The train's outcome table (package, version, outcome, reason) goes to ``emit`` (default ``out``); with
+    ``fmt="json"`` it is one JSON document ``{"packages": [...]}``, as ``release-train --json`` prints it, and the
+    progress and the released-where table go to ``out`` only.
 
     Ctrl-C and SIGTERM stop it the same way: children stopped, state kept, the way to resume printed (exit 130/143).
     """
@@ -184,7 +190,16 @@ def rehearse(
             _claim(directory)
             with locked(directory / LOCK, f"the rehearsal directory {directory}", say=say):
                 return _rehearse(
-                    registry_path, source, directory, resume, mode, verify_installs, run_verify, timeout, say
+                    registry_path,
+                    source,
+                    directory,
+                    resume,
+                    mode,
+                    verify_installs,
+                    run_verify,
+                    timeout,
+                    say,
+                    (fmt, emit or say),
                 )
     except (KeyboardInterrupt, interrupts.Interrupted) as exc:
         raise interrupts.Interrupted(
@@ -264,6 +279,7 @@ def _rehearse(
     run_verify: bool,
     timeout: float,
     say: Callable[[str], None],
+    table: tuple[str, Callable[[str], None]] = ("table", print),
 ) -> list[dict[str, object]]:
     state = _load_state(directory, resume, say) or _set_up(registry_path, source, directory, say)
     workspace = directory / "workspace"
@@ -289,7 +305,7 @@ def _rehearse(
                 )
                 halted: TrainHalted | None = None
                 try:
-                    release_train(registry, workspace, opts, forge=forge)
+                    release_train(registry, workspace, opts, forge=forge, fmt=table[0], emit=table[1])
                 except TrainHalted as exc:
                     halted = exc  # the independent packages went ahead: show what was released, then say what stopped
                 except interrupts.Interrupted:
