@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import RELEASE_ORDER, start_index_server
 from conftest import release_options as opts
-from conftest import start_index_server
 from juniper_release.ecosystem.indexes import project_listing, versions
 from juniper_release.ecosystem.registry import load_registry
 from juniper_release.errors import JuniperError
@@ -152,8 +152,22 @@ def test_rehearse_killed_in_the_middle_resumes_without_duplicates(make_ecosystem
     kwargs = {"run_verify": False, "verify_installs": False, "timeout": 60, "out": out}
     with pytest.raises(JuniperError, match=r"interrupted.*`invoke rehearse --resume"):
         rehearse(ROOT / "repos.toml", eco.workspace, tmp_path / "reh", **kwargs)
-    rows = rehearse(ROOT / "repos.toml", eco.workspace, tmp_path / "reh", resume=True, **kwargs)
+    docs: list[str] = []
+    rows = rehearse(
+        ROOT / "repos.toml", eco.workspace, tmp_path / "reh", resume=True, fmt="json", emit=docs.append, **kwargs
+    )
     assert len(rows) == 6
+    # --json: the train's outcome table as one document, as release-train --json prints it; progress went to out
+    [doc] = docs
+    outcomes = json.loads(doc)["packages"]
+    assert sorted(r["package"] for r in outcomes) == sorted(RELEASE_ORDER)
+    assert {r["outcome"] for r in outcomes} == {"released", "skipped"} and set(outcomes[0]) == {
+        "package",
+        "version",
+        "outcome",
+        "reason",
+    }
+    assert not any(line.lstrip().startswith("{") for line in lines)
     assert all(r["tag on origin"] and r["GitHub release"] and r["testpypi"] and r["pypi"] for r in rows)
     text = "\n".join(lines)
     assert text.index("---- layer 0") < text.index("---- layer 1") < text.index("---- layer 2")
