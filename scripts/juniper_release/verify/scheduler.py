@@ -9,6 +9,10 @@ dependents "skipped: dependency failed", as if they had waited. ``force=True`` r
 One run at a time works on a cache directory (a lock; a second run waits, then refuses naming the holder's PID).
 Ctrl-C or SIGTERM ends the run as an interruption (exit 130/143): no package is reported or cached as failed or
 passed because of it, and no job starts another command after it (:func:`interrupts.refuse_new_command`).
+
+The plan, the jobs and the entry points are here; the results are :mod:`juniper_release.verify.results`, the state a
+run's jobs share :mod:`juniper_release.verify.runstate` and the thread pool running them
+:mod:`juniper_release.verify.taskgraph`.
 """
 
 from __future__ import annotations
@@ -16,15 +20,11 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from juniper_release import interrupts
 from juniper_release.ecosystem.graph import build_graph
@@ -32,15 +32,7 @@ from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Registry, cache_dir, missing_packages, require_checkout
 from juniper_release.errors import JuniperError
 from juniper_release.files import locked
-from juniper_release.output import table, to_json
-from juniper_release.verify.build import (
-    BuildEnvs,
-    BuildResult,
-    build_log_path,
-    load_build,
-    warnings_line,
-    write_manifest,
-)
+from juniper_release.verify.build import BuildEnvs, build_log_path, load_build, warnings_line, write_manifest
 from juniper_release.verify.cache import (
     build_into_wheelhouse,
     dependency_closure,
@@ -55,110 +47,28 @@ from juniper_release.verify.cache import (
 )
 from juniper_release.verify.install import verify_package
 from juniper_release.verify.pythons import default_python
+from juniper_release.verify.results import PHASES, STATUSES, PackageResult, VerifyReport
+from juniper_release.verify.runstate import _default_log, _Run
+from juniper_release.verify.taskgraph import _schedule, _Task
+
+# The results, the run state and the task graph live in verify.results, verify.runstate and verify.taskgraph; this
+# module stays the one import path (tests reach _Run through it too). The jobs stay here, with the names they use.
+__all__ = [
+    "JOB_MEMORY",
+    "LOCK",
+    "PHASES",
+    "STATUSES",
+    "PackageResult",
+    "VerifyReport",
+    "record_path",
+    "report_missing",
+    "verify_all",
+]
 
 LOCK = "verify.lock"
-PHASES = ("build", "env", "install", "smoke")
-STATUSES = ("passed", "failed", "skipped", "cached")
-
-
-# --------------------------------------------------------------------------------------------------- results
-
-
-@dataclass
-class PackageResult:
-    """The outcome of one package: status, backend, seconds per phase and, on failure, the phase and message."""
-
-    package: str
-    version: str = ""
-    python: str = ""
-    status: str = "pending"  # passed / failed / skipped / cached
-    backend: str = "-"
-    phases: dict[str, float] = field(default_factory=dict)
-    phase: str | None = None  # the failing phase
-    error: str | None = None
-    reason: str | None = None  # why it was skipped, or (passed with keep_going) which dependency had failed
-    detail: str = ""
-    built: bool = False
-
-    @property
-    def seconds(self) -> float:
-        return sum(self.phases.values())
-
-    @property
-    def result(self) -> str:
-        if self.status == "failed":
-            return f"failed ({self.phase})"
-        if self.status in {"skipped", "passed"} and self.reason:
-            return f"{self.status}: {self.reason}"
-        return self.status
-
-    def row(self) -> dict[str, Any]:
-        row: dict[str, Any] = {
-            "package": self.package,
-            "version": self.version,
-            "python": self.python or "-",
-            "result": self.result,
-            "backend": self.backend,
-        }
-        for phase in PHASES:
-            row[phase] = self.phases.get(phase)
-        row["total"] = self.seconds if self.phases else None
-        return row
-
-
-@dataclass
-class VerifyReport:
-    """Per-package results in release order, the number of builds made and the wall time."""
-
-    results: list[PackageResult]
-    seconds: float = 0.0
-    builds: int = 0
-    wheelhouse: Path | None = None
-
-    @property
-    def ok(self) -> bool:
-        return all(r.status in {"passed", "cached"} for r in self.results)
-
-    def get(self, name: str) -> PackageResult:
-        return next(r for r in self.results if r.package == name)
-
-    def counts(self) -> dict[str, int]:
-        return {s: sum(1 for r in self.results if r.status == s) for s in STATUSES}
-
-    def summary(self) -> str:
-        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n)
-        return f"{counts}; {self.builds} build(s) in {self.seconds:.1f}s; wheelhouse {self.wheelhouse}"
-
-    def render(self) -> str:
-        lines = [table([r.row() for r in self.results])]
-        failures = [r for r in self.results if r.status == "failed"]
-        if failures:
-            lines.append("")
-            for r in failures:
-                lines.append(f"{r.package} [{r.phase}]: {r.error}")
-                if r.detail:
-                    lines.extend(f"    {line}" for line in r.detail.splitlines())
-        lines.append("")
-        lines.append(("verify-all passed: " if self.ok else "verify-all FAILED: ") + self.summary())
-        return "\n".join(lines)
-
-    def to_json(self) -> str:
-        return to_json(
-            {
-                "ok": self.ok,
-                "seconds": round(self.seconds, 2),
-                "builds": self.builds,
-                "wheelhouse": str(self.wheelhouse),
-                "results": [asdict(r) for r in self.results],
-            }
-        )
 
 
 # --------------------------------------------------------------------------------------------------- verify-all
-
-
-def _default_log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 JOB_MEMORY = 1 << 30
@@ -187,62 +97,6 @@ class _Plan:
     closures: dict[str, set[str]]
     needed: set[str]
     layers: Mapping[str, int]
-
-
-@dataclass
-class _Run:
-    """State shared by the build and verify jobs of one ``verify_all`` call."""
-
-    registry: Registry
-    workspace: Path
-    keys: dict[str, str]
-    results: dict[str, PackageResult]
-    pythons: dict[str, str | None] = field(default_factory=dict)
-    request: str | None = None
-    builds: dict[str, BuildResult] = field(default_factory=dict)
-    built: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    log: Callable[[str], None] = _default_log
-    build_envs: BuildEnvs | None = None
-    stopping: threading.Event = field(default_factory=threading.Event)
-    passes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Cache records of verifications that passed, held until the package's verdict (its dependencies' outcome)."""
-    active: int = 0
-    """Jobs running on a worker thread now (see :func:`_tracked`)."""
-    idle: threading.Condition = field(default_factory=threading.Condition)
-
-    def interrupted(self) -> bool:
-        """The run is being interrupted: a job failing now reports nothing, a job passing now records nothing."""
-        return self.stopping.is_set() or interrupts.was_interrupted(0.5)
-
-    def stopped(self, name: str, what: str) -> bool:
-        """Whether ``what`` must not start because the run is being interrupted; if so, ``name`` is marked so."""
-        if not (self.stopping.is_set() or interrupts.INTERRUPTED.is_set()):
-            return False
-        self.mark_interrupted(name, f"{what} not started: the run is being interrupted")
-        return True
-
-    def mark_interrupted(self, name: str, message: str) -> None:
-        """``name`` was cut short by the interruption: neither passed nor failed (``message`` is logged)."""
-        result = self.results.get(name)
-        if result is not None and result.status == "pending":
-            result.status, result.reason = "skipped", "interrupted"
-        self.say(name, message)
-
-    def failed_among(self, names: Iterable[str]) -> list[str]:
-        """Those of ``names`` that are selected packages which failed or were skipped, sorted."""
-        return sorted(n for n in names if n in self.results and self.results[n].status in {"failed", "skipped"})
-
-    def skip_behind(self, name: str, culprits: Sequence[str], note: str = "") -> None:
-        """``name`` is "skipped: dependency failed (...)" because of ``culprits`` (nothing of its own is reported)."""
-        result = self.results[name]
-        result.status, result.phase, result.error, result.detail = "skipped", None, None, ""
-        result.reason = f"dependency failed ({', '.join(culprits)})"
-        self.say(name, f"skipped: {result.reason}{note}")
-
-    def say(self, name: str, message: str) -> None:
-        with self.lock:
-            self.log(f"[{name}] {message}")
 
 
 def verify_all(
@@ -349,10 +203,6 @@ def _mark_cached(run_: _Run, selected: list[str], vkeys: Mapping[str, str]) -> N
             res.status, res.version = "cached", run_.builds[name].version
             res.backend = recorded_backend(name, vkeys[name]) or res.backend
             run_.say(name, "cached (source unchanged since its last successful verify)")
-
-
-_Task = tuple[set[str], set[str], Callable[[], bool]]
-"""(prerequisites that must succeed, prerequisites that need only have finished, job)."""
 
 
 def _tasks(
@@ -535,107 +385,6 @@ def _verdict_job(run_: _Run, name: str, closure: set[str], vkey: str, keep_going
         record_success(name, vkey, entry)
     run_.say(name, f"passed ({result.seconds:.1f}s, {entry['backend']})")
     return True
-
-
-# --------------------------------------------------------------------------------------------------- scheduling
-
-
-def _tracked(run_: _Run, job: Callable[[], bool]) -> bool:
-    """Run ``job`` counted in ``run_.active``, so an interrupted run can wait for every job that started.
-
-    The pool alone cannot say: Ctrl-C landing inside ``pool.submit`` leaves a started worker thread untracked, and
-    the job would outlive the run.
-    """
-    with run_.idle:
-        run_.active += 1
-    try:
-        return job()
-    finally:
-        with run_.idle:
-            run_.active -= 1
-            run_.idle.notify_all()
-
-
-def _schedule(
-    run_: _Run, tasks: Mapping[str, _Task], priorities: Mapping[str, tuple[int, int, str]], jobs: int
-) -> None:
-    """Run ``tasks`` (id -> hard prerequisites, soft prerequisites, job) on ``jobs`` threads.
-
-    A task starts once its hard prerequisites succeeded and its soft ones finished; a failed hard prerequisite skips it.
-    """
-    pending = dict(tasks)
-    done: dict[str, bool] = {}
-    running: dict[Future[bool], str] = {}
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        try:
-            while pending or running:
-                for task_id in _ready(run_, pending, done, priorities, jobs - len(running)):
-                    running[pool.submit(_tracked, run_, pending.pop(task_id)[2])] = task_id
-                if not running:
-                    break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    task_id = running.pop(future)
-                    done[task_id] = _outcome(run_, task_id, future)
-        except KeyboardInterrupt:
-            # Nothing new starts (a job checks run_.stopping first, a command refuses once interrupted); the running
-            # jobs' children got the signal too (SIGTERM is passed on to them). Wait for the running jobs to end.
-            run_.stopping.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            with run_.idle:
-                run_.log(f"interrupted: stopping {run_.active} running job(s) ...")
-                run_.idle.wait_for(lambda: run_.active == 0)
-            raise
-
-
-def _ready(
-    run_: _Run,
-    pending: dict[str, _Task],
-    done: dict[str, bool],
-    priorities: Mapping[str, tuple[int, int, str]],
-    slots: int,
-) -> list[str]:
-    """Tasks to start now (at most ``slots``), by ``priorities``; tasks behind a failed hard prerequisite are skipped.
-
-    Skipping marks the task done (failed), which may skip others in turn: repeat until nothing changes.
-    """
-    priority = priorities.__getitem__
-    ready: list[str] = []
-    changed = True
-    while changed:
-        changed = False
-        for task_id in sorted(set(pending) - set(ready), key=priority):
-            hard, soft, _ = pending[task_id]
-            failed = sorted(p for p in hard if done.get(p) is False)
-            if failed:
-                del pending[task_id]
-                done[task_id] = False
-                changed = True
-                _mark_skipped(run_, task_id, failed)
-            elif all(done.get(p) for p in hard) and all(p in done for p in soft) and len(ready) < slots:
-                ready.append(task_id)
-    return ready
-
-
-def _outcome(run_: _Run, task_id: str, future: Future[bool]) -> bool:
-    try:
-        return future.result()
-    except Exception as exc:  # a bug in a job: report it, keep the others going
-        run_.say(task_id.split(":", 1)[1], f"internal error: {exc!r}")
-        return False
-
-
-def _mark_skipped(run_: _Run, task_id: str, failed: list[str]) -> None:
-    kind, name = task_id.split(":", 1)
-    result = run_.results.get(name)
-    if kind != "verify" or result is None or result.status != "pending":
-        return
-    culprits = sorted({f.split(":", 1)[1] for f in failed} - {name})
-    if culprits:
-        run_.skip_behind(name, culprits)
-    else:
-        result.status = "skipped"
-        run_.say(name, f"skipped: {result.reason}")
 
 
 def _write_wheelhouse_manifest(registry: Registry) -> None:
