@@ -323,3 +323,25 @@ def test_a_train_releases_two_sub_packages_of_one_repository_in_layer_order(inde
     for name, version in ((core, "0.3.2"), (service, "0.5.2")):
         assert versions(grown.index("pypi"), name) == (Version(version),)
     assert Journal(eco.workspace).train["finished"]
+
+
+def test_a_halt_carries_the_verification_own_failure_line_and_its_dependents_name_it(
+    index_env, monkeypatch, make_ecosystem
+):
+    """The root cause, not "verify has not passed": the train quotes the failed verification's own line."""
+    from juniper_release.verify.scheduler import verify_all
+
+    for key, value in index_env.items():
+        monkeypatch.setenv(key, value)
+    reg = load_registry(ROOT / "repos.toml", env=index_env)
+    eco = make_ecosystem("stray-tests")
+    name = "juniper-cascor-client"
+    bump(reg, eco.workspace, name, "patch", commit=True, out=lambda _m: None)
+    report = verify_all(reg, eco.workspace, [name], log=lambda _m: None)
+    assert [r.status for r in report.results] == ["failed"]
+    with pytest.raises(TrainHalted) as info:
+        release_train(reg, eco.workspace, opts([]), name)
+    assert f"halted {name}: preflight gate 'verified at this commit' failed: verify({name}) failed at commit" in str(
+        info.value
+    )
+    assert "ships stray top-level tests/" in str(info.value)

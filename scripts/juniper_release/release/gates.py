@@ -22,7 +22,7 @@ from juniper_release.offline import NOT_CHECKED, Offline
 from juniper_release.output import paint
 from juniper_release.release.context import ReleaseContext
 from juniper_release.secrets import redact
-from juniper_release.verify.cache import is_verified
+from juniper_release.verify.cache import is_verified, recorded_failure
 
 
 @dataclass(frozen=True)
@@ -223,11 +223,16 @@ def _pins(specifier: SpecifierSet) -> bool:
 
 
 def verified_at_this_commit(ctx: ReleaseContext) -> Gate:
-    """`nox -s verify` passed for exactly this content (the verification cache)."""
+    """`nox -s verify` passed for exactly this content (the verification cache). When it failed, the reason is the
+    verification's own failure line (the root cause), not only that it has not passed."""
+    ok = is_verified(ctx.registry, ctx.pkg, ctx.workspace)
+    failure = None if ok else recorded_failure(ctx.registry, ctx.pkg, ctx.workspace)
     return Gate(
         "verified at this commit",
-        is_verified(ctx.registry, ctx.pkg, ctx.workspace),
-        f"verify({ctx.pkg.name}) has not passed for commit {ctx.git.head()[:8]}",
+        ok,
+        f"verify({ctx.pkg.name}) failed at commit {ctx.git.head()[:8]}: {failure}"
+        if failure
+        else f"verify({ctx.pkg.name}) has not passed for commit {ctx.git.head()[:8]}",
         "run `"
         + suggest(f'nox -s "verify({ctx.pkg.name})"')
         + "` (or `"

@@ -18,7 +18,7 @@ from pathlib import Path
 from juniper_release import __version__ as TOOL_VERSION
 from juniper_release.ecosystem.graph import Graph, build_graph
 from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
-from juniper_release.errors import WorkspaceError, suggest
+from juniper_release.errors import JuniperError, WorkspaceError, suggest
 from juniper_release.gitops import Git
 from juniper_release.verify.build import BuildEnvs, BuildResult, build_package, load_build, source_files, write_manifest
 
@@ -122,10 +122,23 @@ def record_path(name: str, key: str) -> Path:
     return _records_dir() / name / f"{key}.json"
 
 
+def failure_path(name: str, key: str) -> Path:
+    """The failure record of ``name`` under verify key ``key``: its own failure line, for the release's reason."""
+    return _records_dir() / name / f"{key}.failed.json"
+
+
+def record_failure(name: str, key: str, error: str) -> None:
+    """Remember why ``name`` failed its own verification under ``key`` (never a pass: the cache trusts passes only)."""
+    path = failure_path(name, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_manifest(path, {"package": name, "verify_key": key, "error": error})
+
+
 def record_success(name: str, key: str, entry: Mapping[str, object]) -> None:
     """Remember a trusted pass of ``name`` under verify key ``key``."""
     path = record_path(name, key)
     path.parent.mkdir(parents=True, exist_ok=True)
+    failure_path(name, key).unlink(missing_ok=True)
     write_manifest(
         path, {**entry, "verify_key": key, "verified_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     )
@@ -139,14 +152,26 @@ def recorded_backend(name: str, key: str) -> str | None:
         return None
 
 
-def is_verified(registry: Registry, pkg: Package, workspace: Path) -> bool:
-    """True when a successful verify on its default Python is recorded for the current source (and its dependencies')."""
+def _current_key(registry: Registry, pkg: Package, workspace: Path) -> str:
     from juniper_release.verify.pythons import default_python
 
     closure = dependency_closure(build_graph(registry, workspace), pkg.name)
     keys = {n: source_key(registry, registry.get(n), workspace) for n in {pkg.name, *closure}}
-    python = default_python(pkg, workspace)
-    return record_path(pkg.name, verify_key(pkg.name, keys, closure, python)).is_file()
+    return verify_key(pkg.name, keys, closure, default_python(pkg, workspace))
+
+
+def is_verified(registry: Registry, pkg: Package, workspace: Path) -> bool:
+    """True when a successful verify on its default Python is recorded for the current source (and its dependencies')."""
+    return record_path(pkg.name, _current_key(registry, pkg, workspace)).is_file()
+
+
+def recorded_failure(registry: Registry, pkg: Package, workspace: Path) -> str | None:
+    """The verification's own failure line for the current source, when its last verification failed."""
+    try:
+        data = json.loads(failure_path(pkg.name, _current_key(registry, pkg, workspace)).read_text(encoding="utf-8"))
+        return str(data["error"])
+    except (OSError, ValueError, KeyError, TypeError, JuniperError):
+        return None
 
 
 # --------------------------------------------------------------------------------------------------- wheelhouse

@@ -37,6 +37,7 @@ from juniper_release.verify.cache import (
     build_into_wheelhouse,
     dependency_closure,
     envs_dir,
+    record_failure,
     record_path,
     record_success,
     recorded_backend,
@@ -376,6 +377,8 @@ def _verdict_job(run_: _Run, name: str, closure: set[str], vkey: str, keep_going
         run_.skip_behind(name, failed_deps, " (its own verification is not reported)")
         return False
     if entry is None:
+        if result.status == "failed" and result.error:  # its own failure: the release's halt quotes this line
+            record_failure(name, vkey, result.error)
         return False  # failed, or skipped behind a failed build: already reported
     result.status, result.phase = "passed", None
     if failed_deps:
