@@ -31,6 +31,7 @@ from juniper_release.ecosystem.project import (
 )
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.ecosystem.versions import version_edits
+from juniper_release.release.ceilings import raise_ceiling
 from juniper_release.errors import JuniperError
 from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
@@ -329,12 +330,15 @@ def _dependent_edits(
         proj = doc["project"]
         arrays = [proj.get("dependencies", []), *list(proj.get("optional-dependencies", {}).values())]
         for extra, req in stale:
-            new_req = _rewrite_requirement(req, compatible_range(new))
-            changes.append(DependentChange(other.name, extra, str(req), new_req))
+            # Only the ceiling moves: the floor and every other specifier stay (a pin is left, and said so).
+            raised = raise_ceiling(req, new)
+            changes.append(DependentChange(other.name, extra, str(req), raised or f"{req} (a pin: not rewritten)"))
+            if raised is None:
+                continue
             for arr in arrays:
                 for i, item in enumerate(arr):
                     if Requirement(str(item)) == req:
-                        arr[i] = new_req
+                        arr[i] = raised
         if rewrite:
             edits.append(FileEdit(project.pyproject, text, tomlkit.dumps(doc)))
     return changes, edits
