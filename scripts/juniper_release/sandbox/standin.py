@@ -20,6 +20,7 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from juniper_release.ecosystem.registry import Registry, cache_dir
 from juniper_release.errors import ConfigError
@@ -159,16 +160,40 @@ def create_ecosystem(
     return Ecosystem(workspace=workspace, remotes=remotes, defects=chosen)
 
 
+class _Create(Protocol):
+    """A layout's generator: :func:`create_ecosystem` and its kin."""
+
+    def __call__(
+        self, workspace: Path, registry: Registry, defects: str | Iterable[str] | None = None, *, remotes: Path | None
+    ) -> Ecosystem: ...
+
+
+def _layout(layout: str, defects: str | Iterable[str] | None) -> tuple[_Create, frozenset[str]]:
+    """The generator of ``layout`` and the defects chosen for it (each layout has its own defect names)."""
+    if layout == "kinds":
+        from juniper_release.sandbox.kinds import create_kinds, parse_kinds_defects
+
+        return create_kinds, parse_kinds_defects(defects)
+    if layout == "grown":
+        from juniper_release.sandbox.grown import create_grown
+
+        return create_grown, parse_defects(defects)
+    if layout == "six":
+        return create_ecosystem, parse_defects(defects)
+    raise ConfigError(f"unknown stand-in layout {layout!r}", "use one of: six, grown, kinds")
+
+
 def sandbox_workspace(
     registry: Registry, defects: str | Iterable[str] | None = None, base: Path | None = None, layout: str = "six"
 ) -> Path:
     """The cached stand-in workspace under ``.juniper/sandbox/<key>``, generated on first use.
 
-    ``layout`` is ``six`` (this module) or ``grown`` (:mod:`juniper_release.sandbox.grown`). It is keyed on the
-    generator version, the layout, the defects and the registry file, so a changed generator or registry
-    yields a fresh sandbox while an unchanged one is reused (and its verification cache stays warm).
+    ``layout`` is ``six`` (this module), ``grown`` (:mod:`juniper_release.sandbox.grown`) or ``kinds``
+    (:mod:`juniper_release.sandbox.kinds`). It is keyed on the generator version, the layout, the defects and the
+    registry file, so a changed generator or registry yields a fresh sandbox while an unchanged one is reused (and
+    its verification cache stays warm).
     """
-    chosen = parse_defects(defects)
+    create, chosen = _layout(layout, defects)
     key_src = json.dumps(
         {
             "gen": GENERATOR_VERSION,
@@ -180,16 +205,11 @@ def sandbox_workspace(
     )
     key = hashlib.sha256(key_src.encode()).hexdigest()[:12]
     base = base or cache_dir() / "sandbox"
-    target = base / f"{'grown-' if layout == 'grown' else ''}{'-'.join(sorted(chosen)) or 'clean'}-{key}"
+    target = base / f"{'' if layout == 'six' else layout + '-'}{'-'.join(sorted(chosen)) or 'clean'}-{key}"
     marker = target / ".complete"
     if not marker.is_file():
         if target.exists():
             shutil.rmtree(target)
-        if layout == "grown":
-            from juniper_release.sandbox.grown import create_grown
-
-            create_grown(target / "workspace", registry, chosen, remotes=target / "remotes")
-        else:
-            create_ecosystem(target / "workspace", registry, chosen, remotes=target / "remotes")
+        create(target / "workspace", registry, chosen, remotes=target / "remotes")
         marker.write_text("ok\n", encoding="utf-8")
     return target / "workspace"
