@@ -37,8 +37,8 @@ LAYOUT_REGISTRIES = {"grown": GROWN_REGISTRY, "kinds": KINDS_REGISTRY}
 HELP = {
     "workspace": "directory holding the six checkouts (default: $JUNIPER_WORKSPACE, else this repo's parent)",
     "sandbox": "use the generated stand-in ecosystem instead of real checkouts",
-    "defects": "stand-in defects or preset for --sandbox, e.g. 'seed' or 'cycle,missing-license' (--layout kinds: "
-    "'no-tag', 'literal-mismatch')",
+    "defects": "stand-in defects or preset for --sandbox, e.g. 'seed' or 'cycle,missing-license' (the kinds layout "
+    "has its own)",
     "json": "print JSON instead of a table",
     "registry": "the registry file (default: $JUNIPER_REGISTRY, else repos.toml; e.g. registries/grown.toml)",
     "layout": "stand-in layout for --sandbox: six (default), grown (18 packages in 8 repos) or kinds (one package "
