@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from juniper_release.ecosystem.project import read_project
-from juniper_release.ecosystem.registry import Registry
+from juniper_release.ecosystem.registry import Registry, load_registry
 from juniper_release.gitops import Git
 from juniper_release.sandbox.standin import FAKE_PYPI_TOKEN, Ecosystem, create_ecosystem
 from juniper_release.verify.build import (
@@ -248,7 +248,7 @@ GOOD = {"juniper_cascor_client/__init__.py": "", "juniper_cascor_client/py.typed
 
 
 def test_inspect_wheel_accepts_a_good_wheel(clean_eco, registry, tmp_path):
-    project = read_project(clean_eco.checkout("juniper-cascor-client"))
+    project = read_project(load_registry().get("juniper-cascor-client"), clean_eco.checkout("juniper-cascor-client"))
     inspect_wheel(_wheel(tmp_path / "a.whl", GOOD), registry.get("juniper-cascor-client"), project)
 
 
@@ -274,7 +274,7 @@ def test_inspect_wheel_accepts_a_good_wheel(clean_eco, registry, tmp_path):
     ],
 )
 def test_inspect_wheel_guards(clean_eco, registry, tmp_path, files, version, pattern):
-    project = read_project(clean_eco.checkout("juniper-cascor-client"))
+    project = read_project(load_registry().get("juniper-cascor-client"), clean_eco.checkout("juniper-cascor-client"))
     wheel = _wheel(tmp_path / "w.whl", files, version)
     with pytest.raises(BuildError, match=pattern) as exc:
         inspect_wheel(wheel, registry.get("juniper-cascor-client"), project)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PACKAGE_NAMES, run_task
-from juniper_release.ecosystem.registry import clone_url
+from juniper_release.ecosystem.registry import clone_url, load_registry
 from juniper_release.errors import GitError
 from juniper_release.gitops import Git, clone_missing
 
@@ -41,7 +41,7 @@ def test_clone_missing_skips_existing_and_clones_the_rest(ecosystem, registry, t
 def _version(root: Path) -> str:
     from juniper_release.ecosystem.project import read_project
 
-    return str(read_project(root).version)
+    return str(read_project(load_registry().get(root.name), root).version)
 
 
 def test_clone_failure_is_one_line(registry, tmp_path):

@@ -576,7 +576,7 @@ def test_a_yanked_version_is_not_released_but_the_upload_gate_refuses_it(make_ec
     pages[f"/gone/simple/{client}/"] = _simple_page([_file(client, "0.3.1", "sdist", True)])
     ctx = SimpleNamespace(
         registry=reg,
-        project=read_project(eco.checkout("juniper-data")),
+        project=read_project(load_registry().get("juniper-data"), eco.checkout("juniper-data")),
         planned={},
         target=Index("pypi", f"{base}/gone/", f"{base}/gone/simple/"),
         version=Version("0.6.1"),

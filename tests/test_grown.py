@@ -112,7 +112,7 @@ def test_bump_of_a_dynamic_version_writes_its_version_file(
     bump(grown_registry, ws, "juniper-model-core", "patch", commit=True, tag=True)
     assert (root / "pyproject.toml").read_text(encoding="utf-8") == pyproject  # dynamic: untouched
     assert '__version__ = "0.3.2"' in (root / "juniper_model_core" / "_version.py").read_text(encoding="utf-8")
-    assert read_project(root).version.public == "0.3.2"
+    assert read_project(grown_registry.get("juniper-model-core"), root).version.public == "0.3.2"
     git = ["git", "-C", str(ws / "juniper-ml")]
     assert subprocess.run(
         [*git, "tag", "-l", "juniper-model-core-v0.3.2"], check=True, capture_output=True, text=True
@@ -250,7 +250,7 @@ def test_a_tag_on_a_commit_whose_dynamic_version_file_says_another_version_is_a_
 
     def row(tag_at: str):  # juniper-model-core-v0.3.2 on ``tag_at``; PyPI says 0.3.2 is released
         subprocess.run([*git, "tag", "-f", "-a", "-m", "r", "juniper-model-core-v0.3.2", tag_at], check=True)
-        project = read_project(root, pkg.version_file)
+        project = read_project(pkg, root)
         return package_status(grown_registry, pkg, project, 0, (Version("0.3.2"),), ())
 
     disagree = row("HEAD~1")  # the commit whose _version.py still says 0.3.1

@@ -10,6 +10,7 @@ import shutil
 import pytest
 from conftest import PACKAGE_NAMES, RELEASE_ORDER
 from juniper_release.ecosystem.project import read_project
+from juniper_release.ecosystem.registry import load_registry
 from juniper_release.errors import JuniperError
 from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
@@ -39,13 +40,19 @@ def test_throwaway_clones_are_bumped_once_and_the_table_shows_nothing_released(
     assert bumped[0] == "juniper-data-client: 0.3.1 -> 0.3.2" and len(bumped) == 6
     again = rehearse.bump_all(registry, workspace)
     assert again[0] == "juniper-data-client: 0.3.2 already bumped (no tag v0.3.2 yet)" and len(again) == 6
-    assert str(read_project(workspace / "juniper-data-client").version) == "0.3.2"
+    assert (
+        str(read_project(load_registry().get("juniper-data-client"), workspace / "juniper-data-client").version)
+        == "0.3.2"
+    )
     assert Git(workspace / "juniper-data-client").is_clean()
 
     with FakeGitHub() as fake:
         rows = rehearse.released_table(local_registry, workspace, GitHub(fake.url, token=""))
     assert tuple(r["package"] for r in rows) == RELEASE_ORDER
-    assert all(r["version"] == str(read_project(workspace / str(r["package"])).version) for r in rows)
+    assert all(
+        r["version"] == str(read_project(load_registry().get(str(r["package"])), workspace / str(r["package"])).version)
+        for r in rows
+    )
     assert {(r["tag on origin"], r["GitHub release"], r["testpypi"], r["pypi"]) for r in rows} == {
         (False, False, False, False)
     }

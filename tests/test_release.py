@@ -175,7 +175,9 @@ def _gate_fails(reg, eco, name: str, package: str = PKG, **kw) -> PreflightError
     assert name in [g.name for g in exc.value.failures], exc.value.failures
     assert "Fix:" in str(exc.value) and "\n" not in str(exc.value)
     assert Git(eco.checkout(package)).head() == head  # nothing changed
-    assert not Git(eco.checkout(package)).tag_exists(reg.tag_for(read_project(eco.checkout(package)).version))
+    assert not Git(eco.checkout(package)).tag_exists(
+        reg.tag_for(read_project(reg.get(package), eco.checkout(package)).version)
+    )
     return exc.value
 
 

@@ -290,7 +290,8 @@ def _artifacts(tmp_path: Path, name: str, data: bytes) -> tuple[Path, Path]:
 def _verdicts(tmp_path: Path, registry, name: str, data: bytes) -> tuple[list[str], list[str], list[str], str | None]:
     """What check, the sdist scan, the wheel scan and inspect_wheel say about one file."""
     root = _checkout(tmp_path, name, data)
-    pkg, project = registry.get(PKG), read_project(root)
+    pkg = registry.get(PKG)
+    project = read_project(pkg, root)
     checked = [f.message for f in check_secrets(pkg, project)]
     wheel, sdist = _artifacts(tmp_path, name, data)
     try:

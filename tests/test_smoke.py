@@ -113,7 +113,7 @@ def test_missing_import_fails(env):
     ],
 )
 def test_wrong_version_fails(env, module, shown):
-    match = rf"installed {module}.__version__ is {shown} but pyproject.toml says 1.3.0.*Fix: set __version__ = '1.3.0'"
+    match = rf"installed {module}.__version__ is {shown} but the installed wheel is demo-pkg 1.3.0.*Fix: set __version__ = '1.3.0'"
     with pytest.raises(VerifyError, match=match):
         smoke_test(env, _pkg(imports=(module,)), Version("1.3.0"))
 
@@ -123,7 +123,9 @@ def test_wrong_version_fails(env, module, shown):
 )
 def test_version_must_be_exactly_the_expected_text(env, module, shown):
     """1.2.0.0 equals 1.2.0 as a version but is not what was released; 'dev' and '' are no version at all."""
-    match = rf"{module}.__version__ is {shown} but pyproject.toml says 1.2.0.*Fix: set __version__ = '1.2.0'"
+    match = (
+        rf"{module}.__version__ is {shown} but the installed wheel is demo-pkg 1.2.0.*Fix: set __version__ = '1.2.0'"
+    )
     with pytest.raises(VerifyError, match=match):
         smoke_test(env, _pkg(imports=(module,)), VERSION)
 

@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 from juniper_release.ecosystem.project import VersionKind, find_module_version, read_project
+from juniper_release.ecosystem.registry import load_registry
 from juniper_release.errors import ConfigError
 from juniper_release.gitops import Git
 from juniper_release.sandbox.standin import DEFECTS, PRESETS, parse_defects
@@ -16,7 +17,7 @@ def test_clean_ecosystem_has_six_tagged_repos_with_bare_origins(ecosystem, regis
         root = ecosystem.checkout(pkg.path)
         git = Git(root)
         assert git.is_clean()
-        project = read_project(root)
+        project = read_project(pkg, root)
         assert project.name == pkg.name
         tag = registry.tag_for(project.version)
         assert git.tag_exists(tag)
@@ -45,7 +46,7 @@ def test_seed_preset_reproduces_known_problems(make_ecosystem):
     mv = find_module_version(eco.checkout("juniper-data-client"), "juniper_data_client")
     assert mv.value == "0.3.0"
     assert not (eco.checkout("juniper-data") / ".github/workflows/publish.yml").exists()
-    ml = read_project(eco.checkout("juniper-ml"))
+    ml = read_project(load_registry().get("juniper-ml"), eco.checkout("juniper-ml"))
     assert "services" not in ml.optional
     assert str(ml.requires_python) == ">=3.12"
 

@@ -178,7 +178,7 @@ def test_pre_releases_on_pypi_are_not_the_release_of_a_final_version(ecosystem, 
     root = ecosystem.checkout(pkg.path)
 
     def row(*on_pypi: str):
-        return package_status(registry, pkg, read_project(root), 0, tuple(map(Version, on_pypi)), ())
+        return package_status(registry, pkg, read_project(pkg, root), 0, tuple(map(Version, on_pypi)), ())
 
     up = row("0.3.1", "0.4.0rc1")
     assert (up.state, up.latest_tag, up.pypi_version, up.reasons) == (State.UP_TO_DATE, "v0.3.1", "0.4.0rc1", ())

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from juniper_release.ecosystem.project import read_project
+from juniper_release.ecosystem.registry import Package
 from juniper_release.ecosystem.status import State, package_status, render
 from juniper_release.ecosystem.tags import (
     TagChoice,
@@ -23,6 +24,7 @@ from juniper_release.release.versioning import plan_bump
 from packaging.version import Version
 
 FMT = "v{version}"
+PKG = Package("p", "o/p", "p", (), 0, (), False, tag_format=FMT)
 V = Version
 
 
@@ -105,21 +107,21 @@ def test_released_version_is_the_newest_final_whatever_the_checkout_declares():
 
 
 def test_the_released_versions_tag_wins_and_stale_and_foreign_tags_are_warnings(repo):
-    choice = release_tag(repo, FMT, V("0.4.0"), V("0.3.1"))
+    choice = release_tag(repo, PKG, V("0.4.0"), V("0.3.1"))
     assert choice == TagChoice("v0.3.1", V("0.3.1"), (STALE, FOREIGN), None)
 
 
 def test_without_a_released_version_the_highest_tag_at_or_below_the_declared_one(repo):
-    assert release_tag(repo, FMT, V("0.4.0"), None).tag == "v0.3.1"
-    assert release_tag(repo, FMT, V("0.3.0"), None).tag == "v0.3.0"
-    assert release_tag(repo, FMT, V("0.2.0"), None) == TagChoice(
+    assert release_tag(repo, PKG, V("0.4.0"), None).tag == "v0.3.1"
+    assert release_tag(repo, PKG, V("0.3.0"), None).tag == "v0.3.0"
+    assert release_tag(repo, PKG, V("0.2.0"), None) == TagChoice(
         None, None, (_above("0.2.0", "v0.3.0, v0.3.1, v0.25.0-alpha"), FOREIGN)
     )
 
 
 def test_a_released_version_without_a_tag_falls_back_to_the_tags_below_the_declared_one(repo):
-    assert release_tag(repo, FMT, V("0.4.0"), V("0.3.5")).tag == "v0.3.1"
-    assert release_tag(repo, FMT, V("0.4.0"), V("0.9.0")).tag == "v0.3.1"  # never the stale v0.25.0-alpha
+    assert release_tag(repo, PKG, V("0.4.0"), V("0.3.5")).tag == "v0.3.1"
+    assert release_tag(repo, PKG, V("0.4.0"), V("0.9.0")).tag == "v0.3.1"  # never the stale v0.25.0-alpha
 
 
 def test_only_tags_reachable_from_head_count(repo):
@@ -130,15 +132,15 @@ def test_only_tags_reachable_from_head_count(repo):
     repo.run("tag", "v0.26.0-alpha")
     repo.run("tag", "later-pre-migration-v0.5.0")
     repo.run("checkout", "-q", "-")
-    choice = release_tag(repo, FMT, V("0.4.0"), V("0.5.0"))
+    choice = release_tag(repo, PKG, V("0.4.0"), V("0.5.0"))
     assert choice == TagChoice("v0.3.1", V("0.3.1"), (STALE, FOREIGN), None)
     repo.run("checkout", "-q", "later")
-    assert release_tag(repo, FMT, V("0.5.0"), V("0.5.0")).tag == "v0.5.0"
+    assert release_tag(repo, PKG, V("0.5.0"), V("0.5.0")).tag == "v0.5.0"
 
 
 def test_a_tag_on_a_commit_declaring_another_version_is_a_warning_not_a_blocker(repo):
     repo.run("tag", "-f", "-a", "v0.3.1", "-m", "moved onto the 0.4.0 bump")
-    choice = release_tag(repo, FMT, V("0.4.0"), V("0.3.1"))
+    choice = release_tag(repo, PKG, V("0.4.0"), V("0.3.1"))
     mismatch = "tag v0.3.1 is on a commit whose pyproject says 0.4.0"
     assert choice == TagChoice("v0.3.1", V("0.3.1"), (STALE, FOREIGN, mismatch), mismatch)
 
@@ -148,41 +150,41 @@ def test_no_tags_at_all(tmp_path):
     git.root.mkdir()
     git.run("init", "-q")
     _commit(git, "0.1.0", "first")
-    assert release_tag(git, FMT, V("0.1.0"), V("0.1.0")) == TagChoice(None, None)
+    assert release_tag(git, PKG, V("0.1.0"), V("0.1.0")) == TagChoice(None, None)
 
 
 def test_the_previous_release_is_below_the_version_being_released(repo):
     repo.tag_annotated("v0.4.0", "Release 0.4.0")  # resuming: this release's own tag exists already
     on_pypi = [V("0.3.0"), V("0.3.1"), V("0.4.0"), V("0.5.0rc1")]
-    choice = previous_release_tag(repo, FMT, V("0.4.0"), on_pypi)
+    choice = previous_release_tag(repo, PKG, V("0.4.0"), on_pypi)
     assert (choice.tag, choice.version) == ("v0.3.1", V("0.3.1"))
     assert choice.warnings == (STALE, FOREIGN)
-    assert previous_release_tag(repo, FMT, V("0.4.0"), []).tag == "v0.3.1"
-    assert previous_release_tag(repo, FMT, V("0.4.0"), [V("0.3.0")]).tag == "v0.3.0"
+    assert previous_release_tag(repo, PKG, V("0.4.0"), []).tag == "v0.3.1"
+    assert previous_release_tag(repo, PKG, V("0.4.0"), [V("0.3.0")]).tag == "v0.3.0"
 
 
 def test_the_previous_release_prefers_the_last_final_over_a_pre_release(repo):
     repo.tag_annotated("v0.4.0rc1", "Release 0.4.0rc1")
-    assert previous_release_tag(repo, FMT, V("0.4.0"), [V("0.3.1"), V("0.4.0rc1")]).tag == "v0.3.1"
-    assert previous_release_tag(repo, FMT, V("0.4.0"), [V("0.4.0rc1")]).tag == "v0.4.0rc1"
+    assert previous_release_tag(repo, PKG, V("0.4.0"), [V("0.3.1"), V("0.4.0rc1")]).tag == "v0.3.1"
+    assert previous_release_tag(repo, PKG, V("0.4.0"), [V("0.4.0rc1")]).tag == "v0.4.0rc1"
 
 
 def test_version_at_reads_pyproject_at_a_revision(repo):
-    assert version_at(repo, "HEAD") == V("0.4.0")
-    assert version_at(repo, "v0.3.0") == V("0.3.0")
-    assert version_at(repo, "no-such-rev") is None
+    assert version_at(PKG, repo, "HEAD") == V("0.4.0")
+    assert version_at(PKG, repo, "v0.3.0") == V("0.3.0")
+    assert version_at(PKG, repo, "no-such-rev") is None
     (repo.root / "pyproject.toml").write_text('[project]\nname = "p"\ndynamic = ["version"]\n', encoding="utf-8")
     _commit(repo, None, "dynamic version")
-    assert version_at(repo, "HEAD") is None
+    assert version_at(PKG, repo, "HEAD") is None
     (repo.root / "pyproject.toml").write_text('[project]\nversion = "not a version"\n', encoding="utf-8")
     repo.run("commit", "-q", "-am", "invalid")
-    assert version_at(repo, "HEAD") is None
+    assert version_at(PKG, repo, "HEAD") is None
     (repo.root / "pyproject.toml").write_text("project = [\n", encoding="utf-8")
     repo.run("commit", "-q", "-am", "broken")
-    assert version_at(repo, "HEAD") is None
+    assert version_at(PKG, repo, "HEAD") is None
     repo.run("rm", "-q", "pyproject.toml")
     repo.run("commit", "-q", "-m", "gone")
-    assert version_at(repo, "HEAD") is None
+    assert version_at(PKG, repo, "HEAD") is None
 
 
 # --------------------------------------------------------------------------------------------------- callers
@@ -194,7 +196,7 @@ def test_status_lists_ignored_tags_as_warnings_and_stays_up_to_date(ecosystem, r
     git = Git(root)
     git.run("tag", "v0.25.0-alpha")
     git.run("tag", "cascor-pre-migration-v0.3.17")
-    row = package_status(registry, pkg, read_project(root), 0, (V("0.3.1"),), ())
+    row = package_status(registry, pkg, read_project(pkg, root), 0, (V("0.3.1"),), ())
     assert (row.state, row.latest_tag, row.reasons) == (State.UP_TO_DATE, "v0.3.1", ())
     assert row.warnings == (
         _above("0.3.1", "v0.25.0-alpha"),
@@ -210,7 +212,7 @@ def test_status_never_released_ignores_a_stale_tag(ecosystem, registry):
     pkg = registry.get("juniper-data-client")
     root = ecosystem.checkout(pkg.path)
     Git(root).run("tag", "v0.25.0-alpha")
-    row = package_status(registry, pkg, read_project(root), 0, (), ())
+    row = package_status(registry, pkg, read_project(pkg, root), 0, (), ())
     assert (row.state, row.latest_tag) == (State.NEVER_RELEASED, "v0.3.1")
 
 
@@ -233,7 +235,7 @@ def test_bump_notes_start_at_the_release_tag_and_warn_about_ignored_tags(ecosyst
 
 def _row(registry, eco, name: str, on_pypi: tuple[str, ...]):
     pkg = registry.get(name)
-    return package_status(registry, pkg, read_project(eco.checkout(pkg.path)), 0, tuple(map(V, on_pypi)), ())
+    return package_status(registry, pkg, read_project(pkg, eco.checkout(pkg.path)), 0, tuple(map(V, on_pypi)), ())
 
 
 def test_stale_foreign_and_mismatched_tags_are_warnings_never_anomalies(make_ecosystem, registry):
@@ -280,7 +282,7 @@ def test_a_pre_release_tagged_locally_is_unknown_while_testpypi_cannot_be_read(e
         (root / rel).write_text((root / rel).read_text(encoding="utf-8").replace('"0.3.1"', '"0.6.0rc1"'))
     Git(root).run("commit", "-q", "-am", "Bump to 0.6.0rc1")
     Git(root).run("tag", "-a", "v0.6.0rc1", "-m", "rc")
-    project = read_project(root)
+    project = read_project(pkg, root)
     unread = package_status(registry, pkg, project, 0, (V("0.3.1"),), None)
     assert unread.state is State.UNKNOWN
     assert unread.reasons == (

@@ -257,7 +257,7 @@ def test_rehearsal_bumps_are_judged_from_reality_so_a_resume_never_bumps_twice(m
     assert all("->" in line for line in first)
     again = bump_all(registry, eco.workspace)
     assert all("already bumped" in line for line in again)
-    assert str(read_project(eco.checkout("juniper-data")).version) == "0.6.1"
+    assert str(read_project(load_registry().get("juniper-data"), eco.checkout("juniper-data")).version) == "0.6.1"
 
 
 @pytest.mark.parametrize("bumps", ["dependency-first", "dependent-first", "uncommitted"])

@@ -159,7 +159,7 @@ def test_failing_package_does_not_hide_others_and_dependents_are_skipped(registr
     assert not report.ok
     client, data, other = (report.get(n) for n in ("juniper-data-client", "juniper-data", "juniper-cascor-client"))
     assert client.status == "failed" and client.phase == "smoke"
-    assert "__version__ is 0.3.0 but pyproject.toml says 0.3.1" in (client.error or "")
+    assert "__version__ is 0.3.0 but the installed wheel is juniper-data-client 0.3.1" in (client.error or "")
     assert "Fix: set __version__ = '0.3.1'" in (client.error or "")
     assert data.status == "skipped" and data.result == "skipped: dependency failed (juniper-data-client)"
     assert other.status in {"passed", "cached"}  # identical to the clean one: content-addressed cache

@@ -9,6 +9,7 @@ import os
 import pytest
 from conftest import run_task
 from juniper_release.ecosystem.project import find_module_version, read_project
+from juniper_release.ecosystem.registry import load_registry
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
 from juniper_release.release.versioning import (
@@ -78,7 +79,7 @@ def test_version_file_and_meta_package(ecosystem, registry):
     cc = ecosystem.checkout("juniper-cascor-client")
     assert (cc / "src/juniper_cascor_client/_version.py").read_text() == '__version__ = "0.5.0"\n'
     bump(registry, ecosystem.workspace, "juniper-ml", to="0.7.0", out=lambda _m: None)
-    assert read_project(ecosystem.checkout("juniper-ml")).version == Version("0.7.0")
+    assert read_project(load_registry().get("juniper-ml"), ecosystem.checkout("juniper-ml")).version == Version("0.7.0")
 
 
 def test_changelog_drafted_from_conventional_commits_when_unreleased_is_empty(make_ecosystem, registry):
@@ -133,7 +134,7 @@ def test_minor_bump_reports_and_rewrites_escaped_dependents(ecosystem, registry)
     assert '"juniper-cascor-client>=0.4.0,<0.5"' in ml_after  # untouched sibling
     changed = [line for line in difflib.ndiff(ml_before.splitlines(), ml_after.splitlines()) if line[:1] in "+-"]
     assert len(changed) == 2
-    data = read_project(ecosystem.checkout("juniper-data"))
+    data = read_project(load_registry().get("juniper-data"), ecosystem.checkout("juniper-data"))
     assert str(data.optional["api"][0].specifier) == "<0.5,>=0.4.0"
 
 
@@ -212,9 +213,9 @@ def test_dirty_tree_refused_without_force(ecosystem, registry):
     (root / "README.md").write_text("changed\n")
     with pytest.raises(JuniperError, match=r"uncommitted changes.*--force"):
         bump(registry, ecosystem.workspace, "juniper-data", "patch", out=lambda _m: None)
-    assert read_project(root).version == Version("0.6.0")
+    assert read_project(registry.get("juniper-data"), root).version == Version("0.6.0")
     bump(registry, ecosystem.workspace, "juniper-data", "patch", force=True, out=lambda _m: None)
-    assert read_project(root).version == Version("0.6.1")
+    assert read_project(registry.get("juniper-data"), root).version == Version("0.6.1")
 
 
 def test_tag_without_commit_and_not_greater_are_errors(ecosystem, registry):

@@ -65,7 +65,11 @@ def check_version_sync(pkg: Package, project: Project) -> list[Finding]:
     for import_name in pkg.imports:
         mv = find_module_version(project.root, import_name)
         where = mv.file.relative_to(project.root).as_posix() if mv.file else import_name
-        if mv.kind is VersionKind.MISSING:
+        target = project.module_target  # the version; for a version from git tags, its release tag's
+        said = f"the release tag {pkg.tag_for(target)} says" if project.is_vcs else "pyproject.toml says"
+        if mv.kind is VersionKind.MISSING and project.is_vcs:
+            pass  # a version from git tags needs no literal: none is demanded where none exists
+        elif mv.kind is VersionKind.MISSING:
             out.append(
                 Finding(
                     pkg.name,
@@ -76,21 +80,28 @@ def check_version_sync(pkg: Package, project: Project) -> list[Finding]:
                     f'_version.py, or derive it with importlib.metadata.version("{project.name}")',
                 )
             )
-        elif mv.disagrees_with(project.version):
+        elif mv.disagrees_with(target):
             out.append(
                 Finding(
                     pkg.name,
                     "version-sync",
                     "error",
-                    f"{import_name}.__version__ is {mv.value!r} in {where} but pyproject.toml says "
-                    f'{project.raw_version!r}. Fix: set __version__ = "{project.version}" in {where} '
-                    "(or derive it from importlib.metadata)",
+                    f"{import_name}.__version__ is {mv.value!r} in {where} but {said} "
+                    f'{str(target) if project.is_vcs else project.raw_version!r}. Fix: set __version__ = "{target}" '
+                    f"in {where} (or derive it from importlib.metadata)",
                 )
             )
         # Every other literal of the module (_version.py beside __init__.py) moves in lockstep too.
-        source = "the dynamic version" if project.is_dynamic else "pyproject.toml"
+        source = (
+            f"the release tag {pkg.tag_for(target)}"
+            if project.is_vcs
+            else "the dynamic version"
+            if project.is_dynamic
+            else "pyproject.toml"
+        )
+        shown = str(target) if project.is_vcs else project.raw_version
         for file, literal in lockstep_files(project.root, import_name):
-            if file == mv.file or not ModuleVersion(VersionKind.STATIC, literal, file).disagrees_with(project.version):
+            if file == mv.file or not ModuleVersion(VersionKind.STATIC, literal, file).disagrees_with(target):
                 continue
             rel = file.relative_to(project.root).as_posix()
             out.append(
@@ -98,8 +109,8 @@ def check_version_sync(pkg: Package, project: Project) -> list[Finding]:
                     pkg.name,
                     "version-sync",
                     "error",
-                    f"{rel} says __version__ = {literal!r} but {source} is {project.raw_version!r}: the version files "
-                    f'are not in lockstep. Fix: set __version__ = "{project.version}" in {rel}',
+                    f"{rel} says __version__ = {literal!r} but {source} is {shown!r}: the version files "
+                    f'are not in lockstep. Fix: set __version__ = "{target}" in {rel}',
                 )
             )
     return out
@@ -125,7 +136,10 @@ def check_license(pkg: Package, project: Project) -> list[Finding]:
 
 
 def check_license_table(pkg: Package, project: Project) -> list[Finding]:
-    """A TOML-table ``project.license`` builds, but setuptools prints deprecation warnings for it (an info)."""
+    """A TOML-table ``project.license`` builds, but setuptools prints deprecation warnings for it (an info). Only
+    setuptools deprecates it: other backends (flit, hatchling, pdm) are not told so."""
+    if project.backend != "setuptools":
+        return []
     license_value = load_pyproject_table(project.pyproject).get("project", {}).get("license")
     if not isinstance(license_value, dict):
         return []

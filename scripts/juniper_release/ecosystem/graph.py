@@ -249,8 +249,7 @@ def diagnose(graph: Graph) -> list[Diagnosis]:
                     pkg.name,
                     "meta-extras",
                     f"the meta-package's extras do not name {', '.join(missing)}{also}",
-                    "add them to an extra (the plan's [services] extra holds juniper-data and juniper-cascor) and "
-                    "to [all]",
+                    f"add them to one of its extras ({', '.join(pkg.extras) or 'a new extra'}) and to [all]",
                 )
             )
     for pkg, computed in graph.layer_mismatches():
@@ -292,7 +291,7 @@ def build_graph(registry: Registry, workspace: Path, projects: Mapping[str, Proj
     loaded = dict(projects) if projects is not None else {}
     for pkg in registry.packages:
         if pkg.name not in loaded:
-            loaded[pkg.name] = read_project(require_checkout(pkg, workspace), pkg.version_file)
+            loaded[pkg.name] = read_project(pkg, require_checkout(pkg, workspace))
     canon = {canonicalize_name(p.name): p.name for p in registry.packages}
     edges: list[Edge] = []
     deps: dict[str, set[str]] = {p.name: set() for p in registry.packages}

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-import ast
 import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from juniper_release.ecosystem.versions import (
+    STATIC_SOURCE,
+    SourceKind,
+    VersionSource,
+    backend_of,
+    declared_version,
+    imported_from,
+    literal_assignment,
+)
 from juniper_release.errors import WorkspaceError
+
+if TYPE_CHECKING:
+    from juniper_release.ecosystem.registry import Package
 
 
 class VersionKind(StrEnum):
@@ -66,11 +77,28 @@ class Project:
     urls: dict[str, str] = field(default_factory=dict)
     build_requires: tuple[str, ...] = ()
     version_file: Path | None = None
-    """For a dynamic ``[project].version``: the file whose ``__version__`` literal is the version."""
+    """For a version read from a file: that file (absolute)."""
+    source: VersionSource = STATIC_SOURCE
+    """Where the version comes from (:mod:`juniper_release.ecosystem.versions`)."""
+    literal_target: Version | None = None
+    """What a module's literal ``__version__`` must say (the version; for a VCS version its release tag)."""
+    backend: str = "setuptools"
+    """The build backend really in use (``setuptools``, ``flit``, ``hatchling``, ``pdm-backend``, ...)."""
 
     @property
     def is_dynamic(self) -> bool:
-        return self.version_file is not None
+        """The version is not ``[project].version`` (a version file, or git tags)."""
+        return self.source.kind is not SourceKind.STATIC
+
+    @property
+    def module_target(self) -> Version:
+        """What a module's literal ``__version__`` must equal."""
+        return self.literal_target or self.version
+
+    @property
+    def is_vcs(self) -> bool:
+        """The version comes from git tags: no file holds it, the release tag is the version."""
+        return self.source.is_vcs
 
     @property
     def pyproject(self) -> Path:
@@ -112,58 +140,18 @@ def load_pyproject_table(pyproject: Path) -> dict[str, Any]:
         raise WorkspaceError(f"{pyproject}: not valid TOML ({exc})", "fix the syntax at the position shown") from None
 
 
-def dynamic_version_candidates(doc: dict[str, Any], declared: str | None = None) -> list[str]:
-    """Where a dynamic ``[project].version`` may come from, relative to the package's directory, first match wins:
-    ``declared`` (the registry's ``version_file``), else the module of ``[tool.setuptools.dynamic] version = {attr =
-    "pkg._version.__version__"}`` in a src or flat layout."""
-    if declared:
-        return [declared]
-    spec = doc.get("tool", {}).get("setuptools", {}).get("dynamic", {}).get("version", {})
-    attr = spec.get("attr") if isinstance(spec, dict) else None
-    if not isinstance(attr, str) or "." not in attr:
-        return []
-    module = "/".join(attr.rsplit(".", 1)[0].split("."))
-    return [f"{base}{module}{suffix}" for base in ("src/", "") for suffix in (".py", "/__init__.py")]
-
-
-def dynamic_version_file(root: Path, doc: dict[str, Any], declared: str | None = None) -> Path | None:
-    """The file a dynamic ``[project].version`` comes from (:func:`dynamic_version_candidates`)."""
-    if declared:
-        return root / declared
-    return next((root / c for c in dynamic_version_candidates(doc) if (root / c).is_file()), None)
-
-
-def read_project(root: Path, version_file: str | None = None) -> Project:
-    """Read ``root/pyproject.toml``: a static ``[project].version``, or a dynamic one whose ``__version__`` literal
-    lives in ``version_file`` (relative to ``root``; default: the setuptools ``attr`` module)."""
+def read_project(pkg: Package, root: Path, tagged: Version | None = None) -> Project:
+    """Read the pyproject of ``pkg`` in its directory ``root`` (a checkout, an unpacked sdist, or with ``tagged`` a
+    tree exported from that release tag). The version comes from the one rule,
+    :func:`juniper_release.ecosystem.versions.declared_version`, which honours the registry's ``version_file``
+    because it is given the package."""
     pyproject = root / "pyproject.toml"
     doc = load_pyproject_table(pyproject)
     proj = doc.get("project")
     if not isinstance(proj, dict) or "name" not in proj:
         raise WorkspaceError(f"{pyproject}: no [project] table with a name", "add [project] name = ...")
-    raw_version = proj.get("version")
-    source: Path | None = None
-    if raw_version is None and "version" in (proj.get("dynamic") or []):
-        source = dynamic_version_file(root, doc, version_file)
-        raw_version = _literal_version(source) if source is not None and source.is_file() else None
-        if raw_version is None:
-            raise WorkspaceError(
-                f"{pyproject}: the version is dynamic but no __version__ literal was found"
-                + (f" in {source}" if source else ""),
-                "set version_file = 'pkg/_version.py' for this package in the registry, holding __version__ = 'X.Y.Z'",
-            )
-    if not isinstance(raw_version, str):
-        raise WorkspaceError(
-            f"{pyproject}: [project].version is missing or dynamic",
-            "declare a static version = 'X.Y.Z' (the release tool bumps it), or dynamic = ['version'] with a "
-            "version_file in the registry",
-        )
-    try:
-        version = Version(raw_version)
-    except InvalidVersion:
-        raise WorkspaceError(
-            f"{pyproject}: version {raw_version!r} is not a valid version", "use PEP 440, e.g. 1.2.3"
-        ) from None
+    declared = declared_version(pkg, root, doc, tagged)
+    version, raw_version = declared.version, declared.raw
     requires_python = None
     if "requires-python" in proj:
         try:
@@ -202,7 +190,10 @@ def read_project(root: Path, version_file: str | None = None) -> Project:
         classifiers=tuple(proj.get("classifiers", []) or []),
         urls=dict(proj.get("urls", {}) or {}),
         build_requires=tuple(build.get("requires", []) or []),
-        version_file=source,
+        version_file=declared.path,
+        source=declared.source,
+        literal_target=declared.literal_target,
+        backend=backend_of(doc),
     )
 
 
@@ -224,27 +215,7 @@ def _literal_version(path: Path) -> str | None:
 
 def literal_version(text: str, filename: str) -> str | None:
     """The ``__version__`` string literal of a module's source (in ``_version.py`` also ``version``/``VERSION``)."""
-    name = Path(filename).name
-    try:
-        tree = ast.parse(text, filename=filename)
-    except SyntaxError:
-        return None
-    for node in tree.body:
-        targets: list[ast.expr] = []
-        value: ast.expr | None = None
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        for target in targets:
-            if (
-                isinstance(target, ast.Name)
-                and isinstance(value, ast.Constant)
-                and isinstance(value.value, str)
-                and (target.id == "__version__" or (name == "_version.py" and target.id in {"version", "VERSION"}))
-            ):
-                return value.value
-    return None
+    return literal_assignment(text, filename)
 
 
 def _is_derived(path: Path) -> bool:
@@ -254,14 +225,36 @@ def _is_derived(path: Path) -> bool:
     )
 
 
+def _version_files(root: Path, import_name: str) -> list[Path]:
+    """The module's files that may hold ``__version__``: its ``__init__.py`` (or a single-file ``mod.py``), the file
+    ``__init__`` imports it from (``from .__version__ import __version__``), ``_version.py`` and ``version.py``."""
+    pkg_dir = module_dir(root, import_name)
+    if pkg_dir is None:
+        rel = Path(*import_name.split("."))
+        single = next(
+            (p for p in (root / "src" / rel.with_suffix(".py"), root / rel.with_suffix(".py")) if p.is_file()), None
+        )
+        return [single] if single is not None else []
+    init = pkg_dir / "__init__.py"
+    files = [init]
+    try:
+        sub = imported_from(init.read_text(encoding="utf-8"), str(init), "__version__")
+    except (OSError, UnicodeDecodeError):
+        sub = None
+    if sub is not None and "." not in sub:
+        files.append(pkg_dir / f"{sub}.py")
+    files += [pkg_dir / "_version.py", pkg_dir / "version.py"]
+    return list(dict.fromkeys(files))
+
+
 def find_module_version(root: Path, import_name: str | None) -> ModuleVersion:
     """Where the module's ``__version__`` comes from: a literal, ``importlib.metadata``, or nowhere."""
     if import_name is None:
         return ModuleVersion(VersionKind.NONE)
-    pkg_dir = module_dir(root, import_name)
-    if pkg_dir is None:
+    files = _version_files(root, import_name)
+    if not files:
         return ModuleVersion(VersionKind.MISSING)
-    for candidate in (pkg_dir / "__init__.py", pkg_dir / "_version.py", pkg_dir / "version.py"):
+    for candidate in files:
         if not candidate.is_file():
             continue
         literal = _literal_version(candidate)
@@ -275,11 +268,8 @@ def find_module_version(root: Path, import_name: str | None) -> ModuleVersion:
 def lockstep_files(root: Path, import_name: str) -> list[tuple[Path, str]]:
     """Every file of the module holding a ``__version__`` literal, with that literal: they move in lockstep with
     the pyproject (or dynamic) version."""
-    pkg_dir = module_dir(root, import_name)
-    if pkg_dir is None:
-        return []
     out = []
-    for candidate in (pkg_dir / "__init__.py", pkg_dir / "_version.py", pkg_dir / "version.py"):
+    for candidate in _version_files(root, import_name):
         literal = _literal_version(candidate) if candidate.is_file() else None
         if literal is not None:
             out.append((candidate, literal))

@@ -3,6 +3,10 @@
 Everything else (nox sessions, invoke tasks, the CI matrix) is derived from :class:`Registry`.
 Environment variables can override the index URLs, the torch source and the workspace so that tests
 and rehearsals point the tool at local servers.
+
+This module is the strict loader and the one import path: the dataclasses live in :mod:`.model`, the registry file
+and the cache directory in :mod:`.paths`, the workspace and its checkouts in :mod:`.workspace`; all are re-exported
+here.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import re
 import string
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,25 +25,71 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from juniper_release.ecosystem import tags
-from juniper_release.errors import ConfigError, WorkspaceError, suggest
+from juniper_release.ecosystem.model import (
+    INDEX_NAMES,
+    PYTHON_CANDIDATES,
+    Index,
+    Package,
+    Registry,
+    TorchSource,
+    is_url,
+)
+from juniper_release.ecosystem.paths import (
+    CACHE_DIR,
+    DEFAULT_REGISTRY,
+    ENV_CACHE_DIR,
+    ENV_REGISTRY,
+    ROOT,
+    cache_dir,
+    registry_path,
+    shown_path,
+)
+from juniper_release.ecosystem.workspace import (
+    ENV_WORKSPACE,
+    clone_url,
+    missing_checkouts,
+    missing_packages,
+    present,
+    require_checkout,
+    resolve_workspace,
+)
+from juniper_release.errors import ConfigError, WorkspaceError
 
-ROOT = Path(__file__).resolve().parents[3]
-"""The juniper-release checkout (this file lives in ``scripts/juniper_release/``)."""
+# The one import path for the registry: other modules import these names from here, wherever they are defined.
+__all__ = [
+    "CACHE_DIR",
+    "DEFAULT_REGISTRY",
+    "ENV_CACHE_DIR",
+    "ENV_INDEX_URLS",
+    "ENV_REGISTRY",
+    "ENV_TORCH_SOURCE",
+    "ENV_WORKSPACE",
+    "INDEX_NAMES",
+    "PYTHON_CANDIDATES",
+    "ROOT",
+    "SUBPACKAGE_TAG_FORMAT",
+    "Index",
+    "Package",
+    "Registry",
+    "TorchSource",
+    "WorkspaceError",
+    "cache_dir",
+    "clone_url",
+    "load_registry",
+    "missing_checkouts",
+    "missing_packages",
+    "parse_registry",
+    "present",
+    "registry_path",
+    "require_checkout",
+    "resolve_workspace",
+    "shown_path",
+]
 
-DEFAULT_REGISTRY = ROOT / "repos.toml"
-ENV_REGISTRY = "JUNIPER_REGISTRY"
-"""The registry file to read when ``--registry`` is not given (relative paths resolve from the working directory,
-then from this repository)."""
 SUBPACKAGE_TAG_FORMAT = "{name}-v{version}"
 """The default tag format of a package in a sub-directory of a shared repository."""
-CACHE_DIR = ROOT / ".juniper"
-"""The one ignored directory for wheelhouse, caches and the sandbox ($JUNIPER_CACHE_DIR overrides it)."""
-ENV_CACHE_DIR = "JUNIPER_CACHE_DIR"
-
-INDEX_NAMES = ("testpypi", "pypi")
 
 # Environment overrides, documented in README.md.
-ENV_WORKSPACE = "JUNIPER_WORKSPACE"
 ENV_TORCH_SOURCE = "JUNIPER_TORCH_SOURCE"
 ENV_INDEX_URLS = {
     ("pypi", "upload_url"): "JUNIPER_PYPI_UPLOAD_URL",
@@ -52,192 +102,6 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _IMPORT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _PYTHON_RE = re.compile(r"^3\.\d+$")
-
-PYTHON_CANDIDATES = ("3.11", "3.12", "3.13")
-"""The interpreters the ecosystem is verified on, oldest first (the one list; verification uses those found)."""
-
-
-@dataclass(frozen=True)
-class Package:
-    """One registry entry: a package, its repository and how to verify it."""
-
-    name: str
-    repo: str
-    path: str
-    imports: tuple[str, ...]
-    layer: int
-    python: tuple[str, ...]
-    """The Pythons to verify on by default (repos.toml ``python``); empty: the floor of its requires-python."""
-    torch: bool
-    extras: tuple[str, ...] = ()
-    smoke: tuple[str, ...] = ()
-    subdir: str | None = None
-    """The package's directory inside its repository (None: the repository root)."""
-    tag_format: str = "v{version}"
-    """The package's own tag format, ``{name}`` already filled in."""
-    publish_workflow: str | None = None
-    """The package's publish workflow relative to the repository root (default: see :meth:`Registry.workflow_for`)."""
-    version_file: str | None = None
-    """For a dynamic ``[project].version``: the file (relative to the package directory) holding ``__version__``."""
-    registry_file: str = "repos.toml"
-    """The registry file listing this package, as messages name it (:func:`shown_path`)."""
-
-    @property
-    def owner(self) -> str:
-        return self.repo.split("/", 1)[0]
-
-    @property
-    def repo_name(self) -> str:
-        return self.repo.split("/", 1)[1]
-
-    @property
-    def is_meta(self) -> bool:
-        """A meta-package ships no importable module (juniper-ml)."""
-        return not self.imports
-
-    def checkout(self, workspace: Path) -> Path:
-        """The package's own directory (where its pyproject.toml lives)."""
-        return workspace / self.path / self.subdir if self.subdir else workspace / self.path
-
-    def repo_dir(self, workspace: Path) -> Path:
-        """The repository checkout holding the package (shared by every package of the repository)."""
-        return workspace / self.path
-
-    def top_of(self, package_root: Path) -> Path:
-        """The repository directory above the package directory ``package_root``."""
-        return package_root.parents[len(Path(self.subdir).parts) - 1] if self.subdir else package_root
-
-    def tag_for(self, version: Version | str) -> str:
-        return tags.tag_for(self.tag_format, version)
-
-    def version_from_tag(self, tag: str) -> Version | None:
-        """The version a tag names under the package's ``tag_format``, or None when it does not follow it."""
-        return tags.tag_version(self.tag_format, tag)
-
-
-@dataclass(frozen=True)
-class Index:
-    """A PyPI-compatible index: where to upload and where its simple API lives."""
-
-    name: str
-    upload_url: str
-    simple_url: str
-
-    @property
-    def base_url(self) -> str:
-        """The simple URL without its trailing ``simple/``."""
-        url = self.simple_url.rstrip("/")
-        return url[: -len("/simple")] if url.endswith("/simple") else url
-
-
-@dataclass(frozen=True)
-class TorchSource:
-    """Where the CPU build of torch comes from."""
-
-    version: str
-    source: str
-
-    @property
-    def is_index(self) -> bool:
-        """True for an index URL (``--index-url``), False for find-links (a directory or a flat page)."""
-        return _is_url(self.source) and not self.source.endswith((".html", ".htm"))
-
-
-@dataclass(frozen=True)
-class Registry:
-    """The parsed repos.toml."""
-
-    path: Path
-    owner: str
-    organization: str
-    tag_format: str
-    branch: str
-    publish_workflow: str
-    indexes: Mapping[str, Index]
-    torch: TorchSource
-    packages: tuple[Package, ...]
-    overrides: Mapping[str, str] = field(default_factory=dict)
-    previous_owner: str | None = None
-    """The account the repos were transferred from (set by ``invoke transfer --execute``)."""
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(p.name for p in self.packages)
-
-    @property
-    def shown_path(self) -> str:
-        """How messages name this registry file (:func:`shown_path`)."""
-        return shown_path(self.path)
-
-    def get(self, name: str) -> Package:
-        """Look a package up by name (normalized), with a fix naming the known packages."""
-        wanted = canonicalize_name(name)
-        for pkg in self.packages:
-            if canonicalize_name(pkg.name) == wanted:
-                return pkg
-        raise ConfigError(
-            f"{self.path.name}: unknown package {name!r}",
-            f"use one of: {', '.join(self.names)}",
-        )
-
-    def select(self, names: str | None) -> tuple[Package, ...]:
-        """Packages named in a comma list (registry order), or all of them when ``names`` is empty."""
-        if not names or not names.strip():
-            return self.packages
-        wanted = {self.get(n.strip()).name for n in names.split(",") if n.strip()}
-        return tuple(p for p in self.packages if p.name in wanted)
-
-    def find(self, name: str) -> Package | None:
-        wanted = canonicalize_name(name)
-        return next((p for p in self.packages if canonicalize_name(p.name) == wanted), None)
-
-    def siblings(self, pkg: Package) -> tuple[Package, ...]:
-        """The other packages of ``pkg``'s repository."""
-        return tuple(p for p in self.packages if p.path == pkg.path and p.name != pkg.name)
-
-    def pathspec(self, pkg: Package) -> tuple[str, ...]:
-        """Git pathspecs (from the repository root, valid from any directory in it) of the files that belong to
-        ``pkg``: its sub-directory, or for a root package the repository minus its sub-packages' directories. Empty
-        for a package alone in its repository (every file is its own)."""
-        if pkg.subdir:
-            return (f":(top){pkg.subdir}",)
-        excluded = sorted(p.subdir for p in self.siblings(pkg) if p.subdir)
-        return (":(top)", *(f":(top,exclude){d}" for d in excluded)) if excluded else ()
-
-    def workflow_for(self, pkg: Package) -> str:
-        """The package's publish workflow, relative to its repository root: ``settings.publish_workflow`` for a root
-        package, ``publish-<name>.yml`` beside it for a sub-package (one workflow per package of a repository)."""
-        if pkg.publish_workflow:
-            return pkg.publish_workflow
-        if not pkg.subdir:
-            return self.publish_workflow
-        path = Path(self.publish_workflow)
-        return (path.parent / f"{path.stem}-{pkg.name}{path.suffix}").as_posix()
-
-    def sibling_tag_formats(self, pkg: Package) -> tuple[str, ...]:
-        """The tag formats of the other packages of ``pkg``'s repository (their tags are not foreign to it)."""
-        return tuple(p.tag_format for p in self.siblings(pkg))
-
-    def repos(self) -> tuple[Package, ...]:
-        """One package per repository (the first in registry order): what per-repository work iterates over."""
-        seen: dict[str, Package] = {}
-        for pkg in self.packages:
-            seen.setdefault(pkg.path, pkg)
-        return tuple(seen.values())
-
-    def index(self, name: str) -> Index:
-        try:
-            return self.indexes[name]
-        except KeyError:
-            raise ConfigError(f"{self.path.name}: unknown index {name!r}", "use 'testpypi' or 'pypi'") from None
-
-    def tag_for(self, version: Version | str) -> str:
-        return tags.tag_for(self.tag_format, version)
-
-    def version_from_tag(self, tag: str) -> Version | None:
-        """The version a tag names under ``tag_format``, or None when it does not follow the format."""
-        return tags.tag_version(self.tag_format, tag)
-
 
 # --------------------------------------------------------------------------------------------------- loading
 
@@ -269,11 +133,6 @@ _PACKAGE_FIELDS: dict[str, type] = {
 }
 _PACKAGE_OPTIONAL = {"extras", "smoke", "python", "subdir", "tag_format", "version_file", "publish_workflow"}
 _TOP_FIELDS = {"settings", "indexes", "torch", "package"}
-
-
-def _is_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in {"http", "https", "file"} and bool(parts.netloc or parts.scheme == "file")
 
 
 def _type_name(tp: type) -> str:
@@ -343,7 +202,7 @@ def _pythons(file: str, where: str, raw: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _check_url(file: str, where: str, value: str) -> None:
-    if not _is_url(value):
+    if not is_url(value):
         raise ConfigError(
             f"{file}: {where} is not a valid http(s) URL: {value!r}",
             "write a full URL such as https://pypi.org/simple/",
@@ -382,7 +241,7 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
     if not path or Path(path).is_absolute() or ".." in Path(path).parts:
         raise ConfigError(
             f"{file}: {where}: path {path!r} must be relative to the workspace",
-            "use the checkout directory's name, such as path = 'juniper-data'",
+            "use the checkout directory's name, such as path = 'my-package'",
         )
     imports = _string_list(file, where, "import", data["import"])
     for mod in imports:
@@ -419,12 +278,6 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
         extras=_string_list(file, where, "extras", data.get("extras", [])),
         smoke=_string_list(file, where, "smoke", data.get("smoke", [])),
     )
-
-
-def shown_path(path: Path) -> str:
-    """How messages name a registry file: relative to this repository when it lies in it (``repos.toml``,
-    ``registries/grown.toml``), else its path."""
-    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
 def _check_same_repo(file: str, pkg: Package, earlier: list[Package]) -> None:
@@ -464,6 +317,30 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
     """Parse repos.toml text; every problem is a one-line :class:`ConfigError`."""
     env = os.environ if env is None else env
     file = path.name
+    doc = _document(file, text)
+    settings = _table(file, "settings", doc["settings"], _SETTINGS_FIELDS, _SETTINGS_OPTIONAL)
+    _check_tag_format(file, "settings.", settings["tag_format"], "write tag_format = 'v{version}'")
+    overrides: dict[str, str] = {}
+    indexes = _parse_indexes(file, doc["indexes"], env, overrides)
+    torch = _parse_torch(file, doc["torch"], env, overrides)
+    packages = _parse_packages(file, doc["package"], path, settings["tag_format"])
+    return Registry(
+        path=path,
+        owner=settings["owner"],
+        organization=settings["organization"],
+        tag_format=settings["tag_format"],
+        branch=settings["branch"],
+        publish_workflow=settings["publish_workflow"],
+        indexes=indexes,
+        torch=torch,
+        packages=packages,
+        overrides=overrides,
+        previous_owner=settings.get("previous_owner"),
+    )
+
+
+def _document(file: str, text: str) -> dict[str, Any]:
+    """The TOML document, with only the known top-level sections and all of them present."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -476,12 +353,12 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
     for key in ("settings", "indexes", "torch", "package"):
         if key not in doc:
             raise ConfigError(f"{file}: missing section [{key}]", f"add the [{key}] section (see README.md)")
+    return doc
 
-    settings = _table(file, "settings", doc["settings"], _SETTINGS_FIELDS, _SETTINGS_OPTIONAL)
-    _check_tag_format(file, "settings.", settings["tag_format"], "write tag_format = 'v{version}'")
 
-    overrides: dict[str, str] = {}
-    raw_indexes = doc["indexes"]
+def _parse_indexes(file: str, raw_indexes: Any, env: Mapping[str, str], overrides: dict[str, str]) -> dict[str, Index]:
+    """The ``[indexes.*]`` tables, each URL replaced by its environment override when set (recorded in
+    ``overrides``)."""
     if not isinstance(raw_indexes, dict):
         raise ConfigError(f"{file}: indexes must be a table", "write [indexes.pypi] and [indexes.testpypi]")
     for key in raw_indexes:
@@ -505,8 +382,12 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
             else:
                 _check_url(file, f"indexes.{name}.{url_key}", data[url_key])
         indexes[name] = Index(name=name, upload_url=data["upload_url"], simple_url=data["simple_url"])
+    return indexes
 
-    torch_data = _table(file, "torch", doc["torch"], _TORCH_FIELDS)
+
+def _parse_torch(file: str, raw: Any, env: Mapping[str, str], overrides: dict[str, str]) -> TorchSource:
+    """The ``[torch]`` table, its source replaced by $JUNIPER_TORCH_SOURCE when set (recorded in ``overrides``)."""
+    torch_data = _table(file, "torch", raw, _TORCH_FIELDS)
     try:
         Version(torch_data["version"])
     except InvalidVersion:
@@ -516,7 +397,7 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
     source = torch_data["source"]
     if env.get(ENV_TORCH_SOURCE):
         source = env[ENV_TORCH_SOURCE].strip()
-        if not _is_url(source):
+        if not is_url(source):
             if urlsplit(source).scheme:
                 raise ConfigError(
                     f"{ENV_TORCH_SOURCE}: {source!r} is neither an http(s) URL nor a directory",
@@ -525,19 +406,22 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
             # A directory given relative to where the command runs: installers run elsewhere, so anchor it.
             source = str(Path(source).expanduser().resolve())
         overrides[ENV_TORCH_SOURCE] = source
-    elif not _is_url(source) and not Path(source).is_absolute():
+    elif not is_url(source) and not Path(source).is_absolute():
         raise ConfigError(
             f"{file}: torch.source {source!r} is neither a URL nor an absolute path",
             "use the PyTorch CPU index URL or an absolute find-links directory",
         )
+    return TorchSource(version=torch_data["version"], source=source)
 
-    raw_packages = doc["package"]
+
+def _parse_packages(file: str, raw_packages: Any, path: Path, default_tag_format: str) -> tuple[Package, ...]:
+    """The ``[[package]]`` tables in order: no name or directory twice, packages of one repository consistent."""
     if not isinstance(raw_packages, list) or not raw_packages:
         raise ConfigError(f"{file}: [[package]] must list the packages", "add one [[package]] table per package")
     packages: list[Package] = []
     seen: dict[str, str] = {}
     for i, raw in enumerate(raw_packages):
-        pkg = replace(_parse_package(file, i, raw, settings["tag_format"]), registry_file=shown_path(path))
+        pkg = replace(_parse_package(file, i, raw, default_tag_format), registry_file=shown_path(path))
         directory = f"{pkg.path}/{pkg.subdir}" if pkg.subdir else pkg.path
         for key, value in (("name", canonicalize_name(pkg.name)), ("path", directory)):
             marker = f"{key}:{value}"
@@ -549,20 +433,7 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
             seen[marker] = pkg.name
         _check_same_repo(file, pkg, packages)
         packages.append(pkg)
-
-    return Registry(
-        path=path,
-        owner=settings["owner"],
-        organization=settings["organization"],
-        tag_format=settings["tag_format"],
-        branch=settings["branch"],
-        publish_workflow=settings["publish_workflow"],
-        indexes=indexes,
-        torch=TorchSource(version=torch_data["version"], source=source),
-        packages=tuple(packages),
-        overrides=overrides,
-        previous_owner=settings.get("previous_owner"),
-    )
+    return tuple(packages)
 
 
 def load_registry(path: Path | None = None, env: Mapping[str, str] | None = None) -> Registry:
@@ -586,94 +457,3 @@ def load_registry(path: Path | None = None, env: Mapping[str, str] | None = None
             f"{path}: cannot read the registry ({exc.strerror})", "check the path and its permissions"
         ) from None
     return parse_registry(text, path, env)
-
-
-def registry_path(option: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """The registry file: ``--registry``, then $JUNIPER_REGISTRY, then repos.toml. A relative path that does not
-    exist from the working directory is looked up in this repository (``registries/grown.toml``)."""
-    env = os.environ if env is None else env
-    chosen = option or env.get(ENV_REGISTRY)
-    if not chosen:
-        return DEFAULT_REGISTRY
-    path = Path(chosen).expanduser()
-    if not path.is_absolute() and not path.exists() and (ROOT / path).exists():
-        return ROOT / path
-    return path
-
-
-# --------------------------------------------------------------------------------------------------- workspace
-
-
-def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    """The tool's one ignored cache directory: $JUNIPER_CACHE_DIR, else ``.juniper/`` in this repository."""
-    env = os.environ if env is None else env
-    return Path(env[ENV_CACHE_DIR]).expanduser().resolve() if env.get(ENV_CACHE_DIR) else CACHE_DIR
-
-
-def resolve_workspace(option: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """The directory holding the checkouts: ``--workspace``, then $JUNIPER_WORKSPACE, then this repo's parent."""
-    env = os.environ if env is None else env
-    if option:
-        chosen, origin = Path(option), "--workspace"
-    elif env.get(ENV_WORKSPACE):
-        chosen, origin = Path(env[ENV_WORKSPACE]), f"${ENV_WORKSPACE}"
-    else:
-        chosen, origin = ROOT.parent, "the default (this repository's parent)"
-    chosen = chosen.expanduser().resolve()
-    if not chosen.is_dir():
-        raise WorkspaceError(
-            f"workspace {chosen} (from {origin}) is not a directory",
-            f"create it, or pass --workspace DIR / set {ENV_WORKSPACE}",
-        )
-    return chosen
-
-
-def require_checkout(pkg: Package, workspace: Path) -> Path:
-    """The package's checkout, or a clear error naming the path and how to get it."""
-    path = pkg.checkout(workspace)
-    if pkg.subdir and pkg.repo_dir(workspace).is_dir() and not (path / "pyproject.toml").is_file():
-        raise WorkspaceError(
-            f"{pkg.name}: the checkout {pkg.repo_dir(workspace)} has no {pkg.subdir}/pyproject.toml (an older "
-            f"snapshot of {pkg.repo} without this package)",
-            f"update the checkout (git pull), or leave {pkg.name} out with --packages",
-        )
-    if not (path / "pyproject.toml").is_file():
-        raise WorkspaceError(
-            f"{pkg.name}: no checkout at {path}",
-            f"run `{suggest(f'invoke clone --workspace {workspace}')}` (clones {pkg.repo}), or pass --workspace DIR",
-        )
-    return path
-
-
-def missing_checkouts(registry: Registry, workspace: Path) -> list[Package]:
-    """Packages whose repository is not checked out (a root package needs its pyproject.toml, a sub-package only
-    the repository directory: see :func:`missing_packages`)."""
-    return [
-        p
-        for p in registry.packages
-        if not (p.checkout(workspace) / "pyproject.toml").is_file()
-        and not (p.subdir and p.repo_dir(workspace).is_dir())
-    ]
-
-
-def missing_packages(registry: Registry, workspace: Path) -> list[Package]:
-    """Sub-packages the registry lists whose repository is checked out but does not have them (yet): an older
-    checkout. Status and check show them as rows; verify and release refuse them."""
-    return [
-        p
-        for p in registry.packages
-        if p.subdir and p.repo_dir(workspace).is_dir() and not (p.checkout(workspace) / "pyproject.toml").is_file()
-    ]
-
-
-def present(registry: Registry, workspace: Path) -> Registry:
-    """The registry without its :func:`missing_packages` (what the graph and the checks read)."""
-    gone = {p.name for p in missing_packages(registry, workspace)}
-    return replace(registry, packages=tuple(p for p in registry.packages if p.name not in gone)) if gone else registry
-
-
-def clone_url(pkg: Package, base: str = "https://github.com/") -> str:
-    """The URL ``invoke clone`` uses: ``base`` + owner/name (base may be a local directory in tests)."""
-    if base.endswith("/"):
-        return f"{base}{pkg.repo}.git" if base.startswith(("http://", "https://")) else f"{base}{pkg.repo}"
-    return f"{base}/{pkg.repo}"

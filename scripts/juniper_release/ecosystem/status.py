@@ -144,10 +144,11 @@ def _module_version(pkg: Package, project: Project) -> tuple[str, list[str]]:
     for import_name in pkg.imports:
         mv = find_module_version(project.root, import_name)
         shown = shown or mv.display
-        if mv.kind is VersionKind.MISSING:
+        if mv.kind is VersionKind.MISSING and not project.is_vcs:  # a VCS version needs no literal
             reasons.append(f"{import_name} has no recognisable __version__")
-        elif mv.disagrees_with(project.version):
-            reasons.append(f"{import_name}.__version__ {mv.value} != pyproject {project.version}")
+        elif mv.disagrees_with(project.module_target):
+            against = f"tag {pkg.tag_for(project.module_target)}" if project.is_vcs else "pyproject"
+            reasons.append(f"{import_name}.__version__ {mv.value} != {against} {project.module_target}")
     return shown or VersionKind.MISSING.value, reasons
 
 
@@ -180,9 +181,7 @@ def package_status(
     published_pre = declared.is_prerelease and any(declared in (found or ()) for found in (pypi, testpypi))
     basis = declared if published_pre else released  # a published pre-release is its own release
     if Git(pkg.top_of(project.root)).is_repo():  # a sub-package's git commands run in its own directory
-        choice = tags.release_tag(
-            git, pkg.tag_format, declared, basis, registry.sibling_tag_formats(pkg), pkg.version_file
-        )
+        choice = tags.release_tag(git, pkg, declared, basis, registry.sibling_tag_formats(pkg))
     else:
         choice = tags.TagChoice(None, None)
     if tags_stand_in:
@@ -216,8 +215,8 @@ def package_status(
         state = State.UNRELEASED_CHANGES if commits else State.UP_TO_DATE
     elif released is None:
         state = State.NEVER_RELEASED
-    elif declared > released:
-        state = State.BUMPED_NOT_RELEASED
+    elif declared > released and not (project.is_vcs and (declared.is_devrelease or declared.local)):
+        state = State.BUMPED_NOT_RELEASED  # a VCS version past its tag is commits since it, not a bump
     elif commits:
         state = State.UNRELEASED_CHANGES
     else:

@@ -16,16 +16,16 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
-from juniper_release.ecosystem.project import dynamic_version_candidates, literal_version
+from juniper_release.ecosystem.versions import declared_at
 
 if TYPE_CHECKING:
+    from juniper_release.ecosystem.registry import Package
     from juniper_release.gitops import Git
 
 
@@ -91,67 +91,31 @@ def behind(declared: Version, released: Version | None) -> bool:
     return released is not None and declared < released
 
 
-def version_at(git: Git, rev: str, version_file: str | None = None) -> Version | None:
-    """The version the package declares at ``rev``: pyproject's ``[project].version``, or for a dynamic version the
-    ``__version__`` of ``version_file`` (the registry's, relative to the package; default the setuptools ``attr``
-    module) at ``rev``. None when there is none or it is not valid."""
-    return declared_at(git, rev, version_file)[0]
-
-
-def declared_at(git: Git, rev: str, version_file: str | None = None) -> tuple[Version | None, str]:
-    """:func:`version_at`, and the file that declares it (``pyproject`` or the dynamic version's file)."""
-    # ./ is relative to the git directory's working directory: a sub-package reads its own files.
-    if not git.ok("cat-file", "-e", f"{rev}:./pyproject.toml"):
-        return None, "pyproject"
-    try:
-        doc = tomllib.loads(git.run("show", f"{rev}:./pyproject.toml"))
-        project = doc.get("project", {})
-        raw, source = project.get("version"), "pyproject"
-        if raw is None and "version" in (project.get("dynamic") or []):
-            for candidate in dynamic_version_candidates(doc, version_file):
-                if git.ok("cat-file", "-e", f"{rev}:./{candidate}"):
-                    raw, source = (
-                        literal_version(git.run("show", f"{rev}:./{candidate}", strip=False), candidate),
-                        candidate,
-                    )
-                    break
-        return (Version(raw) if isinstance(raw, str) else None), source
-    except (tomllib.TOMLDecodeError, InvalidVersion, AttributeError):
-        return None, "pyproject"
+def version_at(pkg: Package, git: Git, rev: str) -> Version | None:
+    """The version ``pkg`` declares at ``rev`` (:func:`juniper_release.ecosystem.versions.declared_at`): None when
+    there is none, it is not valid, or it comes from git tags (the tag is the version)."""
+    return declared_at(pkg, git, rev)[0]
 
 
 def release_tag(
-    git: Git,
-    tag_format: str,
-    declared: Version,
-    released: Version | None,
-    siblings: Sequence[str] = (),
-    version_file: str | None = None,
+    git: Git, pkg: Package, declared: Version, released: Version | None, siblings: Sequence[str] = ()
 ) -> TagChoice:
-    """The release tag of a checkout declaring ``declared`` whose released version is ``released`` (None when
-    unknown or never released). Tags following a ``siblings`` format (other packages of a shared repository) are
-    theirs, neither chosen nor warned about. ``version_file`` is a dynamic version's file (see :func:`version_at`)."""
-    return _choose(git, tag_format, released, declared, inclusive=True, siblings=siblings, version_file=version_file)
+    """The release tag of ``pkg``'s checkout declaring ``declared`` whose released version is ``released`` (None
+    when unknown or never released). Tags following a ``siblings`` format (other packages of a shared repository)
+    are theirs, neither chosen nor warned about."""
+    return _choose(git, pkg, released, declared, inclusive=True, siblings=siblings)
 
 
-def previous_release_tag(
-    git: Git, tag_format: str, version: Version, on_index: Sequence[Version], version_file: str | None = None
-) -> TagChoice:
+def previous_release_tag(git: Git, pkg: Package, version: Version, on_index: Sequence[Version]) -> TagChoice:
     """The release tag before ``version`` (the one being released): the same rule over the versions below it."""
     earlier = newest_release(v for v in on_index if v < version)
-    return _choose(git, tag_format, earlier, version, inclusive=False, version_file=version_file)
+    return _choose(git, pkg, earlier, version, inclusive=False)
 
 
 def _choose(
-    git: Git,
-    tag_format: str,
-    released: Version | None,
-    ceiling: Version,
-    *,
-    inclusive: bool,
-    siblings: Sequence[str] = (),
-    version_file: str | None = None,
+    git: Git, pkg: Package, released: Version | None, ceiling: Version, *, inclusive: bool, siblings: Sequence[str] = ()
 ) -> TagChoice:
+    tag_format = pkg.tag_format
     names = [t for t in git.tags(merged="HEAD") if not any(tag_version(fmt, t) is not None for fmt in siblings)]
     tags = matching_tags(tag_format, names)
     below = [v for v in tags if v < ceiling or (inclusive and v == ceiling)]
@@ -159,10 +123,12 @@ def _choose(
     tag = tags[version] if version is not None else None
     warnings = _ignored_warnings(tag_format, names, tags, ceiling, tag)
     others = [(tags[v], v) for v in sorted(below) if tags[v] != tag]
-    wrong = [f"{t} ({at})" for t, v in others if (at := version_at(git, t, version_file)) is not None and at != v]
+    wrong = [(t, at) for t, v in others if (at := declared_at(pkg, git, t))[0] is not None and at[0] != v]
     if wrong:
-        warnings.append(f"tags on commits whose {version_file or 'pyproject'} says another version: {', '.join(wrong)}")
-    mismatch = _mismatch(git, tag, version, version_file)
+        files = sorted({source for _, (_, source) in wrong})
+        shown = ", ".join(f"{t} ({at})" for t, (at, _) in wrong)
+        warnings.append(f"tags on commits whose {', '.join(files)} says another version: {shown}")
+    mismatch = _mismatch(git, pkg, tag, version)
     return TagChoice(tag, version, (*warnings, *([mismatch] if mismatch else [])), mismatch)
 
 
@@ -182,8 +148,8 @@ def _ignored_warnings(
     return warnings
 
 
-def _mismatch(git: Git, tag: str | None, version: Version | None, version_file: str | None) -> str | None:
-    at_tag, source = declared_at(git, tag, version_file) if tag is not None else (None, "")
+def _mismatch(git: Git, pkg: Package, tag: str | None, version: Version | None) -> str | None:
+    at_tag, source = declared_at(pkg, git, tag) if tag is not None else (None, "")
     if at_tag is None or at_tag == version:
         return None
     return f"tag {tag} is on a commit whose {source} says {at_tag}"

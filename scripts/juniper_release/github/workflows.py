@@ -194,7 +194,7 @@ def render_all(
     """Every selected package's workflows (with its checkout's requires-python when ``workspace`` is given)."""
     out: list[Rendered] = []
     for pkg in registry.packages if packages is None else packages:
-        spec = read_project(require_checkout(pkg, workspace)).requires_python if workspace else None
+        spec = read_project(pkg, require_checkout(pkg, workspace)).requires_python if workspace else None
         out += render_package(registry, pkg, spec)
     return out
 

@@ -77,7 +77,7 @@ class ReleaseContext:
         self.planned = dict(planned or {})
         self.forge = forge or GitHub()
         self.git = Git(self.root)
-        self.project = read_project(self.root, self.pkg.version_file)
+        self.project = read_project(self.pkg, self.root)
         self.version = self.project.version
         self.tag = self.pkg.tag_for(self.version)  # the package's own tag format (shared repositories)
         self.key = f"{self.pkg.name}=={self.version}"
@@ -98,7 +98,7 @@ class ReleaseContext:
             for sibling in self.registry.siblings(self.pkg):
                 root = sibling.checkout(self.workspace)
                 try:
-                    files = _bump_files(sibling, root, read_project(root, sibling.version_file))
+                    files = _bump_files(sibling, root, read_project(sibling, root))
                 except JuniperError:  # not in this (older) checkout, or unreadable: nothing of it is pending
                     continue
                 self._sibling_bump_paths |= _from_top(sibling, files)
@@ -121,7 +121,7 @@ class ReleaseContext:
         return (
             bool(own)
             and dirty - own <= self.sibling_bump_paths()
-            and version_at(self.git, "HEAD", self.pkg.version_file) != self.version
+            and version_at(self.pkg, self.git, "HEAD") != self.version
         )
 
     def only_sibling_bumps_pending(self) -> bool:

@@ -160,23 +160,30 @@ def version_not_yet_published(ctx: ReleaseContext) -> Gate:
 
 
 def versions_agree(ctx: ReleaseContext) -> Gate:
-    """pyproject's version is normalized and equals the module's ``__version__`` and the tag's version."""
-    version, mv = ctx.version, ctx.module_version
+    """pyproject's version is normalized and equals the module's ``__version__`` and the tag's version. A version
+    from git tags must name a release tag exactly: a build of an untagged commit (``1.6.1.dev3+g...``) is refused."""
+    version, mv, project = ctx.version, ctx.module_version, ctx.project
     problems = []
-    if str(version) != ctx.project.raw_version:
-        problems.append(f"pyproject version {ctx.project.raw_version!r} is not normalized ({version})")
+    if project.is_vcs and (version.is_devrelease or version.local):
+        problems.append(
+            f"the version from git tags ({project.source.tool}) is {version}: HEAD is not on a release tag, and an "
+            "untagged commit is never released"
+        )
+    elif str(version) != project.raw_version:
+        problems.append(f"pyproject version {project.raw_version!r} is not normalized ({version})")
     if mv.kind is VersionKind.STATIC and mv.value != str(version):
-        problems.append(f"__version__ is {mv.value} but pyproject says {version}")
-    if mv.kind is VersionKind.MISSING:
+        problems.append(f"__version__ is {mv.value} but {project.source.where} says {version}")
+    if mv.kind is VersionKind.MISSING and not project.is_vcs:
         problems.append(f"no __version__ found in {ctx.pkg.imports[0]}")
     if ctx.pkg.version_from_tag(ctx.tag) != version:
         problems.append(f"tag {ctx.tag} does not name version {version}")
-    return Gate(
-        "pyproject == __version__ == tag",
-        not problems,
-        "; ".join(problems),
-        f"{suggest(f'invoke bump --package {ctx.pkg.name} --to {version} --force')}, or fix the version by hand",
+    fix = (
+        f"tag the release: {suggest(f'invoke bump --package {ctx.pkg.name} --part patch --commit')} "
+        "(for a version from git tags the bump's annotated tag is the version)"
+        if project.is_vcs
+        else f"{suggest(f'invoke bump --package {ctx.pkg.name} --to {version} --force')}, or fix the version by hand"
     )
+    return Gate("pyproject == __version__ == tag", not problems, "; ".join(problems), fix)
 
 
 def requirements_available(ctx: ReleaseContext) -> Gate:
@@ -263,7 +270,7 @@ def _previous_tag(ctx: ReleaseContext) -> str | None:
         released = indexes.live_versions(ctx.registry.index("pypi"), ctx.pkg.name)
     except (indexes.IndexUnreachable, Offline):
         released = ()
-    return previous_release_tag(ctx.git, ctx.pkg.tag_format, ctx.version, released, ctx.pkg.version_file).tag
+    return previous_release_tag(ctx.git, ctx.pkg, ctx.version, released).tag
 
 
 def _entry_points(ctx: ReleaseContext, group: str) -> dict[str, str]:

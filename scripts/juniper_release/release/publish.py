@@ -189,7 +189,7 @@ def verify_install(
     log: Callable[[str], None] = print,
 ) -> str:
     """Install ``pkg==version`` from ``index`` in a fresh env and smoke-test it (``verify.smoke``). Returns a summary."""
-    project = read_project(source)
+    project = read_project(pkg, source)
     env = create_env(work_dir / f"verify-{pkg.name}-{index.name}", choose(pkg, project.requires_python)[0])
     third, siblings = _base_requirements(registry, project, env.full_version())
     _install_third_party(registry, pkg, third, env, work_dir, log)

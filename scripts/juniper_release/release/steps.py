@@ -200,7 +200,7 @@ def build(ctx: ReleaseContext) -> str:
             shutil.copy2(artifact, ctx.dist_dir / artifact.name)
         names = ", ".join(a.name for a in verified.artifacts)
         return f"reusing the verified artifacts (the files verify installed): {names}"
-    result = build_tree(ctx.pkg, _export_tag(ctx), ctx.dist_dir)
+    result = build_tree(ctx.pkg, _export_tag(ctx), ctx.dist_dir, ctx.version)
     return "built " + ", ".join(f.name for f in sorted(result.artifacts))
 
 

@@ -30,6 +30,7 @@ from juniper_release.ecosystem.project import (
     sibling_requirements,
 )
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
+from juniper_release.ecosystem.versions import version_edits
 from juniper_release.errors import JuniperError
 from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
@@ -185,10 +186,11 @@ def set_pyproject_version(text: str, version: Version) -> str:
     return tomlkit.dumps(doc)
 
 
-def set_literal_version(text: str, version: Version, filename: str = "__init__.py") -> str:
-    """``text`` with the ``__version__`` string literal replaced (located with ast, so nothing else moves)."""
+def set_literal_version(text: str, version: Version, filename: str = "__init__.py", name: str = "__version__") -> str:
+    """``text`` with the ``name`` (``__version__``) string literal replaced (located with ast, so nothing else
+    moves)."""
     tree = ast.parse(text)
-    names = {"__version__"} | ({"version", "VERSION"} if filename == "_version.py" else set())
+    names = {name} | ({"version", "VERSION"} if name == "__version__" and filename == "_version.py" else set())
     lines = text.splitlines(keepends=True)
     for node in tree.body:
         targets: list[ast.expr] = []
@@ -206,7 +208,7 @@ def set_literal_version(text: str, version: Version, filename: str = "__init__.p
             quote = line[start : start + 1].decode()
             lines[i] = (line[:start] + f"{quote}{version}{quote}".encode() + line[end:]).decode("utf-8")
             return "".join(lines)
-    raise VersionError(f"{filename}: no single-line __version__ string literal", "write __version__ = 'X.Y.Z'")
+    raise VersionError(f"{filename}: no single-line {name} string literal", f"write {name} = 'X.Y.Z'")
 
 
 # --------------------------------------------------------------------------------------------------- changelog
@@ -292,6 +294,8 @@ class BumpPlan:
     edits: list[FileEdit] = field(default_factory=list)
     dependents: list[DependentChange] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    vcs: str | None = None
+    """For a version from git tags: the tool computing it (``hatch-vcs``); no file holds the version, the tag is it."""
 
     def diff(self, workspace: Path) -> str:
         return "".join(e.diff(workspace) for e in self.edits)
@@ -312,7 +316,7 @@ def _dependent_edits(
     for other in registry.packages:
         if other.name == pkg.name or not (other.checkout(workspace) / "pyproject.toml").is_file():
             continue
-        project = read_project(other.checkout(workspace), other.version_file)
+        project = read_project(other, other.checkout(workspace))
         stale = [
             (extra, req)
             for extra, req in sibling_requirements(project, {target})
@@ -350,8 +354,11 @@ def plan_bump(
     """Every edit a bump makes, computed without writing anything."""
     pkg = registry.get(package)
     root = require_checkout(pkg, workspace)
-    project = read_project(root, pkg.version_file)
-    old = parse_strict(project.raw_version, f"{project.pyproject}: version")
+    project = read_project(pkg, root)
+    # A version from git tags: the bump starts from the release tag, not the computed 1.6.1.dev3+g... in between.
+    old = (
+        project.module_target if project.is_vcs else parse_strict(project.raw_version, f"{project.pyproject}: version")
+    )
     if to is not None:
         if part is not None:
             raise VersionError("both --part and --to given", "pass one of them")
@@ -362,21 +369,15 @@ def plan_bump(
         new = next_version(old, part, pre)
     if new <= old:
         raise VersionError(f"{pkg.name}: {new} is not greater than the current {old}", "choose a higher version")
-    plan = BumpPlan(pkg, root, old, new)
+    plan = BumpPlan(pkg, root, old, new, vcs=project.source.tool if project.is_vcs else None)
     if old.major == 0 and new.major == 0 and new.minor > old.minor:
         plan.warnings.append(
             f"{pkg.name} {old} -> {new} is a minor bump before 1.0: it may break consumers pinned to <0.{old.minor + 1}"
         )
-    pyproject_text = project.pyproject.read_text(encoding="utf-8")
     edited: set[Path] = set()
-    if project.version_file is not None:  # dynamic: the version lives in the module, pyproject stays as it is
-        text = project.version_file.read_text(encoding="utf-8")
-        plan.edits.append(
-            FileEdit(project.version_file, text, set_literal_version(text, new, project.version_file.name))
-        )
-        edited.add(project.version_file)
-    else:
-        plan.edits.append(FileEdit(project.pyproject, pyproject_text, set_pyproject_version(pyproject_text, new)))
+    for path, before, after in version_edits(project, new):  # the one version rule says which file holds it
+        plan.edits.append(FileEdit(path, before, after))
+        edited.add(path)
     for mod in pkg.imports[:1]:
         # Every literal __version__ of the module moves in lockstep (__init__.py, _version.py, version.py).
         for file, _ in lockstep_files(root, mod):
@@ -385,13 +386,13 @@ def plan_bump(
                 plan.edits.append(FileEdit(file, text, set_literal_version(text, new, file.name)))
                 edited.add(file)
         mv = find_module_version(root, mod)
-        if mv.kind is VersionKind.MISSING:
+        if mv.kind is VersionKind.MISSING and not project.is_vcs:
             plan.warnings.append(f"{pkg.name}: no __version__ found in {mod}; only pyproject.toml changes")
     git = Git(root)
     subjects: list[str] = []
     if Git(pkg.top_of(root)).is_repo():
         # offline: the highest tag at or below old
-        since = tags.release_tag(git, pkg.tag_format, old, None, registry.sibling_tag_formats(pkg), pkg.version_file)
+        since = tags.release_tag(git, pkg, old, None, registry.sibling_tag_formats(pkg))
         plan.warnings.extend(f"{pkg.name}: {w}" for w in since.warnings)
         # Only the package's own paths: a sibling sub-package's commits are not this release's notes.
         subjects = git.subjects_since(since.tag, registry.pathspec(pkg))
@@ -478,6 +479,7 @@ def bump(
     if tag and not commit:
         raise JuniperError("--tag needs --commit (the tag must point at the bump commit)", "add --commit")
     plan = plan_bump(registry, workspace, package, part, pre=pre, to=to, update_dependents=update_dependents)
+    tag = tag or (commit and plan.vcs is not None)  # a version from git tags exists only as its tag
     if not force and not dry_run:
         check_clean(plan, workspace, registry)
     if tag:
@@ -493,13 +495,44 @@ def bump(
         )
     if plan.dependents and not update_dependents:
         out("  (pass --update-dependents to rewrite those specifiers)")
+    vcs_note = (
+        f"{plan.package.name}: the version comes from git tags ({plan.vcs}): no version file is edited; the release "
+        f"commit is the CHANGELOG move, and the annotated tag {plan.package.tag_for(plan.new)} is the version"
+        if plan.vcs
+        else None
+    )
     if dry_run:
         out(plan.diff(workspace))
+        if vcs_note:
+            out(vcs_note + " (--commit makes both)")
         out(f"dry run: {plan.package.name} {plan.old} -> {plan.new}; nothing was written")
         return plan
     apply_edits(plan.edits)
     out(f"{plan.package.name}: {plan.old} -> {plan.new} ({len(plan.edits)} files written)")
+    if vcs_note:
+        out(
+            vcs_note
+            + ("" if commit else "; pass --commit to make them (until the tag exists the version is unchanged)")
+        )
     if commit:
         for line in commit_and_tag(plan, registry, workspace, tag=tag):
             out(line)
+        if plan.vcs:
+            _check_tag_maps(plan)
     return plan
+
+
+def _check_tag_maps(plan: BumpPlan) -> None:
+    """The version scheme reads the new tag as the new version (``v1.7.0rc1`` is ``1.7.0rc1``); else the tag this
+    bump just made (never pushed) is removed again and the error names the tag format to fix."""
+    got = read_project(plan.package, plan.root).version
+    if got == plan.new:
+        return
+    name = plan.package.tag_for(plan.new)
+    Git(plan.root).run("tag", "-d", name)
+    raise JuniperError(
+        f"{plan.package.name}: {plan.vcs} reads the new tag {name} as {got}, not {plan.new}; the tag was removed "
+        "(the bump commit stays)",
+        f"make the registry's tag_format for {plan.package.name} match the project's tag pattern, then tag again: "
+        f"git tag -a {name} -m 'Release {plan.package.name} {plan.new}'",
+    )

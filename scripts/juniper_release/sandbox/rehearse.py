@@ -78,7 +78,7 @@ def bump_all(registry: Registry, workspace: Path, part: str = "patch") -> list[s
     lines = []
     for pkg in registry.packages:
         git = Git(pkg.checkout(workspace))
-        current = read_project(pkg.checkout(workspace)).version
+        current = read_project(pkg, pkg.checkout(workspace)).version
         if not git.tag_exists(registry.tag_for(current)):
             lines.append(f"{pkg.name}: {current} already bumped (no tag {registry.tag_for(current)} yet)")
             continue
@@ -109,7 +109,7 @@ def workflow_runner(registry: Registry, remotes: Path, work: Path, verify_instal
         with tarfile.open(archive) as tar:
             tar.extractall(src, filter="data")
         archive.unlink()
-        files = sorted(build_tree(pkg, src, work / f"ci-dist-{pkg.name}-{version}").artifacts)
+        files = sorted(build_tree(pkg, src, work / f"ci-dist-{pkg.name}-{version}", version).artifacts)
         chain = ["testpypi"] if version.is_prerelease else ["testpypi", "pypi"]
         for name in chain:
             index = registry.index(name)
@@ -144,7 +144,7 @@ def released_table(registry: Registry, workspace: Path, forge: GitHub) -> list[d
     rows: list[dict[str, object]] = []
     for pkg in registry.packages:
         git = Git(pkg.checkout(workspace))
-        version = read_project(pkg.checkout(workspace)).version
+        version = read_project(pkg, pkg.checkout(workspace)).version
         tag = registry.tag_for(version)
         on_origin = tag in git.remote_tags()
         rows.append(

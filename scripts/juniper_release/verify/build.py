@@ -42,6 +42,7 @@ from juniper_release import secrets
 from juniper_release.commands import last_lines, run
 from juniper_release.ecosystem.project import Project, read_project
 from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
+from juniper_release.ecosystem.versions import build_env
 from juniper_release.errors import CommandError, JuniperError, suggest
 from juniper_release.files import write_json
 from juniper_release.gitops import Git
@@ -162,6 +163,27 @@ def scan_secrets(archive: Path) -> list[str]:
     ]
 
 
+def inspect_sdist(sdist: Path, pkg: Package, project: Project) -> None:
+    """The sdist holds its version metadata (``PKG-INFO``, without which it cannot be rebuilt: a version taken from
+    git tags is read back from there) and it names the version the tool read."""
+    with tarfile.open(sdist) as tf:
+        member = next((m for m in tf.getmembers() if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")), None)
+        data = tf.extractfile(member) if member is not None else None
+        text = data.read().decode("utf-8", errors="replace") if data is not None else None
+    if text is None:
+        raise BuildError(
+            f"{pkg.name}: the sdist {sdist.name} has no PKG-INFO, so it cannot be rebuilt"
+            + (" (its version comes from git tags)" if project.is_vcs else ""),
+            f"build the sdist with the backend's own sdist hook ({project.backend}), not an archive of the tree",
+        )
+    found = email.message_from_string(text)["Version"]
+    if found is None or Version(str(found)) != project.version:
+        raise BuildError(
+            f"{pkg.name}: the sdist's PKG-INFO says version {found} but {project.source.where} says {project.version}",
+            "make the build backend read the declared version (no stale version file or pretend-version variable)",
+        )
+
+
 def inspect_wheel(wheel: Path, pkg: Package, project: Project) -> None:
     """Fail on strays, secrets, a missing py.typed and a metadata version that differs from pyproject."""
     with zipfile.ZipFile(wheel) as zf:
@@ -202,8 +224,9 @@ def inspect_wheel(wheel: Path, pkg: Package, project: Project) -> None:
     meta_version = Version(str(meta["Version"]))
     if meta_version != project.version:
         raise BuildError(
-            f"{pkg.name}: the wheel's METADATA version is {meta_version} but pyproject.toml says {project.version}",
-            "make the build backend read the static [project].version (no stale dynamic version source)",
+            f"{pkg.name}: the wheel's METADATA version is {meta_version} but {project.source.where} says "
+            f"{project.version}",
+            "make the build backend read the declared version (no stale version file or pretend-version variable)",
         )
     if canonicalize_name(str(meta["Name"])) != canonicalize_name(pkg.name):
         raise BuildError(
@@ -245,14 +268,17 @@ class _Runner:
     so letting the hooks write ``.pyc`` files there makes later hook calls cheaper without touching anything outside.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, extra: Mapping[str, str] | None = None) -> None:
         self.output: list[str] = []
+        self.extra = dict(extra or {})
+        """Set for every hook: a VCS version pinned to the one the tool read (:func:`versions.build_env`)."""
 
     def __call__(
         self, cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
     ) -> None:
         env = tool_env()
         env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.update(self.extra)
         env.update(extra_environ or {})
         refuse_new_command("a PEP 517 hook")
         proc = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False)
@@ -589,12 +615,13 @@ def build_package(
     return _build_inspected(pkg, require_checkout(pkg, workspace), clean_copy, out_dir, source_key, envs)
 
 
-def build_tree(pkg: Package, source: Path, out_dir: Path) -> BuildResult:
+def build_tree(pkg: Package, source: Path, out_dir: Path, tagged: Version | None = None) -> BuildResult:
     """Build and inspect ``source``, a plain tree such as a ``git archive`` export (every file in it is source).
 
-    The same builds and inspections as :func:`build_package`, on a copy of the whole tree.
+    The same builds and inspections as :func:`build_package`, on a copy of the whole tree. ``tagged`` is the version
+    of the release tag the tree was exported from: a version taken from git tags is that one.
     """
-    return _build_inspected(pkg, source, _copy_tree, out_dir, None, None)
+    return _build_inspected(pkg, source, _copy_tree, out_dir, None, None, tagged)
 
 
 def _copy_tree(source: Path, dest: Path) -> None:
@@ -608,16 +635,17 @@ def _build_inspected(
     out_dir: Path,
     source_key: str | None,
     envs: BuildEnvs | None,
+    tagged: Version | None = None,
 ) -> BuildResult:
     """``copy`` the source at ``root`` to a scratch folder, build it there, inspect it, then publish to ``out_dir``.
 
     The backend's whole output goes to :func:`build_log_path`; its warnings are counted in the result.
     """
     start = time.monotonic()
-    project = read_project(root)
+    project = read_project(pkg, root, tagged)
     scratch_base = cache_dir() / "tmp"
     scratch_base.mkdir(parents=True, exist_ok=True)
-    runner = _Runner()
+    runner = _Runner(build_env(pkg, project))
     with tempfile.TemporaryDirectory(prefix=f"build-{pkg.name}-", dir=scratch_base) as tmp:
         scratch = Path(tmp)
         src = scratch / "src"
@@ -625,6 +653,7 @@ def _build_inspected(
         sdist, wheel, tree_wheel = _pep517_builds(src, scratch, pkg, runner, envs)
         _save_log(pkg, runner.log)
         _twine_check(pkg, (sdist, wheel))
+        inspect_sdist(sdist, pkg, project)
         inspect_wheel(wheel, pkg, project)
         secrets = scan_secrets(sdist)
         if secrets:

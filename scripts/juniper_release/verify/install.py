@@ -69,8 +69,11 @@ def verify_package(
     ``wheels`` maps registry names to local builds: the package itself and every sibling it may install. ``python``
     is the interpreter version to verify on (default: the first one ``request`` chooses, see ``verify.pythons``).
     """
-    project = read_project(require_checkout(pkg, workspace))
-    expected = project.version
+    project = read_project(pkg, require_checkout(pkg, workspace))
+    # The installed __version__ must be the wheel's own version (a module deriving it from installed metadata, or a
+    # version computed from git tags, is checked against what was really built and installed).
+    built = wheels.get(pkg.name)
+    expected = Version(built.version) if built is not None else project.version
     with _phase(progress, "env"):
         python = python or choose(pkg, project.requires_python, request)[0]
         env = create_env(env_dir, python)

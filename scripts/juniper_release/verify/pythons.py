@@ -114,7 +114,7 @@ def listed_pythons(pkg: Package, workspace: Path | None = None) -> tuple[str, ..
     from juniper_release.ecosystem.registry import resolve_workspace
 
     try:
-        spec = read_project(require_checkout(pkg, workspace or resolve_workspace())).requires_python
+        spec = read_project(pkg, require_checkout(pkg, workspace or resolve_workspace())).requires_python
     except JuniperError:
         return PYTHON_CANDIDATES
     return supported(spec) or PYTHON_CANDIDATES
@@ -122,7 +122,7 @@ def listed_pythons(pkg: Package, workspace: Path | None = None) -> tuple[str, ..
 
 def choose_for_checkout(pkg: Package, workspace: Path, request: str | None = None) -> tuple[str, ...]:
     """:func:`choose` with the requires-python of ``pkg``'s checkout."""
-    return choose(pkg, read_project(require_checkout(pkg, workspace)).requires_python, request)
+    return choose(pkg, read_project(pkg, require_checkout(pkg, workspace)).requires_python, request)
 
 
 def default_python(pkg: Package, workspace: Path, request: str | None = None) -> str | None:

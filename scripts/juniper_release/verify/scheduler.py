@@ -406,7 +406,7 @@ def _settle(run_: _Run, selected: list[str]) -> None:
 def _declared_version(registry: Registry, name: str, workspace: Path) -> str:
     """The pyproject version, for a package that was neither built nor verified ('' when unreadable)."""
     try:
-        return str(read_project(require_checkout(registry.get(name), workspace)).version)
+        return str(read_project(registry.get(name), require_checkout(registry.get(name), workspace)).version)
     except JuniperError:
         return ""
 

@@ -129,8 +129,8 @@ def check_imports(sh: Shell, pkg: Package, expected: Version) -> None:
             )
         if imported.version is not None and imported.version != str(expected):
             raise VerifyError(
-                f"installed {module}.__version__ is {imported.version or repr(imported.version)} but pyproject.toml "
-                f"says {expected}",
+                f"installed {module}.__version__ is {imported.version or repr(imported.version)} but the installed "
+                f"wheel is {pkg.name} {expected}",
                 f"set __version__ = '{expected}' or derive it with importlib.metadata.version('{pkg.name}')",
             )
 

@@ -1,0 +1,211 @@
+"""The registry's data model: packages, indexes and the torch source, as frozen dataclasses.
+
+:func:`juniper_release.ecosystem.registry.load_registry` builds them from repos.toml; everything else reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from juniper_release.ecosystem import tags
+from juniper_release.ecosystem.paths import shown_path
+from juniper_release.errors import ConfigError
+
+INDEX_NAMES = ("testpypi", "pypi")
+
+PYTHON_CANDIDATES = ("3.11", "3.12", "3.13")
+"""The interpreters the ecosystem is verified on, oldest first (the one list; verification uses those found)."""
+
+
+def is_url(value: str) -> bool:
+    """True for an http(s) URL with a host or a ``file:`` URL (a torch source or an index), False for a path."""
+    parts = urlsplit(value)
+    return parts.scheme in {"http", "https", "file"} and bool(parts.netloc or parts.scheme == "file")
+
+
+@dataclass(frozen=True)
+class Package:
+    """One registry entry: a package, its repository and how to verify it."""
+
+    name: str
+    repo: str
+    path: str
+    imports: tuple[str, ...]
+    layer: int
+    python: tuple[str, ...]
+    """The Pythons to verify on by default (repos.toml ``python``); empty: the floor of its requires-python."""
+    torch: bool
+    extras: tuple[str, ...] = ()
+    smoke: tuple[str, ...] = ()
+    subdir: str | None = None
+    """The package's directory inside its repository (None: the repository root)."""
+    tag_format: str = "v{version}"
+    """The package's own tag format, ``{name}`` already filled in."""
+    publish_workflow: str | None = None
+    """The package's publish workflow relative to the repository root (default: see :meth:`Registry.workflow_for`)."""
+    version_file: str | None = None
+    """For a dynamic ``[project].version``: the file (relative to the package directory) holding ``__version__``."""
+    registry_file: str = "repos.toml"
+    """The registry file listing this package, as messages name it (:func:`shown_path`)."""
+
+    @property
+    def owner(self) -> str:
+        return self.repo.split("/", 1)[0]
+
+    @property
+    def repo_name(self) -> str:
+        return self.repo.split("/", 1)[1]
+
+    @property
+    def is_meta(self) -> bool:
+        """A meta-package ships no importable module (juniper-ml)."""
+        return not self.imports
+
+    def checkout(self, workspace: Path) -> Path:
+        """The package's own directory (where its pyproject.toml lives)."""
+        return workspace / self.path / self.subdir if self.subdir else workspace / self.path
+
+    def repo_dir(self, workspace: Path) -> Path:
+        """The repository checkout holding the package (shared by every package of the repository)."""
+        return workspace / self.path
+
+    def top_of(self, package_root: Path) -> Path:
+        """The repository directory above the package directory ``package_root``."""
+        return package_root.parents[len(Path(self.subdir).parts) - 1] if self.subdir else package_root
+
+    def tag_for(self, version: Version | str) -> str:
+        return tags.tag_for(self.tag_format, version)
+
+    def version_from_tag(self, tag: str) -> Version | None:
+        """The version a tag names under the package's ``tag_format``, or None when it does not follow it."""
+        return tags.tag_version(self.tag_format, tag)
+
+
+@dataclass(frozen=True)
+class Index:
+    """A PyPI-compatible index: where to upload and where its simple API lives."""
+
+    name: str
+    upload_url: str
+    simple_url: str
+
+    @property
+    def base_url(self) -> str:
+        """The simple URL without its trailing ``simple/``."""
+        url = self.simple_url.rstrip("/")
+        return url[: -len("/simple")] if url.endswith("/simple") else url
+
+
+@dataclass(frozen=True)
+class TorchSource:
+    """Where the CPU build of torch comes from."""
+
+    version: str
+    source: str
+
+    @property
+    def is_index(self) -> bool:
+        """True for an index URL (``--index-url``), False for find-links (a directory or a flat page)."""
+        return is_url(self.source) and not self.source.endswith((".html", ".htm"))
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The parsed repos.toml."""
+
+    path: Path
+    owner: str
+    organization: str
+    tag_format: str
+    branch: str
+    publish_workflow: str
+    indexes: Mapping[str, Index]
+    torch: TorchSource
+    packages: tuple[Package, ...]
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    previous_owner: str | None = None
+    """The account the repos were transferred from (set by ``invoke transfer --execute``)."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.packages)
+
+    @property
+    def shown_path(self) -> str:
+        """How messages name this registry file (:func:`shown_path`)."""
+        return shown_path(self.path)
+
+    def get(self, name: str) -> Package:
+        """Look a package up by name (normalized), with a fix naming the known packages."""
+        wanted = canonicalize_name(name)
+        for pkg in self.packages:
+            if canonicalize_name(pkg.name) == wanted:
+                return pkg
+        raise ConfigError(
+            f"{self.path.name}: unknown package {name!r}",
+            f"use one of: {', '.join(self.names)}",
+        )
+
+    def select(self, names: str | None) -> tuple[Package, ...]:
+        """Packages named in a comma list (registry order), or all of them when ``names`` is empty."""
+        if not names or not names.strip():
+            return self.packages
+        wanted = {self.get(n.strip()).name for n in names.split(",") if n.strip()}
+        return tuple(p for p in self.packages if p.name in wanted)
+
+    def find(self, name: str) -> Package | None:
+        wanted = canonicalize_name(name)
+        return next((p for p in self.packages if canonicalize_name(p.name) == wanted), None)
+
+    def siblings(self, pkg: Package) -> tuple[Package, ...]:
+        """The other packages of ``pkg``'s repository."""
+        return tuple(p for p in self.packages if p.path == pkg.path and p.name != pkg.name)
+
+    def pathspec(self, pkg: Package) -> tuple[str, ...]:
+        """Git pathspecs (from the repository root, valid from any directory in it) of the files that belong to
+        ``pkg``: its sub-directory, or for a root package the repository minus its sub-packages' directories. Empty
+        for a package alone in its repository (every file is its own)."""
+        if pkg.subdir:
+            return (f":(top){pkg.subdir}",)
+        excluded = sorted(p.subdir for p in self.siblings(pkg) if p.subdir)
+        return (":(top)", *(f":(top,exclude){d}" for d in excluded)) if excluded else ()
+
+    def workflow_for(self, pkg: Package) -> str:
+        """The package's publish workflow, relative to its repository root: ``settings.publish_workflow`` for a root
+        package, ``publish-<name>.yml`` beside it for a sub-package (one workflow per package of a repository)."""
+        if pkg.publish_workflow:
+            return pkg.publish_workflow
+        if not pkg.subdir:
+            return self.publish_workflow
+        path = Path(self.publish_workflow)
+        return (path.parent / f"{path.stem}-{pkg.name}{path.suffix}").as_posix()
+
+    def sibling_tag_formats(self, pkg: Package) -> tuple[str, ...]:
+        """The tag formats of the other packages of ``pkg``'s repository (their tags are not foreign to it)."""
+        return tuple(p.tag_format for p in self.siblings(pkg))
+
+    def repos(self) -> tuple[Package, ...]:
+        """One package per repository (the first in registry order): what per-repository work iterates over."""
+        seen: dict[str, Package] = {}
+        for pkg in self.packages:
+            seen.setdefault(pkg.path, pkg)
+        return tuple(seen.values())
+
+    def index(self, name: str) -> Index:
+        try:
+            return self.indexes[name]
+        except KeyError:
+            raise ConfigError(f"{self.path.name}: unknown index {name!r}", "use 'testpypi' or 'pypi'") from None
+
+    def tag_for(self, version: Version | str) -> str:
+        return tags.tag_for(self.tag_format, version)
+
+    def version_from_tag(self, tag: str) -> Version | None:
+        """The version a tag names under ``tag_format``, or None when it does not follow the format."""
+        return tags.tag_version(self.tag_format, tag)
