@@ -8,7 +8,9 @@ clone of its repository, so the versions the backends compute are checked agains
 from __future__ import annotations
 
 import email
+import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -17,16 +19,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import run_task
+from juniper_release.ecosystem.checks import run_checks
+from juniper_release.ecosystem.graph import build_graph
+from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import ROOT, Registry, load_registry
-from juniper_release.errors import ConfigError, JuniperError
+from juniper_release.ecosystem.status import State, collect
+from juniper_release.errors import ConfigError, JuniperError, WorkspaceError
 from juniper_release.frontdoor import KINDS_REGISTRY, target
 from juniper_release.gitops import Git
+from juniper_release.release.versioning import bump
 from juniper_release.sandbox.kinds import KINDS, VCS, VERSIONS, create_kinds, parse_kinds_defects
 from juniper_release.sandbox.standin import Ecosystem, sandbox_workspace
 from juniper_release.verify.build import wheel_metadata
 from juniper_release.verify.envs import tool_env, uv_binary
+from juniper_release.verify.scheduler import verify_all
 from packaging.markers import Marker
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 LAYERS = {"kinds-static": 0, "kinds-hatch": 0, "kinds-attr": 1, "kinds-flit": 1, "kinds-scm": 1, "kinds-vcs": 2}
 EDGES = {
@@ -314,3 +324,154 @@ def test_the_sandbox_layout_reads_its_own_registry(cache: Path) -> None:
         target(sandbox=True, defects="no-tag", env={})  # the six packages' defects are another list
     with pytest.raises(JuniperError, match=r"--layout only applies to the stand-in sandbox"):
         target(layout="kinds", env={})
+
+
+# ----------------------------------------------------------------------------------------------- the stages on it
+# The version core (ecosystem/versions.py) reads every kind from its pyproject and backend: no version_file needed.
+
+SOURCES = {
+    "kinds-static": ("static", "[project].version", None),
+    "kinds-hatch": ("file", "hatch path", "src/kinds_hatch/__about__.py"),
+    "kinds-attr": ("file", "setuptools attr", "kinds_attr/__init__.py"),
+    "kinds-flit": ("file", "flit", "src/kinds_flit/__init__.py"),
+    "kinds-scm": ("vcs", "setuptools-scm", None),
+    "kinds-vcs": ("vcs", "hatch-vcs", None),
+}
+"""The source each package's version is detected from: its kind, the tool reading it, and the file holding a literal."""
+
+
+def test_read_project_detects_every_source(kinds: Ecosystem, kinds_registry: Registry) -> None:
+    for pkg in kinds_registry.packages:
+        project = read_project(pkg, kinds.checkout(pkg.path))
+        source = project.source
+        assert (str(source.kind), source.tool, source.file) == SOURCES[pkg.name], pkg.name
+        assert project.module_target == Version(VERSIONS[pkg.name]), pkg.name  # the tag's version for a VCS one
+
+
+def test_status_shows_each_kind_against_its_tag(kinds: Ecosystem, kinds_registry: Registry) -> None:
+    rows = {r.package: r for r in collect(kinds_registry, kinds.workspace, query_indexes=False, warn=lambda _: None)}
+    assert [r.package for r in rows.values()] == [
+        p.name for p in build_graph(kinds_registry, kinds.workspace).release_order()
+    ]
+    for name, version in VERSIONS.items():
+        row = rows[name]
+        assert row.latest_tag == f"v{version}" and not row.reasons and not row.warnings, (name, row)
+        if name == "kinds-vcs":
+            continue
+        assert (row.pyproject_version, row.commits_since_tag, row.state) == (version, 0, State.UP_TO_DATE), name
+        assert row.module_version == ("derived" if name in VCS else version), name
+    vcs = rows["kinds-vcs"]  # one commit past v1.0.0: a computed dev version, and unreleased changes (not a bump)
+    head = Git(kinds.checkout("kinds-vcs")).head()
+    match = _dev_version("1.0.0").fullmatch(vcs.pyproject_version)
+    assert match and head.startswith(match["sha"]), vcs.pyproject_version
+    assert (vcs.commits_since_tag, vcs.state, vcs.module_version) == (1, State.UNRELEASED_CHANGES, "derived")
+
+
+def test_status_of_a_vcs_package_without_a_tag_is_a_one_line_error(
+    variant: Ecosystem, kinds_registry: Registry
+) -> None:
+    with pytest.raises(
+        WorkspaceError, match=r"^kinds-vcs: its version comes from git tags, but no tag in its format"
+    ) as info:
+        collect(kinds_registry, variant.workspace, query_indexes=False, warn=lambda _: None)
+    assert "\n" not in str(info.value) and "'v{version}'" in str(info.value) and "Fix:" in str(info.value)
+
+
+def test_status_warns_when_a_literal_disagrees_with_its_tag(cache: Path) -> None:
+    t = target(sandbox=True, layout="kinds", defects="literal-mismatch", env={})
+    rows = {r.package: r for r in collect(t.registry, t.workspace, query_indexes=False, warn=lambda _: None)}
+    flit = rows["kinds-flit"]
+    assert (flit.pyproject_version, flit.latest_tag, flit.state) == ("2.1.1", "v2.1.0", State.BUMPED_NOT_RELEASED)
+    assert flit.warnings == ("tag v2.1.0 is on a commit whose src/kinds_flit/__init__.py says 2.1.1",)
+
+
+def test_the_status_front_door_on_the_kinds_sandbox(cache: Path) -> None:
+    proc = run_task("status", "--sandbox", "--layout", "kinds", "--json")
+    assert proc.returncode == 0, proc.stderr
+    states = {row["package"]: row["state"] for row in json.loads(proc.stdout)}
+    assert states == {**dict.fromkeys(KINDS, "UP_TO_DATE"), "kinds-vcs": "UNRELEASED_CHANGES"}
+    untagged = run_task("status", "--sandbox", "--layout", "kinds", "--defects", "no-tag")
+    assert untagged.returncode == 2 and "Traceback" not in untagged.stderr
+    assert "error: kinds-scm: its version comes from git tags, but no tag in its format 'v{version}'" in untagged.stderr
+
+
+def test_check_is_clean_and_holds_a_vcs_literal_to_its_tag(
+    kinds: Ecosystem, kinds_registry: Registry, tmp_path: Path
+) -> None:
+    assert [f for f in run_checks(kinds_registry, kinds.workspace) if f.severity != "info"] == []
+    ws = tmp_path / "ws"
+    shutil.copytree(kinds.workspace, ws, symlinks=True)
+    (ws / "kinds-scm" / "kinds_scm" / "__init__.py").write_text('__version__ = "0.4.0"\n', encoding="utf-8")
+    (ws / "kinds-vcs" / "kinds_vcs" / "__init__.py").write_text('__version__ = "1.0.0"\n', encoding="utf-8")
+    found = [f for f in run_checks(kinds_registry, ws) if f.severity != "info"]
+    assert [(f.package, f.check, f.severity) for f in found] == [("kinds-scm", "version-sync", "error")]
+    assert "the release tag v0.5.0 says '0.5.0'" in found[0].message  # kinds-vcs's 1.0.0 is its tag's: no finding
+
+
+def test_graph_layers_follow_the_dependencies(kinds: Ecosystem, kinds_registry: Registry) -> None:
+    graph = build_graph(kinds_registry, kinds.workspace)
+    graph.check_layers()
+    assert graph.computed_layers() == LAYERS
+    assert [p.name for p in graph.release_order()] == [
+        "kinds-hatch",
+        "kinds-static",
+        "kinds-attr",
+        "kinds-flit",
+        "kinds-scm",
+        "kinds-vcs",
+    ]
+    mermaid = graph.to_mermaid()
+    assert 'kinds_vcs -.->|"[attr] <0.4,>=0.3"| kinds_attr' in mermaid
+    assert 'kinds_scm -->|"<1,>=0.9"| kinds_hatch' in mermaid and "subgraph" not in mermaid
+
+
+@pytest.mark.parametrize(
+    ("name", "part", "new", "edited"),
+    [
+        # kinds-static's module repeats its literal: the lockstep file moves with pyproject.toml
+        ("kinds-static", "minor", "1.5.0", ("pyproject.toml", "src/kinds_static/__init__.py")),
+        ("kinds-attr", "patch", "0.3.1", ("kinds_attr/__init__.py",)),
+        ("kinds-flit", "patch", "2.1.1", ("src/kinds_flit/__init__.py",)),
+        ("kinds-hatch", "patch", "0.9.2", ("src/kinds_hatch/__about__.py",)),
+        ("kinds-scm", "patch", "0.5.1", ()),
+        ("kinds-vcs", "minor", "1.1.0", ()),
+    ],
+)
+def test_a_bump_dry_run_edits_the_source_of_each_kind(
+    kinds: Ecosystem, kinds_registry: Registry, name: str, part: str, new: str, edited: tuple[str, ...]
+) -> None:
+    lines: list[str] = []
+    plan = bump(kinds_registry, kinds.workspace, name, part, dry_run=True, out=lines.append)
+    root = kinds.checkout(name)
+    assert (plan.old, plan.new) == (Version(VERSIONS[name]), Version(new))  # a VCS bump starts from its tag
+    files = sorted(e.path.relative_to(root).as_posix() for e in plan.edits)
+    assert files == sorted(["CHANGELOG.md", *edited])
+    assert plan.vcs == {"kinds-scm": "setuptools-scm", "kinds-vcs": "hatch-vcs"}.get(name)
+    if plan.vcs:
+        assert any(f"the annotated tag v{new} is the version" in line for line in lines)
+    assert lines[-1] == f"dry run: {name} {VERSIONS[name]} -> {new}; nothing was written"
+    assert Git(root).is_clean()
+
+
+def test_a_major_bump_dry_run_names_the_dependents_it_escapes(kinds: Ecosystem, kinds_registry: Registry) -> None:
+    lines: list[str] = []
+    plan = bump(kinds_registry, kinds.workspace, "kinds-static", "major", dry_run=True, out=lines.append)
+    assert sorted((d.package, d.old) for d in plan.dependents) == [
+        ("kinds-attr", "kinds-static<2,>=1.4"),
+        ("kinds-flit", "kinds-static<2,>=1.4"),
+    ]
+    assert all(Git(kinds.checkout(name)).is_clean() for name in KINDS)
+
+
+def test_verify_builds_a_hatch_vcs_package_from_a_copy_and_checks_its_version(
+    kinds: Ecosystem, kinds_registry: Registry
+) -> None:
+    """verify-all builds from a copy of the tree without .git: the version the tool read is pinned into the build."""
+    lines: list[str] = []
+    report = verify_all(kinds_registry, kinds.workspace, ["kinds-vcs"], log=lines.append)
+    assert report.ok, report.render()
+    result = report.get("kinds-vcs")
+    assert result.status == "passed"
+    assert result.version == read_project(kinds_registry.get("kinds-vcs"), kinds.checkout("kinds-vcs")).raw_version
+    assert _dev_version("1.0.0").fullmatch(result.version)
+    assert [r.package for r in report.results] == ["kinds-vcs"]  # its dependencies are built, not verified
