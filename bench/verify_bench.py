@@ -2,7 +2,8 @@
 
 Run it from the repository root: ``python bench/verify_bench.py``. It generates a fresh stand-in ecosystem (real
 third-party dependencies, CPU torch) in a temporary directory: the six packages of repos.toml, or with ``--layout
-grown`` the 18 packages in 8 repositories of registries/grown.toml. Or it copies a real workspace (``--workspace
+grown`` the 18 packages in 8 repositories of registries/grown.toml, or with ``--layout kinds`` the six packages of
+registries/kinds.toml (one per version source). Or it copies a real workspace (``--workspace
 DIR``, e.g. /work/real/plan, or /work/real/grown with ``--registry registries/grown.toml``; the copy is what gets
 changed). It times, in one run:
 
@@ -46,8 +47,9 @@ from juniper_release.ecosystem.registry import (  # noqa: E402
     load_registry,
     require_checkout,
 )
-from juniper_release.frontdoor import GROWN_REGISTRY  # noqa: E402
+from juniper_release.frontdoor import LAYOUT_REGISTRIES  # noqa: E402
 from juniper_release.sandbox.grown import create_grown  # noqa: E402
+from juniper_release.sandbox.kinds import create_kinds  # noqa: E402
 from juniper_release.sandbox.standin import GIT_ENV, create_ecosystem  # noqa: E402
 from juniper_release.verify.cache import dependency_closure  # noqa: E402
 from juniper_release.verify.envs import find_python, tool_env  # noqa: E402
@@ -86,7 +88,8 @@ def manual(registry: Registry, workspace: Path, scratch: Path, real: bool) -> fl
 def _manual_one(registry: Registry, pkg: Package, workspace: Path, scratch: Path, env: dict[str, str]) -> None:
     """Build, twine-check, install into a fresh venv and import one package, as the seed did by hand."""
     src = scratch / "manual" / pkg.name
-    shutil.copytree(require_checkout(pkg, workspace), src, ignore=shutil.ignore_patterns(".git"))
+    # With its .git: a version computed from the tag (setuptools-scm, hatch-vcs) needs the history.
+    shutil.copytree(require_checkout(pkg, workspace), src, symlinks=True)
     _run([sys.executable, "-m", "build", "--outdir", "dist", "."], cwd=src, env=env)
     dists = sorted(str(p) for p in (src / "dist").iterdir())
     _run([sys.executable, "-m", "twine", "check", *dists], env=env)
@@ -140,16 +143,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python bench/verify_bench.py", description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, help="a real workspace to copy and measure (default: the stand-in)")
     parser.add_argument(
-        "--layout", choices=("six", "grown"), default="six", help="stand-in layout: six packages, or the grown 18"
+        "--layout",
+        choices=("six", "grown", "kinds"),
+        default="six",
+        help="stand-in layout: six packages, the grown 18, or one package per version source",
     )
     parser.add_argument(
-        "--registry", type=Path, help="registry file (default: repos.toml; grown.toml for --layout grown)"
+        "--registry", type=Path, help="registry file (default: repos.toml; registries/<layout>.toml for another layout)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = parser.parse_args()
     if args.workspace is not None and args.layout != "six":
         parser.error("--layout applies to the stand-in; give a real workspace's registry with --registry")
-    registry_file = args.registry or (GROWN_REGISTRY if args.layout == "grown" else None)
+    registry_file = args.registry or LAYOUT_REGISTRIES.get(args.layout)
 
     scratch = Path(tempfile.mkdtemp(prefix="juniper-bench-"))
     real = args.workspace is not None
@@ -162,7 +168,7 @@ def main() -> int:
             print(f"real workspace: {args.workspace} (copied to {workspace})", flush=True)
         else:
             os.environ.update({k: v for k, v in GIT_ENV.items() if not k.endswith("_DATE")})
-            create = create_grown if args.layout == "grown" else create_ecosystem
+            create = {"grown": create_grown, "kinds": create_kinds}.get(args.layout, create_ecosystem)
             create(workspace, registry, None, remotes=scratch / "remotes")
             print(f"stand-in ecosystem ({args.layout}, {len(registry.packages)} packages): {workspace}", flush=True)
         print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")

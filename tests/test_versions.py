@@ -285,7 +285,7 @@ _OTHER_DOCUMENTS = {
     "verify/smoke.py": "the import probe's JSON answer",
     "verify/envs.py": "pip's install report",
     "verify/build.py": "the build manifest",
-    "sandbox/standin.py": "the stand-in generator writes its pyprojects",
+    "sandbox/writers.py": "the stand-in generator writes its pyprojects",
     "sandbox/grown.py": "the stand-in generator writes its pyprojects",
     "sandbox/kinds.py": "the stand-in generator writes its pyprojects",
     "release/versioning.py": "set_pyproject_version, the writer version_edits calls",

@@ -26,17 +26,23 @@ from juniper_release.ecosystem.registry import (
 from juniper_release.errors import JuniperError, WorkspaceError, remember_target, suggest
 from juniper_release.secrets import redact
 
-LAYOUTS = ("six", "grown")
-"""The stand-in layouts (``--sandbox --layout``): the six packages of the plan, or the grown ecosystem."""
+LAYOUTS = ("six", "grown", "kinds")
+"""The stand-in layouts (``--sandbox --layout``): the six packages of the plan, the grown ecosystem, or one package
+per kind of version source."""
 GROWN_REGISTRY = ROOT / "registries" / "grown.toml"
+KINDS_REGISTRY = ROOT / "registries" / "kinds.toml"
+LAYOUT_REGISTRIES = {"grown": GROWN_REGISTRY, "kinds": KINDS_REGISTRY}
+"""The registry a layout reads when none is given (``six`` reads repos.toml, the default)."""
 
 HELP = {
     "workspace": "directory holding the six checkouts (default: $JUNIPER_WORKSPACE, else this repo's parent)",
     "sandbox": "use the generated stand-in ecosystem instead of real checkouts",
-    "defects": "stand-in defects or preset for --sandbox, e.g. 'seed' or 'cycle,missing-license'",
+    "defects": "stand-in defects or preset for --sandbox, e.g. 'seed' or 'cycle,missing-license' (the kinds layout "
+    "has its own)",
     "json": "print JSON instead of a table",
     "registry": "the registry file (default: $JUNIPER_REGISTRY, else repos.toml; e.g. registries/grown.toml)",
-    "layout": "stand-in layout for --sandbox: six (default) or grown (18 packages in 8 repos)",
+    "layout": "stand-in layout for --sandbox: six (default), grown (18 packages in 8 repos) or kinds (one package "
+    "per version source)",
 }
 """The help of the options every invoke task and nox session spells the same way."""
 
@@ -73,7 +79,7 @@ def target(
     layout: str | None = None,
 ) -> Target:
     """Resolve what to work on. The sandbox is used only when asked for, never as a silent fallback.
-    ``--layout grown`` without a registry reads registries/grown.toml. The flags given are remembered for the
+    ``--layout grown`` (``kinds``) without a registry reads registries/grown.toml (kinds.toml). The flags given are remembered for the
     commands Fix: hints name (:func:`juniper_release.errors.suggest`)."""
     remember_target(
         workspace=str(workspace) if workspace else None,
@@ -87,8 +93,8 @@ def target(
     if layout is not None and not sandbox:
         raise JuniperError("--layout only applies to the stand-in sandbox", "add --sandbox")
     environ = os.environ if env is None else env
-    if layout == "grown" and not registry_path and not environ.get(ENV_REGISTRY):
-        registry_path = GROWN_REGISTRY
+    if layout in LAYOUT_REGISTRIES and not registry_path and not environ.get(ENV_REGISTRY):
+        registry_path = LAYOUT_REGISTRIES[layout]
     registry = load_registry(Path(registry_path) if registry_path else None, env)
     if sandbox:
         if workspace:

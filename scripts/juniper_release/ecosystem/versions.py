@@ -539,9 +539,16 @@ def version_edits(project: Project, new: Version) -> list[tuple[Path, str, str]]
 
 def build_env(pkg: Package, project: Project) -> dict[str, str]:
     """Environment for a build of ``pkg``: a VCS version is pinned to the declared one, so a build from a copy of
-    the tree (no git) or an sdist carries exactly the version the tool checked. Empty for the other kinds."""
+    the tree (no git) or an sdist carries exactly the version the tool checked. Empty for the other kinds.
+
+    hatch-vcs does not tell setuptools-scm the distribution's name, so only the plain ``SETUPTOOLS_SCM_PRETEND_VERSION``
+    reaches it; it is safe here because this environment is set for the hooks of this one package's build only."""
     if not project.source.is_vcs:
         return {}
     suffix = re.sub(r"[^A-Z0-9]", "_", canonicalize_name(pkg.name).upper())
     version = str(project.version)
-    return {f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{suffix}": version, "PDM_BUILD_SCM_VERSION": version}
+    return {
+        f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{suffix}": version,
+        "SETUPTOOLS_SCM_PRETEND_VERSION": version,
+        "PDM_BUILD_SCM_VERSION": version,
+    }

@@ -10,9 +10,7 @@ recurrence packages declare ``dynamic = ["version"]`` read from ``<import>/_vers
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,10 @@ import tomlkit
 
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import ConfigError
-from juniper_release.sandbox import standin
-from juniper_release.sandbox.standin import GIT_ENV, Ecosystem, PackageSpec
+from juniper_release.sandbox.defects import apply_defects, parse_defects
+from juniper_release.sandbox.specs import PackageSpec, six_specs
+from juniper_release.sandbox.standin import Ecosystem, new_repository
+from juniper_release.sandbox.writers import LICENSE_TEXT, upstream_publish_workflow, write_package
 
 DYNAMIC = frozenset(
     {"juniper-model-core", "juniper-recurrence", "juniper-recurrence-client", "juniper-recurrence-model"}
@@ -55,7 +55,7 @@ def _cli(spec: PackageSpec, prog: str) -> None:
 
 def grown_specs(owner: str) -> dict[str, PackageSpec]:
     """The 18 package specs: the six of the plan with the edges they grew, and twelve more."""
-    specs = standin._specs(owner)
+    specs = six_specs(owner)
     new = [
         _small("juniper-ci-tools", "0.8.0", "CI helper scripts for the Juniper repositories."),
         _small("juniper-config-tools", "0.1.0", "Configuration loading shared by the Juniper services."),
@@ -154,11 +154,11 @@ def create_grown(
     """Write the grown ecosystem into ``workspace``: one git repository per registry ``path`` holding its packages,
     each package tagged with its own ``tag_format``, pushed to a bare ``origin``. Packages named in ``unreleased``
     get one more commit in their own directory after the tags."""
-    chosen = standin.parse_defects(defects)
+    chosen = parse_defects(defects)
     workspace.mkdir(parents=True, exist_ok=True)
     remotes = remotes or workspace / ".remotes"
     specs = grown_specs(registry.owner)
-    flags = standin._apply_defects(specs, chosen)
+    flags = apply_defects(specs, chosen)
     repos: dict[str, list[Package]] = {}
     for pkg in registry.packages:
         if pkg.name not in specs:
@@ -173,27 +173,19 @@ def create_grown(
         repo_root.mkdir(parents=True)
         if all(p.subdir for p in members):  # no root package: the repository still has a README and a LICENSE
             (repo_root / "README.md").write_text(f"# {path}\n\nSub-packages: {', '.join(p.name for p in members)}.\n")
-            (repo_root / "LICENSE").write_text(standin._LICENSE, encoding="utf-8")
+            (repo_root / "LICENSE").write_text(LICENSE_TEXT, encoding="utf-8")
         for pkg in members:
             spec = specs[pkg.name]
             root = pkg.checkout(workspace)
             own = set(flags[pkg.name]) | ({"no-workflow"} if pkg.subdir else set())
-            standin._write_package(root, spec, pkg.repo, pkg.torch, own)
+            write_package(root, spec, pkg.repo, pkg.torch, own)
             if pkg.name in DYNAMIC:
                 _make_dynamic(root, spec)
             if pkg.subdir and "no-workflow" not in flags[pkg.name]:
                 wf = repo_root / registry.workflow_for(pkg)
                 wf.parent.mkdir(parents=True, exist_ok=True)
-                wf.write_text(standin.upstream_publish_workflow(spec.name, spec.import_name, pkg.torch), "utf-8")
-        bare = remotes / f"{members[0].repo}.git"
-        if bare.exists():
-            shutil.rmtree(bare)
-        bare.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["git", "init", "-q", "--bare", "-b", registry.branch, str(bare)], check=True, env={**os.environ, **GIT_ENV}
-        )
-        git = standin._git(repo_root)
-        git.run("init", "-q", "-b", registry.branch)
+                wf.write_text(upstream_publish_workflow(spec.name, spec.import_name, pkg.torch), "utf-8")
+        git = new_repository(repo_root, remotes / f"{members[0].repo}.git", registry.branch)
         git.run("add", "-A")
         git.run("commit", "-q", "-m", f"feat: initial import of {path}")
         for pkg in members:
@@ -203,6 +195,5 @@ def create_grown(
                 (pkg.checkout(workspace) / "NOTES.md").write_text("Post-release notes.\n", encoding="utf-8")
                 git.run("add", "-A")
                 git.run("commit", "-q", "-m", f"fix({pkg.name}): handle empty datasets")
-        git.run("remote", "add", "origin", str(bare))
         git.run("push", "-q", "--follow-tags", "origin", registry.branch)
     return Ecosystem(workspace=workspace, remotes=remotes, defects=chosen)
