@@ -475,3 +475,31 @@ def test_verify_builds_a_hatch_vcs_package_from_a_copy_and_checks_its_version(
     assert result.version == read_project(kinds_registry.get("kinds-vcs"), kinds.checkout("kinds-vcs")).raw_version
     assert _dev_version("1.0.0").fullmatch(result.version)
     assert [r.package for r in report.results] == ["kinds-vcs"]  # its dependencies are built, not verified
+
+
+@pytest.mark.slow
+def test_the_rehearsal_releases_every_version_kind(tmp_path, kinds_registry, monkeypatch):
+    """Bump (a version from git tags: the CHANGELOG commit and its annotated tag), tag, publish and verify from the
+    index, for each kind: the release builds from the tag's export and the index holds exactly the tag's version."""
+    from juniper_release.release import gates
+    from juniper_release.sandbox.rehearse import rehearse
+
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
+    eco = create_kinds(tmp_path / "ws", kinds_registry, remotes=tmp_path / "remotes")
+    lines: list[str] = []
+    rows = rehearse(
+        kinds_registry.path,
+        eco.workspace,
+        tmp_path / "reh",
+        run_verify=False,
+        verify_installs=False,
+        timeout=60,
+        out=lines.append,
+    )
+    by_name = {str(r["package"]): r for r in rows}
+    assert set(by_name) == set(KINDS)
+    assert all(r["tag on origin"] and r["testpypi"] and r["pypi"] for r in rows), rows
+    # kinds-vcs was one commit past v1.0.0: its bump made the tag v1.0.1, and that is the version released
+    assert by_name["kinds-vcs"]["version"] == "1.0.1"
+    files = sorted(p.name for p in (tmp_path / "reh" / "index-pypi").iterdir() if "kinds_vcs" in p.name)
+    assert files == ["kinds_vcs-1.0.1-py3-none-any.whl", "kinds_vcs-1.0.1.tar.gz"]

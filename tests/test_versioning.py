@@ -130,12 +130,13 @@ def test_minor_bump_reports_and_rewrites_escaped_dependents(ecosystem, registry)
     plan = plan_bump(registry, ecosystem.workspace, "juniper-data-client", "minor", update_dependents=True)
     apply_edits(plan.edits)
     ml_after = (ecosystem.checkout("juniper-ml") / "pyproject.toml").read_text()
-    assert '"juniper-data-client>=0.4.0,<0.5"' in ml_after
+    # Only the ceiling moves: the floor (>=0.3.1) and every other specifier stay.
+    assert '"juniper-data-client>=0.3.1,<0.5"' in ml_after
     assert '"juniper-cascor-client>=0.4.0,<0.5"' in ml_after  # untouched sibling
     changed = [line for line in difflib.ndiff(ml_before.splitlines(), ml_after.splitlines()) if line[:1] in "+-"]
     assert len(changed) == 2
     data = read_project(load_registry().get("juniper-data"), ecosystem.checkout("juniper-data"))
-    assert str(data.optional["api"][0].specifier) == "<0.5,>=0.4.0"
+    assert str(data.optional["api"][0].specifier) == "<0.5,>=0.3.1"
 
 
 def test_writes_are_atomic_when_a_rename_fails(ecosystem, registry, monkeypatch):

@@ -64,7 +64,9 @@ class Edge:
         return f"{self.target} {spec}" + (f" through extra [{self.extra}]" if self.extra else "")
 
 
-def _marker_can_hold(marker: Marker | None, extra: str | None) -> bool:
+def marker_can_hold(marker: Marker | None, extra: str | None) -> bool:
+    """A requirement's environment marker holds on some Python this tool verifies on (3.11-3.13), with ``extra``: a
+    requirement for ``python_version < '3.10'`` only is no edge, and no ceiling a bump must raise."""
     if marker is None:
         return True
     for py in SUPPORTED_PYTHONS:
@@ -297,7 +299,7 @@ def build_graph(registry: Registry, workspace: Path, projects: Mapping[str, Proj
     deps: dict[str, set[str]] = {p.name: set() for p in registry.packages}
     for pkg in registry.packages:
         for extra, req in sibling_requirements(loaded[pkg.name], set(canon)):
-            if not _marker_can_hold(req.marker, extra):
+            if not marker_can_hold(req.marker, extra):
                 continue
             target = canon[canonicalize_name(req.name)]
             edges.append(Edge(pkg.name, target, req, extra))

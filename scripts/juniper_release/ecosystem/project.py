@@ -80,6 +80,8 @@ class Project:
     """For a version read from a file: that file (absolute)."""
     source: VersionSource = STATIC_SOURCE
     """Where the version comes from (:mod:`juniper_release.ecosystem.versions`)."""
+    dynamic: tuple[str, ...] = ()
+    """``[project].dynamic``: the fields the build backend fills in (a dynamic readme has no ``readme`` here)."""
     literal_target: Version | None = None
     """What a module's literal ``__version__`` must say (the version; for a VCS version its release tag)."""
     backend: str = "setuptools"
@@ -192,6 +194,7 @@ def read_project(pkg: Package, root: Path, tagged: Version | None = None) -> Pro
         build_requires=tuple(build.get("requires", []) or []),
         version_file=declared.path,
         source=declared.source,
+        dynamic=tuple(str(d) for d in proj.get("dynamic") or ()),
         literal_target=declared.literal_target,
         backend=backend_of(doc),
     )

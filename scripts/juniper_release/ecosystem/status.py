@@ -153,9 +153,12 @@ def _module_version(pkg: Package, project: Project) -> tuple[str, list[str]]:
 
 
 def _shown(found: IndexVersions) -> str | None:
+    """The index's released version by the one rule (its newest final release, else its newest pre-release): the
+    column and the reasons never disagree (a 1.0.dev6 above a final 0.29.0 is not shown as the release)."""
     if found is None:
         return UNKNOWN
-    return str(max(found)) if found else None
+    released = tags.released_version(found)
+    return str(released) if released is not None else None
 
 
 def package_status(
@@ -201,7 +204,14 @@ def package_status(
         where = "" if branch == registry.branch else f" (on branch {branch}, not {registry.branch})"
         reasons.append(f"checkout behind PyPI: pyproject {declared} is below the released {released}{where}")
     elif basis is not None and choice.version != basis:
-        reasons.append(f"released {basis} has no tag {pkg.tag_for(basis)}")
+        name = pkg.tag_for(basis)
+        if git.tag_exists(name):  # tagged, but on a commit this checkout's history does not hold
+            reasons.append(
+                f"released {basis}'s tag {name} is not reachable from HEAD (released from another branch?): "
+                f"`git merge-base --is-ancestor {name} HEAD` fails"
+            )
+        else:
+            reasons.append(f"released {basis} has no tag {name}")
     if choice.mismatch and basis is not None and choice.version == basis:
         reasons.append(choice.mismatch)  # the released version's own tag names another version than its commit
     elif choice.mismatch:

@@ -25,7 +25,7 @@ from packaging.version import InvalidVersion, Version
 from juniper_release import interrupts
 from juniper_release import output as report
 from juniper_release.ecosystem import indexes, status
-from juniper_release.ecosystem.graph import Graph, build_graph
+from juniper_release.ecosystem.graph import Graph, build_graph, marker_can_hold
 from juniper_release.ecosystem.project import sibling_requirements
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.ecosystem.status import State
@@ -222,12 +222,18 @@ def _mark_followers(registry: Registry, graph: Graph, plan: TrainPlan, new_versi
         deps = []
         for extra, req in sibling_requirements(graph.projects[row.package], set(canon)):
             dep = canon[canonicalize_name(req.name)]
-            if dep in new_versions and not req.specifier.contains(new_versions[dep], prereleases=True):
+            if (
+                dep in new_versions
+                and not req.specifier.contains(new_versions[dep], prereleases=True)
+                and marker_can_hold(req.marker, extra)
+            ):
                 stale.append(f"{'[' + extra + '] ' if extra else ''}{req} excludes {dep} {new_versions[dep]}")
                 deps.append(dep)
         if stale:
             row.action = Action.FOLLOW
-            rewrite = f"invoke bump --package {deps[0]} --to {new_versions[deps[0]]} --update-dependents --force"
+            target = new_versions[deps[0]]
+            to = "--part patch" if target.is_devrelease or target.local else f"--to {target}"
+            rewrite = f"invoke bump --package {deps[0]} {to} --update-dependents --force"
             row.reason = (
                 f"{'; '.join(stale)}: rewrite it (`{suggest(rewrite)}` or by hand), commit, "
                 f"then `{suggest(f'invoke bump --package {row.package} --part patch')}`"

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import tomlkit
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from juniper_release.ecosystem import tags
+from juniper_release.ecosystem.graph import marker_can_hold
 from juniper_release.ecosystem.project import (
     VersionKind,
     find_module_version,
@@ -31,10 +31,10 @@ from juniper_release.ecosystem.project import (
 )
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.ecosystem.versions import version_edits
-from juniper_release.release.ceilings import raise_ceiling
 from juniper_release.errors import JuniperError
 from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
+from juniper_release.release.ceilings import raise_ceiling
 
 PARTS = ("major", "minor", "patch", "pre", "release")
 PRE_LABELS = ("a", "b", "rc")
@@ -113,15 +113,6 @@ def next_version(current: Version, part: str, pre: str | None = None) -> Version
     else:
         base = f"{major}.{minor}.{patch if current.is_prerelease and pre is None else patch + 1}"
     return Version(f"{base}{pre}1" if pre else base)
-
-
-def compatible_range(version: Version) -> str:
-    """The house specifier for a sibling: ``>=X,<next breaking`` (minor before 1.0, major after)."""
-    major, minor = (*version.release, 0)[:2]
-    ceiling = f"0.{minor + 1}" if major == 0 else f"{major + 1}"
-    spec = f">={version},<{ceiling}"
-    SpecifierSet(spec)  # validated by packaging; the string keeps the house order (floor first)
-    return spec
 
 
 # --------------------------------------------------------------------------------------------------- edits
@@ -302,12 +293,6 @@ class BumpPlan:
         return "".join(e.diff(workspace) for e in self.edits)
 
 
-def _rewrite_requirement(req: Requirement, spec: str) -> str:
-    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
-    marker = f"; {req.marker}" if req.marker else ""
-    return f"{req.name}{extras}{spec}{marker}"
-
-
 def _dependent_edits(
     registry: Registry, workspace: Path, pkg: Package, new: Version, rewrite: bool
 ) -> tuple[list[DependentChange], list[FileEdit]]:
@@ -321,7 +306,7 @@ def _dependent_edits(
         stale = [
             (extra, req)
             for extra, req in sibling_requirements(project, {target})
-            if not req.specifier.contains(new, prereleases=True)
+            if not req.specifier.contains(new, prereleases=True) and marker_can_hold(req.marker, extra)
         ]
         if not stale:
             continue
@@ -402,12 +387,34 @@ def plan_bump(
         subjects = git.subjects_since(since.tag, registry.pathspec(pkg))
     drafted = draft_notes(subjects)
     path = root / CHANGELOG
-    old_log = path.read_text(encoding="utf-8") if path.is_file() else None
-    date = (today or dt.date.today()).isoformat()
-    plan.edits.append(FileEdit(path, old_log, update_changelog(old_log, new, date, drafted)))
+    other = None if path.is_file() else _other_changelog(root)
+    if other is not None:
+        plan.warnings.append(
+            f"{pkg.name}: the project keeps its changes in {other} (not a Keep a Changelog CHANGELOG.md): it is not "
+            "edited; update it as the project does"
+        )
+    else:
+        old_log = path.read_text(encoding="utf-8") if path.is_file() else None
+        date = (today or dt.date.today()).isoformat()
+        plan.edits.append(FileEdit(path, old_log, update_changelog(old_log, new, date, drafted)))
     plan.dependents, dep_edits = _dependent_edits(registry, workspace, pkg, new, update_dependents)
     plan.edits.extend(dep_edits)
     return plan
+
+
+_OTHER_CHANGELOGS = ("CHANGELOG.rst", "CHANGES.rst", "CHANGES.md", "NEWS.rst", "NEWS.md", "HISTORY.rst", "HISTORY.md")
+_FRAGMENT_DIRS = ("changelog.d", "changelog", "changes", "newsfragments")
+
+
+def _other_changelog(root: Path) -> str | None:
+    """The changelog a project keeps instead of CHANGELOG.md (another file, or towncrier fragments), if any."""
+    for name in _OTHER_CHANGELOGS:
+        if (root / name).is_file():
+            return name
+    for name in _FRAGMENT_DIRS:
+        if (root / name).is_dir():
+            return f"{name}/ (news fragments)"
+    return None
 
 
 def check_clean(plan: BumpPlan, workspace: Path, registry: Registry) -> None:

@@ -69,25 +69,34 @@ def clone_workspace(registry: Registry, source: Path, dest: Path) -> Path:
 
 
 def bump_all(registry: Registry, workspace: Path, part: str = "patch") -> list[str]:
-    """Bump every package and commit it (not tagged: tagging is the release's job).
+    """Bump every package and commit it (not tagged: tagging is the release's job), except a package whose version
+    comes from git tags: its bump commits the CHANGELOG move and makes the annotated tag, which is its version.
 
-    Judged from reality, so an interrupted rehearsal resumes without bumping twice: a package whose pyproject version
-    has no tag yet is already bumped. A bump never lands on a version whose tag exists (a checkout of an older commit
-    carries the tags of later releases): the patch number is raised past them.
+    Judged from reality, so an interrupted rehearsal resumes without bumping twice: a package whose declared version
+    has no tag yet (a version from git tags: HEAD on a tag that origin does not have) is already bumped. A bump never
+    lands on a version whose tag exists (a checkout of an older commit carries the tags of later releases): the patch
+    number is raised past them.
     """
     lines = []
     for pkg in registry.packages:
-        git = Git(pkg.checkout(workspace))
-        current = read_project(pkg, pkg.checkout(workspace)).version
-        if not git.tag_exists(registry.tag_for(current)):
-            lines.append(f"{pkg.name}: {current} already bumped (no tag {registry.tag_for(current)} yet)")
+        root = pkg.checkout(workspace)
+        git = Git(root)
+        project = read_project(pkg, root)
+        current = project.version
+        if project.is_vcs:
+            pending = not (current.is_devrelease or current.local) and pkg.tag_for(current) not in git.remote_tags()
+        else:
+            pending = not git.tag_exists(pkg.tag_for(current))
+        if pending:
+            where = "on origin " if project.is_vcs else ""
+            lines.append(f"{pkg.name}: {current} already bumped (no tag {pkg.tag_for(current)} {where}yet)")
             continue
         plan = plan_bump(registry, workspace, pkg.name, part)
-        while git.tag_exists(registry.tag_for(plan.new)):
+        while git.tag_exists(pkg.tag_for(plan.new)):
             v = plan.new
             plan = plan_bump(registry, workspace, pkg.name, to=f"{v.major}.{v.minor}.{v.micro + 1}")
         apply_edits(plan.edits)
-        commit_and_tag(plan, registry, workspace, tag=False)
+        commit_and_tag(plan, registry, workspace, tag=project.is_vcs)
         lines.append(f"{pkg.name}: {plan.old} -> {plan.new}")
     return lines
 
@@ -97,9 +106,9 @@ def workflow_runner(registry: Registry, remotes: Path, work: Path, verify_instal
 
     def runner(repo: str, tag: str, sha: str) -> None:
         pkg = next(p for p in registry.packages if p.repo == repo)
-        version = registry.version_from_tag(tag)
+        version = pkg.version_from_tag(tag)
         if version is None:
-            raise JuniperError(f"tag {tag} does not follow {registry.tag_format}", "fix the tag")
+            raise JuniperError(f"tag {tag} does not follow {pkg.tag_format}", "fix the tag")
         bare = remotes / f"{repo}.git"
         src = work / f"ci-{pkg.name}-{version}"
         shutil.rmtree(src, ignore_errors=True)
@@ -145,7 +154,7 @@ def released_table(registry: Registry, workspace: Path, forge: GitHub) -> list[d
     for pkg in registry.packages:
         git = Git(pkg.checkout(workspace))
         version = read_project(pkg, pkg.checkout(workspace)).version
-        tag = registry.tag_for(version)
+        tag = pkg.tag_for(version)
         on_origin = tag in git.remote_tags()
         rows.append(
             {
