@@ -153,12 +153,11 @@ def _module_version(pkg: Package, project: Project) -> tuple[str, list[str]]:
 
 
 def _shown(found: IndexVersions) -> str | None:
-    """The index's released version by the one rule (its newest final release, else its newest pre-release): the
-    column and the reasons never disagree (a 1.0.dev6 above a final 0.29.0 is not shown as the release)."""
+    """The newest version on the index (a pre-release too: the column shows what is there; the reasons name the
+    released version by the one rule)."""
     if found is None:
         return UNKNOWN
-    released = tags.released_version(found)
-    return str(released) if released is not None else None
+    return str(max(found)) if found else None
 
 
 def package_status(
