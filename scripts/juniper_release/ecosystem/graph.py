@@ -251,7 +251,7 @@ def diagnose(graph: Graph) -> list[Diagnosis]:
                     pkg.name,
                     "meta-extras",
                     f"the meta-package's extras do not name {', '.join(missing)}{also}",
-                    f"add them to one of its extras ({', '.join(pkg.extras) or 'a new extra'}) and to [all]",
+                    f"add them to an extra (its extras: {', '.join(pkg.extras) or 'none yet'}) and to [all]",
                 )
             )
     for pkg, computed in graph.layer_mismatches():

@@ -249,6 +249,15 @@ def update_changelog(text: str | None, version: Version, date: str, drafted: str
     return out + ("\n" + rest if rest else "")
 
 
+def unreleased_notes(text: str) -> str | None:
+    """The body of the ``## [Unreleased]`` section (empty when it has none), or None without the section."""
+    m = _UNRELEASED_RE.search(text)
+    if m is None:
+        return None
+    nxt = _SECTION_RE.search(text, m.end())
+    return text[m.end() : nxt.start() if nxt else len(text)].strip("\n")
+
+
 def changelog_section(text: str, version: Version | str) -> str | None:
     """The body of the ``## [version]`` section (the GitHub Release notes), or None."""
     m = re.search(rf"^## \[{re.escape(str(version))}\][^\n]*$", text, re.MULTILINE)

@@ -1,0 +1,340 @@
+"""``invoke propose``: each release as a pull request, so a protected ``main`` gets its bumps through review.
+
+For each package chosen (by ``invoke detect``, or ``--packages``), in dependency order:
+
+- a branch ``release/<name>-<version>`` holding one commit: the version edited through the one version rule
+  (:mod:`juniper_release.ecosystem.versions`: pyproject or the version file, every ``__version__`` literal in
+  lockstep; a version from git tags has no file, and its release's tag is the version), the CHANGELOG's
+  ``[Unreleased]`` moved to ``[X.Y.Z] - date`` under a fresh empty ``[Unreleased]`` (an empty one is refused unless
+  ``--draft-notes`` drafts it from the commits, marked as drafted), and every consumer pin *in the same repository*
+  whose ceiling the bump escapes, raised (:mod:`juniper_release.release.ceilings`: the ceiling only);
+- a follow-on PR for each consumer in another repository (``deps/<upstream>-ceiling-<new>``), citing the proposal;
+- the proposal PR: title, drafted notes, the detect evidence, the follow-ons and the reviewer's checklist.
+
+A dry run (the default) prints every diff, title and body and writes nothing. ``--execute`` pushes the branches
+and opens the PRs through the GitHub adapter: a PR already open for the same branch is reported, not duplicated; a
+repository the token cannot push to is skipped with that reason; a re-run opens nothing new. The branch is made in a
+temporary worktree from ``origin/<branch>``: the maintainer's checkout is never touched, and each file the proposal
+edits must read on ``origin/<branch>`` as it does in the checkout (else: pull first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import tomlkit
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from juniper_release.ecosystem.graph import build_graph, marker_can_hold
+from juniper_release.ecosystem.project import read_project, sibling_requirements
+from juniper_release.ecosystem.registry import Package, Registry
+from juniper_release.errors import JuniperError
+from juniper_release.gitops import Git
+from juniper_release.release.ceilings import raise_ceiling
+from juniper_release.release.versioning import CHANGELOG, FileEdit, plan_bump, unreleased_notes
+
+if TYPE_CHECKING:
+    from juniper_release.github.forge import GitHub
+
+DRAFTED = "<!-- drafted from the commits by juniper-release: review and edit before merging -->"
+
+
+@dataclass
+class Change:
+    """One branch, one commit and one PR: a proposal, or a follow-on in another repository."""
+
+    package: str
+    repo: str
+    root: Path
+    """The repository checkout the edits are relative to."""
+    branch: str
+    title: str
+    body: str
+    edits: list[FileEdit] = field(default_factory=list)
+    refused: str | None = None
+    """Why this change is not made (a changelog conflict, an empty [Unreleased] without --draft-notes)."""
+    outcome: str = ""
+
+    def diff(self) -> str:
+        return "".join(e.diff(self.root) for e in self.edits)
+
+    @property
+    def commit_message(self) -> str:
+        return self.title
+
+
+@dataclass
+class Proposal:
+    package: Package
+    old: Version
+    new: Version
+    change: Change
+    followons: list[Change] = field(default_factory=list)
+
+
+def release_branch(pkg: Package, version: Version) -> str:
+    return f"release/{pkg.name}-{version}"
+
+
+def ceiling_branch(upstream: Package, version: Version) -> str:
+    return f"deps/{upstream.name}-ceiling-{version}"
+
+
+def _ceiling_edits(
+    registry: Registry, workspace: Path, pkg: Package, new: Version
+) -> dict[str, tuple[Package, FileEdit, list[str]]]:
+    """Per consumer whose pin on ``pkg`` escapes ``new``: its pyproject with only the ceiling raised, and the lines."""
+    out: dict[str, tuple[Package, FileEdit, list[str]]] = {}
+    target = canonicalize_name(pkg.name)
+    for other in registry.packages:
+        root = other.checkout(workspace)
+        if other.name == pkg.name or not (root / "pyproject.toml").is_file():
+            continue
+        project = read_project(other, root)
+        stale = [
+            (extra, req)
+            for extra, req in sibling_requirements(project, {target})
+            if not req.specifier.contains(new, prereleases=True) and marker_can_hold(req.marker, extra)
+        ]
+        if not stale:
+            continue
+        text = project.pyproject.read_text(encoding="utf-8")
+        doc = tomlkit.parse(text)
+        proj = doc["project"]
+        arrays = [proj.get("dependencies", []), *list(proj.get("optional-dependencies", {}).values())]
+        lines = []
+        for extra, req in stale:
+            raised = raise_ceiling(req, new)
+            where = f"[{extra}] " if extra else ""
+            if raised is None:
+                lines.append(f"{where}{req} pins {pkg.name}: not a ceiling, left for the maintainer")
+                continue
+            lines.append(f"{where}{req} -> {raised}")
+            for arr in arrays:
+                for i, item in enumerate(arr):
+                    if Requirement(str(item)) == req:
+                        arr[i] = raised
+        out[other.name] = (other, FileEdit(project.pyproject, text, tomlkit.dumps(doc)), lines)
+    return out
+
+
+def _checklist(pkg: Package, new: Version, followons: Sequence[Change], vcs: bool) -> str:
+    items = [
+        f"the version {new} is the right bump for these changes (see the evidence)",
+        "the CHANGELOG section says what a user of the package needs to know",
+        "CI passed on this branch",
+    ]
+    if vcs:
+        items.append(f"after the merge, the release tags the merged commit {pkg.tag_for(new)}: that tag is the version")
+    if followons:
+        items.append("the follow-on PRs are merged after this one is released")
+    return "\n".join(f"- [ ] {item}" for item in items)
+
+
+def plan_proposal(
+    registry: Registry,
+    workspace: Path,
+    name: str,
+    part: str | None = None,
+    *,
+    to: str | None = None,
+    draft_notes: bool = False,
+    evidence: str = "",
+    conflict: str | None = None,
+    today: dt.date | None = None,
+) -> Proposal:
+    """The proposal for ``name``: its branch, commit, PR and follow-ons, computed without writing anything."""
+    pkg = registry.get(name)
+    plan = plan_bump(registry, workspace, name, part, to=to, today=today)
+    repo_root = pkg.repo_dir(workspace)
+    changelog = plan.root / CHANGELOG
+    notes = unreleased_notes(changelog.read_text(encoding="utf-8")) if changelog.is_file() else None
+    refused = f"changelog conflict: {conflict}" if conflict else None
+    edits: list[FileEdit] = []
+    for edit in plan.edits:
+        if edit.path == changelog and not (notes or "").strip():
+            if not draft_notes:
+                refused = refused or (
+                    f"{pkg.name}: its CHANGELOG [Unreleased] is empty; write the notes, or pass --draft-notes to "
+                    "draft them from the commits (marked as drafted)"
+                )
+            edits.append(FileEdit(edit.path, edit.old, _mark_drafted(edit.new, plan.new)))
+            continue
+        edits.append(edit)
+    followons: list[Change] = []
+    for consumer, (other, edit, lines) in _ceiling_edits(registry, workspace, pkg, plan.new).items():
+        if other.repo == pkg.repo:
+            edits.append(edit)
+            continue
+        followons.append(
+            Change(
+                consumer,
+                other.repo,
+                other.repo_dir(workspace),
+                ceiling_branch(pkg, plan.new),
+                f"Allow {pkg.name} {plan.new} in {consumer}",
+                f"{pkg.name} {plan.new} escapes {consumer}'s ceiling. This raises the ceiling only (the floor and "
+                "the other specifiers stay):\n\n" + "\n".join(f"- `{line}`" for line in lines),
+                [edit],
+            )
+        )
+    vcs = plan.vcs is not None
+    section = (notes or "").strip() or "(drafted from the commits: see the CHANGELOG diff)"
+    body = "\n\n".join(
+        part
+        for part in (
+            f"Release **{pkg.name} {plan.new}** (from {plan.old}).",
+            f"## Notes\n\n{section}",
+            f"## Evidence\n\n{evidence.strip()}" if evidence.strip() else "",
+            "## Follow-ons\n\n" + "\n".join(f"- {f.repo}: {f.title} (`{f.branch}`)" for f in followons)
+            if followons
+            else "",
+            "## Reviewer checklist\n\n" + _checklist(pkg, plan.new, followons, vcs),
+        )
+        if part
+    )
+    change = Change(
+        pkg.name,
+        pkg.repo,
+        repo_root,
+        release_branch(pkg, plan.new),
+        f"Release {pkg.name} {plan.new}",
+        body,
+        edits,
+        refused,
+    )
+    for follow in followons:
+        follow.body += f"\n\nTriggered by the proposal {pkg.repo}: {change.title} (`{change.branch}`)."
+    return Proposal(pkg, plan.old, plan.new, change, followons)
+
+
+def _mark_drafted(text: str, version: Version) -> str:
+    header = f"## [{version}]"
+    at = text.find(header)
+    if at < 0:
+        return text
+    end = text.index("\n", at) + 1
+    return f"{text[:end]}\n{DRAFTED}\n{text[end:]}"
+
+
+def plan_proposals(
+    registry: Registry,
+    workspace: Path,
+    parts: Mapping[str, str],
+    *,
+    draft_notes: bool = False,
+    evidence: Mapping[str, str] | None = None,
+    conflicts: Mapping[str, str] | None = None,
+    today: dt.date | None = None,
+) -> list[Proposal]:
+    """One proposal per package of ``parts`` (name -> major/minor/patch), in dependency order."""
+    graph = build_graph(registry, workspace)
+    return [
+        plan_proposal(
+            registry,
+            workspace,
+            pkg.name,
+            parts[pkg.name],
+            draft_notes=draft_notes,
+            evidence=(evidence or {}).get(pkg.name, ""),
+            conflict=(conflicts or {}).get(pkg.name),
+            today=today,
+        )
+        for pkg in graph.release_order(parts)
+    ]
+
+
+def render(proposals: Sequence[Proposal]) -> str:
+    """The dry run: every change's diff, title and body, and its follow-ons."""
+    out: list[str] = []
+    for proposal in proposals:
+        for change in (proposal.change, *proposal.followons):
+            kind = "proposal" if change is proposal.change else "follow-on"
+            out.append(f"==== {kind} {change.repo}: {change.title} (branch {change.branch})")
+            if change.refused:
+                out.append(f"refused: {change.refused}")
+            out.append(change.diff().rstrip("\n"))
+            out.append(f"---- PR body\n{change.body}")
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------------- execute
+
+
+def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bool:
+    """Push ``change.branch`` with its one commit, made in a temporary worktree from ``origin/<base>``. False when
+    origin has the branch already (an earlier run pushed it)."""
+    git = Git(change.root)
+    git.fetch()
+    if git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{change.branch}"):
+        return False
+    for edit in change.edits:
+        rel = edit.path.relative_to(change.root).as_posix()
+        on_base = (
+            git.run("show", f"origin/{base}:{rel}", strip=False)
+            if git.ok("cat-file", "-e", f"origin/{base}:{rel}")
+            else None
+        )
+        if on_base != edit.old:
+            raise JuniperError(
+                f"{change.repo}: {rel} in the checkout differs from origin/{base}; the proposal would not apply",
+                f"update the checkout (`git -C {change.root} pull --ff-only origin {base}`), then re-run",
+            )
+    scratch = Path(tempfile.mkdtemp(prefix="juniper-propose-"))
+    tree = scratch / "tree"
+    try:
+        git.run("worktree", "add", "--quiet", "--detach", str(tree), f"origin/{base}")
+        work = Git(tree)
+        for edit in change.edits:
+            target = tree / edit.path.relative_to(change.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(edit.new, encoding="utf-8")
+        work.run("add", "--", *(e.path.relative_to(change.root).as_posix() for e in change.edits))
+        work.run("commit", "--quiet", "-m", change.commit_message)
+        work.run("push", "--quiet", "origin", f"HEAD:refs/heads/{change.branch}")
+        say(f"  pushed {change.branch} to {change.repo}")
+    finally:
+        if tree.exists():
+            git.run("worktree", "remove", "--force", str(tree))
+        shutil.rmtree(scratch, ignore_errors=True)
+    return True
+
+
+def open_change(change: Change, forge: GitHub, base: str, say: Callable[[str], None]) -> str:
+    """Open one change's PR (idempotent): the outcome line."""
+    if change.refused:
+        return f"refused: {change.refused}"
+    if not forge.can_push(change.repo):
+        return f"skipped: the token cannot push to {change.repo}"
+    existing = forge.find_open_pull(change.repo, change.branch, base)
+    if existing is not None:
+        return f"already open: #{existing.number} {existing.html_url}"
+    _prepare_branch(change, base, say)
+    pull = forge.create_pull(change.repo, change.branch, base, change.title, change.body)
+    return f"opened #{pull.number} {pull.html_url}"
+
+
+def execute(
+    proposals: Sequence[Proposal], forge: GitHub, base: str, say: Callable[[str], None]
+) -> list[tuple[str, str, str]]:
+    """Push and open every change: (repo, title, outcome) rows; a follow-on cites its proposal's PR."""
+    rows: list[tuple[str, str, str]] = []
+    for proposal in proposals:
+        outcome = open_change(proposal.change, forge, base, say)
+        rows.append((proposal.change.repo, proposal.change.title, outcome))
+        for follow in proposal.followons:
+            if proposal.change.refused:
+                rows.append((follow.repo, follow.title, f"held: its proposal was refused ({proposal.package.name})"))
+                continue
+            if outcome.startswith(("opened", "already open")):
+                follow.body += f"\n\nThe proposal's PR: {outcome.split(' ', 2)[-1]}"
+            rows.append((follow.repo, follow.title, open_change(follow, forge, base, say)))
+    return rows
