@@ -330,7 +330,7 @@ def _release_train(
         return
     require_confirmable(opts)
     journal = Journal(workspace)
-    forge = forge or GitHub()
+    forge = forge or GitHub(allowed_repos=frozenset(p.repo for p in registry.packages))
     planned = {r.package: Version(r.version) for r in plan.releases}
 
     def release_of(package: str) -> PackageRelease:

@@ -308,7 +308,7 @@ def _rehearse(
             with FakeGitHub(runner, state_file=directory / "github.json") as fake, _environ({ENV_API_URL: fake.url}):
                 if run_verify:
                     _verify_all(registry, workspace, say)
-                forge = GitHub(fake.url, token="")
+                forge = GitHub(fake.url, token="", allowed_repos=frozenset(p.repo for p in registry.packages))
                 opts = Options(
                     execute=True, yes=True, mode=mode, timeout=timeout, verify_installs=verify_installs, out=say
                 )
