@@ -279,6 +279,41 @@ def release_train(
 
 @task(
     help={
+        **_TARGET_HELP,
+        "packages": "the packages to propose (comma list)",
+        "part": "the bump: major, minor or patch",
+        "draft_notes": "draft an empty CHANGELOG [Unreleased] from the commits (marked as drafted)",
+        "execute": "push the branches and open the pull requests (default: a dry run that writes nothing)",
+    }
+)
+@guarded
+def propose(
+    c: Context,
+    packages: str | None = None,
+    part: str | None = None,
+    draft_notes: bool = False,
+    execute: bool = False,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    registry: str | None = None,
+    layout: str | None = None,
+) -> None:
+    """Propose each release as a pull request: the bump commit on a release branch, and follow-ons for consumers."""
+    from juniper_release.frontdoor import target
+    from juniper_release.release.propose import run as run_propose
+
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    names = [p.name for p in t.registry.select(required(packages, "--packages"))]
+    code = run_propose(
+        t.registry, t.workspace, {n: required(part, "--part") for n in names}, draft_notes=draft_notes, execute_=execute
+    )
+    if code:
+        raise Exit(code=code)
+
+
+@task(
+    help={
         "workspace": "rehearse a copy of this workspace (default: $JUNIPER_WORKSPACE, else the stand-in sandbox)",
         "sandbox": "rehearse the stand-in sandbox even when JUNIPER_WORKSPACE is set",
         "dir": "where the throwaway remotes, checkouts and indexes live (default: .juniper/rehearsal)",

@@ -338,3 +338,41 @@ def execute(
                 follow.body += f"\n\nThe proposal's PR: {outcome.split(' ', 2)[-1]}"
             rows.append((follow.repo, follow.title, open_change(follow, forge, base, say)))
     return rows
+
+
+def run(
+    registry: Registry,
+    workspace: Path,
+    parts: Mapping[str, str],
+    *,
+    draft_notes: bool = False,
+    execute_: bool = False,
+    forge: GitHub | None = None,
+    evidence: Mapping[str, str] | None = None,
+    conflicts: Mapping[str, str] | None = None,
+    out: Callable[[str], None] = print,
+    today: dt.date | None = None,
+) -> int:
+    """``invoke propose``: print the proposals (a dry run), or push and open them; the exit code (1 when a change was
+    refused or skipped)."""
+    from juniper_release import output as report
+    from juniper_release.github.forge import GitHub
+
+    proposals = plan_proposals(
+        registry, workspace, parts, draft_notes=draft_notes, evidence=evidence, conflicts=conflicts, today=today
+    )
+    out(render(proposals))
+    if not execute_:
+        refused = [p.package.name for p in proposals if p.change.refused]
+        out(
+            f"dry run: {len(proposals)} proposal(s), {sum(len(p.followons) for p in proposals)} follow-on(s)"
+            + (f", refused: {', '.join(refused)}" if refused else "")
+            + "; nothing was written or pushed (pass --execute to push the branches and open the PRs)"
+        )
+        return 1 if refused else 0
+    forge = forge or GitHub(allowed_repos=frozenset(p.repo for p in registry.packages))
+    forge.require_token()
+    rows = execute(proposals, forge, registry.branch, out)
+    out(report.table([{"repo": r, "pull request": t, "outcome": o} for r, t, o in rows]))
+    bad = [o for _, _, o in rows if o.startswith(("refused", "skipped", "held"))]
+    return 1 if bad else 0
