@@ -164,6 +164,8 @@ _RELEASE_HELP = {
     "mode": "github (create the Release, watch the publish run) or twine (upload TestPyPI then PyPI locally)",
     "allow_dropped": "allow entry points or extras dropped since the previous release",
     "timeout": "seconds to wait for an index or a workflow run (polling with backoff)",
+    "direct_push": "the laptop flow for an unprotected repository: commit the bump and push the branch (default: "
+    "tag what a merged pull request put on origin, push only the tag)",
 }
 
 
@@ -231,6 +233,7 @@ def release(
     mode: str = "github",
     allow_dropped: bool = False,
     timeout: str = "600",
+    direct_push: bool = False,
     workspace: str | None = None,
     sandbox: bool = False,
     defects: str | None = None,
@@ -243,12 +246,20 @@ def release(
     from juniper_release.release.package import release as run_release
 
     name = required(package, "--package")
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     run_release(t.registry, t.workspace, name, opts)
 
 
-@task(help={"packages": "comma list to consider (default: all)", "json": "print the plan as JSON", **_RELEASE_HELP})
+@task(
+    help={
+        "packages": "comma list to consider (default: all)",
+        "json": "print the outcome table (package, version, outcome, reason) as one JSON document; progress on stderr",
+        "file_issues": "file one GitHub issue per halted package and version (updated when it halts again, closed "
+        "once released)",
+        **_RELEASE_HELP,
+    }
+)
 @guarded
 def release_train(
     c: Context,
@@ -259,6 +270,8 @@ def release_train(
     mode: str = "github",
     allow_dropped: bool = False,
     timeout: str = "600",
+    direct_push: bool = False,
+    file_issues: bool = False,
     workspace: str | None = None,
     sandbox: bool = False,
     defects: str | None = None,
@@ -270,7 +283,7 @@ def release_train(
     from juniper_release.release.options import Options
     from juniper_release.release.train import release_train as run_train
 
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout)
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
         opts.out = lambda line: print(line, file=sys.stderr, flush=True)

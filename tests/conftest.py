@@ -174,6 +174,7 @@ def release_options(lines: list[str], **kw: Any) -> Options:
     kw.setdefault("yes", True)
     kw.setdefault("verify_installs", False)
     kw.setdefault("timeout", 30)
+    kw.setdefault("direct_push", True)  # the laptop flow these tests commit and push; the PR flow has its own tests
     return Options(out=lines.append, **kw)
 
 

@@ -298,7 +298,7 @@ def test_a_set_up_killed_halfway_is_redone_and_real_tokens_never_reach_the_rehea
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_realtokenvalue")
     seen: dict[str, object] = {}
 
-    def train(registry, workspace, opts, forge=None):
+    def train(registry, workspace, opts, forge=None, fmt="table", emit=None):
         seen["env"] = {k: os.environ.get(k) for k in ("TWINE_PASSWORD", "JUNIPER_PYPI_TOKEN", "GITHUB_TOKEN")}
         seen["creds"] = publish.credentials(registry.index("pypi")).password
         seen["bumped"] = Git(workspace / PKG).run("log", "-1", "--format=%s")

@@ -111,7 +111,7 @@ def test_train_releases_layer_by_layer_survives_a_killed_index_and_resumes(reg, 
         release_train(
             reg,
             eco.workspace,
-            Options(out=out, mode="twine", yes=True, execute=True, verify_installs=False, timeout=30),
+            Options(out=out, mode="twine", yes=True, execute=True, verify_installs=False, timeout=30, direct_push=True),
             chosen,
         )
     text = "\n".join(lines)
@@ -224,7 +224,18 @@ def test_front_door_json_keeps_stdout_valid_json_when_a_gate_fails(index_env, ma
         "JUNIPER_WORKSPACE": str(eco.workspace),
         "JUNIPER_CACHE_DIR": str(tmp_path / "empty-cache"),  # nothing verified: the verify gate fails
     }
-    cmd = ["invoke", "release-train", "--packages", name, "--execute", "--yes", "--json", "--mode", "twine"]
+    cmd = [
+        "invoke",
+        "release-train",
+        "--packages",
+        name,
+        "--execute",
+        "--yes",
+        "--json",
+        "--mode",
+        "twine",
+        "--direct-push",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     row = next(r for r in json.loads(proc.stdout)["packages"] if r["package"] == name)
@@ -254,7 +265,7 @@ def test_a_layer_waits_until_the_layer_below_is_installable(reg, make_ecosystem,
         release_train(
             reg,
             eco.workspace,
-            Options(out=out, mode="twine", yes=True, execute=True, verify_installs=False, timeout=2),
+            Options(out=out, mode="twine", yes=True, execute=True, verify_installs=False, timeout=2, direct_push=True),
             chosen,
         )
     assert "---- layer 1" not in "\n".join(lines)

@@ -18,6 +18,7 @@ from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import VersionKind, sibling_requirements
 from juniper_release.ecosystem.tags import previous_release_tag
 from juniper_release.errors import JuniperError, suggest
+from juniper_release.github.forge import ForgeError
 from juniper_release.offline import NOT_CHECKED, Offline
 from juniper_release.output import paint
 from juniper_release.release.context import ReleaseContext
@@ -65,10 +66,27 @@ def on_main(ctx: ReleaseContext) -> Gate:
     return Gate("on main", branch == main, f"on branch {branch!r}, not {main!r}", f"git switch {main}")
 
 
+def _pr_fix(ctx: ReleaseContext) -> str:
+    """How a change reaches a protected branch: a pull request, or --direct-push where nothing protects it."""
+    propose = suggest(f"invoke propose --packages {ctx.pkg.name} --part patch")
+    return (
+        f"land the bump through a pull request (`{propose}`), merge it and `git pull --ff-only`, then release; or "
+        "pass --direct-push for an unprotected repository"
+    )
+
+
 def clean_tree(ctx: ReleaseContext) -> Gate:
     """Nothing uncommitted but this package's version bump (which the release commits) and, in a shared repository,
-    the pending bumps of its sibling packages (which their releases commit)."""
+    the pending bumps of its sibling packages (which their releases commit). In the PR flow the bump must have been
+    merged: nothing uncommitted at all."""
     dirty = ctx.dirty()
+    if not ctx.opts.direct_push and dirty and ctx.needs_commit():
+        return Gate(
+            "clean tree",
+            False,
+            f"the version bump of {ctx.pkg.name} is uncommitted, and the PR flow never commits or pushes a branch",
+            _pr_fix(ctx),
+        )
     return Gate(
         "clean tree",
         not dirty or ctx.needs_commit() or ctx.only_sibling_bumps_pending(),
@@ -87,6 +105,15 @@ def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
     names = "|".join(re.escape(p.name) for p in (ctx.pkg, *ctx.registry.siblings(ctx.pkg)))
     ours = re.compile(rf"^(Bump ({names}) to |Allow .+ in {re.escape(ctx.pkg.path)}'s requirements)")
     ahead_subjects = git.subjects_since(f"origin/{branch}") if ahead else []
+    if not ctx.opts.direct_push and ahead:
+        # The PR flow releases what was merged: the release commit is origin's, and no branch is ever pushed.
+        return Gate(
+            "in sync with origin",
+            False,
+            f"{branch} is {ahead} ahead of origin/{branch} ({ahead_subjects[0]!r}); the PR flow tags only what was "
+            "merged",
+            _pr_fix(ctx),
+        )
     foreign = [s for s in ahead_subjects if not ours.match(s)]
     return Gate(
         "in sync with origin",
@@ -296,6 +323,31 @@ def publish_workflow_present(ctx: ReleaseContext) -> Gate | None:
     )
 
 
+def ci_passed(ctx: ReleaseContext) -> Gate | None:
+    """The branch's CI status at the release commit, read from GitHub, is not failing (a dry run does not ask). In
+    twine mode without a GitHub token nothing is asked of GitHub, this included."""
+    if ctx.opts.mode != "github" and not ctx.forge.token and not ctx.forge.is_local:
+        return None
+    name = "CI passed at the release commit"
+    if not ctx.opts.execute:
+        return not_checked(name, "a dry run does not ask GitHub")
+    if not ctx.forge.token and not ctx.forge.is_local:
+        return None  # the "GitHub token" gate says what is missing
+    sha = ctx.release_commit()
+    try:
+        status = ctx.forge.commit_status(ctx.pkg.repo, sha)
+    except ForgeError as exc:
+        return Gate(name, False, f"cannot read the CI status of {sha[:8]}: {exc.what}", exc.fix or "re-run once GitHub answers")
+    failing = [name for name, state in status.contexts if state in {"failure", "error"}]
+    shown = ", ".join(failing) or status.state
+    return Gate(
+        name,
+        status.state not in {"failure", "error"},
+        f"CI is {status.state} at {sha[:8]} ({shown})",
+        "fix the failing check and merge the fix through a pull request; the release tags a commit whose CI passed",
+    )
+
+
 def github_token(ctx: ReleaseContext) -> Gate | None:
     """GitHub mode: a token for the real API (the local stand-in needs none)."""
     if ctx.opts.mode != "github":
@@ -322,6 +374,7 @@ GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
     verified_at_this_commit,
     no_dropped_entry_points_or_extras,
     publish_workflow_present,
+    ci_passed,
     github_token,
 )
 

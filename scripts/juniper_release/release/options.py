@@ -26,6 +26,12 @@ class Options:
     verify_installs: bool = True
     out: Out = print
     interactive: bool | None = None  # None: stdin is a terminal
+    file_issues: bool = False
+    """An executed train files one GitHub issue per halted package and version (a repeated halt comments on it; a
+    later success comments and closes it)."""
+    direct_push: bool = False
+    """The laptop flow for an unprotected repository: the release commits the bump and pushes the branch. Without it
+    (the PR flow) the release tags what was merged on origin and never pushes a branch."""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -34,9 +40,26 @@ class Options:
             raise JuniperError(f"--timeout must be positive, got {self.timeout}", "pass e.g. --timeout 600")
 
     @classmethod
-    def from_flags(cls, execute: bool, yes: bool, mode: str, allow_dropped: bool, timeout: float | str) -> Options:
+    def from_flags(
+        cls,
+        execute: bool,
+        yes: bool,
+        mode: str,
+        allow_dropped: bool,
+        timeout: float | str,
+        direct_push: bool = False,
+        file_issues: bool = False,
+    ) -> Options:
         """Options from the command-line flags the release tasks share (invoke passes numbers as given)."""
-        return cls(execute=execute, yes=yes, mode=mode, allow_dropped=allow_dropped, timeout=parse_timeout(timeout))
+        return cls(
+            execute=execute,
+            yes=yes,
+            mode=mode,
+            allow_dropped=allow_dropped,
+            timeout=parse_timeout(timeout),
+            direct_push=direct_push,
+            file_issues=file_issues,
+        )
 
     @property
     def is_tty(self) -> bool:

@@ -17,7 +17,7 @@ from juniper_release import interrupts
 from juniper_release import output as report
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.errors import JuniperError
-from juniper_release.github.forge import GitHub
+from juniper_release.github.forge import GitHub, PendingApproval
 from juniper_release.offline import NOT_CHECKED, Offline, offline
 from juniper_release.release import gates
 from juniper_release.release.context import ReleaseContext
@@ -149,4 +149,11 @@ def release(
         if opts.execute and not opts.yes:
             rel.check()
             confirm(opts, f"Release {rel.ctx.pkg.name} {rel.ctx.version} ({opts.mode} mode)?")
-        return rel.run()
+        try:
+            return rel.run()
+        except PendingApproval as exc:  # not a failure, not a timeout: the plan's required reviewer on `pypi`
+            opts.out(
+                f"PENDING-APPROVAL: {rel.ctx.pkg.name} {rel.ctx.version}: the publish run waits for approval ({exc.url}); "
+                "approve it, then re-run the same command to resume"
+            )
+            return []

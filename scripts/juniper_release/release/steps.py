@@ -107,9 +107,16 @@ def pushed(ctx: ReleaseContext) -> bool:
 
 
 def push(ctx: ReleaseContext) -> str:
-    """Push atomically what :func:`_push_refs` says, judged from origin as it is now."""
+    """Push atomically what :func:`_push_refs` says, judged from origin as it is now. In the PR flow only the tag is
+    ever pushed: a branch push is refused here too, whatever the gates said."""
     branch = ctx.registry.branch
     refs = _push_refs(ctx, ctx.remote(refresh=True)[0])
+    if not ctx.opts.direct_push and refs != [ctx.tag]:
+        raise JuniperError(
+            f"{ctx.pkg.name}: origin/{branch} does not hold the release commit {ctx.release_commit()[:8]}; the PR "
+            "flow pushes only the tag",
+            "merge the bump through a pull request first, or pass --direct-push for an unprotected repository",
+        )
     ctx.git.run(
         "push",
         "--atomic",

@@ -30,7 +30,7 @@ from juniper_release.ecosystem.project import sibling_requirements
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.ecosystem.status import State
 from juniper_release.errors import EXIT_FINDINGS, JuniperError, suggest
-from juniper_release.github.forge import GitHub
+from juniper_release.github.forge import GitHub, PendingApproval
 from juniper_release.gitops import Git
 from juniper_release.release import publish
 from juniper_release.release.context import remote_refs, target_index
@@ -64,9 +64,12 @@ class Outcome(StrEnum):
     HALTED = "halted"
     HELD = "held"
     SKIPPED = "skipped"
+    PENDING_APPROVAL = "pending-approval"
+    """Its publish run waits for an environment's required reviewer: not a halt, not a timeout; re-run once
+    approved (the journal resumes it), and its dependents wait for it."""
 
 
-STOPPED = {Outcome.HALTED, Outcome.HELD}
+STOPPED = {Outcome.HALTED, Outcome.HELD, Outcome.PENDING_APPROVAL}
 
 
 class TrainHalted(JuniperError):
@@ -127,6 +130,12 @@ class TrainPlan:
         row = self.row(package)
         row.outcome, row.reason = Outcome.HALTED, redact(reason.removeprefix(f"{package}: "))
         self.hold_dependents(package, f"depends on {package}, which halted")
+
+    def pending(self, package: str, url: str) -> None:
+        """``package``'s publish run waits for an approval at ``url``; its dependents wait for it (held, saying so)."""
+        row = self.row(package)
+        row.outcome, row.reason = Outcome.PENDING_APPROVAL, f"publish run waiting for approval: {url}"
+        self.hold_dependents(package, f"waits for {package} (pending approval)")
 
     def hold_dependents(self, package: str, reason: str) -> None:
         """Hold every package still to be released that depends on ``package``, transitively."""
@@ -310,6 +319,20 @@ def _raise_if_stopped(plan: TrainPlan, out: Out) -> None:
         return
     halted = [f"{r.package}: {r.reason}" for r in stopped if r.outcome is Outcome.HALTED]
     held = [f"{r.package} ({r.reason})" for r in stopped if r.outcome is Outcome.HELD]
+    pending = [r for r in stopped if r.outcome is Outcome.PENDING_APPROVAL]
+    if pending and not halted and all("(pending approval)" in r.reason for r in stopped if r.outcome is Outcome.HELD):
+        # Waiting for a required reviewer is the plan working, not a failure: say what to do, exit 0.
+        out(
+            "PENDING-APPROVAL: "
+            + "; ".join(f"{r.package} {r.version} ({r.reason.rsplit(': ', 1)[-1]})" for r in pending)
+            + (
+                f"; waiting behind them: {', '.join(r.package for r in stopped if r.outcome is Outcome.HELD)}"
+                if held
+                else ""
+            )
+            + ". Approve the run(s), then re-run the same command: the train resumes"
+        )
+        return
     raise TrainHalted(
         f"the release train stopped {len(stopped)} package(s): "
         + "; ".join([*(f"halted {h}" for h in halted), *(f"held {h}" for h in held)]),
@@ -359,15 +382,45 @@ def _release_train(
         for row in current:
             try:
                 release_of(row.package).run()  # afresh: the layer below changed what is on the indexes
+            except PendingApproval as exc:
+                out(f"{row.package}: pending approval: {exc.url}")
+                plan.pending(row.package, exc.url)
+                continue
             except JuniperError as exc:
                 out(f"{row.package}: halted: {redact(str(exc))}")
                 plan.halt(row.package, str(exc))
                 continue
             row.outcome, row.reason = (Outcome.RELEASED, "") if opts.execute else (Outcome.READY, "dry run")
         previous = [r for r in current if r.outcome in {Outcome.RELEASED, Outcome.READY}]
+    if opts.execute and opts.file_issues:
+        file_issues(registry, plan, forge, out)
     if opts.execute and not plan.stopped:
         journal.finish_train()
         out(f"release train finished: {', '.join(f'{r.package} {r.version}' for r in going)}")
+
+
+def issue_title(package: str, version: str) -> str:
+    """The one issue a halted release of ``package`` ``version`` gets (found again by this exact title)."""
+    return f"Release {package} {version} halted"
+
+
+def file_issues(registry: Registry, plan: TrainPlan, forge: GitHub, out: Out) -> None:
+    """One issue per halted package and version, with the reason; a repeated halt comments on the same issue; a
+    release that went through comments on its open issue and closes it."""
+    for row in plan.releases:
+        repo, title = registry.get(row.package).repo, issue_title(row.package, row.version)
+        found = forge.find_issue(repo, title=title)
+        if row.outcome is Outcome.HALTED:
+            body = f"The release train halted {row.package} {row.version}:\n\n> {row.reason}\n"
+            if found is None:
+                issue = forge.create_issue(repo, title, body, labels=("release",))
+                out(f"{row.package}: filed issue #{issue.number} {issue.html_url}")
+            else:
+                forge.comment_issue(repo, found.number, f"Halted again:\n\n> {row.reason}\n")
+                out(f"{row.package}: updated issue #{found.number}")
+        elif row.outcome is Outcome.RELEASED and found is not None:
+            forge.close_issue(repo, found.number, f"Released {row.package} {row.version}.")
+            out(f"{row.package}: closed issue #{found.number}")
 
 
 def _going(plan: TrainPlan) -> list[TrainRow]:

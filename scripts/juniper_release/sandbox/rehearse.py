@@ -310,7 +310,13 @@ def _rehearse(
                     _verify_all(registry, workspace, say)
                 forge = GitHub(fake.url, token="", allowed_repos=frozenset(p.repo for p in registry.packages))
                 opts = Options(
-                    execute=True, yes=True, mode=mode, timeout=timeout, verify_installs=verify_installs, out=say
+                    execute=True,
+                    yes=True,
+                    mode=mode,
+                    timeout=timeout,
+                    verify_installs=verify_installs,
+                    out=say,
+                    direct_push=True,  # the rehearsal bumps and commits on its throwaway clones (the laptop flow)
                 )
                 halted: TrainHalted | None = None
                 try:
