@@ -329,6 +329,8 @@ def ci_passed(ctx: ReleaseContext) -> Gate | None:
     if ctx.opts.mode != "github" and not ctx.forge.token and not ctx.forge.is_local:
         return None
     name = "CI passed at the release commit"
+    if ctx.opts.direct_push:
+        return None  # the laptop flow pushes the release commit itself: no CI has run on it yet
     if not ctx.opts.execute:
         return not_checked(name, "a dry run does not ask GitHub")
     if not ctx.forge.token and not ctx.forge.is_local:
@@ -337,7 +339,9 @@ def ci_passed(ctx: ReleaseContext) -> Gate | None:
     try:
         status = ctx.forge.commit_status(ctx.pkg.repo, sha)
     except ForgeError as exc:
-        return Gate(name, False, f"cannot read the CI status of {sha[:8]}: {exc.what}", exc.fix or "re-run once GitHub answers")
+        return Gate(
+            name, False, f"cannot read the CI status of {sha[:8]}: {exc.what}", exc.fix or "re-run once GitHub answers"
+        )
     failing = [name for name, state in status.contexts if state in {"failure", "error"}]
     shown = ", ".join(failing) or status.state
     return Gate(

@@ -111,7 +111,7 @@ class PackageRelease:
     def _is_done(self, step: Step) -> bool:
         try:
             return step.done(self.ctx)
-        except Offline:
+        except (Offline, PendingApproval):
             raise
         except JuniperError as exc:
             raise type(exc)(
@@ -129,6 +129,8 @@ class PackageRelease:
                 "re-run the same command to resume",
                 signal_exit=interrupts.exit_code(exc),
             ) from None
+        except PendingApproval:
+            raise  # not a failure: the caller reports PENDING-APPROVAL with the run's URL
         except JuniperError as exc:
             raise type(exc)(f"{name}: step '{step.name}' failed: {exc.what}", exc.fix) from None
 

@@ -354,6 +354,17 @@ def _release_train(
     require_confirmable(opts)
     journal = Journal(workspace)
     forge = forge or GitHub(allowed_repos=frozenset(p.repo for p in registry.packages))
+    try:
+        _release_layers(registry, workspace, opts, plan, journal, forge)
+    finally:
+        if opts.execute and opts.file_issues:
+            file_issues(registry, plan, forge, out)
+
+
+def _release_layers(
+    registry: Registry, workspace: Path, opts: Options, plan: TrainPlan, journal: Journal, forge: GitHub
+) -> None:
+    out = opts.out
     planned = {r.package: Version(r.version) for r in plan.releases}
 
     def release_of(package: str) -> PackageRelease:
@@ -392,8 +403,6 @@ def _release_train(
                 continue
             row.outcome, row.reason = (Outcome.RELEASED, "") if opts.execute else (Outcome.READY, "dry run")
         previous = [r for r in current if r.outcome in {Outcome.RELEASED, Outcome.READY}]
-    if opts.execute and opts.file_issues:
-        file_issues(registry, plan, forge, out)
     if opts.execute and not plan.stopped:
         journal.finish_train()
         out(f"release train finished: {', '.join(f'{r.package} {r.version}' for r in going)}")
