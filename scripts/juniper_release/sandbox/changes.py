@@ -1,0 +1,110 @@
+"""Unreleased changes of each kind, committed after a stand-in package's release tag (for ``invoke detect``, the
+proposals and the PR-flow rehearsal).
+
+Each kind is one real commit with a conventional-commit subject; the release-worthy ones also write the
+CHANGELOG's ``[Unreleased]`` entry a maintainer would, so the evidence and the notes agree:
+
+- ``docs``: the README only (never a release on its own);
+- ``tests``: a test only (never a release on its own);
+- ``comment``: a comment and a docstring in the module, no token of code changed (not a release);
+- ``code``: a new function in the module (``feat:``, ``### Added``);
+- ``dependency``: a runtime requirement deep inside ``[project]`` changed (``fix:``, ``### Fixed``), beside a
+  ``[tool.*]`` table that changed too (which does not count);
+- ``package-data``: ``py.typed`` marked ``partial`` (PEP 561), a non-Python file that ships (``fix:``, ``### Fixed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import tomlkit
+
+from juniper_release.errors import ConfigError
+from juniper_release.gitops import Git
+
+KINDS = ("docs", "tests", "comment", "code", "dependency", "package-data")
+RELEASE_WORTHY = frozenset({"code", "dependency", "package-data"})
+
+PR_FLOW_CHANGES = {
+    "juniper-data-client": "code",
+    "juniper-cascor-client": "package-data",
+    "juniper-cascor-worker": "comment",
+    "juniper-data": "docs",
+    "juniper-cascor": "dependency",
+    "juniper-ml": "tests",
+}
+"""The six stand-in packages' unreleased changes in the PR-flow rehearsal: one of each kind."""
+
+
+def _module(root: Path, import_name: str) -> Path:
+    for base in (root / "src", root):
+        init = base / import_name / "__init__.py"
+        if init.is_file():
+            return init
+    raise ConfigError(f"{root.name}: no module {import_name} to change", "use a package with a module")
+
+
+def _unreleased(root: Path, heading: str, entry: str) -> None:
+    path = root / "CHANGELOG.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("## [Unreleased]\n", f"## [Unreleased]\n\n### {heading}\n\n- {entry}\n", 1), encoding="utf-8"
+    )
+
+
+def _edit(path: Path, old: str | None, new: str) -> None:
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    path.write_text(text.replace(old, new, 1) if old is not None else text + new, encoding="utf-8")
+
+
+def _dependency(root: Path) -> None:
+    pyproject = root / "pyproject.toml"
+    doc = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    project = doc["project"]
+    optional = project.get("optional-dependencies")
+    target = next(iter(optional.values())) if optional else project["dependencies"]
+    target.append("urllib3>=2")
+    tool = doc.setdefault("tool", tomlkit.table(is_super_table=True))
+    tool["ruff"] = {"line-length": 120}  # a tool table changed too: not a release on its own
+    pyproject.write_text(tomlkit.dumps(doc), encoding="utf-8")
+
+
+def apply_change(root: Path, import_name: str | None, kind: str) -> str:
+    """Write and commit one change of ``kind`` in the package at ``root``; its commit subject."""
+    if kind == "docs":
+        readme = next(p for p in root.glob("README*") if p.is_file())
+        _edit(readme, None, "\nSee the changelog for what changed in each release.\n")
+        subject = "docs: point the README at the changelog"
+    elif kind == "tests":
+        _edit(root / "tests" / "test_import.py", None, "\n\ndef test_nothing_else() -> None:\n    assert True\n")
+        subject = "test: a second test"
+    elif kind == "comment":
+        module = _module(root, import_name or "")
+        _edit(module, None, "\n# A comment only: nothing a user of the package can see changes.\n")
+        subject = "style: explain the module layout in a comment"
+    elif kind == "code":
+        module = _module(root, import_name or "")
+        _edit(module, None, "\n\ndef describe() -> str:\n    return __name__\n")
+        _unreleased(root, "Added", "describe() names the module.")
+        subject = "feat: describe() names the module"
+    elif kind == "dependency":
+        _dependency(root)
+        _unreleased(root, "Fixed", "Require urllib3>=2 (the 1.x series lacks the retries API used).")
+        subject = "fix: require urllib3>=2"
+    elif kind == "package-data":
+        typed = _module(root, import_name or "").parent / "py.typed"
+        typed.write_text("partial\n", encoding="utf-8")
+        _unreleased(root, "Fixed", "py.typed says partial: some modules are untyped.")
+        subject = "fix: mark the type information partial"
+    else:
+        raise ConfigError(f"unknown change kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+    git = Git(root)
+    git.run("add", "-A")
+    git.run("commit", "-q", "-m", subject)
+    return subject
+
+
+def apply_changes(roots: Mapping[str, tuple[Path, str | None]], changes: Mapping[str, str]) -> list[str]:
+    """Apply ``changes`` (package -> kind) to the packages whose (root, import) ``roots`` gives: the subjects."""
+    return [f"{name}: {apply_change(*roots[name], kind)}" for name, kind in changes.items()]
