@@ -22,6 +22,7 @@ import tomlkit
 
 from juniper_release.ecosystem.registry import Registry, cache_dir
 from juniper_release.errors import ConfigError
+from juniper_release.github.pins import pinned_uses
 from juniper_release.gitops import Git
 
 GENERATOR_VERSION = "1"
@@ -62,6 +63,7 @@ DEFECTS: dict[str, str] = {
     "wrong-layer": "juniper-cascor-client gains a hard dependency on juniper-data-client (layer 1, declared 0)",
     "missing-workflow": "juniper-data and juniper-cascor have no publish workflow",
     "double-trigger": "juniper-cascor-client's publish workflow runs on tag pushes and on Releases",
+    "unpinned-actions": "juniper-cascor-worker's publish workflow references its actions by tag (actions/checkout@v5)",
     "mixed-floors": "juniper-ml requires Python >=3.12 while the others require >=3.11",
     "no-services": "juniper-ml has no [services] extra",
     # build and verify (nox -s verify-all)
@@ -311,6 +313,8 @@ def _apply_defects(specs: dict[str, PackageSpec], defects: frozenset[str]) -> di
         flags[cs.name].add("no-workflow")
     if "double-trigger" in defects:
         flags[cc.name].add("double-trigger")
+    if "unpinned-actions" in defects:
+        flags[wk.name].add("unpinned-actions")
     if "mixed-floors" in defects:
         ml.requires_python = ">=3.12"
     if "no-services" in defects:
@@ -445,8 +449,20 @@ THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLI
 """
 
 
-def upstream_publish_workflow(name: str, import_name: str | None, torch: bool, double_trigger: bool = False) -> str:
-    """The upstream-style publish workflow the real repos carry (one job per index, on a published release)."""
+def upstream_publish_workflow(
+    name: str, import_name: str | None, torch: bool, double_trigger: bool = False, unpinned: bool = False
+) -> str:
+    """The upstream-style publish workflow the real repos carry (one job per index, on a published release).
+
+    Its actions are pinned from juniper-release's pin table; ``unpinned`` references them by a moving tag instead.
+    """
+
+    def uses(action: str, tag: str) -> str:
+        return f"{action}@{tag}" if unpinned else pinned_uses(action, "the stand-in")
+
+    checkout = uses("actions/checkout", "v5")
+    setup = uses("actions/setup-python", "v6")
+    publish = uses("pypa/gh-action-pypi-publish", "release/v1")
     on = "on:\n  release:\n    types: [published]\n"
     if double_trigger:
         on = "on:\n  push:\n    tags: ['v*']\n  release:\n    types: [published]\n"
@@ -455,18 +471,18 @@ def upstream_publish_workflow(name: str, import_name: str | None, torch: bool, d
     return (
         f"name: Publish {name}\n\n{on}\npermissions:\n  id-token: write\n\njobs:\n"
         "  testpypi:\n    runs-on: ubuntu-latest\n    environment: testpypi\n    steps:\n"
-        "      - uses: actions/checkout@v5\n      - uses: actions/setup-python@v6\n        with:\n"
+        f"      - uses: {checkout}\n      - uses: {setup}\n        with:\n"
         "          python-version: '3.11'\n      - run: pip install build twine\n      - run: python -m build\n"
-        "      - run: twine check dist/*\n      - uses: pypa/gh-action-pypi-publish@release/v1\n        with:\n"
+        f"      - run: twine check dist/*\n      - uses: {publish}\n        with:\n"
         "          repository-url: https://test.pypi.org/legacy/\n"
         f"{torch_step}"
         "      - run: sleep 30\n"
         f"      - run: pip install --index-url https://test.pypi.org/simple/ --extra-index-url https://pypi.org/simple/ {name}\n"
         f"      - run: {check_import}\n"
         "  pypi:\n    needs: testpypi\n    runs-on: ubuntu-latest\n    environment: pypi\n    steps:\n"
-        "      - uses: actions/checkout@v5\n      - uses: actions/setup-python@v6\n        with:\n"
+        f"      - uses: {checkout}\n      - uses: {setup}\n        with:\n"
         "          python-version: '3.11'\n      - run: pip install build twine\n      - run: python -m build\n"
-        "      - run: twine check dist/*\n      - uses: pypa/gh-action-pypi-publish@release/v1\n"
+        f"      - run: twine check dist/*\n      - uses: {publish}\n"
     )
 
 
@@ -490,7 +506,7 @@ def _write_package(root: Path, spec: PackageSpec, repo: str, torch: bool, flags:
         files["LICENSE"] = _LICENSE
     if "no-workflow" not in flags:
         files[".github/workflows/publish.yml"] = upstream_publish_workflow(
-            spec.name, spec.import_name, torch, "double-trigger" in flags
+            spec.name, spec.import_name, torch, "double-trigger" in flags, "unpinned-actions" in flags
         )
     if spec.import_name:
         if spec.typed and "no-py-typed" not in flags:
