@@ -729,3 +729,9 @@ def test_flags_follow_the_registry(registry: Registry) -> None:
     pkg: Package = registry.get("juniper-data")
     assert wf.template_values(registry, pkg)["EXTRAS"] == "[api]"
     assert wf.validate_workflow_path(registry) == ".github/workflows/validate.yml"
+
+
+def test_readme_pin_table_is_the_pin_table() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([\w.-]+/[\w.-]+) \| (v[\d.]+) \| ([0-9a-f]{40}) \|$", readme, re.M)
+    assert rows == [(p.action, p.tag, p.sha) for p in pins.PINS.values()], "update README's pinned-actions table"
