@@ -22,7 +22,7 @@ import tomlkit
 
 from juniper_release.ecosystem.registry import Registry, cache_dir
 from juniper_release.errors import ConfigError
-from juniper_release.github.pins import pinned_uses
+from juniper_release.github.pins import PINS, pinned_uses
 from juniper_release.gitops import Git
 
 GENERATOR_VERSION = "1"
@@ -619,7 +619,7 @@ def sandbox_workspace(
     """The cached stand-in workspace under ``.juniper/sandbox/<key>``, generated on first use.
 
     ``layout`` is ``six`` (this module) or ``grown`` (:mod:`juniper_release.sandbox.grown`). It is keyed on the
-    generator version, the layout, the defects and the registry file, so a changed generator or registry
+    generator version, the layout, the defects, the registry file and the pinned actions, so a changed generator or registry
     yields a fresh sandbox while an unchanged one is reused (and its verification cache stays warm).
     """
     chosen = parse_defects(defects)
@@ -628,6 +628,7 @@ def sandbox_workspace(
             "gen": GENERATOR_VERSION,
             "defects": sorted(chosen),
             "registry": registry.path.read_text(encoding="utf-8"),
+            "pins": sorted(p.ref for p in PINS.values()),  # the upstream workflows pin their actions from the table
             **({"layout": layout} if layout != "six" else {}),
         },
         sort_keys=True,
