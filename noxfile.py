@@ -110,12 +110,34 @@ def _fail(session: nox.Session, exc: JuniperError) -> None:
 # ----------------------------------------------------------------------------------------------- quality
 
 
+ZIZMOR = ("zizmor", "--offline", "--persona", "pedantic", "--strict-collection", "--no-progress", "--color", "never")
+"""zizmor offline (no GitHub API), with every audit of the pedantic persona, so nothing is hidden by the persona."""
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Lint and format-check the tool with ruff."""
-    session.install("ruff>=0.8")
+    """Lint and format-check the tool with ruff; audit this repository's workflows and Dependabot configuration, and
+    every file ``invoke workflows --write`` renders into the stand-in ecosystem, with zizmor (offline)."""
+    session.install("ruff>=0.8", "zizmor>=1.33,<2")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run(*ZIZMOR, ".github/")
+    session.run(*ZIZMOR, *_standin_rendered(Path(session.create_tmp()) / "standin"))
+
+
+def _standin_rendered(dest: Path) -> list[str]:
+    """Copy the stand-in sandbox to ``dest``, run ``invoke workflows --write`` there, return the written files."""
+    import shutil
+
+    from juniper_release.frontdoor import target
+    from juniper_release.github import workflows as wf
+
+    tgt = target(sandbox=True, registry_path=REGISTRY.path)
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(tgt.workspace, dest, symlinks=True)
+    wf.run_write(tgt.registry, dest, tgt.registry.packages)
+    tops = {p.name: p.top_of(p.checkout(dest)) for p in tgt.registry.packages}
+    return [str(tops[r.package] / r.path) for r in wf.render_all(tgt.registry, tgt.registry.packages, dest)]
 
 
 @nox.session

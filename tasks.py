@@ -412,6 +412,16 @@ def workflows(
         raise Exit(code=code)
 
 
+@task(help={"write": "rewrite the stale workflows (default: print a diff of each; exit 1 if any)"})
+@guarded
+def pin_actions(c: Context, write: bool = False) -> None:
+    """Check (or --write) that every `uses:` in this repository's .github/workflows is pinned as the pin table says."""
+    from juniper_release.github import pins
+
+    if code := pins.run_pin_actions(ROOT, write=write):
+        raise Exit(code=code)
+
+
 @task(help={"sessions": "a file holding `nox -l --json -t ci` output (default: run it now)"})
 @guarded
 def ci_matrix(c: Context, sessions: str = "") -> None:

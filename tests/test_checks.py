@@ -52,6 +52,7 @@ STATIC_DEFECTS = {
         ("juniper-cascor", "publish-workflow", "error"),
     },
     "double-trigger": {("juniper-cascor-client", "publish-workflow", "error")},
+    "unpinned-actions": {("juniper-cascor-worker", "pinned-actions", "warning")},
     "mixed-floors": {("ecosystem", "requires-python", "warning")},
     "no-services": {("juniper-ml", "meta-extras", "error")},
     "extra-edge": {("juniper-cascor", "graph", "error"), ("juniper-ml", "graph", "error")},
@@ -267,3 +268,38 @@ def test_graph_and_check_give_the_same_layer_and_extras_finding(make_ecosystem, 
             assert findings[0].package == package
     no_services = run_task("graph", "--workspace", str(make_ecosystem("no-services").workspace))
     assert "add them to an extra" in no_services.stderr and "set layer" not in no_services.stderr
+
+
+def test_unpinned_actions_are_a_warning_whose_fix_names_the_pinning_command(make_ecosystem, registry):
+    eco = make_ecosystem("unpinned-actions")
+    sha = "fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09"
+    _commit(
+        eco.checkout("juniper-data"),
+        {
+            ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+            f"      - uses: actions/checkout@{sha} # v5.1.0\n      - uses: actions/setup-python@v6\n"
+            "      - uses: ./.github/actions/local\n",
+            ".github/workflows/docs.yml": f"on: push\njobs:\n  d:\n    uses: octo/docs/.github/workflows/d.yml@{sha}\n",
+        },
+    )
+    findings = [f for f in run_checks(registry, eco.workspace) if f.check == "pinned-actions"]
+    assert {(f.package, f.severity) for f in findings} == {
+        ("juniper-cascor-worker", "warning"),
+        ("juniper-data", "warning"),
+    }
+    by_file = {f.message.split(" ", 1)[0]: f.message for f in findings}
+    assert set(by_file) == {".github/workflows/publish.yml", ".github/workflows/ci.yml", ".github/workflows/docs.yml"}
+    generated = by_file[".github/workflows/publish.yml"]
+    assert (
+        "6 action(s)" in generated
+        and "(actions/checkout@v5, actions/setup-python@v6, pypa/gh-action-pypi-publish@release/v1)" in generated
+    )
+    assert (
+        "Fix: run `invoke workflows --write` (it renders every action pinned to a commit SHA) and commit" in generated
+    )
+    by_hand = by_file[".github/workflows/ci.yml"]
+    assert "1 action(s)" in by_hand and "(actions/setup-python@v6)" in by_hand  # the SHA pin and the local one pass
+    assert "`invoke workflows --write`" in by_hand and "scripts/juniper_release/github/pins.py" in by_hand
+    assert f"octo/docs/.github/workflows/d.yml@{sha}" in by_file[".github/workflows/docs.yml"]  # no version comment
+    for f in findings:
+        assert "\n" not in f.message and "Fix:" in f.message

@@ -178,7 +178,8 @@ def test_workflows_render_one_gated_publish_workflow_per_sub_package(grown_regis
     root = rendered[("juniper-ml", ".github/workflows/publish.yml")]
     assert "startsWith" not in root and "working-directory" not in root
     files = [(grown_registry.get(name).path, path) for (name, path) in rendered]
-    assert len(files) == len(set(files)) == 36  # no two packages of a repository share a workflow file
+    assert len(files) == len(set(files)) == 44  # no two packages of a repository share a workflow file
+    # 2 workflows per package, and one Dependabot configuration per repository (18 * 2 + 8)
 
 
 def test_workflows_write_lands_at_the_repository_root(

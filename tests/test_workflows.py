@@ -18,11 +18,13 @@ import yaml
 from conftest import PACKAGE_NAMES, ROOT, run_task, start_index_server
 from juniper_release.ecosystem.registry import PYTHON_CANDIDATES, Package, Registry, WorkspaceError
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, JuniperError
+from juniper_release.github import pins
 from juniper_release.github import workflows as wf
 from juniper_release.sandbox.standin import Ecosystem
 
 EcosystemFactory = Any
 REPO_WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+WORKFLOW_NAMES = {"publish.yml", "validate.yml"}
 
 
 def tool(name: str) -> str:
@@ -88,12 +90,159 @@ def test_every_rendered_workflow_passes_actionlint_and_schema(
     files = []
     for package, texts in rendered.items():
         for name, text in texts.items():
+            if name not in WORKFLOW_NAMES:
+                continue
             path = tmp_path / package / ".github" / "workflows" / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             files.append(path)
     assert len(files) == 12
     lint(files)
+
+
+# ----------------------------------------------------------------------------------------------- pinned actions
+
+# Written independently of pins.USES: a `uses:` line is pinned only as `owner/name[/path]@<40 hex> # v<version>`.
+PINNED_LINE = re.compile(r"^\s*(?:-\s+)?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(?:\.\d+)*$")
+
+
+def every_workflow(rendered: dict[str, dict[str, str]]) -> dict[str, str]:
+    """This repository's workflows and every rendered workflow: {label: text}."""
+    out = {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in REPO_WORKFLOWS}
+    for package, texts in rendered.items():
+        out.update({f"{package}/{name}": text for name, text in texts.items() if name in WORKFLOW_NAMES})
+    return out
+
+
+def unpinned_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if "uses:" in line and not PINNED_LINE.match(line)]
+
+
+def test_every_uses_is_pinned_to_a_commit_sha_with_its_version_comment(
+    rendered: dict[str, dict[str, str]],
+) -> None:
+    workflows = every_workflow(rendered)
+    assert len(workflows) == len(REPO_WORKFLOWS) + 12
+    bad = {label: lines for label, text in workflows.items() if (lines := unpinned_lines(text))}
+    assert bad == {}, "pin each `uses:` from scripts/juniper_release/github/pins.py"
+    used = set()
+    for label, text in workflows.items():
+        assert pins.unpinned(text) == [], label
+        for match in pins.USES.finditer(text):
+            pin = pins.PINS[match["action"]]  # every action comes from the table ...
+            assert (match["ref"], match["comment"].strip()) == (pin.sha, f"# {pin.tag}"), label  # ... as it says
+            used.add(pin.action)
+    assert used == set(pins.PINS), "the table holds no action that no workflow uses"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "      - uses: actions/checkout@v5",
+        "      - uses: pypa/gh-action-pypi-publish@release/v1",
+        "      - uses: actions/checkout",
+        "      - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09",
+        "      - uses: actions/checkout@fbc6f39 # v5.1.0",
+        "    uses: octo/reusable/.github/workflows/ci.yml@main",
+        "      - uses: 'actions/checkout@v5'  # v5",
+        "      - uses: docker://alpine:3.20",
+    ],
+)
+def test_the_pin_test_fails_on_an_unpinned_uses(line: str) -> None:
+    text = f"jobs:\n  a:\n    steps:\n{line}\n"
+    assert unpinned_lines(text) == [line.strip()]
+    assert [u.line for u in pins.unpinned(text)] == [4]
+
+
+def test_local_and_digest_references_count_as_pinned() -> None:
+    text = "    steps:\n      - uses: ./.github/actions/setup\n      - uses: docker://alpine@sha256:" + "a" * 64 + "\n"
+    assert pins.unpinned(text) == []
+
+
+def test_the_pin_table_holds_real_looking_pins() -> None:
+    for action, pin in pins.PINS.items():
+        assert action == pin.action and re.fullmatch(r"[\w.-]+/[\w.-]+", action)
+        assert pins.SHA.fullmatch(pin.sha), f"{action}: a full 40-hex commit SHA"
+        assert re.fullmatch(r"v\d+\.\d+\.\d+", pin.tag), f"{action}: the release tag the SHA was resolved from"
+        assert pin.ref == f"{action}@{pin.sha} # {pin.tag}"
+    assert len({p.sha for p in pins.PINS.values()}) == len(pins.PINS)
+
+
+def test_templates_name_actions_without_a_version() -> None:
+    for template in sorted(wf.TEMPLATES.glob("*.yml")):
+        for line in template.read_text(encoding="utf-8").splitlines():
+            if "uses:" in line:
+                assert "@" not in line, f"{template.name}: {line.strip()} (the version comes from pins.PINS)"
+
+
+def test_a_template_action_missing_from_the_table_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "t.yml").write_text("steps:\n  - uses: octo/unknown-action\n", encoding="utf-8")
+    with pytest.raises(JuniperError, match="octo/unknown-action has no pin") as info:
+        wf.render_template("t.yml", {}, {}, tmp_path)
+    assert "PINS" in info.value.fix
+
+
+def test_repo_workflows_match_the_pin_table() -> None:
+    assert pins.stale_repo_workflows(ROOT) == {}, "Fix: run `invoke pin-actions --write`"
+    proc = run_task("pin-actions", timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"0 workflow file(s) re-pinned, {len(REPO_WORKFLOWS)} already match the pin table" in proc.stdout
+
+
+def test_one_edit_of_the_table_moves_every_workflow(
+    monkeypatch: pytest.MonkeyPatch, registry: Registry, tmp_path: Path
+) -> None:
+    old = pins.PINS["actions/checkout"]
+    new = pins.Pin(old.action, "v5.9.9", "0123456789abcdef0123456789abcdef01234567")
+    monkeypatch.setattr(pins, "PINS", {**pins.PINS, old.action: new})
+    for r in wf.render_all(registry):
+        if "actions/checkout" in r.text:
+            assert new.ref in r.text and old.sha not in r.text
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / ".github", repo / ".github")
+    stale = pins.stale_repo_workflows(repo)
+    assert {p.name for p in stale} == {p.name for p in REPO_WORKFLOWS}
+    out: list[str] = []
+    err: list[str] = []
+    assert pins.run_pin_actions(repo, write=False, out=out.append, err=err.append) == EXIT_FINDINGS
+    assert f"-      - uses: {old.ref}\n+      - uses: {new.ref}" in "".join(out)
+    assert err == [
+        f"{len(REPO_WORKFLOWS)} workflow(s) differ from the pin table. Fix: run `invoke pin-actions --write` and commit"
+    ]
+    assert pins.run_pin_actions(repo, write=True, out=out.append, err=err.append) == EXIT_OK
+    assert pins.stale_repo_workflows(repo) == {}
+    assert new.ref in (repo / ".github/workflows/ci.yml").read_text(encoding="utf-8")
+
+
+def test_dependabot_watches_the_actions_here_and_in_every_package_repository(
+    registry: Registry, rendered: dict[str, dict[str, str]]
+) -> None:
+    import yaml
+
+    here = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    assert here["version"] == 2
+    [update] = here["updates"]
+    assert update["package-ecosystem"] == "github-actions" and update["directory"] == "/"
+    assert update["cooldown"]["default-days"] >= 1  # zizmor's dependabot-cooldown: a fresh release waits a week
+    for name in registry.names:
+        generated = yaml.safe_load(rendered[name]["dependabot.yml"])
+        assert generated == here, name
+    dependabot = [r for r in wf.render_all(registry) if r.path == ".github/dependabot.yml"]
+    assert len(dependabot) == len({p.repo for p in registry.packages})
+
+
+def test_workflows_check_shows_pin_drift(make_ecosystem: EcosystemFactory, registry: Registry) -> None:
+    eco: Ecosystem = make_ecosystem()
+    wf.write(registry, eco.workspace)
+    publish = eco.checkout("juniper-data") / registry.publish_workflow
+    pin = pins.PINS["actions/checkout"]
+    publish.write_text(publish.read_text(encoding="utf-8").replace(pin.ref, "actions/checkout@v5"), encoding="utf-8")
+    (eco.checkout("juniper-ml") / ".github" / "dependabot.yml").unlink()
+    drifts = wf.check(registry, eco.workspace)
+    assert wf.drifted_packages(drifts) == ["juniper-data", "juniper-ml"]
+    report = wf.check_report(drifts)
+    assert f"-      - uses: actions/checkout@v5\n+      - uses: {pin.ref}" in report
+    assert "== juniper-ml: dependabot.yml missing" in report
 
 
 # ----------------------------------------------------------------------------------------------- this repo's CI
@@ -117,7 +266,8 @@ def test_ci_runs_the_nox_sessions_with_the_name_through_env() -> None:
     for job in jobs.values():
         assert set(job["permissions"]) == {"contents"} and job["permissions"]["contents"] == "read"
         uses = [s["uses"] for s in job["steps"] if "uses" in s]
-        assert "actions/checkout@v5" in uses and "actions/setup-python@v6" in uses
+        checkout, setup = pins.PINS["actions/checkout"], pins.PINS["actions/setup-python"]
+        assert f"actions/checkout@{checkout.sha}" in uses and f"actions/setup-python@{setup.sha}" in uses
         assert any(s.get("with", {}).get("enable-cache") is True for s in job["steps"])  # uv cache
         for s in job["steps"]:
             if s.get("uses", "").startswith("actions/checkout"):
@@ -492,7 +642,7 @@ def test_check_reports_exactly_the_missing_or_drifted_packages(
     head = git(eco.checkout("juniper-data"), "rev-parse", "HEAD")
     wrote = invoke("--write", "--workspace", ws)
     assert wrote.returncode == 0, wrote.stderr
-    assert "12 workflow file(s) written" in wrote.stdout
+    assert "18 workflow file(s) written" in wrote.stdout  # publish, validate and dependabot for each of 6 repos
     assert "?? .github/" in git(eco.checkout("juniper-data"), "status", "--porcelain"), "written, not committed"
     assert git(eco.checkout("juniper-data"), "rev-parse", "HEAD") == head
     clean = invoke("--check", "--workspace", ws)
@@ -513,7 +663,7 @@ def test_check_reports_exactly_the_missing_or_drifted_packages(
 def test_write_one_package_leaves_the_others_alone(make_ecosystem: EcosystemFactory, registry: Registry) -> None:
     eco: Ecosystem = make_ecosystem("missing-workflow")
     written = wf.write(registry, eco.workspace, registry.select("juniper-data"))
-    assert [(d.package, d.status) for d in written] == [("juniper-data", "missing"), ("juniper-data", "missing")]
+    assert [(d.package, d.status) for d in written] == [("juniper-data", "missing")] * 3
     stale = wf.drifted_packages(wf.check(registry, eco.workspace))
     assert "juniper-data" not in stale and len(stale) == 5
     assert wf.write(registry, eco.workspace, registry.select("juniper-data")) == []
@@ -531,9 +681,9 @@ def test_run_check_and_run_write_return_the_exit_code(make_ecosystem: EcosystemF
     assert out[0].startswith("== juniper-data: publish.yml missing") and "juniper-data" in out[-1]
     written: list[str] = []
     assert wf.run_write(registry, eco.workspace, registry.select("juniper-data"), written.append) == EXIT_OK
-    assert written[-1] == "2 workflow file(s) written, 0 already up to date"
+    assert written[-1] == "3 workflow file(s) written, 0 already up to date"
     assert wf.run_write(registry, eco.workspace, chosen, written.append) == EXIT_OK
-    assert written[-1] == "2 workflow file(s) written, 2 already up to date"
+    assert written[-1] == "3 workflow file(s) written, 3 already up to date"
     err.clear()
     assert wf.run_check(registry, eco.workspace, chosen, out.append, err.append) == EXIT_OK and err == []
 
@@ -579,3 +729,9 @@ def test_flags_follow_the_registry(registry: Registry) -> None:
     pkg: Package = registry.get("juniper-data")
     assert wf.template_values(registry, pkg)["EXTRAS"] == "[api]"
     assert wf.validate_workflow_path(registry) == ".github/workflows/validate.yml"
+
+
+def test_readme_pin_table_is_the_pin_table() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([\w.-]+/[\w.-]+) \| (v[\d.]+) \| ([0-9a-f]{40}) \|$", readme, re.M)
+    assert rows == [(p.action, p.tag, p.sha) for p in pins.PINS.values()], "update README's pinned-actions table"

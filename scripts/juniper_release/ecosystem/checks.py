@@ -2,7 +2,7 @@
 
 Per package: version sync (pyproject vs module ``__version__``), sibling specifiers, LICENSE, README rendering as PyPI
 renders it, secrets in the files a build sees (the policy of :mod:`juniper_release.secrets`), the publish workflow and
-its trigger. Across the ecosystem: the dependency graph (cycles, layers), requires-python floors, and the
+its trigger, and actions pinned to a commit SHA in every workflow of the repository. Across the ecosystem: the dependency graph (cycles, layers), requires-python floors, and the
 meta-package's extras.
 
 Each problem is a :class:`Finding`. Errors and warnings make the exit code 1; infos (such as the ceilings a next minor
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +35,8 @@ from juniper_release.ecosystem.project import (
 )
 from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts, missing_packages
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError, suggest
+from juniper_release.github.pins import repo_workflows, unpinned
+from juniper_release.github.workflows import validate_workflow_path
 from juniper_release.gitops import Git, own_files
 
 Severity = Literal["error", "warning", "info"]
@@ -324,6 +326,40 @@ def check_publish_workflow(pkg: Package, project: Project, workflow: str) -> lis
     return []
 
 
+def check_pinned_actions(pkg: Package, project: Project, generated: Collection[str]) -> list[Finding]:
+    """A warning per workflow of the repository with a ``uses:`` not pinned to a full commit SHA and its version.
+
+    A tag or branch (``actions/checkout@v5``) can be moved to other code by whoever controls the action, and that code
+    runs with the job's token. ``generated`` are the workflow paths ``invoke workflows --write`` renders (pinned from
+    juniper-release's pin table); any other workflow is pinned by hand.
+    """
+    top = pkg.top_of(project.root)
+    out: list[Finding] = []
+    for path in repo_workflows(top):
+        found = unpinned(path.read_text(encoding="utf-8", errors="replace"))
+        if not found:
+            continue
+        rel = path.relative_to(top).as_posix()
+        shown = ", ".join(dict.fromkeys(u.uses for u in found))
+        command = suggest("invoke workflows --write")
+        fix = (
+            f"run `{command}` (it renders every action pinned to a commit SHA) and commit"
+            if rel in generated
+            else f"pin each to a full commit SHA with its release as a comment (`actions/checkout@<sha> # v5.1.0`), "
+            f"the SHAs `{command}` renders from juniper-release's pin table (scripts/juniper_release/github/pins.py)"
+        )
+        out.append(
+            Finding(
+                pkg.name,
+                "pinned-actions",
+                "warning",
+                f"{rel} references {len(found)} action(s) by a moving tag or branch, or without the version it pins "
+                f"({shown}). Fix: {fix}",
+            )
+        )
+    return out
+
+
 # --------------------------------------------------------------------------------------------------- ecosystem
 
 
@@ -486,6 +522,7 @@ def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
         for name, gone in graph.unresolved.items()
     ]
     registry = graph.registry  # the packages present in the workspace
+    pinned_repos: set[str] = set()
     for pkg in registry.packages:
         project = projects[pkg.name]
         if canonicalize_name(project.name) != canonicalize_name(pkg.name):
@@ -504,6 +541,15 @@ def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
         findings += check_readme(pkg, project)
         findings += check_secrets(pkg, project)
         findings += check_publish_workflow(pkg, project, registry.workflow_for(pkg))
+        if pkg.repo not in pinned_repos:  # a repository's workflows are reported once, with its first package
+            pinned_repos.add(pkg.repo)
+            generated = {
+                path
+                for p in registry.packages
+                if p.repo == pkg.repo
+                for path in (registry.workflow_for(p), validate_workflow_path(registry, p))
+            }
+            findings += check_pinned_actions(pkg, project, generated)
     findings += check_graph(graph)
     findings += check_specifiers(graph)
     findings += check_python_floors(registry, projects)

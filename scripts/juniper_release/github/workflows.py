@@ -8,7 +8,12 @@ Template syntax, kept deliberately small:
 
 - ``@NAME@`` is replaced by a value (upper-case names only, so ``actions/checkout@v5`` is left alone);
 - a line ``#@ if FLAG`` / ``#@ else`` / ``#@ endif`` keeps or drops the lines between them;
-- a line ``#@ include FILE`` inserts ``templates/FILE``, indented like the directive.
+- a line ``#@ include FILE`` inserts ``templates/FILE``, indented like the directive;
+- a ``uses: owner/name`` without a ``@ref`` is pinned from :data:`juniper_release.github.pins.PINS`
+  (``owner/name@<commit sha> # <tag>``), so no template names a version and one edit of the table moves them all.
+
+Beside the workflows, every package repository gets ``.github/dependabot.yml`` (``templates/dependabot.yml``):
+Dependabot watches the pinned actions and proposes newer releases.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from juniper_release.ecosystem.registry import (
 )
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, JuniperError, suggest
 from juniper_release.files import unified_diff
+from juniper_release.github.pins import apply_pins
 from juniper_release.output import emit, table
 from juniper_release.verify.pythons import workflow_python
 
@@ -44,6 +50,9 @@ PUBLISH_TEMPLATE = "publish.yml"
 VALIDATE_TEMPLATE = "validate.yml"
 VALIDATE_NAME = "validate.yml"
 """The validation gate's file name, written next to the registry's ``publish_workflow``."""
+DEPENDABOT_TEMPLATE = "dependabot.yml"
+DEPENDABOT_PATH = ".github/dependabot.yml"
+"""Dependabot's configuration, one per repository (GitHub reads it only from there)."""
 
 NOX_CI_COMMAND = ("nox", "-l", "--json", "-t", "ci")
 """The command ci.yml runs to list the per-package sessions (the matrix)."""
@@ -96,7 +105,7 @@ def render_template(
             raise _template_error(name, f"unknown placeholder @{key}@", values)
         return values[key]
 
-    return _PLACEHOLDER.sub(fill, "".join(kept))
+    return apply_pins(_PLACEHOLDER.sub(fill, "".join(kept)), f"template {name}", only_bare=True)
 
 
 def _template_error(name: str, what: str, known: Mapping[str, object]) -> JuniperError:
@@ -188,14 +197,25 @@ def render_package(
     )
 
 
+def render_dependabot(pkg: Package) -> Rendered:
+    """The repository's Dependabot configuration (the ``github-actions`` ecosystem), attributed to ``pkg``."""
+    text = render_template(DEPENDABOT_TEMPLATE, {"REPO": pkg.repo}, {})
+    return Rendered(pkg.name, DEPENDABOT_PATH, text)
+
+
 def render_all(
     registry: Registry, packages: Sequence[Package] | None = None, workspace: Path | None = None
 ) -> list[Rendered]:
-    """Every selected package's workflows (with its checkout's requires-python when ``workspace`` is given)."""
+    """Every selected package's workflows (with its checkout's requires-python when ``workspace`` is given), and
+    one Dependabot configuration per repository (with the first selected package of that repository)."""
     out: list[Rendered] = []
+    repos: set[str] = set()
     for pkg in registry.packages if packages is None else packages:
         spec = read_project(pkg, require_checkout(pkg, workspace)).requires_python if workspace else None
         out += render_package(registry, pkg, spec)
+        if pkg.repo not in repos:
+            repos.add(pkg.repo)
+            out.append(render_dependabot(pkg))
     return out
 
 

@@ -34,6 +34,7 @@ DEFECTS: dict[str, str] = {
     "wrong-layer": "juniper-cascor-client gains a hard dependency on juniper-data-client (layer 1, declared 0)",
     "missing-workflow": "juniper-data and juniper-cascor have no publish workflow",
     "double-trigger": "juniper-cascor-client's publish workflow runs on tag pushes and on Releases",
+    "unpinned-actions": "juniper-cascor-worker's publish workflow references its actions by tag (actions/checkout@v5)",
     "mixed-floors": "juniper-ml requires Python >=3.12 while the others require >=3.11",
     "no-services": "juniper-ml has no [services] extra",
     # build and verify (nox -s verify-all)
@@ -107,6 +108,8 @@ def apply_defects(specs: dict[str, PackageSpec], defects: frozenset[str]) -> dic
         flags[cs.name].add("no-workflow")
     if "double-trigger" in defects:
         flags[cc.name].add("double-trigger")
+    if "unpinned-actions" in defects:
+        flags[wk.name].add("unpinned-actions")
     if "mixed-floors" in defects:
         ml.requires_python = ">=3.12"
     if "no-services" in defects:

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from juniper_release.ecosystem.registry import Registry, cache_dir
 from juniper_release.errors import ConfigError
+from juniper_release.github.pins import PINS
 from juniper_release.gitops import Git
 from juniper_release.sandbox.defects import DEFECTS, FAKE_PYPI_TOKEN, PRESETS, SOPS_ENV, apply_defects, parse_defects
 from juniper_release.sandbox.specs import VERSIONS, PackageSpec, six_specs
@@ -199,6 +200,7 @@ def sandbox_workspace(
             "gen": GENERATOR_VERSION,
             "defects": sorted(chosen),
             "registry": registry.path.read_text(encoding="utf-8"),
+            "pins": sorted(p.ref for p in PINS.values()),  # the upstream workflows pin their actions from the table
             **({"layout": layout} if layout != "six" else {}),
         },
         sort_keys=True,

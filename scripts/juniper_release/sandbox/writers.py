@@ -8,6 +8,7 @@ from pathlib import Path
 
 import tomlkit
 
+from juniper_release.github.pins import pinned_uses
 from juniper_release.sandbox.specs import PackageSpec
 
 AUTHOR = {"name": "Paul Calnon"}
@@ -102,8 +103,20 @@ THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLI
 """
 
 
-def upstream_publish_workflow(name: str, import_name: str | None, torch: bool, double_trigger: bool = False) -> str:
-    """The upstream-style publish workflow the real repos carry (one job per index, on a published release)."""
+def upstream_publish_workflow(
+    name: str, import_name: str | None, torch: bool, double_trigger: bool = False, unpinned: bool = False
+) -> str:
+    """The upstream-style publish workflow the real repos carry (one job per index, on a published release).
+
+    Its actions are pinned from juniper-release's pin table; ``unpinned`` references them by a moving tag instead.
+    """
+
+    def uses(action: str, tag: str) -> str:
+        return f"{action}@{tag}" if unpinned else pinned_uses(action, "the stand-in")
+
+    checkout = uses("actions/checkout", "v5")
+    setup = uses("actions/setup-python", "v6")
+    publish = uses("pypa/gh-action-pypi-publish", "release/v1")
     on = "on:\n  release:\n    types: [published]\n"
     if double_trigger:
         on = "on:\n  push:\n    tags: ['v*']\n  release:\n    types: [published]\n"
@@ -112,18 +125,18 @@ def upstream_publish_workflow(name: str, import_name: str | None, torch: bool, d
     return (
         f"name: Publish {name}\n\n{on}\npermissions:\n  id-token: write\n\njobs:\n"
         "  testpypi:\n    runs-on: ubuntu-latest\n    environment: testpypi\n    steps:\n"
-        "      - uses: actions/checkout@v5\n      - uses: actions/setup-python@v6\n        with:\n"
+        f"      - uses: {checkout}\n      - uses: {setup}\n        with:\n"
         "          python-version: '3.11'\n      - run: pip install build twine\n      - run: python -m build\n"
-        "      - run: twine check dist/*\n      - uses: pypa/gh-action-pypi-publish@release/v1\n        with:\n"
+        f"      - run: twine check dist/*\n      - uses: {publish}\n        with:\n"
         "          repository-url: https://test.pypi.org/legacy/\n"
         f"{torch_step}"
         "      - run: sleep 30\n"
         f"      - run: pip install --index-url https://test.pypi.org/simple/ --extra-index-url https://pypi.org/simple/ {name}\n"
         f"      - run: {check_import}\n"
         "  pypi:\n    needs: testpypi\n    runs-on: ubuntu-latest\n    environment: pypi\n    steps:\n"
-        "      - uses: actions/checkout@v5\n      - uses: actions/setup-python@v6\n        with:\n"
+        f"      - uses: {checkout}\n      - uses: {setup}\n        with:\n"
         "          python-version: '3.11'\n      - run: pip install build twine\n      - run: python -m build\n"
-        "      - run: twine check dist/*\n      - uses: pypa/gh-action-pypi-publish@release/v1\n"
+        f"      - run: twine check dist/*\n      - uses: {publish}\n"
     )
 
 
@@ -149,7 +162,7 @@ def write_package(root: Path, spec: PackageSpec, repo: str, torch: bool, flags: 
         files["LICENSE"] = LICENSE_TEXT
     if "no-workflow" not in flags:
         files[".github/workflows/publish.yml"] = upstream_publish_workflow(
-            spec.name, spec.import_name, torch, "double-trigger" in flags
+            spec.name, spec.import_name, torch, "double-trigger" in flags, "unpinned-actions" in flags
         )
     if spec.import_name:
         if spec.typed and "no-py-typed" not in flags:
