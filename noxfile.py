@@ -226,6 +226,8 @@ def _verify(
     except JuniperError as exc:
         _fail(session, exc)
         return
+    if packages:  # the session's own name in its verdict line: `verify(pkg) passed`, not `verify-all passed`
+        report.title = f"verify({', '.join(packages)})"
     print(report.to_json() if opts.json else report.render(), flush=True)
     if not report.ok:
         session.error(f"verification failed: {report.summary()}")

@@ -431,8 +431,28 @@ def ci_matrix(c: Context, sessions: str = "") -> None:
     from juniper_release.ecosystem.registry import load_registry
     from juniper_release.github import workflows as wf
 
+    registry = load_registry()
     text = Path(sessions).read_text(encoding="utf-8") if sessions else wf.nox_ci_sessions()
-    print(json.dumps(wf.ci_matrix(load_registry(), text), separators=(",", ":")))
+    print(json.dumps(wf.ci_matrix(registry, text), separators=(",", ":")))
+    _why_every_python(registry)
+
+
+def _why_every_python(registry: Any) -> None:
+    """Say on stderr why a package is listed on every candidate Python: its checkout could not be read."""
+    from juniper_release.ecosystem.registry import PYTHON_CANDIDATES, missing_checkouts, resolve_workspace
+
+    try:
+        workspace = resolve_workspace(None)
+        missing = [p.name for p in missing_checkouts(registry, workspace)]
+    except JuniperError:
+        workspace, missing = None, [p.name for p in registry.packages]
+    if missing:
+        where = f"in {workspace}" if workspace else "(no workspace)"
+        print(
+            f"note: no checkout {where} of {', '.join(missing)}: listed on every candidate Python "
+            f"({', '.join(PYTHON_CANDIDATES)}); each session skips a Python its requires-python does not admit",
+            file=sys.stderr,
+        )
 
 
 # ----------------------------------------------------------------------------------------------- transfer

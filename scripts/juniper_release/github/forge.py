@@ -354,9 +354,18 @@ class GitHub:
                 if run
                 else select_run(self.runs(repo, workflow, tag=tag, sha=sha), workflow, tag, sha)
             )
-            state = f"{run.status}/{run.conclusion}" if run else "not started"
+            # "in progress", "completed: success": never a bare None for a run that has no conclusion yet
+            state = (
+                (f"{run.status}: {run.conclusion}" if run.conclusion else run.status).replace("_", " ")
+                if run
+                else "not started yet"
+            )
             if on_change and state != last:
-                on_change(f"{workflow} for {tag} @ {sha[:8]}: {state}")
+                on_change(
+                    f"run {run.id} of {workflow} for {tag} at {sha[:8]}: {state}"
+                    if run
+                    else f"{workflow} for {tag} at {sha[:8]}: {state}"
+                )
                 last = state
             if run and run.waiting:
                 raise PendingApproval(repo, run, self.pending_environments(repo, run.id))

@@ -136,6 +136,10 @@ def tag_is_new(ctx: ReleaseContext) -> Gate:
         for where, sha in (("locally", local_tag), ("on origin", remote_tag))
         if sha is not None and (sha != head or pending_commit)
     ]
+    if not stale and (local_tag or remote_tag):
+        # Say what is true: the tag exists, on the release commit, so this release resumes.
+        where = " and ".join(w for w, sha in (("locally", local_tag), ("on origin", remote_tag)) if sha)
+        return Gate(f"tag {tag} already at the release commit ({where}): resuming", True)
     return Gate(
         "tag is new",
         not stale,

@@ -164,7 +164,7 @@ def watch_command(ctx: ReleaseContext) -> str:
     workflow = ctx.registry.workflow_for(ctx.pkg).rsplit("/", 1)[-1]
     return (
         f"GET {ctx.forge.base_url}/repos/{ctx.pkg.repo}/actions/workflows/{workflow}/runs"
-        f"?event=release&head_sha=<HEAD>&branch={ctx.tag}"
+        f"?event=release&head_sha={ctx.release_commit()}&branch={ctx.tag}"
     )
 
 

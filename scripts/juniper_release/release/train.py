@@ -370,7 +370,8 @@ def _release_layers(
     def release_of(package: str) -> PackageRelease:
         return PackageRelease(registry, workspace, package, opts, journal, planned=planned, forge=forge)
 
-    out("preflight (all packages, before any change):")
+    if _going(plan):
+        out("preflight (all packages, before any change):")
     for row in _going(plan):
         try:
             release_of(row.package).check()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from juniper_release.ecosystem.registry import Registry, cache_dir
+from juniper_release.ecosystem.registry import Package, Registry, cache_dir
 from juniper_release.errors import ConfigError
 from juniper_release.github.pins import PINS
 from juniper_release.gitops import Git
@@ -48,7 +48,7 @@ __all__ = [
     "upstream_publish_workflow",
 ]
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 """Bump when the generated content changes, so cached sandboxes are regenerated."""
 
 GIT_ENV = {
@@ -115,6 +115,25 @@ class Ecosystem:
         return self.remotes / f"{repo}.git"
 
 
+WORKFLOW_DEFECTS = frozenset({"no-workflow", "double-trigger", "unpinned-actions"})
+"""The defects that leave a package with its own (upstream-style, or no) workflows instead of the tool's."""
+
+
+def _template_workflows(registry: Registry, pkg: Package, root: Path, spec: PackageSpec) -> None:
+    """A package without a workflow defect carries the workflows ``invoke workflows --write`` renders, so the clean
+    stand-in passes ``invoke workflows --check`` as it passes ``invoke check``."""
+    from packaging.specifiers import SpecifierSet
+
+    from juniper_release.github.workflows import render_dependabot, render_package
+
+    stale = root / ".github" / "workflows" / "publish.yml"
+    stale.unlink(missing_ok=True)
+    for rendered in (*render_package(registry, pkg, SpecifierSet(spec.requires_python)), render_dependabot(pkg)):
+        target = root / rendered.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rendered.text, encoding="utf-8")
+
+
 def create_ecosystem(
     workspace: Path,
     registry: Registry,
@@ -143,6 +162,8 @@ def create_ecosystem(
         if root.exists():
             shutil.rmtree(root)
         write_package(root, spec, pkg.repo, pkg.torch, flags[pkg.name])
+        if not flags[pkg.name] & WORKFLOW_DEFECTS:
+            _template_workflows(registry, pkg, root, spec)
         for rel, text in (extra_files or {}).get(pkg.name, {}).items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(text, encoding="utf-8")

@@ -62,6 +62,8 @@ class VerifyReport:
     seconds: float = 0.0
     builds: int = 0
     wheelhouse: Path | None = None
+    title: str = "verify-all"
+    """The run's name in its verdict line (``verify(juniper-data)`` for one package's session)."""
 
     @property
     def ok(self) -> bool:
@@ -87,7 +89,7 @@ class VerifyReport:
                 if r.detail:
                     lines.extend(f"    {line}" for line in r.detail.splitlines())
         lines.append("")
-        lines.append(("verify-all passed: " if self.ok else "verify-all FAILED: ") + self.summary())
+        lines.append(f"{self.title} {'passed' if self.ok else 'FAILED'}: " + self.summary())
         return "\n".join(lines)
 
     def to_json(self) -> str:
