@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "scripts"))  # the engine, used from the checkout (not installed)
 
 from juniper_release.ecosystem.registry import load_registry, registry_path  # noqa: E402
-from juniper_release.errors import EXIT_ERROR, JuniperError  # noqa: E402
+from juniper_release.errors import JuniperError  # noqa: E402
 from juniper_release.frontdoor import HELP, failure  # noqa: E402
 
 # The sessions are parametrized at import, from $JUNIPER_REGISTRY (else repos.toml): set it to list the sessions of
@@ -101,10 +101,9 @@ def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespac
 
 
 def _fail(session: nox.Session, exc: JuniperError) -> None:
-    if exc.exit_code > EXIT_ERROR:  # an interruption: 130 (Ctrl-C) or 143 (SIGTERM), not a failure
-        print(f"nox > {failure(exc)}", file=sys.stderr, flush=True)
-        raise SystemExit(exc.exit_code)
-    session.error(failure(exc))
+    """One line, and the error's own exit code: 2 for an error (as invoke exits), 130/143 for an interruption."""
+    print(f"nox > error: {failure(exc)}", file=sys.stderr, flush=True)
+    raise SystemExit(exc.exit_code)
 
 
 # ----------------------------------------------------------------------------------------------- quality

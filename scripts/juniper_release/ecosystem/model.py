@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,8 +148,9 @@ class Registry:
         for pkg in self.packages:
             if canonicalize_name(pkg.name) == wanted:
                 return pkg
+        close = difflib.get_close_matches(name, list(self.names), n=1, cutoff=0.6)
         raise ConfigError(
-            f"{self.path.name}: unknown package {name!r}",
+            f"{self.path.name}: unknown package {name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""),
             f"use one of: {', '.join(self.names)}",
         )
 

@@ -28,13 +28,25 @@ def shown_path(path: Path) -> str:
     return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
 
+def nearest_registry(start: Path | None = None) -> Path | None:
+    """The nearest ``repos.toml`` from ``start`` (default: the working directory) upwards, if any."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / "repos.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def registry_path(option: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """The registry file: ``--registry``, then $JUNIPER_REGISTRY, then repos.toml. A relative path that does not
-    exist from the working directory is looked up in this repository (``registries/grown.toml``)."""
+    """The registry file: ``--registry``, then $JUNIPER_REGISTRY, then the nearest repos.toml from the working
+    directory upwards (so the console script works from any directory of a project), then this checkout's
+    repos.toml. A relative path that does not exist from the working directory is looked up in this repository
+    (``registries/grown.toml``)."""
     env = os.environ if env is None else env
     chosen = option or env.get(ENV_REGISTRY)
     if not chosen:
-        return DEFAULT_REGISTRY
+        return nearest_registry() or DEFAULT_REGISTRY
     path = Path(chosen).expanduser()
     if not path.is_absolute() and not path.exists() and (ROOT / path).exists():
         return ROOT / path

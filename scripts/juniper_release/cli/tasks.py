@@ -1,0 +1,554 @@
+"""The invoke tasks of juniper-release, shared by ``invoke`` in the checkout (``tasks.py``, a thin front door) and
+the ``juniper-release`` console script (:mod:`juniper_release.cli.program`): `--list` shows them all, `--help TASK`
+a task's options.
+
+Each task is a short checklist that calls the engine. Every irreversible task (push, release, upload, transfer) is a
+dry run unless given ``--execute``. Every option has one long name and at most one short flag, the same in every
+task (:data:`juniper_release.cli.flags.SHORT`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from juniper_release.cli.flags import task
+from juniper_release.ecosystem.paths import ROOT
+from juniper_release.errors import JuniperError
+from juniper_release.frontdoor import HELP, failure
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(fn: F) -> F:
+    """Turn an engine error into a one-line message and its exit code (never a traceback)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except JuniperError as exc:
+            raise Exit(f"error: {failure(exc)}", code=exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def next_step(command: str) -> None:
+    """The next command to run, on stderr (stdout stays the task's own output)."""
+    print(f"next: {command}", file=sys.stderr)
+
+
+def required(value: str | None, flag: str) -> str:
+    """A task option without a default: its absence is a one-line error (the tasks take none positionally, so
+    ``invoke release --help`` shows the help instead of releasing a package named '--help')."""
+    if not value:
+        raise JuniperError(f"{flag} is required", f"pass {flag} NAME (see `invoke --help <task>`)")
+    return value
+
+
+# ----------------------------------------------------------------------------------------------- ecosystem
+
+_TARGET_HELP = {key: HELP[key] for key in ("workspace", "sandbox", "defects", "registry", "layout")}
+
+
+@task(help={**_TARGET_HELP, "base": "clone from BASE/owner/name instead of GitHub", "dry_run": "only print"})
+@guarded
+def clone(
+    c: Context,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
+    defects: str | None = None,
+    base: str = "https://github.com/",
+    dry_run: bool = False,
+) -> None:
+    """Clone the registry's repos that are missing from the workspace (existing checkouts are skipped)."""
+    from juniper_release.frontdoor import target
+    from juniper_release.gitops import clone_missing
+
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout)
+    for name, outcome in clone_missing(t.registry, t.workspace, base, dry_run=dry_run):
+        print(f"{name}: {outcome}")
+
+
+@task(help={**_TARGET_HELP, "format": "mermaid (default) or dot"})
+@guarded
+def graph(
+    c: Context,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    format: str = "mermaid",
+    registry: str | None = None,
+    layout: str | None = None,
+) -> None:
+    """Print the dependency graph (Mermaid or DOT); a cycle or wrong layer is an error after the graph."""
+    from juniper_release.ecosystem.graph import build_graph, check_format, order_line
+    from juniper_release.frontdoor import target
+
+    check_format(format)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    g = build_graph(t.registry, t.workspace)
+    print(g.render(format))
+    g.check_layers()
+    print(order_line(g), file=sys.stderr)
+
+
+@task(help={**_TARGET_HELP, "json": "print a JSON list of {package, check, severity, message}"})
+@guarded
+def check(
+    c: Context,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    json: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
+) -> None:
+    """Check ecosystem consistency: versions, specifiers, floors, extras, README, LICENSE, secrets, workflows."""
+    from juniper_release.ecosystem.checks import exit_code, render, run_checks
+    from juniper_release.frontdoor import target
+
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    findings = run_checks(t.registry, t.workspace)
+    print(render(findings, as_json=json))
+    if code := exit_code(findings):
+        raise Exit(code=code)
+
+
+@task(
+    help={
+        **_TARGET_HELP,
+        "json": "print a JSON list of rows",
+        "markdown": "print a Markdown table (for a GitHub step summary)",
+        "timeout": "seconds per index request (default 5)",
+    }
+)
+@guarded
+def status(
+    c: Context,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
+    defects: str | None = None,
+    json: bool = False,
+    markdown: bool = False,
+    timeout: str = "5",
+) -> None:
+    """Show the live version matrix: versions, tags, PyPI/TestPyPI and the state of every package (exit 1: findings)."""
+    from juniper_release.ecosystem.status import run
+    from juniper_release.frontdoor import output_format, target
+    from juniper_release.release.options import parse_timeout
+
+    seconds = parse_timeout(timeout)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    fmt = output_format(json=json, markdown=markdown)
+    text, code = run(t.registry, t.workspace, sandbox=t.sandbox, fmt=fmt, timeout=seconds)
+    print(text)
+    if code:
+        raise Exit(code=code)
+
+
+# ----------------------------------------------------------------------------------------------- release
+
+_RELEASE_HELP = {
+    "workspace": HELP["workspace"],
+    "sandbox": HELP["sandbox"],
+    "defects": HELP["defects"],
+    "registry": HELP["registry"],
+    "layout": HELP["layout"],
+    "execute": "really do it (default: dry run printing every step's command)",
+    "yes": "answer every confirmation (CI); without it, prompts appear only on a terminal",
+    "mode": "github (create the Release, watch the publish run) or twine (upload TestPyPI then PyPI locally)",
+    "allow_dropped": "allow entry points or extras dropped since the previous release",
+    "timeout": "seconds to wait for an index or a workflow run (polling with backoff)",
+    "direct_push": "the laptop flow for an unprotected repository: commit the bump and push the branch (default: "
+    "tag what a merged pull request put on origin, push only the tag)",
+}
+
+
+@task(
+    positional=[],
+    help={
+        "package": "the package to bump",
+        "part": "major, minor, patch, pre or release",
+        "pre": "pre-release label a, b or rc (with --part major|minor|patch|pre)",
+        "to": "an explicit normalized version instead of --part",
+        "dry_run": "print a unified diff and write nothing",
+        "update_dependents": "rewrite siblings' specifiers that no longer admit the new version",
+        "commit": "commit the bump ('Bump <package> to X')",
+        "tag": "create the annotated tag (needs --commit)",
+        "force": "bump even if the working tree is dirty",
+        **_TARGET_HELP,
+    },
+)
+@guarded
+def bump(
+    c: Context,
+    package: str | None = None,
+    part: str | None = None,
+    pre: str | None = None,
+    to: str | None = None,
+    dry_run: bool = False,
+    update_dependents: bool = False,
+    commit: bool = False,
+    tag: bool = False,
+    force: bool = False,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    registry: str | None = None,
+    layout: str | None = None,
+) -> None:
+    """Bump one package's version: pyproject, __version__, CHANGELOG, and optionally dependents, commit and tag."""
+    from juniper_release.frontdoor import target
+    from juniper_release.release.versioning import bump as run_bump
+
+    name = required(package, "--package")
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout)
+    run_bump(
+        t.registry,
+        t.workspace,
+        name,
+        part,
+        pre=pre,
+        to=to,
+        dry_run=dry_run,
+        update_dependents=update_dependents,
+        commit=commit,
+        tag=tag,
+        force=force,
+    )
+    if dry_run:
+        next_step(f"invoke bump --package {name} {'--part ' + part if part else '--to ' + str(to)} (without --dry-run)")
+    elif commit:
+        next_step(
+            f"push the bump through a pull request (or `invoke propose --package {name} --part ...` next time); for an "
+            f"unprotected repository `invoke release --package {name} --direct-push`"
+        )
+    else:
+        next_step(
+            f"review the diff, then commit it, or open it as a pull request with `invoke propose --package {name}`"
+        )
+
+
+@task(positional=[], help={"package": "the package to release", **_RELEASE_HELP})
+@guarded
+def release(
+    c: Context,
+    package: str | None = None,
+    execute: bool = False,
+    yes: bool = False,
+    mode: str = "github",
+    allow_dropped: bool = False,
+    timeout: str = "600",
+    direct_push: bool = False,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    registry: str | None = None,
+    layout: str | None = None,
+) -> None:
+    """Release one package: preflight gates, commit/tag/push, then publish (dry run unless --execute)."""
+    from juniper_release.frontdoor import target
+    from juniper_release.release.options import Options
+    from juniper_release.release.package import release as run_release
+
+    name = required(package, "--package")
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    run_release(t.registry, t.workspace, name, opts)
+    next_step(f"invoke release --package {name} --execute" if not execute else f"invoke status --package {name}")
+
+
+@task(
+    help={
+        "package": "one package or a comma list to consider (default: all); --packages is the same option",
+        "json": "print the outcome table (package, version, outcome, reason) as one JSON document; progress on stderr",
+        "file_issues": "file one GitHub issue per halted package and version (updated when it halts again, closed "
+        "once released)",
+        **_RELEASE_HELP,
+    }
+)
+@guarded
+def release_train(
+    c: Context,
+    package: str | None = None,
+    execute: bool = False,
+    yes: bool = False,
+    json: bool = False,
+    mode: str = "github",
+    allow_dropped: bool = False,
+    timeout: str = "600",
+    direct_push: bool = False,
+    file_issues: bool = False,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    registry: str | None = None,
+    layout: str | None = None,
+) -> None:
+    """Release every package that needs it, layer by layer, resumable from the journal (dry run unless --execute)."""
+    from juniper_release.frontdoor import output_format, target
+    from juniper_release.release.options import Options
+    from juniper_release.release.train import release_train as run_train
+
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
+        opts.out = lambda line: print(line, file=sys.stderr, flush=True)
+    run_train(t.registry, t.workspace, opts, package, fmt=output_format(json=json), emit=print)
+
+
+@task(
+    help={
+        **_TARGET_HELP,
+        "package": "one package or a comma list to propose; --packages is the same option",
+        "part": "the bump: major, minor or patch",
+        "draft_notes": "draft an empty CHANGELOG [Unreleased] from the commits (marked as drafted)",
+        "execute": "push the branches and open the pull requests (default: a dry run that writes nothing)",
+    }
+)
+@guarded
+def propose(
+    c: Context,
+    package: str | None = None,
+    part: str | None = None,
+    draft_notes: bool = False,
+    execute: bool = False,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    registry: str | None = None,
+    layout: str | None = None,
+) -> None:
+    """Propose each release as a pull request: the bump commit on a release branch, and follow-ons for consumers."""
+    from juniper_release.frontdoor import target
+    from juniper_release.release.propose import run as run_propose
+
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    names = [p.name for p in t.registry.select(required(package, "--package"))]
+    code = run_propose(
+        t.registry, t.workspace, {n: required(part, "--part") for n in names}, draft_notes=draft_notes, execute_=execute
+    )
+    next_step(
+        "review and merge the pull requests, `git pull --ff-only` in each checkout, then `invoke release-train "
+        "--execute`"
+        if execute
+        else f"invoke propose --package {','.join(names)} --part {part} --execute"
+    )
+    if code:
+        raise Exit(code=code)
+
+
+@task(
+    help={
+        "workspace": "rehearse a copy of this workspace (default: $JUNIPER_WORKSPACE, else the stand-in sandbox)",
+        "sandbox": "rehearse the stand-in sandbox even when JUNIPER_WORKSPACE is set",
+        "dir": "where the throwaway remotes, checkouts and indexes live (default: .juniper/rehearsal)",
+        "resume": "resume an interrupted rehearsal in --dir instead of starting afresh",
+        "mode": "github (local GitHub stand-in runs the publish workflow) or twine",
+        "no_verify": "skip the verify-all run before the train (the release gate then needs a warm cache)",
+        "timeout": "seconds to wait for an index or a workflow run",
+        "registry": HELP["registry"],
+        "layout": HELP["layout"],
+        "defects": HELP["defects"],
+        "json": "print the train's outcome table as one JSON document {packages: [...]} (progress on stderr)",
+    }
+)
+@guarded
+def rehearse(
+    c: Context,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    dir: str | None = None,
+    resume: bool = False,
+    mode: str = "github",
+    no_verify: bool = False,
+    timeout: str = "300",
+    registry: str | None = None,
+    layout: str | None = None,
+    defects: str | None = None,
+    json: bool = False,
+) -> None:
+    """Rehearse the whole release train against throwaway remotes, two local indexes and a local GitHub."""
+    from juniper_release.frontdoor import rehearsal_target
+    from juniper_release.release.options import parse_timeout
+    from juniper_release.sandbox.rehearse import rehearse as run_rehearse
+
+    t = rehearsal_target(workspace, sandbox=sandbox, registry_path=registry, layout=layout, defects=defects)
+    progress = (lambda line: print(line, file=sys.stderr, flush=True)) if json else print
+    run_rehearse(
+        t.registry.path,
+        t.workspace,
+        Path(dir) if dir else None,
+        resume=resume,
+        mode=mode,
+        run_verify=not no_verify,
+        timeout=parse_timeout(timeout),
+        out=progress,
+        fmt="json" if json else "table",
+        emit=print,
+    )
+
+
+# ----------------------------------------------------------------------------------------------- workflows
+
+
+@task(
+    auto_shortflags=False,  # -w means --workspace everywhere else; --write gets no short form
+    help={
+        "check": "print a unified diff per repo whose workflows drift or are missing; exit 1 if any",
+        "write": "write the rendered workflows into the checkouts (never commits)",
+        "package": "only these packages (comma list; default: all)",
+        **_TARGET_HELP,
+    },
+)
+@guarded
+def workflows(
+    c: Context,
+    check: bool = False,
+    write: bool = False,
+    package: str = "",
+    workspace: str = "",
+    sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
+    defects: str = "",
+) -> None:
+    """Render each package's publish and validate workflows from the template: --check (diff) or --write."""
+    from juniper_release.frontdoor import target
+    from juniper_release.github import workflows as wf
+
+    wf.check_flags(check=check, write=write, sandbox=sandbox)
+    tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
+    chosen = tgt.registry.select(package)
+    run = wf.run_write if write else wf.run_check
+    if code := run(tgt.registry, tgt.workspace, chosen):
+        raise Exit(code=code)
+
+
+@task(help={"write": "rewrite the stale workflows (default: print a diff of each; exit 1 if any)"})
+@guarded
+def pin_actions(c: Context, write: bool = False) -> None:
+    """Check (or --write) that every `uses:` in this repository's .github/workflows is pinned as the pin table says."""
+    from juniper_release.github import pins
+
+    if code := pins.run_pin_actions(ROOT, write=write):
+        raise Exit(code=code)
+
+
+@task(help={"sessions": "a file holding `nox -l --json -t ci` output (default: run it now)"})
+@guarded
+def ci_matrix(c: Context, sessions: str = "") -> None:
+    """Print CI's verify matrix: `nox -l --json -t ci` joined with repos.toml (one line of JSON)."""
+    import json
+
+    from juniper_release.ecosystem.registry import load_registry
+    from juniper_release.github import workflows as wf
+
+    registry = load_registry()
+    text = Path(sessions).read_text(encoding="utf-8") if sessions else wf.nox_ci_sessions()
+    print(json.dumps(wf.ci_matrix(registry, text), separators=(",", ":")))
+    _why_every_python(registry)
+
+
+def _why_every_python(registry: Any) -> None:
+    """Say on stderr why a package is listed on every candidate Python: its checkout could not be read."""
+    from juniper_release.ecosystem.registry import PYTHON_CANDIDATES, missing_checkouts, resolve_workspace
+
+    try:
+        workspace = resolve_workspace(None)
+        missing = [p.name for p in missing_checkouts(registry, workspace)]
+    except JuniperError:
+        workspace, missing = None, [p.name for p in registry.packages]
+    if missing:
+        where = f"in {workspace}" if workspace else "(no workspace)"
+        print(
+            f"note: no checkout {where} of {', '.join(missing)}: listed on every candidate Python "
+            f"({', '.join(PYTHON_CANDIDATES)}); each session skips a Python its requires-python does not admit",
+            file=sys.stderr,
+        )
+
+
+# ----------------------------------------------------------------------------------------------- transfer
+
+_TRANSFER_HELP = {
+    **_TARGET_HELP,
+    "to": "organization to move to (default: settings.organization in repos.toml)",
+    "package": "only these packages (comma list); default all, in release order",
+    "registry": "repos.toml to read and update (default: the one in this repository)",
+    "from_owner": "old owner, when repos.toml no longer records it (default: settings.owner/previous_owner)",
+}
+
+
+@task(help={**_TRANSFER_HELP, "execute": "apply the changes and commit per repo", "yes": "do not ask (for CI)"})
+@guarded
+def transfer(
+    c: Context,
+    to: str | None = None,
+    package: str | None = None,
+    execute: bool = False,
+    yes: bool = False,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    registry: str | None = None,
+    layout: str | None = None,
+    from_owner: str | None = None,
+) -> None:
+    """Move the repos to the organization: a diff per repo; --execute applies and commits it."""
+    from juniper_release.frontdoor import target
+    from juniper_release.transfer.codemod import check_flags, run_transfer, updates_registry
+
+    check_flags(sandbox=sandbox, execute=execute)
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, require_all=True)
+    run_transfer(
+        t.registry,
+        t.workspace,
+        to=to,
+        packages=package,
+        execute=execute,
+        yes=yes,
+        from_owner=from_owner,
+        update_registry=updates_registry(sandbox=t.sandbox, registry_given=bool(registry)),
+    )
+
+
+@task(help={**_TRANSFER_HELP, "json": HELP["json"], "markdown": "print Markdown (for a GitHub step summary)"})
+@guarded
+def transfer_status(
+    c: Context,
+    to: str | None = None,
+    package: str | None = None,
+    json: bool = False,
+    markdown: bool = False,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    defects: str | None = None,
+    registry: str | None = None,
+    layout: str | None = None,
+    from_owner: str | None = None,
+) -> None:
+    """Show the 11-step transfer checklist per repo, with the exact values for the manual steps."""
+    from juniper_release.frontdoor import output_format, target
+    from juniper_release.transfer.checklist import checklist, render_checklist
+
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, require_all=True)
+    result = checklist(t.registry, t.workspace, to=to, packages=package, from_owner=from_owner)
+    print(render_checklist(result, output_format(json=json, markdown=markdown, default="text")))
+
+
+__all__ = ["Context", "guarded", "task"]
+
+
+ns = Collection.from_module(sys.modules[__name__])
+"""Every task above: ``tasks.py`` and the console script load this collection."""
