@@ -362,6 +362,8 @@ def propose(
         "layout": HELP["layout"],
         "defects": HELP["defects"],
         "json": "print the train's outcome table as one JSON document {packages: [...]} (progress on stderr)",
+        "flow": "pr: detect, propose, merge on protected branches, release what was merged, then prove a second run "
+        "does nothing; direct (default): the laptop flow (bump, commit, push)",
     }
 )
 @guarded
@@ -378,6 +380,7 @@ def rehearse(
     layout: str | None = None,
     defects: str | None = None,
     json: bool = False,
+    flow: str = "direct",
 ) -> None:
     """Rehearse the whole release train against throwaway remotes, two local indexes and a local GitHub."""
     from juniper_release.frontdoor import rehearsal_target
@@ -397,6 +400,7 @@ def rehearse(
         out=progress,
         fmt="json" if json else "table",
         emit=print,
+        flow=flow,
     )
 
 

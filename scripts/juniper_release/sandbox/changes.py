@@ -54,6 +54,7 @@ def _unreleased(root: Path, heading: str, entry: str) -> None:
 
 
 def _edit(path: Path, old: str | None, new: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     path.write_text(text.replace(old, new, 1) if old is not None else text + new, encoding="utf-8")
 

@@ -36,6 +36,7 @@ from juniper_release.release import publish
 from juniper_release.release.options import Options
 from juniper_release.release.train import TrainHalted, release_train
 from juniper_release.release.versioning import apply_edits, commit_and_tag, plan_bump
+from juniper_release.sandbox import prflow
 from juniper_release.sandbox.fakeforge import FakeGitHub
 from juniper_release.sandbox.localindex import LocalIndex, free_port, index_env
 from juniper_release.secrets import SECRET_ENV_VARS
@@ -170,6 +171,9 @@ def released_table(registry: Registry, workspace: Path, forge: GitHub) -> list[d
     return sorted(rows, key=lambda r: (int(str(r["layer"])), str(r["package"])))
 
 
+FLOWS = ("direct", "pr")
+
+
 def rehearse(
     registry_path: Path | None,
     source: Path,
@@ -183,8 +187,13 @@ def rehearse(
     out: Callable[[str], None] | None = None,
     fmt: str = "table",
     emit: Callable[[str], None] | None = None,
+    flow: str = "direct",
 ) -> list[dict[str, object]]:
     """Run the whole train with --execute against throwaway remotes, local indexes and the local GitHub stand-in.
+
+    ``flow="pr"`` rehearses the pull-request flow instead of the laptop flow (:mod:`juniper_release.sandbox.prflow`):
+    detect, propose, merge on protected branches, release what was merged, publish, and a second pass that opens
+    and publishes nothing.
 
     The train's outcome table (package, version, outcome, reason) goes to ``emit`` (default ``out``); with
     ``fmt="json"`` it is one JSON document ``{"packages": [...]}``, as ``release-train --json`` prints it, and the
@@ -193,6 +202,8 @@ def rehearse(
     Ctrl-C and SIGTERM stop it the same way: children stopped, state kept, the way to resume printed (exit 130/143).
     """
     say = out or print
+    if flow not in FLOWS:
+        raise JuniperError(f"unknown --flow {flow!r}", f"use one of: {', '.join(FLOWS)}")
     directory = (directory or cache_dir() / "rehearsal").resolve()
     try:
         with interrupts.handled():
@@ -209,6 +220,7 @@ def rehearse(
                     timeout,
                     say,
                     (fmt, emit or say),
+                    flow,
                 )
     except (KeyboardInterrupt, interrupts.Interrupted) as exc:
         raise interrupts.Interrupted(
@@ -255,18 +267,24 @@ def _load_state(directory: Path, resume: bool, say: Callable[[str], None]) -> di
     return state
 
 
-def _set_up(registry_path: Path | None, source: Path, directory: Path, say: Callable[[str], None]) -> dict[str, Any]:
-    """Empty the rehearsal's own directory, clone and bump; the state says so only once all of that is done."""
+def _set_up(
+    registry_path: Path | None, source: Path, directory: Path, say: Callable[[str], None], flow: str = "direct"
+) -> dict[str, Any]:
+    """Empty the rehearsal's own directory, clone and bump (the PR flow: make one unreleased change of each kind
+    instead, the proposals bump); the state says so only once all of that is done."""
     for child in directory.iterdir():
         if child.name not in {MARKER, LOCK}:
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    state: dict[str, Any] = {"ports": {"testpypi": free_port(), "pypi": free_port()}, SETUP_DONE: False}
+    state: dict[str, Any] = {"ports": {"testpypi": free_port(), "pypi": free_port()}, SETUP_DONE: False, "flow": flow}
     write_json(directory / STATE, state)
     registry = load_registry(registry_path, env={})
     say(f"cloning {source} into throwaway remotes and checkouts under {directory}")
     workspace = clone_workspace(registry, source, directory)
-    for line in bump_all(registry, workspace):
-        say(f"bumped {line}")
+    if flow == "pr":
+        prflow.make_changes(registry, workspace, say)
+    else:
+        for line in bump_all(registry, workspace):
+            say(f"bumped {line}")
     state[SETUP_DONE] = True
     write_json(directory / STATE, state)
     return state
@@ -289,8 +307,11 @@ def _rehearse(
     timeout: float,
     say: Callable[[str], None],
     table: tuple[str, Callable[[str], None]] = ("table", print),
+    flow: str = "direct",
 ) -> list[dict[str, object]]:
-    state = _load_state(directory, resume, say) or _set_up(registry_path, source, directory, say)
+    state = _load_state(directory, resume, say) or _set_up(registry_path, source, directory, say, flow)
+    flow = str(state.get("flow", "direct"))
+    pr = flow == "pr"
     workspace = directory / "workspace"
     servers = {
         name: LocalIndex(name, directory / f"index-{name}", int(state["ports"][name])) for name in ("testpypi", "pypi")
@@ -305,10 +326,19 @@ def _rehearse(
         registry = load_registry(registry_path, env=env)
         with _environ({**throwaway_credentials(), **env}):
             runner = workflow_runner(registry, directory / "remotes", work, verify_installs, timeout)
-            with FakeGitHub(runner, state_file=directory / "github.json") as fake, _environ({ENV_API_URL: fake.url}):
+            token = GITHUB_THROWAWAY if pr else None
+            with (
+                FakeGitHub(
+                    runner, state_file=directory / "github.json", remotes=directory / "remotes", token=token
+                ) as fake,
+                _environ({ENV_API_URL: fake.url}),
+            ):
+                forge = GitHub(fake.url, token=token or "", allowed_repos=frozenset(p.repo for p in registry.packages))
+                if pr:
+                    prflow.protect_all(registry, fake)
+                    prflow.propose_and_merge(registry, workspace, forge, select_release_worthy, say)
                 if run_verify:
                     _verify_all(registry, workspace, say)
-                forge = GitHub(fake.url, token="", allowed_repos=frozenset(p.repo for p in registry.packages))
                 opts = Options(
                     execute=True,
                     yes=True,
@@ -316,7 +346,7 @@ def _rehearse(
                     timeout=timeout,
                     verify_installs=verify_installs,
                     out=say,
-                    direct_push=True,  # the rehearsal bumps and commits on its throwaway clones (the laptop flow)
+                    direct_push=not pr,  # direct: it bumped and commits on its clones; PR: it tags what was merged
                 )
                 halted: TrainHalted | None = None
                 try:
@@ -331,6 +361,8 @@ def _rehearse(
                         f"{exc.fix or 'fix the cause'}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
                     ) from None
                 rows = released_table(registry, workspace, forge)
+                if pr and halted is None:
+                    _second_pass(registry, workspace, forge, fake, opts, say)
         say(report.table(rows))
         if halted is not None:
             raise TrainHalted(
@@ -340,6 +372,33 @@ def _rehearse(
     finally:
         for server in servers.values():
             server.stop()
+
+
+GITHUB_THROWAWAY = "rehearsal-github-token"
+"""The PR flow's token for the local GitHub stand-in (never a real one)."""
+
+
+def select_release_worthy(registry: Registry, workspace: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """What ``invoke detect`` selects: release-worthy packages with their proposed bump and evidence."""
+    return prflow.kind_selector(registry, workspace)
+
+
+def _second_pass(
+    registry: Registry, workspace: Path, forge: GitHub, fake: FakeGitHub, opts: Options, say: Callable[[str], None]
+) -> None:
+    """The same run again must open nothing and publish nothing: the proof that the flow is idempotent."""
+    opened = prflow.pull_requests_opened(fake)
+    say("second run (must open nothing and publish nothing):")
+    prflow.propose_and_merge(registry, workspace, forge, select_release_worthy, say)
+    plan = release_train(registry, workspace, opts, forge=forge, fmt="table", emit=say)
+    published = [r.package for r in plan.rows if r.outcome == "released"]
+    if prflow.pull_requests_opened(fake) != opened or published:
+        raise JuniperError(
+            f"rehearsal: the second run opened {prflow.pull_requests_opened(fake) - opened} pull request(s) and "
+            f"published {', '.join(published) or 'nothing'}",
+            "a re-run must find nothing to do: report this as a bug",
+        )
+    say("second run: opened nothing, published nothing")
 
 
 def _verify_all(registry: Registry, workspace: Path, say: Callable[[str], None]) -> None:

@@ -1,0 +1,78 @@
+"""The PR-flow rehearsal (``invoke rehearse --flow pr``): detect -> propose -> merge -> release -> publish, then a
+second pass that must open nothing and publish nothing.
+
+On the rehearsal's throwaway clones: each stand-in package gets one unreleased change of a different kind
+(:data:`juniper_release.sandbox.changes.PR_FLOW_CHANGES`), pushed while ``main`` is still open; then every
+repository's ``main`` is protected on the local GitHub stand-in (a direct push is refused by its pre-receive
+hook). What has release-worthy changes is selected by ``invoke detect``'s rule, each selection is proposed as a
+pull request, the "reviewer" merges it on the stand-in (the merge lands in the bare remote), the checkouts pull, and
+the release train tags the merged commits (PR flow: never a branch push) and publishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from juniper_release.ecosystem.registry import Registry
+from juniper_release.github.forge import GitHub
+from juniper_release.gitops import Git
+from juniper_release.release.propose import execute, plan_proposals
+from juniper_release.sandbox.changes import PR_FLOW_CHANGES, apply_changes
+from juniper_release.sandbox.fakeforge import FakeGitHub
+
+Say = Callable[[str], None]
+Selector = Callable[[Registry, Path], tuple[dict[str, str], dict[str, str]]]
+"""(registry, workspace) -> (package -> bump part, package -> evidence text) of what has release-worthy changes."""
+
+
+def make_changes(registry: Registry, workspace: Path, say: Say) -> None:
+    """One unreleased change of each kind on the stand-in's packages, committed and pushed (before protection)."""
+    roots = {p.name: (p.checkout(workspace), p.imports[0] if p.imports else None) for p in registry.packages}
+    changes = {name: kind for name, kind in PR_FLOW_CHANGES.items() if name in roots}
+    for line in apply_changes(roots, changes):
+        say(f"unreleased change: {line}")
+    for name in changes:
+        Git(roots[name][0]).run("push", "-q", "origin", registry.branch)
+
+
+def protect_all(registry: Registry, fake: FakeGitHub) -> None:
+    """Protect ``main`` of every repository on the stand-in, as the plan asks."""
+    for repo in dict.fromkeys(p.repo for p in registry.packages):
+        fake.protect(repo, registry.branch)
+
+
+def propose_and_merge(
+    registry: Registry, workspace: Path, forge: GitHub, select: Selector, say: Say
+) -> list[tuple[str, str, str]]:
+    """Propose what ``select`` selects, merge each proposal's PR as a reviewer would, and pull every checkout."""
+    parts, evidence = select(registry, workspace)
+    if not parts:
+        say("detect: nothing has release-worthy changes: nothing to propose")
+        return []
+    say("detect: " + ", ".join(f"{n} ({p})" for n, p in parts.items()))
+    proposals = plan_proposals(registry, workspace, parts, draft_notes=True, evidence=evidence)
+    rows = execute(proposals, forge, registry.branch, say)
+    for proposal in proposals:
+        change = proposal.change
+        pull = forge.find_open_pull(change.repo, change.branch, registry.branch)
+        if pull is None:
+            continue
+        merged = forge.merge_pull(change.repo, pull.number)
+        say(f"merged #{pull.number} {change.title} as {merged[:8]}")
+        Git(proposal.package.repo_dir(workspace)).run("pull", "-q", "--ff-only", "origin", registry.branch)
+    return rows
+
+
+def pull_requests_opened(fake: FakeGitHub) -> int:
+    """How many pull requests the stand-in was asked to open (its request log)."""
+    return sum(1 for r in fake.log if r.method == "POST" and r.path.endswith("/pulls"))
+
+
+def kind_selector(registry: Registry, workspace: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The selection by the change kinds this rehearsal made, for when detect is not asked (a fallback)."""
+    from juniper_release.sandbox.changes import RELEASE_WORTHY
+
+    part = {"code": "minor", "dependency": "patch", "package-data": "patch"}
+    chosen: Mapping[str, str] = {n: k for n, k in PR_FLOW_CHANGES.items() if k in RELEASE_WORTHY}
+    return {n: part[k] for n, k in chosen.items() if registry.find(n)}, {n: f"a {k} change" for n, k in chosen.items()}
