@@ -24,7 +24,8 @@ from build import ProjectBuilder
 from build.env import DefaultIsolatedEnv
 
 from juniper_release.commands import last_lines
-from juniper_release.ecosystem.registry import Package, cache_dir
+from juniper_release.ecosystem.paths import cache_part
+from juniper_release.ecosystem.registry import Package
 from juniper_release.interrupts import refuse_new_command
 from juniper_release.secrets import redact
 from juniper_release.verify.artifacts import BuildError, wheel_file_list
@@ -110,7 +111,7 @@ def warnings_line(warnings: Sequence[str]) -> str:
 
 def build_log_path(pkg: Package) -> Path:
     """Where the full output of ``pkg``'s last build is kept."""
-    return cache_dir() / "logs" / f"{pkg.name}-build.log"
+    return cache_part("logs") / f"{pkg.name}-build.log"
 
 
 def save_log(pkg: Package, log: str) -> Path:
