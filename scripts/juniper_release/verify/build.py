@@ -36,7 +36,7 @@ from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.ecosystem.versions import build_env
 from juniper_release.errors import CommandError, suggest
-from juniper_release.files import write_json
+from juniper_release.files import disk_error, write_json
 from juniper_release.gitops import Git
 from juniper_release.verify.artifacts import (
     BuildError,
@@ -255,10 +255,14 @@ def _build_inspected(
         if tree_wheel is not None:
             compare_wheels(pkg, tree_wheel, wheel)
 
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _remove_old(out_dir, project.name)
-        final_sdist = Path(shutil.copy2(sdist, out_dir / sdist.name))
-        final_wheel = Path(shutil.copy2(wheel, out_dir / wheel.name))
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / MANIFEST_NAME).unlink(missing_ok=True)  # written again last, once the files are complete
+            _remove_old(out_dir, project.name)
+            final_sdist = Path(shutil.copy2(sdist, out_dir / sdist.name))
+            final_wheel = Path(shutil.copy2(wheel, out_dir / wheel.name))
+        except OSError as exc:
+            raise disk_error(exc, out_dir, "copy the built artifacts into") from None
     manifest: dict[str, Any] = {
         "package": pkg.name,
         "version": str(project.version),
@@ -283,13 +287,15 @@ def write_manifest(path: Path, data: Any) -> None:
 
 
 def load_build(pkg: Package, out_dir: Path) -> BuildResult | None:
-    """The build recorded in ``out_dir/manifest.json`` if its artifacts are still there, unchanged."""
+    """The build recorded in ``out_dir/manifest.json`` if its artifacts are still there, unchanged (size and sha256:
+    a truncated or altered file is no build)."""
     try:
         manifest = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
         entries = manifest["artifacts"]
         paths = [out_dir / e["name"] for e in entries]
-        if any(not p.is_file() or p.stat().st_size != e["size"] for p, e in zip(paths, entries, strict=True)):
-            return None
+        for path, entry in zip(paths, entries, strict=True):
+            if not path.is_file() or path.stat().st_size != entry["size"] or sha256_file(path) != entry["sha256"]:
+                return None
         sdist = next(p for p in paths if p.name.endswith(".tar.gz"))
         wheel = next(p for p in paths if p.suffix == ".whl")
     except (OSError, ValueError, KeyError, TypeError, StopIteration):

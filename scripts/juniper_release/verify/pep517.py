@@ -26,6 +26,7 @@ from build.env import DefaultIsolatedEnv
 from juniper_release.commands import last_lines
 from juniper_release.ecosystem.paths import cache_part
 from juniper_release.ecosystem.registry import Package
+from juniper_release.files import disk_error
 from juniper_release.interrupts import refuse_new_command
 from juniper_release.secrets import redact
 from juniper_release.verify.artifacts import BuildError, wheel_file_list
@@ -116,8 +117,10 @@ def build_log_path(pkg: Package) -> Path:
 
 def save_log(pkg: Package, log: str) -> Path:
     path = build_log_path(pkg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(redact(log), encoding="utf-8")
+    try:
+        path.write_text(redact(log), encoding="utf-8")
+    except OSError as exc:
+        raise disk_error(exc, path, "write the build log") from None
     return path
 
 
