@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -437,7 +436,7 @@ def _parse_torch(file: str, raw: Any, env: Mapping[str, str], overrides: dict[st
     if env.get(ENV_TORCH_SOURCE):
         source = env[ENV_TORCH_SOURCE].strip()
         if not is_url(source):
-            if urlsplit(source).scheme:
+            if ":" in source.split("/", 1)[0]:  # a scheme (urlsplit may raise on a malformed IPv6 host)
                 raise ConfigError(
                     f"{ENV_TORCH_SOURCE}: {source!r} is neither an http(s) URL nor a directory",
                     "use the PyTorch CPU index URL (https://download.pytorch.org/whl/cpu) or a find-links directory",

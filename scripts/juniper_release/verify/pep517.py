@@ -55,7 +55,9 @@ class Runner:
         env.update(self.extra)
         env.update(extra_environ or {})
         refuse_new_command("a PEP 517 hook")
-        proc = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            list(cmd), cwd=cwd, env=env, capture_output=True, encoding="utf-8", errors="replace", check=False
+        )
         self.output.append(proc.stdout + proc.stderr + self._take_warnings(cmd))
         if proc.returncode != 0:
             raise subprocess.CalledProcessError(proc.returncode, list(cmd), proc.stdout, proc.stderr)
