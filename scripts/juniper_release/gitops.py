@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -94,6 +95,19 @@ class Git:
     def is_repo(self) -> bool:
         return (self.root / ".git").exists() and self.ok("rev-parse", "--git-dir")
 
+    def is_shallow(self) -> bool:
+        """True for a shallow clone (``git clone --depth N``): its history, and the tags on it, are cut off."""
+        return self.run("rev-parse", "--is-shallow-repository") == "true"
+
+    def unshallow_hint(self) -> str:
+        """The fetch that completes a shallow clone's history and tags (empty for a full clone)."""
+        if not self.is_shallow():
+            return ""
+        return (
+            f" (this clone is shallow: its history and tags are cut off; "
+            f"run `git -C {self.root} fetch --unshallow --tags origin`)"
+        )
+
     def head(self) -> str:
         return self.run("rev-parse", "HEAD")
 
@@ -181,7 +195,19 @@ class Git:
         self.run("tag", "-a", tag, "-m", message, rev, fix=fix)
 
     def fetch(self, remote: str = "origin") -> None:
-        self.run("fetch", "--tags", "--prune", remote, fix=f"check that remote {remote!r} is reachable")
+        """``git fetch --tags --prune``; a tag that differs here and on ``remote`` is named with the way out."""
+        try:
+            self.run("fetch", "--tags", "--prune", remote, fix=f"check that remote {remote!r} is reachable")
+        except GitError as exc:
+            clobber = re.search(r"(\S+)\s+->\s+\S+\s+\(would clobber existing tag\)", exc.what)
+            if clobber is None:
+                raise
+            tag = clobber.group(1)
+            raise GitError(
+                f"{self.root.name}: tag {tag} differs here ({self.run('rev-parse', tag)[:8]}) and on {remote}",
+                f"keep {remote}'s (`git tag -d {tag} && git fetch --tags {remote}`), or replace {remote}'s with "
+                f"this one (`git push --force {remote} refs/tags/{tag}`) if nothing was released from it",
+            ) from None
 
 
 def own_files(files: Sequence[str]) -> list[str]:
