@@ -278,8 +278,9 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def clean(session: nox.Session) -> None:
-    """Remove the wheelhouse, verification cache, environments and sandboxes under .juniper/."""
+    """Remove the wheelhouse, verification cache, environments and sandboxes under .juniper/ (only the parts the
+    tool made: a part of a $JUNIPER_CACHE_DIR without the tool's marker is kept)."""
     from juniper_release.verify.cache import clean_cache
 
-    removed = clean_cache()
+    removed = clean_cache(say=session.log)
     session.log("removed: " + (", ".join(str(p) for p in removed) or "nothing (already clean)"))

@@ -155,7 +155,7 @@ def test_bad_url(index: str, key: str, value: str) -> None:
 def test_bad_repo_and_python() -> None:
     doc = _doc()
     doc["package"][0]["repo"] = "juniper-data-client"
-    assert "repo 'juniper-data-client' is not owner/name" in _error(doc)
+    assert "repo 'juniper-data-client' is not a GitHub owner/name" in _error(doc)
     doc = _doc()
     doc["package"][0]["python"] = "3.12"
     err = _error(doc)

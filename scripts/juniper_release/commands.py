@@ -36,7 +36,15 @@ def run(
     full_env = None if env is None else {**os.environ, **env}
     try:
         proc = subprocess.run(
-            argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, input=input, check=False
+            argv,
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            encoding="utf-8",
+            errors="replace",  # a tool or console script printing Latin-1 bytes is shown, never a traceback
+            timeout=timeout,
+            input=input,
+            check=False,
         )
     except FileNotFoundError:
         raise CommandError(f"{what or argv[0]}: command not found: {argv[0]}", fix or f"install {argv[0]}") from None

@@ -3,7 +3,9 @@ diff that shows a file's planned change."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import errno
 import fcntl
 import json
 import os
@@ -35,11 +37,31 @@ def unified_diff(old: str | None, new: str, label: str) -> str:
 def write_json(path: Path, data: Any, *, sort_keys: bool = False) -> None:
     """Write JSON atomically: a temporary file beside ``path``, then a rename (never a half-written file)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise disk_error(exc, path, "write") from None
+
+
+def disk_error(exc: OSError, path: Path, action: str) -> JuniperError:
+    """A failed write or copy (a full disk, a read-only or missing directory, a file where a directory belongs) as a
+    one-line error naming ``path``; what was written before is untouched, so the fix is to re-run."""
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = (
+            f"free space on the disk holding {path.parent} (`df -h {path.parent}`), then re-run: finished work is kept"
+        )
+    elif exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+        fix = f"a file stands where a directory belongs on the way to {path}: move it aside, then re-run"
+    else:
+        fix = f"make {path.parent} writable, then re-run"
+    return JuniperError(f"cannot {action} {path}: {reason}", fix)
 
 
 def read_json(path: Path, fix: str) -> Any:
@@ -59,8 +81,12 @@ def locked(
     Another holder makes this wait (saying so once); still held after ``timeout`` seconds, it refuses with the
     holder's PID. The lock goes with the process, so a killed run never leaves a stale one behind.
     """
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("a+", encoding="utf-8") as fh:
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock_file.open("a+", encoding="utf-8")
+    except OSError as exc:
+        raise disk_error(exc, lock_file, "create the lock") from None
+    with handle as fh:
         deadline = time.monotonic() + timeout
         waited = False
         while True:

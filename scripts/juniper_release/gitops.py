@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,21 @@ from juniper_release.offline import is_offline, require_network
 from juniper_release.secrets import redact
 
 _REMOTE_COMMANDS = frozenset({"fetch", "ls-remote", "push", "pull"})
+
+_FOREIGN_REPO_ENV = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+)
+"""Variables that point git at another repository than the checkout it runs in (set by a hook, an IDE or a user's
+shell): every git command here runs with them cleared, so it reads the checkout's own ``.git``."""
 """git commands that talk to a remote (a network call unless the remote is a path on this machine)."""
 
 if TYPE_CHECKING:
@@ -50,8 +66,14 @@ class Git:
         """Start ``git args`` in the tree (never once an interruption arrived, in a worker thread); the exit status is
         the caller's to judge."""
         refuse_new_command(f"git {' '.join(args)}")
-        return subprocess.run(
-            ["git", *args], cwd=self.root, env=self._env(), capture_output=True, text=True, check=False
+        proc = subprocess.run(["git", *args], cwd=self.root, env=self._env(), capture_output=True, check=False)
+        # File names are bytes to git: a name that is not UTF-8 survives as surrogates (os.fsencode gives it back);
+        # a hook's or git's own message in another encoding is shown with replacement characters, never a traceback.
+        return subprocess.CompletedProcess(
+            proc.args,
+            proc.returncode,
+            proc.stdout.decode("utf-8", "surrogateescape"),
+            proc.stderr.decode("utf-8", "replace"),
         )
 
     def _require_local_remote(self, args: Sequence[str]) -> None:
@@ -62,13 +84,29 @@ class Git:
         if not local:
             require_network(f"{self.root.name}: `git {args[0]} {remote}` ({redact(url)})")
 
-    def _env(self) -> dict[str, str] | None:
-        return {**os.environ, **self.env} if self.env else None
+    def _env(self) -> dict[str, str]:
+        """The environment of every git command: this process's, plus ``env``, without the variables that would
+        point git at another repository (:data:`_FOREIGN_REPO_ENV`)."""
+        merged = {**os.environ, **(self.env or {})}
+        return {k: v for k, v in merged.items() if k not in _FOREIGN_REPO_ENV}
 
     # ---- questions
 
     def is_repo(self) -> bool:
         return (self.root / ".git").exists() and self.ok("rev-parse", "--git-dir")
+
+    def is_shallow(self) -> bool:
+        """True for a shallow clone (``git clone --depth N``): its history, and the tags on it, are cut off."""
+        return self.run("rev-parse", "--is-shallow-repository") == "true"
+
+    def unshallow_hint(self) -> str:
+        """The fetch that completes a shallow clone's history and tags (empty for a full clone)."""
+        if not self.is_shallow():
+            return ""
+        return (
+            f" (this clone is shallow: its history and tags are cut off; "
+            f"run `git -C {self.root} fetch --unshallow --tags origin`)"
+        )
 
     def head(self) -> str:
         return self.run("rev-parse", "HEAD")
@@ -152,12 +190,24 @@ class Git:
         return self.head()
 
     def tag_annotated(self, tag: str, message: str, rev: str = "HEAD") -> None:
-        self.run(
-            "tag", "-a", tag, "-m", message, rev, fix=f"delete the stale tag with `git tag -d {tag}` if it is wrong"
-        )
+        stale = self.tag_exists(tag)
+        fix = f"delete the stale tag with `git tag -d {tag}` if it is wrong" if stale else None
+        self.run("tag", "-a", tag, "-m", message, rev, fix=fix)
 
     def fetch(self, remote: str = "origin") -> None:
-        self.run("fetch", "--tags", "--prune", remote, fix=f"check that remote {remote!r} is reachable")
+        """``git fetch --tags --prune``; a tag that differs here and on ``remote`` is named with the way out."""
+        try:
+            self.run("fetch", "--tags", "--prune", remote, fix=f"check that remote {remote!r} is reachable")
+        except GitError as exc:
+            clobber = re.search(r"(\S+)\s+->\s+\S+\s+\(would clobber existing tag\)", exc.what)
+            if clobber is None:
+                raise
+            tag = clobber.group(1)
+            raise GitError(
+                f"{self.root.name}: tag {tag} differs here ({self.run('rev-parse', tag)[:8]}) and on {remote}",
+                f"keep {remote}'s (`git tag -d {tag} && git fetch --tags {remote}`), or replace {remote}'s with "
+                f"this one (`git push --force {remote} refs/tags/{tag}`) if nothing was released from it",
+            ) from None
 
 
 def own_files(files: Sequence[str]) -> list[str]:

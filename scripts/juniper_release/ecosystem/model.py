@@ -26,7 +26,11 @@ PYTHON_CANDIDATES = ("3.11", "3.12", "3.13")
 
 def is_url(value: str) -> bool:
     """True for an http(s) URL with a host or a ``file:`` URL (a torch source or an index), False for a path."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:  # a malformed IPv6 host ("http://[::1") or port: not a URL this tool can use
+        return False
     return parts.scheme in {"http", "https", "file"} and bool(parts.netloc or parts.scheme == "file")
 
 

@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from juniper_release.errors import WorkspaceError
+
 ROOT = Path(__file__).resolve().parents[3]
 """The juniper-release checkout (this file lives in ``scripts/juniper_release/``)."""
 
@@ -20,6 +22,9 @@ then from this repository)."""
 CACHE_DIR = ROOT / ".juniper"
 """The one ignored directory for wheelhouse, caches and the sandbox ($JUNIPER_CACHE_DIR overrides it)."""
 ENV_CACHE_DIR = "JUNIPER_CACHE_DIR"
+PART_MARKER = ".juniper-cache-part"
+"""Written into each part of the cache dir (``wheelhouse/``, ``tmp/``, ...) when the tool creates it: ``nox -s clean``
+removes a part only if it holds this marker, so a user's own ``tmp/`` in a $JUNIPER_CACHE_DIR is never touched."""
 
 
 def shown_path(path: Path) -> str:
@@ -57,3 +62,39 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """The tool's one ignored cache directory: $JUNIPER_CACHE_DIR, else ``.juniper/`` in this repository."""
     env = os.environ if env is None else env
     return Path(env[ENV_CACHE_DIR]).expanduser().resolve() if env.get(ENV_CACHE_DIR) else CACHE_DIR
+
+
+def cache_part(name: str) -> Path:
+    """``cache_dir() / name``, created with its :data:`PART_MARKER` on first use.
+
+    A part that exists without the marker was not made by the tool (a user's directory in $JUNIPER_CACHE_DIR) and is
+    refused rather than written into; in this repository's own ``.juniper/`` (ignored, the tool's alone) an unmarked
+    part is from an earlier version of the tool and is adopted. A cache dir or part that is a file is refused too.
+    """
+    base = cache_dir()
+    part = base / name
+    where = f"${ENV_CACHE_DIR}={base}" if os.environ.get(ENV_CACHE_DIR) else str(base)
+    move = f"point ${ENV_CACHE_DIR} at a new or empty directory"
+    for path in (base, part):
+        if path.exists() and not path.is_dir():
+            raise WorkspaceError(
+                f"the cache dir {where}: {path} is a file, not a directory", f"move it aside, or {move}"
+            )
+    if (part / PART_MARKER).is_file():
+        return part
+    if part.is_dir() and base != CACHE_DIR and any(part.iterdir()):
+        raise WorkspaceError(
+            f"the cache dir {where}: {part} exists and was not made by juniper-release (no {PART_MARKER})",
+            f"{move}; or, if it is an older cache of this tool, remove {part} yourself",
+        )
+    try:
+        part.mkdir(parents=True, exist_ok=True)
+        (part / PART_MARKER).write_text("made by juniper-release: `nox -s clean` may remove this directory\n")
+    except OSError as exc:
+        raise WorkspaceError(f"the cache dir {where}: cannot create {part} ({exc.strerror})", move) from None
+    return part
+
+
+def is_own_part(part: Path) -> bool:
+    """True when ``part`` (a directory in the cache dir) holds the tool's :data:`PART_MARKER`."""
+    return (part / PART_MARKER).is_file()

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -225,6 +224,46 @@ def _check_tag_format(file: str, where: str, fmt: str, fix: str) -> None:
         fields = ["?"]
     if fields.count("version") != 1 or any(f not in {"version", "name"} for f in fields):
         raise ConfigError(f"{file}: {where}tag_format {fmt!r} has no {{version}} (or another placeholder)", fix)
+    sample = fmt.replace("{name}", "pkg").replace("{version}", "1.0.0rc1")
+    bad = bad_ref_name(sample)
+    if bad:
+        raise ConfigError(f"{file}: {where}tag_format {fmt!r} makes tags git refuses ({sample!r}: {bad})", fix)
+
+
+_REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def bad_ref_name(tag: str) -> str | None:
+    """Why git would refuse ``tag`` as a tag name (``git check-ref-format`` rules), or None when it is valid."""
+    if not tag:
+        return "it is empty"
+    forbidden = _REF_FORBIDDEN.search(tag)
+    if forbidden:
+        return f"it holds {forbidden.group()!r}"
+    if ".." in tag or "@{" in tag or "//" in tag or tag == "@":
+        return "it holds '..', '//' or '@{'"
+    if tag.startswith(("/", "-")) or tag.endswith(("/", ".", ".lock")):
+        return "it starts with '/' or '-', or ends with '/', '.' or '.lock'"
+    if any(part.startswith(".") or part.endswith(".lock") for part in tag.split("/")):
+        return "a part starts with '.' or ends with '.lock'"
+    return None
+
+
+def _check_repo(file: str, where: str, repo: str) -> None:
+    """``owner/name`` as GitHub spells it: never a path such as ``../..`` (it would be planned as a clone source)."""
+    owner, _, name = repo.partition("/")
+    valid = (
+        _REPO_RE.match(repo)
+        and re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", owner)
+        and name not in {".", ".."}
+        and not name.startswith(".")
+        and not name.lower().endswith(".git")
+    )
+    if not valid:
+        raise ConfigError(
+            f"{file}: {where}: repo {repo!r} is not a GitHub owner/name",
+            "write repo = 'owner/name' (letters, digits and '-' in the owner; no '.', '..' or '.git' in the name)",
+        )
 
 
 def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Package:
@@ -235,8 +274,7 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
     name = data["name"]
     if not _NAME_RE.match(name):
         raise ConfigError(f"{file}: {where}: name {name!r} is not a valid project name", "use letters, digits, '-'")
-    if not _REPO_RE.match(data["repo"]):
-        raise ConfigError(f"{file}: {where}: repo {data['repo']!r} is not owner/name", "write repo = 'owner/name'")
+    _check_repo(file, where, data["repo"])
     path = data["path"]
     if not path or Path(path).is_absolute() or ".." in Path(path).parts:
         raise ConfigError(
@@ -398,7 +436,7 @@ def _parse_torch(file: str, raw: Any, env: Mapping[str, str], overrides: dict[st
     if env.get(ENV_TORCH_SOURCE):
         source = env[ENV_TORCH_SOURCE].strip()
         if not is_url(source):
-            if urlsplit(source).scheme:
+            if ":" in source.split("/", 1)[0]:  # a scheme (urlsplit may raise on a malformed IPv6 host)
                 raise ConfigError(
                     f"{ENV_TORCH_SOURCE}: {source!r} is neither an http(s) URL nor a directory",
                     "use the PyTorch CPU index URL (https://download.pytorch.org/whl/cpu) or a find-links directory",

@@ -204,13 +204,14 @@ def package_status(
         reasons.append(f"checkout behind PyPI: pyproject {declared} is below the released {released}{where}")
     elif basis is not None and choice.version != basis:
         name = pkg.tag_for(basis)
+        shallow = git.unshallow_hint()  # a depth-1 clone has neither the history nor the tags: say so
         if git.tag_exists(name):  # tagged, but on a commit this checkout's history does not hold
             reasons.append(
                 f"released {basis}'s tag {name} is not reachable from HEAD (released from another branch?): "
-                f"`git merge-base --is-ancestor {name} HEAD` fails"
+                f"`git merge-base --is-ancestor {name} HEAD` fails{shallow}"
             )
         else:
-            reasons.append(f"released {basis} has no tag {name}")
+            reasons.append(f"released {basis} has no tag {name}{shallow}")
     if choice.mismatch and basis is not None and choice.version == basis:
         reasons.append(choice.mismatch)  # the released version's own tag names another version than its commit
     elif choice.mismatch:

@@ -63,7 +63,32 @@ class PreflightError(JuniperError):
 
 def on_main(ctx: ReleaseContext) -> Gate:
     branch, main = ctx.git.branch(), ctx.registry.branch
+    if branch == "HEAD":  # detached: a commit made here belongs to no branch
+        return Gate(
+            "on main",
+            False,
+            f"HEAD is detached (at {ctx.git.head()[:8]}), not on {main!r}",
+            f"git switch {main} (first `git branch keep-{ctx.git.head()[:8]}` if HEAD holds commits to keep)",
+        )
+    if not ctx.git.ok("rev-parse", "-q", "--verify", f"refs/heads/{main}"):
+        return Gate("on main", False, _no_branch(ctx, main), _switch_fix(ctx, main))
     return Gate("on main", branch == main, f"on branch {branch!r}, not {main!r}", f"git switch {main}")
+
+
+def _no_branch(ctx: ReleaseContext, main: str) -> str:
+    """The registry's branch is not in the checkout (a ``master`` checkout of a registry that says ``main``)."""
+    return (
+        f"the registry's branch {main!r} does not exist in this checkout (checked out: {ctx.git.branch()!r}; "
+        f"{ctx.pkg.registry_file or 'the registry'} [settings] branch = {main!r})"
+    )
+
+
+def _switch_fix(ctx: ReleaseContext, main: str) -> str:
+    remote = ctx.git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{main}")
+    switch = f"git switch -c {main} origin/{main}" if remote else f"git branch -m {ctx.git.branch()} {main}"
+    return (
+        f"`{switch}`, or set branch = {ctx.git.branch()!r} in the registry's [settings] if that is the release branch"
+    )
 
 
 def _pr_fix(ctx: ReleaseContext) -> str:
@@ -100,6 +125,15 @@ def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
     shared repository those of its sibling packages (a train releases them in layer order, each pushing its own)."""
     git, branch = ctx.git, ctx.registry.branch
     git.fetch()
+    if not git.ok("rev-parse", "-q", "--verify", f"refs/heads/{branch}"):
+        return Gate("in sync with origin", False, _no_branch(ctx, branch), _switch_fix(ctx, branch))
+    if not git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{branch}"):
+        return Gate(
+            "in sync with origin",
+            False,
+            f"origin has no branch {branch!r} (the registry's [settings] branch)",
+            f"push it (`git push -u origin {branch}`), or set the registry's branch to the one origin releases from",
+        )
     ahead_behind = git.run("rev-list", "--left-right", "--count", f"{branch}...origin/{branch}")
     ahead, behind = (int(x) for x in ahead_behind.split())
     names = "|".join(re.escape(p.name) for p in (ctx.pkg, *ctx.registry.siblings(ctx.pkg)))
@@ -153,6 +187,15 @@ def existing_tag_is_annotated(ctx: ReleaseContext) -> Gate:
     """A tag of this version already made locally must be annotated, as the release would have made it."""
     git, tag = ctx.git, ctx.tag
     lightweight = git.tag_exists(tag) and not git.tag_is_annotated(tag)
+    remote = ctx.remote()[1] if lightweight else {}
+    if tag in remote:  # on origin too: re-making it locally alone would end in fetch's "would clobber existing tag"
+        return Gate(
+            "tag is annotated",
+            False,
+            f"tag {tag} is a lightweight tag, on origin too; release tags must be annotated",
+            f"delete it on origin and here, then re-run (the release makes the annotated tag): "
+            f"`git push origin --delete refs/tags/{tag} && git tag -d {tag}`",
+        )
     return Gate(
         "tag is annotated",
         not lightweight,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from juniper_release.errors import JuniperError
-from juniper_release.files import locked, write_json
+from juniper_release.files import disk_error, locked, write_json
 
 STATE_DIR = ".juniper-release"
 JOURNAL = "journal.json"
@@ -37,18 +37,23 @@ class Journal:
         if self.path.is_file():
             try:
                 self.data = json.loads(self.path.read_text(encoding="utf-8"))
-            except ValueError:
-                raise JuniperError(
-                    f"{self.path}: the journal is not valid JSON",
-                    "inspect it; delete it only after checking tags on origin and versions on the indexes",
-                ) from None
+            except (ValueError, UnicodeDecodeError):
+                raise JuniperError(f"{self.path}: the journal is not valid JSON", _INSPECT) from None
+            except OSError as exc:
+                raise disk_error(exc, self.path, "read") from None
+            wrong = _shape_error(self.data)
+            if wrong:
+                raise JuniperError(f"{self.path}: the journal is valid JSON of the wrong shape ({wrong})", _INSPECT)
 
     def locked(self, say: Callable[[str], None] | None = None) -> AbstractContextManager[None]:
         """One executed release or train at a time on this workspace (the journal's lock)."""
         return locked(self.path.with_name(LOCK), f"the release journal {self.path}", say=say)
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise disk_error(exc, self.path, "write the journal") from None
         write_json(self.path, self.data, sort_keys=True)
 
     def steps(self, key: str) -> dict[str, Any]:
@@ -84,6 +89,28 @@ class Journal:
         if self.data.get("train"):
             self.data["train"]["finished"] = _now()
             self._save()
+
+
+_INSPECT = "inspect it; delete it only after checking tags on origin and versions on the indexes"
+
+
+def _shape_error(data: Any) -> str | None:
+    """What is wrong with a journal's structure (``{"releases": {key: {"steps": {step: {...}}}}, "train": ...}``), or
+    None when a run can read it."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    releases = data.get("releases", {})
+    if not isinstance(releases, dict):
+        return "'releases' is not an object"
+    for key, entry in releases.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("steps"), dict):
+            return f"release {key!r} has no 'steps' object"
+        if not all(isinstance(step, dict) for step in entry["steps"].values()):
+            return f"a step of release {key!r} is not an object"
+    train = data.get("train")
+    if train is not None and not (isinstance(train, dict) and isinstance(train.get("packages"), dict)):
+        return "'train' is neither null nor an object with 'packages'"
+    return None
 
 
 def _now() -> str:

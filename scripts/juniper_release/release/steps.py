@@ -18,13 +18,14 @@ from pathlib import Path
 from juniper_release.commands import display
 from juniper_release.ecosystem import indexes
 from juniper_release.errors import JuniperError
+from juniper_release.files import disk_error
 from juniper_release.release import publish
 from juniper_release.release.context import ReleaseContext, index_chain
 from juniper_release.release.journal import FINAL_STEP
 from juniper_release.release.options import confirm
 from juniper_release.release.versioning import release_notes
 from juniper_release.verify import cache as verify
-from juniper_release.verify.build import build_tree
+from juniper_release.verify.build import MANIFEST_NAME, build_tree, load_build, write_manifest
 
 
 @dataclass(frozen=True)
@@ -195,26 +196,41 @@ def build_command(ctx: ReleaseContext) -> str:
 
 
 def built(ctx: ReleaseContext) -> bool:
-    return len(ctx.dists()) >= 2
+    """The dist dir holds a complete build: its manifest, written last, lists files whose sha256 all match (a copy
+    cut short by a full disk or a kill is not "done": the step rebuilds it)."""
+    return load_build(ctx.pkg, ctx.dist_dir) is not None
 
 
 def build(ctx: ReleaseContext) -> str:
-    """Stage the very files verify installed for upload; with no verified build of this content, build the tag."""
+    """Stage the very files verify installed for upload; with no verified build of this content, build the tag.
+
+    The dist dir's manifest (with every file's sha256) is written only once all its files are in place."""
     verified = verify.verified_artifacts(ctx.registry, ctx.pkg, ctx.workspace)
     _empty(ctx.dist_dir)
     if verified is not None:
-        for artifact in verified.artifacts:
-            shutil.copy2(artifact, ctx.dist_dir / artifact.name)
+        try:
+            for artifact in verified.artifacts:
+                shutil.copy2(artifact, ctx.dist_dir / artifact.name)
+        except OSError as exc:
+            raise disk_error(exc, ctx.dist_dir / artifact.name, "copy the verified artifact to") from None
+        write_manifest(ctx.dist_dir / MANIFEST_NAME, verified.manifest)
         names = ", ".join(a.name for a in verified.artifacts)
         return f"reusing the verified artifacts (the files verify installed): {names}"
-    result = build_tree(ctx.pkg, _export_tag(ctx), ctx.dist_dir, ctx.version)
+    try:
+        result = build_tree(ctx.pkg, _export_tag(ctx), ctx.dist_dir, ctx.version)
+    except OSError as exc:
+        raise disk_error(exc, ctx.dist_dir, "build into") from None
     return "built " + ", ".join(f.name for f in sorted(result.artifacts))
 
 
 def _empty(directory: Path) -> None:
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
+    """An empty ``directory`` under the workspace's ``.juniper-release/`` (the release's own state dir)."""
+    try:
+        if directory.exists():
+            shutil.rmtree(directory)
+        directory.mkdir(parents=True)
+    except OSError as exc:
+        raise disk_error(exc, directory, "create") from None
 
 
 def _export_tag(ctx: ReleaseContext) -> Path:

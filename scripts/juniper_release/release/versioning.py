@@ -31,7 +31,7 @@ from juniper_release.ecosystem.project import (
 )
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.ecosystem.versions import version_edits
-from juniper_release.errors import JuniperError
+from juniper_release.errors import GitError, JuniperError
 from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
 from juniper_release.release.ceilings import raise_ceiling
@@ -500,6 +500,8 @@ def bump(
         raise JuniperError("--tag needs --commit (the tag must point at the bump commit)", "add --commit")
     plan = plan_bump(registry, workspace, package, part, pre=pre, to=to, update_dependents=update_dependents)
     tag = tag or (commit and plan.vcs is not None)  # a version from git tags exists only as its tag
+    if commit and not dry_run:
+        check_on_branch(plan, registry)
     if not force and not dry_run:
         check_clean(plan, workspace, registry)
     if tag:
@@ -540,6 +542,18 @@ def bump(
         if plan.vcs:
             _check_tag_maps(plan)
     return plan
+
+
+def check_on_branch(plan: BumpPlan, registry: Registry) -> None:
+    """A bump commit needs a branch: on a detached HEAD it would belong to none, and the release's later fix
+    (``git switch main``) would leave it behind. Refused before anything is written."""
+    git = Git(plan.root)
+    if git.branch() == "HEAD":
+        main = registry.branch
+        raise GitError(
+            f"{plan.package.name}: HEAD is detached (at {git.head()[:8]}); --commit would make a commit on no branch",
+            f"`git switch {main}` first (or `git switch -c <new-branch>` to keep this commit's line), then bump again",
+        )
 
 
 def _check_tag_maps(plan: BumpPlan) -> None:

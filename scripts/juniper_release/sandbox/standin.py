@@ -16,13 +16,13 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from juniper_release.ecosystem.registry import Package, Registry, cache_dir
+from juniper_release.ecosystem.paths import cache_part
+from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import ConfigError
 from juniper_release.github.pins import PINS
 from juniper_release.gitops import Git
@@ -75,7 +75,7 @@ def new_repository(root: Path, bare: Path, branch: str) -> Git:
     if bare.exists():
         shutil.rmtree(bare)
     bare.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["git", "init", "-q", "--bare", "-b", branch, str(bare)], check=True, env={**os.environ, **GIT_ENV})
+    standin_git(bare.parent).run("init", "-q", "--bare", "-b", branch, str(bare))
     git = standin_git(root)
     git.run("init", "-q", "-b", branch)
     git.run("remote", "add", "origin", str(bare))
@@ -227,7 +227,7 @@ def sandbox_workspace(
         sort_keys=True,
     )
     key = hashlib.sha256(key_src.encode()).hexdigest()[:12]
-    base = base or cache_dir() / "sandbox"
+    base = base or cache_part("sandbox")
     target = base / f"{'' if layout == 'six' else layout + '-'}{'-'.join(sorted(chosen)) or 'clean'}-{key}"
     marker = target / ".complete"
     if not marker.is_file():

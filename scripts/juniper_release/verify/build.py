@@ -17,6 +17,7 @@ re-exports their public names (``__all__``), so ``juniper_release.verify.build``
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -30,11 +31,12 @@ from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel
 from packaging.version import Version
 
 from juniper_release.commands import run
+from juniper_release.ecosystem.paths import cache_part
 from juniper_release.ecosystem.project import read_project
-from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
+from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.ecosystem.versions import build_env
 from juniper_release.errors import CommandError, suggest
-from juniper_release.files import write_json
+from juniper_release.files import disk_error, write_json
 from juniper_release.gitops import Git
 from juniper_release.verify.artifacts import (
     BuildError,
@@ -119,7 +121,25 @@ def source_files(root: Path) -> list[str]:
         raise BuildError(
             f"{root} is not a git checkout", f"clone it with `{suggest('invoke clone')}` or run `git init` in {root}"
         )
-    return git.package_files()
+    files = git.package_files()
+    for rel in files:
+        _check_link(root, rel)
+    return files
+
+
+def _check_link(root: Path, rel: str) -> None:
+    """A symlink among the source files must point at a file inside the checkout: one pointing outside would ship
+    that outside file's content (and a later change of it would not be seen by the verify cache)."""
+    path = root / rel
+    if not path.is_symlink():
+        return
+    target = path.resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise BuildError(
+            f"{root.name}: {rel} is a symlink to {os.readlink(path)}, outside the checkout (a build would ship "
+            "that file's content)",
+            f"replace {rel} with a copy of the file, or point it at a file inside {root}",
+        )
 
 
 def clean_copy(root: Path, dest: Path) -> list[str]:
@@ -215,8 +235,7 @@ def _build_inspected(
     """
     start = time.monotonic()
     project = read_project(pkg, root, tagged)
-    scratch_base = cache_dir() / "tmp"
-    scratch_base.mkdir(parents=True, exist_ok=True)
+    scratch_base = cache_part("tmp")
     runner = Runner(build_env(pkg, project))
     with tempfile.TemporaryDirectory(prefix=f"build-{pkg.name}-", dir=scratch_base) as tmp:
         scratch = Path(tmp)
@@ -236,10 +255,14 @@ def _build_inspected(
         if tree_wheel is not None:
             compare_wheels(pkg, tree_wheel, wheel)
 
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _remove_old(out_dir, project.name)
-        final_sdist = Path(shutil.copy2(sdist, out_dir / sdist.name))
-        final_wheel = Path(shutil.copy2(wheel, out_dir / wheel.name))
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / MANIFEST_NAME).unlink(missing_ok=True)  # written again last, once the files are complete
+            _remove_old(out_dir, project.name)
+            final_sdist = Path(shutil.copy2(sdist, out_dir / sdist.name))
+            final_wheel = Path(shutil.copy2(wheel, out_dir / wheel.name))
+        except OSError as exc:
+            raise disk_error(exc, out_dir, "copy the built artifacts into") from None
     manifest: dict[str, Any] = {
         "package": pkg.name,
         "version": str(project.version),
@@ -264,13 +287,15 @@ def write_manifest(path: Path, data: Any) -> None:
 
 
 def load_build(pkg: Package, out_dir: Path) -> BuildResult | None:
-    """The build recorded in ``out_dir/manifest.json`` if its artifacts are still there, unchanged."""
+    """The build recorded in ``out_dir/manifest.json`` if its artifacts are still there, unchanged (size and sha256:
+    a truncated or altered file is no build)."""
     try:
         manifest = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
         entries = manifest["artifacts"]
         paths = [out_dir / e["name"] for e in entries]
-        if any(not p.is_file() or p.stat().st_size != e["size"] for p, e in zip(paths, entries, strict=True)):
-            return None
+        for path, entry in zip(paths, entries, strict=True):
+            if not path.is_file() or path.stat().st_size != entry["size"] or sha256_file(path) != entry["sha256"]:
+                return None
         sdist = next(p for p in paths if p.name.endswith(".tar.gz"))
         wheel = next(p for p in paths if p.suffix == ".whl")
     except (OSError, ValueError, KeyError, TypeError, StopIteration):

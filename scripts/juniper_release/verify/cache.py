@@ -12,11 +12,12 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from juniper_release import __version__ as TOOL_VERSION
 from juniper_release.ecosystem.graph import Graph, build_graph
+from juniper_release.ecosystem.paths import CACHE_DIR, PART_MARKER, cache_part, is_own_part
 from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
 from juniper_release.errors import JuniperError, WorkspaceError, suggest
 from juniper_release.gitops import Git
@@ -34,26 +35,38 @@ CACHE_PARTS = ("wheelhouse", "verified", "envs", "tmp", "logs", "sandbox")
 
 def wheelhouse_dir() -> Path:
     """The shared wheelhouse: one folder per package."""
-    return cache_dir() / "wheelhouse"
+    return cache_part("wheelhouse")
 
 
 def envs_dir() -> Path:
     """Where verification creates its environments (a failed one is kept there for inspection)."""
-    return cache_dir() / "envs"
+    return cache_part("envs")
 
 
 def _records_dir() -> Path:
-    return cache_dir() / "verified"
+    return cache_part("verified")
 
 
-def clean_cache() -> list[Path]:
-    """Remove the wheelhouse, verification records, environments, scratch builds and sandboxes."""
+def clean_cache(say: Callable[[str], None] | None = None) -> list[Path]:
+    """Remove the wheelhouse, verification records, environments, scratch builds and sandboxes: each part only if it
+    holds the tool's marker (:func:`cache_part` wrote it), or lies in this repository's own ``.juniper/``. Anything
+    else, such as a user's ``tmp/`` in the directory $JUNIPER_CACHE_DIR names, is kept and said so."""
     removed: list[Path] = []
+    base = cache_dir()
+    if base.exists() and not base.is_dir():
+        raise WorkspaceError(
+            f"the cache dir {base} is a file, not a directory", "point JUNIPER_CACHE_DIR at a directory"
+        )
     for part in CACHE_PARTS:
-        path = cache_dir() / part
-        if path.exists():
-            shutil.rmtree(path)
-            removed.append(path)
+        path = base / part
+        if not path.exists() and not path.is_symlink():
+            continue
+        if path.is_symlink() or not path.is_dir() or not (is_own_part(path) or base == CACHE_DIR):
+            if say is not None:
+                say(f"kept {path}: not made by juniper-release (no {PART_MARKER} in it)")
+            continue
+        shutil.rmtree(path)
+        removed.append(path)
     return removed
 
 
@@ -86,12 +99,13 @@ def source_key(registry: Registry, pkg: Package, workspace: Path) -> str:
         )
     digest = hashlib.sha256()
     for rel in source_files(root):
-        path = root / rel
-        if path.is_symlink():
-            digest.update(b"\0link\0" + rel.encode() + b"\0" + os.readlink(path).encode())
+        path, name = root / rel, os.fsencode(rel)  # a name that is not UTF-8 is keyed on its bytes
+        if path.is_symlink():  # a link inside the checkout (source_files refuses others): keyed on its content too
+            content = hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"-"
+            digest.update(b"\0link\0" + name + b"\0" + os.fsencode(os.readlink(path)) + b"\0" + content)
         else:
             mode = b"x" if os.access(path, os.X_OK) else b"-"
-            digest.update(b"\0file\0" + rel.encode() + b"\0" + mode + hashlib.sha256(path.read_bytes()).digest())
+            digest.update(b"\0file\0" + name + b"\0" + mode + hashlib.sha256(path.read_bytes()).digest())
     digest.update(b"\0tool\0" + tool_config_key(registry).encode())
     return digest.hexdigest()
 

@@ -336,8 +336,14 @@ def guard_cuda(report: str, action: str) -> None:
 
 
 def create_env(path: Path, python_version: str) -> Env:
-    """A brand-new environment at ``path`` (removed first if it exists) with Python ``python_version``."""
-    if path.exists():
+    """A brand-new environment at ``path`` with Python ``python_version``. An environment already there (its
+    ``pyvenv.cfg`` says it is one) is removed first; anything else at ``path`` is refused, never deleted."""
+    if path.exists() or path.is_symlink():
+        if path.is_symlink() or not (path / "pyvenv.cfg").is_file():
+            raise JuniperError(
+                f"{path} exists and is not a virtual environment (no pyvenv.cfg): it was not made by juniper-release",
+                f"move {path} aside, then re-run",
+            )
         shutil.rmtree(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     interpreter = find_python(python_version)

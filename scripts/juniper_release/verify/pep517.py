@@ -24,7 +24,9 @@ from build import ProjectBuilder
 from build.env import DefaultIsolatedEnv
 
 from juniper_release.commands import last_lines
-from juniper_release.ecosystem.registry import Package, cache_dir
+from juniper_release.ecosystem.paths import cache_part
+from juniper_release.ecosystem.registry import Package
+from juniper_release.files import disk_error
 from juniper_release.interrupts import refuse_new_command
 from juniper_release.secrets import redact
 from juniper_release.verify.artifacts import BuildError, wheel_file_list
@@ -53,7 +55,9 @@ class Runner:
         env.update(self.extra)
         env.update(extra_environ or {})
         refuse_new_command("a PEP 517 hook")
-        proc = subprocess.run(list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            list(cmd), cwd=cwd, env=env, capture_output=True, encoding="utf-8", errors="replace", check=False
+        )
         self.output.append(proc.stdout + proc.stderr + self._take_warnings(cmd))
         if proc.returncode != 0:
             raise subprocess.CalledProcessError(proc.returncode, list(cmd), proc.stdout, proc.stderr)
@@ -110,13 +114,15 @@ def warnings_line(warnings: Sequence[str]) -> str:
 
 def build_log_path(pkg: Package) -> Path:
     """Where the full output of ``pkg``'s last build is kept."""
-    return cache_dir() / "logs" / f"{pkg.name}-build.log"
+    return cache_part("logs") / f"{pkg.name}-build.log"
 
 
 def save_log(pkg: Package, log: str) -> Path:
     path = build_log_path(pkg)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(redact(log), encoding="utf-8")
+    try:
+        path.write_text(redact(log), encoding="utf-8")
+    except OSError as exc:
+        raise disk_error(exc, path, "write the build log") from None
     return path
 
 
