@@ -150,3 +150,33 @@ def test_the_adapter_refuses_a_repository_outside_the_registry(reg):
         with pytest.raises(JuniperError, match=r"not in the registry's repositories"):
             _forge(fake, reg).find_open_pull("someone/elsewhere", "release/x-1.0.0")
         assert fake.log == []
+
+
+def test_a_dry_run_checks_the_token_push_rights_and_ci_when_github_answers(reg, make_ecosystem):
+    """Issue 20 §3: with a token and GitHub reachable, the dry run makes the read-only checks --execute makes."""
+    eco = make_ecosystem()
+    with FakeGitHub(token=TOKEN, remotes=eco.remotes) as fake:
+        merged = _merge_a_proposal(reg, eco, fake)
+        fake.set_status(REPO, merged, "failure", context="tests")
+        fake.set_permissions(REPO, push=False)
+        lines: list[str] = []
+        with pytest.raises(PreflightError) as exc:
+            release(reg, eco.workspace, PKG, opts(lines, mode="github", direct_push=False), forge=_forge(fake, reg))
+        failed = {g.name for g in exc.value.failures}
+        assert failed == {"CI passed at the release commit", f"GitHub token can push to {REPO}"}
+        assert not any(line.startswith("dry run: ") for line in lines)  # nothing skipped: everything answered
+
+
+def test_twine_execute_checks_upload_credentials_before_building(reg, make_ecosystem, monkeypatch):
+    eco = make_ecosystem()
+    bump(reg, eco.workspace, PKG, "patch", commit=True, out=lambda _m: None)
+    for var in ("JUNIPER_TESTPYPI_TOKEN", "JUNIPER_PYPI_TOKEN", "TWINE_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(eco.workspace))  # no ~/.pypirc
+    remote = {"testpypi": "https://test.pypi.invalid/legacy/", "pypi": "https://upload.pypi.invalid/legacy/"}
+    registry = load_registry(ROOT / "repos.toml", env={f"JUNIPER_{k.upper()}_UPLOAD_URL": v for k, v in remote.items()})
+    with pytest.raises(PreflightError) as exc:
+        release(registry, eco.workspace, PKG, opts([], execute=True, direct_push=True))
+    gate = next(g for g in exc.value.failures if g.name == "upload credentials")
+    assert "no upload credentials for testpypi" in gate.what
+    assert not (eco.workspace / ".juniper-release" / "dist").exists()  # nothing was built

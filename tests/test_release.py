@@ -110,7 +110,13 @@ def test_dry_run_is_offline_and_needs_no_token(make_ecosystem, verified, monkeyp
         monkeypatch.delenv("JUNIPER_GITHUB_API_URL")  # the real API: the offline guard keeps the dry run off it
         again: list[str] = []
         release(reg, eco.workspace, PKG, opts(again, mode=mode))
-        assert "[  --] GitHub token: not checked (offline)" in "\n".join(again)
+        shown = "\n".join(again)
+        assert "[  --] GitHub token: not checked (no token)" in shown
+        # the dry run's last line says how many checks it could not make, and why
+        assert [line for line in again if line.startswith("dry run: ")][-1].startswith("dry run: ")
+        assert (
+            "check(s) not made (offline: in sync with origin, tag is new" in shown and "no token: GitHub token" in shown
+        )
         git.run("remote", "set-url", "origin", str(origin))
         with pytest.raises(PreflightError) as exc:
             release(reg, eco.workspace, PKG, opts([], mode=mode, execute=True))  # --execute requires them

@@ -92,7 +92,8 @@ def test_verify_all_passes_in_release_order_with_phase_timings(verified):
         "juniper-cascor",
         "juniper-ml",
     ]
-    assert not list((wheelhouse_dir().parent / "envs").glob("*")), "passed environments are removed"
+    envs = [p for p in (wheelhouse_dir().parent / "envs").glob("*") if p.name != ".juniper-cache-part"]
+    assert not envs, "passed environments are removed (the cache part keeps only its marker)"
 
 
 def test_no_op_rerun_does_zero_builds_and_reports_cached(verified, eco, registry):

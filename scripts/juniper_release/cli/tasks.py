@@ -170,6 +170,7 @@ _RELEASE_HELP = {
     "mode": "github (create the Release, watch the publish run) or twine (upload TestPyPI then PyPI locally)",
     "allow_dropped": "allow entry points or extras dropped since the previous release",
     "timeout": "seconds to wait for an index or a workflow run (polling with backoff)",
+    "offline": "a dry run that asks no network at all (by default a dry run makes every read-only check it can)",
     "direct_push": "the laptop flow for an unprotected repository: commit the bump and push the branch (default: "
     "tag what a merged pull request put on origin, push only the tag)",
 }
@@ -250,6 +251,7 @@ def release(
     mode: str = "github",
     allow_dropped: bool = False,
     timeout: str = "600",
+    offline: bool = False,
     direct_push: bool = False,
     workspace: str | None = None,
     sandbox: bool = False,
@@ -263,7 +265,7 @@ def release(
     from juniper_release.release.package import release as run_release
 
     name = required(package, "--package")
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push)
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, offline=offline)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     run_release(t.registry, t.workspace, name, opts)
     next_step(f"invoke release --package {name} --execute" if not execute else f"invoke status --package {name}")
@@ -288,6 +290,7 @@ def release_train(
     mode: str = "github",
     allow_dropped: bool = False,
     timeout: str = "600",
+    offline: bool = False,
     direct_push: bool = False,
     file_issues: bool = False,
     workspace: str | None = None,
@@ -301,7 +304,7 @@ def release_train(
     from juniper_release.release.options import Options
     from juniper_release.release.train import release_train as run_train
 
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues)
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues, offline)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
         opts.out = lambda line: print(line, file=sys.stderr, flush=True)

@@ -17,11 +17,11 @@ from packaging.utils import canonicalize_name
 from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.project import VersionKind, sibling_requirements
 from juniper_release.ecosystem.tags import previous_release_tag
-from juniper_release.errors import JuniperError, suggest
+from juniper_release.errors import GitError, JuniperError, suggest
 from juniper_release.github.forge import ForgeError
-from juniper_release.offline import NOT_CHECKED, Offline
+from juniper_release.offline import Offline
 from juniper_release.output import paint
-from juniper_release.release.context import ReleaseContext
+from juniper_release.release.context import ReleaseContext, index_chain
 from juniper_release.secrets import redact
 from juniper_release.verify.cache import is_verified, recorded_failure
 
@@ -33,10 +33,12 @@ class Gate:
     what: str = ""
     fix: str = ""
     checked: bool = True  # False: a dry run could not check it (network, token); --execute requires it
+    why: str = "offline"
+    """Why it was not checked: ``offline`` (truly unreachable, or --offline), ``no token``, ``no credentials``."""
 
     def line(self) -> str:
         if not self.checked:
-            return f"  [  --] {self.name}: {NOT_CHECKED}"
+            return f"  [  --] {self.name}: not checked ({self.why})"
         outcome = "ok" if self.ok else "FAIL"
         return (
             "  "
@@ -46,9 +48,21 @@ class Gate:
         )
 
 
-def not_checked(name: str, what: str) -> Gate:
+def not_checked(name: str, what: str, why: str = "offline") -> Gate:
     """A gate a dry run cannot check: shown, never a failure."""
-    return Gate(name, True, what, "run with --execute to check it", checked=False)
+    return Gate(name, True, what, "run with --execute to check it", checked=False, why=why)
+
+
+def skipped_line(gates: Sequence[Gate]) -> str | None:
+    """A dry run's last line: how many checks it could not make, and why (None when it made them all)."""
+    skipped = [g for g in gates if not g.checked]
+    if not skipped:
+        return None
+    reasons: dict[str, list[str]] = {}
+    for gate in skipped:
+        reasons.setdefault(gate.why, []).append(gate.name)
+    shown = "; ".join(f"{why}: {', '.join(names)}" for why, names in reasons.items())
+    return f"dry run: {len(skipped)} check(s) not made ({shown}); --execute requires them"
 
 
 class PreflightError(JuniperError):
@@ -225,6 +239,8 @@ def version_not_yet_published(ctx: ReleaseContext) -> Gate:
             f"bump to a new version: {suggest(f'invoke bump --package {name} --part patch')}",
         )
     # An index that cannot be asked is not evidence either way: say so, with its own fix.
+    if unreachable and not ctx.opts.execute:
+        return not_checked("version not yet published", "; ".join(unreachable))
     return Gate(
         "version not yet published",
         not unreachable,
@@ -273,6 +289,8 @@ def requirements_available(ctx: ReleaseContext) -> Gate:
         try:
             listing = indexes.project_listing(ctx.target, dep)
         except indexes.IndexUnreachable as exc:
+            if not ctx.opts.execute:
+                return not_checked("Juniper requirements available", exc.what)
             missing.append(f"{where}{req} ({exc.what})")
             continue
         # PEP 592: installers skip a wholly yanked version unless the requirement pins exactly that version.
@@ -378,10 +396,9 @@ def ci_passed(ctx: ReleaseContext) -> Gate | None:
     name = "CI passed at the release commit"
     if ctx.opts.direct_push:
         return None  # the laptop flow pushes the release commit itself: no CI has run on it yet
-    if not ctx.opts.execute:
-        return not_checked(name, "a dry run does not ask GitHub")
     if not ctx.forge.token and not ctx.forge.is_local:
-        return None  # the "GitHub token" gate says what is missing
+        # the "GitHub token" gate says what is missing
+        return not_checked(name, "no GitHub token to read it", "no token") if not ctx.opts.execute else None
     sha = ctx.release_commit()
     try:
         status = ctx.forge.commit_status(ctx.pkg.repo, sha)
@@ -400,16 +417,54 @@ def ci_passed(ctx: ReleaseContext) -> Gate | None:
 
 
 def github_token(ctx: ReleaseContext) -> Gate | None:
-    """GitHub mode: a token for the real API (the local stand-in needs none)."""
+    """GitHub mode: a token for the real API (the local stand-in needs none), and with a token, one authenticated
+    read that it can push to the package's repository (a dry run makes it too when GitHub answers)."""
     if ctx.opts.mode != "github":
         return None
-    if not ctx.opts.execute and not ctx.forge.token and not ctx.forge.is_local:
-        return not_checked("GitHub token", "no GITHUB_TOKEN or GH_TOKEN (a dry run needs none)")
+    if not ctx.forge.token and not ctx.forge.is_local:
+        if not ctx.opts.execute:
+            return not_checked("GitHub token", "no GITHUB_TOKEN or GH_TOKEN (a dry run needs none)", "no token")
+        return Gate(
+            "GitHub token",
+            False,
+            "neither GITHUB_TOKEN nor GH_TOKEN is set",
+            "export GITHUB_TOKEN with contents:write and actions:read",
+        )
+    if not ctx.forge.token:
+        return Gate("GitHub token", True)  # the local stand-in
+    try:
+        can = ctx.forge.can_push(ctx.pkg.repo)
+    except ForgeError as exc:
+        if "cannot reach" in exc.what and not ctx.opts.execute:
+            return not_checked("GitHub token can push", exc.what)
+        return Gate("GitHub token can push", False, exc.what, exc.fix or "check the token")
     return Gate(
-        "GitHub token",
-        bool(ctx.forge.token) or ctx.forge.is_local,
-        "neither GITHUB_TOKEN nor GH_TOKEN is set",
-        "export GITHUB_TOKEN with contents:write and actions:read",
+        f"GitHub token can push to {ctx.pkg.repo}",
+        can,
+        f"the token cannot push to {ctx.pkg.repo}",
+        "use a token with contents:write on the repository (or a fine-grained one that includes it)",
+    )
+
+
+def upload_credentials(ctx: ReleaseContext) -> Gate | None:
+    """Twine mode: upload credentials for every index of the chain, found before anything is built."""
+    if ctx.opts.mode != "twine":
+        return None
+    from juniper_release.release.publish import PublishError, credentials
+
+    missing = []
+    for name in index_chain(ctx.version):
+        try:
+            credentials(ctx.registry.index(name))
+        except PublishError as exc:
+            missing.append(f"{exc.what} (fix: {exc.fix})")
+    if missing and not ctx.opts.execute:
+        return not_checked("upload credentials", "; ".join(missing), "no credentials")
+    return Gate(
+        "upload credentials",
+        not missing,
+        "; ".join(missing),
+        "export the per-index tokens (JUNIPER_TESTPYPI_TOKEN, JUNIPER_PYPI_TOKEN) or add them to ~/.pypirc",
     )
 
 
@@ -427,6 +482,7 @@ GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
     publish_workflow_present,
     ci_passed,
     github_token,
+    upload_credentials,
 )
 
 
@@ -436,10 +492,15 @@ def evaluate(ctx: ReleaseContext) -> list[Gate]:
     A gate that needs the network in a dry run (offline) is shown as not checked."""
     gates = []
     for check in GATES:
+        name = GATE_NAMES.get(check.__name__, check.__name__.replace("_", " "))
         try:
             gate = check(ctx)
         except Offline as exc:
-            gate = not_checked(GATE_NAMES.get(check.__name__, check.__name__.replace("_", " ")), exc.what)
+            gate = not_checked(name, exc.what)
+        except (GitError, ForgeError, indexes.IndexUnreachable) as exc:
+            if ctx.opts.execute:
+                raise
+            gate = not_checked(name, exc.what)  # a dry run asks what it can; what does not answer is skipped
         if gate is not None:
             gates.append(gate)
     return gates

@@ -26,6 +26,8 @@ class Options:
     verify_installs: bool = True
     out: Out = print
     interactive: bool | None = None  # None: stdin is a terminal
+    offline: bool = False
+    """A dry run that asks no network at all (every online check "not checked (offline)")."""
     file_issues: bool = False
     """An executed train files one GitHub issue per halted package and version (a repeated halt comments on it; a
     later success comments and closes it)."""
@@ -49,6 +51,7 @@ class Options:
         timeout: float | str,
         direct_push: bool = False,
         file_issues: bool = False,
+        offline: bool = False,
     ) -> Options:
         """Options from the command-line flags the release tasks share (invoke passes numbers as given)."""
         return cls(
@@ -59,6 +62,7 @@ class Options:
             timeout=parse_timeout(timeout),
             direct_push=direct_push,
             file_issues=file_issues,
+            offline=offline,
         )
 
     @property

@@ -49,11 +49,14 @@ class PackageRelease:
     def check(self) -> list[Gate]:
         """Evaluate every gate; print them (in a dry run) or only the failures; raise if any failed."""
         ctx = self.ctx
-        with offline(not ctx.opts.execute):
+        # A dry run asks what it can (read-only: the indexes, GitHub, origin); --offline asks nothing.
+        with offline(ctx.opts.offline):
             evaluated = gates.evaluate(ctx)
         for gate in evaluated:
             if not gate.ok or not ctx.opts.execute:
                 ctx.opts.out(redact(gate.line()))
+        if not ctx.opts.execute and (line := gates.skipped_line(evaluated)):
+            ctx.opts.out(line)
         failures = [g for g in evaluated if not g.ok]
         if failures:
             raise PreflightError(ctx.pkg.name, failures)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from packaging.version import Version
+
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
@@ -42,26 +44,51 @@ def protect_all(registry: Registry, fake: FakeGitHub) -> None:
         fake.protect(repo, registry.branch)
 
 
-def propose_and_merge(
-    registry: Registry, workspace: Path, forge: GitHub, select: Selector, say: Say
-) -> list[tuple[str, str, str]]:
-    """Propose what ``select`` selects, merge each proposal's PR as a reviewer would, and pull every checkout."""
+def released_tags(registry: Registry, workspace: Path) -> dict[str, list[str]]:
+    """Each package's release tag and its commit, before the rehearsal changes anything."""
+    out: dict[str, list[str]] = {}
+    for pkg in registry.packages:
+        git = Git(pkg.checkout(workspace))
+        tags = [t for t in git.tags(merged="HEAD") if pkg.version_from_tag(t) is not None]
+        if tags:
+            tag = max(tags, key=lambda t: pkg.version_from_tag(t) or Version("0"))
+            out[pkg.name] = [tag, git.run("rev-list", "-n", "1", tag)]
+    return out
+
+
+def seed_indexes(
+    registry: Registry, released: Mapping[str, list[str]], publish: Callable[[str, str, str], None], say: Say
+) -> None:
+    """Publish each package's release before the changes to the local indexes (as PyPI holds them), with the
+    stand-in's own publish workflow ``publish(repo, tag, sha)``."""
+    for pkg in registry.packages:
+        if pkg.name in released:
+            tag, sha = released[pkg.name]
+            publish(pkg.repo, tag, sha)
+            say(f"published the earlier release {pkg.name} {tag} to the local indexes")
+
+
+def propose_and_merge(registry: Registry, workspace: Path, forge: GitHub, select: Selector, say: Say) -> list[str]:
+    """Propose what ``select`` selects, merge each proposal's PR (and its follow-ons) as a reviewer would, pull
+    every checkout: the packages proposed."""
     parts, evidence = select(registry, workspace)
     if not parts:
         say("detect: nothing has release-worthy changes: nothing to propose")
         return []
     say("detect: " + ", ".join(f"{n} ({p})" for n, p in parts.items()))
     proposals = plan_proposals(registry, workspace, parts, draft_notes=True, evidence=evidence)
-    rows = execute(proposals, forge, registry.branch, say)
+    for repo, title, outcome in execute(proposals, forge, registry.branch, say):
+        say(f"{repo}: {title}: {outcome}")
     for proposal in proposals:
-        change = proposal.change
-        pull = forge.find_open_pull(change.repo, change.branch, registry.branch)
-        if pull is None:
-            continue
-        merged = forge.merge_pull(change.repo, pull.number)
-        say(f"merged #{pull.number} {change.title} as {merged[:8]}")
-        Git(proposal.package.repo_dir(workspace)).run("pull", "-q", "--ff-only", "origin", registry.branch)
-    return rows
+        for change in (proposal.change, *proposal.followons):
+            pull = forge.find_open_pull(change.repo, change.branch, registry.branch)
+            if pull is None:
+                continue
+            merged = forge.merge_pull(change.repo, pull.number)
+            say(f"merged #{pull.number} {change.title} as {merged[:8]}")
+    for root in dict.fromkeys(p.repo_dir(workspace) for p in registry.packages):
+        Git(root).run("pull", "-q", "--ff-only", "origin", registry.branch)
+    return list(parts)
 
 
 def pull_requests_opened(fake: FakeGitHub) -> int:

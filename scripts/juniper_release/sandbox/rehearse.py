@@ -281,6 +281,7 @@ def _set_up(
     say(f"cloning {source} into throwaway remotes and checkouts under {directory}")
     workspace = clone_workspace(registry, source, directory)
     if flow == "pr":
+        state["released"] = prflow.released_tags(registry, workspace)  # what the indexes hold before the changes
         prflow.make_changes(registry, workspace, say)
     else:
         for line in bump_all(registry, workspace):
@@ -335,10 +336,12 @@ def _rehearse(
             ):
                 forge = GitHub(fake.url, token=token or "", allowed_repos=frozenset(p.repo for p in registry.packages))
                 if pr:
+                    if not state.get("seeded"):  # the releases before the changes are on the indexes, as on PyPI
+                        seeder = workflow_runner(registry, directory / "remotes", work, False, timeout)
+                        prflow.seed_indexes(registry, state.get("released", {}), seeder, say)
+                        state["seeded"] = True
+                        write_json(directory / STATE, state)
                     prflow.protect_all(registry, fake)
-                    prflow.propose_and_merge(registry, workspace, forge, select_release_worthy, say)
-                if run_verify:
-                    _verify_all(registry, workspace, say)
                 opts = Options(
                     execute=True,
                     yes=True,
@@ -350,7 +353,12 @@ def _rehearse(
                 )
                 halted: TrainHalted | None = None
                 try:
-                    release_train(registry, workspace, opts, forge=forge, fmt=table[0], emit=table[1])
+                    if pr:
+                        _pr_rounds(registry, workspace, forge, opts, table, say, run_verify)
+                    else:
+                        if run_verify:
+                            _verify_all(registry, workspace, say)
+                        release_train(registry, workspace, opts, forge=forge, fmt=table[0], emit=table[1])
                 except TrainHalted as exc:
                     halted = exc  # the independent packages went ahead: show what was released, then say what stopped
                 except interrupts.Interrupted:
@@ -381,6 +389,45 @@ GITHUB_THROWAWAY = "rehearsal-github-token"
 def select_release_worthy(registry: Registry, workspace: Path) -> tuple[dict[str, str], dict[str, str]]:
     """What ``invoke detect`` selects: release-worthy packages with their proposed bump and evidence."""
     return prflow.kind_selector(registry, workspace)
+
+
+def _pr_rounds(
+    registry: Registry,
+    workspace: Path,
+    forge: GitHub,
+    opts: Options,
+    table: tuple[str, Callable[[str], None]],
+    say: Callable[[str], None],
+    run_verify: bool,
+) -> None:
+    """Rounds of detect -> propose -> merge -> verify -> release until detect selects nothing (a consumer whose
+    ceiling a follow-on raised is selected in the next round); the outcome table of every package at the end."""
+    outcomes: dict[str, dict[str, Any]] = {}
+    for round_ in range(1, len(registry.packages) + 2):
+        say(f"==== round {round_}")
+        chosen = prflow.propose_and_merge(registry, workspace, forge, select_release_worthy, say)
+        if not chosen:
+            break
+        if run_verify:
+            _verify_all(registry, workspace, say)
+        try:
+            plan = release_train(registry, workspace, opts, ",".join(chosen), forge=forge, fmt="table", emit=say)
+        except TrainHalted:
+            raise
+        outcomes.update({r.package: r.summary() for r in plan.rows if r.package in chosen})
+    else:
+        raise JuniperError("rehearsal: detect still selected packages after every round", "report this as a bug")
+    rows = [
+        outcomes.get(
+            p.name, {"package": p.name, "version": "-", "outcome": "skipped", "reason": "no release-worthy change"}
+        )
+        for p in registry.packages
+    ]
+    table[1](
+        report.to_json({"packages": rows})
+        if table[0] == "json"
+        else report.table(rows, ["package", "version", "outcome", "reason"])
+    )
 
 
 def _second_pass(
