@@ -324,7 +324,7 @@ def test_rehearse_honours_juniper_registry(ecosystem, tmp_path):
     env = {"JUNIPER_REGISTRY": str(other), "JUNIPER_WORKSPACE": str(ecosystem.workspace)}
     assert rehearsal_target(env=env).registry.path == other
     assert rehearsal_target(env=env, registry_path=ROOT / "repos.toml").registry.path == ROOT / "repos.toml"
-    tasks = (ROOT / "tasks.py").read_text(encoding="utf-8")
+    tasks = (ROOT / "scripts" / "juniper_release" / "cli" / "tasks.py").read_text(encoding="utf-8")
     assert "t = rehearsal_target(workspace, sandbox=sandbox, registry_path=registry" in tasks
     assert "run_rehearse(\n        t.registry.path," in tasks
 

@@ -415,9 +415,13 @@ def test_nox_options_are_per_session_and_build_prints_its_manifest(eco, cache):
 
 
 def test_nox_clean_removes_the_cache(tmp_path):
+    from juniper_release.ecosystem.paths import PART_MARKER
+
     cache = tmp_path / "cache"
     (cache / "wheelhouse" / "x").mkdir(parents=True)
     (cache / "verified").mkdir()
+    for made in ("wheelhouse", "verified"):  # the parts the tool made carry its marker; only those go
+        (cache / made / PART_MARKER).touch()
     (cache / "journal").mkdir()
     proc = _nox("-s", "clean", cache=cache)
     assert proc.returncode == 0, proc.stderr
