@@ -505,6 +505,23 @@ def _write_package(root: Path, spec: PackageSpec, repo: str, torch: bool, flags:
         path.write_text(text, encoding="utf-8")
 
 
+UNRELEASED_MODULE = "_datasets.py"
+"""The module an ``unreleased`` package gains after its release tag (a code change that ships)."""
+
+
+def unreleased_change(root: Path, spec: PackageSpec) -> str:
+    """Write the change an ``unreleased`` package gets after its tag and return its path (relative to ``root``): a
+    new module in its import package, which ships (a meta-package ships no module, so it gets a post-release note,
+    which does not)."""
+    if not spec.import_name:
+        (root / "NOTES.md").write_text("Post-release notes.\n", encoding="utf-8")
+        return "NOTES.md"
+    rel = f"{spec.module_root}/{UNRELEASED_MODULE}"
+    body = '"""Datasets."""\n\n\ndef handle_empty(rows: list[object]) -> list[object]:\n    return rows or []\n'
+    (root / rel).write_text(body, encoding="utf-8")
+    return rel
+
+
 def _git(root: Path) -> Git:
     return Git(root, env=GIT_ENV)
 
@@ -554,7 +571,8 @@ def create_ecosystem(
     """Write the six packages into ``workspace``, each a git repo pushed to a bare ``origin``.
 
     Every package gets an initial commit tagged with its version (annotated, ``tag_format``). Packages named in
-    ``unreleased`` get one more ``fix:`` commit after the tag. ``extra_files`` adds files per package.
+    ``unreleased`` get one more ``fix:`` commit after the tag, adding a module (:func:`unreleased_change`).
+    ``extra_files`` adds files per package.
     """
     chosen = parse_defects(defects)
     workspace.mkdir(parents=True, exist_ok=True)
@@ -589,8 +607,7 @@ def create_ecosystem(
         if "foreign-tag" in flags[pkg.name]:
             git.run("tag", f"{pkg.name.removeprefix('juniper-')}-pre-migration-{registry.tag_for(spec.version)}")
         if pkg.name in pending:
-            (root / "NOTES.md").write_text("Post-release notes.\n", encoding="utf-8")
-            git.run("add", "NOTES.md")
+            git.run("add", unreleased_change(root, spec))
             git.run("commit", "-q", "-m", "fix: handle empty datasets")
         git.run("remote", "add", "origin", str(bare))
         git.run("push", "-q", "--follow-tags", "origin", registry.branch)
