@@ -157,6 +157,46 @@ def status(
         raise Exit(code=code)
 
 
+@task(
+    help={
+        **_TARGET_HELP,
+        "package": "one package or a comma list (default: all); --packages is the same option",
+        "json": "print one JSON manifest with the evidence (files and commits per class)",
+        "markdown": "print a Markdown table (for a GitHub step summary)",
+        "offline": "no fetch and no index: compare the release tags with the local HEAD (said so in the output)",
+        "timeout": "seconds per index request (default 5)",
+    }
+)
+@guarded
+def detect(
+    c: Context,
+    workspace: str | None = None,
+    sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
+    defects: str | None = None,
+    package: str | None = None,
+    json: bool = False,
+    markdown: bool = False,
+    offline: bool = False,
+    timeout: str = "5",
+) -> None:
+    """What has release-worthy changes since its release tag, by class, with the proposed bump (exit 1: something
+    to release or an anomaly)."""
+    from juniper_release.ecosystem.detect import run
+    from juniper_release.frontdoor import output_format, target
+    from juniper_release.release.options import parse_timeout
+
+    seconds = parse_timeout(timeout)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    t.registry.select(package)  # an unknown name is an error before any git or index work
+    fmt = output_format(json=json, markdown=markdown)
+    text, code = run(t.registry, t.workspace, package, sandbox=t.sandbox, fetch=not offline, fmt=fmt, timeout=seconds)
+    print(text)
+    if code:
+        raise Exit(code=code)
+
+
 # ----------------------------------------------------------------------------------------------- release
 
 _RELEASE_HELP = {

@@ -56,6 +56,12 @@ class Package:
     """The package's publish workflow relative to the repository root (default: see :meth:`Registry.workflow_for`)."""
     version_file: str | None = None
     """For a dynamic ``[project].version``: the file (relative to the package directory) holding ``__version__``."""
+    ship_paths: tuple[str, ...] = ()
+    """What the package ships, relative to its directory (files, directories or globs): overrides the default of its
+    import packages (with their package data); its pyproject.toml is always compared (``invoke detect``)."""
+    exclude_paths: tuple[str, ...] = ()
+    """Paths (relative to the package directory; files, directories or globs) that never ship, even inside
+    :attr:`ship_paths` or an import package."""
     registry_file: str = "repos.toml"
     """The registry file listing this package, as messages name it (:func:`shown_path`)."""
 

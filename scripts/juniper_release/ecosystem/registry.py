@@ -129,8 +129,20 @@ _PACKAGE_FIELDS: dict[str, type] = {
     "tag_format": str,
     "version_file": str,
     "publish_workflow": str,
+    "ship_paths": list,
+    "exclude_paths": list,
 }
-_PACKAGE_OPTIONAL = {"extras", "smoke", "python", "subdir", "tag_format", "version_file", "publish_workflow"}
+_PACKAGE_OPTIONAL = {
+    "extras",
+    "smoke",
+    "python",
+    "subdir",
+    "tag_format",
+    "version_file",
+    "publish_workflow",
+    "ship_paths",
+    "exclude_paths",
+}
 _TOP_FIELDS = {"settings", "indexes", "torch", "package"}
 
 
@@ -214,6 +226,21 @@ def _relative(file: str, where: str, key: str, value: str, example: str) -> str:
     if not value or Path(value).is_absolute() or ".." in parts or value.startswith("~"):
         raise ConfigError(f"{file}: {where}: {key} {value!r} must be a relative path", f"write {key} = {example!r}")
     return "/".join(p for p in parts if p != ".")
+
+
+def _paths(file: str, where: str, key: str, data: dict[str, Any]) -> tuple[str, ...]:
+    """The optional ``ship_paths``/``exclude_paths``: a non-empty list of distinct relative paths (files, directories
+    or globs inside the package directory)."""
+    if key not in data:
+        return ()
+    items = _string_list(file, where, key, data[key])
+    fix = f"list paths relative to the package directory, such as {key} = ['src/pkg', 'data/*.json'], or drop {key}"
+    if not items:
+        raise ConfigError(f"{file}: {where}.{key} is an empty list", fix)
+    paths = tuple(_relative(file, where, key, item.rstrip("/"), "src/pkg") for item in items)
+    if len(set(paths)) != len(paths):
+        raise ConfigError(f"{file}: {where}.{key} lists a path twice: {list(items)!r}", fix)
+    return paths
 
 
 def _check_tag_format(file: str, where: str, fmt: str, fix: str) -> None:
@@ -315,6 +342,8 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
         torch=data["torch"],
         extras=_string_list(file, where, "extras", data.get("extras", [])),
         smoke=_string_list(file, where, "smoke", data.get("smoke", [])),
+        ship_paths=_paths(file, where, "ship_paths", data),
+        exclude_paths=_paths(file, where, "exclude_paths", data),
     )
 
 

@@ -19,8 +19,10 @@ The state, checked in this order:
   pre-release (pre-releases go to TestPyPI only). The reason is listed below the table.
 - ``NEVER_RELEASED``: no released version.
 - ``BUMPED_NOT_RELEASED``: pyproject is above the released version (and, for a pre-release, not yet on either index).
-- ``UNRELEASED_CHANGES``: pyproject is the released version (or a pre-release already published) and there are
-  commits since its tag.
+- ``UNRELEASED_CHANGES``: pyproject is the released version (or a pre-release already published) and a file that
+  ships changed since its tag in a release-worthy way (:mod:`juniper_release.ecosystem.changes`: code, package data
+  or the pyproject's runtime fields). Commits touching only notes, tests, docs or CI are counted in
+  ``commits_since_tag`` but leave the package ``UP_TO_DATE``.
 - ``UP_TO_DATE``: otherwise.
 - ``MISSING``: the registry lists a sub-package the checkout does not have (an older snapshot); the row says why.
 
@@ -45,7 +47,7 @@ from typing import Any
 from packaging.version import Version
 
 from juniper_release import output as report
-from juniper_release.ecosystem import tags
+from juniper_release.ecosystem import changes, tags
 from juniper_release.ecosystem.graph import CycleError, build_graph
 from juniper_release.ecosystem.indexes import IndexUnreachable, Listing, listings_many
 from juniper_release.ecosystem.project import Project, VersionKind, find_module_version
@@ -191,6 +193,8 @@ def package_status(
     latest_tag = choice.tag
     # Only the package's own paths: a commit in a sibling sub-package is not an unreleased change of this one.
     commits = git.commits_since(latest_tag, registry.pathspec(pkg)) if latest_tag else None
+    # Unreleased only when a release-worthy class changed: notes, tests, docs or CI alone ship nothing.
+    shipped = bool(commits) and changes.release_worthy(registry, pkg, git, latest_tag)
     warnings = [w for w in choice.warnings if w != choice.mismatch]
     gone = [index for index, found in (yanked or {}).items() if declared in found]
     if gone:
@@ -222,12 +226,12 @@ def package_status(
     elif unknown:
         state, reasons = State.UNKNOWN, unknown
     elif published_pre:
-        state = State.UNRELEASED_CHANGES if commits else State.UP_TO_DATE
+        state = State.UNRELEASED_CHANGES if shipped else State.UP_TO_DATE
     elif released is None:
         state = State.NEVER_RELEASED
     elif declared > released and not (project.is_vcs and (declared.is_devrelease or declared.local)):
         state = State.BUMPED_NOT_RELEASED  # a VCS version past its tag is commits since it, not a bump
-    elif commits:
+    elif shipped:
         state = State.UNRELEASED_CHANGES
     else:
         state = State.UP_TO_DATE
@@ -353,6 +357,16 @@ def exit_code(rows: Sequence[StatusRow]) -> int:
     return int(any(row.state in FINDINGS for row in rows))
 
 
+def queries_indexes(registry: Registry, *, sandbox: bool, warn: Callable[[str], None]) -> bool:
+    """Whether the indexes are asked: always, except for the sandbox without local index overrides (its packages
+    share their names with the real ones on PyPI), which is said through ``warn``."""
+    query = not sandbox or any(k.endswith("_SIMPLE_URL") for k in registry.overrides)
+    if not query:
+        warn("note: sandbox: the real indexes are not queried; set JUNIPER_PYPI_SIMPLE_URL and")
+        warn("      JUNIPER_TESTPYPI_SIMPLE_URL to local servers to compare with them")
+    return query
+
+
 def run(
     registry: Registry,
     workspace: Path,
@@ -366,9 +380,6 @@ def run(
     their names with the real ones on PyPI, so the sandbox never queries the real indexes (only local ones set
     through the *_SIMPLE_URL overrides)."""
     warn = warn or _stderr
-    query = not sandbox or any(k.endswith("_SIMPLE_URL") for k in registry.overrides)
-    if not query:
-        warn("note: sandbox: the real indexes are not queried; set JUNIPER_PYPI_SIMPLE_URL and")
-        warn("      JUNIPER_TESTPYPI_SIMPLE_URL to local servers to compare with them")
+    query = queries_indexes(registry, sandbox=sandbox, warn=warn)
     rows = collect(registry, workspace, timeout=timeout, warn=warn, query_indexes=query)
     return render(rows, fmt), exit_code(rows)

@@ -212,7 +212,8 @@ def _plan_row(found: status.StatusRow, chosen: bool, resuming: bool) -> TrainRow
     elif state == State.UNRELEASED_CHANGES and chosen:
         row.action = Action.NEEDS_BUMP
         bump = suggest(f"invoke bump --package {name} --part patch")
-        row.reason = f"commits since the last release: run `{bump}` first"
+        detect = suggest(f"invoke detect --packages {name}")
+        row.reason = f"release-worthy changes since the last release (`{detect}`): run `{bump}` first"
     elif state in {State.ANOMALY, State.UNKNOWN} and chosen:
         row.action = Action.ANOMALY if state is State.ANOMALY else Action.UNKNOWN
         row.reason = f"{state}: {'; '.join(found.reasons) or 'see `' + suggest('invoke status') + '`'}"

@@ -21,7 +21,7 @@ from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import ConfigError
 from juniper_release.sandbox.defects import apply_defects, parse_defects
 from juniper_release.sandbox.specs import PackageSpec, six_specs
-from juniper_release.sandbox.standin import Ecosystem, new_repository
+from juniper_release.sandbox.standin import Ecosystem, new_repository, unreleased_change
 from juniper_release.sandbox.writers import LICENSE_TEXT, upstream_publish_workflow, write_package
 
 DYNAMIC = frozenset(
@@ -153,7 +153,7 @@ def create_grown(
 ) -> Ecosystem:
     """Write the grown ecosystem into ``workspace``: one git repository per registry ``path`` holding its packages,
     each package tagged with its own ``tag_format``, pushed to a bare ``origin``. Packages named in ``unreleased``
-    get one more commit in their own directory after the tags."""
+    get one more commit in their own directory after the tags, adding a module (:func:`standin.unreleased_change`)."""
     chosen = parse_defects(defects)
     workspace.mkdir(parents=True, exist_ok=True)
     remotes = remotes or workspace / ".remotes"
@@ -192,7 +192,7 @@ def create_grown(
             git.tag_annotated(pkg.tag_for(specs[pkg.name].version), f"Release {pkg.name} {specs[pkg.name].version}")
         for pkg in members:
             if pkg.name in set(unreleased):
-                (pkg.checkout(workspace) / "NOTES.md").write_text("Post-release notes.\n", encoding="utf-8")
+                unreleased_change(pkg.checkout(workspace), specs[pkg.name])
                 git.run("add", "-A")
                 git.run("commit", "-q", "-m", f"fix({pkg.name}): handle empty datasets")
         git.run("push", "-q", "--follow-tags", "origin", registry.branch)

@@ -134,6 +134,23 @@ def _template_workflows(registry: Registry, pkg: Package, root: Path, spec: Pack
         target.write_text(rendered.text, encoding="utf-8")
 
 
+UNRELEASED_MODULE = "_datasets.py"
+"""The module an ``unreleased`` package gains after its release tag (a code change that ships)."""
+
+
+def unreleased_change(root: Path, spec: PackageSpec) -> str:
+    """Write the change an ``unreleased`` package gets after its tag and return its path (relative to ``root``): a
+    new module in its import package, which ships (a meta-package ships no module, so it gets a post-release note,
+    which does not)."""
+    if not spec.import_name:
+        (root / "NOTES.md").write_text("Post-release notes.\n", encoding="utf-8")
+        return "NOTES.md"
+    rel = f"{spec.module_root}/{UNRELEASED_MODULE}"
+    body = '"""Datasets."""\n\n\ndef handle_empty(rows: list[object]) -> list[object]:\n    return rows or []\n'
+    (root / rel).write_text(body, encoding="utf-8")
+    return rel
+
+
 def create_ecosystem(
     workspace: Path,
     registry: Registry,
@@ -175,8 +192,7 @@ def create_ecosystem(
         if "foreign-tag" in flags[pkg.name]:
             git.run("tag", f"{pkg.name.removeprefix('juniper-')}-pre-migration-{registry.tag_for(spec.version)}")
         if pkg.name in pending:
-            (root / "NOTES.md").write_text("Post-release notes.\n", encoding="utf-8")
-            git.run("add", "NOTES.md")
+            git.run("add", unreleased_change(root, spec))
             git.run("commit", "-q", "-m", "fix: handle empty datasets")
         git.run("push", "-q", "--follow-tags", "origin", registry.branch)
     return Ecosystem(workspace=workspace, remotes=remotes, defects=chosen)

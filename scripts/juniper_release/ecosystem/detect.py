@@ -1,0 +1,455 @@
+"""``invoke detect``: which packages have release-worthy changes, with the evidence, and the bump they call for.
+
+Per package:
+
+- Baseline: the released version and its release tag, from the status matrix
+  (:func:`juniper_release.ecosystem.status.collect`: the index by its rule, the tag by
+  :func:`juniper_release.ecosystem.tags.release_tag`). A release without its tag, or any other status anomaly, is
+  ``anomaly``. When the index cannot be read (or offline, or in the sandbox) the tags stand in for it.
+- Diff: from that tag to ``origin/<branch>`` after ``git fetch``; offline (``--offline``, no ``origin``, or a fetch
+  that fails) to the local ``HEAD``, and the output says so.
+- Classes: every changed file of the package's own paths, by :mod:`juniper_release.ecosystem.changes`, with the
+  commits that touched it.
+- Bump: from the conventional-commit classes of those commits (``feat``, ``fix``, ``!`` or ``BREAKING CHANGE``) and
+  the CHANGELOG's ``[Unreleased]`` categories; before 1.0 a breaking change or a feature is ``minor`` and a fix
+  ``patch``, from 1.0 a breaking change is ``major``. When the two disagree (or code ships with an empty
+  ``[Unreleased]``) a changelog conflict is flagged next to the bump; the bump is still proposed from the evidence.
+
+States (:class:`Finding`): ``release-worthy``, ``changelog conflict``, ``shipped nothing`` (only cosmetic, tests,
+docs, CI or other files changed), ``up to date``, ``anomaly`` and ``missing`` (a sub-package this checkout lacks).
+Exit 1 when anything is release-worthy, conflicting or anomalous, else 0 (2: an error, raised).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from juniper_release import output as report
+from juniper_release.ecosystem import changes, status
+from juniper_release.ecosystem.changes import Changes
+from juniper_release.ecosystem.registry import Package, Registry
+from juniper_release.errors import GitError
+from juniper_release.gitops import Git
+from juniper_release.offline import Offline, offline
+from juniper_release.release.versioning import _CC_RE, CHANGELOG, changelog_section, next_version
+
+COLUMNS = ("package", "layer", "baseline", "tag", "target", "changes", "bump", "state")
+
+
+class Finding(StrEnum):
+    """What ``invoke detect`` says about one package."""
+
+    RELEASE_WORTHY = "release-worthy"
+    CHANGELOG_CONFLICT = "changelog conflict"
+    SHIPPED_NOTHING = "shipped nothing"
+    UP_TO_DATE = "up to date"
+    ANOMALY = "anomaly"
+    MISSING = "missing"
+
+
+TO_RELEASE = frozenset({Finding.RELEASE_WORTHY, Finding.CHANGELOG_CONFLICT, Finding.ANOMALY})
+"""The findings ``invoke detect`` exits 1 for."""
+
+
+class Level(IntEnum):
+    """How much a change asks of the version."""
+
+    NONE = 0
+    FIX = 1
+    FEATURE = 2
+    BREAKING = 3
+
+
+LEVEL_NAMES = {Level.NONE: None, Level.FIX: "fix", Level.FEATURE: "feature", Level.BREAKING: "breaking"}
+
+CHANGELOG_LEVELS = {
+    "removed": Level.BREAKING,
+    "breaking changes": Level.BREAKING,
+    "breaking": Level.BREAKING,
+    "added": Level.FEATURE,
+    "changed": Level.FEATURE,
+    "deprecated": Level.FEATURE,
+    "features": Level.FEATURE,
+    "fixed": Level.FIX,
+    "security": Level.FIX,
+    "bug fixes": Level.FIX,
+    "performance": Level.FIX,
+}
+"""``[Unreleased]`` ``###`` categories (Keep a Changelog's and the drafted notes' headings) and what they ask for;
+other headings (Documentation, Tests, ...) ask for nothing."""
+
+_BREAKING_RE = re.compile(r"^BREAKING[ -]CHANGE:", re.MULTILINE)
+_HEADING_RE = re.compile(r"^###\s+(.+?)\s*$", re.MULTILINE)
+_ITEM_RE = re.compile(r"^\s*[-*]\s+\S", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit since the baseline: short sha, subject, and the level its conventional-commit type asks for."""
+
+    sha: str
+    subject: str
+    level: Level
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sha": self.sha, "subject": self.subject, "level": LEVEL_NAMES[self.level]}
+
+
+@dataclass(frozen=True)
+class Bump:
+    """The proposed bump (None: nothing to release), what each source asked for, and a changelog conflict."""
+
+    part: str | None
+    next_version: str | None
+    from_commits: Level
+    from_changelog: Level
+    changelog_categories: tuple[str, ...]
+    conflict: str | None = None
+
+    def shown(self) -> str:
+        if self.part is None:
+            return "-"
+        text = f"{self.part} -> {self.next_version}" if self.next_version else self.part
+        return f"{text} (changelog conflict)" if self.conflict else text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "part": self.part,
+            "next_version": self.next_version,
+            "from_commits": LEVEL_NAMES[self.from_commits],
+            "from_changelog": LEVEL_NAMES[self.from_changelog],
+            "changelog_categories": list(self.changelog_categories),
+            "changelog_conflict": self.conflict,
+        }
+
+
+NO_BUMP = Bump(None, None, Level.NONE, Level.NONE, ())
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One package's finding with its evidence."""
+
+    package: str
+    layer: int
+    state: Finding
+    released: str | None
+    tag: str | None
+    target: str
+    target_commit: str | None = None
+    local_head: bool = False
+    changes: Changes | None = None
+    commits: tuple[Commit, ...] = ()
+    class_commits: dict[str, tuple[Commit, ...]] = field(default_factory=dict)
+    bump: Bump = NO_BUMP
+    reasons: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """``code 2, tests 1`` (release-worthy classes first)."""
+        if self.changes is None:
+            return "-"
+        return ", ".join(f"{cls} {len(files)}" for cls, files in self.changes.by_class().items()) or "none"
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "package": self.package,
+            "layer": self.layer,
+            "baseline": self.released or "-",
+            "tag": self.tag or "-",
+            "target": "HEAD (local)" if self.local_head else self.target,
+            "changes": self.summary(),
+            "bump": self.bump.shown(),
+            "state": str(self.state),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """The package's entry in the manifest: baseline, target, every class with its files and commits."""
+        classes: dict[str, Any] = {}
+        for cls, files in (self.changes.by_class() if self.changes else {}).items():
+            classes[str(cls)] = {
+                "release_worthy": cls in changes.RELEASE_WORTHY,
+                "files": [{"path": f.path, "status": f.status, "detail": f.detail or None} for f in files],
+                "commits": [c.as_dict() for c in self.class_commits.get(str(cls), ())],
+            }
+        return {
+            "package": self.package,
+            "layer": self.layer,
+            "state": str(self.state),
+            "baseline": {"released": self.released, "tag": self.tag},
+            "target": {"ref": self.target, "commit": self.target_commit, "local_head": self.local_head},
+            "bump": self.bump.as_dict(),
+            "classes": classes,
+            "commits": [c.as_dict() for c in self.commits],
+            "reasons": list(self.reasons),
+            "notes": list(self.notes),
+        }
+
+
+# --------------------------------------------------------------------------------------------------- the bump
+
+
+def commit_level(subject: str, body: str = "") -> Level:
+    """What a conventional commit asks for: ``!`` or a ``BREAKING CHANGE:`` footer, ``feat``, ``fix``, else none."""
+    m = _CC_RE.match(subject)
+    if (m and m.group("bang")) or _BREAKING_RE.search(body):
+        return Level.BREAKING
+    if m is None:
+        return Level.NONE
+    return {"feat": Level.FEATURE, "fix": Level.FIX}.get(m.group("type"), Level.NONE)
+
+
+def changelog_categories(text: str | None) -> tuple[Level, tuple[str, ...]]:
+    """The level the ``[Unreleased]`` section asks for and its categories that hold entries (``Removed``,
+    ``Fixed``); an entry outside any category asks for a fix."""
+    section = changelog_section(text, "Unreleased") if text else None
+    if not section or not section.strip():
+        return Level.NONE, ()
+    parts = _HEADING_RE.split("\n" + section)
+    found: list[str] = []
+    level = Level.FIX if _ITEM_RE.search(parts[0]) else Level.NONE
+    for heading, body in zip(parts[1::2], parts[2::2], strict=True):
+        if _ITEM_RE.search(body):
+            found.append(heading)
+            level = max(level, CHANGELOG_LEVELS.get(heading.lower(), Level.NONE))
+    return level, tuple(found)
+
+
+def bump_part(level: Level, version: Version | None) -> str | None:
+    """The bump ``level`` calls for at ``version``: before 1.0 a breaking change or a feature is minor."""
+    if level is Level.NONE:
+        return None
+    if level is Level.FIX:
+        return "patch"
+    major = version.major if version is not None else 0
+    return "major" if level is Level.BREAKING and major >= 1 else "minor"
+
+
+def propose(commits: Sequence[Commit], changelog: str | None, version: Version | None, release_worthy: bool) -> Bump:
+    """The bump from the commits' and the changelog's levels (at least a patch when something ships), with a
+    changelog conflict when they disagree or something ships with an empty ``[Unreleased]``."""
+    from_commits = max((c.level for c in commits), default=Level.NONE)
+    from_log, categories = changelog_categories(changelog)
+    level = max(from_commits, from_log, Level.FIX if release_worthy else Level.NONE)
+    conflict = None
+    if release_worthy and not categories:
+        conflict = "release-worthy changes but the CHANGELOG's [Unreleased] is empty"
+    elif from_commits and from_log and from_commits != from_log:
+        conflict = (
+            f"[Unreleased] ({', '.join(categories)}) asks for a {LEVEL_NAMES[from_log]} bump, "
+            f"the commits for a {LEVEL_NAMES[from_commits]} one"
+        )
+    if not release_worthy:
+        return Bump(None, None, from_commits, from_log, categories)
+    part = bump_part(level, version)
+    upcoming = str(next_version(version, part)) if part and version is not None else None
+    return Bump(part, upcoming, from_commits, from_log, categories, conflict)
+
+
+# --------------------------------------------------------------------------------------------------- git
+
+
+def commits_between(git: Git, base: str | None, target: str, paths: Sequence[str] = ()) -> tuple[Commit, ...]:
+    """The commits after ``base`` up to ``target`` touching ``paths``, newest first (bumps and merges left out)."""
+    rng = f"{base}..{target}" if base else target
+    out = git.run("log", "--format=%h%x00%s%x00%b%x1e", rng, *(("--", *paths) if paths else ()), strip=False)
+    found: list[Commit] = []
+    for record in out.split("\x1e"):
+        fields = record.strip("\n").split("\x00")
+        if len(fields) < 3 or fields[1].startswith(("Bump ", "Merge ")):
+            continue
+        found.append(Commit(fields[0], fields[1], commit_level(fields[1], fields[2])))
+    return tuple(found)
+
+
+def diff_target(git: Git, branch: str, *, fetch: bool) -> tuple[str, str | None]:
+    """The revision to compare with: ``origin/<branch>`` after a fetch, else ``HEAD`` and why."""
+    if not fetch:
+        return (
+            "HEAD",
+            f"offline: no fetch, no index (the tags stand in): compared with the local HEAD, not origin/{branch}",
+        )
+    if git.remote_url() is None:
+        return "HEAD", "no remote 'origin': compared with the local HEAD"
+    try:
+        git.fetch()
+    except (GitError, Offline) as exc:
+        return "HEAD", f"offline: git fetch failed ({exc.what}); compared with the local HEAD, not origin/{branch}"
+    if not git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{branch}^{{commit}}"):
+        return "HEAD", f"origin has no branch {branch!r}: compared with the local HEAD"
+    return f"origin/{branch}", None
+
+
+# --------------------------------------------------------------------------------------------------- per package
+
+
+def _released(row: status.StatusRow, pkg: Package) -> Version | None:
+    """The baseline version: the index's release, else (index unknown or the tags standing in) the tag's."""
+    if row.pypi_version not in (None, status.UNKNOWN):
+        try:
+            return Version(str(row.pypi_version))
+        except InvalidVersion:
+            return None
+    return pkg.version_from_tag(row.latest_tag) if row.latest_tag else None
+
+
+def _text_at(git: Git, rev: str, prefix: str, name: str) -> str | None:
+    path = f"{prefix}{name}"
+    return git.run("show", f"{rev}:{path}", strip=False) if git.ok("cat-file", "-e", f"{rev}:{path}") else None
+
+
+def _class_commits(git: Git, found: Changes, base: str | None, target: str) -> dict[str, tuple[Commit, ...]]:
+    """{class: the commits that touched its files}."""
+    out: dict[str, tuple[Commit, ...]] = {}
+    for cls, files in found.by_class().items():
+        paths = [f":(top){found.prefix}{f.path}" for f in files]
+        out[str(cls)] = commits_between(git, base, target, paths)
+    return out
+
+
+def _finding(row: status.StatusRow, found: Changes, bump: Bump) -> Finding:
+    if row.state is status.State.ANOMALY:
+        return Finding.ANOMALY
+    if found.release_worthy:
+        return Finding.CHANGELOG_CONFLICT if bump.conflict else Finding.RELEASE_WORTHY
+    return Finding.SHIPPED_NOTHING if found.files else Finding.UP_TO_DATE
+
+
+def detect_package(
+    registry: Registry, pkg: Package, row: status.StatusRow, root: Path, target: tuple[str, str | None]
+) -> Detection:
+    """One package's detection from its status row, its directory ``root`` and the revision to compare with (and
+    why it is the local HEAD, when it is)."""
+    ref, why = target
+    found_version, tag = _released(row, pkg), row.latest_tag
+    released = str(found_version) if found_version else None
+    notes = [why] if why else []
+    if row.state is status.State.UNKNOWN:
+        notes.append(f"{'; '.join(row.reasons)}: the release tag stands in for the index")
+    reasons = row.reasons if row.state is status.State.ANOMALY else ()
+    if row.state is status.State.MISSING:
+        return Detection(row.package, row.layer, Finding.MISSING, None, None, ref, reasons=row.reasons)
+    if tag is None and released is not None:  # a release without its tag: nothing to diff from
+        return Detection(row.package, row.layer, Finding.ANOMALY, released, None, ref, reasons=reasons)
+    git = Git(root)
+    found = changes.changed_files(registry, pkg, git, tag, ref)
+    commits = commits_between(git, tag, ref, registry.pathspec(pkg))
+    changelog = _text_at(git, ref, found.prefix, CHANGELOG)
+    bump = propose(commits, changelog, found_version, found.release_worthy)
+    if tag is None:
+        notes.append("never released: every file is new")
+    return Detection(
+        package=row.package,
+        layer=row.layer,
+        state=_finding(row, found, bump),
+        released=released,
+        tag=tag,
+        target=ref,
+        target_commit=git.run("rev-parse", "--short", ref),
+        local_head=ref == "HEAD",
+        changes=found,
+        commits=commits,
+        class_commits=_class_commits(git, found, tag, ref),
+        bump=bump,
+        reasons=reasons,
+        notes=tuple(notes),
+    )
+
+
+# --------------------------------------------------------------------------------------------------- the report
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def collect(
+    registry: Registry,
+    workspace: Path,
+    packages: str | None = None,
+    *,
+    sandbox: bool = False,
+    fetch: bool = True,
+    timeout: float = 5.0,
+    warn: Callable[[str], None] | None = None,
+) -> list[Detection]:
+    """Every selected package's detection, in release order. ``fetch=False`` is offline: no fetch, no index (the
+    tags stand in for it), the local HEAD."""
+    warn = warn or _stderr
+    chosen = {p.name for p in registry.select(packages)}
+    query = fetch and status.queries_indexes(registry, sandbox=sandbox, warn=warn)
+    with offline(not fetch):
+        rows = status.collect(registry, workspace, timeout, warn=warn, query_indexes=query)
+    targets: dict[str, tuple[str, str | None]] = {}
+    found: list[Detection] = []
+    for row in rows:
+        if row.package not in chosen:
+            continue
+        pkg = registry.get(row.package)
+        root = pkg.checkout(workspace)
+        if row.state is not status.State.MISSING and pkg.path not in targets:
+            targets[pkg.path] = diff_target(Git(pkg.repo_dir(workspace)), registry.branch, fetch=fetch)
+        found.append(detect_package(registry, pkg, row, root, targets.get(pkg.path, ("HEAD", None))))
+    return found
+
+
+def render(found: Sequence[Detection], fmt: str = "table", registry: Registry | None = None) -> str:
+    """The table (with the evidence, conflicts, anomalies and notes below it), or ``json``: one manifest."""
+    if fmt == "json":
+        return report.to_json(
+            {
+                "manifest": "juniper-release detect",
+                "registry": registry.shown_path if registry else None,
+                "to_release": [d.package for d in found if d.state in TO_RELEASE],
+                "packages": [d.as_dict() for d in found],
+            }
+        )
+    if fmt == "markdown":  # a GitHub job summary: the table, and the evidence as a list
+        lines = [report.markdown([d.row() for d in found], COLUMNS), ""]
+        lines += [
+            f"- **{d.package}**: {cls}: " + ", ".join(f"`{f.path}`" for f in files)
+            for d in found
+            for cls, files in (d.changes.by_class() if d.changes else {}).items()
+        ]
+        return "\n".join(lines)
+    text = report.table([d.row() for d in found], COLUMNS, painted="state")
+    evidence = []
+    for d in found:
+        for cls, files in (d.changes.by_class() if d.changes else {}).items():
+            shown = ", ".join(f"{f.path} ({f.detail})" if f.detail else f.path for f in files)
+            evidence.append(f"- {d.package}: {cls}: {shown}")
+    conflicts = [f"- {d.package}: {d.bump.conflict}" for d in found if d.bump.conflict]
+    anomalies = [f"- {d.package}: {'; '.join(d.reasons)}" for d in found if d.reasons]
+    notes = [f"- {d.package}: {'; '.join(d.notes)}" for d in found if d.notes]
+    for title, lines in (("evidence", evidence), ("changelog conflicts", conflicts), ("anomalies", anomalies)):
+        text += f"\n\n{title}:\n" + "\n".join(lines) if lines else ""
+    return text + (f"\n\nnotes:\n{chr(10).join(notes)}" if notes else "")
+
+
+def exit_code(found: Sequence[Detection]) -> int:
+    """1 when anything is to be released or anomalous, else 0."""
+    return int(any(d.state in TO_RELEASE for d in found))
+
+
+def run(
+    registry: Registry,
+    workspace: Path,
+    packages: str | None = None,
+    *,
+    sandbox: bool = False,
+    fetch: bool = True,
+    fmt: str = "table",
+    timeout: float = 5.0,
+    warn: Callable[[str], None] | None = None,
+) -> tuple[str, int]:
+    """``invoke detect``: the rendered report and the exit code (:func:`exit_code`)."""
+    found = collect(registry, workspace, packages, sandbox=sandbox, fetch=fetch, timeout=timeout, warn=warn)
+    return render(found, fmt, registry), exit_code(found)
