@@ -374,19 +374,29 @@ def propose(
     layout: str | None = None,
 ) -> None:
     """Propose each release as a pull request: the bump commit on a release branch, and follow-ons for consumers."""
+    from juniper_release.ecosystem.detect import collect, selection
     from juniper_release.frontdoor import target
     from juniper_release.release.propose import run as run_propose
 
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
-    names = [p.name for p in t.registry.select(required(package, "--package"))]
+    # What detect selects, with its evidence and proposed bump; --package narrows it, --part overrides the bump.
+    detected, evidence, conflicts = selection(collect(t.registry, t.workspace, package, sandbox=t.sandbox))
+    names = [p.name for p in t.registry.select(package)] if package else list(detected)
+    parts = {n: part or detected.get(n) or required(part, f"--part (detect proposes no bump for {n})") for n in names}
     code = run_propose(
-        t.registry, t.workspace, {n: required(part, "--part") for n in names}, draft_notes=draft_notes, execute_=execute
+        t.registry,
+        t.workspace,
+        parts,
+        draft_notes=draft_notes,
+        execute_=execute,
+        evidence=evidence,
+        conflicts=conflicts,
     )
     next_step(
         "review and merge the pull requests, `git pull --ff-only` in each checkout, then `invoke release-train "
         "--execute`"
         if execute
-        else f"invoke propose --package {','.join(names)} --part {part} --execute"
+        else f"invoke propose{' --package ' + ','.join(names) if package else ''} --execute"
     )
     if code:
         raise Exit(code=code)

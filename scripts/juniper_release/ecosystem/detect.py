@@ -434,6 +434,26 @@ def render(found: Sequence[Detection], fmt: str = "table", registry: Registry | 
     return text + (f"\n\nnotes:\n{chr(10).join(notes)}" if notes else "")
 
 
+def selection(found: Sequence[Detection]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """What ``invoke propose`` takes from detect: package -> proposed part, -> evidence (Markdown), -> changelog
+    conflict (propose refuses those)."""
+    parts: dict[str, str] = {}
+    evidence: dict[str, str] = {}
+    conflicts: dict[str, str] = {}
+    for d in found:
+        if d.state not in {Finding.RELEASE_WORTHY, Finding.CHANGELOG_CONFLICT} or d.bump.part is None:
+            continue
+        parts[d.package] = d.bump.part
+        lines = [f"Released {d.released or 'never'} (tag {d.tag or '-'}); compared with {d.target}."]
+        for cls, files in (d.changes.by_class() if d.changes else {}).items():
+            lines.append(f"- **{cls}**: " + ", ".join(f"`{f.path}`" for f in files))
+            lines += [f"  - {c.sha} {c.subject}" for c in d.class_commits.get(str(cls), ())]
+        evidence[d.package] = "\n".join(lines)
+        if d.bump.conflict:
+            conflicts[d.package] = d.bump.conflict
+    return parts, evidence, conflicts
+
+
 def exit_code(found: Sequence[Detection]) -> int:
     """1 when anything is to be released or anomalous, else 0."""
     return int(any(d.state in TO_RELEASE for d in found))

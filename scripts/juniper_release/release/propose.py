@@ -61,14 +61,15 @@ class Change:
     edits: list[FileEdit] = field(default_factory=list)
     refused: str | None = None
     """Why this change is not made (a changelog conflict, an empty [Unreleased] without --draft-notes)."""
-    outcome: str = ""
+    message: str | None = None
+    """The commit message (default: the title)."""
 
     def diff(self) -> str:
         return "".join(e.diff(self.root) for e in self.edits)
 
     @property
     def commit_message(self) -> str:
-        return self.title
+        return self.message or self.title
 
 
 @dataclass
@@ -182,8 +183,10 @@ def plan_proposal(
                 ceiling_branch(pkg, plan.new),
                 f"Allow {pkg.name} {plan.new} in {consumer}",
                 f"{pkg.name} {plan.new} escapes {consumer}'s ceiling. This raises the ceiling only (the floor and "
-                "the other specifiers stay):\n\n" + "\n".join(f"- `{line}`" for line in lines),
-                [edit],
+                "the other specifiers stay), and notes it in the CHANGELOG's [Unreleased] (its next release "
+                "ships it):\n\n" + "\n".join(f"- `{line}`" for line in lines),
+                [edit, *_changelog_entry(other.checkout(workspace), "Fixed", f"Allow {pkg.name} {plan.new}.")],
+                message=f"fix(deps): allow {pkg.name} {plan.new}",
             )
         )
     vcs = plan.vcs is not None
@@ -214,6 +217,18 @@ def plan_proposal(
     for follow in followons:
         follow.body += f"\n\nTriggered by the proposal {pkg.repo}: {change.title} (`{change.branch}`)."
     return Proposal(pkg, plan.old, plan.new, change, followons)
+
+
+def _changelog_entry(root: Path, heading: str, entry: str) -> list[FileEdit]:
+    """The consumer's CHANGELOG with ``entry`` under ``### heading`` in ``[Unreleased]`` (none without one)."""
+    path = root / CHANGELOG
+    if not path.is_file():
+        return []
+    text = path.read_text(encoding="utf-8")
+    marker = "## [Unreleased]\n"
+    if marker not in text:
+        return []
+    return [FileEdit(path, text, text.replace(marker, f"{marker}\n### {heading}\n\n- {entry}\n", 1))]
 
 
 def _mark_drafted(text: str, version: Version) -> str:

@@ -29,12 +29,14 @@ RELEASE_WORTHY = frozenset({"code", "dependency", "package-data"})
 PR_FLOW_CHANGES = {
     "juniper-data-client": "code",
     "juniper-cascor-client": "package-data",
-    "juniper-cascor-worker": "comment",
+    "juniper-cascor-worker": "dependency",
     "juniper-data": "docs",
-    "juniper-cascor": "dependency",
+    "juniper-cascor": "comment",
     "juniper-ml": "tests",
 }
-"""The six stand-in packages' unreleased changes in the PR-flow rehearsal: one of each kind."""
+"""The six stand-in packages' unreleased changes in the PR-flow rehearsal: one of each kind. data-client's feature
+(a minor bump before 1.0) escapes the ceilings of data, cascor and ml: their follow-on PRs, once merged, make them
+release-worthy in the next round."""
 
 
 def _module(root: Path, import_name: str) -> Path:

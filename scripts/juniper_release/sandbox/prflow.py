@@ -94,12 +94,3 @@ def propose_and_merge(registry: Registry, workspace: Path, forge: GitHub, select
 def pull_requests_opened(fake: FakeGitHub) -> int:
     """How many pull requests the stand-in was asked to open (its request log)."""
     return sum(1 for r in fake.log if r.method == "POST" and r.path.endswith("/pulls"))
-
-
-def kind_selector(registry: Registry, workspace: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """The selection by the change kinds this rehearsal made, for when detect is not asked (a fallback)."""
-    from juniper_release.sandbox.changes import RELEASE_WORTHY
-
-    part = {"code": "minor", "dependency": "patch", "package-data": "patch"}
-    chosen: Mapping[str, str] = {n: k for n, k in PR_FLOW_CHANGES.items() if k in RELEASE_WORTHY}
-    return {n: part[k] for n, k in chosen.items() if registry.find(n)}, {n: f"a {k} change" for n, k in chosen.items()}

@@ -387,8 +387,17 @@ GITHUB_THROWAWAY = "rehearsal-github-token"
 
 
 def select_release_worthy(registry: Registry, workspace: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """What ``invoke detect`` selects: release-worthy packages with their proposed bump and evidence."""
-    return prflow.kind_selector(registry, workspace)
+    """What ``invoke detect`` selects (against the rehearsal's local indexes): release-worthy packages with their
+    proposed bump and evidence."""
+    from juniper_release.ecosystem.detect import collect, selection
+
+    parts, evidence, conflicts = selection(collect(registry, workspace, warn=lambda _m: None))
+    if conflicts:
+        raise JuniperError(
+            f"rehearsal: changelog conflicts: {'; '.join(f'{n}: {c}' for n, c in conflicts.items())}",
+            "the stand-in's changes must carry their notes: report this as a bug",
+        )
+    return parts, evidence
 
 
 def _pr_rounds(
