@@ -34,6 +34,6 @@ def test_engine_is_importable_and_typed() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    commands = re.findall(r"^(python3 -m pip install nox && nox -s tests)\b", readme, re.MULTILINE)
+    commands = re.findall(r"^(python3 -m pip install nox uv && nox -s tests)\b", readme, re.MULTILINE)
     assert commands, "README.md must show the test command"
     assert any(line.strip() == commands[0] for line in ci.splitlines())
