@@ -180,3 +180,37 @@ def test_twine_execute_checks_upload_credentials_before_building(reg, make_ecosy
     gate = next(g for g in exc.value.failures if g.name == "upload credentials")
     assert "no upload credentials for testpypi" in gate.what
     assert not (eco.workspace / ".juniper-release" / "dist").exists()  # nothing was built
+
+
+@pytest.mark.slow
+def test_rehearse_flow_pr_end_to_end_then_a_second_run_does_nothing(make_ecosystem, tmp_path, monkeypatch):
+    """invoke rehearse --flow pr: detect -> propose -> merge (protected main) -> release -> publish, in rounds (the
+    consumers whose ceilings the follow-ons raised come next), then a second pass that opens and publishes nothing."""
+    from juniper_release.sandbox.rehearse import rehearse
+
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
+    eco = make_ecosystem()
+    lines: list[str] = []
+    docs: list[str] = []
+    rows = rehearse(
+        ROOT / "repos.toml",
+        eco.workspace,
+        tmp_path / "reh",
+        run_verify=False,
+        verify_installs=False,
+        timeout=60,
+        out=lines.append,
+        fmt="json",
+        emit=docs.append,
+        flow="pr",
+    )
+    text = "\n".join(lines)
+    assert "detect: juniper-cascor-client (patch), juniper-cascor-worker (patch), juniper-data-client (minor)" in text
+    assert "merged #1 Allow juniper-data-client 0.4.0 in juniper-data" in text  # a cross-repository follow-on
+    assert "detect: juniper-cascor (patch), juniper-data (patch), juniper-ml (patch)" in text  # the next round
+    assert "second run: opened nothing, published nothing" in text
+    assert all(r["tag on origin"] and r["GitHub release"] and r["testpypi"] and r["pypi"] for r in rows)
+    import json
+
+    outcomes = {r["package"]: (r["version"], r["outcome"]) for r in json.loads(docs[-1])["packages"]}
+    assert outcomes["juniper-data-client"] == ("0.4.0", "released") and outcomes["juniper-ml"] == ("0.6.1", "released")
