@@ -78,7 +78,8 @@ def test_watch_follows_the_triggered_run_to_success_and_reports_failure():
         threading.Timer(0.3, gate.set).start()
         run = gh.watch("o/r", ".github/workflows/publish.yml", tag="v1.0.0", sha=SHA, timeout=30, on_change=seen.append)
         assert run.conclusion == "success" and run.head_branch == "v1.0.0" and run.path.endswith("publish.yml")
-        assert any("in_progress" in s or "queued" in s for s in seen)
+        assert any("in progress" in s or "queued" in s for s in seen)  # said in words, never in_progress/None
+        assert not any("None" in s or "in_progress" in s for s in seen)
         gh.create_release("o/r", "v2.0.0", sha="d" * 40, title="v2.0.0", body="", prerelease=False)
         with pytest.raises(ForgeError, match=r"concluded failure.*Fix: read the run's log"):
             gh.watch("o/r", "publish.yml", tag="v2.0.0", sha="d" * 40, timeout=30)

@@ -10,51 +10,17 @@ task (:data:`juniper_release.cli.flags.SHORT`).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
+from juniper_release.cli import repo_tasks
+from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required
 from juniper_release.cli.flags import task
-from juniper_release.ecosystem.paths import ROOT
-from juniper_release.errors import JuniperError
-from juniper_release.frontdoor import HELP, failure
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def guarded(fn: F) -> F:
-    """Turn an engine error into a one-line message and its exit code (never a traceback)."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except JuniperError as exc:
-            raise Exit(f"error: {failure(exc)}", code=exc.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def next_step(command: str) -> None:
-    """The next command to run, on stderr (stdout stays the task's own output)."""
-    print(f"next: {command}", file=sys.stderr)
-
-
-def required(value: str | None, flag: str) -> str:
-    """A task option without a default: its absence is a one-line error (the tasks take none positionally, so
-    ``invoke release --help`` shows the help instead of releasing a package named '--help')."""
-    if not value:
-        raise JuniperError(f"{flag} is required", f"pass {flag} NAME (see `invoke --help <task>`)")
-    return value
-
+from juniper_release.frontdoor import HELP
 
 # ----------------------------------------------------------------------------------------------- ecosystem
-
-_TARGET_HELP = {key: HELP[key] for key in ("workspace", "sandbox", "defects", "registry", "layout")}
 
 
 @task(help={**_TARGET_HELP, "base": "clone from BASE/owner/name instead of GitHub", "dry_run": "only print"})
@@ -457,155 +423,13 @@ def rehearse(
     )
 
 
-# ----------------------------------------------------------------------------------------------- workflows
-
-
-@task(
-    auto_shortflags=False,  # -w means --workspace everywhere else; --write gets no short form
-    help={
-        "check": "print a unified diff per repo whose workflows drift or are missing; exit 1 if any",
-        "write": "write the rendered workflows into the checkouts (never commits)",
-        "package": "only these packages (comma list; default: all)",
-        **_TARGET_HELP,
-    },
-)
-@guarded
-def workflows(
-    c: Context,
-    check: bool = False,
-    write: bool = False,
-    package: str = "",
-    workspace: str = "",
-    sandbox: bool = False,
-    registry: str | None = None,
-    layout: str | None = None,
-    defects: str = "",
-) -> None:
-    """Render each package's publish and validate workflows from the template: --check (diff) or --write."""
-    from juniper_release.frontdoor import target
-    from juniper_release.github import workflows as wf
-
-    wf.check_flags(check=check, write=write, sandbox=sandbox)
-    tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
-    chosen = tgt.registry.select(package)
-    run = wf.run_write if write else wf.run_check
-    if code := run(tgt.registry, tgt.workspace, chosen):
-        raise Exit(code=code)
-
-
-@task(help={"write": "rewrite the stale workflows (default: print a diff of each; exit 1 if any)"})
-@guarded
-def pin_actions(c: Context, write: bool = False) -> None:
-    """Check (or --write) that every `uses:` in this repository's .github/workflows is pinned as the pin table says."""
-    from juniper_release.github import pins
-
-    if code := pins.run_pin_actions(ROOT, write=write):
-        raise Exit(code=code)
-
-
-@task(help={"sessions": "a file holding `nox -l --json -t ci` output (default: run it now)"})
-@guarded
-def ci_matrix(c: Context, sessions: str = "") -> None:
-    """Print CI's verify matrix: `nox -l --json -t ci` joined with repos.toml (one line of JSON)."""
-    import json
-
-    from juniper_release.ecosystem.registry import load_registry
-    from juniper_release.github import workflows as wf
-
-    registry = load_registry()
-    text = Path(sessions).read_text(encoding="utf-8") if sessions else wf.nox_ci_sessions()
-    print(json.dumps(wf.ci_matrix(registry, text), separators=(",", ":")))
-    _why_every_python(registry)
-
-
-def _why_every_python(registry: Any) -> None:
-    """Say on stderr why a package is listed on every candidate Python: its checkout could not be read."""
-    from juniper_release.ecosystem.registry import PYTHON_CANDIDATES, missing_checkouts, resolve_workspace
-
-    try:
-        workspace = resolve_workspace(None)
-        missing = [p.name for p in missing_checkouts(registry, workspace)]
-    except JuniperError:
-        workspace, missing = None, [p.name for p in registry.packages]
-    if missing:
-        where = f"in {workspace}" if workspace else "(no workspace)"
-        print(
-            f"note: no checkout {where} of {', '.join(missing)}: listed on every candidate Python "
-            f"({', '.join(PYTHON_CANDIDATES)}); each session skips a Python its requires-python does not admit",
-            file=sys.stderr,
-        )
-
-
-# ----------------------------------------------------------------------------------------------- transfer
-
-_TRANSFER_HELP = {
-    **_TARGET_HELP,
-    "to": "organization to move to (default: settings.organization in repos.toml)",
-    "package": "only these packages (comma list); default all, in release order",
-    "registry": "repos.toml to read and update (default: the one in this repository)",
-    "from_owner": "old owner, when repos.toml no longer records it (default: settings.owner/previous_owner)",
-}
-
-
-@task(help={**_TRANSFER_HELP, "execute": "apply the changes and commit per repo", "yes": "do not ask (for CI)"})
-@guarded
-def transfer(
-    c: Context,
-    to: str | None = None,
-    package: str | None = None,
-    execute: bool = False,
-    yes: bool = False,
-    workspace: str | None = None,
-    sandbox: bool = False,
-    defects: str | None = None,
-    registry: str | None = None,
-    layout: str | None = None,
-    from_owner: str | None = None,
-) -> None:
-    """Move the repos to the organization: a diff per repo; --execute applies and commits it."""
-    from juniper_release.frontdoor import target
-    from juniper_release.transfer.codemod import check_flags, run_transfer, updates_registry
-
-    check_flags(sandbox=sandbox, execute=execute)
-    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, require_all=True)
-    run_transfer(
-        t.registry,
-        t.workspace,
-        to=to,
-        packages=package,
-        execute=execute,
-        yes=yes,
-        from_owner=from_owner,
-        update_registry=updates_registry(sandbox=t.sandbox, registry_given=bool(registry)),
-    )
-
-
-@task(help={**_TRANSFER_HELP, "json": HELP["json"], "markdown": "print Markdown (for a GitHub step summary)"})
-@guarded
-def transfer_status(
-    c: Context,
-    to: str | None = None,
-    package: str | None = None,
-    json: bool = False,
-    markdown: bool = False,
-    workspace: str | None = None,
-    sandbox: bool = False,
-    defects: str | None = None,
-    registry: str | None = None,
-    layout: str | None = None,
-    from_owner: str | None = None,
-) -> None:
-    """Show the 11-step transfer checklist per repo, with the exact values for the manual steps."""
-    from juniper_release.frontdoor import output_format, target
-    from juniper_release.transfer.checklist import checklist, render_checklist
-
-    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, require_all=True)
-    result = checklist(t.registry, t.workspace, to=to, packages=package, from_owner=from_owner)
-    print(render_checklist(result, output_format(json=json, markdown=markdown, default="text")))
-
-
-__all__ = ["Context", "guarded", "task"]
-
-
 ns = Collection.from_module(sys.modules[__name__])
-"""Every task above: ``tasks.py`` and the console script load this collection."""
+"""Every task: ``tasks.py`` and the console script load this collection."""
+for _task in (
+    repo_tasks.workflows,
+    repo_tasks.pin_actions,
+    repo_tasks.ci_matrix,
+    repo_tasks.transfer,
+    repo_tasks.transfer_status,
+):
+    ns.add_task(_task)

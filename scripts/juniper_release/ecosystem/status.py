@@ -221,20 +221,9 @@ def package_status(
     elif choice.mismatch:
         warnings.append(choice.mismatch)
 
-    if reasons:
-        state = State.ANOMALY
-    elif unknown:
-        state, reasons = State.UNKNOWN, unknown
-    elif published_pre:
-        state = State.UNRELEASED_CHANGES if shipped else State.UP_TO_DATE
-    elif released is None:
-        state = State.NEVER_RELEASED
-    elif declared > released and not (project.is_vcs and (declared.is_devrelease or declared.local)):
-        state = State.BUMPED_NOT_RELEASED  # a VCS version past its tag is commits since it, not a bump
-    elif shipped:
-        state = State.UNRELEASED_CHANGES
-    else:
-        state = State.UP_TO_DATE
+    state = _state(project, released, bool(reasons), bool(unknown), published_pre, shipped)
+    if state is State.UNKNOWN:
+        reasons = unknown
     return StatusRow(
         package=pkg.name,
         layer=layer,
@@ -248,6 +237,24 @@ def package_status(
         reasons=tuple(reasons),
         warnings=tuple(warnings),
     )
+
+
+def _state(
+    project: Project, released: Version | None, anomaly: bool, unknown: bool, published_pre: bool, shipped: bool
+) -> State:
+    """The one state of a row, by the rules of the module docstring, in their order."""
+    declared = project.version
+    if anomaly:
+        return State.ANOMALY
+    if unknown:
+        return State.UNKNOWN
+    if published_pre:
+        return State.UNRELEASED_CHANGES if shipped else State.UP_TO_DATE
+    if released is None:
+        return State.NEVER_RELEASED
+    if declared > released and not (project.is_vcs and (declared.is_devrelease or declared.local)):
+        return State.BUMPED_NOT_RELEASED  # a VCS version past its tag is commits since it, not a bump
+    return State.UNRELEASED_CHANGES if shipped else State.UP_TO_DATE
 
 
 def _unknown(declared: Version, pypi: IndexVersions, testpypi: IndexVersions) -> list[str]:

@@ -29,7 +29,6 @@ import json
 import re
 import shlex
 import threading
-import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,9 +37,11 @@ from pathlib import Path
 from typing import Any
 
 from juniper_release import interrupts
-from juniper_release.errors import GitError, JuniperError
+from juniper_release.errors import JuniperError
 from juniper_release.files import read_json, write_json
 from juniper_release.gitops import Git
+from juniper_release.sandbox.fakeforge_issues import Answer, IssuesAndStatuses, _now
+from juniper_release.sandbox.fakeforge_pulls import PullRequests
 
 DECOY_TAG = "v0.0.0-decoy"
 """The tag of the decoy publish run that is always the newest (and never finishes)."""
@@ -48,12 +49,6 @@ DECOY_TAG = "v0.0.0-decoy"
 HOOK_MARKER = "# juniper-release fakeforge: protected branches"
 """The line that marks a ``pre-receive`` hook as the stand-in's own (any other hook is never overwritten)."""
 
-MERGE_IDENTITY = {
-    "GIT_AUTHOR_NAME": "GitHub",
-    "GIT_AUTHOR_EMAIL": "noreply@github.com",
-    "GIT_COMMITTER_NAME": "GitHub",
-    "GIT_COMMITTER_EMAIL": "noreply@github.com",
-}
 """Who the stand-in's merge commits are by (as on GitHub)."""
 
 ALL_PERMISSIONS = {"admin": True, "maintain": True, "push": True, "triage": True, "pull": True}
@@ -61,7 +56,6 @@ ALL_PERMISSIONS = {"admin": True, "maintain": True, "push": True, "triage": True
 Runner = Callable[[str, str, str], None]
 """runner(repo, tag, sha): raises to make the run fail."""
 
-Answer = tuple[int, Any]
 """(HTTP status, JSON body)."""
 
 
@@ -109,21 +103,6 @@ _SAVED_OPTIONAL = ("pulls", "issues", "comments", "statuses", "numbers")
 """State keys a state file holds (the optional ones are absent from files an older stand-in wrote)."""
 
 
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def combined_state(statuses: Iterable[Mapping[str, Any]]) -> str:
-    """GitHub's combined state: ``failure`` if any context errored or failed, ``pending`` if any is pending or there
-    are none, else ``success``."""
-    states = [str(s["state"]) for s in statuses]
-    if any(s in {"error", "failure"} for s in states):
-        return "failure"
-    if not states or "pending" in states:
-        return "pending"
-    return "success"
-
-
 def protection_hook(branches: Iterable[str]) -> str:
     """A ``pre-receive`` hook refusing every update (push, force-push, deletion) of ``branches``, as GitHub words it."""
     patterns = " | ".join(shlex.quote(f"refs/heads/{b}") for b in sorted(branches))
@@ -143,7 +122,7 @@ exit $status
 """
 
 
-class FakeGitHub:
+class FakeGitHub(PullRequests, IssuesAndStatuses):
     """``with FakeGitHub(runner) as gh: ...`` serves on ``gh.url`` (127.0.0.1, a free port).
 
     ``remotes``: the directory of bare remotes (``<owner>/<name>.git``) that branches and pull requests live in.
@@ -388,43 +367,6 @@ class FakeGitHub:
 
     # ---- git, in the bare remotes
 
-    @staticmethod
-    def _rev(bare: Path, ref: str) -> str | None:
-        """The commit ``ref`` names in ``bare``, or None."""
-        spec = f"{ref}^{{commit}}"
-        git = Git(bare)
-        return (
-            git.run("rev-parse", "--verify", "--quiet", spec)
-            if git.ok("rev-parse", "--verify", "--quiet", spec)
-            else None
-        )
-
-    def _branch_sha(self, repo: str, branch: str) -> str | None:
-        bare = self.bare(repo)
-        return self._rev(bare, f"refs/heads/{branch}") if bare is not None else None
-
-    def _merge(self, repo: str, pull: dict[str, Any], method: str, title: str | None) -> str:
-        """Merge the pull request's head into its base in the bare remote; the new base commit. Raises
-        :class:`GitError` on a conflict or a base that moved meanwhile."""
-        bare = self._require_bare(repo)
-        base_ref, head_ref = f"refs/heads/{pull['base']['ref']}", f"refs/heads/{pull['head']['ref']}"
-        git = Git(bare, env=MERGE_IDENTITY)
-        base, head = git.run("rev-parse", base_ref), git.run("rev-parse", head_ref)
-        if method == "rebase":
-            if not git.ok("merge-base", "--is-ancestor", base, head):
-                raise GitError(f"{repo}: the stand-in rebases only a head that contains its base", "merge instead")
-            new = head
-        else:
-            tree = git.run("merge-tree", "--write-tree", base, head).splitlines()[0]
-            if method == "squash":
-                message = title or f"{pull['title']} (#{pull['number']})"
-                new = git.run("commit-tree", tree, "-p", base, "-m", message)
-            else:
-                message = title or f"Merge pull request #{pull['number']} from {pull['head']['label']}"
-                new = git.run("commit-tree", tree, "-p", base, "-p", head, "-m", message, "-m", pull["title"])
-        git.run("update-ref", "-m", f"merge pull request #{pull['number']}", base_ref, new, base)
-        return new
-
     # ---- HTTP
 
     def _repo_answer(self, repo: str) -> Answer:
@@ -462,214 +404,6 @@ class FakeGitHub:
             "allow_force_pushes": {"enabled": False},
             "allow_deletions": {"enabled": False},
         }
-
-    def _pull_view(self, repo: str, pull: dict[str, Any], listed: bool = False) -> dict[str, Any]:
-        """A pull request as GitHub shows it: an open one's head and base follow their branches."""
-        if pull["state"] == "open":
-            for side in ("head", "base"):
-                sha = self._branch_sha(repo, pull[side]["ref"])
-                if sha is not None:
-                    pull[side]["sha"] = sha
-        view = dict(pull)
-        if listed:
-            view.pop("merged")  # the list endpoint has merged_at only
-        return view
-
-    def _pulls_answer(self, repo: str, query: Mapping[str, str]) -> Answer:
-        state = query.get("state", "open")
-        pulls = [
-            p
-            for p in self.state.pulls.get(repo, [])
-            if (state == "all" or p["state"] == state)
-            and ("head" not in query or p["head"]["label"] == query["head"])
-            and ("base" not in query or p["base"]["ref"] == query["base"])
-        ]
-        views = [self._pull_view(repo, p, listed=True) for p in sorted(pulls, key=lambda p: -int(p["number"]))]
-        return 200, _page(views, query)
-
-    def _create_pull(self, repo: str, body: Mapping[str, Any]) -> Answer:
-        owner = repo.split("/", 1)[0]
-        head = str(body.get("head") or "")
-        head_owner, _, head_ref = head.rpartition(":")
-        base_ref = str(body.get("base") or "")
-        if head_owner not in {"", owner}:
-            return 422, {"message": "Validation Failed: the stand-in has no forks"}
-        if self.bare(repo) is None:
-            return 404, {"message": "Not Found"}
-        head_sha, base_sha = self._branch_sha(repo, head_ref), self._branch_sha(repo, base_ref)
-        if head_sha is None:
-            return 422, {"message": "Validation Failed: head invalid"}
-        if base_sha is None:
-            return 422, {"message": "Validation Failed: base invalid"}
-        label = f"{owner}:{head_ref}"
-        if any(
-            p["state"] == "open" and p["head"]["label"] == label and p["base"]["ref"] == base_ref
-            for p in self.state.pulls.get(repo, [])
-        ):
-            return 422, {"message": f"Validation Failed: A pull request already exists for {label}."}
-        if Git(self._require_bare(repo)).ok("merge-base", "--is-ancestor", head_sha, base_sha):
-            return 422, {"message": f"Validation Failed: No commits between {base_ref} and {head_ref}"}
-        number = self.state.new_number(repo)
-        side = {"repo": {"full_name": repo}}
-        pull = {
-            "number": number,
-            "state": "open",
-            "title": str(body.get("title") or ""),
-            "body": str(body.get("body") or ""),
-            "head": {"ref": head_ref, "sha": head_sha, "label": label, **side},
-            "base": {"ref": base_ref, "sha": base_sha, "label": f"{owner}:{base_ref}", **side},
-            "merged": False,
-            "merged_at": None,
-            "merge_commit_sha": None,
-            "created_at": _now(),
-            "html_url": f"{self.url}/{repo}/pull/{number}",
-        }
-        self.state.pulls.setdefault(repo, []).append(pull)
-        self.save()
-        return 201, self._pull_view(repo, pull)
-
-    def _find_pull(self, repo: str, number: int) -> dict[str, Any] | None:
-        return next((p for p in self.state.pulls.get(repo, []) if p["number"] == number), None)
-
-    def _merge_pull(self, repo: str, number: int, body: Mapping[str, Any]) -> Answer:
-        pull = self._find_pull(repo, number)
-        if pull is None:
-            return 404, {"message": "Not Found"}
-        if pull["state"] != "open":
-            return 405, {"message": "Pull Request is not mergeable"}
-        view = self._pull_view(repo, pull)
-        if body.get("sha") and body["sha"] != view["head"]["sha"]:
-            return 409, {"message": "Head branch was modified. Review and try the merge again."}
-        required = self.protections.get(repo, {}).get(pull["base"]["ref"], ())
-        latest = {s["context"]: s["state"] for s in self.state.statuses.get(repo, {}).get(view["head"]["sha"], [])}
-        for context in required:
-            if latest.get(context) != "success":
-                verdict = "is expected" if context not in latest else f"is {latest[context]}"
-                return 405, {"message": f'Required status check "{context}" {verdict}.'}
-        method = str(body.get("merge_method") or "merge")
-        if method not in {"merge", "squash", "rebase"}:
-            return 422, {"message": f"Validation Failed: merge_method {method} is invalid"}
-        title = body.get("commit_title")
-        try:
-            sha = self._merge(repo, pull, method, str(title) if title else None)
-        except GitError as exc:
-            return 405, {"message": f"Pull Request is not mergeable: {exc.what}"}
-        pull.update(state="closed", merged=True, merged_at=_now(), merge_commit_sha=sha)
-        self.save()
-        return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
-
-    def _status_answer(self, repo: str, ref: str) -> Answer:
-        sha = ref
-        bare = self.bare(repo)
-        if bare is not None:
-            found = self._rev(bare, ref)
-            if found is None:
-                return 404, {"message": f"No commit found for SHA: {ref}"}
-            sha = found
-        latest: dict[str, dict[str, Any]] = {}
-        for status in self.state.statuses.get(repo, {}).get(sha, []):
-            latest[status["context"]] = status
-        statuses = list(latest.values())
-        return 200, {"state": combined_state(statuses), "sha": sha, "total_count": len(statuses), "statuses": statuses}
-
-    def _issue_view(self, issue: Mapping[str, Any]) -> dict[str, Any]:
-        return {**issue, "labels": [{"name": name} for name in issue["labels"]]}
-
-    def _issues_answer(self, repo: str, query: Mapping[str, str]) -> Answer:
-        """Issues and pull requests (each with a ``pull_request`` key), newest first, as GitHub lists them."""
-        state = query.get("state", "open")
-        wanted = {w for w in query.get("labels", "").split(",") if w}
-        items = [self._issue_view(i) for i in self.state.issues.get(repo, [])]
-        items += [
-            {
-                "number": p["number"],
-                "title": p["title"],
-                "body": p["body"],
-                "state": p["state"],
-                "labels": [],
-                "comments": 0,
-                "html_url": p["html_url"],
-                "pull_request": {"html_url": p["html_url"]},
-            }
-            for p in self.state.pulls.get(repo, [])
-        ]
-        found = [
-            i for i in items if (state == "all" or i["state"] == state) and wanted <= {lb["name"] for lb in i["labels"]}
-        ]
-        return 200, _page(sorted(found, key=lambda i: -int(i["number"])), query)
-
-    def _create_issue(self, repo: str, body: Mapping[str, Any]) -> Answer:
-        if not body.get("title"):
-            return 422, {"message": "Validation Failed: title missing"}
-        number = self.state.new_number(repo)
-        issue = {
-            "number": number,
-            "title": str(body["title"]),
-            "body": str(body.get("body") or ""),
-            "state": "open",
-            "state_reason": None,
-            "labels": [str(lb) for lb in body.get("labels") or []],
-            "comments": 0,
-            "created_at": _now(),
-            "html_url": f"{self.url}/{repo}/issues/{number}",
-        }
-        self.state.issues.setdefault(repo, []).append(issue)
-        self.save()
-        return 201, self._issue_view(issue)
-
-    def _find_issue(self, repo: str, number: int) -> dict[str, Any] | None:
-        return next((i for i in self.state.issues.get(repo, []) if i["number"] == number), None)
-
-    def _update_issue(self, repo: str, number: int, body: Mapping[str, Any]) -> Answer:
-        issue = self._find_issue(repo, number)
-        if issue is None:
-            return 404, {"message": "Not Found"}
-        if body.get("state") not in {None, "open", "closed"}:
-            return 422, {"message": "Validation Failed: state is invalid"}
-        for key in ("title", "body", "state", "state_reason"):
-            if key in body:
-                issue[key] = body[key]
-        if "labels" in body:
-            issue["labels"] = [str(lb) for lb in body["labels"]]
-        if body.get("state") == "closed" and "state_reason" not in body:
-            issue["state_reason"] = "completed"
-        self.save()
-        return 200, self._issue_view(issue)
-
-    def _comment(self, repo: str, number: int, body: Mapping[str, Any]) -> Answer:
-        issue = self._find_issue(repo, number)
-        if issue is None and self._find_pull(repo, number) is None:
-            return 404, {"message": "Not Found"}
-        if not body.get("body"):
-            return 422, {"message": "Validation Failed: body missing"}
-        comment_id = self.state.new_id()
-        comment = {
-            "id": comment_id,
-            "issue_number": number,
-            "body": str(body["body"]),
-            "created_at": _now(),
-            "html_url": f"{self.url}/{repo}/issues/{number}#issuecomment-{comment_id}",
-        }
-        self.state.comments.setdefault(repo, []).append(comment)
-        if issue is not None:
-            issue["comments"] += 1
-        self.save()
-        return 201, comment
-
-    def _comments_answer(self, repo: str, number: int, query: Mapping[str, str]) -> Answer:
-        if self._find_issue(repo, number) is None and self._find_pull(repo, number) is None:
-            return 404, {"message": "Not Found"}
-        return 200, _page([c for c in self.state.comments.get(repo, []) if c["issue_number"] == number], query)
-
-    def _create_status(self, repo: str, sha: str, body: Mapping[str, Any]) -> Answer:
-        state = str(body.get("state") or "")
-        if state not in {"success", "failure", "error", "pending"}:
-            return 422, {"message": "Validation Failed: state is invalid"}
-        bare = self.bare(repo)
-        if bare is not None and self._rev(bare, sha) is None:
-            return 422, {"message": f"No commit found for SHA: {sha}"}
-        context = str(body.get("context") or "default")
-        return 201, self.set_status(repo, sha, state, context, str(body.get("description") or ""))
 
     def _pending_deployments(self, repo: str, run_id: int) -> Answer:
         run = next((r for r in self.state.runs.get(repo, []) if r["id"] == run_id), None)
@@ -829,13 +563,3 @@ class FakeGitHub:
 
 def _unq(text: str) -> str:
     return urllib.parse.unquote(text)
-
-
-def _page(items: list[Any], query: Mapping[str, str]) -> list[Any]:
-    """``per_page`` (default 30, at most 100) items of page ``page`` (from 1), as GitHub pages lists."""
-    try:
-        per_page = min(max(int(query.get("per_page", "30")), 1), 100)
-        page = max(int(query.get("page", "1")), 1)
-    except ValueError:
-        per_page, page = 30, 1
-    return items[(page - 1) * per_page : page * per_page]

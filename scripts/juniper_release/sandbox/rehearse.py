@@ -336,12 +336,14 @@ def _rehearse(
             ):
                 forge = GitHub(fake.url, token=token or "", allowed_repos=frozenset(p.repo for p in registry.packages))
                 if pr:
-                    if not state.get("seeded"):  # the releases before the changes are on the indexes, as on PyPI
-                        seeder = workflow_runner(registry, directory / "remotes", work, False, timeout)
-                        prflow.seed_indexes(registry, state.get("released", {}), seeder, say)
-                        state["seeded"] = True
-                        write_json(directory / STATE, state)
-                    prflow.protect_all(registry, fake)
+                    _prepare_pr_flow(
+                        registry,
+                        directory,
+                        state,
+                        fake,
+                        workflow_runner(registry, directory / "remotes", work, False, timeout),
+                        say,
+                    )
                 opts = Options(
                     execute=True,
                     yes=True,
@@ -351,23 +353,7 @@ def _rehearse(
                     out=say,
                     direct_push=not pr,  # direct: it bumped and commits on its clones; PR: it tags what was merged
                 )
-                halted: TrainHalted | None = None
-                try:
-                    if pr:
-                        _pr_rounds(registry, workspace, forge, opts, table, say, run_verify)
-                    else:
-                        if run_verify:
-                            _verify_all(registry, workspace, say)
-                        release_train(registry, workspace, opts, forge=forge, fmt=table[0], emit=table[1])
-                except TrainHalted as exc:
-                    halted = exc  # the independent packages went ahead: show what was released, then say what stopped
-                except interrupts.Interrupted:
-                    raise
-                except JuniperError as exc:
-                    raise JuniperError(
-                        f"rehearsal: {exc.what}",
-                        f"{exc.fix or 'fix the cause'}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
-                    ) from None
+                halted = _run_flow(registry, workspace, forge, opts, table, say, run_verify, pr, directory)
                 rows = released_table(registry, workspace, forge)
                 if pr and halted is None:
                     _second_pass(registry, workspace, forge, fake, opts, say)
@@ -380,6 +366,55 @@ def _rehearse(
     finally:
         for server in servers.values():
             server.stop()
+
+
+def _run_flow(
+    registry: Registry,
+    workspace: Path,
+    forge: GitHub,
+    opts: Options,
+    table: tuple[str, Callable[[str], None]],
+    say: Callable[[str], None],
+    run_verify: bool,
+    pr: bool,
+    directory: Path,
+) -> TrainHalted | None:
+    """The release itself: the PR flow's rounds, or verify-all and the train; a halt is returned (the independent
+    packages went ahead), any other error names how to resume."""
+    try:
+        if pr:
+            _pr_rounds(registry, workspace, forge, opts, table, say, run_verify)
+        else:
+            if run_verify:
+                _verify_all(registry, workspace, say)
+            release_train(registry, workspace, opts, forge=forge, fmt=table[0], emit=table[1])
+    except TrainHalted as exc:
+        return exc
+    except interrupts.Interrupted:
+        raise
+    except JuniperError as exc:
+        raise JuniperError(
+            f"rehearsal: {exc.what}",
+            f"{exc.fix or 'fix the cause'}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
+        ) from None
+    return None
+
+
+def _prepare_pr_flow(
+    registry: Registry,
+    directory: Path,
+    state: dict[str, Any],
+    fake: FakeGitHub,
+    publish_release: Callable[[str, str, str], None],
+    say: Callable[[str], None],
+) -> None:
+    """Once: the releases from before the changes go to the local indexes, as PyPI holds them; then every
+    repository's main is protected on the local GitHub."""
+    if not state.get("seeded"):
+        prflow.seed_indexes(registry, state.get("released", {}), publish_release, say)
+        state["seeded"] = True
+        write_json(directory / STATE, state)
+    prflow.protect_all(registry, fake)
 
 
 GITHUB_THROWAWAY = "rehearsal-github-token"
