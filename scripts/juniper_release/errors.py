@@ -50,7 +50,7 @@ _FLAGS = ("--workspace", "--sandbox", "--defects", "--registry", "--layout")
 """The target flags, in the order hints show them."""
 
 _ONLY: dict[str, tuple[str, ...]] = {
-    "invoke rehearse": ("--workspace", "--sandbox"),
+    "invoke rehearse": ("--workspace", "--sandbox", "--registry", "--layout", "--defects"),
     "nox -s demo": ("--defects", "--registry", "--layout"),
 }
 """The target flags a task or session accepts when not all of :data:`_FLAGS`."""

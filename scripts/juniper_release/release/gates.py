@@ -15,6 +15,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from juniper_release.ecosystem import indexes
+from juniper_release.ecosystem.graph import marker_can_hold
 from juniper_release.ecosystem.project import VersionKind, sibling_requirements
 from juniper_release.ecosystem.tags import previous_release_tag
 from juniper_release.errors import GitError, JuniperError, suggest
@@ -281,10 +282,14 @@ def requirements_available(ctx: ReleaseContext) -> Gate:
     names = {canonicalize_name(p.name): p.name for p in ctx.registry.packages}
     missing = []
     for extra, req in sibling_requirements(ctx.project, set(names)):
+        if not marker_can_hold(req.marker, extra):
+            continue  # a requirement for Pythons this tool never verifies on (python_version < "3.10")
         dep = names[canonicalize_name(req.name)]
         where = f"[{extra}] " if extra else ""
         planned = ctx.planned.get(dep)
-        if planned is not None and req.specifier.contains(planned, prereleases=True):
+        # A version this train releases first satisfies it, where it goes: a pre-release reaches TestPyPI only.
+        lands = planned is not None and (ctx.target.name == "testpypi" or not planned.is_prerelease)
+        if planned is not None and lands and req.specifier.contains(planned, prereleases=True):
             continue
         try:
             listing = indexes.project_listing(ctx.target, dep)

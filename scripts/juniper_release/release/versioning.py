@@ -411,8 +411,18 @@ def plan_bump(
     return plan
 
 
-_OTHER_CHANGELOGS = ("CHANGELOG.rst", "CHANGES.rst", "CHANGES.md", "NEWS.rst", "NEWS.md", "HISTORY.rst", "HISTORY.md")
-_FRAGMENT_DIRS = ("changelog.d", "changelog", "changes", "newsfragments")
+_OTHER_CHANGELOGS = tuple(
+    f"{base}{name}.{ext}"
+    for base in ("", "docs/", "doc/")
+    for name in ("CHANGELOG", "changelog", "CHANGES", "changes", "NEWS", "news", "HISTORY", "history")
+    for ext in ("rst", "md", "txt")
+    if (base, ext) != ("", "md") or name != "CHANGELOG"
+)
+_FRAGMENT_DIRS = tuple(
+    f"{base}{name}"
+    for base in ("", "docs/", "doc/")
+    for name in ("changelog.d", "changelog", "changes", "newsfragments")
+)
 
 
 def _other_changelog(root: Path) -> str | None:

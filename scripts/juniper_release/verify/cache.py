@@ -18,6 +18,7 @@ from pathlib import Path
 from juniper_release import __version__ as TOOL_VERSION
 from juniper_release.ecosystem.graph import Graph, build_graph
 from juniper_release.ecosystem.paths import CACHE_DIR, PART_MARKER, cache_part, is_own_part
+from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Package, Registry, cache_dir, require_checkout
 from juniper_release.errors import JuniperError, WorkspaceError, suggest
 from juniper_release.gitops import Git
@@ -107,6 +108,10 @@ def source_key(registry: Registry, pkg: Package, workspace: Path) -> str:
             mode = b"x" if os.access(path, os.X_OK) else b"-"
             digest.update(b"\0file\0" + name + b"\0" + mode + hashlib.sha256(path.read_bytes()).digest())
     digest.update(b"\0tool\0" + tool_config_key(registry).encode())
+    # A version from git tags is not in any file: the same files at a tag and past it build different versions.
+    project = read_project(pkg, root)
+    if project.is_vcs:
+        digest.update(b"\0vcs-version\0" + str(project.version).encode())
     return digest.hexdigest()
 
 
