@@ -139,6 +139,11 @@ def test_twine_release_uploads_testpypi_then_pypi_and_rerun_does_nothing(setup, 
     rows = release(reg, eco.workspace, PKG, opts(again, execute=True))
     assert all(r["outcome"] == "done" for r in rows if r["step"] != "re-check")
     assert TOKEN not in "\n".join(lines + again)
+    # a dry run of a released package says so, and that its tag is at the release commit: it plans nothing anew
+    dry: list[str] = []
+    release(reg, eco.workspace, PKG, opts(dry))
+    assert "juniper-cascor-client 0.4.1 is released already: every step is done, nothing would run" in dry
+    assert any("tag v0.4.1 already at the release commit" in line for line in dry)
 
 
 def test_token_never_appears_in_output_even_when_twine_fails(setup, verified, monkeypatch, index_servers):

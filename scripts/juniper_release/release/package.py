@@ -75,7 +75,8 @@ class PackageRelease:
         todo = steps(ctx)
         rows: list[StepRow] = []
         try:
-            with offline(not ctx.opts.execute):
+            # A dry run asks what it can whether each step is done already (read-only); --offline asks nothing.
+            with offline(ctx.opts.offline):
                 for step in todo:
                     rows.append(self._walk(step))
         except (JuniperError, KeyboardInterrupt):  # an Interrupted is a JuniperError
@@ -85,6 +86,10 @@ class PackageRelease:
             raise
         if ctx.opts.execute:
             ctx.opts.out(report.table(rows, ["step", "outcome", "ran"]))
+        elif rows and all(r["outcome"] == "done" for r in rows if r["step"] != "re-check"):
+            ctx.opts.out(f"{ctx.pkg.name} {ctx.version} is released already: every step is done, nothing would run")
+        elif any(r["outcome"] == "done" for r in rows):
+            ctx.opts.out(f"{ctx.pkg.name} {ctx.version}: resuming, the steps marked done are not run again")
         return rows
 
     def _walk(self, step: Step) -> StepRow:
@@ -94,6 +99,12 @@ class PackageRelease:
         try:
             done = self._is_done(step)
         except Offline:
+            ctx.opts.out(report.step(step.name, "would", f"{command}  (whether done: {NOT_CHECKED})"))
+            return {"step": step.name, "outcome": "would run", "ran": "not at all"}
+        except JuniperError:
+            if ctx.opts.execute:
+                raise
+            # a dry run: what does not answer is not checked, never an error
             ctx.opts.out(report.step(step.name, "would", f"{command}  (whether done: {NOT_CHECKED})"))
             return {"step": step.name, "outcome": "would run", "ran": "not at all"}
         if done:
