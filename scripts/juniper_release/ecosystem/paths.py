@@ -7,6 +7,7 @@ tool elsewhere.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -80,9 +81,17 @@ def cache_part(name: str) -> Path:
             raise WorkspaceError(
                 f"the cache dir {where}: {path} is a file, not a directory", f"move it aside, or {move}"
             )
+    with _PART_LOCK:  # verify-all's jobs ask for the same part at once: one of them makes it and its marker
+        return _make_part(base, part, where, move)
+
+
+_PART_LOCK = threading.Lock()
+
+
+def _make_part(base: Path, part: Path, where: str, move: str) -> Path:
     if (part / PART_MARKER).is_file():
         return part
-    if part.is_dir() and base != CACHE_DIR and any(part.iterdir()):
+    if part.is_dir() and base != CACHE_DIR and any(p.name != PART_MARKER for p in part.iterdir()):
         raise WorkspaceError(
             f"the cache dir {where}: {part} exists and was not made by juniper-release (no {PART_MARKER})",
             f"{move}; or, if it is an older cache of this tool, remove {part} yourself",

@@ -32,7 +32,7 @@ from tomlkit.items import Table
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.errors import ConfigError
 from juniper_release.sandbox.specs import PackageSpec
-from juniper_release.sandbox.standin import Ecosystem, new_repository
+from juniper_release.sandbox.standin import Ecosystem, new_repository, unreleased_change
 from juniper_release.sandbox.writers import pyproject_text, write_package
 
 KINDS = {
@@ -274,9 +274,8 @@ def create_kinds(
         git.run("commit", "-q", "-m", f"feat: initial import of {pkg.name}")
         if pkg.name not in untagged_set:
             git.tag_annotated(pkg.tag_for(VERSIONS[pkg.name]), f"Release {VERSIONS[pkg.name]}")
-        if pkg.name in pending:
-            (root / "NOTES.md").write_text("Post-release notes.\n", encoding="utf-8")
-            git.run("add", "NOTES.md")
+        if pkg.name in pending:  # a change that ships (a new module): detect calls it release-worthy
+            git.run("add", unreleased_change(root, spec))
             git.run("commit", "-q", "-m", "fix: handle empty input")
         git.run("push", "-q", "--follow-tags", "origin", registry.branch)
     return Ecosystem(workspace=workspace, remotes=remotes, defects=chosen)
