@@ -40,7 +40,8 @@ def test_workspace_is_quoted_and_never_doubled_and_the_registry_kept():
         suggest("nox -s verify-all")
         == "JUNIPER_REGISTRY=r.toml nox -s verify-all -- --workspace '/w s' --registry r.toml"
     )
-    assert suggest("invoke rehearse --dir d") == "invoke rehearse --dir d --workspace '/w s'"
+    # rehearse takes --registry too (the resume hint of a rehearsal of another registry must keep it)
+    assert suggest("invoke rehearse --dir d") == "invoke rehearse --dir d --workspace '/w s' --registry r.toml"
 
 
 def test_layout_follows_the_sandbox():
@@ -48,9 +49,9 @@ def test_layout_follows_the_sandbox():
     assert suggest("invoke status") == "invoke status --sandbox --layout grown"
 
 
-def test_rehearse_takes_no_defects_and_sandbox_hints_name_the_read_only_form():
+def test_rehearse_keeps_the_defects_and_sandbox_hints_name_the_read_only_form():
     remember_target(sandbox=True, defects="seed")
-    assert suggest("invoke rehearse --resume --dir d") == "invoke rehearse --resume --dir d --sandbox"
+    assert suggest("invoke rehearse --resume --dir d") == "invoke rehearse --resume --dir d --sandbox --defects seed"
     assert suggest("invoke workflows --write") == "invoke workflows --check --sandbox --defects seed"
     assert suggest("invoke transfer --to o --execute") == "invoke transfer --to o --sandbox --defects seed"
 
