@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +20,7 @@ from juniper_release.ecosystem.versions import (
     declared_version,
     imported_from,
     literal_assignment,
+    load_pyproject,
 )
 from juniper_release.errors import WorkspaceError
 
@@ -133,13 +133,8 @@ def _requirements(pyproject: Path, where: str, items: Any) -> tuple[Requirement,
 
 
 def load_pyproject_table(pyproject: Path) -> dict[str, Any]:
-    try:
-        with pyproject.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise WorkspaceError(f"{pyproject}: not found", "check out the package or pass --workspace DIR") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise WorkspaceError(f"{pyproject}: not valid TOML ({exc})", "fix the syntax at the position shown") from None
+    """The parsed pyproject, or a one-line error naming the file (the one loader: :func:`versions.load_pyproject`)."""
+    return load_pyproject(pyproject)
 
 
 def read_project(pkg: Package, root: Path, tagged: Version | None = None) -> Project:

@@ -431,7 +431,8 @@ def _parse(raw: str, where: str) -> Version:
         raise WorkspaceError(f"{where}: version {raw!r} is not a valid version", "use PEP 440, e.g. 1.2.3") from None
 
 
-def _load(pyproject: Path) -> dict[str, Any]:
+def load_pyproject(pyproject: Path) -> dict[str, Any]:
+    """The parsed pyproject, or a one-line error naming the file and the fix."""
     try:
         with pyproject.open("rb") as fh:
             return tomllib.load(fh)
@@ -458,7 +459,7 @@ def declared_version(
     source. ``doc`` is the parsed pyproject when the caller has it already. ``tagged``: ``root`` is a tree exported
     from that release tag (no git): a version taken from git tags is the tag's."""
     pyproject = root / "pyproject.toml"
-    doc = _load(pyproject) if doc is None else doc
+    doc = load_pyproject(pyproject) if doc is None else doc
     read = _disk_reader(root)
     source = detect_source(pkg, doc, read, str(pyproject))
     if source.kind is SourceKind.STATIC:

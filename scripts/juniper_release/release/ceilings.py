@@ -8,9 +8,22 @@ The new ceiling is the house rule's next breaking version: the next minor before
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import tomlkit
 from packaging.requirements import Requirement
 from packaging.specifiers import Specifier, SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+from juniper_release.ecosystem.graph import marker_can_hold
+from juniper_release.ecosystem.project import read_project, sibling_requirements
+
+if TYPE_CHECKING:
+    from juniper_release.ecosystem.registry import Package, Registry
 
 _ORDER = {">=": 0, ">": 0, "~=": 1, "==": 1, "===": 1, "!=": 2, "<": 3, "<=": 3}
 
@@ -52,3 +65,55 @@ def raise_ceiling(req: Requirement, new: Version) -> str | None:
     extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
     marker = f"; {req.marker}" if req.marker else ""
     return f"{req.name}{extras}{','.join(parts)}{marker}"
+
+
+@dataclass(frozen=True)
+class EscapedPin:
+    """One consumer requirement a new version escapes, and what it becomes (None: a pin, left as it is)."""
+
+    extra: str | None
+    old: Requirement
+    new: str | None
+
+
+@dataclass(frozen=True)
+class ConsumerCeilings:
+    """A consumer whose pins on a package escape its new version: its pyproject, before and after."""
+
+    consumer: Package
+    pyproject: Path
+    old_text: str
+    new_text: str
+    pins: tuple[EscapedPin, ...]
+
+
+def escaped_ceilings(registry: Registry, workspace: Path, pkg: Package, new: Version) -> Iterator[ConsumerCeilings]:
+    """Every consumer (in the registry, checked out) whose requirement on ``pkg`` escapes ``new``: its pyproject with
+    only those ceilings raised (tomlkit: every other byte kept). A requirement whose marker holds on no verified
+    Python is not one."""
+    target = canonicalize_name(pkg.name)
+    for other in registry.packages:
+        root = other.checkout(workspace)
+        if other.name == pkg.name or not (root / "pyproject.toml").is_file():
+            continue
+        project = read_project(other, root)
+        stale = [
+            (extra, req)
+            for extra, req in sibling_requirements(project, {target})
+            if not req.specifier.contains(new, prereleases=True) and marker_can_hold(req.marker, extra)
+        ]
+        if not stale:
+            continue
+        text = project.pyproject.read_text(encoding="utf-8")
+        doc = tomlkit.parse(text)
+        proj = doc["project"]
+        arrays = [proj.get("dependencies", []), *list(proj.get("optional-dependencies", {}).values())]
+        pins = []
+        for extra, req in stale:
+            raised = raise_ceiling(req, new)
+            pins.append(EscapedPin(extra, req, raised))
+            for arr in arrays if raised is not None else ():
+                for i, item in enumerate(arr):
+                    if Requirement(str(item)) == req:
+                        arr[i] = raised
+        yield ConsumerCeilings(other, project.pyproject, text, tomlkit.dumps(doc), tuple(pins))

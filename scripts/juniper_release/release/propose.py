@@ -28,17 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import tomlkit
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from juniper_release.ecosystem.graph import build_graph, marker_can_hold
-from juniper_release.ecosystem.project import read_project, sibling_requirements
+from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
-from juniper_release.release.ceilings import raise_ceiling
+from juniper_release.release.ceilings import escaped_ceilings
 from juniper_release.release.versioning import CHANGELOG, FileEdit, plan_bump, unreleased_notes
 
 if TYPE_CHECKING:
@@ -94,36 +90,16 @@ def _ceiling_edits(
 ) -> dict[str, tuple[Package, FileEdit, list[str]]]:
     """Per consumer whose pin on ``pkg`` escapes ``new``: its pyproject with only the ceiling raised, and the lines."""
     out: dict[str, tuple[Package, FileEdit, list[str]]] = {}
-    target = canonicalize_name(pkg.name)
-    for other in registry.packages:
-        root = other.checkout(workspace)
-        if other.name == pkg.name or not (root / "pyproject.toml").is_file():
-            continue
-        project = read_project(other, root)
-        stale = [
-            (extra, req)
-            for extra, req in sibling_requirements(project, {target})
-            if not req.specifier.contains(new, prereleases=True) and marker_can_hold(req.marker, extra)
-        ]
-        if not stale:
-            continue
-        text = project.pyproject.read_text(encoding="utf-8")
-        doc = tomlkit.parse(text)
-        proj = doc["project"]
-        arrays = [proj.get("dependencies", []), *list(proj.get("optional-dependencies", {}).values())]
+    for found in escaped_ceilings(registry, workspace, pkg, new):
         lines = []
-        for extra, req in stale:
-            raised = raise_ceiling(req, new)
-            where = f"[{extra}] " if extra else ""
-            if raised is None:
-                lines.append(f"{where}{req} pins {pkg.name}: not a ceiling, left for the maintainer")
-                continue
-            lines.append(f"{where}{req} -> {raised}")
-            for arr in arrays:
-                for i, item in enumerate(arr):
-                    if Requirement(str(item)) == req:
-                        arr[i] = raised
-        out[other.name] = (other, FileEdit(project.pyproject, text, tomlkit.dumps(doc)), lines)
+        for pin in found.pins:
+            where = f"[{pin.extra}] " if pin.extra else ""
+            if pin.new is None:
+                lines.append(f"{where}{pin.old} pins {pkg.name}: not a ceiling, left for the maintainer")
+            else:
+                lines.append(f"{where}{pin.old} -> {pin.new}")
+        edit = FileEdit(found.pyproject, found.old_text, found.new_text)
+        out[found.consumer.name] = (found.consumer, edit, lines)
     return out
 
 

@@ -16,25 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomlkit
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from juniper_release.ecosystem import tags
-from juniper_release.ecosystem.graph import marker_can_hold
 from juniper_release.ecosystem.project import (
     VersionKind,
     find_module_version,
     lockstep_files,
     read_project,
-    sibling_requirements,
 )
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.ecosystem.versions import version_edits
 from juniper_release.errors import GitError, JuniperError
 from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
-from juniper_release.release.ceilings import raise_ceiling
+from juniper_release.release.ceilings import escaped_ceilings
 
 PARTS = ("major", "minor", "patch", "pre", "release")
 PRE_LABELS = ("a", "b", "rc")
@@ -305,36 +301,16 @@ class BumpPlan:
 def _dependent_edits(
     registry: Registry, workspace: Path, pkg: Package, new: Version, rewrite: bool
 ) -> tuple[list[DependentChange], list[FileEdit]]:
+    """The consumers whose pins ``new`` escapes, and (``rewrite``) their pyprojects with only the ceiling raised."""
     changes: list[DependentChange] = []
     edits: list[FileEdit] = []
-    target = canonicalize_name(pkg.name)
-    for other in registry.packages:
-        if other.name == pkg.name or not (other.checkout(workspace) / "pyproject.toml").is_file():
-            continue
-        project = read_project(other, other.checkout(workspace))
-        stale = [
-            (extra, req)
-            for extra, req in sibling_requirements(project, {target})
-            if not req.specifier.contains(new, prereleases=True) and marker_can_hold(req.marker, extra)
-        ]
-        if not stale:
-            continue
-        text = project.pyproject.read_text(encoding="utf-8")
-        doc = tomlkit.parse(text)
-        proj = doc["project"]
-        arrays = [proj.get("dependencies", []), *list(proj.get("optional-dependencies", {}).values())]
-        for extra, req in stale:
+    for found in escaped_ceilings(registry, workspace, pkg, new):
+        for pin in found.pins:
             # Only the ceiling moves: the floor and every other specifier stay (a pin is left, and said so).
-            raised = raise_ceiling(req, new)
-            changes.append(DependentChange(other.name, extra, str(req), raised or f"{req} (a pin: not rewritten)"))
-            if raised is None:
-                continue
-            for arr in arrays:
-                for i, item in enumerate(arr):
-                    if Requirement(str(item)) == req:
-                        arr[i] = raised
+            shown = pin.new or f"{pin.old} (a pin: not rewritten)"
+            changes.append(DependentChange(found.consumer.name, pin.extra, str(pin.old), shown))
         if rewrite:
-            edits.append(FileEdit(project.pyproject, text, tomlkit.dumps(doc)))
+            edits.append(FileEdit(found.pyproject, found.old_text, found.new_text))
     return changes, edits
 
 
