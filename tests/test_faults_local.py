@@ -61,6 +61,7 @@ from juniper_release.verify import cache as verify_cache
 from juniper_release.verify.build import BuildError, source_files
 from juniper_release.verify.envs import create_env
 from packaging.version import Version
+from test_faults import setup  # noqa: F401  (the fault suite shares its bumped stand-in fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = "juniper-cascor-client"
@@ -70,18 +71,6 @@ def _one_line(exc: BaseException) -> str:
     text = str(exc)
     assert "\n" not in text and "Traceback" not in text
     return text
-
-
-@pytest.fixture
-def setup(make_ecosystem, index_env, monkeypatch):
-    """A stand-in ecosystem with PKG bumped, the registry on the local indexes, the verify gate assumed passed."""
-    for key, value in index_env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
-    reg = load_registry(ROOT / "repos.toml", env=index_env)
-    eco = make_ecosystem()
-    bump(reg, eco.workspace, PKG, "patch", commit=True, out=lambda _m: None)
-    return reg, eco
 
 
 # ----------------------------------------------------------------------------------------- 1. never delete
@@ -215,7 +204,7 @@ def test_a_full_disk_during_a_write_is_a_one_line_error_and_leaves_no_temporary(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_dist_copy_cut_short_by_a_full_disk_is_rebuilt_not_uploaded(setup, monkeypatch):
+def test_a_dist_copy_cut_short_by_a_full_disk_is_rebuilt_not_uploaded(setup, monkeypatch):  # noqa: F811
     reg, eco = setup
     real = steps.build_tree
 
