@@ -33,6 +33,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
+from juniper_release import netio
 from juniper_release.ecosystem.registry import Index
 from juniper_release.errors import JuniperError
 from juniper_release.offline import require_network
@@ -137,9 +138,17 @@ def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT
     headers = {"Accept": _ACCEPT, "User-Agent": "juniper-release", **auth}
     request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            body = resp.read().decode("utf-8", "replace")
-            ctype = resp.headers.get("Content-Type", "")
+        answer = netio.read(request, timeout)  # the whole request bounded, the size capped, no credential leaves
+        body = answer.body.decode("utf-8", "replace")
+        ctype = answer.headers.get("Content-Type", "")
+    except netio.TooLarge as exc:
+        raise IndexUnreachable(
+            f"{index.name}: {shown}: {exc}", "check that the URL is the index's /simple/ URL"
+        ) from None
+    except netio.TooSlow as exc:
+        raise IndexUnreachable(
+            f"{index.name}: {shown}: {exc}", "retry later, raise --timeout, or check the index"
+        ) from None
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return Listing((), ())
@@ -175,7 +184,24 @@ def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT
         parser = _Links()
         parser.feed(body)
         files, sha256, yanked = parser.names, parser.sha256, parser.yanked
+        if not _is_simple_page(body, files):
+            # A 200 that is no index (a welcome or maintenance page) is no evidence of "never released".
+            raise IndexUnreachable(
+                f"{index.name}: {shown} answered with a page that is not a simple index",
+                "point the JUNIPER_*_SIMPLE_URL override (or repos.toml) at the index's /simple/ URL, or retry "
+                "when its maintenance is over",
+            )
     return Listing.of(project, files, sha256, yanked)
+
+
+_DIST_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".egg")
+
+
+def _is_simple_page(body: str, files: list[str]) -> bool:
+    """A PEP 503 project page: it says so (``pypi:repository-version``), or its links are distribution files."""
+    if "pypi:repository-version" in body:
+        return True
+    return bool(files) and any(name.lower().endswith(_DIST_SUFFIXES) for name in files)
 
 
 def versions(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[Version, ...]:

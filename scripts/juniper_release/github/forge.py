@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from juniper_release import netio
 from juniper_release.errors import JuniperError
 from juniper_release.offline import require_network
 from juniper_release.secrets import redact, register_secret
@@ -275,8 +276,9 @@ class GitHub:
             headers["Content-Type"] = "application/json"
         req = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                raw = resp.read()
+            raw = netio.read(req, self.timeout).body  # bounded; the token never follows a redirect elsewhere
+        except (netio.TooSlow, netio.TooLarge) as exc:
+            raise ForgeError(redact(f"GitHub {method} {path}: {exc}"), "retry later or raise --timeout") from None
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
@@ -291,7 +293,13 @@ class GitHub:
                 redact(f"cannot reach GitHub at {self.base_url} ({reason})"),
                 f"check the network or ${ENV_API_URL}; re-run to resume",
             ) from None
-        return json.loads(raw) if raw else {}
+        try:
+            return json.loads(raw.decode("utf-8")) if raw else {}
+        except (UnicodeDecodeError, ValueError):
+            raise ForgeError(
+                f"GitHub {method} {path} answered with something that is not JSON",
+                f"check ${ENV_API_URL} (it must be the GitHub API), then re-run",
+            ) from None
 
     # ---- releases
 

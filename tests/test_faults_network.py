@@ -1,0 +1,166 @@
+"""Issue 19's network rules, in the fault suite: every wait bounded (the whole request, not each read), every answer
+size capped, credentials never following a redirect to another origin, and a page that is not an index never taken
+for "never released". Local servers on 127.0.0.1 only; every loop bounded."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from juniper_release import netio
+from juniper_release.ecosystem import indexes
+from juniper_release.ecosystem.registry import Index
+from juniper_release.github.forge import ForgeError, GitHub
+
+Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
+
+
+@contextmanager
+def serve(handle: Handler) -> Iterator[str]:
+    """A local HTTP server whose GETs ``handle`` answers; its base URL."""
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            handle(self)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _index(url: str) -> Index:
+    return Index("pypi", f"{url}/legacy/", f"{url}/simple/")
+
+
+def test_a_drip_fed_answer_ends_at_the_timeout_not_per_read():
+    def drip(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.end_headers()
+        for _ in range(30):  # a byte every 0.3 s: each read is quick, the whole would take 9 s
+            try:
+                h.wfile.write(b"<")
+                h.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.3)
+
+    with serve(drip) as url:
+        start = time.monotonic()
+        with pytest.raises(indexes.IndexUnreachable, match=r"no complete answer within 2s") as exc:
+            indexes.project_listing(_index(url), "demo", timeout=2)
+        assert time.monotonic() - start < 4
+        assert "\n" not in str(exc.value)
+
+
+def test_an_oversized_answer_is_refused(monkeypatch):
+    monkeypatch.setattr(netio, "MAX_BYTES", 10_000)
+
+    def big(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.end_headers()
+        h.wfile.write(b"<a href='x-1.0.tar.gz'>x</a>" * 2000)
+
+    with serve(big) as url, pytest.raises(indexes.IndexUnreachable, match=r"larger than"):
+        indexes.project_listing(_index(url), "demo", timeout=5)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"<html><body><h1>Welcome to nginx!</h1><a href='http://nginx.org/'>nginx.org</a></body></html>",
+        b"<html><body>Down for maintenance</body></html>",
+        b"",
+    ],
+)
+def test_a_page_that_is_not_a_simple_index_is_no_fact(page):
+    def answer(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.end_headers()
+        h.wfile.write(page)
+
+    with serve(answer) as url, pytest.raises(indexes.IndexUnreachable, match=r"not a simple index"):
+        indexes.project_listing(_index(url), "demo", timeout=5)
+
+
+def test_a_real_simple_page_is_still_read():
+    def answer(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html")
+        h.end_headers()
+        h.wfile.write(b'<html><body><a href="/p/demo-1.2.0.tar.gz#sha256=ab">demo-1.2.0.tar.gz</a></body></html>')
+
+    with serve(answer) as url:
+        assert [str(v) for v in indexes.project_listing(_index(url), "demo", timeout=5).versions] == ["1.2.0"]
+
+
+def test_credentials_never_follow_a_redirect_to_another_origin():
+    seen: dict[str, str | None] = {}
+
+    def elsewhere(h: http.server.BaseHTTPRequestHandler) -> None:
+        seen["elsewhere"] = h.headers.get("Authorization")
+        h.send_response(404)
+        h.end_headers()
+
+    with serve(elsewhere) as other:
+
+        def redirecting(h: http.server.BaseHTTPRequestHandler) -> None:
+            if h.path.startswith("/simple/"):
+                seen["index"] = h.headers.get("Authorization")
+                h.send_response(302)
+                target = f"{other}{h.path}" if "away" not in seen else h.path.replace("/simple/", "/same/")
+                h.send_header("Location", target)
+                h.end_headers()
+            else:  # a redirect within the origin keeps them
+                seen["same"] = h.headers.get("Authorization")
+                h.send_response(404)
+                h.end_headers()
+
+        with serve(redirecting) as url:
+            secret = url.replace("http://", "http://user:s3cret-pw@")
+            indexes.project_listing(_index(secret), "demo", timeout=5)
+            assert seen["index"] and seen["index"].startswith("Basic ")
+            assert seen["elsewhere"] is None  # the other origin got no Authorization
+            seen["away"] = "done"
+            indexes.project_listing(_index(secret), "demo", timeout=5)
+            assert seen["same"] and seen["same"].startswith("Basic ")
+
+
+def test_the_github_token_never_follows_a_redirect_and_garbage_is_one_line():
+    seen: dict[str, str | None] = {}
+
+    def elsewhere(h: http.server.BaseHTTPRequestHandler) -> None:
+        seen["elsewhere"] = h.headers.get("Authorization")
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.end_headers()
+        h.wfile.write(b"\xff\xfe not json")
+
+    with serve(elsewhere) as other:
+
+        def api(h: http.server.BaseHTTPRequestHandler) -> None:
+            h.send_response(302)
+            h.send_header("Location", f"{other}{h.path}")
+            h.end_headers()
+
+        with serve(api) as url:
+            gh = GitHub(url, token="ghp_redirectsecret123")
+            with pytest.raises(ForgeError, match=r"not JSON") as exc:
+                gh.request("GET", "/repos/o/r")
+    assert seen["elsewhere"] is None
+    assert "\n" not in str(exc.value) and "ghp_redirectsecret123" not in str(exc.value)
