@@ -5,6 +5,7 @@ for "never released". Local servers on 127.0.0.1 only; every loop bounded."""
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -164,3 +165,67 @@ def test_the_github_token_never_follows_a_redirect_and_garbage_is_one_line():
                 gh.request("GET", "/repos/o/r")
     assert seen["elsewhere"] is None
     assert "\n" not in str(exc.value) and "ghp_redirectsecret123" not in str(exc.value)
+
+
+@contextmanager
+def _watch_cmdlines(secret: str) -> Iterator[list[str]]:
+    """Scan every process's command line (``/proc/*/cmdline``, what ``ps`` shows) while the block runs."""
+    import pathlib
+
+    found: list[str] = []
+    stop = threading.Event()
+
+    def scan() -> None:
+        for _ in range(2000):  # bounded: at most ~100 s
+            if stop.is_set():
+                return
+            for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+                if cmdline.parent.name == str(os.getpid()):
+                    continue  # this test's own process holds the secret in memory, not on a command line
+                try:
+                    text = cmdline.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+                except OSError:
+                    continue
+                if secret in text:
+                    found.append(text)
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=scan, daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _slow_404(h: http.server.BaseHTTPRequestHandler) -> None:
+    time.sleep(0.5)  # long enough for the scan to see the child
+    h.send_response(404)
+    h.end_headers()
+
+
+def test_index_credentials_never_reach_an_installer_command_line(tmp_path):
+    from juniper_release.errors import JuniperError
+    from juniper_release.verify.envs import create_env
+
+    env = create_env(tmp_path / "env", "3.11")
+    with serve(_slow_404) as url, _watch_cmdlines("pw-s3cret-on-cmdline") as found:
+        secret_url = url.replace("http://", "http://user:pw-s3cret-on-cmdline@") + "/simple/"
+        with pytest.raises(JuniperError):
+            env.install(["demo-nothing==1.0", "--index-url", secret_url])
+    assert not found, found
+
+
+def test_upload_credentials_never_reach_twines_command_line(tmp_path):
+    from juniper_release.errors import JuniperError
+    from juniper_release.release import publish
+
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"not really a wheel")
+    with serve(_slow_404) as url, _watch_cmdlines("pw-twine-s3cret") as found:
+        index = Index("testpypi", url.replace("http://", "http://user:pw-twine-s3cret@") + "/legacy/", f"{url}/simple/")
+        with pytest.raises(JuniperError) as exc:
+            publish.upload(index, "demo", [wheel])
+    assert not found, found
+    assert "pw-twine-s3cret" not in str(exc.value)

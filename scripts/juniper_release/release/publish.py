@@ -72,6 +72,13 @@ def credentials(index: Index, env: Mapping[str, str] | None = None, pypirc: Path
                 parser.get(index.name, "password"),
                 f"{path} [{index.name}]",
             )
+        elif urllib.parse.urlsplit(index.upload_url).password:
+            parts = urllib.parse.urlsplit(index.upload_url)
+            creds = Credentials(
+                urllib.parse.unquote(parts.username or "__token__"),
+                urllib.parse.unquote(parts.password or ""),
+                "the upload URL's user:password",
+            )
         elif _is_local(index.upload_url):
             creds = Credentials("juniper", "local-anonymous", "anonymous (local index)")
         else:
@@ -96,9 +103,22 @@ def upload_command(index: Index, files: Sequence[Path]) -> list[str]:
         "--non-interactive",
         "--disable-progress-bar",
         "--repository-url",
-        index.upload_url,
+        _without_userinfo(index.upload_url),
         *[str(f) for f in files],
     ]
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` without ``user:password@``: credentials travel in twine's environment, never on its command line."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    netloc = parts.hostname or ""
+    if ":" in netloc:
+        netloc = f"[{netloc}]"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def uploaded(index: Index, project: str, files: Sequence[Path], timeout: float = indexes.DEFAULT_TIMEOUT) -> bool:

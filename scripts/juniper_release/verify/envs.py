@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,17 +197,46 @@ class Env:
 
     def install(self, args: Sequence[str], *, what: str = "install", fix: str | None = None) -> str:
         """Install into the environment; returns the installer's combined output."""
-        proc = run([*self._installer(), *args], env=tool_env(), what=what, fix=fix)
+        argv, env = self._private(args)
+        proc = run([*self._installer(), *argv], env=env, what=what, fix=fix)
         return proc.stdout + proc.stderr
 
     def dry_run(self, args: Sequence[str]) -> str:
         """What an install would bring, without installing: the resolver's report as text."""
+        argv, env = self._private(args)
         if self.backend == "uv":
-            cmd = [*self._installer(), "--dry-run", *args]
+            cmd = [*self._installer(), "--dry-run", *argv]
         else:
-            cmd = [*self._installer(), "--dry-run", "--quiet", "--report", "-", *args]
-        proc = run(cmd, env=tool_env(), what="resolve (dry run)")
+            cmd = [*self._installer(), "--dry-run", "--quiet", "--report", "-", *argv]
+        proc = run(cmd, env=env, what="resolve (dry run)")
         return proc.stdout + proc.stderr
+
+    def _private(self, args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+        """``args`` without an index URL that carries credentials (``user:pw@``): that one travels in the
+        installer's environment, never on its command line (which ``ps`` shows every user)."""
+        names = {"uv": ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL"), "virtualenv": ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")}
+        index_var, extra_var = names["uv" if self.backend == "uv" else "virtualenv"]
+        env = tool_env()
+        argv: list[str] = []
+        extras: list[str] = []
+        items = list(args)
+        i = 0
+        while i < len(items):
+            flag = items[i]
+            if flag in ("--index-url", "--extra-index-url", "-i") and i + 1 < len(items) and "@" in items[i + 1]:
+                url = items[i + 1]
+                if urllib.parse.urlsplit(url).password is not None or urllib.parse.urlsplit(url).username:
+                    if flag == "--extra-index-url":
+                        extras.append(url)
+                    else:
+                        env[index_var] = url
+                    i += 2
+                    continue
+            argv.append(flag)
+            i += 1
+        if extras:
+            env[extra_var] = " ".join(extras)
+        return argv, env
 
     def run_python(self, code: str, *, what: str, fix: str | None = None) -> str:
         return run([str(self.python), "-c", code], env=tool_env(), what=what, fix=fix).stdout
