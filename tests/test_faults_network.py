@@ -229,3 +229,54 @@ def test_upload_credentials_never_reach_twines_command_line(tmp_path):
             publish.upload(index, "demo", [wheel])
     assert not found, found
     assert "pw-twine-s3cret" not in str(exc.value)
+
+
+_SEAL = """
+import os, socket
+_LOG = os.environ["JUNIPER_SEAL_LOG"]
+_connect = socket.socket.connect
+
+def _sealed(self, address):
+    host = address[0] if isinstance(address, tuple) else str(address)
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not (
+        str(host).startswith("127.") or host in ("::1", "localhost")
+    ):
+        with open(_LOG, "a", encoding="utf-8") as log:
+            log.write(f"{host}\\n")
+        raise OSError(101, "outbound connections are sealed off in this test")
+    return _connect(self, address)
+
+socket.socket.connect = _sealed
+"""
+
+
+def test_every_task_in_sandbox_mode_stays_on_this_machine(tmp_path):
+    """Rule 7: with --sandbox no task reaches for a real index or GitHub; an outbound connection to any address that
+    is not loopback is impossible in these runs, and none is attempted (the log stays empty)."""
+    from conftest import run_task
+
+    (tmp_path / "sitecustomize.py").write_text(_SEAL, encoding="utf-8")
+    log = tmp_path / "attempts.log"
+    env = {
+        "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "JUNIPER_SEAL_LOG": str(log),
+        "GITHUB_TOKEN": "",
+    }
+    runs = [
+        ("status", "--sandbox"),
+        ("check", "--sandbox"),
+        ("graph", "--sandbox"),
+        ("detect", "--sandbox"),
+        ("bump", "--sandbox", "--package", "juniper-data", "--part", "patch", "--dry-run"),
+        ("release", "--sandbox", "--package", "juniper-data-client"),
+        ("release-train", "--sandbox"),
+        ("propose", "--sandbox", "--package", "juniper-data-client", "--part", "patch", "--draft-notes"),
+        ("workflows", "--check", "--sandbox"),
+    ]
+    for args in runs:
+        proc = run_task(*args, env=env)
+        assert "Traceback" not in proc.stderr, (args, proc.stderr)
+        assert not log.exists(), (args, log.read_text(encoding="utf-8"))
+    refused = run_task("release", "--sandbox", "--package", "juniper-data-client", "--execute", "--yes", env=env)
+    assert refused.returncode == 2 and "would send the stand-in to the real indexes" in refused.stderr
+    assert not log.exists()

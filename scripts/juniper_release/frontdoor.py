@@ -125,6 +125,19 @@ def target(
     return Target(registry, ws)
 
 
+def sealed(t: Target, execute: bool, what: str) -> bool:
+    """The sandbox is sealed off from real services: a dry run on it asks no network (``offline``, returned True),
+    and ``--execute`` is refused, since it would publish the stand-in to the real indexes and GitHub."""
+    if not t.sandbox:
+        return False
+    if execute:
+        raise JuniperError(
+            f"{what} --execute with --sandbox would send the stand-in to the real indexes and GitHub",
+            f"rehearse it instead: `{suggest('invoke rehearse --sandbox')}` (local indexes and a local GitHub)",
+        )
+    return True
+
+
 def rehearsal_target(
     workspace: str | Path | None = None,
     *,

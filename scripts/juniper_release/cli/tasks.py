@@ -18,7 +18,7 @@ from invoke.exceptions import Exit
 from juniper_release.cli import repo_tasks
 from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required
 from juniper_release.cli.flags import task
-from juniper_release.frontdoor import HELP
+from juniper_release.frontdoor import HELP, sealed
 
 # ----------------------------------------------------------------------------------------------- ecosystem
 
@@ -271,8 +271,9 @@ def release(
     from juniper_release.release.package import release as run_release
 
     name = required(package, "--package")
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, offline=offline)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    offline = sealed(t, execute, "release") or offline
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, offline=offline)
     run_release(t.registry, t.workspace, name, opts)
     next_step(f"invoke release --package {name} --execute" if not execute else f"invoke status --package {name}")
 
@@ -310,8 +311,9 @@ def release_train(
     from juniper_release.release.options import Options
     from juniper_release.release.train import release_train as run_train
 
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues, offline)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    offline = sealed(t, execute, "release-train") or offline
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues, offline)
     if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
         opts.out = lambda line: print(line, file=sys.stderr, flush=True)
     run_train(t.registry, t.workspace, opts, package, fmt=output_format(json=json), emit=print)
@@ -345,6 +347,7 @@ def propose(
     from juniper_release.release.propose import run as run_propose
 
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    sealed(t, execute, "propose")
     # What detect selects, with its evidence and proposed bump; --package narrows it, --part overrides the bump.
     detected, evidence, conflicts = selection(collect(t.registry, t.workspace, package, sandbox=t.sandbox))
     names = [p.name for p in t.registry.select(package)] if package else list(detected)

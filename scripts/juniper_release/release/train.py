@@ -32,6 +32,7 @@ from juniper_release.ecosystem.status import State
 from juniper_release.errors import EXIT_FINDINGS, JuniperError, suggest
 from juniper_release.github.forge import GitHub, PendingApproval
 from juniper_release.gitops import Git
+from juniper_release.offline import is_offline, offline
 from juniper_release.release import publish
 from juniper_release.release.context import remote_refs, target_index
 from juniper_release.release.journal import Journal, journal_path
@@ -172,8 +173,9 @@ class TrainPlan:
 
 
 def _collect_states(registry: Registry, workspace: Path) -> dict[str, status.StatusRow]:
-    """package -> its row of the status matrix."""
-    return {row.package: row for row in status.collect(registry, workspace, warn=lambda m: print(m, file=sys.stderr))}
+    """package -> its row of the status matrix (offline: the tags stand in for the indexes, as in the sandbox)."""
+    rows = status.collect(registry, workspace, warn=lambda m: print(m, file=sys.stderr), query_indexes=not is_offline())
+    return {row.package: row for row in rows}
 
 
 def _released_in_reality(registry: Registry, workspace: Path, name: str, version: str) -> bool:
@@ -296,7 +298,8 @@ def release_train(
         # The journal lock comes before the plan: a second train on this workspace waits for the first (or refuses,
         # naming its PID), then plans from what the first one did.
         with Journal(workspace).locked(opts.out) if opts.execute else nullcontext():
-            plan = plan_train(registry, workspace, packages)
+            with offline(opts.offline):  # --offline (and a sealed sandbox) plans from the tags, asking no index
+                plan = plan_train(registry, workspace, packages)
             opts.out(plan.render_plan())
             _release_train(registry, workspace, opts, plan, forge=forge)
     except KeyboardInterrupt as exc:
