@@ -280,3 +280,19 @@ def test_every_task_in_sandbox_mode_stays_on_this_machine(tmp_path):
     refused = run_task("release", "--sandbox", "--package", "juniper-data-client", "--execute", "--yes", env=env)
     assert refused.returncode == 2 and "would send the stand-in to the real indexes" in refused.stderr
     assert not log.exists()
+
+
+def test_a_user_name_token_in_a_url_and_a_broken_pypirc_never_show_the_secret(tmp_path):
+    from juniper_release.errors import JuniperError
+    from juniper_release.release import publish
+    from juniper_release.secrets import redact
+
+    assert "tok-abc123secret" not in redact("warning: https://tok-abc123secret@index.example/simple/ is slow")
+    assert "tok-abc123secret" not in redact("https://user:tok-abc123secret@index.example/simple/")
+    pypirc = tmp_path / ".pypirc"
+    pypirc.write_text("password = pypi-tok-in-a-broken-pypirc\n[testpypi]\n", encoding="utf-8")
+    index = Index("testpypi", "https://test.pypi.invalid/legacy/", "https://test.pypi.invalid/simple/")
+    with pytest.raises(JuniperError) as exc:
+        publish.credentials(index, env={}, pypirc=pypirc)
+    text = str(exc.value)
+    assert "not a valid .pypirc (line 1)" in text and "pypi-tok-in-a-broken-pypirc" not in text and "\n" not in text

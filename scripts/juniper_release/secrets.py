@@ -250,6 +250,8 @@ SECRET_ENV_VARS = (
 """Environment variables whose values are secrets wherever they appear."""
 REDACTED = "***"
 _URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+):[^@\s/]+@")
+_URL_USER_TOKEN = re.compile(r"(https?://)[^/\s:@]+@")
+"""An http(s) URL whose user-info is a single token (``https://TOKEN@host/``): the token is the secret."""
 _MIN_SECRET_LENGTH = 4
 
 _registered: set[str] = set()
@@ -270,4 +272,5 @@ def redact(text: str, env: Mapping[str, str] | None = None) -> str:
         text = text.replace(secret, REDACTED)
     for pattern, _ in TOKEN_PATTERNS:
         text = pattern.sub(REDACTED, text)
-    return _URL_CREDENTIALS.sub(rf"\1:{REDACTED}@", text)
+    text = _URL_CREDENTIALS.sub(rf"\1:{REDACTED}@", text)
+    return _URL_USER_TOKEN.sub(rf"\1{REDACTED}@", text)

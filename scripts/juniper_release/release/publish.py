@@ -65,7 +65,16 @@ def credentials(index: Index, env: Mapping[str, str] | None = None, pypirc: Path
         path = pypirc or Path(env.get("HOME", str(Path.home()))) / ".pypirc"
         parser = configparser.ConfigParser(interpolation=None)
         if path.is_file():
-            parser.read(path, encoding="utf-8")
+            try:
+                parser.read(path, encoding="utf-8")
+            except (configparser.Error, UnicodeDecodeError) as exc:
+                # One line, and never a value of the file (its passwords): only where it broke.
+                lineno = getattr(exc, "lineno", None)
+                where = f" (line {lineno})" if isinstance(lineno, int) else ""
+                raise PublishError(
+                    f"{path} is not a valid .pypirc{where}: {type(exc).__name__}",
+                    f"fix {path}: [{index.name}] on its own line, then `username = ...` and `password = ...` lines",
+                ) from None
         if parser.has_option(index.name, "password"):
             creds = Credentials(
                 parser.get(index.name, "username", fallback="__token__"),
