@@ -128,3 +128,14 @@ def test_check_and_status_tables_colour_their_severity_and_state_only_on_a_termi
     monkeypatch.delenv("NO_COLOR")
     monkeypatch.setattr("sys.stdout", io.StringIO())
     assert "\x1b[" not in checks.render(findings) + status.render(rows) + Gate("tag", False, "x", "y").line()
+
+
+def test_a_wide_table_drops_its_least_important_columns_first_and_says_so():
+    from juniper_release.output import table
+
+    rows = [{"package": "p" * 20, "layer": 0, "detail": "d" * 40, "extra": "e" * 30, "state": "UP_TO_DATE"}]
+    text = table(rows, width=80, expendable=("extra", "detail", "layer"))
+    header = text.splitlines()[0]
+    assert "extra" not in header and "detail" in header and "layer" in header  # only as many as needed go
+    assert text.splitlines()[-1] == "(hidden to fit 80 columns: extra; --json shows every column)"
+    assert "(hidden" not in table(rows, width=200, expendable=("extra",))

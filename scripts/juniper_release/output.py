@@ -40,14 +40,17 @@ def table(
     columns: Sequence[str] | None = None,
     width: int | None = None,
     painted: str | None = None,
+    expendable: Sequence[str] = (),
 ) -> str:
     """An aligned plain-text table with a header row; the last column (messages) is wrapped to ``width``
     (default: :func:`terminal_width`), continuation lines indented under it. The cells of column ``painted`` (a
-    severity or state) are coloured by their value (:func:`paint`)."""
+    severity or state) are coloured by their value (:func:`paint`). When the table is wider than ``width``, the
+    ``expendable`` columns go first, least important first, and a line under the table names them."""
     if not rows:
         return "(nothing to show)"
     width = terminal_width() if width is None else width
-    cols = list(columns or rows[0].keys())
+    cols = _fitting(rows, list(columns or rows[0].keys()), width, expendable)
+    hidden = [c for c in (columns or rows[0].keys()) if c not in cols]
     cells = [[_cell(row.get(c)) for c in cols] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
     indent = sum(w + 2 for w in widths[:-1])
@@ -62,7 +65,20 @@ def table(
             shown[at] = paint(shown[at], r[at])
         lines.append("  ".join(shown).rstrip())
         lines += [" " * indent + more for more in last[1:]]
+    if hidden:
+        lines.append(f"(hidden to fit {width} columns: {', '.join(hidden)}; --json shows every column)")
     return "\n".join(lines)
+
+
+def _fitting(rows: Sequence[Mapping[str, Any]], cols: list[str], width: int, expendable: Sequence[str]) -> list[str]:
+    """``cols`` without the first ``expendable`` ones, until the table fits ``width`` (or none is left to drop)."""
+    for name in [*expendable, None]:
+        widths = [max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in cols]
+        if sum(w + 2 for w in widths) - 2 <= width or name is None:
+            return cols
+        if name in cols:
+            cols = [c for c in cols if c != name]
+    return cols
 
 
 _COLOURS = {

@@ -353,7 +353,9 @@ def render(rows: Sequence[StatusRow], fmt: str = "table") -> str:
         text += ("\n\n**Anomalies**\n\n" + "\n".join(notes)) if notes else ""
         text += ("\n\n**Unknown**\n\n" + "\n".join(unknown)) if unknown else ""
         return text + ("\n\n**Warnings**\n\n" + "\n".join(warned) if warned else "")
-    text = report.table(data, COLUMNS, painted="state")
+    # Least important first: what an index or the module says is in the reasons when it matters.
+    drop = ("testpypi_version", "module_version", "commits_since_tag", "layer")
+    text = report.table(data, COLUMNS, painted="state", expendable=drop)
     text += ("\n\nanomalies:\n" + "\n".join(notes)) if notes else ""
     text += ("\n\nunknown:\n" + "\n".join(unknown)) if unknown else ""
     return text + ("\n\nwarnings:\n" + "\n".join(warned) if warned else "")
