@@ -134,8 +134,8 @@ def test_a_wide_table_drops_its_least_important_columns_first_and_says_so():
     from juniper_release.output import table
 
     rows = [{"package": "p" * 20, "layer": 0, "detail": "d" * 40, "extra": "e" * 30, "state": "UP_TO_DATE"}]
-    text = table(rows, width=80, expendable=("extra", "detail", "layer"))
+    text = table(rows, width=90, expendable=("extra", "detail", "layer"))
     header = text.splitlines()[0]
     assert "extra" not in header and "detail" in header and "layer" in header  # only as many as needed go
-    assert text.splitlines()[-1] == "(hidden to fit 80 columns: extra; --json shows every column)"
+    assert text.splitlines()[-1] == "(hidden to fit 90 columns: extra; --json shows every column)"
     assert "(hidden" not in table(rows, width=200, expendable=("extra",))

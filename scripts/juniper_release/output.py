@@ -48,8 +48,10 @@ def table(
     ``expendable`` columns go first, least important first, and a line under the table names them."""
     if not rows:
         return "(nothing to show)"
+    # Columns are dropped only to fit a terminal (or an asked width): a log or a pipe keeps every column.
+    drop = expendable if width is not None or sys.stdout.isatty() else ()
     width = terminal_width() if width is None else width
-    cols = _fitting(rows, list(columns or rows[0].keys()), width, expendable)
+    cols = _fitting(rows, list(columns or rows[0].keys()), width, drop)
     hidden = [c for c in (columns or rows[0].keys()) if c not in cols]
     cells = [[_cell(row.get(c)) for c in cols] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(cols)]
