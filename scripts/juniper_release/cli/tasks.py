@@ -271,9 +271,9 @@ def release(
     from juniper_release.release.package import release as run_release
 
     name = required(package, "--package")
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
-    offline = sealed(t, execute, "release") or offline
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, offline=offline)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    opts.offline = sealed(t, execute, "release") or offline
     run_release(t.registry, t.workspace, name, opts)
     next_step(f"invoke release --package {name} --execute" if not execute else f"invoke status --package {name}")
 
@@ -311,9 +311,9 @@ def release_train(
     from juniper_release.release.options import Options
     from juniper_release.release.train import release_train as run_train
 
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
-    offline = sealed(t, execute, "release-train") or offline
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues, offline)
+    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    opts.offline = sealed(t, execute, "release-train") or offline
     if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
         opts.out = lambda line: print(line, file=sys.stderr, flush=True)
     run_train(t.registry, t.workspace, opts, package, fmt=output_format(json=json), emit=print)
