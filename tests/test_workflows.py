@@ -650,7 +650,7 @@ def test_check_reports_exactly_the_missing_or_drifted_packages(
     assert git(eco.checkout("juniper-data"), "rev-parse", "HEAD") == head
     clean = invoke("--check", "--workspace", ws)
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "drifted" not in clean.stdout and "missing" not in clean.stdout
+    assert " drifted " not in clean.stdout.replace("files drifted", "") and "missing" not in clean.stdout
 
     # now break exactly two packages: one edited by hand, one deleted
     edited = eco.checkout("juniper-cascor-client") / registry.publish_workflow
@@ -660,6 +660,10 @@ def test_check_reports_exactly_the_missing_or_drifted_packages(
     again = invoke("--check", "--workspace", ws, "--package", "juniper-cascor-client,juniper-data")
     assert again.returncode == 1
     assert "== juniper-cascor-client: publish.yml drifted" in again.stdout and "juniper-ml" not in again.stdout
+    # the digest comes first, and --stat prints it alone
+    assert again.stdout.index("files drifted") < again.stdout.index("== juniper-cascor-client")
+    stat = invoke("--check", "--stat", "--workspace", ws, "--package", "juniper-cascor-client")
+    assert "files drifted" in stat.stdout and "== juniper-cascor-client" not in stat.stdout and stat.returncode == 1
     assert "-    types: [published, created]\n+    types: [published]" in again.stdout
 
 

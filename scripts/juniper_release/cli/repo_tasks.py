@@ -20,7 +20,8 @@ from juniper_release.frontdoor import HELP
 @task(
     auto_shortflags=False,  # -w means --workspace everywhere else; --write gets no short form
     help={
-        "check": "print a unified diff per repo whose workflows drift or are missing; exit 1 if any",
+        "check": "a digest per repository (files drifted, lines added and removed), then the diffs; exit 1 if any",
+        "stat": "with --check: the digest alone, no diffs",
         "write": "write the rendered workflows into the checkouts (never commits)",
         "package": "only these packages (comma list; default: all)",
         **_TARGET_HELP,
@@ -37,6 +38,7 @@ def workflows(
     registry: str | None = None,
     layout: str | None = None,
     defects: str = "",
+    stat: bool = False,
 ) -> None:
     """Render each package's publish and validate workflows from the template: --check (diff) or --write."""
     from juniper_release.frontdoor import target
@@ -45,8 +47,11 @@ def workflows(
     wf.check_flags(check=check, write=write, sandbox=sandbox)
     tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
     chosen = tgt.registry.select(package)
-    run = wf.run_write if write else wf.run_check
-    if code := run(tgt.registry, tgt.workspace, chosen):
+    if write:
+        code = wf.run_write(tgt.registry, tgt.workspace, chosen)
+    else:
+        code = wf.run_check(tgt.registry, tgt.workspace, chosen, stat=stat, sandbox=tgt.sandbox)
+    if code:
         raise Exit(code=code)
 
 

@@ -280,6 +280,22 @@ def summary_rows(drifts: Sequence[Drift]) -> list[dict[str, str]]:
     return list(rows.values())
 
 
+def stat_rows(drifts: Sequence[Drift]) -> list[dict[str, Any]]:
+    """The digest first: per repository (its first package), how many files drift and the lines added and removed."""
+    rows: dict[str, dict[str, Any]] = {}
+    for d in drifts:
+        row = rows.setdefault(d.package, {"package": d.package, "files drifted": 0, "added": 0, "removed": 0})
+        if d.status == "ok":
+            continue
+        row["files drifted"] += 1
+        for line in d.diff.splitlines():
+            if line.startswith("+") and not line.startswith("+++"):
+                row["added"] += 1
+            elif line.startswith("-") and not line.startswith("---"):
+                row["removed"] += 1
+    return list(rows.values())
+
+
 def check_report(drifts: Sequence[Drift]) -> str:
     """The per-repo diffs of every missing or drifted workflow (empty when all match)."""
     parts: list[str] = []
@@ -325,19 +341,28 @@ def run_check(
     packages: Sequence[Package],
     out: Callable[[str], None] = emit,
     err: Callable[[str], None] = _stderr,
+    *,
+    stat: bool = False,
+    sandbox: bool = False,
 ) -> int:
-    """Print the diffs and the summary table; EXIT_FINDINGS (with the fix on ``err``) when any workflow drifts."""
+    """The digest first (per repository: files drifted, lines added and removed, and each file's status), then the
+    diffs (``stat``: the digest alone); EXIT_FINDINGS (with the fix on ``err``) when any workflow drifts."""
     drifts = check(registry, workspace, packages)
-    diff = check_report(drifts)
-    if diff:
-        out(diff)
+    out(table(stat_rows(drifts)))
     out(table(summary_rows(drifts)))
+    diff = check_report(drifts)
+    if diff and not stat:
+        out(diff)
     stale = drifted_packages(drifts)
     if not stale:
         return EXIT_OK
-    err(
-        f"workflows drift in {', '.join(stale)}. Fix: run `{suggest('invoke workflows --write')}` and commit in each repo"
+    # The fix names --write, never the --check just run; the shared sandbox is written only through a copy.
+    fix = (
+        "run `invoke workflows --write --workspace DIR` on a copy of the sandbox (the shared sandbox is never written)"
+        if sandbox
+        else f"run `{suggest('invoke workflows --write')}` and commit in each repo"
     )
+    err(f"workflows drift in {', '.join(stale)}. Fix: {fix}")
     return EXIT_FINDINGS
 
 
