@@ -105,7 +105,7 @@ def test_train_releases_layer_by_layer_survives_a_killed_index_and_resumes(reg, 
 
     with pytest.raises(
         TrainHalted,
-        match=r"halted juniper-(data|cascor): .*step 'upload pypi' (failed|could not be checked).*held juniper-ml.*"
+        match=r"(?s)halted juniper-(data|cascor): .*step 'upload pypi' (failed|could not be checked).*held juniper-ml.*"
         r"re-run to resume",
     ):
         release_train(
@@ -240,7 +240,7 @@ def test_front_door_json_keeps_stdout_valid_json_when_a_gate_fails(index_env, ma
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     row = next(r for r in json.loads(proc.stdout)["packages"] if r["package"] == name)
     assert row["outcome"] == "halted" and "verified at this commit" in row["reason"]
-    assert f"error: the release train stopped 1 package(s): halted {name}:" in proc.stderr
+    assert f"error: the release train stopped 1 package(s):\n  halted {name}:" in proc.stderr
     assert "[FAIL] verified at this commit" in proc.stderr
     assert not Git(eco.checkout(name)).tag_exists("v0.4.1")
 

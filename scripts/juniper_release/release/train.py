@@ -74,9 +74,16 @@ STOPPED = {Outcome.HALTED, Outcome.HELD, Outcome.PENDING_APPROVAL}
 
 
 class TrainHalted(JuniperError):
-    """Some packages were halted or held; the others went ahead. Exits 1 like every finding."""
+    """Some packages were halted or held; the others went ahead. Exits 1 like every finding. Its message keeps one
+    line per package (every other error is one line)."""
 
     exit_code = EXIT_FINDINGS
+
+    def __init__(self, what: str, fix: str | None = None) -> None:
+        super().__init__(what, fix)
+        self.what = "\n".join(
+            "  " * line.startswith("  ") + " ".join(line.split()) for line in what.strip().splitlines()
+        )
 
 
 @dataclass
@@ -337,9 +344,11 @@ def _raise_if_stopped(plan: TrainPlan, out: Out) -> None:
             + ". Approve the run(s), then re-run the same command: the train resumes"
         )
         return
+    # One line per package, not one 900-character line.
     raise TrainHalted(
-        f"the release train stopped {len(stopped)} package(s): "
-        + "; ".join([*(f"halted {h}" for h in halted), *(f"held {h}" for h in held)]),
+        f"the release train stopped {len(stopped)} package(s):\n"
+        + "\n".join([*(f"  halted {h}" for h in halted), *(f"  held {h}" for h in held)])
+        + "\n ",
         "fix what each reason says, then re-run to resume",
     )
 
