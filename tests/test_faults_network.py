@@ -296,3 +296,14 @@ def test_a_user_name_token_in_a_url_and_a_broken_pypirc_never_show_the_secret(tm
         publish.credentials(index, env={}, pypirc=pypirc)
     text = str(exc.value)
     assert "not a valid .pypirc (line 1)" in text and "pypi-tok-in-a-broken-pypirc" not in text and "\n" not in text
+
+
+def test_a_json_answer_without_a_files_list_is_no_project_page():
+    def answer(h: http.server.BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+        h.end_headers()
+        h.wfile.write(b'{"message": "Service Unavailable"}')
+
+    with serve(answer) as url, pytest.raises(indexes.IndexUnreachable, match=r"did not answer with a simple-API"):
+        indexes.project_listing(_index(url), "demo", timeout=5)

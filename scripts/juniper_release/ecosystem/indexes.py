@@ -163,6 +163,8 @@ def project_listing(index: Index, project: str, timeout: float = DEFAULT_TIMEOUT
     if "json" in ctype:
         try:
             data = json.loads(body)
+            if not isinstance(data.get("files"), list):  # {"message": ...} from a proxy is no project page
+                raise ValueError("no files list")
             files = [str(f.get("filename", "")) for f in data.get("files", [])]
             sha256 = {
                 str(f.get("filename", "")): str(f["hashes"]["sha256"]).lower()

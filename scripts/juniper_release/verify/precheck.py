@@ -16,6 +16,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from juniper_release import netio
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.verify.build import BuildResult, wheel_extras, wheel_metadata, wheel_requirements
 from juniper_release.verify.envs import CudaTorchError, VerifyError, _local_torch_wheel, pip_find_links, torch_plan
@@ -154,9 +155,8 @@ def _check_cpu_torch_exists(registry: Registry, pkg: Package, python_full: str) 
 def _index_lacks_cpu_torch(index: str, version: str, tag: str) -> str | None:
     """Why ``index`` has no CPU torch ``version`` for ``tag``, or None when its project page lists one."""
     url = index.rstrip("/") + "/torch/"
-    try:
-        with urllib.request.urlopen(url, timeout=20) as response:
-            page = response.read().decode("utf-8", "replace")
+    try:  # bounded in time and size like every other read (netio)
+        page = netio.read(urllib.request.Request(url), 20).body.decode("utf-8", "replace")
     except (OSError, ValueError) as exc:
         return f"the index {url} is unreachable: {getattr(exc, 'reason', exc)}"
     wanted = f"torch-{version}+cpu-{tag}-"
