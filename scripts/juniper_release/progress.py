@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
@@ -64,6 +64,8 @@ class Board:
 
     ``expected`` holds each package's duration from the last run (seconds); ``jobs`` how many run at once (the ETA
     divides the remaining work by it). ``console`` forces a rich console (tests use ``force_terminal=True``).
+    Without a terminal, log lines go to ``out`` (default: ``stream``, else stderr). The live display is always on
+    ``stream`` (default stderr), never stdout unless asked.
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class Board:
         verbosity: int = NORMAL,
         stream: TextIO | None = None,
         console: Console | None = None,
+        out: Callable[[str], None] | None = None,
     ) -> None:
         self.title = title
         self.lines = {n: _Line() for n in names}
@@ -83,6 +86,7 @@ class Board:
         self.jobs = max(1, jobs)
         self.verbosity = verbosity
         self.stream = stream
+        self.out = out
         self.started = time.monotonic()
         self._lock = threading.RLock()
         self._console = console
@@ -127,7 +131,7 @@ class Board:
             left.append(max(0.0, self.expected[name] - line.elapsed(now)))
         if not left:
             return 0.0
-        return max(max(left), sum(left) / min(self.jobs, len(left)))
+        return max(*left, sum(left) / min(self.jobs, len(left)))
 
     # ------------------------------------------------------------------------------------------ output
 
@@ -141,7 +145,10 @@ class Board:
                 if self.verbosity >= VERBOSE or important:
                     self._live.console.print(message, markup=False, highlight=False, soft_wrap=True)
                 return
-        print(message, file=self.stream or sys.stderr, flush=True)
+        if self.out is not None:
+            self.out(message)
+        else:
+            print(message, file=self.stream or sys.stderr, flush=True)
 
     def verbose(self, message: str) -> None:
         """A line shown only with ``-v`` (every command, every step table)."""
@@ -196,9 +203,7 @@ class Board:
             self._live.start()
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         live, self._live = self._live, None
         if live is not None:
             live.update(self.renderable())
