@@ -91,6 +91,9 @@ class Board:
         self._lock = threading.RLock()
         self._console = console
         self.live = console is not None or live_enabled(stream or sys.stderr)
+        self.detail: Callable[[str], str | None] | None = None
+        """Asked at each redraw for the current sub-phase of a package whose line is in ``verify`` (its install
+        phase: env, install, smoke), which moves without a log line."""
         self._live: Live | None = None
 
     # ------------------------------------------------------------------------------------------ state
@@ -177,7 +180,10 @@ class Board:
             for name, line in self.lines.items():
                 colour = FINISHED.get(line.phase.split(":", 1)[0])
                 style = colour or ("bold" if line.started is not None else "dim")
-                grid.add_row(name, f"[{style}]{line.phase}[/]", fmt_seconds(line.elapsed(now)) if line.started else "")
+                phase = line.phase
+                if phase.startswith("verify") and self.detail is not None and (sub := self.detail(name)):
+                    phase = f"verify: {sub}"
+                grid.add_row(name, f"[{style}]{phase}[/]", fmt_seconds(line.elapsed(now)) if line.started else "")
         return grid
 
     def refresh(self) -> None:

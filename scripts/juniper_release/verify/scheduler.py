@@ -173,6 +173,7 @@ def _verify_all(
     keys = {n: source_key(registry, registry.get(n), workspace) for n in sorted(plan.needed)}
     chosen = {n: (pythons or {}).get(n) or default_python(registry.get(n), workspace, python) for n in plan.selected}
     results = {n: PackageResult(n, python=chosen[n] or "") for n in plan.selected}
+    board.detail = lambda n: results[n].phase if n in results else None
     run_ = _Run(registry, workspace, keys, results, chosen, python, log=say, board=board)
     with board, commands.tracing(board.log if verbosity >= VERBOSE else None):
         to_build = _reuse_builds(run_, plan, force)
