@@ -9,6 +9,7 @@
 #     "pypiserver[passlib]>=2.3",
 #     "pyyaml>=6",
 #     "readme_renderer[md]>=43",
+#     "rich>=13",
 #     "setuptools-scm>=9",
 #     "tomlkit>=0.13",
 #     "twine>=6",
@@ -90,6 +91,15 @@ def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespac
             action="store_true",
             help="also verify the dependents of a package that built but failed verification, against its wheel, "
             "instead of skipping them (independent packages are always verified)",
+        )
+        loud = parser.add_mutually_exclusive_group()
+        loud.add_argument("-q", "--quiet", action="store_true", help="print only the summary (no progress)")
+        loud.add_argument("-v", "--verbose", action="store_true", help="also print every command run")
+        parser.add_argument(
+            "--markdown",
+            metavar="PATH",
+            help="also write the summary table and the Mermaid dependency graph as Markdown to PATH (default: "
+            "append to $GITHUB_STEP_SUMMARY when it is set)",
         )
     opts = parser.parse_args(list(session.posargs))
     if opts.registry and registry_path(opts.registry).resolve() != REGISTRY.path.resolve():
@@ -197,7 +207,10 @@ def _verify(
 
     ``python`` is the session's own Python (``verify(<package>, <python>)``): it skips when the package excludes it.
     """
+    from juniper_release import summary
+    from juniper_release.ecosystem.graph import build_graph
     from juniper_release.frontdoor import target
+    from juniper_release.output import verbosity
     from juniper_release.verify.matrix import verify_pythons
     from juniper_release.verify.pythons import PythonNotAdmitted, check_request, choose_for_checkout
 
@@ -220,8 +233,16 @@ def _verify(
             except PythonNotAdmitted as exc:
                 session.skip(failure(exc))
         report = verify_pythons(
-            tgt.registry, tgt.workspace, packages, python=request, force=opts.force, keep_going=opts.keep_going
+            tgt.registry,
+            tgt.workspace,
+            packages,
+            python=request,
+            force=opts.force,
+            keep_going=opts.keep_going,
+            verbosity=verbosity(quiet=opts.quiet, verbose=opts.verbose),
         )
+        if where := summary.summary_path(opts.markdown):
+            summary.write(where, report.to_markdown(build_graph(tgt.registry, tgt.workspace).to_mermaid()))
     except JuniperError as exc:
         _fail(session, exc)
         return

@@ -85,8 +85,8 @@ def test_graph_task_prints_mermaid_and_dot(ecosystem):
     assert "release order: layer 0: juniper-cascor-client" in mermaid.stderr
     dot = run_task("graph", "--workspace", ws, "--format", "dot")
     assert dot.returncode == 0 and dot.stdout.startswith("digraph juniper {")
-    bad = run_task("graph", "--workspace", ws, "--format", "svg")
-    assert bad.returncode == 2 and "unknown graph format 'svg'" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run_task("graph", "--workspace", ws, "--format", "jpeg")
+    assert bad.returncode == 2 and "unknown graph format 'jpeg'" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_graph_task_fails_on_a_cycle(make_ecosystem):
@@ -96,11 +96,11 @@ def test_graph_task_fails_on_a_cycle(make_ecosystem):
 
 
 def test_unknown_format_is_refused_before_anything_is_read(ecosystem, registry):
-    with pytest.raises(JuniperError, match=r"unknown graph format 'svg'\. Fix: use --format mermaid or --format dot"):
-        check_format("svg")
+    with pytest.raises(JuniperError, match=r"unknown graph format 'jpeg'\. Fix: use --format mermaid, dot, svg, png"):
+        check_format("jpeg")
     graph = build_graph(registry, ecosystem.workspace)
     with pytest.raises(JuniperError, match="unknown graph format"):
-        graph.render("png")
+        graph.render("gif")
     assert graph.render("dot") == graph.to_dot() and graph.render("mermaid") == graph.to_mermaid()
     assert order_line(graph) == (
         "release order: layer 0: juniper-cascor-client, juniper-cascor-worker, juniper-data-client"
@@ -117,3 +117,42 @@ def test_an_extra_edge_changes_the_layers_and_says_which_extra(make_ecosystem, r
     assert "juniper-cascor declares layer 1 but its dependencies put it in layer 2" in message
     assert "juniper-data <0.7,>=0.6.0 through extra [juniper-data]" in message
     assert "Fix: set layer = 2 for juniper-cascor" in message
+
+
+def _bin_without_dot(tmp_path: Path) -> str:
+    """A PATH holding git alone (and no Graphviz): what a machine without ``dot`` looks like."""
+    import shutil
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    return str(bindir)
+
+
+def test_svg_and_png_are_drawn_by_graphviz(ecosystem, registry):
+    import shutil
+
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed (apt-get install graphviz)")
+    graph = build_graph(registry, ecosystem.workspace)
+    svg = graph.picture("svg").decode()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "juniper&#45;data&#45;client" in svg
+    assert graph.picture("png").startswith(b"\x89PNG")
+    drawn = run_task("graph", "--workspace", str(ecosystem.workspace), "--format", "svg")
+    assert drawn.returncode == 0, drawn.stderr
+    assert "<svg" in drawn.stdout and "juniper&#45;ml" in drawn.stdout
+
+
+def test_without_dot_svg_is_a_one_line_error_saying_how_to_install_it(ecosystem, registry, monkeypatch, tmp_path):
+    bindir = _bin_without_dot(tmp_path)
+    result = run_task("graph", "--workspace", str(ecosystem.workspace), "--format", "svg", env={"PATH": bindir})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    error = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert error == [
+        "error: --format svg needs Graphviz's `dot`, which is not on PATH. Fix: install Graphviz (`apt-get install "
+        "graphviz`, `brew install graphviz`), or use --format mermaid or dot"
+    ]
+    assert result.stdout == ""
+    monkeypatch.setenv("PATH", bindir)
+    with pytest.raises(JuniperError, match="needs Graphviz's `dot`"):
+        build_graph(registry, ecosystem.workspace).picture("png")

@@ -240,7 +240,7 @@ def test_front_door_json_keeps_stdout_valid_json_when_a_gate_fails(index_env, ma
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     row = next(r for r in json.loads(proc.stdout)["packages"] if r["package"] == name)
     assert row["outcome"] == "halted" and "verified at this commit" in row["reason"]
-    assert f"error: the release train stopped 1 package(s):\n  halted {name}:" in proc.stderr
+    assert f"error: the release train stopped 1 package(s): halted {name}:" in proc.stderr
     assert "[FAIL] verified at this commit" in proc.stderr
     assert not Git(eco.checkout(name)).tag_exists("v0.4.1")
 

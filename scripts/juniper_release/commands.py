@@ -3,10 +3,11 @@ raised."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from juniper_release.errors import CommandError
@@ -17,6 +18,23 @@ from juniper_release.secrets import redact
 def display(cmd: Sequence[str | Path]) -> str:
     """A copy-pasteable, redacted rendering of a command."""
     return redact(shlex.join(str(c) for c in cmd))
+
+
+_TRACERS: list[Callable[[str], None]] = []
+"""Who is told of every command run (``-v``): see :func:`tracing`."""
+
+
+@contextlib.contextmanager
+def tracing(say: Callable[[str], None] | None) -> Iterator[None]:
+    """Within the block, every command :func:`run` starts is shown (redacted) on ``say`` (None: nothing)."""
+    if say is None:
+        yield
+        return
+    _TRACERS.append(say)
+    try:
+        yield
+    finally:
+        _TRACERS.remove(say)
 
 
 def run(
@@ -33,6 +51,8 @@ def run(
     thread after an interruption nothing starts (:func:`interrupts.refuse_new_command`)."""
     argv = [str(c) for c in cmd]
     refuse_new_command(what or display(argv))
+    for say in list(_TRACERS):
+        say(f"$ {display(argv)}" + (f"  (in {cwd})" if cwd else ""))
     full_env = None if env is None else {**os.environ, **env}
     try:
         proc = subprocess.run(

@@ -84,23 +84,73 @@ def _fitting(rows: Sequence[Mapping[str, Any]], cols: list[str], width: int, exp
 
 
 _COLOURS = {
-    **dict.fromkeys(("ok", "passed", "done", "UP_TO_DATE"), "32"),
-    "warning": "33",
-    "would": "36",
-    **dict.fromkeys(("failed", "FAIL", "error", "ANOMALY", "UNKNOWN"), "31"),
+    **dict.fromkeys(("ok", "passed", "done", "UP_TO_DATE", "cached", "released", "opened"), "32"),
+    **dict.fromkeys(("warning", "skipped", "held", "pending-approval"), "33"),
+    **dict.fromkeys(("would", "ready"), "36"),
+    **dict.fromkeys(("failed", "FAIL", "error", "ANOMALY", "UNKNOWN", "halted", "drifted", "missing"), "31"),
 }
 """Green for success, yellow for a warning, cyan for what a dry run would do, red for a failure or finding."""
 
 
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+"""Verbosity: ``-q`` prints only the summary, the default the progress, ``-v`` also every command and step table."""
+
+
+def verbosity(*, quiet: bool = False, verbose: bool = False) -> int:
+    """The verbosity ``-q``/``--quiet`` and ``-v``/``--verbose`` ask for (both at once is an error)."""
+    if quiet and verbose:
+        from juniper_release.errors import JuniperError
+
+        raise JuniperError("--quiet and --verbose contradict each other", "pass one of them")
+    return QUIET if quiet else VERBOSE if verbose else NORMAL
+
+
+def is_terminal(stream: TextIO | None = None) -> bool:
+    """The one rule for "a person is watching": ``stream`` is a terminal that is not ``TERM=dumb``.
+
+    CI logs and pipes are not terminals; they get plain lines."""
+    stream = stream or sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):  # a closed or odd stream
+        return False
+    return tty and os.environ.get("TERM", "") != "dumb"
+
+
 def colour_enabled(stream: TextIO | None = None) -> bool:
-    """Colour only on a terminal, and never when ``NO_COLOR`` is set (https://no-color.org)."""
-    return not os.environ.get("NO_COLOR") and (stream or sys.stdout).isatty()
+    """Colour only on a terminal (:func:`is_terminal`), and never when ``NO_COLOR`` is set (https://no-color.org)."""
+    return not os.environ.get("NO_COLOR") and is_terminal(stream)
+
+
+def live_enabled(stream: TextIO | None = None) -> bool:
+    """A live progress display (redrawn in place) only where colour is enabled, and never under CI (``CI`` set)."""
+    return colour_enabled(stream) and not os.environ.get("CI")
 
 
 def paint(text: str, outcome: str, stream: TextIO | None = None) -> str:
     """``text`` in the colour of ``outcome`` (green ok, yellow warning, red failed) when colour is enabled."""
-    code = _COLOURS.get(outcome.strip())
+    key = outcome.strip()
+    code = _COLOURS.get(key) or _COLOURS.get(key.split(" ", 1)[0].rstrip(":"))  # "failed (build)", "skipped: ..."
     return f"\x1b[{code}m{text}\x1b[0m" if code and colour_enabled(stream) else text
+
+
+_DIFF_COLOURS = (("+++", "1"), ("---", "1"), ("@@", "36"), ("+", "32"), ("-", "31"))
+
+
+def paint_diff(text: str, stream: TextIO | None = None) -> str:
+    """A unified diff with added lines green, removed lines red and hunk headers cyan, when colour is enabled."""
+    if not colour_enabled(stream):
+        return text
+    lines = []
+    for line in text.split("\n"):
+        code = next((c for prefix, c in _DIFF_COLOURS if line.startswith(prefix)), None)
+        lines.append(f"\x1b[{code}m{line}\x1b[0m" if code and line else line)
+    return "\n".join(lines)
+
+
+def bullets(head: str, items: Sequence[str]) -> str:
+    """A message about several packages: ``head`` then one indented line per item (never one 900-character line)."""
+    return head + "".join(f"\n  - {item}" for item in items)
 
 
 def markdown(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:

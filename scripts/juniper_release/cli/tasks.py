@@ -20,6 +20,11 @@ from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, require
 from juniper_release.cli.flags import task
 from juniper_release.frontdoor import HELP, sealed
 
+_LOUD_HELP = {
+    "quiet": "print only the summary (the outcome table); no progress",
+    "verbose": "also print every command run and every step (and, in a rehearsal, the per-package step tables)",
+}
+
 # ----------------------------------------------------------------------------------------------- ecosystem
 
 
@@ -44,7 +49,12 @@ def clone(
         print(f"{name}: {outcome}")
 
 
-@task(help={**_TARGET_HELP, "format": "mermaid (default) or dot"})
+@task(
+    help={
+        **_TARGET_HELP,
+        "format": "mermaid (default), dot, or a picture drawn by Graphviz: svg or png (to a file: > g.png)",
+    }
+)
 @guarded
 def graph(
     c: Context,
@@ -56,13 +66,16 @@ def graph(
     layout: str | None = None,
 ) -> None:
     """Print the dependency graph (Mermaid or DOT); a cycle or wrong layer is an error after the graph."""
-    from juniper_release.ecosystem.graph import build_graph, check_format, order_line
+    from juniper_release.ecosystem.graph import PICTURES, build_graph, check_format, order_line, write_picture
     from juniper_release.frontdoor import target
 
     check_format(format)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     g = build_graph(t.registry, t.workspace)
-    print(g.render(format))
+    if format in PICTURES:
+        write_picture(g.picture(format), format)
+    else:
+        print(g.render(format))
     g.check_layers()
     print(order_line(g), file=sys.stderr)
 
@@ -285,6 +298,9 @@ def release(
         "file_issues": "file one GitHub issue per halted package and version (updated when it halts again, closed "
         "once released)",
         **_RELEASE_HELP,
+        **_LOUD_HELP,
+        "markdown": "also write the outcome table and the Mermaid dependency graph as Markdown to PATH (default: "
+        "append to $GITHUB_STEP_SUMMARY when it is set)",
     }
 )
 @guarded
@@ -305,18 +321,32 @@ def release_train(
     defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
+    quiet: bool = False,
+    verbose: bool = False,
+    markdown: str | None = None,
 ) -> None:
     """Release every package that needs it, layer by layer, resumable from the journal (dry run unless --execute)."""
     from juniper_release.frontdoor import output_format, target
+    from juniper_release.output import verbosity
     from juniper_release.release.options import Options
     from juniper_release.release.train import release_train as run_train
+    from juniper_release.summary import summary_path
 
     opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues, offline)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     opts.offline = sealed(t, execute, "release-train") or offline
+    opts.verbosity = verbosity(quiet=quiet, verbose=verbose)
     if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
         opts.out = lambda line: print(line, file=sys.stderr, flush=True)
-    run_train(t.registry, t.workspace, opts, package, fmt=output_format(json=json), emit=print)
+    run_train(
+        t.registry,
+        t.workspace,
+        opts,
+        package,
+        fmt=output_format(json=json),
+        emit=print,
+        markdown=summary_path(markdown),
+    )
 
 
 @task(
@@ -326,6 +356,7 @@ def release_train(
         "part": "the bump: major, minor or patch",
         "draft_notes": "draft an empty CHANGELOG [Unreleased] from the commits (marked as drafted)",
         "execute": "push the branches and open the pull requests (default: a dry run that writes nothing)",
+        **_LOUD_HELP,
     }
 )
 @guarded
@@ -340,10 +371,13 @@ def propose(
     defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
+    quiet: bool = False,
+    verbose: bool = False,
 ) -> None:
     """Propose each release as a pull request: the bump commit on a release branch, and follow-ons for consumers."""
     from juniper_release.ecosystem.detect import collect, selection
     from juniper_release.frontdoor import target
+    from juniper_release.output import verbosity
     from juniper_release.release.propose import run as run_propose
 
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
@@ -360,6 +394,7 @@ def propose(
         execute_=execute,
         evidence=evidence,
         conflicts=conflicts,
+        verbosity=verbosity(quiet=quiet, verbose=verbose),
     )
     next_step(
         "review and merge the pull requests, `git pull --ff-only` in each checkout, then `invoke release-train "
@@ -386,6 +421,7 @@ def propose(
         "json": "print the train's outcome table as one JSON document {packages: [...]} (progress on stderr)",
         "flow": "pr: detect, propose, merge on protected branches, release what was merged, then prove a second run "
         "does nothing; direct (default): the laptop flow (bump, commit, push)",
+        **_LOUD_HELP,
     }
 )
 @guarded
@@ -403,9 +439,12 @@ def rehearse(
     defects: str | None = None,
     json: bool = False,
     flow: str = "direct",
+    quiet: bool = False,
+    verbose: bool = False,
 ) -> None:
     """Rehearse the whole release train against throwaway remotes, two local indexes and a local GitHub."""
     from juniper_release.frontdoor import rehearsal_target
+    from juniper_release.output import verbosity
     from juniper_release.release.options import parse_timeout
     from juniper_release.sandbox.rehearse import rehearse as run_rehearse
 
@@ -423,6 +462,7 @@ def rehearse(
         fmt="json" if json else "table",
         emit=print,
         flow=flow,
+        verbosity=verbosity(quiet=quiet, verbose=verbose),
     )
 
 

@@ -7,9 +7,13 @@ must agree with the registry. The release order is layer by layer, ties broken b
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -21,7 +25,10 @@ from juniper_release.errors import JuniperError
 
 # Marker environments the ecosystem supports; an edge counts if its marker holds in any of them.
 SUPPORTED_PYTHONS = PYTHON_CANDIDATES
-FORMATS = ("mermaid", "dot")
+FORMATS = ("mermaid", "dot", "svg", "png")
+PICTURES = ("svg", "png")
+"""The formats Graphviz's ``dot`` draws from :meth:`Graph.to_dot` (it must be installed)."""
+DOT_INSTALL = "install Graphviz (`apt-get install graphviz`, `brew install graphviz`), or use --format mermaid or dot"
 
 
 class CycleError(JuniperError):
@@ -201,9 +208,16 @@ class Graph:
         return [(repo if len(members) > 1 else None, members) for repo, members in groups.items()]
 
     def render(self, fmt: str) -> str:
-        """The graph in one of :data:`FORMATS`."""
+        """The graph as text: ``mermaid`` or ``dot`` (``svg`` and ``png`` are :meth:`picture`)."""
         check_format(fmt)
+        if fmt in PICTURES:
+            return self.picture(fmt).decode("utf-8") if fmt == "svg" else self.to_dot()
         return self.to_dot() if fmt == "dot" else self.to_mermaid()
+
+    def picture(self, fmt: str) -> bytes:
+        """The graph drawn by Graphviz (``dot -Tsvg`` or ``-Tpng``); without ``dot`` a one-line error says how to
+        install it."""
+        return draw(self.to_dot(), fmt)
 
     def to_dot(self) -> str:
         layers = self._shown_layers()
@@ -273,7 +287,32 @@ def diagnose(graph: Graph) -> list[Diagnosis]:
 def check_format(fmt: str) -> None:
     """``invoke graph --format`` is one of :data:`FORMATS`."""
     if fmt not in FORMATS:
-        raise JuniperError(f"unknown graph format {fmt!r}", "use --format mermaid or --format dot")
+        raise JuniperError(f"unknown graph format {fmt!r}", f"use --format {', '.join(FORMATS)}")
+
+
+def write_picture(data: bytes, fmt: str, stream: BinaryIO | None = None) -> None:
+    """Write a drawn graph to stdout (``stream``); a PNG is refused on a terminal (redirect it to a file)."""
+    out = stream or sys.stdout.buffer
+    if fmt == "png" and out.isatty():
+        raise JuniperError("--format png would print binary data on the terminal", "redirect it: > graph.png")
+    out.write(data)
+    out.flush()
+
+
+def draw(dot_source: str, fmt: str) -> bytes:
+    """``dot_source`` drawn as ``fmt`` (svg, png) by Graphviz's ``dot``; a one-line error when it is missing."""
+    if fmt not in PICTURES:
+        raise JuniperError(f"cannot draw the graph as {fmt!r}", f"use --format {' or '.join(PICTURES)}")
+    dot = shutil.which("dot")
+    if dot is None:
+        raise JuniperError(f"--format {fmt} needs Graphviz's `dot`, which is not on PATH", DOT_INSTALL)
+    proc = subprocess.run([dot, f"-T{fmt}"], input=dot_source.encode(), capture_output=True, check=False)
+    if proc.returncode != 0:
+        why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise JuniperError(
+            f"`dot -T{fmt}` failed (exit {proc.returncode}): {why[-1] if why else 'no output'}", DOT_INSTALL
+        )
+    return proc.stdout
 
 
 def order_line(graph: Graph) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from juniper_release.errors import JuniperError
+from juniper_release.output import NORMAL
 
 MODES = ("github", "twine")
 
@@ -34,6 +35,17 @@ class Options:
     direct_push: bool = False
     """The laptop flow for an unprotected repository: the release commits the bump and pushes the branch. Without it
     (the PR flow) the release tags what was merged on origin and never pushes a branch."""
+    verbosity: int = NORMAL
+    """``output.QUIET`` (``-q``: only the outcome table), ``NORMAL`` or ``VERBOSE`` (``-v``: also every command)."""
+    digest: bool = False
+    """A train's per-package step lines and step tables only with ``-v`` (the rehearsal: one outcome table)."""
+    progress: Callable[[str, str], None] | None = None
+    """Told of each package's phase (the live progress display); see :meth:`phase`."""
+
+    def phase(self, package: str, phase: str) -> None:
+        """``package`` entered ``phase`` (a release step's name, or an outcome): the progress display's line."""
+        if self.progress is not None:
+            self.progress(package, phase)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -95,6 +95,7 @@ class PackageRelease:
     def _walk(self, step: Step) -> StepRow:
         """One step: found done (recorded), would run (dry run), or run and recorded; its outcome printed."""
         ctx = self.ctx
+        ctx.opts.phase(ctx.pkg.name, step.name)
         command = redact(step.command(ctx))
         try:
             done = self._is_done(step)

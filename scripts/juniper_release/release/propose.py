@@ -30,10 +30,12 @@ from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
+from juniper_release import commands
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
+from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff
 from juniper_release.release.ceilings import escaped_ceilings
 from juniper_release.release.versioning import CHANGELOG, FileEdit, plan_bump, unreleased_notes
 
@@ -252,7 +254,7 @@ def render(proposals: Sequence[Proposal]) -> str:
             out.append(f"==== {kind} {change.repo}: {change.title} (branch {change.branch})")
             if change.refused:
                 out.append(f"refused: {change.refused}")
-            out.append(change.diff().rstrip("\n"))
+            out.append(paint_diff(change.diff().rstrip("\n")))
             out.append(f"---- PR body\n{change.body}")
     return "\n".join(out) + "\n"
 
@@ -314,20 +316,34 @@ def open_change(change: Change, forge: GitHub, base: str, say: Callable[[str], N
 
 
 def execute(
-    proposals: Sequence[Proposal], forge: GitHub, base: str, say: Callable[[str], None]
+    proposals: Sequence[Proposal],
+    forge: GitHub,
+    base: str,
+    say: Callable[[str], None],
+    progress: Callable[[str, str], None] | None = None,
 ) -> list[tuple[str, str, str]]:
-    """Push and open every change: (repo, title, outcome) rows; a follow-on cites its proposal's PR."""
+    """Push and open every change: (repo, title, outcome) rows; a follow-on cites its proposal's PR. ``progress``
+    is told of each branch's phase (``opening``, then the first word of its outcome)."""
     rows: list[tuple[str, str, str]] = []
+    tell = progress or (lambda _branch, _phase: None)
+
+    def opened(change: Change) -> str:
+        tell(change.branch, "opening")
+        outcome = open_change(change, forge, base, say)
+        tell(change.branch, "proposed" if outcome.startswith(("opened", "already open")) else outcome.split(":")[0])
+        return outcome
+
     for proposal in proposals:
-        outcome = open_change(proposal.change, forge, base, say)
+        outcome = opened(proposal.change)
         rows.append((proposal.change.repo, proposal.change.title, outcome))
         for follow in proposal.followons:
             if proposal.change.refused:
+                tell(follow.branch, "held")
                 rows.append((follow.repo, follow.title, f"held: its proposal was refused ({proposal.package.name})"))
                 continue
             if outcome.startswith(("opened", "already open")):
                 follow.body += f"\n\nThe proposal's PR: {outcome.split(' ', 2)[-1]}"
-            rows.append((follow.repo, follow.title, open_change(follow, forge, base, say)))
+            rows.append((follow.repo, follow.title, opened(follow)))
     return rows
 
 
@@ -343,16 +359,20 @@ def run(
     conflicts: Mapping[str, str] | None = None,
     out: Callable[[str], None] = print,
     today: dt.date | None = None,
+    verbosity: int = NORMAL,
 ) -> int:
     """``invoke propose``: print the proposals (a dry run), or push and open them; the exit code (1 when a change was
-    refused or skipped)."""
+    refused or skipped). ``-q`` (``QUIET``) prints the summary alone, without the diffs; executed, the pushes and
+    pull requests show a live progress display on a terminal."""
     from juniper_release import output as report
     from juniper_release.github.forge import GitHub
+    from juniper_release.progress import Board
 
     proposals = plan_proposals(
         registry, workspace, parts, draft_notes=draft_notes, evidence=evidence, conflicts=conflicts, today=today
     )
-    out(render(proposals))
+    if verbosity > QUIET:
+        out(render(proposals))
     if not execute_:
         refused = [p.package.name for p in proposals if p.change.refused]
         out(
@@ -363,7 +383,10 @@ def run(
         return 1 if refused else 0
     forge = forge or GitHub(allowed_repos=frozenset(p.repo for p in registry.packages))
     forge.require_token()
-    rows = execute(proposals, forge, registry.branch, out)
-    out(report.table([{"repo": r, "pull request": t, "outcome": o} for r, t, o in rows]))
+    branches = [c.branch for p in proposals for c in (p.change, *p.followons)]
+    board = Board("propose", branches, verbosity=verbosity, out=out)
+    with board, commands.tracing(board.log if verbosity >= VERBOSE else None):
+        rows = execute(proposals, forge, registry.branch, lambda line: board.log(line, important=True), board.phase)
+    out(report.table([{"repo": r, "pull request": t, "outcome": o} for r, t, o in rows], painted="outcome"))
     bad = [o for _, _, o in rows if o.startswith(("refused", "skipped", "held"))]
     return 1 if bad else 0

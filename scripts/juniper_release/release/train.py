@@ -13,8 +13,9 @@ is on origin and their version on the target index.
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from juniper_release import interrupts
+from juniper_release import commands, durations, interrupts, summary
 from juniper_release import output as report
 from juniper_release.ecosystem import indexes, status
 from juniper_release.ecosystem.graph import Graph, build_graph, marker_can_hold
@@ -33,6 +34,8 @@ from juniper_release.errors import EXIT_FINDINGS, JuniperError, suggest
 from juniper_release.github.forge import GitHub, PendingApproval
 from juniper_release.gitops import Git
 from juniper_release.offline import is_offline, offline
+from juniper_release.output import QUIET
+from juniper_release.progress import Board
 from juniper_release.release import publish
 from juniper_release.release.context import remote_refs, target_index
 from juniper_release.release.journal import Journal, journal_path
@@ -74,16 +77,20 @@ STOPPED = {Outcome.HALTED, Outcome.HELD, Outcome.PENDING_APPROVAL}
 
 
 class TrainHalted(JuniperError):
-    """Some packages were halted or held; the others went ahead. Exits 1 like every finding. Its message keeps one
-    line per package (every other error is one line)."""
+    """Some packages were halted or held; the others went ahead. Exits 1 like every finding.
+
+    With more than one package in ``items`` its message has one line per package (never one 900-character line)."""
 
     exit_code = EXIT_FINDINGS
 
-    def __init__(self, what: str, fix: str | None = None) -> None:
+    def __init__(self, what: str, fix: str | None = None, items: Sequence[str] = ()) -> None:
+        self.items = [" ".join(item.split()) for item in items]
         super().__init__(what, fix)
-        self.what = "\n".join(
-            "  " * line.startswith("  ") + " ".join(line.split()) for line in what.strip().splitlines()
-        )
+
+    def __str__(self) -> str:
+        if len(self.items) < 2:
+            return super().__str__()
+        return report.bullets(f"{self.what}:", self.items) + (f"\nFix: {self.fix}" if self.fix else "")
 
 
 @dataclass
@@ -168,12 +175,19 @@ class TrainPlan:
         data = [r.as_dict() for r in self.rows]
         return report.table(data, ["layer", "package", "version", "state", "action", "reason"])
 
+    def to_markdown(self) -> str:
+        """The outcome table as Markdown (a GitHub step summary), with the Mermaid dependency graph."""
+        stopped = self.stopped
+        verdict = f"**{len(stopped)} package(s) stopped**" if stopped else "no package stopped"
+        mermaid = self.graph.to_mermaid() if self.graph is not None else None
+        return summary.render("release train", [r.summary() for r in self.rows], verdict, mermaid)
+
     def render(self, fmt: str = "table") -> str:
         """The table the train ends with, or ``{"packages": [...]}`` as JSON."""
         data = [r.summary() for r in self.rows]
         if fmt == "json":
             return report.to_json({"packages": data})
-        return report.table(data, ["package", "version", "outcome", "reason"])
+        return report.table(data, ["package", "version", "outcome", "reason"], painted="outcome")
 
 
 # --------------------------------------------------------------------------------------------------- the plan
@@ -290,6 +304,7 @@ def release_train(
     forge: GitHub | None = None,
     fmt: str = "table",
     emit: Out | None = None,
+    markdown: Path | None = None,
 ) -> TrainPlan:
     """``invoke release-train``: plan, preflight every package, then release layer by layer; a dry run unless
     ``opts.execute``, through the same code path. An executed train holds the journal's lock from before its plan
@@ -298,7 +313,8 @@ def release_train(
     It ends with one table (package, version, outcome, reason) on ``emit`` (default ``opts.out``); with
     ``fmt="json"`` that table is exactly one JSON document ``{"packages": [...]}`` and progress lines go to
     ``opts.out`` only (the task sends them to stderr, so stdout stays valid JSON for CI). Any halted or held
-    package raises :class:`TrainHalted` after the table, naming them.
+    package raises :class:`TrainHalted` after the table, naming them. ``markdown`` (a GitHub step summary) also
+    gets the table and the Mermaid dependency graph, before any such error.
     """
     emit = emit or opts.out
     try:
@@ -307,8 +323,10 @@ def release_train(
         with Journal(workspace).locked(opts.out) if opts.execute else nullcontext():
             with offline(opts.offline):  # --offline (and a sealed sandbox) plans from the tags, asking no index
                 plan = plan_train(registry, workspace, packages)
-            opts.out(plan.render_plan())
-            _release_train(registry, workspace, opts, plan, forge=forge)
+            if opts.verbosity > QUIET:
+                opts.out(plan.render_plan())
+            with _progress(plan, opts) as live_opts:
+                _release_train(registry, workspace, live_opts, plan, forge=forge)
     except KeyboardInterrupt as exc:
         raise interrupts.Interrupted(
             f"the release train was interrupted; completed steps are in {journal_path(workspace)}",
@@ -316,8 +334,39 @@ def release_train(
             signal_exit=interrupts.exit_code(exc),
         ) from None
     emit(plan.render(fmt))
+    summary.write(markdown, plan.to_markdown())
     _raise_if_stopped(plan, opts.out)
     return plan
+
+
+_IMPORTANT = ("halted", "pending approval", "FAILED", "error", "release train finished", "waiting until")
+"""The train's lines a digest (the rehearsal) still shows without ``-v``."""
+
+
+@contextmanager
+def _progress(plan: TrainPlan, opts: Options) -> Iterator[Options]:
+    """The train's progress display (one line per package to release, its step; an ETA from the last train's
+    durations): ``opts`` with ``out`` through the display and ``progress`` moving its lines. Every line still
+    reaches ``opts.out`` where there is no terminal; a digest (``opts.digest``) keeps only the important ones
+    unless ``-v``; ``-q`` keeps none. Each released package's duration is recorded for the next ETA."""
+    names = [r.package for r in plan.releases]
+    board = Board("release train", names, expected=durations.recorded("train"), verbosity=opts.verbosity, out=opts.out)
+
+    def out(line: str) -> None:
+        if opts.digest and opts.verbosity < report.VERBOSE and not any(w in line for w in _IMPORTANT):
+            return
+        board.log(line, important=True)
+
+    with board, commands.tracing(board.log if opts.verbosity >= report.VERBOSE else None):
+        try:
+            yield replace(opts, out=out, progress=board.phase)
+        finally:
+            for row in plan.releases:
+                if row.outcome is not Outcome.SKIPPED:
+                    board.phase(row.package, str(row.outcome))
+    done = {r.package for r in plan.releases if r.outcome in {Outcome.RELEASED, Outcome.READY}}
+    if opts.execute:
+        durations.record("train", {n: s for n, s in board.durations().items() if n in done})
 
 
 def _raise_if_stopped(plan: TrainPlan, out: Out) -> None:
@@ -344,12 +393,12 @@ def _raise_if_stopped(plan: TrainPlan, out: Out) -> None:
             + ". Approve the run(s), then re-run the same command: the train resumes"
         )
         return
-    # One line per package, not one 900-character line.
+    items = [*(f"halted {h}" for h in halted), *(f"held {h}" for h in held)]
+    head = f"the release train stopped {len(stopped)} package(s)"
     raise TrainHalted(
-        f"the release train stopped {len(stopped)} package(s):\n"
-        + "\n".join([*(f"  halted {h}" for h in halted), *(f"  held {h}" for h in held)])
-        + "\n ",
+        head if len(items) > 1 else f"{head}: {'; '.join(items)}",
         "fix what each reason says, then re-run to resume",
+        items if len(items) > 1 else (),
     )
 
 
@@ -386,6 +435,7 @@ def _release_layers(
     if _going(plan):
         out("preflight (all packages, before any change):")
     for row in _going(plan):
+        opts.phase(row.package, "preflight")
         try:
             release_of(row.package).check()
         except JuniperError as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tarfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from juniper_release.errors import JuniperError, suggest
 from juniper_release.files import locked, read_json, write_json
 from juniper_release.github.forge import ENV_API_URL, GitHub
 from juniper_release.gitops import Git
+from juniper_release.output import NORMAL, QUIET, VERBOSE, live_enabled
 from juniper_release.release import publish
 from juniper_release.release.options import Options
 from juniper_release.release.train import TrainHalted, release_train
@@ -188,6 +190,7 @@ def rehearse(
     fmt: str = "table",
     emit: Callable[[str], None] | None = None,
     flow: str = "direct",
+    verbosity: int = NORMAL,
 ) -> list[dict[str, object]]:
     """Run the whole train with --execute against throwaway remotes, local indexes and the local GitHub stand-in.
 
@@ -198,6 +201,10 @@ def rehearse(
     The train's outcome table (package, version, outcome, reason) goes to ``emit`` (default ``out``); with
     ``fmt="json"`` it is one JSON document ``{"packages": [...]}``, as ``release-train --json`` prints it, and the
     progress and the released-where table go to ``out`` only.
+
+    A digest: one outcome table at the end; the per-package step lines and tables, the verify-all lines and the
+    released-where table appear with ``verbosity=VERBOSE`` (``-v``) only (then every command too); ``QUIET`` (``-q``)
+    prints only the outcome table. On a terminal the verify-all run and the train show a live progress display.
 
     Ctrl-C and SIGTERM stop it the same way: children stopped, state kept, the way to resume printed (exit 130/143).
     """
@@ -221,6 +228,7 @@ def rehearse(
                     say,
                     (fmt, emit or say),
                     flow,
+                    verbosity,
                 )
     except (KeyboardInterrupt, interrupts.Interrupted) as exc:
         raise interrupts.Interrupted(
@@ -309,7 +317,10 @@ def _rehearse(
     say: Callable[[str], None],
     table: tuple[str, Callable[[str], None]] = ("table", print),
     flow: str = "direct",
+    verbosity: int = NORMAL,
 ) -> list[dict[str, object]]:
+    if verbosity == QUIET:
+        say = _silent
     state = _load_state(directory, resume, say) or _set_up(registry_path, source, directory, say, flow)
     flow = str(state.get("flow", "direct"))
     pr = flow == "pr"
@@ -352,15 +363,19 @@ def _rehearse(
                     verify_installs=verify_installs,
                     out=say,
                     direct_push=not pr,  # direct: it bumped and commits on its clones; PR: it tags what was merged
+                    verbosity=verbosity,
+                    digest=True,
                 )
                 halted = _run_flow(registry, workspace, forge, opts, table, say, run_verify, pr, directory)
                 rows = released_table(registry, workspace, forge)
                 if pr and halted is None:
                     _second_pass(registry, workspace, forge, fake, opts, say)
-        say(report.table(rows))
+        say(report.table(rows) if verbosity >= VERBOSE else released_digest(rows))
         if halted is not None:
             raise TrainHalted(
-                f"rehearsal: {halted.what}", f"{halted.fix}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`"
+                f"rehearsal: {halted.what}",
+                f"{halted.fix}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
+                halted.items,
             )
         return rows
     finally:
@@ -386,7 +401,7 @@ def _run_flow(
             _pr_rounds(registry, workspace, forge, opts, table, say, run_verify)
         else:
             if run_verify:
-                _verify_all(registry, workspace, say)
+                _verify_all(registry, workspace, say, opts.verbosity)
             release_train(registry, workspace, opts, forge=forge, fmt=table[0], emit=table[1])
     except TrainHalted as exc:
         return exc
@@ -453,7 +468,7 @@ def _pr_rounds(
         if not chosen:
             break
         if run_verify:
-            _verify_all(registry, workspace, say)
+            _verify_all(registry, workspace, say, opts.verbosity)
         try:
             plan = release_train(registry, workspace, opts, ",".join(chosen), forge=forge, fmt="table", emit=say)
         except TrainHalted:
@@ -492,9 +507,25 @@ def _second_pass(
     say("second run: opened nothing, published nothing")
 
 
-def _verify_all(registry: Registry, workspace: Path, say: Callable[[str], None]) -> None:
-    """Build and verify every package at its bumped commit (verify-all), so the release gate finds it verified."""
+def _verify_all(registry: Registry, workspace: Path, say: Callable[[str], None], verbosity: int = NORMAL) -> None:
+    """Build and verify every package at its bumped commit (verify-all), so the release gate finds it verified.
+
+    Its progress is live on a terminal; elsewhere its lines appear with ``-v`` only, and one summary line says how
+    it went (a failure halts that package at the release gate, with the reason)."""
     from juniper_release.verify.scheduler import verify_all
 
     say("verifying every package at its bumped commit (nox -s verify-all)")
-    verify_all(registry, workspace)
+    shown = verbosity if verbosity != NORMAL or live_enabled(sys.stderr) else QUIET
+    result = verify_all(registry, workspace, verbosity=shown)
+    say(("verify-all passed: " if result.ok else "verify-all FAILED: ") + result.summary())
+
+
+def _silent(_line: str) -> None:
+    """``-q``: no progress line."""
+
+
+def released_digest(rows: list[dict[str, object]]) -> str:
+    """The released-where table in one line (the table itself with ``-v``): how many packages got each."""
+    columns = ("tag on origin", "GitHub release", "testpypi", "pypi")
+    counts = ", ".join(f"{sum(1 for r in rows if r[c])}/{len(rows)} {c}" for c in columns)
+    return f"released where: {counts}"

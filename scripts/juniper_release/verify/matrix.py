@@ -7,11 +7,13 @@ fails its pre-check in round 1 with the reason.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.errors import JuniperError
+from juniper_release.output import NORMAL
 from juniper_release.verify.pythons import choose_for_checkout
 from juniper_release.verify.scheduler import VerifyReport, report_missing, verify_all
 
@@ -25,12 +27,13 @@ def verify_pythons(
     force: bool = False,
     keep_going: bool = False,
     log: Callable[[str], None] | None = None,
+    verbosity: int = NORMAL,
 ) -> VerifyReport:
     """``verify_all`` on each selected package's Pythons (``python``: a request, see ``verify.pythons.choose``)."""
     if packages is not None:
         names = [registry.get(n).name for n in packages]
     else:  # every package the checkouts have: one an older checkout lacks is reported, never verified
-        absent = report_missing(registry, workspace, log or print)
+        absent = report_missing(registry, workspace, log or (lambda line: print(line, file=sys.stderr, flush=True)))
         names = [n for n in registry.names if n not in absent]
     lists: dict[str, tuple[str, ...]] = {}
     for name in names:
@@ -53,6 +56,7 @@ def verify_pythons(
                 force=force,
                 keep_going=keep_going,
                 log=log,
+                verbosity=verbosity,
             )
         )
     if len(reports) == 1:

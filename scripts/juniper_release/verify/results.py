@@ -80,7 +80,7 @@ class VerifyReport:
         return f"{counts}; {self.builds} build(s) in {self.seconds:.1f}s; wheelhouse {self.wheelhouse}"
 
     def render(self) -> str:
-        lines = [table([r.row() for r in self.results])]
+        lines = [table([r.row() for r in self.results], painted="result")]
         failures = [r for r in self.results if r.status == "failed"]
         if failures:
             lines.append("")
@@ -91,6 +91,13 @@ class VerifyReport:
         lines.append("")
         lines.append(f"{self.title} {'passed' if self.ok else 'FAILED'}: " + self.summary())
         return "\n".join(lines)
+
+    def to_markdown(self, mermaid: str | None = None) -> str:
+        """The summary table as Markdown (a GitHub step summary), with the dependency graph when given."""
+        from juniper_release import summary
+
+        verdict = ("verify-all passed: " if self.ok else "verify-all **FAILED**: ") + self.summary()
+        return summary.render("verify-all", [r.row() for r in self.results], verdict, mermaid)
 
     def to_json(self) -> str:
         return to_json(

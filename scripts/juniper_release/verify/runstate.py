@@ -11,12 +11,15 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from juniper_release import interrupts
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.verify.build import BuildEnvs, BuildResult
 from juniper_release.verify.results import PackageResult
+
+if TYPE_CHECKING:
+    from juniper_release.progress import Board
 
 
 def _default_log(message: str) -> None:
@@ -44,6 +47,8 @@ class _Run:
     active: int = 0
     """Jobs running on a worker thread now (see :func:`_tracked`)."""
     idle: threading.Condition = field(default_factory=threading.Condition)
+    board: Board | None = None
+    """The progress display: each logged message moves its package's line (:func:`phase_of`)."""
 
     def interrupted(self) -> bool:
         """The run is being interrupted: a job failing now reports nothing, a job passing now records nothing."""
@@ -75,5 +80,31 @@ class _Run:
         self.say(name, f"skipped: {result.reason}{note}")
 
     def say(self, name: str, message: str) -> None:
+        if self.board is not None:
+            result = self.results.get(name)
+            self.board.phase(name, phase_of(message, result.phase if result is not None else None))
         with self.lock:
             self.log(f"[{name}] {message}")
+
+
+_PHASE_OF = (
+    ("build FAILED", "failed: build"),
+    ("build ...", "build"),
+    ("built ", "built"),
+    ("verify ...", "verify"),
+    ("passed", "passed"),
+    ("cached", "cached"),
+    ("skipped", "skipped"),
+)
+
+
+def phase_of(message: str, current: str | None) -> str:
+    """The progress line's phase for a logged ``message`` (a failure, or the verification's current phase)."""
+    if " FAILED: " in message and not message.startswith("build"):
+        return f"failed: {message.split(' ', 1)[0]}"
+    if "interrupted" in message:
+        return "skipped: interrupted"
+    for prefix, phase in _PHASE_OF:
+        if message.startswith(prefix):
+            return phase
+    return f"verify: {current}" if current else "verify"

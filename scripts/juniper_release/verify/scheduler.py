@@ -26,12 +26,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from juniper_release import interrupts
+from juniper_release import commands, durations, interrupts
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Registry, cache_dir, missing_packages, require_checkout
 from juniper_release.errors import JuniperError
 from juniper_release.files import locked
+from juniper_release.output import NORMAL, VERBOSE
+from juniper_release.progress import Board
 from juniper_release.verify.build import BuildEnvs, build_log_path, load_build, warnings_line, write_manifest
 from juniper_release.verify.cache import (
     build_into_wheelhouse,
@@ -111,8 +113,13 @@ def verify_all(
     log: Callable[[str], None] | None = None,
     pythons: Mapping[str, str] | None = None,
     python: str | None = None,
+    verbosity: int = NORMAL,
 ) -> VerifyReport:
     """Build and verify ``packages`` (default: all) in release order; see the module docstring.
+
+    Without a ``log``, progress goes to stderr through a :class:`progress.Board` (live on a terminal, with an ETA
+    from the durations recorded last time; plain lines elsewhere); ``verbosity`` is ``output.QUIET`` (no progress),
+    ``NORMAL`` or ``VERBOSE`` (also every command run).
 
     Independent work runs on ``jobs`` worker threads (default: cores + 1, bounded by memory). A failing package never
     hides the others: every package that does not depend on it is verified. Its dependents are reported as "skipped: dependency
@@ -126,7 +133,7 @@ def verify_all(
     say = log or _default_log
     try:
         with interrupts.handled(), locked(cache_dir() / LOCK, f"the verify cache {cache_dir()}", say=say):
-            return _verify_all(registry, workspace, packages, force, keep_going, jobs, say, pythons, python)
+            return _verify_all(registry, workspace, packages, force, keep_going, jobs, log, pythons, python, verbosity)
     except KeyboardInterrupt as exc:
         raise interrupts.Interrupted(
             f"verify-all was interrupted ({interrupts.signal_name(exc)}); no package was recorded as passed or "
@@ -151,24 +158,32 @@ def _verify_all(
     force: bool,
     keep_going: bool,
     jobs: int | None,
-    log: Callable[[str], None],
+    log: Callable[[str], None] | None,
     pythons: Mapping[str, str] | None,
     python: str | None,
+    verbosity: int = NORMAL,
 ) -> VerifyReport:
     start = time.monotonic()
     plan = _plan(registry, workspace, packages)
+    jobs = jobs or _jobs_default()
+    board = Board("verify-all", plan.selected, expected=durations.recorded("verify"), jobs=jobs, verbosity=verbosity)
+    say = log or (lambda line: board.log(line, important="FAILED" in line))
     if packages is None:
-        report_missing(registry, workspace, log)
+        report_missing(registry, workspace, say)
     keys = {n: source_key(registry, registry.get(n), workspace) for n in sorted(plan.needed)}
     chosen = {n: (pythons or {}).get(n) or default_python(registry.get(n), workspace, python) for n in plan.selected}
     results = {n: PackageResult(n, python=chosen[n] or "") for n in plan.selected}
-    run_ = _Run(registry, workspace, keys, results, chosen, python, log=log)
-    to_build = _reuse_builds(run_, plan, force)
-    vkeys = {n: verify_key(n, keys, plan.closures[n], chosen[n]) for n in plan.selected}
-    _mark_cached(run_, plan.selected, vkeys)
-    with BuildEnvs() as run_.build_envs:
-        _schedule(run_, _tasks(run_, plan, to_build, vkeys, keep_going), _priorities(plan), jobs or _jobs_default())
-    _settle(run_, plan.selected)
+    board.detail = lambda n: results[n].phase if n in results else None
+    run_ = _Run(registry, workspace, keys, results, chosen, python, log=say, board=board)
+    with board, commands.tracing(board.log if verbosity >= VERBOSE else None):
+        to_build = _reuse_builds(run_, plan, force)
+        vkeys = {n: verify_key(n, keys, plan.closures[n], chosen[n]) for n in plan.selected}
+        _mark_cached(run_, plan.selected, vkeys)
+        with BuildEnvs() as run_.build_envs:
+            _schedule(run_, _tasks(run_, plan, to_build, vkeys, keep_going), _priorities(plan), jobs)
+        _settle(run_, plan.selected)
+    if not run_.stopping.is_set():
+        durations.record("verify", {n: s for n, s in board.durations().items() if results[n].status == "passed"})
     _write_wheelhouse_manifest(registry)
     return VerifyReport([results[n] for n in plan.selected], time.monotonic() - start, run_.built, wheelhouse_dir())
 
