@@ -12,6 +12,7 @@ from juniper_release.ecosystem.indexes import project_listing, versions
 from juniper_release.ecosystem.registry import load_registry
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
+from juniper_release.output import VERBOSE
 from juniper_release.release import gates, publish
 from juniper_release.release.journal import Journal
 from juniper_release.release.options import Options
@@ -149,7 +150,8 @@ def test_rehearse_killed_in_the_middle_resumes_without_duplicates(make_ecosystem
         if "---- layer 1" in line and not any("resuming" in x for x in lines):
             raise KeyboardInterrupt  # Ctrl-C between layers
 
-    kwargs = {"run_verify": False, "verify_installs": False, "timeout": 60, "out": out}
+    # -v: the layer lines are shown (the default digest prints only the outcome table)
+    kwargs = {"run_verify": False, "verify_installs": False, "timeout": 60, "out": out, "verbosity": VERBOSE}
     with pytest.raises(JuniperError, match=r"interrupted.*`invoke rehearse --resume"):
         rehearse(ROOT / "repos.toml", eco.workspace, tmp_path / "reh", **kwargs)
     docs: list[str] = []
