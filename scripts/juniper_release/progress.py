@@ -107,6 +107,8 @@ class Board:
             line = self.lines.get(name)
             if line is None:  # not one of the board's packages (a dependency built for them): no line of its own
                 return
+            if line.ended is not None and line.phase == phase:
+                return  # told its outcome again: its time stays what it was
             now = time.monotonic()
             if line.started is None and phase not in IDLE:
                 line.started = now
