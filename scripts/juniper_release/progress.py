@@ -40,6 +40,9 @@ FINISHED = {
 }
 """The outcomes that end a package's line, with their colour."""
 
+IDLE = {"waiting", "preflight", "queued"}
+"""Phases that do not start a package's clock (its elapsed time is its own work, the ETA's unit)."""
+
 
 @dataclass
 class _Line:
@@ -104,8 +107,10 @@ class Board:
             line = self.lines.get(name)
             if line is None:  # not one of the board's packages (a dependency built for them): no line of its own
                 return
+            if line.ended is not None and line.phase == phase:
+                return  # told its outcome again: its time stays what it was
             now = time.monotonic()
-            if line.started is None:
+            if line.started is None and phase not in IDLE:
                 line.started = now
             line.phase = phase
             if phase.split(":", 1)[0] in FINISHED:
@@ -170,6 +175,7 @@ class Board:
     def renderable(self) -> Table:
         """The board: one row per package (phase, elapsed), the counter and the ETA as its caption."""
         from rich.table import Table
+        from rich.text import Text
 
         now = time.monotonic()
         grid = Table(title=self.title, title_justify="left", caption=self.counter(), caption_justify="left", box=None)
@@ -183,7 +189,7 @@ class Board:
                 phase = line.phase
                 if phase.startswith("verify") and self.detail is not None and (sub := self.detail(name)):
                     phase = f"verify: {sub}"
-                grid.add_row(name, f"[{style}]{phase}[/]", fmt_seconds(line.elapsed(now)) if line.started else "")
+                grid.add_row(name, Text(phase, style=style), fmt_seconds(line.elapsed(now)) if line.started else "")
         return grid
 
     def refresh(self) -> None:

@@ -438,8 +438,10 @@ def _release_layers(
         opts.phase(row.package, "preflight")
         try:
             release_of(row.package).check()
+            opts.phase(row.package, "queued")
         except JuniperError as exc:
             plan.halt(row.package, str(exc))
+            opts.phase(row.package, "halted")
     going = _going(plan)
     if not going:
         return
@@ -466,6 +468,7 @@ def _release_layers(
                 plan.halt(row.package, str(exc))
                 continue
             row.outcome, row.reason = (Outcome.RELEASED, "") if opts.execute else (Outcome.READY, "dry run")
+            opts.phase(row.package, str(row.outcome))
         previous = [r for r in current if r.outcome in {Outcome.RELEASED, Outcome.READY}]
     if opts.execute and not plan.stopped:
         journal.finish_train()
