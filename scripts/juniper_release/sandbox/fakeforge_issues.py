@@ -39,12 +39,11 @@ def _page(items: list[Any], query: Mapping[str, str]) -> list[Any]:
     return items[(page - 1) * per_page : page * per_page]
 
 
-class IssuesAndStatuses:
-    """Issues, their comments and commit statuses of the stand-in's repositories."""
+class ForgeParts:
+    """What the stand-in's parts (issues, pull requests) need of :class:`FakeGitHub`, which provides it."""
 
     state: ForgeState
 
-    # What the issues need of the stand-in, which FakeGitHub provides.
     @property
     def url(self) -> str:
         raise NotImplementedError
@@ -54,6 +53,10 @@ class IssuesAndStatuses:
 
     def bare(self, repo: str) -> Path | None:
         raise NotImplementedError
+
+
+class IssuesAndStatuses(ForgeParts):
+    """Issues, their comments and commit statuses of the stand-in's repositories."""
 
     @staticmethod
     def _rev(bare: Path, ref: str) -> str | None:

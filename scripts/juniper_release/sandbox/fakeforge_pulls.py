@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from juniper_release.errors import GitError
 from juniper_release.gitops import Git
-from juniper_release.sandbox.fakeforge_issues import Answer, _now, _page
+from juniper_release.sandbox.fakeforge_issues import Answer, ForgeParts, _now, _page
 
 if TYPE_CHECKING:
-    from juniper_release.sandbox.fakeforge import ForgeState
+    pass
 
 
 MERGE_IDENTITY = {
@@ -25,21 +25,10 @@ MERGE_IDENTITY = {
 """Who GitHub's merge commits are made by."""
 
 
-class PullRequests:
+class PullRequests(ForgeParts):
     """Pull requests: listed, opened, merged into the bare remote."""
 
-    state: ForgeState
     protections: dict[str, dict[str, tuple[str, ...]]]
-
-    @property
-    def url(self) -> str:
-        raise NotImplementedError
-
-    def save(self) -> None:
-        raise NotImplementedError
-
-    def bare(self, repo: str) -> Path | None:
-        raise NotImplementedError
 
     def _require_bare(self, repo: str) -> Path:
         raise NotImplementedError
