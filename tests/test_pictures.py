@@ -4,6 +4,7 @@ missing or fails."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import struct
@@ -125,6 +126,13 @@ def test_mermaid_has_the_same_boxes_and_order() -> None:
     drawn = {box: [p.name for p in members] for box, members in boxes(graph) if box is not None}
     assert {box: re.findall(r'\["([\w-]+)<br/>', body) for box, body in boxed} == drawn
     assert "juniper_recurrence -->" in mermaid and "juniper_ml -.-> juniper_cascor" in mermaid
+    shown = rows(graph)
+    assert " ~~~ ".join(f"row__{layer}" for layer, _ in shown) in mermaid
+    for (upper, names), (lower, below) in itertools.pairwise(shown):
+        for name in below:  # each package held between the row labels above and below its own row
+            assert f"row__{upper} ~~~ {name.replace('-', '_')}\n" in mermaid + "\n"
+        for name in names:
+            assert f"{name.replace('-', '_')} ~~~ row__{lower}\n" in mermaid + "\n"
     assert '|"' not in mermaid and '-.->|"[services] <0.6,>=0.5.0"| juniper_cascor' in graph.to_mermaid(labels=True)
 
 

@@ -8,6 +8,7 @@ with ``labels=True`` (``invoke graph --labels``), so a package with twenty requi
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 import sys
@@ -126,12 +127,32 @@ def _node_id(name: str) -> str:
     return name.replace("-", "_").replace("/", "_").replace(".", "_")
 
 
+def _row_id(layer: int) -> str:
+    return f"row__{layer}"
+
+
+def _mermaid_rows(graph: Graph) -> tuple[list[str], list[str]]:
+    """Mermaid has no ``rank=same``: a column of row labels ("layer N", chained by invisible links) with an invisible
+    link from each label to every package of the layer below holds each layer on its own row. The labels, declared
+    first (at the left), and the links, written last (after the subgraphs have placed every package)."""
+    shown = rows(graph)
+    labels = ["    classDef row fill:none,stroke:none,color:#555555"]
+    labels += [f'    {_row_id(layer)}["layer {layer}"]:::row' for layer, _ in shown]
+    links = ["    " + " ~~~ ".join(_row_id(layer) for layer, _ in shown)] if len(shown) > 1 else []
+    for (upper, _), (_, names) in itertools.pairwise(shown):
+        links += [f"    {_row_id(upper)} ~~~ {_node_id(name)}" for name in names]
+    for (_, names), (lower, _) in itertools.pairwise(shown):
+        links += [f"    {_node_id(name)} ~~~ {_row_id(lower)}" for name in names]
+    return labels, links
+
+
 def to_mermaid(graph: Graph, labels: bool = False) -> str:
-    """The graph as a Mermaid flowchart, top-down like :func:`to_dot`: a subgraph per box, each box and its
-    packages in layer order (Mermaid has no row constraint; the node says its layer), optional edges dotted, and
-    specifiers as labels only with ``labels``."""
+    """The graph as a Mermaid flowchart drawn like :func:`to_dot`: the row labels first (at the left), a subgraph
+    per box with its packages in layer order, optional edges dotted, and specifiers as labels only with
+    ``labels``."""
     layers = graph.shown_layers()
-    lines = ["graph TB"]
+    row_labels, row_links = _mermaid_rows(graph)
+    lines = ["graph TB", *row_labels]
     for box, members in boxes(graph):
         indent = "    " if box is None else "        "
         if box is not None:
@@ -144,7 +165,7 @@ def to_mermaid(graph: Graph, labels: bool = False) -> str:
         arrow = "-->" if e.extra is None else "-.->"
         label = f'|"{e.label}"|' if labels else ""
         lines.append(f"    {_node_id(e.source)} {arrow}{label} {_node_id(e.target)}")
-    return "\n".join(lines)
+    return "\n".join([*lines, *row_links])
 
 
 def _first_error(stderr: bytes) -> str:
