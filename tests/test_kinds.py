@@ -420,7 +420,7 @@ def test_graph_layers_follow_the_dependencies(kinds: Ecosystem, kinds_registry: 
         "kinds-scm",
         "kinds-vcs",
     ]
-    mermaid = graph.to_mermaid()
+    mermaid = graph.to_mermaid(labels=True)
     assert 'kinds_vcs -.->|"[attr] <0.4,>=0.3"| kinds_attr' in mermaid
     assert 'kinds_scm -->|"<1,>=0.9"| kinds_hatch' in mermaid and "subgraph" not in mermaid
 

@@ -170,7 +170,7 @@ def test_markdown_summary_of_verify_all_with_the_mermaid_graph(ecosystem, regist
     assert text.startswith("## verify-all\n\n| package | version | python | result |")
     assert "| juniper-data-client | 0.3.1 | 3.11 | passed | uv |" in text
     assert "verify-all passed: 1 passed;" in text
-    assert "```mermaid\ngraph BT" in text and text.rstrip().endswith("```")
+    assert "```mermaid\ngraph TB" in text and text.rstrip().endswith("```")
     step = tmp_path / "step.md"
     step.write_text("earlier step\n")
     monkeypatch.setenv(summary.ENV_STEP_SUMMARY, str(step))

@@ -53,6 +53,7 @@ def clone(
     help={
         **_TARGET_HELP,
         "format": "mermaid (default), dot, or a picture drawn by Graphviz: svg or png (to a file: > g.png)",
+        "labels": "write each requirement's specifier on its arrow (an SVG always has them as tooltips)",
     }
 )
 @guarded
@@ -64,18 +65,20 @@ def graph(
     format: str = "mermaid",
     registry: str | None = None,
     layout: str | None = None,
+    labels: bool = False,
 ) -> None:
-    """Print the dependency graph (Mermaid or DOT); a cycle or wrong layer is an error after the graph."""
-    from juniper_release.ecosystem.graph import PICTURES, build_graph, check_format, order_line, write_picture
+    """Print the dependency graph (Mermaid, DOT, SVG or PNG); a cycle or wrong layer is an error after the graph."""
+    from juniper_release.ecosystem.drawing import PICTURES, check_format, write_picture
+    from juniper_release.ecosystem.graph import build_graph, order_line
     from juniper_release.frontdoor import target
 
     check_format(format)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     g = build_graph(t.registry, t.workspace)
     if format in PICTURES:
-        write_picture(g.picture(format), format)
+        write_picture(g.picture(format, labels), format)
     else:
-        print(g.render(format))
+        print(g.render(format, labels))
     g.check_layers()
     print(order_line(g), file=sys.stderr)
 
