@@ -6,13 +6,17 @@ tool renders (``templates/*.yml``: a template says ``uses: actions/checkout`` wi
 repository (``.github/workflows/*.yml``) therefore references an action by a full commit SHA, with the tag it was
 resolved from as a comment::
 
-    - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # v5.1.0
+    - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
 
-To move a pin, edit :data:`PINS` (resolve the new tag to its commit in the action's own repository:
-``git ls-remote https://github.com/OWNER/NAME refs/tags/TAG^{}``, else ``refs/tags/TAG``), then run
-``invoke pin-actions --write`` (this repository's workflows) and ``invoke workflows --write`` (each package
-repository). Dependabot (``.github/dependabot.yml``, also rendered into every package repository) proposes new
-versions; its pull request is the cue to move the table.
+The table is never older than what the ecosystem runs: ``invoke pin-actions --from-workspace`` (module
+:mod:`juniper_release.github.pin_table`) proposes every newer release the package repositories' workflows pin, with
+the SHA seen there. Otherwise, to move a pin, edit :data:`PINS` (resolve the new tag to its commit in the action's
+own repository: ``git ls-remote https://github.com/OWNER/NAME refs/tags/TAG^{}``, else ``refs/tags/TAG``). Either
+way, record the new release's inputs in :mod:`juniper_release.github.inputs`, then run ``invoke pin-actions
+--write`` (this repository's workflows) and ``invoke workflows --write`` (each package repository; it never renders
+an older release than a file already pins, :mod:`juniper_release.github.forward`). Dependabot
+(``.github/dependabot.yml``, also rendered into every package repository) proposes new versions; its pull request is
+the cue to move the table.
 """
 
 from __future__ import annotations
@@ -51,13 +55,14 @@ def _table(*pins: Pin) -> Mapping[str, Pin]:
 
 
 PINS: Mapping[str, Pin] = _table(
-    # Resolved from each action repository's own tags (`git rev-parse TAG^{commit}` in a snapshot of it).
-    Pin("actions/checkout", "v5.1.0", "fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09"),
-    Pin("actions/setup-python", "v6.3.0", "ece7cb06caefa5fff74198d8649806c4678c61a1"),
-    Pin("actions/upload-artifact", "v6.0.0", "b7c566a772e6b6bfb58ed0dc250532a479d7789f"),
-    Pin("actions/download-artifact", "v7.0.0", "37930b1c2abaa49bbe596cd826c3c89aef350131"),
-    Pin("astral-sh/setup-uv", "v7.6.0", "37802adc94f370d6bfd71619e3f0bf239e1f3b78"),
-    Pin("pypa/gh-action-pypi-publish", "v1.8.14", "81e9d935c883d0b210363ab89cf05f3894778450"),
+    # Each SHA was seen pinned next to its version in the Juniper repositories' own workflows (at their HEAD) and,
+    # where the snapshot of the action's repository holds the tag, equals `git rev-parse TAG^{commit}` there.
+    Pin("actions/checkout", "v7.0.1", "3d3c42e5aac5ba805825da76410c181273ba90b1"),  # Juniper workflows; tag
+    Pin("actions/setup-python", "v7.0.0", "5fda3b95a4ea91299a34e894583c3862153e4b97"),  # Juniper workflows; tag
+    Pin("actions/upload-artifact", "v7.0.1", "043fb46d1a93c77aae656e7c1c64a875d1fc6a0a"),  # Juniper workflows
+    Pin("actions/download-artifact", "v8.0.1", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c"),  # Juniper workflows; tag
+    Pin("astral-sh/setup-uv", "v7.6.0", "37802adc94f370d6bfd71619e3f0bf239e1f3b78"),  # tag (no Juniper repo uses it)
+    Pin("pypa/gh-action-pypi-publish", "v1.14.2", "dc37677b2e1c63e2034f94d8a5b11f265b73ba33"),  # Juniper workflows
 )
 """action (``owner/name``) -> its pin. One edit here moves every workflow."""
 
