@@ -17,8 +17,9 @@ from juniper_release.ecosystem.registry import Registry
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, JuniperError
 from juniper_release.github import inputs, pins
 from juniper_release.github import workflows as wf
-from juniper_release.github.forward import forward_only, newer_than_table, pinned_releases
+from juniper_release.github.forward import forward_only
 from juniper_release.github.pin_table import Proposal, rewrite_table, run_from_workspace
+from juniper_release.github.pins import newer_than_table, pinned_releases
 from juniper_release.sandbox.standin import NEWER_ACTIONS, Ecosystem, newer_pin
 from packaging.version import Version
 

@@ -35,8 +35,7 @@ from juniper_release.ecosystem.project import (
 )
 from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts, missing_packages
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError, suggest
-from juniper_release.github.forward import newer_than_table
-from juniper_release.github.pins import repo_workflows, unpinned
+from juniper_release.github.pins import newer_than_table, repo_workflows, unpinned
 from juniper_release.github.workflows import validate_workflow_path
 from juniper_release.gitops import Git, own_files
 

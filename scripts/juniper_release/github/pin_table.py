@@ -19,9 +19,8 @@ from juniper_release.ecosystem.registry import Registry, require_checkout
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, JuniperError, suggest
 from juniper_release.files import unified_diff, write_text
 from juniper_release.github import pins as pins_module
-from juniper_release.github.forward import Seen, pinned_releases, version_of
 from juniper_release.github.inputs import DECLARED
-from juniper_release.github.pins import PIN_COMMAND, PINS, Pin, repo_workflows
+from juniper_release.github.pins import PIN_COMMAND, PINS, Pin, Seen, pinned_releases, repo_workflows, version_of
 from juniper_release.output import emit
 
 TABLE_FILE = Path(pins_module.__file__).resolve()

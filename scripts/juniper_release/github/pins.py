@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+
+from packaging.version import InvalidVersion, Version
 
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, JuniperError
 from juniper_release.files import unified_diff
@@ -159,6 +161,83 @@ def stale_repo_workflows(root: Path) -> dict[Path, str]:
         if pinned != text:
             out[path] = pinned
     return out
+
+
+# ----------------------------------------------------------------------- releases a workflow already pins
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One action release pinned in a workflow: which commit, under which version comment, on which line."""
+
+    action: str
+    """``owner/name`` (a sub-directory action counts as its repository)."""
+    tag: str
+    sha: str
+    line: int
+
+    @property
+    def version(self) -> Version:
+        return Version(self.tag)
+
+
+def version_of(tag: str) -> Version | None:
+    """The version a ``vX.Y.Z`` tag names, or None when it names none (a branch such as ``release/v1``)."""
+    try:
+        return Version(tag)
+    except InvalidVersion:
+        return None
+
+
+def pinned_releases(text: str) -> list[Seen]:
+    """Every ``uses:`` of ``text`` pinned to a full commit SHA with a version comment, in file order."""
+    out: list[Seen] = []
+    for match in USES.finditer(text):
+        ref, comment = match["ref"], match["comment"]
+        if ref is None or comment is None or not SHA.fullmatch(ref) or match["action"].startswith(("./", "docker:")):
+            continue
+        words = comment.strip().lstrip("#").split()
+        tag = words[0] if words else ""
+        if version_of(tag) is None:
+            continue
+        action = "/".join(match["action"].split("/")[:2])
+        out.append(Seen(action, tag, ref, text.count("\n", 0, match.start()) + 1))
+    return out
+
+
+def newest(seen: Iterable[Seen]) -> dict[str, Seen]:
+    """Per action, the newest release among ``seen`` (the first one seen wins a tie)."""
+    out: dict[str, Seen] = {}
+    for s in seen:
+        if s.action not in out or s.version > out[s.action].version:
+            out[s.action] = s
+    return out
+
+
+@dataclass(frozen=True)
+class Newer:
+    """A release a repository's workflow runs that is newer than the pin table's."""
+
+    action: str
+    seen: Seen
+    path: str
+    """The workflow (relative to the repository) that pins it."""
+    table: Pin
+
+
+def newer_than_table(top: Path, pins: Mapping[str, Pin] = PINS) -> list[Newer]:
+    """Per action of the table, the newest release the repository at ``top`` pins in its workflows, when it is newer
+    than the table's (actions outside the table are not this tool's to pin)."""
+    best: dict[str, tuple[Seen, str]] = {}
+    for path in repo_workflows(top):
+        for seen in pinned_releases(path.read_text(encoding="utf-8", errors="replace")):
+            pin = pins.get(seen.action)
+            table = version_of(pin.tag) if pin else None
+            if table is None or seen.version <= table:
+                continue
+            if seen.action not in best or seen.version > best[seen.action][0].version:
+                best[seen.action] = (seen, path.relative_to(top).as_posix())
+    return [Newer(a, s, p, pins[a]) for a, (s, p) in sorted(best.items())]
 
 
 def _stderr(line: str) -> None:
