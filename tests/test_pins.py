@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import ROOT, run_task
 from juniper_release.ecosystem.checks import run_checks
-from juniper_release.ecosystem.registry import Registry
+from juniper_release.ecosystem.registry import Registry, WorkspaceError
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, JuniperError
 from juniper_release.github import inputs, pins
 from juniper_release.github import workflows as wf
@@ -182,6 +182,7 @@ def test_check_warns_when_the_pin_table_is_older_than_a_repository(
 
 
 def table_copy(tmp_path: Path) -> tuple[Path, Path]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     table, readme = tmp_path / "pins.py", tmp_path / "README.md"
     shutil.copy(pins.__file__, table)
     shutil.copy(ROOT / "README.md", readme)
@@ -280,3 +281,12 @@ def test_pin_actions_from_workspace_through_the_front_door(make_ecosystem: Ecosy
     bad = run_task("pin-actions", "--workspace", str(eco.workspace), timeout=60)
     assert bad.returncode == 2 and "only apply with --from-workspace" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_from_workspace_names_a_missing_checkout_and_writes_nothing(registry: Registry, tmp_path: Path) -> None:
+    table, readme = table_copy(tmp_path / "t")
+    before = table.read_text(encoding="utf-8")
+    (tmp_path / "ws").mkdir()
+    with pytest.raises(WorkspaceError, match="no checkout at"):
+        run_from_workspace(registry, tmp_path / "ws", write=True, table_file=table, readme=readme)
+    assert table.read_text(encoding="utf-8") == before

@@ -74,7 +74,9 @@ def workspace_evidence(registry: Registry, workspace: Path) -> list[Evidence]:
         if pkg.repo in repos:
             continue
         repos.add(pkg.repo)
-        top = pkg.top_of(require_checkout(pkg, workspace))
+        top = pkg.repo_dir(workspace)  # a sub-package missing from an older snapshot leaves its repository readable
+        if not top.is_dir():
+            require_checkout(pkg, workspace)  # the one "no checkout" error and its fix
         for path in repo_workflows(top):
             rel = path.relative_to(top).as_posix()
             out += [Evidence(pkg.repo, rel, s) for s in pinned_releases(path.read_text("utf-8", errors="replace"))]
