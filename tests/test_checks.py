@@ -53,6 +53,7 @@ STATIC_DEFECTS = {
     },
     "double-trigger": {("juniper-cascor-client", "publish-workflow", "error")},
     "unpinned-actions": {("juniper-cascor-worker", "pinned-actions", "warning")},
+    "newer-actions": {("juniper-data-client", "pin-table", "warning")},
     "mixed-floors": {("ecosystem", "requires-python", "warning")},
     "no-services": {("juniper-ml", "meta-extras", "error")},
     "extra-edge": {("juniper-cascor", "graph", "error"), ("juniper-ml", "graph", "error")},

@@ -24,6 +24,8 @@ from juniper_release.frontdoor import HELP
         "stat": "with --check: the digest alone, no diffs",
         "write": "write the rendered workflows into the checkouts (never commits)",
         "package": "only these packages (comma list; default: all)",
+        "allow_downgrade": "render the pin table's release even where a file on disk pins a newer one (default: keep "
+        "the newer pin and say so)",
         **_TARGET_HELP,
     },
 )
@@ -39,6 +41,7 @@ def workflows(
     layout: str | None = None,
     defects: str = "",
     stat: bool = False,
+    allow_downgrade: bool = False,
 ) -> None:
     """Render each package's publish and validate workflows from the template: --check (diff) or --write."""
     from juniper_release.frontdoor import target
@@ -48,20 +51,49 @@ def workflows(
     tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
     chosen = tgt.registry.select(package)
     if write:
-        code = wf.run_write(tgt.registry, tgt.workspace, chosen)
+        code = wf.run_write(tgt.registry, tgt.workspace, chosen, allow_downgrade=allow_downgrade)
     else:
-        code = wf.run_check(tgt.registry, tgt.workspace, chosen, stat=stat, sandbox=tgt.sandbox)
+        code = wf.run_check(
+            tgt.registry, tgt.workspace, chosen, stat=stat, sandbox=tgt.sandbox, allow_downgrade=allow_downgrade
+        )
     if code:
         raise Exit(code=code)
 
 
-@task(help={"write": "rewrite the stale workflows (default: print a diff of each; exit 1 if any)"})
+@task(
+    auto_shortflags=False,
+    help={
+        "write": "rewrite the stale workflows (default: print a diff of each; exit 1 if any); with --from-workspace: "
+        "write the newer pins into the pin table",
+        "from_workspace": "propose to the pin table (as a diff) every newer release the workspace's workflows pin",
+        **_TARGET_HELP,
+    },
+)
 @guarded
-def pin_actions(c: Context, write: bool = False) -> None:
-    """Check (or --write) that every `uses:` in this repository's .github/workflows is pinned as the pin table says."""
+def pin_actions(
+    c: Context,
+    write: bool = False,
+    from_workspace: bool = False,
+    workspace: str = "",
+    sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
+    defects: str = "",
+) -> None:
+    """Check (or --write) this repository's workflows against the pin table; --from-workspace moves the table forward."""
     from juniper_release.github import pins
 
-    if code := pins.run_pin_actions(ROOT, write=write):
+    if not from_workspace:
+        if workspace or sandbox or registry or layout or defects:
+            raise JuniperError("--workspace, --sandbox and --registry only apply with --from-workspace", "add it")
+        code = pins.run_pin_actions(ROOT, write=write)
+    else:
+        from juniper_release.frontdoor import target
+        from juniper_release.github.pin_table import run_from_workspace
+
+        tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
+        code = run_from_workspace(tgt.registry, tgt.workspace, write=write, readme=ROOT / "README.md")
+    if code:
         raise Exit(code=code)
 
 

@@ -2,8 +2,8 @@
 
 Per package: version sync (pyproject vs module ``__version__``), sibling specifiers, LICENSE, README rendering as PyPI
 renders it, secrets in the files a build sees (the policy of :mod:`juniper_release.secrets`), the publish workflow and
-its trigger, and actions pinned to a commit SHA in every workflow of the repository. Across the ecosystem: the dependency graph (cycles, layers), requires-python floors, and the
-meta-package's extras.
+its trigger, actions pinned to a commit SHA in every workflow of the repository, and no release newer than the pin
+table's. Across the ecosystem: the dependency graph (cycles, layers), requires-python floors, the meta-package's extras.
 
 Each problem is a :class:`Finding`. Errors and warnings make the exit code 1; infos (such as the ceilings a next minor
 release would escape) are reported but do not fail the check.
@@ -35,7 +35,7 @@ from juniper_release.ecosystem.project import (
 )
 from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts, missing_packages
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError, suggest
-from juniper_release.github.pins import repo_workflows, unpinned
+from juniper_release.github.pins import newer_than_table, repo_workflows, unpinned
 from juniper_release.github.workflows import validate_workflow_path
 from juniper_release.gitops import Git, own_files
 
@@ -360,6 +360,21 @@ def check_pinned_actions(pkg: Package, project: Project, generated: Collection[s
     return out
 
 
+def check_pin_table_age(pkg: Package, project: Project) -> list[Finding]:
+    """A warning per action the repository's workflows run at a newer release than juniper-release's pin table."""
+    fix = suggest("invoke pin-actions --from-workspace --write")
+    return [
+        Finding(
+            pkg.name,
+            "pin-table",
+            "warning",
+            f"{n.path} runs {n.action} {n.seen.tag}, but juniper-release's pin table has the older {n.table.tag}. "
+            f"Fix: run `{fix}` in juniper-release and commit (a rendered workflow keeps the newer pin meanwhile)",
+        )
+        for n in newer_than_table(pkg.top_of(project.root))
+    ]
+
+
 # --------------------------------------------------------------------------------------------------- ecosystem
 
 
@@ -549,7 +564,7 @@ def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
                 if p.repo == pkg.repo
                 for path in (registry.workflow_for(p), validate_workflow_path(registry, p))
             }
-            findings += check_pinned_actions(pkg, project, generated)
+            findings += check_pinned_actions(pkg, project, generated) + check_pin_table_age(pkg, project)
     findings += check_graph(graph)
     findings += check_specifiers(graph)
     findings += check_python_floors(registry, projects)

@@ -10,7 +10,9 @@ Template syntax, kept deliberately small:
 - a line ``#@ if FLAG`` / ``#@ else`` / ``#@ endif`` keeps or drops the lines between them;
 - a line ``#@ include FILE`` inserts ``templates/FILE``, indented like the directive;
 - a ``uses: owner/name`` without a ``@ref`` is pinned from :data:`juniper_release.github.pins.PINS`
-  (``owner/name@<commit sha> # <tag>``), so no template names a version and one edit of the table moves them all.
+  (``owner/name@<commit sha> # <tag>``), so no template names a version and one edit of the table moves them all;
+  an action the file on disk already pins at a newer release keeps that release (:mod:`.forward`; never a downgrade
+  unless ``allow_downgrade``).
 
 Beside the workflows, every package repository gets ``.github/dependabot.yml`` (``templates/dependabot.yml``):
 Dependabot watches the pinned actions and proposes newer releases.
@@ -40,7 +42,8 @@ from juniper_release.ecosystem.registry import (
     require_checkout,
 )
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, JuniperError, suggest
-from juniper_release.files import unified_diff
+from juniper_release.files import unified_diff, write_text
+from juniper_release.github.forward import Held, forward_only
 from juniper_release.github.pins import apply_pins
 from juniper_release.output import emit, table
 from juniper_release.verify.pythons import workflow_python
@@ -230,41 +233,74 @@ class Drift:
     path: str
     status: Status
     diff: str = ""
+    text: str = ""
+    """What ``--write`` writes: the rendering, with the newer pins the file on disk runs kept."""
+    held: tuple[Held, ...] = ()
+    """Actions the file on disk pins at a newer release than the pin table (kept unless downgrades are allowed)."""
 
 
-def compare(rendered: Rendered, checkout: Path) -> Drift:
-    """Compare the rendered workflow with the file in ``checkout``; the diff is unified (``a/`` committed)."""
+def compare(rendered: Rendered, checkout: Path, *, allow_downgrade: bool = False) -> Drift:
+    """Compare the rendered workflow with the file in ``checkout``; the diff is unified (``a/`` committed). An action
+    the file pins at a newer release than the table stays at that release unless ``allow_downgrade``."""
     target = checkout / rendered.path
     label = f"{checkout.name}/{rendered.path}"
     if not target.is_file():
-        return Drift(rendered.package, rendered.path, "missing", unified_diff(None, rendered.text, label))
+        diff = unified_diff(None, rendered.text, label)
+        return Drift(rendered.package, rendered.path, "missing", diff, rendered.text)
     current = target.read_text(encoding="utf-8")
-    if current == rendered.text:
-        return Drift(rendered.package, rendered.path, "ok")
-    return Drift(rendered.package, rendered.path, "drifted", unified_diff(current, rendered.text, label))
+    text, held = forward_only(rendered.text, current, allow_downgrade=allow_downgrade)
+    if current == text:
+        return Drift(rendered.package, rendered.path, "ok", "", text, held)
+    return Drift(rendered.package, rendered.path, "drifted", unified_diff(current, text, label), text, held)
 
 
-def check(registry: Registry, workspace: Path, packages: Sequence[Package] | None = None) -> list[Drift]:
+def check(
+    registry: Registry, workspace: Path, packages: Sequence[Package] | None = None, *, allow_downgrade: bool = False
+) -> list[Drift]:
     """Every selected package's workflows against their rendering (checkouts must exist)."""
     chosen = registry.packages if packages is None else packages
     checkouts = {pkg.name: pkg.top_of(require_checkout(pkg, workspace)) for pkg in chosen}
-    return [compare(r, checkouts[r.package]) for r in render_all(registry, chosen, workspace)]
+    return [
+        compare(r, checkouts[r.package], allow_downgrade=allow_downgrade)
+        for r in render_all(registry, chosen, workspace)
+    ]
 
 
-def write(registry: Registry, workspace: Path, packages: Sequence[Package] | None = None) -> list[Drift]:
+def write(
+    registry: Registry, workspace: Path, packages: Sequence[Package] | None = None, *, allow_downgrade: bool = False
+) -> list[Drift]:
     """Write every rendered workflow that is missing or drifted; return what was (re)written. Never commits."""
-    chosen = registry.packages if packages is None else packages
-    checkouts = {pkg.name: pkg.top_of(require_checkout(pkg, workspace)) for pkg in chosen}
-    written: list[Drift] = []
-    for rendered in render_all(registry, chosen, workspace):
-        drift = compare(rendered, checkouts[rendered.package])
-        if drift.status == "ok":
-            continue
-        target = checkouts[rendered.package] / rendered.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(rendered.text, encoding="utf-8")
-        written.append(drift)
+    return _apply(registry, workspace, check(registry, workspace, packages, allow_downgrade=allow_downgrade))
+
+
+def _apply(registry: Registry, workspace: Path, drifts: Sequence[Drift]) -> list[Drift]:
+    """Write each missing or drifted file of ``drifts`` (atomically) and return those."""
+    written = [d for d in drifts if d.status != "ok"]
+    for drift in written:
+        target = registry.get(drift.package).top_of(require_checkout(registry.get(drift.package), workspace))
+        (target / drift.path).parent.mkdir(parents=True, exist_ok=True)
+        write_text(target / drift.path, drift.text)
     return written
+
+
+def held_rows(drifts: Sequence[Drift]) -> list[dict[str, str]]:
+    """One row per action a workflow on disk pins newer than the pin table: kept, or downgraded on request."""
+    return [h.row(d.package, d.path) for d in drifts for h in d.held]
+
+
+def held_report(drifts: Sequence[Drift]) -> str:
+    """The digest's part on newer pins: what was kept (or downgraded) and how to move the table forward."""
+    rows = held_rows(drifts)
+    if not rows:
+        return ""
+    kept = any(not h.downgraded for d in drifts for h in d.held)
+    head = (
+        "the repositories run newer releases than the pin table; rendered at their release, never older. "
+        f"Move the table forward: `{suggest('invoke pin-actions --from-workspace')}`"
+        if kept
+        else "--allow-downgrade: these actions are rendered at the pin table's older release"
+    )
+    return f"{head}\n{table(rows)}"
 
 
 def drifted_packages(drifts: Sequence[Drift]) -> list[str]:
@@ -324,14 +360,21 @@ def check_flags(*, check: bool, write: bool, sandbox: bool) -> None:
 
 
 def run_write(
-    registry: Registry, workspace: Path, packages: Sequence[Package], out: Callable[[str], None] = emit
+    registry: Registry,
+    workspace: Path,
+    packages: Sequence[Package],
+    out: Callable[[str], None] = emit,
+    *,
+    allow_downgrade: bool = False,
 ) -> int:
-    """Write the missing or drifted workflows and say which; the exit code is always EXIT_OK."""
-    written = write(registry, workspace, packages)
+    """Write the missing or drifted workflows and say which (and which newer pins were kept); always EXIT_OK."""
+    drifts = check(registry, workspace, packages, allow_downgrade=allow_downgrade)
+    written = _apply(registry, workspace, drifts)
     for drift in written:
         out(f"wrote {registry.get(drift.package).path}/{drift.path} (was {drift.status})")
-    up_to_date = len(render_all(registry, packages, workspace)) - len(written)
-    out(f"{len(written)} workflow file(s) written, {up_to_date} already up to date")
+    if held := held_report(drifts):
+        out(held)
+    out(f"{len(written)} workflow file(s) written, {len(drifts) - len(written)} already up to date")
     return EXIT_OK
 
 
@@ -344,12 +387,16 @@ def run_check(
     *,
     stat: bool = False,
     sandbox: bool = False,
+    allow_downgrade: bool = False,
 ) -> int:
-    """The digest first (per repository: files drifted, lines added and removed, and each file's status), then the
-    diffs (``stat``: the digest alone); EXIT_FINDINGS (with the fix on ``err``) when any workflow drifts."""
-    drifts = check(registry, workspace, packages)
+    """The digest first (per repository: files drifted, lines added and removed, each file's status, and the newer
+    pins kept), then the diffs (``stat``: the digest alone); EXIT_FINDINGS (with the fix on ``err``) when any
+    workflow drifts."""
+    drifts = check(registry, workspace, packages, allow_downgrade=allow_downgrade)
     out(table(stat_rows(drifts)))
     out(table(summary_rows(drifts)))
+    if held := held_report(drifts):
+        out(held)
     diff = check_report(drifts)
     if diff and not stat:
         out(diff)

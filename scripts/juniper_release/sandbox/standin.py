@@ -24,7 +24,7 @@ from typing import Protocol
 from juniper_release.ecosystem.paths import cache_part
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import ConfigError
-from juniper_release.github.pins import PINS
+from juniper_release.github.pins import PINS, Pin, repo_workflows
 from juniper_release.gitops import Git
 from juniper_release.sandbox.defects import DEFECTS, FAKE_PYPI_TOKEN, PRESETS, SOPS_ENV, apply_defects, parse_defects
 from juniper_release.sandbox.specs import VERSIONS, PackageSpec, six_specs
@@ -134,6 +134,27 @@ def _template_workflows(registry: Registry, pkg: Package, root: Path, spec: Pack
         target.write_text(rendered.text, encoding="utf-8")
 
 
+NEWER_ACTIONS = ("actions/checkout", "pypa/gh-action-pypi-publish")
+"""The actions the ``newer-actions`` defect pins at a release newer than the table's."""
+
+
+def newer_pin(pin: Pin) -> Pin:
+    """A made-up release of ``pin``'s action one major version ahead, with a SHA derived from it (stand-in only)."""
+    from packaging.version import Version
+
+    tag = f"v{Version(pin.tag).major + 1}.0.0"
+    return Pin(pin.action, tag, hashlib.sha1(f"{pin.action}@{tag}".encode(), usedforsecurity=False).hexdigest())
+
+
+def _pin_newer_actions(root: Path) -> None:
+    """Move the :data:`NEWER_ACTIONS` of every workflow in ``root`` to :func:`newer_pin` (as Dependabot would)."""
+    for path in repo_workflows(root):
+        text = path.read_text(encoding="utf-8")
+        for action in NEWER_ACTIONS:
+            text = text.replace(PINS[action].ref, newer_pin(PINS[action]).ref)
+        path.write_text(text, encoding="utf-8")
+
+
 UNRELEASED_MODULE = "_datasets.py"
 """The module an ``unreleased`` package gains after its release tag (a code change that ships)."""
 
@@ -181,6 +202,8 @@ def create_ecosystem(
         write_package(root, spec, pkg.repo, pkg.torch, flags[pkg.name])
         if not flags[pkg.name] & WORKFLOW_DEFECTS:
             _template_workflows(registry, pkg, root, spec)
+        if "newer-actions" in flags[pkg.name]:
+            _pin_newer_actions(root)
         for rel, text in (extra_files or {}).get(pkg.name, {}).items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(text, encoding="utf-8")
