@@ -111,10 +111,11 @@ def repo_facts(root: Path, project_urls: Sequence[str] = ()) -> RepoFacts:
     why: str | None = None
     if repo is None and origin and (repo := path_repo(origin)):
         why = "origin is a path on this machine, not a GitHub URL: owner/name from its last two parts"
+    remote = "origin is not a GitHub URL" if origin else "no origin remote"
     if repo is None and (repo := _from_urls(project_urls)):
-        why = "no GitHub origin: owner/name taken from [project.urls]"
+        why = f"{remote}: owner/name taken from [project.urls]"
     if repo is None:
-        why = "no origin and no GitHub URL in [project.urls]"
+        why = f"{remote} and [project.urls] names no GitHub repository"
     branch, branch_why = _branch(git)
     return RepoFacts(repo, why, branch, branch_why, tuple(git.tags()), tuple(publish_workflows(root)))
 
