@@ -8,7 +8,7 @@ fixtures, examples and docs hold sample projects, not released ones), nor a dire
 
 Per package it reads the name, the import packages (from the build backend's own configuration, else the
 top-level packages the wheel would ship), the requirements, the extras, the console scripts, requires-python and
-the version source (:func:`juniper_release.ecosystem.versions.detect_source`). What it had to guess is recorded in
+the version source (:func:`juniper_release.ecosystem.versions.find_source`). What it had to guess is recorded in
 :attr:`Found.guesses`, field by field, with the reason.
 """
 
@@ -24,9 +24,8 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from juniper_release.ecosystem.model import Package
 from juniper_release.ecosystem.paths import ROOT
-from juniper_release.ecosystem.versions import VersionSource, backend_of, detect_source, literal_assignment
+from juniper_release.ecosystem.versions import VersionSource, backend_of, find_source
 from juniper_release.ecosystem.versions import load_pyproject as _load
 from juniper_release.errors import WorkspaceError
 
@@ -202,11 +201,11 @@ def read_package(checkout: str, subdir: str | None, root: Path, doc: Mapping[str
     requirements = _requirements(where, project)
     optional = project.get("optional-dependencies") or {}
     scripts = tuple(sorted(str(s) for s in (project.get("scripts") or {})))
-    source, version_file = _version_source(name, root, doc, imports)
+    source, version_file = find_source(name, root, doc, imports)
     if version_file:
         guesses["version_file"] = f"the backend's version source is unknown here; {version_file} holds __version__"
     elif source is None:
-        guesses["version"] = "no version source this tool reads, and no __version__ literal found: set version_file"
+        guesses["version_source"] = "no version source this tool reads, and no __version__ literal found: set version_file"
     requires = project.get("requires-python")
     return Found(
         name=name,
@@ -237,32 +236,6 @@ def _requirements(where: Path, project: Mapping[str, Any]) -> tuple[tuple[str | 
         except InvalidRequirement as exc:
             raise WorkspaceError(f"{where}: invalid requirement {raw!r} ({exc})", "fix the PEP 508 string") from None
     return tuple(out)
-
-
-def _version_source(
-    name: str, root: Path, doc: Mapping[str, Any], imports: tuple[str, ...]
-) -> tuple[VersionSource | None, str | None]:
-    """The version source the backend uses, else a file holding a ``__version__`` literal (a guess), else None."""
-    probe = Package(name=name, repo="init/probe", path=".", imports=imports, layer=0, python=(), torch=False)
-
-    def read(rel: str) -> str | None:
-        try:
-            return (root / rel).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    try:
-        return detect_source(probe, doc, read, str(root / "pyproject.toml")), None
-    except WorkspaceError:
-        pass
-    for module in imports:
-        for base in ("src/", ""):
-            for leaf in ("_version.py", "__version__.py", "version.py", "__init__.py"):
-                rel = f"{base}{module.replace('.', '/')}/{leaf}"
-                text = read(rel)
-                if text is not None and literal_assignment(text, rel) is not None:
-                    return None, rel
-    return None, None
 
 
 # --------------------------------------------------------------------------------------------- import packages

@@ -82,7 +82,7 @@ def _package(plan: Plan, pkg: Planned) -> Table:
     g = pkg.guesses
     table = tomlkit.table()
     table.add(tomlkit.comment(_about(pkg)))
-    table.add("name", _value(pkg.name, g.get("version")))
+    table.add("name", _value(pkg.name, g.get("version_source")))
     table.add("repo", _value(pkg.repo, g.get("repo")))
     table.add("path", pkg.found.checkout)
     if pkg.found.subdir:

@@ -30,6 +30,7 @@ from juniper_release.ecosystem.discover import Checkout, Found, checkouts_under,
 from juniper_release.ecosystem.graph import Edge, Graph, marker_can_hold
 from juniper_release.ecosystem.model import Package, Registry, TorchSource
 from juniper_release.ecosystem.repofacts import RepoFacts, Workflow, learn_tag_format, mentions, repo_facts
+from juniper_release.errors import WorkspaceError
 
 DEFAULT_TAG_FORMAT = "v{version}"
 SUBPACKAGE_TAG_FORMAT = "{name}-v{version}"
@@ -103,8 +104,6 @@ def plan_registry(workspace: Path) -> Plan:
         if checkout.packages:
             _plan_repository(plan, checkout, facts[checkout.path])
     if not plan.packages:
-        from juniper_release.errors import WorkspaceError
-
         raise WorkspaceError(
             f"{workspace}: no package found in {len(checkouts)} checkout(s) (no pyproject.toml with a [project] name)",
             "pass --workspace DIR, the directory holding the packages' checkouts",
@@ -197,10 +196,29 @@ def _lockstep(shared: list[Planned]) -> bool:
     """Several packages of one repository read one tag: a group, unless a root package owns those tags."""
     if all(p.found.subdir for p in shared) or all(p.found.source and p.found.source.is_vcs for p in shared):
         return True
-    from juniper_release.ecosystem.versions import load_pyproject
+    from juniper_release.ecosystem.project import read_project
 
-    versions = {load_pyproject(p.found.root / "pyproject.toml").get("project", {}).get("version") for p in shared}
-    return len(versions) == 1 and None not in versions
+    try:
+        versions = {read_project(_probe(p), p.found.root).version for p in shared}
+    except WorkspaceError:
+        return False
+    return len(versions) == 1
+
+
+def _probe(pkg: Planned) -> Package:
+    """``pkg`` as a registry entry, before the registry exists."""
+    return Package(
+        name=pkg.name,
+        repo=pkg.repo,
+        path=pkg.found.checkout,
+        imports=pkg.found.imports,
+        layer=pkg.layer,
+        python=(),
+        torch=False,
+        subdir=pkg.found.subdir,
+        tag_format=pkg.tag_format.replace("{name}", pkg.name),
+        version_file=pkg.found.version_file,
+    )
 
 
 def _workflows(planned: list[Planned], workflows: Sequence[Workflow], group: GroupPlan | None) -> None:
@@ -271,12 +289,7 @@ def default_workflow(plan: Plan, pkg: Planned) -> str:
 
 def _layers_and_torch(plan: Plan) -> None:
     canon: dict[str, Planned] = {canonicalize_name(p.name): p for p in plan.packages}
-    probes = tuple(
-        Package(
-            name=p.name, repo=p.repo, path=p.found.checkout, imports=p.found.imports, layer=0, python=(), torch=False
-        )
-        for p in plan.packages
-    )
+    probes = tuple(_probe(p) for p in plan.packages)
     registry = Registry(
         Path("init"), plan.owner, plan.organization, plan.tag_format, plan.branch, plan.publish_workflow, {},
         TorchSource("0", "init"), probes,
