@@ -146,6 +146,29 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "--output is required" in missing.stderr
 
 
+def test_extras_no_build_can_satisfy_are_left_out(tmp_path: Path) -> None:
+    """Verification installs the checkouts' builds: an extra requiring a version no checkout declares (and a
+    meta-package's aggregate including it) is left out, with a guess naming the requirement."""
+    ws = tmp_path / "ws"
+    _package(ws / "base", "base")  # declares 1.2.0
+    (ws / "meta").mkdir(parents=True)
+    (ws / "meta" / "pyproject.toml").write_text(
+        '[project]\nname = "meta"\nversion = "1.0.0"\n[tool.setuptools]\npackages = []\n'
+        '[project.optional-dependencies]\nold = ["base<1"]\nnew = ["base>=1.2"]\nall = ["meta[old,new]"]\n',
+        encoding="utf-8",
+    )
+    for repo in (ws / "base", ws / "meta"):
+        _git(repo, "init", "-q", "-b", "main")
+        _commit(repo)
+    summary, text = _init(ws, tmp_path / "out.toml")
+    meta = next(p for p in tomllib.loads(text)["package"] if p["name"] == "meta")
+    assert meta["extras"] == ["new"] and meta["layer"] == 1 and meta["import"] == []
+    assert (
+        "meta.extras: left out, not installable from the checkouts: [old]: base<1 excludes 1.2.0; "
+        "[all]: it includes [old]"
+    ) in summary
+
+
 # --------------------------------------------------------------------------- a uv workspace, two workflows
 
 

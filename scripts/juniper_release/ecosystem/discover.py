@@ -205,7 +205,9 @@ def read_package(checkout: str, subdir: str | None, root: Path, doc: Mapping[str
     if version_file:
         guesses["version_file"] = f"the backend's version source is unknown here; {version_file} holds __version__"
     elif source is None:
-        guesses["version_source"] = "no version source this tool reads, and no __version__ literal found: set version_file"
+        guesses["version_source"] = (
+            "no version source this tool reads, and no __version__ literal found: set version_file"
+        )
     requires = project.get("requires-python")
     return Found(
         name=name,

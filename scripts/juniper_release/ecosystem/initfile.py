@@ -90,7 +90,7 @@ def _package(plan: Plan, pkg: Planned) -> Table:
     table.add("import", _value(list(pkg.found.imports), g.get("import")))
     table.add("layer", pkg.layer)
     table.add("torch", pkg.torch)
-    table.add("extras", _value(list(pkg.extras)))
+    table.add("extras", _value(list(pkg.extras), g.get("extras")))
     table.add("smoke", _value(list(pkg.smoke)))
     implied = SUBPACKAGE_TAG_FORMAT if pkg.found.subdir else plan.tag_format
     grouped = any(pkg.name in group.members for group in plan.groups)

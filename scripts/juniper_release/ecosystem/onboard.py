@@ -9,7 +9,8 @@
 - **layer**: computed by :class:`juniper_release.ecosystem.graph.Graph` from every requirement between the packages
   found (hard or in an extra), as ``invoke graph`` computes it.
 - **extras** (to verify): every extra of a meta-package; for the others, each extra but the development ones
-  (:data:`DEV_EXTRAS`) and the aggregates of the package's own extras (``all = ["pkg[a,b]"]``).
+  (:data:`DEV_EXTRAS`) and the aggregates of the package's own extras (``all = ["pkg[a,b]"]``); never one the
+  checkouts' builds cannot satisfy (a requirement excluding the version a checkout declares).
 - **torch**: a hard requirement on torch, or one through a verified extra or a required sibling.
 - **smoke**: ``NAME --help`` per console script.
 - **publish_workflow** / **prerelease_workflow**: the repository's upload workflows that name the package (one
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from juniper_release.ecosystem.discover import Checkout, Found, checkouts_under, read_checkout
 from juniper_release.ecosystem.graph import Edge, Graph, marker_can_hold
@@ -303,9 +305,42 @@ def _layers_and_torch(plan: Plan) -> None:
                 edges.append(Edge(pkg.name, target.name, req, extra))
                 deps[pkg.name].add(target.name)
     layers = Graph(registry, {}, tuple(edges), {k: frozenset(v) for k, v in deps.items()}).computed_layers()
+    _installable_extras(plan, canon)
     for pkg in plan.packages:
         pkg.layer = layers[pkg.name]
         pkg.torch = _needs_torch(pkg, set(pkg.extras), canon, set())
+
+
+def _installable_extras(plan: Plan, canon: Mapping[str, Planned]) -> None:
+    """Leave out the extras verification could not install from the checkouts' builds: a requirement on a sibling
+    that excludes the version its checkout declares, or an aggregate of such an extra."""
+    from juniper_release.ecosystem.project import read_project
+
+    versions: dict[str, Version | None] = {}
+    for name, pkg in canon.items():
+        try:
+            versions[name] = read_project(_probe(pkg), pkg.found.root).version
+        except WorkspaceError:
+            versions[name] = None  # unreadable here (an untagged git version): assumed installable
+    for pkg in plan.packages:
+        own = canonicalize_name(pkg.name)
+        dropped: dict[str, str] = {}
+        for extra, req in pkg.found.requirements:
+            found = versions.get(canonicalize_name(req.name))
+            sibling = extra in pkg.extras and canonicalize_name(req.name) != own
+            if extra and sibling and found is not None and not req.specifier.contains(found, prereleases=True):
+                dropped.setdefault(extra, f"{req} excludes {found}")
+        grew = True
+        while grew:  # an aggregate of a dropped extra goes too
+            grew = False
+            for extra, req in pkg.found.requirements:
+                inner = sorted(set(req.extras) & dropped.keys())
+                if extra in pkg.extras and extra not in dropped and canonicalize_name(req.name) == own and inner:
+                    dropped[extra], grew = f"it includes [{', '.join(inner)}]", True
+        if dropped:
+            pkg.extras = tuple(e for e in pkg.extras if e not in dropped)
+            why = "; ".join(f"[{e}]: {reason}" for e, reason in dropped.items())
+            pkg.guesses["extras"] = f"left out, not installable from the checkouts: {why}"
 
 
 def _needs_torch(pkg: Planned, extras: set[str], canon: Mapping[str, Planned], seen: set[tuple[str, str]]) -> bool:
