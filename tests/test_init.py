@@ -169,6 +169,20 @@ def test_extras_no_build_can_satisfy_are_left_out(tmp_path: Path) -> None:
     ) in summary
 
 
+def test_the_tool_itself_and_plain_directories_are_skipped(tmp_path: Path) -> None:
+    """The default workspace is juniper-release's parent: the tool's own checkout is no package of the ecosystem,
+    and a directory that is no git checkout is named, not read."""
+    ws = tmp_path / "ws"
+    _package(ws / "one", "one")
+    _git(ws / "one", "init", "-q", "-b", "main")
+    _commit(ws / "one")
+    (ws / "juniper-release").symlink_to(ROOT)
+    _package(ws / "loose", "loose")
+    plan = plan_registry(ws)
+    assert [p.name for p in plan.packages] == ["one"]
+    assert plan.skipped == ["juniper-release: juniper-release itself", "loose: not a git checkout"]
+
+
 # --------------------------------------------------------------------------- a uv workspace, two workflows
 
 

@@ -1,4 +1,4 @@
-"""Writing files: the atomic JSON writer and its checked reader, the lock that keeps runs apart, and the unified
+"""Writing files: the atomic JSON and text writers, the JSON reader, the lock that keeps runs apart, and the unified
 diff that shows a file's planned change."""
 
 from __future__ import annotations
@@ -40,6 +40,21 @@ def write_json(path: Path, data: Any, *, sort_keys: bool = False) -> None:
     try:
         with tmp.open("w", encoding="utf-8") as fh:
             fh.write(json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise disk_error(exc, path, "write") from None
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically, like :func:`write_json`: a temporary file beside ``path``, then a rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

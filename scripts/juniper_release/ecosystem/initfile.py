@@ -7,8 +7,6 @@ takes as ``--workspace DIR``.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ from juniper_release.ecosystem.onboard import (
     plan_registry,
 )
 from juniper_release.errors import ConfigError
-from juniper_release.files import disk_error
+from juniper_release.files import write_text
 
 INDEXES = {
     "pypi": ("https://upload.pypi.org/legacy/", "https://pypi.org/simple/"),
@@ -204,14 +202,7 @@ def write_registry(path: Path, text: str, *, force: bool = False) -> None:
         raise ConfigError(
             f"{path}: no directory {path.parent}", f"create {path.parent} first, or choose another --output"
         )
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise disk_error(exc, path, "write") from None
+    write_text(path, text)
 
 
 def run_init(workspace: Path, output_path: Path, *, force: bool = False) -> str:
