@@ -8,11 +8,34 @@ from typing import Any
 
 from invoke.context import Context
 from invoke.exceptions import Exit
-from juniper_release.cli.common import _TARGET_HELP, guarded
+from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required
 from juniper_release.cli.flags import task
 from juniper_release.ecosystem.paths import ROOT
 from juniper_release.errors import JuniperError
 from juniper_release.frontdoor import HELP
+
+# ----------------------------------------------------------------------------------------------- init
+
+
+@task(
+    help={
+        "workspace": "the directory holding the checkouts to register (default: $JUNIPER_WORKSPACE, else this "
+        "repository's parent)",
+        "output": "the registry file to write (required; an existing file only with --force)",
+        "force": "overwrite an existing --output file",
+    }
+)
+@guarded
+def init(c: Context, workspace: str | None = None, output: str | None = None, force: bool = False) -> None:
+    """Write a registry for the checkouts under --workspace, then print what was found and what was guessed."""
+    from juniper_release.ecosystem.initfile import run_init
+    from juniper_release.ecosystem.workspace import resolve_workspace
+
+    target = Path(required(output, "--output")).expanduser()
+    chosen = resolve_workspace(workspace)
+    print(run_init(chosen, target.resolve(), force=force))
+    next_step(f"invoke check --workspace {chosen} --registry {target}")
+
 
 # ----------------------------------------------------------------------------------------------- workflows
 

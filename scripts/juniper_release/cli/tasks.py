@@ -472,6 +472,7 @@ def rehearse(
 ns = Collection.from_module(sys.modules[__name__])
 """Every task: ``tasks.py`` and the console script load this collection."""
 for _task in (
+    repo_tasks.init,
     repo_tasks.workflows,
     repo_tasks.pin_actions,
     repo_tasks.ci_matrix,

@@ -190,6 +190,33 @@ def detect_source(pkg: Package, doc: Mapping[str, Any], read: Reader, where: str
     return found
 
 
+def find_source(
+    name: str, root: Path, doc: Mapping[str, Any], modules: tuple[str, ...]
+) -> tuple[VersionSource | None, str | None]:
+    """For a package with no registry entry yet (``invoke init``): its version source as the backend declares it,
+    else a file of one of its ``modules`` (src or flat layout) holding a ``__version__`` literal (what
+    ``version_file`` would name), else ``(None, None)``."""
+    from juniper_release.ecosystem.model import Package
+
+    read = _disk_reader(root)
+    probe = Package(name=name, repo="init/probe", path=".", imports=(), layer=0, python=(), torch=False)
+    try:
+        return detect_source(probe, doc, read, str(root / "pyproject.toml")), None
+    except WorkspaceError:
+        pass
+    candidates = [
+        f"{base}{module.replace('.', '/')}/{leaf}"
+        for module in modules
+        for base in ("src/", "")
+        for leaf in ("_version.py", "__version__.py", "version.py", "__init__.py")
+    ]
+    for rel in candidates:
+        text = read(rel)
+        if text is not None and literal_assignment(text, rel) is not None:
+            return None, rel
+    return None, None
+
+
 def _dynamic_source(doc: Mapping[str, Any], backend: str, read: Reader) -> VersionSource | None:
     tool = _table(doc, "tool")
     if backend == "hatchling":
