@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 from invoke.context import Context
 from invoke.exceptions import Exit
-from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required
+from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required, via
 from juniper_release.cli.flags import task
 from juniper_release.ecosystem.paths import ROOT
 from juniper_release.errors import JuniperError
@@ -31,10 +32,10 @@ def init(c: Context, workspace: str | None = None, output: str | None = None, fo
     from juniper_release.ecosystem.initfile import run_init
     from juniper_release.ecosystem.workspace import resolve_workspace
 
-    target = Path(required(output, "--output")).expanduser()
+    target = Path(required(output, "--output", "init")).expanduser()
     chosen = resolve_workspace(workspace)
     print(run_init(chosen, target.resolve(), force=force))
-    next_step(f"invoke check --workspace {chosen} --registry {target}")
+    next_step(via(), f"invoke check --workspace {shlex.quote(str(chosen))} --registry {shlex.quote(str(target))}")
 
 
 # ----------------------------------------------------------------------------------------------- workflows
@@ -71,7 +72,14 @@ def workflows(
     from juniper_release.github import workflows as wf
 
     wf.check_flags(check=check, write=write, sandbox=sandbox)
-    tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
+    tgt = target(
+        workspace or None,
+        sandbox=sandbox,
+        defects=defects or None,
+        registry_path=registry,
+        layout=layout,
+        invocation=via(),
+    )
     chosen = tgt.registry.select(package)
     if write:
         code = wf.run_write(tgt.registry, tgt.workspace, chosen, allow_downgrade=allow_downgrade)
@@ -114,7 +122,14 @@ def pin_actions(
         from juniper_release.frontdoor import target
         from juniper_release.github.pin_table import run_from_workspace
 
-        tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
+        tgt = target(
+            workspace or None,
+            sandbox=sandbox,
+            defects=defects or None,
+            registry_path=registry,
+            layout=layout,
+            invocation=via(),
+        )
         code = run_from_workspace(tgt.registry, tgt.workspace, write=write, readme=ROOT / "README.md")
     if code:
         raise Exit(code=code)
@@ -184,7 +199,15 @@ def transfer(
     from juniper_release.transfer.codemod import check_flags, run_transfer, updates_registry
 
     check_flags(sandbox=sandbox, execute=execute)
-    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, require_all=True)
+    t = target(
+        workspace,
+        sandbox=sandbox,
+        defects=defects,
+        registry_path=registry,
+        require_all=True,
+        layout=layout,
+        invocation=via(),
+    )
     run_transfer(
         t.registry,
         t.workspace,
@@ -216,7 +239,15 @@ def transfer_status(
     from juniper_release.frontdoor import output_format, target
     from juniper_release.transfer.checklist import checklist, render_checklist
 
-    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, require_all=True)
+    t = target(
+        workspace,
+        sandbox=sandbox,
+        defects=defects,
+        registry_path=registry,
+        require_all=True,
+        layout=layout,
+        invocation=via(),
+    )
     result = checklist(t.registry, t.workspace, to=to, packages=package, from_owner=from_owner)
     print(render_checklist(result, output_format(json=json, markdown=markdown, default="text")))
 
