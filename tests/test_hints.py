@@ -7,7 +7,7 @@ import json
 import re
 import shlex
 
-from conftest import run_session, run_task
+from conftest import run_task
 from juniper_release.errors import remember_target, suggest
 from juniper_release.hints import Invocation
 

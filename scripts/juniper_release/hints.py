@@ -19,6 +19,9 @@ PROGRAMS = ("juniper-release", "invoke", "nox")
 TARGET_FLAGS = ("--workspace", "--sandbox", "--defects", "--registry", "--layout")
 """The flags that say what a run works on, in the order hints show them."""
 
+_TARGET_ONLY_WITH = {"pin-actions": "--from-workspace"}
+"""Tasks that take the target flags only beside another option (without it they work on this repository)."""
+
 _DRY_ON_SANDBOX = {"workflows": ("--write", "--check"), "transfer": ("--execute", "")}
 """Tasks that never write into the shared sandbox: there a hint names their read-only form instead."""
 
@@ -43,7 +46,10 @@ class Invocation:
         known = self.accepts.get(task)
         if known is not None:
             args = _only_known(args, known)
+        needs = _TARGET_ONLY_WITH.get(task)
         for flag, value in self.flags.items():
+            if needs and needs not in args and flag in TARGET_FLAGS:
+                continue
             if flag in args or (known is not None and flag not in known):
                 continue
             if "--workspace" in args and flag in TARGET_FLAGS and flag != "--registry":

@@ -239,7 +239,19 @@ def verify(
     from juniper_release.cli.verifying import run as run_verify
 
     opts = VerifyOptions(
-        package, workspace, sandbox, registry, layout, defects, json, quiet, verbose, force, python, keep_going, markdown
+        package,
+        workspace,
+        sandbox,
+        registry,
+        layout,
+        defects,
+        json,
+        quiet,
+        verbose,
+        force,
+        python,
+        keep_going,
+        markdown,
     )
     report = run_verify(opts, program=via())
     print(report.to_json() if json else report.render(), flush=True)
