@@ -271,3 +271,15 @@ def clean(session: nox.Session) -> None:
 
     removed = clean_cache(say=session.log)
     session.log("removed: " + (", ".join(str(p) for p in removed) or "nothing (already clean)"))
+
+
+def _check_session_names() -> None:
+    """A misspelt ``-s NAME`` is one line naming the nearest session (nox alone would only list them), exit 2."""
+    from juniper_release.cli.program import unknown_sessions
+
+    if message := unknown_sessions(sys.argv, list(nox.registry.get())):
+        print(message, file=sys.stderr)
+        raise SystemExit(2)
+
+
+_check_session_names()

@@ -48,6 +48,9 @@ class JuniperTask(Task[Any]):
             opts: dict[str, Any] = super().arg_opts(name, default, taken_names)
         finally:
             self.auto_shortflags = auto
+        shown = default not in (None, False, "", True) and "default" not in opts.get("help", "default")
+        if shown:  # every default in --help (--mode, --timeout...)
+            opts["help"] = f"{opts['help']} (default: {default})"
         names = list(opts["names"])
         names += [alias for alias in ALIASES.get(name, ()) if alias not in taken_names]
         short = SHORT.get(name)
