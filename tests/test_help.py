@@ -130,3 +130,26 @@ def test_completion_offers_the_registrys_package_names():
     assert done.stdout.split() == list(grown)
     tasks = script("--complete", "--", "juniper-release", "rel").stdout.split()
     assert "release" in tasks and "release-train" in tasks
+
+
+# ----------------------------------------------------------------------------------------------- output volume
+
+
+@needs_script
+def test_status_fits_80_columns_and_says_what_it_hid():
+    done = script("status", "-s")
+    assert done.returncode == 0, done.stderr
+    assert max(len(line) for line in done.stdout.splitlines()) <= 80
+    assert "hidden to fit 80 columns" in done.stdout and "testpypi_version" in done.stdout
+    wide = script("status", "-s", columns=200).stdout
+    assert "testpypi_version" in wide.splitlines()[0]
+
+
+@needs_script
+def test_transfer_prints_a_digest_and_the_diffs_with_v():
+    short = script("transfer", "-s")
+    assert short.returncode == 0, short.stderr
+    lines = short.stdout.splitlines()
+    assert len(lines) <= 12 and "juniper-data: 4 file(s), +8 -8 lines" in lines and "@@" not in short.stdout
+    long = script("transfer", "-s", "-v").stdout
+    assert "@@" in long and len(long.splitlines()) > 5 * len(lines)

@@ -44,8 +44,10 @@ def init(c: Context, workspace: str | None = None, output: str | None = None, fo
 @task(
     auto_shortflags=False,  # -w means --workspace everywhere else; --write gets no short form
     help={
-        "check": "a digest per repository (files drifted, lines added and removed), then the diffs; exit 1 if any",
-        "stat": "with --check: the digest alone, no diffs",
+        "check": "a digest per repository (files drifted, lines added and removed; -v: then the diffs); exit 1 if "
+        "any drift",
+        "stat": "with --check: the digest alone, no diffs (the default; kept for scripts)",
+        "verbose": "with --check: also print the diffs",
         "write": "write the rendered workflows into the checkouts (never commits)",
         "package": "only these packages (comma list; default: all)",
         "allow_downgrade": "render the pin table's release even where a file on disk pins a newer one (default: keep "
@@ -66,6 +68,7 @@ def workflows(
     defects: str = "",
     stat: bool = False,
     allow_downgrade: bool = False,
+    verbose: bool = False,
 ) -> None:
     """Render each package's publish and validate workflows from the template: --check (diff) or --write."""
     from juniper_release.frontdoor import target
@@ -85,7 +88,12 @@ def workflows(
         code = wf.run_write(tgt.registry, tgt.workspace, chosen, allow_downgrade=allow_downgrade)
     else:
         code = wf.run_check(
-            tgt.registry, tgt.workspace, chosen, stat=stat, sandbox=tgt.sandbox, allow_downgrade=allow_downgrade
+            tgt.registry,
+            tgt.workspace,
+            chosen,
+            stat=stat or not verbose,
+            sandbox=tgt.sandbox,
+            allow_downgrade=allow_downgrade,
         )
     if code:
         raise Exit(code=code)
@@ -179,7 +187,14 @@ _TRANSFER_HELP = {
 }
 
 
-@task(help={**_TRANSFER_HELP, "execute": "apply the changes and commit per repo", "yes": "do not ask (for CI)"})
+@task(
+    help={
+        **_TRANSFER_HELP,
+        "execute": "apply the changes and commit per repo",
+        "yes": "do not ask (for CI)",
+        "verbose": "print every diff (default: one line per repository)",
+    }
+)
 @guarded
 def transfer(
     c: Context,
@@ -193,8 +208,9 @@ def transfer(
     registry: str | None = None,
     layout: str | None = None,
     from_owner: str | None = None,
+    verbose: bool = False,
 ) -> None:
-    """Move the repos to the organization: a diff per repo; --execute applies and commits it."""
+    """Move the repos to the organization: a digest per repo (-v: the diffs); --execute applies and commits it."""
     from juniper_release.frontdoor import target
     from juniper_release.transfer.codemod import check_flags, run_transfer, updates_registry
 
@@ -217,6 +233,7 @@ def transfer(
         yes=yes,
         from_owner=from_owner,
         update_registry=updates_registry(sandbox=t.sandbox, registry_given=bool(registry)),
+        verbose=verbose,
     )
 
 
