@@ -209,8 +209,10 @@ def _verify(
 
 def _nox() -> Invocation:
     """This run's invocation: hints name ``nox -s verify...`` for verification, the console script for the rest."""
-    from juniper_release.cli.common import accepts
-
+    try:
+        from juniper_release.cli.common import accepts
+    except ImportError:  # nox without invoke (NOX_SCRIPT_MODE=none): hints keep only the target flags
+        return Invocation("nox")
     return Invocation("nox", accepts=accepts())
 
 
@@ -275,7 +277,7 @@ def clean(session: nox.Session) -> None:
 
 def _check_session_names() -> None:
     """A misspelt ``-s NAME`` is one line naming the nearest session (nox alone would only list them), exit 2."""
-    from juniper_release.cli.program import unknown_sessions
+    from juniper_release.cli.suggest import unknown_sessions
 
     if message := unknown_sessions(sys.argv, list(nox.registry.get())):
         print(message, file=sys.stderr)

@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from invoke.tasks import Task
-from invoke.tasks import task as invoke_task
 from juniper_release.frontdoor import HELP
 
 SHORT: dict[str, str] = {
@@ -39,29 +37,12 @@ ALIASES: dict[str, tuple[str, ...]] = {"package": ("packages",)}
 """Parameter name -> further long names of the same option."""
 
 
-class JuniperTask(Task[Any]):
-    """A task whose short flags come from :data:`SHORT` alone (never guessed from a parameter's letters)."""
-
-    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
-        auto, self.auto_shortflags = self.auto_shortflags, False
-        try:
-            opts: dict[str, Any] = super().arg_opts(name, default, taken_names)
-        finally:
-            self.auto_shortflags = auto
-        shown = default not in (None, False, "", True) and "default" not in opts.get("help", "default")
-        if shown:  # every default in --help (--mode, --timeout...)
-            opts["help"] = f"{opts['help']} (default: {default})"
-        names = list(opts["names"])
-        names += [alias for alias in ALIASES.get(name, ()) if alias not in taken_names]
-        short = SHORT.get(name)
-        if short and short not in taken_names:
-            names.append(short)
-        opts["names"] = names
-        return opts
-
-
 def task(*args: Any, **kwargs: Any) -> Callable[..., Any]:
-    """``invoke.task`` with :class:`JuniperTask`: use as ``@task`` or ``@task(help=...)``."""
+    """``invoke.task`` with :class:`juniper_release.cli.tasking.JuniperTask`: use as ``@task`` or
+    ``@task(help=...)``. invoke is imported here, not with this module: nox reads the flag table without it."""
+    from invoke.tasks import task as invoke_task
+    from juniper_release.cli.tasking import JuniperTask
+
     kwargs.setdefault("klass", JuniperTask)
     kwargs.pop("auto_shortflags", None)
     return invoke_task(*args, **kwargs)

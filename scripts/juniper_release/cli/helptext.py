@@ -13,9 +13,10 @@ import shlex
 import shutil
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
 from invoke.exceptions import Exit
-from invoke.parser import Argument
+from invoke.parser.argument import Argument
 from invoke.program import Program
 
 ABOUT = (
@@ -170,6 +171,6 @@ def _package_names(line: str) -> list[str] | None:
         if word in ("-r", "--registry"):
             registry = words[i + 1]
     try:
-        return list(load_registry(registry).names if registry else load_registry().names)
+        return list(load_registry(Path(registry) if registry else None).names)
     except (JuniperError, OSError):
         return []
