@@ -67,6 +67,11 @@ def remember_target(
     return _CURRENT[0]
 
 
+def current_invocation() -> Invocation:
+    """This run's invocation as ``frontdoor.target()`` last recorded it."""
+    return _CURRENT[0]
+
+
 def suggest(command: str) -> str:
     """``command`` (``invoke TASK ...`` or ``nox -s SESSION ...``) as this run's user can paste it
     (:meth:`juniper_release.hints.Invocation.hint`)."""

@@ -379,6 +379,7 @@ def release(
         invocation=via(),
     )
     opts.offline = sealed(t, execute, "release") or offline
+    opts.hints = t.invocation
     run_release(t.registry, t.workspace, name, opts)
     if execute:
         next_step(t.invocation, "invoke status")
@@ -440,6 +441,7 @@ def release_train(
         invocation=via(),
     )
     opts.offline = sealed(t, execute, "release-train") or offline
+    opts.hints = t.invocation
     opts.verbosity = verbosity(quiet=quiet, verbose=verbose)
     if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
         opts.out = lambda line: print(line, file=sys.stderr, flush=True)
