@@ -58,6 +58,7 @@ from juniper_release.release import gates, publish, steps, train
 from juniper_release.release import journal as journal_module
 from juniper_release.release.gates import PreflightError
 from juniper_release.release.journal import Journal
+from juniper_release.release.options import Options
 from juniper_release.release.package import release
 from juniper_release.release.train import release_train
 from juniper_release.release.versioning import bump
@@ -580,6 +581,7 @@ def test_a_yanked_version_is_not_released_but_the_upload_gate_refuses_it(make_ec
         planned={},
         target=Index("pypi", f"{base}/gone/", f"{base}/gone/simple/"),
         version=Version("0.6.1"),
+        opts=Options(),
     )
     gate = gates.requirements_available(ctx)
     assert not gate.ok and gate.what == f"no satisfying version on pypi for [api] {client}<0.4,>=0.3.1 (on pypi: none)"
