@@ -15,9 +15,9 @@ from pathlib import Path
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
-from juniper_release.cli import repo_tasks
+from juniper_release.cli import repo_tasks, verify_tasks
 from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, program, required, via
-from juniper_release.cli.flags import VERIFY, helps, task
+from juniper_release.cli.flags import task
 from juniper_release.errors import JuniperError
 from juniper_release.frontdoor import HELP, sealed
 
@@ -210,53 +210,6 @@ def detect(
     print(text)
     if code:
         raise Exit(code=code)
-
-
-# ----------------------------------------------------------------------------------------------- verify
-
-
-@task(aliases=("verify-all",), help=helps(*VERIFY))
-@guarded
-def verify(
-    c: Context,
-    package: str | None = None,
-    workspace: str | None = None,
-    sandbox: bool = False,
-    registry: str | None = None,
-    layout: str | None = None,
-    defects: str | None = None,
-    json: bool = False,
-    quiet: bool = False,
-    verbose: bool = False,
-    force: bool = False,
-    python: str | None = None,
-    keep_going: bool = False,
-    markdown: str | None = None,
-) -> None:
-    """Build and verify packages in fresh environments against local builds of their siblings, in release order
-    (all, or --package); summary table, exit 1 on a failure (nox: ``nox -s verify-all -- SAME FLAGS``)."""
-    from juniper_release.cli.verifying import VerifyOptions
-    from juniper_release.cli.verifying import run as run_verify
-
-    opts = VerifyOptions(
-        package,
-        workspace,
-        sandbox,
-        registry,
-        layout,
-        defects,
-        json,
-        quiet,
-        verbose,
-        force,
-        python,
-        keep_going,
-        markdown,
-    )
-    report = run_verify(opts, program=via())
-    print(report.to_json() if json else report.render(), flush=True)
-    if not report.ok:
-        raise Exit(f"error: verification failed: {report.summary()}", code=1)
 
 
 # ----------------------------------------------------------------------------------------------- release
@@ -593,6 +546,7 @@ def rehearse(
 ns = Collection.from_module(sys.modules[__name__])
 """Every task: ``tasks.py`` and the console script load this collection."""
 for _task in (
+    verify_tasks.verify,
     repo_tasks.init,
     repo_tasks.workflows,
     repo_tasks.pin_actions,
