@@ -143,6 +143,8 @@ def test_status_fits_80_columns_and_says_what_it_hid():
     assert "hidden to fit 80 columns" in done.stdout and "testpypi_version" in done.stdout
     wide = script("status", "-s", columns=200).stdout
     assert "testpypi_version" in wide.splitlines()[0]
+    detect = script("detect", "-s").stdout
+    assert max(len(line) for line in detect.splitlines()) <= 80 and "hidden to fit 80 columns" in detect
 
 
 @needs_script
