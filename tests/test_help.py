@@ -62,6 +62,9 @@ def test_short_flags_of_invokes_core_never_shadow_a_task():
 
 def test_an_unknown_task_names_the_nearest_in_all_three_front_doors():
     assert "unknown task 'relase' (did you mean 'release'?)" in error_of("relase")
+    if SCRIPT.exists():
+        helped = script("--help", "relase")
+        assert helped.returncode == 2 and "did you mean 'release'?" in helped.stderr
     task = run_task("relase")
     assert task.returncode == 2 and "did you mean 'release'?" in task.stderr and "Traceback" not in task.stderr
     session = run_session("-s", "verfy-all")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import NoReturn
 
 from invoke.collection import Collection
 from invoke.exceptions import ParseError
@@ -57,8 +58,17 @@ class JuniperProgram(HelpfulProgram):
         try:
             super().parse_tasks()
         except ParseError as exc:
-            print(f"error: {explain(exc, self.collection, self.binary_names[0])}", file=sys.stderr)
-            raise SystemExit(EXIT_ERROR) from None
+            self._fail(exc)
+
+    def parse_cleanup(self) -> None:
+        try:
+            super().parse_cleanup()
+        except ParseError as exc:  # `--help relase`
+            self._fail(exc)
+
+    def _fail(self, exc: ParseError) -> NoReturn:
+        print(f"error: {explain(exc, self.collection, self.binary_names[0])}", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR) from None
 
 
 def explain_invoke_errors() -> None:
