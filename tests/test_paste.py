@@ -4,6 +4,7 @@ context flag given (shell-quoted), only options its task has; pasted, it parses,
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -131,3 +132,21 @@ def test_init_hint_runs(ecosystem, tmp_path):
     assert hint.startswith("juniper-release check --workspace ") and shlex.quote(str(out)) in hint
     pasted = script(*shlex.split(hint)[1:], cwd=tmp_path)
     assert "Traceback" not in pasted.stderr and "No idea" not in pasted.stderr, pasted.stderr
+
+
+@pytest.mark.slow
+@needs_script
+def test_release_fix_and_next_hints_from_the_console_script_run(tmp_path):
+    """The verify gate's Fix: names `juniper-release verify --package X --sandbox`; pasted, it verifies, the release
+    then passes, and its next: line (the sandbox is rehearsed, never released) parses."""
+    first = script("release", "-s", "-p", "juniper-data-client", cwd=tmp_path)
+    assert first.returncode != 0 and "Fix:" in first.stderr, first.stderr
+    fixes = re.findall(r"`(juniper-release [^`]+)`", first.stderr)
+    verify = next(c for c in fixes if c.startswith("juniper-release verify --package juniper-data-client"))
+    assert verify == "juniper-release verify --package juniper-data-client --sandbox", fixes
+    pasted = script(*shlex.split(verify)[1:], cwd=tmp_path)
+    assert pasted.returncode == 0, pasted.stderr
+    again = script("release", "-s", "-p", "juniper-data-client", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert next_lines(again.stderr) == ["juniper-release rehearse --sandbox"]
+    parses(next_lines(again.stderr)[0])
