@@ -23,7 +23,7 @@ from juniper_release.ecosystem.registry import (
     missing_checkouts,
     resolve_workspace,
 )
-from juniper_release.errors import JuniperError, WorkspaceError, remember_target, suggest
+from juniper_release.errors import JuniperError, WorkspaceError, remember_target
 from juniper_release.hints import Invocation
 from juniper_release.secrets import redact
 
@@ -84,7 +84,7 @@ def target(
 ) -> Target:
     """Resolve what to work on. The sandbox is used only when asked for, never as a silent fallback.
     ``--layout grown`` (``kinds``) without a registry reads registries/grown.toml (kinds.toml). The flags given are remembered for the
-    commands Fix: hints name (:func:`juniper_release.errors.suggest`)."""
+    commands Fix: hints name (``Target.invocation``)."""
     via = remember_target(
         workspace=str(workspace) if workspace else None,
         sandbox=sandbox,
@@ -125,7 +125,7 @@ def target(
             names = ", ".join(p.path for p in missing)
             raise JuniperError(
                 f"workspace {ws} lacks checkouts: {names}",
-                f"run `{suggest(f'invoke clone --workspace {ws}')}`, pass --workspace DIR, or use --sandbox for the stand-in ecosystem",
+                f"run `{via.hint(f'invoke clone --workspace {ws}')}`, pass --workspace DIR, or use --sandbox for the stand-in ecosystem",
             )
     return Target(registry, ws, invocation=via)
 
@@ -138,7 +138,7 @@ def sealed(t: Target, execute: bool, what: str) -> bool:
     if execute:
         raise JuniperError(
             f"{what} --execute with --sandbox would send the stand-in to the real indexes and GitHub",
-            f"rehearse it instead: `{suggest('invoke rehearse --sandbox')}` (local indexes and a local GitHub)",
+            f"rehearse it instead: `{t.invocation.hint('invoke rehearse --sandbox')}` (local indexes and a local GitHub)",
         )
     return True
 
