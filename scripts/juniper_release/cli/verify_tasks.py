@@ -28,7 +28,7 @@ def verify(
     markdown: str | None = None,
 ) -> None:
     """Build and verify packages in fresh environments against local builds of their siblings, in release order
-    (all, or --package); summary table, exit 1 on a failure (nox: ``nox -s verify-all -- SAME FLAGS``)."""
+    (all, or --package); summary table, exit 1 on a failure. nox takes the same flags: nox -s verify-all -- -s."""
     from juniper_release.cli.verifying import VerifyOptions
     from juniper_release.cli.verifying import run as run_verify
 
