@@ -329,7 +329,7 @@ def release_train(
         # naming its PID), then plans from what the first one did.
         with Journal(workspace).locked(opts.out) if opts.execute else nullcontext():
             with offline(opts.offline):  # --offline (and a sealed sandbox) plans from the tags, asking no index
-                plan = plan_train(registry, workspace, packages, opts.hints)
+                plan = plan_train(registry, workspace, packages, hints=opts.hints)
             if opts.verbosity > QUIET:
                 opts.out(plan.render_plan())
             with _progress(plan, opts) as live_opts:
