@@ -188,8 +188,9 @@ def detect(
     offline: bool = False,
     timeout: str = "5",
 ) -> None:
-    """What has release-worthy changes since its release tag, by class, with the proposed bump (exit 1: something
-    to release or an anomaly)."""
+    """What has release-worthy changes since its release tag, by class, with the proposed bump.
+
+    Exit 1: something to release, or an anomaly."""
     from juniper_release.ecosystem.detect import run
     from juniper_release.frontdoor import output_format, target
     from juniper_release.release.options import parse_timeout

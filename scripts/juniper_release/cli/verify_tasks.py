@@ -27,8 +27,10 @@ def verify(
     keep_going: bool = False,
     markdown: str | None = None,
 ) -> None:
-    """Build and verify packages in fresh environments against local builds of their siblings, in release order
-    (all, or --package); summary table, exit 1 on a failure. nox takes the same flags: nox -s verify-all -- -s."""
+    """Build and verify every package (or --package) in a fresh environment, in release order.
+
+    Each is verified against local builds of its siblings; a summary table, exit 1 on a failure. nox's sessions
+    take the same flags after --: nox -s verify-all -- -s -p NAME."""
     from juniper_release.cli.verifying import VerifyOptions
     from juniper_release.cli.verifying import run as run_verify
 
