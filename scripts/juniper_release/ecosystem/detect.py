@@ -38,10 +38,10 @@ from juniper_release.conventions import CONVENTIONAL_COMMIT as _CC_RE
 from juniper_release.ecosystem import changes, status
 from juniper_release.ecosystem.changes import Changes
 from juniper_release.ecosystem.registry import Package, Registry
+from juniper_release.ecosystem.semver import next_version
 from juniper_release.errors import GitError
 from juniper_release.gitops import Git
 from juniper_release.offline import Offline, offline
-from juniper_release.release.versioning import next_version
 
 COLUMNS = ("package", "layer", "baseline", "tag", "target", "changes", "bump", "state")
 
