@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from juniper_release.ecosystem.project import VersionKind, find_module_version, read_project
+from juniper_release.ecosystem.project import VersionKind, find_module_version, read_project, version_edits
 from juniper_release.ecosystem.registry import Package
 from juniper_release.ecosystem.tags import version_at
-from juniper_release.ecosystem.versions import SourceKind, declared_at, version_edits
+from juniper_release.ecosystem.versions import SourceKind, declared_at
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
 from packaging.version import Version

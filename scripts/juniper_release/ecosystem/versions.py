@@ -17,7 +17,8 @@ The source is detected from the pyproject and its build backend:
   setuptools-scm (``[tool.setuptools_scm]``, or setuptools-scm in the build requirements) and hatch-vcs
   (``[tool.hatch.version] source = "vcs"``) through ``setuptools_scm``; pdm ``source = "scm"`` through
   ``pdm.backend``'s own scm module. 179 commits past ``1.6.0`` is ``1.6.1.dev179+g<sha>``; the annotated release
-  tag *is* the version, and a build of a tagged commit carries exactly that version (:func:`build_env`).
+  tag *is* the version, and a build of a tagged commit carries exactly that version
+  (:func:`juniper_release.ecosystem.project.build_env`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from packaging.version import InvalidVersion, Version
 from juniper_release.errors import WorkspaceError
 
 if TYPE_CHECKING:
-    from juniper_release.ecosystem.project import Project
     from juniper_release.ecosystem.registry import Package
     from juniper_release.gitops import Git
 
@@ -548,35 +548,3 @@ def declared_at(pkg: Package, git: Git, rev: str) -> tuple[Version | None, str]:
         return (Version(found) if found is not None else None), file
     except (tomllib.TOMLDecodeError, InvalidVersion, WorkspaceError, UnicodeDecodeError):
         return None, "pyproject"
-
-
-def version_edits(project: Project, new: Version) -> list[tuple[Path, str, str]]:
-    """The files a bump to ``new`` edits to change the declared version, as (path, old text, new text): pyproject for
-    a static version, the version file for a file source, none for a version from git tags (the tag is it)."""
-    from juniper_release.release.versioning import set_pyproject_version
-
-    if project.source.kind is SourceKind.STATIC:
-        text = project.pyproject.read_text(encoding="utf-8")
-        return [(project.pyproject, text, set_pyproject_version(text, new))]
-    if project.source.kind is SourceKind.FILE and project.version_file is not None:
-        path = project.version_file
-        text = path.read_text(encoding="utf-8")
-        return [(path, text, write_file_literal(project.source, text, path.name, new))]
-    return []
-
-
-def build_env(pkg: Package, project: Project) -> dict[str, str]:
-    """Environment for a build of ``pkg``: a VCS version is pinned to the declared one, so a build from a copy of
-    the tree (no git) or an sdist carries exactly the version the tool checked. Empty for the other kinds.
-
-    hatch-vcs does not tell setuptools-scm the distribution's name, so only the plain ``SETUPTOOLS_SCM_PRETEND_VERSION``
-    reaches it; it is safe here because this environment is set for the hooks of this one package's build only."""
-    if not project.source.is_vcs:
-        return {}
-    suffix = re.sub(r"[^A-Z0-9]", "_", canonicalize_name(pkg.name).upper())
-    version = str(project.version)
-    return {
-        f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{suffix}": version,
-        "SETUPTOOLS_SCM_PRETEND_VERSION": version,
-        "PDM_BUILD_SCM_VERSION": version,
-    }

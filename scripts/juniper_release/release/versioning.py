@@ -29,6 +29,7 @@ from juniper_release.ecosystem.project import (
     find_module_version,
     lockstep_files,
     read_project,
+    version_edits,
 )
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.ecosystem.semver import PARTS as PARTS
@@ -36,7 +37,6 @@ from juniper_release.ecosystem.semver import PRE_LABELS as PRE_LABELS
 from juniper_release.ecosystem.semver import VersionError as VersionError
 from juniper_release.ecosystem.semver import next_version as next_version
 from juniper_release.ecosystem.semver import parse_strict as parse_strict
-from juniper_release.ecosystem.versions import version_edits
 from juniper_release.errors import GitError, JuniperError
 from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
