@@ -288,7 +288,6 @@ _OTHER_DOCUMENTS = {
     "sandbox/writers.py": "the stand-in generator writes its pyprojects",
     "sandbox/grown.py": "the stand-in generator writes its pyprojects",
     "sandbox/kinds.py": "the stand-in generator writes its pyprojects",
-    "release/versioning.py": "set_pyproject_version, the writer version_edits calls",
 }
 _RULE = {"ecosystem/versions.py", "ecosystem/project.py"}
 _READERS = {"literal_assignment", "file_literal", "declared_version", "detect_source", "literal_version"}

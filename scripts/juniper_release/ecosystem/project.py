@@ -22,6 +22,7 @@ from juniper_release.ecosystem.versions import (
     imported_from,
     literal_assignment,
     load_pyproject,
+    set_pyproject_version,
     write_file_literal,
 )
 from juniper_release.errors import WorkspaceError
@@ -289,8 +290,6 @@ def sibling_requirements(project: Project, names: set[str]) -> list[tuple[str | 
 def version_edits(project: Project, new: Version) -> list[tuple[Path, str, str]]:
     """The files a bump to ``new`` edits to change the declared version, as (path, old text, new text): pyproject for
     a static version, the version file for a file source, none for a version from git tags (the tag is it)."""
-    from juniper_release.release.versioning import set_pyproject_version
-
     if project.source.kind is SourceKind.STATIC:
         text = project.pyproject.read_text(encoding="utf-8")
         return [(project.pyproject, text, set_pyproject_version(text, new))]

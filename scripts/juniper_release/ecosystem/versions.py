@@ -32,9 +32,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import tomlkit
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from juniper_release.ecosystem.semver import VersionError
 from juniper_release.errors import WorkspaceError
 
 if TYPE_CHECKING:
@@ -338,9 +340,42 @@ def write_file_literal(source: VersionSource, text: str, filename: str, new: Ver
         if match is None:
             raise WorkspaceError(f"{filename}: no version matches the pattern", "fix the file or its pattern")
         return text[: match.start("version")] + str(new) + text[match.end("version") :]
-    from juniper_release.release.versioning import set_literal_version
-
     return set_literal_version(text, new, filename, source.name)
+
+
+def set_pyproject_version(text: str, version: Version) -> str:
+    """``text`` with ``[project].version`` replaced, every other byte unchanged (tomlkit)."""
+    doc = tomlkit.parse(text)
+    project = doc.get("project")
+    if project is None or "version" not in project:
+        raise VersionError("pyproject.toml has no static [project].version", "declare version = 'X.Y.Z'")
+    project["version"] = str(version)
+    return tomlkit.dumps(doc)
+
+
+def set_literal_version(text: str, version: Version, filename: str = "__init__.py", name: str = "__version__") -> str:
+    """``text`` with the ``name`` (``__version__``) string literal replaced (located with ast, so nothing else
+    moves)."""
+    tree = ast.parse(text)
+    names = {name} | ({"version", "VERSION"} if name == "__version__" and filename == "_version.py" else set())
+    lines = text.splitlines(keepends=True)
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+            continue
+        if any(isinstance(t, ast.Name) and t.id in names for t in targets) and value.lineno == value.end_lineno:
+            i = value.lineno - 1
+            line = lines[i].encode("utf-8")
+            start, end = value.col_offset, value.end_col_offset or value.col_offset
+            quote = line[start : start + 1].decode()
+            lines[i] = (line[:start] + f"{quote}{version}{quote}".encode() + line[end:]).decode("utf-8")
+            return "".join(lines)
+    raise VersionError(f"{filename}: no single-line {name} string literal", f"write {name} = 'X.Y.Z'")
 
 
 def _resolve_file(source: VersionSource, read: Reader) -> tuple[str, str | None]:

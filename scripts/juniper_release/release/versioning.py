@@ -6,7 +6,6 @@ A bump is planned first (:func:`plan_bump` returns every file edit as old/new te
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import errno
 import os
@@ -14,7 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomlkit
 from packaging.version import Version
 
 from juniper_release.conventions import CHANGELOG as CHANGELOG
@@ -37,6 +35,8 @@ from juniper_release.ecosystem.semver import PRE_LABELS as PRE_LABELS
 from juniper_release.ecosystem.semver import VersionError as VersionError
 from juniper_release.ecosystem.semver import next_version as next_version
 from juniper_release.ecosystem.semver import parse_strict as parse_strict
+from juniper_release.ecosystem.versions import set_literal_version as set_literal_version
+from juniper_release.ecosystem.versions import set_pyproject_version as set_pyproject_version
 from juniper_release.errors import GitError, JuniperError
 from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
@@ -93,41 +93,6 @@ def apply_edits(edits: Sequence[FileEdit]) -> None:
         raise JuniperError(
             f"could not replace {exc.filename}: {exc.strerror}", "check permissions; every file was restored"
         ) from None
-
-
-def set_pyproject_version(text: str, version: Version) -> str:
-    """``text`` with ``[project].version`` replaced, every other byte unchanged (tomlkit)."""
-    doc = tomlkit.parse(text)
-    project = doc.get("project")
-    if project is None or "version" not in project:
-        raise VersionError("pyproject.toml has no static [project].version", "declare version = 'X.Y.Z'")
-    project["version"] = str(version)
-    return tomlkit.dumps(doc)
-
-
-def set_literal_version(text: str, version: Version, filename: str = "__init__.py", name: str = "__version__") -> str:
-    """``text`` with the ``name`` (``__version__``) string literal replaced (located with ast, so nothing else
-    moves)."""
-    tree = ast.parse(text)
-    names = {name} | ({"version", "VERSION"} if name == "__version__" and filename == "_version.py" else set())
-    lines = text.splitlines(keepends=True)
-    for node in tree.body:
-        targets: list[ast.expr] = []
-        value: ast.expr | None = None
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign):
-            targets, value = [node.target], node.value
-        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
-            continue
-        if any(isinstance(t, ast.Name) and t.id in names for t in targets) and value.lineno == value.end_lineno:
-            i = value.lineno - 1
-            line = lines[i].encode("utf-8")
-            start, end = value.col_offset, value.end_col_offset or value.col_offset
-            quote = line[start : start + 1].decode()
-            lines[i] = (line[:start] + f"{quote}{version}{quote}".encode() + line[end:]).decode("utf-8")
-            return "".join(lines)
-    raise VersionError(f"{filename}: no single-line {name} string literal", f"write {name} = 'X.Y.Z'")
 
 
 # --------------------------------------------------------------------------------------------------- changelog
