@@ -28,7 +28,7 @@ from juniper_release.ecosystem.versions import (
 from juniper_release.errors import WorkspaceError
 
 if TYPE_CHECKING:
-    from juniper_release.ecosystem.registry import Package
+    from juniper_release.ecosystem.model import Package
 
 
 class VersionKind(StrEnum):

@@ -40,7 +40,7 @@ from juniper_release.ecosystem.semver import VersionError
 from juniper_release.errors import WorkspaceError
 
 if TYPE_CHECKING:
-    from juniper_release.ecosystem.registry import Package
+    from juniper_release.ecosystem.model import Package
     from juniper_release.gitops import Git
 
 Reader = Callable[[str], "str | None"]
@@ -447,7 +447,7 @@ def _scm_version(pkg: Package, root: Path, source: VersionSource) -> str:
 def _require_tag(pkg: Package, git: Git) -> Version:
     """A VCS version needs a reachable tag in the package's own format: the newest one's version, else a one-line
     error that says which format, and the fetch that fixes a shallow clone."""
-    from juniper_release.ecosystem.tags import tag_version
+    from juniper_release.ecosystem.tagformat import tag_version
 
     found = [v for t in git.tags(merged="HEAD") if (v := tag_version(pkg.tag_format, t)) is not None]
     if found:
