@@ -41,8 +41,8 @@ def clone(
     dry_run: bool = False,
 ) -> None:
     """Clone the registry's repos that are missing from the workspace (existing checkouts are skipped)."""
+    from juniper_release.ecosystem.workspace import clone_missing
     from juniper_release.frontdoor import target
-    from juniper_release.gitops import clone_missing
 
     t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout)
     for name, outcome in clone_missing(t.registry, t.workspace, base, dry_run=dry_run):
