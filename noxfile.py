@@ -171,8 +171,9 @@ def tests(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def check(session: nox.Session) -> None:
     """Check ecosystem consistency (versions, specifiers, floors, extras, README, LICENSE, secrets, workflows)."""
-    from juniper_release.ecosystem.checks import problems, render, run_checks
+    from juniper_release.ecosystem.checks import problems, render
     from juniper_release.frontdoor import target
+    from juniper_release.github.checks import run_checks
 
     opts = _options(session)
     try:

@@ -95,8 +95,9 @@ def check(
     layout: str | None = None,
 ) -> None:
     """Check ecosystem consistency: versions, specifiers, floors, extras, README, LICENSE, secrets, workflows."""
-    from juniper_release.ecosystem.checks import exit_code, render, run_checks
+    from juniper_release.ecosystem.checks import exit_code, render
     from juniper_release.frontdoor import target
+    from juniper_release.github.checks import run_checks
 
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     findings = run_checks(t.registry, t.workspace)
