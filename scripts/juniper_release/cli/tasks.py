@@ -15,6 +15,7 @@ from pathlib import Path
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
+
 from juniper_release.cli import repo_tasks
 from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required
 from juniper_release.cli.flags import task
