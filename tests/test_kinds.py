@@ -30,7 +30,8 @@ from juniper_release.github.checks import run_checks
 from juniper_release.gitops import Git
 from juniper_release.release.versioning import bump
 from juniper_release.sandbox.kinds import KINDS, VCS, VERSIONS, create_kinds, parse_kinds_defects
-from juniper_release.sandbox.standin import Ecosystem, sandbox_workspace
+from juniper_release.sandbox.layouts import sandbox_workspace
+from juniper_release.sandbox.standin import Ecosystem
 from juniper_release.verify.build import wheel_metadata
 from juniper_release.verify.envs import tool_env, uv_binary
 from juniper_release.verify.scheduler import verify_all
