@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT, run_task
-from juniper_release.ecosystem.checks import run_checks
 from juniper_release.ecosystem.registry import Registry, WorkspaceError
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, JuniperError
 from juniper_release.github import inputs, pins
 from juniper_release.github import workflows as wf
+from juniper_release.github.checks import run_checks
 from juniper_release.github.forward import forward_only
 from juniper_release.github.pin_table import Proposal, rewrite_table, run_from_workspace
 from juniper_release.github.pins import newer_than_table, pinned_releases

@@ -99,7 +99,7 @@ def target(
     if sandbox:
         if workspace:
             raise JuniperError("--sandbox and --workspace both given", "pass one of them")
-        from juniper_release.sandbox.standin import sandbox_workspace
+        from juniper_release.sandbox.layouts import sandbox_workspace
 
         ws = sandbox_workspace(registry, defects, layout=layout or "six")
         print(f"using the stand-in sandbox ecosystem at {ws}", file=sys.stderr)

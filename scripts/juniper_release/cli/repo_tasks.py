@@ -8,6 +8,7 @@ from typing import Any
 
 from invoke.context import Context
 from invoke.exceptions import Exit
+
 from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required
 from juniper_release.cli.flags import task
 from juniper_release.ecosystem.paths import ROOT

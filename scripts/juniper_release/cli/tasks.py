@@ -15,6 +15,7 @@ from pathlib import Path
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
+
 from juniper_release.cli import repo_tasks
 from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required
 from juniper_release.cli.flags import task
@@ -41,8 +42,8 @@ def clone(
     dry_run: bool = False,
 ) -> None:
     """Clone the registry's repos that are missing from the workspace (existing checkouts are skipped)."""
+    from juniper_release.ecosystem.workspace import clone_missing
     from juniper_release.frontdoor import target
-    from juniper_release.gitops import clone_missing
 
     t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout)
     for name, outcome in clone_missing(t.registry, t.workspace, base, dry_run=dry_run):
@@ -95,8 +96,9 @@ def check(
     layout: str | None = None,
 ) -> None:
     """Check ecosystem consistency: versions, specifiers, floors, extras, README, LICENSE, secrets, workflows."""
-    from juniper_release.ecosystem.checks import exit_code, render, run_checks
+    from juniper_release.ecosystem.checks import exit_code, render
     from juniper_release.frontdoor import target
+    from juniper_release.github.checks import run_checks
 
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     findings = run_checks(t.registry, t.workspace)

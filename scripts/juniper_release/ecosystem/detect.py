@@ -33,13 +33,15 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from juniper_release import output as report
+from juniper_release.conventions import CHANGELOG, changelog_section
+from juniper_release.conventions import CONVENTIONAL_COMMIT as _CC_RE
 from juniper_release.ecosystem import changes, status
 from juniper_release.ecosystem.changes import Changes
 from juniper_release.ecosystem.registry import Package, Registry
+from juniper_release.ecosystem.semver import next_version
 from juniper_release.errors import GitError
 from juniper_release.gitops import Git
 from juniper_release.offline import Offline, offline
-from juniper_release.release.versioning import _CC_RE, CHANGELOG, changelog_section, next_version
 
 COLUMNS = ("package", "layer", "baseline", "tag", "target", "changes", "bump", "state")
 

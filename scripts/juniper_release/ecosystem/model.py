@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from juniper_release.ecosystem import tags
+from juniper_release.ecosystem import tagformat as tags
 from juniper_release.ecosystem.paths import shown_path
 from juniper_release.errors import ConfigError
 

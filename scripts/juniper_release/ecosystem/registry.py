@@ -23,7 +23,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from juniper_release.ecosystem import tags
+from juniper_release.ecosystem import tagformat as tags
 from juniper_release.ecosystem.model import (
     INDEX_NAMES,
     PYTHON_CANDIDATES,

@@ -23,7 +23,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from juniper_release import commands, durations, interrupts, summary
+from juniper_release import commands, interrupts, summary
 from juniper_release import output as report
 from juniper_release.ecosystem import indexes, status
 from juniper_release.ecosystem.graph import Graph, build_graph, marker_can_hold
@@ -42,6 +42,7 @@ from juniper_release.release.journal import Journal, journal_path
 from juniper_release.release.options import Options, Out, confirm, require_confirmable
 from juniper_release.release.package import PackageRelease
 from juniper_release.secrets import redact
+from juniper_release.verify import durations
 
 TRAIN_STATES = {State.BUMPED_NOT_RELEASED, State.NEVER_RELEASED}
 

@@ -6,110 +6,41 @@ A bump is planned first (:func:`plan_bump` returns every file edit as old/new te
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import errno
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomlkit
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
+from juniper_release.conventions import CHANGELOG as CHANGELOG
+from juniper_release.conventions import COMMIT_GROUPS as COMMIT_GROUPS
+from juniper_release.conventions import changelog_section as changelog_section
+from juniper_release.conventions import draft_notes as draft_notes
+from juniper_release.conventions import unreleased_notes as unreleased_notes
+from juniper_release.conventions import update_changelog as update_changelog
 from juniper_release.ecosystem import tags
 from juniper_release.ecosystem.project import (
     VersionKind,
     find_module_version,
     lockstep_files,
     read_project,
+    version_edits,
 )
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
-from juniper_release.ecosystem.versions import version_edits
+from juniper_release.ecosystem.semver import PARTS as PARTS
+from juniper_release.ecosystem.semver import PRE_LABELS as PRE_LABELS
+from juniper_release.ecosystem.semver import VersionError as VersionError
+from juniper_release.ecosystem.semver import next_version as next_version
+from juniper_release.ecosystem.semver import parse_strict as parse_strict
+from juniper_release.ecosystem.versions import set_literal_version as set_literal_version
+from juniper_release.ecosystem.versions import set_pyproject_version as set_pyproject_version
 from juniper_release.errors import GitError, JuniperError
 from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
 from juniper_release.release.ceilings import escaped_ceilings
-
-PARTS = ("major", "minor", "patch", "pre", "release")
-PRE_LABELS = ("a", "b", "rc")
-CHANGELOG = "CHANGELOG.md"
-
-# Conventional-commit types and the CHANGELOG heading each is grouped under (in this order).
-COMMIT_GROUPS = {
-    "feat": "Features",
-    "fix": "Bug fixes",
-    "perf": "Performance",
-    "docs": "Documentation",
-    "refactor": "Refactoring",
-    "build": "Build",
-    "ci": "CI",
-    "test": "Tests",
-    "chore": "Chores",
-}
-_CC_RE = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<bang>!)?:\s*(?P<desc>.+)$")
-_UNRELEASED_RE = re.compile(r"^## \[Unreleased\][^\n]*$", re.MULTILINE | re.IGNORECASE)
-_SECTION_RE = re.compile(r"^## ", re.MULTILINE)
-
-
-class VersionError(JuniperError):
-    """A version is invalid, not normalized, or not an increase."""
-
-
-def parse_strict(text: str, where: str = "version") -> Version:
-    """A PEP 440 version that is already normalized and has X.Y.Z (so "1.0", "v1.2.3", "01.2.3" are errors)."""
-    try:
-        version = Version(text)
-    except InvalidVersion:
-        raise VersionError(
-            f"{where} {text!r} is not a valid PEP 440 version", "write it like 1.2.3 or 1.2.3rc1"
-        ) from None
-    if str(version) != text or len(version.release) != 3 or version.local or version.epoch:
-        raise VersionError(
-            f"{where} {text!r} is not a normalized X.Y.Z version",
-            f"write {_normalized_hint(version)} (no 'v' prefix, leading zeros, epoch or local part)",
-        )
-    return version
-
-
-def _normalized_hint(version: Version) -> str:
-    release = (*version.release, 0, 0)[:3]
-    base = ".".join(str(p) for p in release)
-    if version.pre:
-        base += f"{version.pre[0]}{version.pre[1]}"
-    return base
-
-
-def next_version(current: Version, part: str, pre: str | None = None) -> Version:
-    """The version after ``current`` for ``part``; ``pre`` (a/b/rc) makes major/minor/patch a pre-release."""
-    if part not in PARTS:
-        raise VersionError(f"unknown bump part {part!r}", f"use one of: {', '.join(PARTS)}")
-    if pre is not None and pre not in PRE_LABELS:
-        raise VersionError(f"unknown pre-release label {pre!r}", f"use one of: {', '.join(PRE_LABELS)}")
-    major, minor, patch = (*current.release, 0, 0)[:3]
-    if part == "release":
-        if not current.is_prerelease:
-            raise VersionError(f"{current} is not a pre-release", "use --part major|minor|patch for a final version")
-        return Version(f"{major}.{minor}.{patch}")
-    if part == "pre":
-        if current.pre is None:
-            return Version(f"{major}.{minor}.{patch + 1}{pre or 'rc'}1")
-        label, num = current.pre
-        want = pre or label
-        if PRE_LABELS.index(want) < PRE_LABELS.index(label):
-            raise VersionError(
-                f"cannot go from {current} back to a {want!r} pre-release", f"use --pre {label} or a later label"
-            )
-        return Version(f"{major}.{minor}.{patch}{want}{num + 1 if want == label else 1}")
-    if part == "major":
-        base = f"{major + 1}.0.0"
-    elif part == "minor":
-        base = f"{major}.{minor + 1}.0"
-    else:
-        base = f"{major}.{minor}.{patch if current.is_prerelease and pre is None else patch + 1}"
-    return Version(f"{base}{pre}1" if pre else base)
-
 
 # --------------------------------------------------------------------------------------------------- edits
 
@@ -164,103 +95,7 @@ def apply_edits(edits: Sequence[FileEdit]) -> None:
         ) from None
 
 
-def set_pyproject_version(text: str, version: Version) -> str:
-    """``text`` with ``[project].version`` replaced, every other byte unchanged (tomlkit)."""
-    doc = tomlkit.parse(text)
-    project = doc.get("project")
-    if project is None or "version" not in project:
-        raise VersionError("pyproject.toml has no static [project].version", "declare version = 'X.Y.Z'")
-    project["version"] = str(version)
-    return tomlkit.dumps(doc)
-
-
-def set_literal_version(text: str, version: Version, filename: str = "__init__.py", name: str = "__version__") -> str:
-    """``text`` with the ``name`` (``__version__``) string literal replaced (located with ast, so nothing else
-    moves)."""
-    tree = ast.parse(text)
-    names = {name} | ({"version", "VERSION"} if name == "__version__" and filename == "_version.py" else set())
-    lines = text.splitlines(keepends=True)
-    for node in tree.body:
-        targets: list[ast.expr] = []
-        value: ast.expr | None = None
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign):
-            targets, value = [node.target], node.value
-        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
-            continue
-        if any(isinstance(t, ast.Name) and t.id in names for t in targets) and value.lineno == value.end_lineno:
-            i = value.lineno - 1
-            line = lines[i].encode("utf-8")
-            start, end = value.col_offset, value.end_col_offset or value.col_offset
-            quote = line[start : start + 1].decode()
-            lines[i] = (line[:start] + f"{quote}{version}{quote}".encode() + line[end:]).decode("utf-8")
-            return "".join(lines)
-    raise VersionError(f"{filename}: no single-line {name} string literal", f"write {name} = 'X.Y.Z'")
-
-
 # --------------------------------------------------------------------------------------------------- changelog
-
-
-def draft_notes(subjects: Sequence[str]) -> str:
-    """Release notes from conventional-commit subjects, grouped by type (breaking changes first)."""
-    groups: dict[str, list[str]] = {}
-    for subject in subjects:
-        if subject.startswith(("Bump ", "Merge ")):
-            continue
-        m = _CC_RE.match(subject)
-        if m and m.group("bang"):
-            heading = "Breaking changes"
-        elif m:
-            heading = COMMIT_GROUPS.get(m.group("type"), "Other")
-        else:
-            heading = "Other"
-        desc = m.group("desc") if m else subject
-        groups.setdefault(heading, []).append(desc[:1].upper() + desc[1:])
-    order = ["Breaking changes", *COMMIT_GROUPS.values(), "Other"]
-    parts = []
-    for heading in order:
-        if heading in groups:
-            parts.append(f"### {heading}\n\n" + "".join(f"- {item}\n" for item in groups[heading]))
-    return "\n".join(parts) if parts else "- No notable changes.\n"
-
-
-def update_changelog(text: str | None, version: Version, date: str, drafted: str) -> str:
-    """Move ``[Unreleased]`` to ``[version] - date`` (or use ``drafted`` when it is empty or missing)."""
-    header = f"## [{version}] - {date}"
-    if text is None:
-        return f"# Changelog\n\n## [Unreleased]\n\n{header}\n\n{drafted.rstrip()}\n"
-    m = _UNRELEASED_RE.search(text)
-    if m is None:
-        first = _SECTION_RE.search(text)
-        at = first.start() if first else len(text)
-        prefix = text[:at] if first else text.rstrip("\n") + "\n\n"
-        return f"{prefix}## [Unreleased]\n\n{header}\n\n{drafted.rstrip()}\n\n{text[at:]}".rstrip("\n") + "\n"
-    nxt = _SECTION_RE.search(text, m.end())
-    body_end = nxt.start() if nxt else len(text)
-    body = text[m.end() : body_end].strip("\n")
-    notes = body if body.strip() else drafted.rstrip()
-    rest = text[body_end:]
-    out = f"{text[: m.start()]}## [Unreleased]\n\n{header}\n\n{notes}\n"
-    return out + ("\n" + rest if rest else "")
-
-
-def unreleased_notes(text: str) -> str | None:
-    """The body of the ``## [Unreleased]`` section (empty when it has none), or None without the section."""
-    m = _UNRELEASED_RE.search(text)
-    if m is None:
-        return None
-    nxt = _SECTION_RE.search(text, m.end())
-    return text[m.end() : nxt.start() if nxt else len(text)].strip("\n")
-
-
-def changelog_section(text: str, version: Version | str) -> str | None:
-    """The body of the ``## [version]`` section (the GitHub Release notes), or None."""
-    m = re.search(rf"^## \[{re.escape(str(version))}\][^\n]*$", text, re.MULTILINE)
-    if m is None:
-        return None
-    nxt = _SECTION_RE.search(text, m.end())
-    return text[m.end() : nxt.start() if nxt else len(text)].strip("\n") + "\n"
 
 
 def release_notes(root: Path, version: Version | str) -> str:
