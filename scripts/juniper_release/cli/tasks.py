@@ -20,6 +20,11 @@ from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, require
 from juniper_release.cli.flags import task
 from juniper_release.frontdoor import HELP, sealed
 
+_BRANCH_HELP = (
+    "a maintenance branch (release/X.Y): its newest tag is the baseline, the version its line's next patch, and the "
+    "release is not marked latest"
+)
+
 _LOUD_HELP = {
     "quiet": "print only the summary (the outcome table); no progress",
     "verbose": "also print every command run and every step (and, in a rehearsal, the per-package step tables)",
@@ -207,6 +212,8 @@ _RELEASE_HELP = {
         "commit": "commit the bump ('Bump <package> to X')",
         "tag": "create the annotated tag (needs --commit)",
         "force": "bump even if the working tree is dirty",
+        "changelog": "create a CHANGELOG.md for a package that keeps none (its notes are its GitHub Releases)",
+        "branch": _BRANCH_HELP,
         **_TARGET_HELP,
     },
 )
@@ -227,6 +234,8 @@ def bump(
     defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
+    changelog: bool = False,
+    branch: str | None = None,
 ) -> None:
     """Bump one package's version: pyproject, __version__, CHANGELOG, and optionally dependents, commit and tag."""
     from juniper_release.frontdoor import target
@@ -246,6 +255,8 @@ def bump(
         commit=commit,
         tag=tag,
         force=force,
+        changelog=changelog,
+        branch=branch,
     )
     if dry_run:
         next_step(f"invoke bump --package {name} {'--part ' + part if part else '--to ' + str(to)} (without --dry-run)")

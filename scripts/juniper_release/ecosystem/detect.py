@@ -35,6 +35,7 @@ from packaging.version import InvalidVersion, Version
 from juniper_release import output as report
 from juniper_release.ecosystem import changes, status
 from juniper_release.ecosystem.changes import Changes
+from juniper_release.ecosystem.notes import Convention, Notes, describe, pending_in
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import GitError
 from juniper_release.gitops import Git
@@ -233,18 +234,41 @@ def bump_part(level: Level, version: Version | None) -> str | None:
     return "major" if level is Level.BREAKING and major >= 1 else "minor"
 
 
-def propose(commits: Sequence[Commit], changelog: str | None, version: Version | None, release_worthy: bool) -> Bump:
-    """The bump from the commits' and the changelog's levels (at least a patch when something ships), with a
-    changelog conflict when they disagree or something ships with an empty ``[Unreleased]``."""
+def notes_level(pending: Notes | None, changelog: str | None = None) -> tuple[Level, tuple[str, ...]]:
+    """What the pending notes ask for, in their convention: Keep a Changelog's ``[Unreleased]`` categories, the
+    towncrier fragments' types, an item in another format's unreleased section (a fix); GitHub Releases: nothing."""
+    if pending is None or pending.convention is Convention.KEEPACHANGELOG:
+        return changelog_categories(changelog)
+    if pending.convention is Convention.FRAGMENTS:
+        levels = {"breaking": Level.BREAKING, "feature": Level.FEATURE, "fix": Level.FIX}
+        return max((levels[a] for a in pending.asks), default=Level.NONE), pending.asks
+    return (Level.FIX, ()) if pending.pending else (Level.NONE, ())
+
+
+def propose(
+    commits: Sequence[Commit],
+    changelog: str | None,
+    version: Version | None,
+    release_worthy: bool,
+    pending: Notes | None = None,
+) -> Bump:
+    """The bump from the commits' and the notes' levels (at least a patch when something ships), with a changelog
+    conflict when they disagree or something ships with empty notes, where the package's notes convention has a
+    place for them (``pending``; None: a Keep a Changelog ``changelog`` text). A package whose notes are its GitHub
+    Releases never has such a conflict: its notes are drafted from the commits."""
     from_commits = max((c.level for c in commits), default=Level.NONE)
-    from_log, categories = changelog_categories(changelog)
+    from_log, categories = notes_level(pending, changelog)
     level = max(from_commits, from_log, Level.FIX if release_worthy else Level.NONE)
     conflict = None
-    if release_worthy and not categories:
+    keep = pending is None or pending.convention is Convention.KEEPACHANGELOG
+    if release_worthy and keep and not categories:
         conflict = "release-worthy changes but the CHANGELOG's [Unreleased] is empty"
-    elif from_commits and from_log and from_commits != from_log:
+    elif release_worthy and not keep and pending is not None and pending.empty:
+        conflict = f"release-worthy changes but {pending.empty}"
+    elif from_commits and from_log and from_commits != from_log and categories:
+        where = "[Unreleased]" if keep else f"the news fragments in {pending.where if pending else ''}/"
         conflict = (
-            f"[Unreleased] ({', '.join(categories)}) asks for a {LEVEL_NAMES[from_log]} bump, "
+            f"{where} ({', '.join(categories)}) asks for a {LEVEL_NAMES[from_log]} bump, "
             f"the commits for a {LEVEL_NAMES[from_commits]} one"
         )
     if not release_worthy:
@@ -306,6 +330,13 @@ def _text_at(git: Git, rev: str, prefix: str, name: str) -> str | None:
     return git.run("show", f"{rev}:{path}", strip=False) if git.ok("cat-file", "-e", f"{rev}:{path}") else None
 
 
+def _pending_at(pkg: Package, git: Git, rev: str, prefix: str) -> Notes:
+    """The package's pending notes at ``rev``, in its convention (:mod:`juniper_release.ecosystem.notes`)."""
+    listed = git.run("ls-tree", "-r", "--name-only", rev, "--", f":(top){prefix}" if prefix else ":(top)")
+    names = [n[len(prefix) :] for n in listed.splitlines() if n.startswith(prefix)]
+    return pending_in(pkg, names, lambda rel: _text_at(git, rev, prefix, rel))
+
+
 def _class_commits(git: Git, found: Changes, base: str | None, target: str) -> dict[str, tuple[Commit, ...]]:
     """{class: the commits that touched its files}."""
     out: dict[str, tuple[Commit, ...]] = {}
@@ -343,7 +374,10 @@ def detect_package(
     found = changes.changed_files(registry, pkg, git, tag, ref)
     commits = commits_between(git, tag, ref, registry.pathspec(pkg))
     changelog = _text_at(git, ref, found.prefix, CHANGELOG)
-    bump = propose(commits, changelog, found_version, found.release_worthy)
+    pending = _pending_at(pkg, git, ref, found.prefix)
+    bump = propose(commits, changelog, found_version, found.release_worthy, pending)
+    if pending.convention is not Convention.KEEPACHANGELOG:
+        notes.append(f"release notes: {describe(pending)}")
     if tag is None:
         notes.append("never released: every file is new")
     return Detection(

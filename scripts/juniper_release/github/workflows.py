@@ -212,7 +212,10 @@ def render_all(
     repos: set[str] = set()
     for pkg in registry.packages if packages is None else packages:
         spec = read_project(pkg, require_checkout(pkg, workspace)).requires_python if workspace else None
-        out += render_package(registry, pkg, spec)
+        publish, validate = render_package(registry, pkg, spec)
+        # A pre-release workflow beside the publish workflow is a hand-written pair: the template renders one
+        # workflow for both kinds, another topology, so the pair is left alone (said by pair_notes).
+        out += [validate] if registry.has_prerelease_workflow(pkg) else [publish, validate]
         if pkg.repo not in repos:
             repos.add(pkg.repo)
             out.append(render_dependabot(pkg))
@@ -265,6 +268,16 @@ def write(registry: Registry, workspace: Path, packages: Sequence[Package] | Non
         target.write_text(rendered.text, encoding="utf-8")
         written.append(drift)
     return written
+
+
+def pair_notes(registry: Registry, packages: Sequence[Package] | None = None) -> list[str]:
+    """One line per package whose registry names two publish workflows (pre-releases and finals): left alone."""
+    return [
+        f"{pkg.name}: {registry.workflow_for(pkg, prerelease=True)} (pre-releases) and {registry.workflow_for(pkg)} "
+        "(finals) are a hand-written pair: left alone (the template renders one workflow for both)"
+        for pkg in (registry.packages if packages is None else packages)
+        if registry.has_prerelease_workflow(pkg)
+    ]
 
 
 def drifted_packages(drifts: Sequence[Drift]) -> list[str]:
@@ -328,6 +341,8 @@ def run_write(
 ) -> int:
     """Write the missing or drifted workflows and say which; the exit code is always EXIT_OK."""
     written = write(registry, workspace, packages)
+    for note in pair_notes(registry, packages):
+        out(f"note: {note}")
     for drift in written:
         out(f"wrote {registry.get(drift.package).path}/{drift.path} (was {drift.status})")
     up_to_date = len(render_all(registry, packages, workspace)) - len(written)
@@ -348,6 +363,8 @@ def run_check(
     """The digest first (per repository: files drifted, lines added and removed, and each file's status), then the
     diffs (``stat``: the digest alone); EXIT_FINDINGS (with the fix on ``err``) when any workflow drifts."""
     drifts = check(registry, workspace, packages)
+    for note in pair_notes(registry, packages):
+        out(f"note: {note}")
     out(table(stat_rows(drifts)))
     out(table(summary_rows(drifts)))
     diff = check_report(drifts)
