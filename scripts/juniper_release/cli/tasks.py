@@ -149,6 +149,7 @@ def status(
         "markdown": "print a Markdown table (for a GitHub step summary)",
         "offline": "no fetch and no index: compare the release tags with the local HEAD (said so in the output)",
         "timeout": "seconds per index request (default 5)",
+        "branch": _BRANCH_HELP,
     }
 )
 @guarded
@@ -164,6 +165,7 @@ def detect(
     markdown: bool = False,
     offline: bool = False,
     timeout: str = "5",
+    branch: str | None = None,
 ) -> None:
     """What has release-worthy changes since its release tag, by class, with the proposed bump (exit 1: something
     to release or an anomaly)."""
@@ -175,7 +177,9 @@ def detect(
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     t.registry.select(package)  # an unknown name is an error before any git or index work
     fmt = output_format(json=json, markdown=markdown)
-    text, code = run(t.registry, t.workspace, package, sandbox=t.sandbox, fetch=not offline, fmt=fmt, timeout=seconds)
+    text, code = run(
+        t.registry, t.workspace, package, sandbox=t.sandbox, fetch=not offline, fmt=fmt, timeout=seconds, branch=branch
+    )
     print(text)
     if code:
         raise Exit(code=code)
@@ -197,6 +201,7 @@ _RELEASE_HELP = {
     "offline": "a dry run that asks no network at all (by default a dry run makes every read-only check it can)",
     "direct_push": "the laptop flow for an unprotected repository: commit the bump and push the branch (default: "
     "tag what a merged pull request put on origin, push only the tag)",
+    "branch": _BRANCH_HELP,
 }
 
 
@@ -288,6 +293,7 @@ def release(
     defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
+    branch: str | None = None,
 ) -> None:
     """Release one package: preflight gates, commit/tag/push, then publish (dry run unless --execute)."""
     from juniper_release.frontdoor import target
@@ -295,7 +301,7 @@ def release(
     from juniper_release.release.package import release as run_release
 
     name = required(package, "--package")
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, offline=offline)
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, offline=offline, branch=branch)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     opts.offline = sealed(t, execute, "release") or offline
     run_release(t.registry, t.workspace, name, opts)
@@ -335,6 +341,7 @@ def release_train(
     quiet: bool = False,
     verbose: bool = False,
     markdown: str | None = None,
+    branch: str | None = None,
 ) -> None:
     """Release every package that needs it, layer by layer, resumable from the journal (dry run unless --execute)."""
     from juniper_release.frontdoor import output_format, target
@@ -343,7 +350,7 @@ def release_train(
     from juniper_release.release.train import release_train as run_train
     from juniper_release.summary import summary_path
 
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues, offline)
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues, offline, branch)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     opts.offline = sealed(t, execute, "release-train") or offline
     opts.verbosity = verbosity(quiet=quiet, verbose=verbose)
@@ -367,6 +374,7 @@ def release_train(
         "part": "the bump: major, minor or patch",
         "draft_notes": "draft an empty CHANGELOG [Unreleased] from the commits (marked as drafted)",
         "execute": "push the branches and open the pull requests (default: a dry run that writes nothing)",
+        "branch": _BRANCH_HELP + " (the pull request's base)",
         **_LOUD_HELP,
     }
 )
@@ -384,6 +392,7 @@ def propose(
     layout: str | None = None,
     quiet: bool = False,
     verbose: bool = False,
+    branch: str | None = None,
 ) -> None:
     """Propose each release as a pull request: the bump commit on a release branch, and follow-ons for consumers."""
     from juniper_release.ecosystem.detect import collect, selection
@@ -394,7 +403,8 @@ def propose(
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     sealed(t, execute, "propose")
     # What detect selects, with its evidence and proposed bump; --package narrows it, --part overrides the bump.
-    detected, evidence, conflicts = selection(collect(t.registry, t.workspace, package, sandbox=t.sandbox))
+    found = collect(t.registry, t.workspace, package, sandbox=t.sandbox, branch=branch)
+    detected, evidence, conflicts = selection(found)
     names = [p.name for p in t.registry.select(package)] if package else list(detected)
     parts = {n: part or detected.get(n) or required(part, f"--part (detect proposes no bump for {n})") for n in names}
     code = run_propose(
@@ -406,6 +416,7 @@ def propose(
         evidence=evidence,
         conflicts=conflicts,
         verbosity=verbosity(quiet=quiet, verbose=verbose),
+        branch=branch,
     )
     next_step(
         "review and merge the pull requests, `git pull --ff-only` in each checkout, then `invoke release-train "

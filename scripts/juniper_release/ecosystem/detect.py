@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from juniper_release import output as report
-from juniper_release.ecosystem import changes, status
+from juniper_release.ecosystem import changes, lines, status
 from juniper_release.ecosystem.changes import Changes
 from juniper_release.ecosystem.notes import Convention, Notes, describe, pending_in
 from juniper_release.ecosystem.registry import Package, Registry
@@ -398,6 +398,66 @@ def detect_package(
     )
 
 
+def line_target(git: Git, branch: str, *, fetch: bool) -> tuple[str, str | None]:
+    """The revision of a maintenance branch to compare with: ``origin/<branch>`` after a fetch, else the local
+    branch (and why)."""
+    why = None
+    if fetch and git.remote_url() is not None:
+        try:
+            git.fetch()
+        except (GitError, Offline) as exc:
+            why = f"offline: git fetch failed ({exc.what})"
+        if why is None and git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{branch}^{{commit}}"):
+            return f"origin/{branch}", None
+    if git.ok("rev-parse", "-q", "--verify", f"refs/heads/{branch}^{{commit}}"):
+        return branch, why or f"compared with the local branch {branch}, not origin/{branch}"
+    if git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{branch}^{{commit}}"):
+        return f"origin/{branch}", why or f"origin/{branch} as last fetched"
+    raise GitError(
+        f"{git.root.name}: branch {branch!r} exists neither here nor on origin",
+        f"`git -C {git.root} fetch origin`, or check the name (maintenance branches are release/X.Y)",
+    )
+
+
+def detect_line(
+    registry: Registry, pkg: Package, row: status.StatusRow, root: Path, target: tuple[str, str | None], branch: str
+) -> Detection:
+    """One package's detection on a maintenance branch: the baseline is the newest tag reachable from the branch,
+    the bump the line's next patch; what ``main`` released since is neither an anomaly nor a conflict here."""
+    ref, why = target
+    if row.state is status.State.MISSING:
+        return Detection(row.package, row.layer, Finding.MISSING, None, None, ref, reasons=row.reasons)
+    git = Git(root)
+    line = lines.resolve(git, pkg, branch, ref)
+    found = changes.changed_files(registry, pkg, git, line.tag, ref)
+    commits = commits_between(git, line.tag, ref, registry.pathspec(pkg))
+    pending = _pending_at(pkg, git, ref, found.prefix)
+    proposed = propose(
+        commits, _text_at(git, ref, found.prefix, CHANGELOG), line.version, found.release_worthy, pending
+    )
+    notes = [why] if why else []
+    notes.append(f"maintenance line {line.name} ({branch}): baseline {line.tag or 'none'}; releases are patches")
+    if proposed.from_commits > Level.FIX:
+        notes.append(f"a {LEVEL_NAMES[proposed.from_commits]} commit on {branch}: the line still releases a patch")
+    if proposed.part is not None:
+        proposed = replace(proposed, part="patch", next_version=str(line.next_patch()))
+    state = _finding(replace(row, state=status.State.UP_TO_DATE), found, proposed)
+    return Detection(
+        package=row.package,
+        layer=row.layer,
+        state=state,
+        released=str(line.version) if line.version else None,
+        tag=line.tag,
+        target=ref,
+        target_commit=git.run("rev-parse", "--short", ref),
+        changes=found,
+        commits=commits,
+        class_commits=_class_commits(git, found, line.tag, ref),
+        bump=proposed,
+        notes=tuple(notes),
+    )
+
+
 # --------------------------------------------------------------------------------------------------- the report
 
 
@@ -414,10 +474,13 @@ def collect(
     fetch: bool = True,
     timeout: float = 5.0,
     warn: Callable[[str], None] | None = None,
+    branch: str | None = None,
 ) -> list[Detection]:
     """Every selected package's detection, in release order. ``fetch=False`` is offline: no fetch, no index (the
-    tags stand in for it), the local HEAD."""
+    tags stand in for it), the local HEAD. ``branch``: a maintenance branch (:func:`detect_line`)."""
     warn = warn or _stderr
+    if branch is not None:
+        lines.check_branch_name(branch)
     chosen = {p.name for p in registry.select(packages)}
     query = fetch and status.queries_indexes(registry, sandbox=sandbox, warn=warn)
     with offline(not fetch):
@@ -430,8 +493,15 @@ def collect(
         pkg = registry.get(row.package)
         root = pkg.checkout(workspace)
         if row.state is not status.State.MISSING and pkg.path not in targets:
-            targets[pkg.path] = diff_target(Git(pkg.repo_dir(workspace)), registry.branch, fetch=fetch)
-        found.append(detect_package(registry, pkg, row, root, targets.get(pkg.path, ("HEAD", None))))
+            git = Git(pkg.repo_dir(workspace))
+            targets[pkg.path] = (
+                line_target(git, branch, fetch=fetch) if branch else diff_target(git, registry.branch, fetch=fetch)
+            )
+        target = targets.get(pkg.path, ("HEAD", None))
+        if branch is not None:
+            found.append(detect_line(registry, pkg, row, root, target, branch))
+        else:
+            found.append(detect_package(registry, pkg, row, root, target))
     return found
 
 
@@ -503,7 +573,10 @@ def run(
     fmt: str = "table",
     timeout: float = 5.0,
     warn: Callable[[str], None] | None = None,
+    branch: str | None = None,
 ) -> tuple[str, int]:
     """``invoke detect``: the rendered report and the exit code (:func:`exit_code`)."""
-    found = collect(registry, workspace, packages, sandbox=sandbox, fetch=fetch, timeout=timeout, warn=warn)
+    found = collect(
+        registry, workspace, packages, sandbox=sandbox, fetch=fetch, timeout=timeout, warn=warn, branch=branch
+    )
     return render(found, fmt, registry), exit_code(found)

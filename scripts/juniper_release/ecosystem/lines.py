@@ -28,6 +28,7 @@ from juniper_release.gitops import Git
 LINE_PREFIX = "release/"
 """Maintenance branches are ``release/X.Y`` (the release-process document's naming)."""
 
+_MAINTENANCE_RE = re.compile(r"release/v?\d+\.\d+(\.x)?")
 _LINE_RE = re.compile(r"(?:^|[/-])v?(?P<major>\d+)\.(?P<minor>\d+)(?:\.x)?$")
 
 
@@ -126,6 +127,7 @@ def maintenance_branches(git: Git) -> list[str]:
     ``release/0.10``)."""
     out = git.run("for-each-ref", "--format=%(refname)", f"refs/remotes/origin/{LINE_PREFIX}")
     names = [r.removeprefix("refs/remotes/origin/") for r in out.splitlines() if r]
+    names = [n for n in names if _MAINTENANCE_RE.fullmatch(n)]  # not a proposal's release/<pkg>-<version>
 
     def key(name: str) -> tuple[int, ...]:
         m = _LINE_RE.search(name)

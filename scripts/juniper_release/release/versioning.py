@@ -293,6 +293,8 @@ class BumpPlan:
     warnings: list[str] = field(default_factory=list)
     vcs: str | None = None
     """For a version from git tags: the tool computing it (``hatch-vcs``); no file holds the version, the tag is it."""
+    drafted: str = ""
+    """The notes drafted from the commits since the release tag (what a CHANGELOG-less release publishes)."""
     notes_only: bool = False
     """The package keeps no changelog file (its notes are its GitHub Releases): the bump writes none."""
 
@@ -389,6 +391,7 @@ def _changelog_edit(plan: BumpPlan, drafted: str, asked: bool, today: dt.date | 
     Changelog CHANGELOG.md is moved; none is created unless ``asked`` (``--changelog``); a changelog in another
     format or news fragments are left to the project, said so."""
     pkg, root = plan.package, plan.root
+    plan.drafted = drafted
     kind, where = notes.convention(pkg, root)
     if kind in {notes.Convention.OTHER, notes.Convention.FRAGMENTS} and not asked:
         shown = f"{where}/ (news fragments)" if kind is notes.Convention.FRAGMENTS else where
