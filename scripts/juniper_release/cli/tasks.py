@@ -442,7 +442,8 @@ def propose(
         "defects": HELP["defects"],
         "json": "print the train's outcome table as one JSON document {packages: [...]} (progress on stderr)",
         "flow": "pr: detect, propose, merge on protected branches, release what was merged, then prove a second run "
-        "does nothing; direct (default): the laptop flow (bump, commit, push)",
+        "does nothing; direct (default): the laptop flow (bump, commit, push); lines (the default of --layout "
+        "single): an rc, a final and a maintenance patch through the pre-release and final workflows",
         **_LOUD_HELP,
     }
 )
@@ -460,7 +461,7 @@ def rehearse(
     layout: str | None = None,
     defects: str | None = None,
     json: bool = False,
-    flow: str = "direct",
+    flow: str | None = None,
     quiet: bool = False,
     verbose: bool = False,
 ) -> None:
@@ -483,7 +484,7 @@ def rehearse(
         out=progress,
         fmt="json" if json else "table",
         emit=print,
-        flow=flow,
+        flow=flow or ("lines" if layout == "single" else "direct"),
         verbosity=verbosity(quiet=quiet, verbose=verbose),
     )
 

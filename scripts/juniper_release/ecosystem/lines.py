@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from packaging.version import Version
 
-from juniper_release.ecosystem.model import Package
+from juniper_release.ecosystem.model import Package, Registry
 from juniper_release.ecosystem.registry import bad_ref_name
 from juniper_release.ecosystem.tags import matching_tags
 from juniper_release.errors import ConfigError, JuniperError
@@ -143,3 +144,25 @@ def unreleased_on(git: Git, pkg: Package, branch: str, pathspec: tuple[str, ...]
     rng = f"{line.tag}..{ref}" if line.tag else ref
     count = int(git.run("rev-list", "--count", rng, *(("--", *pathspec) if pathspec else ())))
     return line, count
+
+
+def pending_lines(registry: Registry, workspace: Path) -> list[str]:
+    """One line per package and maintenance branch of origin (as last fetched) with commits on the package's paths
+    since the line's baseline: what ``status`` lists under the table."""
+    out: list[str] = []
+    for pkg in registry.packages:
+        root = pkg.checkout(workspace)
+        git = Git(pkg.repo_dir(workspace))
+        if not root.is_dir() or not git.is_repo():
+            continue
+        for branch in maintenance_branches(git):
+            try:
+                line, count = unreleased_on(Git(root), pkg, branch, registry.pathspec(pkg))
+            except JuniperError:
+                continue  # a line without a tag of this package: not its line
+            if count and line.tag is not None:
+                out.append(
+                    f"- {pkg.name}: {branch}: {count} unreleased commit(s) since {line.tag}; release "
+                    f"{line.next_patch()} with `release --package {pkg.name} --branch {branch}`"
+                )
+    return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from juniper_release.ecosystem import notes
-from juniper_release.ecosystem.tags import previous_release_tag
+from juniper_release.ecosystem.tags import matching_tags
 from juniper_release.github.forge import ForgeError
 from juniper_release.release.context import ReleaseContext
 from juniper_release.release.versioning import CHANGELOG, changelog_section, draft_notes
@@ -32,10 +32,17 @@ def _section(ctx: ReleaseContext) -> str | None:
     return changelog_section(path.read_text(encoding="utf-8"), ctx.version)
 
 
+def previous_tag(ctx: ReleaseContext) -> str | None:
+    """The release before this one, reachable from the release commit: for a final the previous *final* (its notes
+    cover its release candidates too), for a pre-release the previous release of any kind."""
+    found = matching_tags(ctx.pkg.tag_format, ctx.git.tags(merged=ctx.release_commit()))
+    below = [v for v in found if v < ctx.version and (ctx.version.is_prerelease or not v.is_prerelease)]
+    return found[max(below)] if below else None
+
+
 def drafted(ctx: ReleaseContext) -> str:
     """The notes drafted from the commits since the previous release tag reachable from the release commit."""
-    previous = previous_release_tag(ctx.git, ctx.pkg, ctx.version, ()).tag
-    return draft_notes(ctx.git.subjects_since(previous, ctx.registry.pathspec(ctx.pkg)))
+    return draft_notes(ctx.git.subjects_since(previous_tag(ctx), ctx.registry.pathspec(ctx.pkg)))
 
 
 def release_notes_source(ctx: ReleaseContext) -> str:
