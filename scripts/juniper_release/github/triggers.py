@@ -148,8 +148,9 @@ def topology_problems(
             out.append(
                 (
                     "warning",
-                    f"{published} publishes finals only (its jobs are gated on github.event.release.prerelease), so "
-                    f"a pre-release would wait on it in vain. Fix: {other} in the registry",
+                    f"{published} publishes finals only (by its release event types or its jobs' if: on "
+                    f"github.event.release.prerelease), so a pre-release would wait on it in vain. Fix: {other} in "
+                    "the registry",
                 )
             )
         return out
