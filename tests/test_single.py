@@ -352,3 +352,86 @@ def test_the_rehearsal_releases_an_rc_a_final_and_a_maintenance_patch(tmp_path, 
     assert [i["title"] for i in state["issues"]["single-example/solo-release"]] == [
         "Forward-port the fixes of solo-release 0.1.1 (release/0.1) to main"
     ]
+
+
+# --------------------------------------------------------------------------------------------------- guards
+
+
+def test_topology_problems_each_guard():
+    pre_text = "on:\n  release:\n    types: [prereleased]\njobs: {}\n"
+    final_text = "on:\n  release:\n    types: [released]\njobs: {}\n"
+    both = "on:\n  release:\n    types: [published]\njobs:\n  a:\n    runs-on: x\n"
+    assert triggers.topology_problems(FINAL, PRE, {PRE: pre_text, FINAL: final_text}) == []
+    assert triggers.topology_problems(FINAL, PRE, {FINAL: final_text}) == [
+        ("error", f"no pre-release workflow at {PRE}. Fix: add it, or drop prerelease_workflow")
+    ]
+    (sev, msg), *_ = triggers.topology_problems(FINAL, PRE, {PRE: "on: push\n", FINAL: final_text})
+    assert sev == "warning" and "is not triggered by a published Release" in msg
+    ((sev, msg),) = triggers.topology_problems(FINAL, PRE, {PRE: both, FINAL: both})
+    assert sev == "warning" and "both run on every Release" in msg
+    assert triggers.topology_problems(FINAL, None, {FINAL: both}) == []  # one workflow for both: fine
+
+
+def test_a_bad_or_missing_branch_is_one_line_error(single, reg):
+    with pytest.raises(ConfigError, match=r"--branch '-x' is not a valid git branch name"):
+        Options(branch="-x")
+    with pytest.raises(JuniperError, match=r"branch 'release/9.9' exists neither here nor on origin") as info:
+        detect.collect(reg, single.workspace, branch="release/9.9", warn=_quiet, sandbox=True)
+    assert "\n" not in str(info.value)
+
+
+def test_the_train_on_a_line_halts_a_version_outside_it(single, reg, verified):
+    from juniper_release.release.train import TrainHalted, release_train
+
+    Git(_root(single)).run("switch", "-q", LINE_BRANCH)
+    bump(reg, single.workspace, NAME, to="0.2.0", commit=True, out=_quiet)
+    out: list[str] = []
+    with pytest.raises(TrainHalted, match=r"0.2.0 is outside the 0.1 line of branch release/0.1"):
+        release_train(reg, single.workspace, Options(out=out.append, offline=True, branch=LINE_BRANCH))
+
+
+def test_the_train_on_a_line_releases_its_patch_though_main_released_more(single, reg, verified):
+    from juniper_release.release.train import release_train
+
+    git = Git(_root(single))
+    git.tag_annotated("v0.2.0", "Release 0.2.0")
+    git.run("push", "-q", "origin", "v0.2.0")
+    git.run("switch", "-q", LINE_BRANCH)
+    bump(reg, single.workspace, NAME, "patch", commit=True, branch=LINE_BRANCH, out=_quiet)
+    out: list[str] = []
+    opts = Options(out=out.append, offline=True, branch=LINE_BRANCH, direct_push=True)
+    plan = release_train(reg, single.workspace, opts)
+    (row,) = plan.rows
+    assert (row.version, str(row.state), str(row.action)) == ("0.1.1", "BUMPED_NOT_RELEASED", "release")
+
+
+def test_the_forward_port_reminder_without_a_token_says_what_to_do(single, reg, monkeypatch):
+    from juniper_release.release.context import ReleaseContext
+    from juniper_release.release.journal import Journal
+    from juniper_release.release.notes import file_forward_port, forward_port_filed
+
+    for var in ("GITHUB_TOKEN", "GH_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    Git(_root(single)).run("switch", "-q", LINE_BRANCH)
+    opts = Options(out=_quiet, offline=True, branch=LINE_BRANCH)
+    forge = GitHub("https://api.github.invalid", token="", allowed_repos=frozenset({reg.get(NAME).repo}))
+    ctx = ReleaseContext(reg, single.workspace, NAME, opts, Journal(single.workspace), forge=forge)
+    assert ctx.maintenance and not forward_port_filed(ctx)
+    assert file_forward_port(ctx).startswith("not filed (no GitHub token")
+
+
+def test_the_front_door_takes_branch(single):
+    from conftest import run_task
+
+    proc = run_task(
+        "detect",
+        "--workspace",
+        str(single.workspace),
+        "--registry",
+        str(REGISTRY),
+        "--offline",
+        "--branch",
+        LINE_BRANCH,
+    )
+    assert proc.returncode == 1, proc.stderr  # something to release on the line
+    assert "patch -> 0.1.1" in proc.stdout and "maintenance line 0.1 (release/0.1)" in proc.stdout
