@@ -236,8 +236,23 @@ def test_workflows_leave_a_hand_written_pair_alone_with_a_note(single, reg, tmp_
     assert all(d.status == "ok" for d in workflows_check(reg, single.workspace))
     assert write(reg, single.workspace) == []
     assert before == {p: (_root(single) / p).read_text(encoding="utf-8") for p in (PRE, FINAL)}
-    (note,) = pair_notes(reg)
+    (note,) = pair_notes(reg, workspace=single.workspace)
     assert note.startswith(f"{NAME}: {PRE} (pre-releases) and {FINAL} (finals) are a hand-written pair: left alone")
+
+
+def test_workflows_render_the_pair_where_it_is_missing(single, reg):
+    root = _root(single)
+    for path in (PRE, FINAL):
+        (root / path).unlink()
+    written = write(reg, single.workspace)
+    assert sorted(d.path for d in written) == [FINAL, PRE] and {d.status for d in written} == {"missing"}
+    assert triggers.topology(triggers.repository_workflows(root)) == {PRE: "prerelease", FINAL: "final"}
+    pre, final = ((root / p).read_text(encoding="utf-8") for p in (PRE, FINAL))
+    assert "testpypi:" in pre and "\n  pypi:" not in pre and "verify-pypi" not in pre
+    assert "\n  pypi:" in final and "testpypi:" not in final and "needs: build\n" in final
+    assert pair_notes(reg, workspace=single.workspace) == []
+    assert all(d.status == "ok" for d in workflows_check(reg, single.workspace))
+    assert run_checks(reg, single.workspace) == []
 
 
 def test_the_fake_github_runs_the_pair_and_records_make_latest(single, reg):

@@ -54,12 +54,27 @@ def _types(config: Any) -> set[str]:
     return set()
 
 
-def _job_conditions(doc: Any) -> list[str]:
-    """The ``if:`` of every job (an empty string for a job without one)."""
+def _job_roles(doc: Any) -> list[Role]:
+    """The role of every job: its own ``if:`` on ``github.event.release.prerelease``, else the one role of the jobs
+    it ``needs`` (a job after a skipped one is skipped too), else ``both``."""
     jobs = doc.get("jobs") if isinstance(doc, dict) else None
     if not isinstance(jobs, dict):
         return []
-    return [str(job.get("if", "")) if isinstance(job, dict) else "" for job in jobs.values()]
+    own: dict[str, Role] = {}
+    needs: dict[str, list[str]] = {}
+    for name, raw_job in jobs.items():
+        job = raw_job if isinstance(raw_job, dict) else {}
+        own[str(name)] = _condition_role(str(job.get("if", "")))
+        raw = job.get("needs", [])
+        needs[str(name)] = [str(n) for n in ([raw] if isinstance(raw, str) else raw if isinstance(raw, list) else [])]
+
+    def role_of_job(name: str, seen: frozenset[str]) -> Role:
+        if own.get(name, "both") != "both" or name in seen:
+            return own.get(name, "both")
+        inherited = {role_of_job(n, seen | {name}) for n in needs.get(name, []) if n in own}
+        return inherited.pop() if len(inherited) == 1 else "both"
+
+    return [role_of_job(name, frozenset()) for name in own]
 
 
 def _condition_role(condition: str) -> Role:
@@ -88,7 +103,7 @@ def role_of(doc: Any) -> Role | None:
     kind: Role = "both" if "both" in by_type or by_type == {"prerelease", "final"} else next(iter(by_type))
     if kind != "both":
         return kind
-    roles = {_condition_role(c) for c in _job_conditions(doc)}
+    roles = set(_job_roles(doc))
     return roles.pop() if len(roles) == 1 else "both"
 
 
