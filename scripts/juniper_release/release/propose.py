@@ -37,7 +37,7 @@ from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
 from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff
 from juniper_release.release.ceilings import escaped_ceilings
-from juniper_release.release.versioning import CHANGELOG, FileEdit, plan_bump, unreleased_notes
+from juniper_release.release.versioning import CHANGELOG, BumpPlan, FileEdit, plan_bump, unreleased_notes
 
 if TYPE_CHECKING:
     from juniper_release.github.forge import GitHub
@@ -170,11 +170,7 @@ def plan_proposal(
             )
         )
     vcs = plan.vcs is not None
-    section = (notes or "").strip() or (
-        f"(drafted from the commits; no CHANGELOG: these go on the GitHub Release)\n\n{plan.drafted.strip()}"
-        if plan.notes_only or not any(e.path == changelog for e in plan.edits)
-        else "(drafted from the commits: see the CHANGELOG diff)"
-    )
+    section = _notes_section(plan, notes, changelog)
     body = "\n\n".join(
         part
         for part in (
@@ -201,6 +197,16 @@ def plan_proposal(
     for follow in followons:
         follow.body += f"\n\nTriggered by the proposal {pkg.repo}: {change.title} (`{change.branch}`)."
     return Proposal(pkg, plan.old, plan.new, change, followons)
+
+
+def _notes_section(plan: BumpPlan, notes: str | None, changelog: Path) -> str:
+    """The PR's notes: the CHANGELOG's [Unreleased], else drafted from the commits (they go on the GitHub Release
+    where the package keeps no CHANGELOG it edits)."""
+    if (notes or "").strip():
+        return (notes or "").strip()
+    if plan.notes_only or not any(e.path == changelog for e in plan.edits):
+        return f"(drafted from the commits; no CHANGELOG: these go on the GitHub Release)\n\n{plan.drafted.strip()}"
+    return "(drafted from the commits: see the CHANGELOG diff)"
 
 
 def _changelog_entry(root: Path, heading: str, entry: str) -> list[FileEdit]:
