@@ -450,3 +450,11 @@ def test_the_front_door_takes_branch(single):
     )
     assert proc.returncode == 1, proc.stderr  # something to release on the line
     assert "patch -> 0.1.1" in proc.stdout and "maintenance line 0.1 (release/0.1)" in proc.stdout
+
+
+def test_propose_on_a_maintenance_branch_stays_in_its_line(single, reg):
+    Git(_root(single)).run("switch", "-q", LINE_BRANCH)
+    proposal = plan_proposal(reg, single.workspace, NAME, "patch", branch=LINE_BRANCH)
+    assert str(proposal.new) == "0.1.1" and "- Handle empty input" in proposal.change.body
+    with pytest.raises(JuniperError, match=r"0.2.0 is outside the 0.1 line"):
+        plan_proposal(reg, single.workspace, NAME, "minor", branch=LINE_BRANCH)
