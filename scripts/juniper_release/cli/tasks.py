@@ -21,6 +21,11 @@ from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, require
 from juniper_release.cli.flags import task
 from juniper_release.frontdoor import HELP, sealed
 
+_BRANCH_HELP = (
+    "a maintenance branch (release/X.Y): its newest tag is the baseline, the version its line's next patch, and the "
+    "release is not marked latest"
+)
+
 _LOUD_HELP = {
     "quiet": "print only the summary (the outcome table); no progress",
     "verbose": "also print every command run and every step (and, in a rehearsal, the per-package step tables)",
@@ -149,6 +154,7 @@ def status(
         "markdown": "print a Markdown table (for a GitHub step summary)",
         "offline": "no fetch and no index: compare the release tags with the local HEAD (said so in the output)",
         "timeout": "seconds per index request (default 5)",
+        "branch": _BRANCH_HELP,
     }
 )
 @guarded
@@ -164,6 +170,7 @@ def detect(
     markdown: bool = False,
     offline: bool = False,
     timeout: str = "5",
+    branch: str | None = None,
 ) -> None:
     """What has release-worthy changes since its release tag, by class, with the proposed bump (exit 1: something
     to release or an anomaly)."""
@@ -175,7 +182,9 @@ def detect(
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     t.registry.select(package)  # an unknown name is an error before any git or index work
     fmt = output_format(json=json, markdown=markdown)
-    text, code = run(t.registry, t.workspace, package, sandbox=t.sandbox, fetch=not offline, fmt=fmt, timeout=seconds)
+    text, code = run(
+        t.registry, t.workspace, package, sandbox=t.sandbox, fetch=not offline, fmt=fmt, timeout=seconds, branch=branch
+    )
     print(text)
     if code:
         raise Exit(code=code)
@@ -197,6 +206,7 @@ _RELEASE_HELP = {
     "offline": "a dry run that asks no network at all (by default a dry run makes every read-only check it can)",
     "direct_push": "the laptop flow for an unprotected repository: commit the bump and push the branch (default: "
     "tag what a merged pull request put on origin, push only the tag)",
+    "branch": _BRANCH_HELP,
 }
 
 
@@ -212,6 +222,8 @@ _RELEASE_HELP = {
         "commit": "commit the bump ('Bump <package> to X')",
         "tag": "create the annotated tag (needs --commit)",
         "force": "bump even if the working tree is dirty",
+        "changelog": "create a CHANGELOG.md for a package that keeps none (its notes are its GitHub Releases)",
+        "branch": _BRANCH_HELP,
         **_TARGET_HELP,
     },
 )
@@ -232,6 +244,8 @@ def bump(
     defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
+    changelog: bool = False,
+    branch: str | None = None,
 ) -> None:
     """Bump one package's version: pyproject, __version__, CHANGELOG, and optionally dependents, commit and tag."""
     from juniper_release.frontdoor import target
@@ -251,6 +265,8 @@ def bump(
         commit=commit,
         tag=tag,
         force=force,
+        changelog=changelog,
+        branch=branch,
     )
     if dry_run:
         next_step(f"invoke bump --package {name} {'--part ' + part if part else '--to ' + str(to)} (without --dry-run)")
@@ -282,6 +298,7 @@ def release(
     defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
+    branch: str | None = None,
 ) -> None:
     """Release one package: preflight gates, commit/tag/push, then publish (dry run unless --execute)."""
     from juniper_release.frontdoor import target
@@ -289,7 +306,7 @@ def release(
     from juniper_release.release.package import release as run_release
 
     name = required(package, "--package")
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, offline=offline)
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, offline=offline, branch=branch)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     opts.offline = sealed(t, execute, "release") or offline
     run_release(t.registry, t.workspace, name, opts)
@@ -329,6 +346,7 @@ def release_train(
     quiet: bool = False,
     verbose: bool = False,
     markdown: str | None = None,
+    branch: str | None = None,
 ) -> None:
     """Release every package that needs it, layer by layer, resumable from the journal (dry run unless --execute)."""
     from juniper_release.frontdoor import output_format, target
@@ -337,7 +355,7 @@ def release_train(
     from juniper_release.release.train import release_train as run_train
     from juniper_release.summary import summary_path
 
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues, offline)
+    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues, offline, branch)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     opts.offline = sealed(t, execute, "release-train") or offline
     opts.verbosity = verbosity(quiet=quiet, verbose=verbose)
@@ -361,6 +379,7 @@ def release_train(
         "part": "the bump: major, minor or patch",
         "draft_notes": "draft an empty CHANGELOG [Unreleased] from the commits (marked as drafted)",
         "execute": "push the branches and open the pull requests (default: a dry run that writes nothing)",
+        "branch": _BRANCH_HELP + " (the pull request's base)",
         **_LOUD_HELP,
     }
 )
@@ -378,6 +397,7 @@ def propose(
     layout: str | None = None,
     quiet: bool = False,
     verbose: bool = False,
+    branch: str | None = None,
 ) -> None:
     """Propose each release as a pull request: the bump commit on a release branch, and follow-ons for consumers."""
     from juniper_release.ecosystem.detect import collect, selection
@@ -388,7 +408,8 @@ def propose(
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     sealed(t, execute, "propose")
     # What detect selects, with its evidence and proposed bump; --package narrows it, --part overrides the bump.
-    detected, evidence, conflicts = selection(collect(t.registry, t.workspace, package, sandbox=t.sandbox))
+    found = collect(t.registry, t.workspace, package, sandbox=t.sandbox, branch=branch)
+    detected, evidence, conflicts = selection(found)
     names = [p.name for p in t.registry.select(package)] if package else list(detected)
     parts = {n: part or detected.get(n) or required(part, f"--part (detect proposes no bump for {n})") for n in names}
     code = run_propose(
@@ -400,6 +421,7 @@ def propose(
         evidence=evidence,
         conflicts=conflicts,
         verbosity=verbosity(quiet=quiet, verbose=verbose),
+        branch=branch,
     )
     next_step(
         "review and merge the pull requests, `git pull --ff-only` in each checkout, then `invoke release-train "
@@ -425,7 +447,8 @@ def propose(
         "defects": HELP["defects"],
         "json": "print the train's outcome table as one JSON document {packages: [...]} (progress on stderr)",
         "flow": "pr: detect, propose, merge on protected branches, release what was merged, then prove a second run "
-        "does nothing; direct (default): the laptop flow (bump, commit, push)",
+        "does nothing; direct (default): the laptop flow (bump, commit, push); lines (the default of --layout "
+        "single): an rc, a final and a maintenance patch through the pre-release and final workflows",
         **_LOUD_HELP,
     }
 )
@@ -443,7 +466,7 @@ def rehearse(
     layout: str | None = None,
     defects: str | None = None,
     json: bool = False,
-    flow: str = "direct",
+    flow: str | None = None,
     quiet: bool = False,
     verbose: bool = False,
 ) -> None:
@@ -466,7 +489,7 @@ def rehearse(
         out=progress,
         fmt="json" if json else "table",
         emit=print,
-        flow=flow,
+        flow=flow or ("lines" if layout == "single" else "direct"),
         verbosity=verbosity(quiet=quiet, verbose=verbose),
     )
 

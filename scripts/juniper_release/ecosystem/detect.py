@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,9 @@ from packaging.version import InvalidVersion, Version
 from juniper_release import output as report
 from juniper_release.conventions import CHANGELOG, changelog_section
 from juniper_release.conventions import CONVENTIONAL_COMMIT as _CC_RE
-from juniper_release.ecosystem import changes, status
+from juniper_release.ecosystem import changes, lines, status
 from juniper_release.ecosystem.changes import Changes
+from juniper_release.ecosystem.notes import Convention, Notes, describe, pending_in
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.ecosystem.semver import next_version
 from juniper_release.errors import GitError
@@ -235,18 +236,41 @@ def bump_part(level: Level, version: Version | None) -> str | None:
     return "major" if level is Level.BREAKING and major >= 1 else "minor"
 
 
-def propose(commits: Sequence[Commit], changelog: str | None, version: Version | None, release_worthy: bool) -> Bump:
-    """The bump from the commits' and the changelog's levels (at least a patch when something ships), with a
-    changelog conflict when they disagree or something ships with an empty ``[Unreleased]``."""
+def notes_level(pending: Notes | None, changelog: str | None = None) -> tuple[Level, tuple[str, ...]]:
+    """What the pending notes ask for, in their convention: Keep a Changelog's ``[Unreleased]`` categories, the
+    towncrier fragments' types, an item in another format's unreleased section (a fix); GitHub Releases: nothing."""
+    if pending is None or pending.convention is Convention.KEEPACHANGELOG:
+        return changelog_categories(changelog)
+    if pending.convention is Convention.FRAGMENTS:
+        levels = {"breaking": Level.BREAKING, "feature": Level.FEATURE, "fix": Level.FIX}
+        return max((levels[a] for a in pending.asks), default=Level.NONE), pending.asks
+    return (Level.FIX, ()) if pending.pending else (Level.NONE, ())
+
+
+def propose(
+    commits: Sequence[Commit],
+    changelog: str | None,
+    version: Version | None,
+    release_worthy: bool,
+    pending: Notes | None = None,
+) -> Bump:
+    """The bump from the commits' and the notes' levels (at least a patch when something ships), with a changelog
+    conflict when they disagree or something ships with empty notes, where the package's notes convention has a
+    place for them (``pending``; None: a Keep a Changelog ``changelog`` text). A package whose notes are its GitHub
+    Releases never has such a conflict: its notes are drafted from the commits."""
     from_commits = max((c.level for c in commits), default=Level.NONE)
-    from_log, categories = changelog_categories(changelog)
+    from_log, categories = notes_level(pending, changelog)
     level = max(from_commits, from_log, Level.FIX if release_worthy else Level.NONE)
     conflict = None
-    if release_worthy and not categories:
+    keep = pending is None or pending.convention is Convention.KEEPACHANGELOG
+    if release_worthy and keep and not categories:
         conflict = "release-worthy changes but the CHANGELOG's [Unreleased] is empty"
-    elif from_commits and from_log and from_commits != from_log:
+    elif release_worthy and not keep and pending is not None and pending.empty:
+        conflict = f"release-worthy changes but {pending.empty}"
+    elif from_commits and from_log and from_commits != from_log and categories:
+        where = "[Unreleased]" if keep else f"the news fragments in {pending.where if pending else ''}/"
         conflict = (
-            f"[Unreleased] ({', '.join(categories)}) asks for a {LEVEL_NAMES[from_log]} bump, "
+            f"{where} ({', '.join(categories)}) asks for a {LEVEL_NAMES[from_log]} bump, "
             f"the commits for a {LEVEL_NAMES[from_commits]} one"
         )
     if not release_worthy:
@@ -308,6 +332,13 @@ def _text_at(git: Git, rev: str, prefix: str, name: str) -> str | None:
     return git.run("show", f"{rev}:{path}", strip=False) if git.ok("cat-file", "-e", f"{rev}:{path}") else None
 
 
+def _pending_at(pkg: Package, git: Git, rev: str, prefix: str) -> Notes:
+    """The package's pending notes at ``rev``, in its convention (:mod:`juniper_release.ecosystem.notes`)."""
+    listed = git.run("ls-tree", "-r", "--name-only", rev, "--", f":(top){prefix}" if prefix else ":(top)")
+    names = [n[len(prefix) :] for n in listed.splitlines() if n.startswith(prefix)]
+    return pending_in(pkg, names, lambda rel: _text_at(git, rev, prefix, rel))
+
+
 def _class_commits(git: Git, found: Changes, base: str | None, target: str) -> dict[str, tuple[Commit, ...]]:
     """{class: the commits that touched its files}."""
     out: dict[str, tuple[Commit, ...]] = {}
@@ -345,7 +376,10 @@ def detect_package(
     found = changes.changed_files(registry, pkg, git, tag, ref)
     commits = commits_between(git, tag, ref, registry.pathspec(pkg))
     changelog = _text_at(git, ref, found.prefix, CHANGELOG)
-    bump = propose(commits, changelog, found_version, found.release_worthy)
+    pending = _pending_at(pkg, git, ref, found.prefix)
+    bump = propose(commits, changelog, found_version, found.release_worthy, pending)
+    if pending.convention is not Convention.KEEPACHANGELOG:
+        notes.append(f"release notes: {describe(pending)}")
     if tag is None:
         notes.append("never released: every file is new")
     return Detection(
@@ -366,6 +400,66 @@ def detect_package(
     )
 
 
+def line_target(git: Git, branch: str, *, fetch: bool) -> tuple[str, str | None]:
+    """The revision of a maintenance branch to compare with: ``origin/<branch>`` after a fetch, else the local
+    branch (and why)."""
+    why = None
+    if fetch and git.remote_url() is not None:
+        try:
+            git.fetch()
+        except (GitError, Offline) as exc:
+            why = f"offline: git fetch failed ({exc.what})"
+        if why is None and git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{branch}^{{commit}}"):
+            return f"origin/{branch}", None
+    if git.ok("rev-parse", "-q", "--verify", f"refs/heads/{branch}^{{commit}}"):
+        return branch, why or f"compared with the local branch {branch}, not origin/{branch}"
+    if git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{branch}^{{commit}}"):
+        return f"origin/{branch}", why or f"origin/{branch} as last fetched"
+    raise GitError(
+        f"{git.root.name}: branch {branch!r} exists neither here nor on origin",
+        f"`git -C {git.root} fetch origin`, or check the name (maintenance branches are release/X.Y)",
+    )
+
+
+def detect_line(
+    registry: Registry, pkg: Package, row: status.StatusRow, root: Path, target: tuple[str, str | None], branch: str
+) -> Detection:
+    """One package's detection on a maintenance branch: the baseline is the newest tag reachable from the branch,
+    the bump the line's next patch; what ``main`` released since is neither an anomaly nor a conflict here."""
+    ref, why = target
+    if row.state is status.State.MISSING:
+        return Detection(row.package, row.layer, Finding.MISSING, None, None, ref, reasons=row.reasons)
+    git = Git(root)
+    line = lines.resolve(git, pkg, branch, ref)
+    found = changes.changed_files(registry, pkg, git, line.tag, ref)
+    commits = commits_between(git, line.tag, ref, registry.pathspec(pkg))
+    pending = _pending_at(pkg, git, ref, found.prefix)
+    proposed = propose(
+        commits, _text_at(git, ref, found.prefix, CHANGELOG), line.version, found.release_worthy, pending
+    )
+    notes = [why] if why else []
+    notes.append(f"maintenance line {line.name} ({branch}): baseline {line.tag or 'none'}; releases are patches")
+    if proposed.from_commits > Level.FIX:
+        notes.append(f"a {LEVEL_NAMES[proposed.from_commits]} commit on {branch}: the line still releases a patch")
+    if proposed.part is not None:
+        proposed = replace(proposed, part="patch", next_version=str(line.next_patch()))
+    state = _finding(replace(row, state=status.State.UP_TO_DATE), found, proposed)
+    return Detection(
+        package=row.package,
+        layer=row.layer,
+        state=state,
+        released=str(line.version) if line.version else None,
+        tag=line.tag,
+        target=ref,
+        target_commit=git.run("rev-parse", "--short", ref),
+        changes=found,
+        commits=commits,
+        class_commits=_class_commits(git, found, line.tag, ref),
+        bump=proposed,
+        notes=tuple(notes),
+    )
+
+
 # --------------------------------------------------------------------------------------------------- the report
 
 
@@ -382,10 +476,13 @@ def collect(
     fetch: bool = True,
     timeout: float = 5.0,
     warn: Callable[[str], None] | None = None,
+    branch: str | None = None,
 ) -> list[Detection]:
     """Every selected package's detection, in release order. ``fetch=False`` is offline: no fetch, no index (the
-    tags stand in for it), the local HEAD."""
+    tags stand in for it), the local HEAD. ``branch``: a maintenance branch (:func:`detect_line`)."""
     warn = warn or _stderr
+    if branch is not None:
+        lines.check_branch_name(branch)
     chosen = {p.name for p in registry.select(packages)}
     query = fetch and status.queries_indexes(registry, sandbox=sandbox, warn=warn)
     with offline(not fetch):
@@ -398,8 +495,15 @@ def collect(
         pkg = registry.get(row.package)
         root = pkg.checkout(workspace)
         if row.state is not status.State.MISSING and pkg.path not in targets:
-            targets[pkg.path] = diff_target(Git(pkg.repo_dir(workspace)), registry.branch, fetch=fetch)
-        found.append(detect_package(registry, pkg, row, root, targets.get(pkg.path, ("HEAD", None))))
+            git = Git(pkg.repo_dir(workspace))
+            targets[pkg.path] = (
+                line_target(git, branch, fetch=fetch) if branch else diff_target(git, registry.branch, fetch=fetch)
+            )
+        target = targets.get(pkg.path, ("HEAD", None))
+        if branch is not None:
+            found.append(detect_line(registry, pkg, row, root, target, branch))
+        else:
+            found.append(detect_package(registry, pkg, row, root, target))
     return found
 
 
@@ -471,7 +575,10 @@ def run(
     fmt: str = "table",
     timeout: float = 5.0,
     warn: Callable[[str], None] | None = None,
+    branch: str | None = None,
 ) -> tuple[str, int]:
     """``invoke detect``: the rendered report and the exit code (:func:`exit_code`)."""
-    found = collect(registry, workspace, packages, sandbox=sandbox, fetch=fetch, timeout=timeout, warn=warn)
+    found = collect(
+        registry, workspace, packages, sandbox=sandbox, fetch=fetch, timeout=timeout, warn=warn, branch=branch
+    )
     return render(found, fmt, registry), exit_code(found)

@@ -43,6 +43,12 @@ from juniper_release.ecosystem.paths import (
     registry_path,
     shown_path,
 )
+from juniper_release.ecosystem.registry_release import (
+    PACKAGE_FIELDS,
+    SETTINGS_FIELDS,
+    package_release_fields,
+    settings_prerelease_workflow,
+)
 from juniper_release.ecosystem.workspace import (
     ENV_WORKSPACE,
     clone_url,
@@ -111,8 +117,9 @@ _SETTINGS_FIELDS: dict[str, type] = {
     "branch": str,
     "publish_workflow": str,
     "previous_owner": str,
+    **SETTINGS_FIELDS,
 }
-_SETTINGS_OPTIONAL = {"previous_owner"}
+_SETTINGS_OPTIONAL = {"previous_owner", *SETTINGS_FIELDS}
 _INDEX_FIELDS: dict[str, type] = {"upload_url": str, "simple_url": str}
 _TORCH_FIELDS: dict[str, type] = {"version": str, "source": str}
 _PACKAGE_FIELDS: dict[str, type] = {
@@ -131,8 +138,10 @@ _PACKAGE_FIELDS: dict[str, type] = {
     "publish_workflow": str,
     "ship_paths": list,
     "exclude_paths": list,
+    **PACKAGE_FIELDS,
 }
 _PACKAGE_OPTIONAL = {
+    *PACKAGE_FIELDS,
     "extras",
     "smoke",
     "python",
@@ -344,6 +353,7 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
         smoke=_string_list(file, where, "smoke", data.get("smoke", [])),
         ship_paths=_paths(file, where, "ship_paths", data),
         exclude_paths=_paths(file, where, "exclude_paths", data),
+        **package_release_fields(file, where, data),
     )
 
 
@@ -403,6 +413,7 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
         packages=packages,
         overrides=overrides,
         previous_owner=settings.get("previous_owner"),
+        prerelease_workflow=settings_prerelease_workflow(file, settings),
     )
 
 

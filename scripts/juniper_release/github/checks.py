@@ -30,22 +30,9 @@ from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.project import Project
 from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts, missing_packages
 from juniper_release.errors import WorkspaceError, suggest
+from juniper_release.github import triggers
 from juniper_release.github.pins import newer_than_table, repo_workflows, unpinned
 from juniper_release.github.workflows import validate_workflow_path
-
-
-def _workflow_triggers(doc: Any) -> dict[str, Any]:
-    """The ``on:`` triggers of a parsed workflow as {event: config}. YAML 1.1 reads a bare ``on`` as True."""
-    if not isinstance(doc, dict):
-        return {}
-    raw = doc.get("on", doc.get(True))
-    if isinstance(raw, str):
-        return {raw: None}
-    if isinstance(raw, list):
-        return {str(e): None for e in raw}
-    if isinstance(raw, dict):
-        return {str(k): v for k, v in raw.items()}
-    return {}
 
 
 def _push_runs_on_tags(config: Any) -> bool:
@@ -76,8 +63,8 @@ def check_publish_workflow(pkg: Package, project: Project, workflow: str) -> lis
         return [
             Finding(pkg.name, "publish-workflow", "error", f"{workflow} is not valid YAML ({first}). Fix: correct it")
         ]
-    triggers = _workflow_triggers(doc)
-    if "release" in triggers and "push" in triggers and _push_runs_on_tags(triggers["push"]):
+    events = triggers.workflow_triggers(doc)
+    if "release" in events and "push" in events and _push_runs_on_tags(events["push"]):
         return [
             Finding(
                 pkg.name,
@@ -87,8 +74,8 @@ def check_publish_workflow(pkg: Package, project: Project, workflow: str) -> lis
                 "Fix: remove the `push:` trigger and keep `release: types: [published]`",
             )
         ]
-    if "release" not in triggers:
-        shown = ", ".join(sorted(triggers)) or "nothing"
+    if "release" not in events:
+        shown = ", ".join(sorted(events)) or "nothing"
         return [
             Finding(
                 pkg.name,
@@ -99,6 +86,16 @@ def check_publish_workflow(pkg: Package, project: Project, workflow: str) -> lis
             )
         ]
     return []
+
+
+def check_release_topology(registry: Registry, pkg: Package, project: Project) -> list[Finding]:
+    """A pre-release workflow beside the publish workflow (the registry's ``prerelease_workflow``) is a topology,
+    not a problem: each must publish its own kind (:func:`juniper_release.github.triggers.topology_problems`)."""
+    pre = registry.workflow_for(pkg, prerelease=True) if registry.has_prerelease_workflow(pkg) else None
+    texts = triggers.repository_workflows(pkg.top_of(project.root))
+    found = [] if pre is None else check_publish_workflow(pkg, project, pre)
+    problems = triggers.topology_problems(registry.workflow_for(pkg), pre, texts)
+    return found + [Finding(pkg.name, "publish-workflow", sev, msg) for sev, msg in problems]
 
 
 def check_pinned_actions(pkg: Package, project: Project, generated: Collection[str]) -> list[Finding]:
@@ -203,6 +200,7 @@ def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
         findings += check_readme(pkg, project)
         findings += check_secrets(pkg, project)
         findings += check_publish_workflow(pkg, project, registry.workflow_for(pkg))
+        findings += check_release_topology(registry, pkg, project)
         if pkg.repo not in pinned_repos:  # a repository's workflows are reported once, with its first package
             pinned_repos.add(pkg.repo)
             generated = {
@@ -210,6 +208,7 @@ def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
                 for p in registry.packages
                 if p.repo == pkg.repo
                 for path in (registry.workflow_for(p), validate_workflow_path(registry, p))
+                if path != registry.workflow_for(p) or not registry.has_prerelease_workflow(p)  # a hand-written pair
             }
             findings += check_pinned_actions(pkg, project, generated) + check_pin_table_age(pkg, project)
     findings += check_graph(graph)

@@ -308,11 +308,21 @@ class GitHub:
         return dict(result) if result else None
 
     def create_release(
-        self, repo: str, tag: str, *, sha: str, title: str, body: str, prerelease: bool
+        self,
+        repo: str,
+        tag: str,
+        *,
+        sha: str,
+        title: str,
+        body: str,
+        prerelease: bool,
+        make_latest: bool | None = None,
     ) -> dict[str, Any]:
+        """Publish a Release of ``tag`` at ``sha``. ``make_latest=False`` keeps it from being marked the
+        repository's latest (a maintenance line's patch, older than main's releases); None: GitHub's default."""
         path = self._repo_path(repo, "/releases")
         self.require_token()
-        payload = {
+        payload: dict[str, Any] = {
             "tag_name": tag,
             "target_commitish": sha,
             "name": title,
@@ -320,6 +330,8 @@ class GitHub:
             "draft": False,
             "prerelease": prerelease,
         }
+        if make_latest is not None:
+            payload["make_latest"] = "true" if make_latest else "false"  # GitHub takes the string
         return dict(self.request("POST", path, payload) or {})
 
     # ---- workflow runs

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from juniper_release.ecosystem import indexes
+from juniper_release.ecosystem import indexes, lines
 from juniper_release.ecosystem.graph import marker_can_hold
 from juniper_release.ecosystem.project import VersionKind, sibling_requirements
 from juniper_release.ecosystem.tags import previous_release_tag
@@ -76,8 +76,21 @@ class PreflightError(JuniperError):
         super().__init__(redact(f"{package}: preflight gate '{first.name}' failed: {first.what}{more}"), first.fix)
 
 
+def in_the_line(ctx: ReleaseContext) -> Gate | None:
+    """On a maintenance branch (``--branch``): the version is the line's (0.2.0 on ``release/0.1`` is refused)."""
+    if not ctx.maintenance:
+        return None
+    try:
+        line = lines.resolve(ctx.git, ctx.pkg, ctx.branch)
+        if line.version != ctx.version:  # its own tag already there: a resumed release
+            lines.check_in_line(ctx.pkg, line, ctx.version)
+    except JuniperError as exc:
+        return Gate(f"in the {ctx.branch} line", False, exc.what, exc.fix or "")
+    return Gate(f"in the {line.name} line of {ctx.branch}", True)
+
+
 def on_main(ctx: ReleaseContext) -> Gate:
-    branch, main = ctx.git.branch(), ctx.registry.branch
+    branch, main = ctx.git.branch(), ctx.branch
     if branch == "HEAD":  # detached: a commit made here belongs to no branch
         return Gate(
             "on main",
@@ -138,7 +151,7 @@ def clean_tree(ctx: ReleaseContext) -> Gate:
 def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
     """Not behind origin, and ahead only by this tool's own bump commits (fetches first): this package's, or in a
     shared repository those of its sibling packages (a train releases them in layer order, each pushing its own)."""
-    git, branch = ctx.git, ctx.registry.branch
+    git, branch = ctx.git, ctx.branch
     git.fetch()
     if not git.ok("rev-parse", "-q", "--verify", f"refs/heads/{branch}"):
         return Gate("in sync with origin", False, _no_branch(ctx, branch), _switch_fix(ctx, branch))
@@ -384,7 +397,7 @@ def publish_workflow_present(ctx: ReleaseContext) -> Gate | None:
     """GitHub mode: the package has the workflow a GitHub Release triggers."""
     if ctx.opts.mode != "github":
         return None
-    workflow = ctx.registry.workflow_for(ctx.pkg)
+    workflow = ctx.workflow
     return Gate(
         "publish workflow present",
         (ctx.pkg.top_of(ctx.root) / workflow).is_file(),
@@ -475,6 +488,7 @@ def upload_credentials(ctx: ReleaseContext) -> Gate | None:
 
 GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
     on_main,
+    in_the_line,
     clean_tree,
     in_sync_with_origin,
     tag_is_new,

@@ -39,6 +39,9 @@ class Options:
     """``output.QUIET`` (``-q``: only the outcome table), ``NORMAL`` or ``VERBOSE`` (``-v``: also every command)."""
     digest: bool = False
     """A train's per-package step lines and step tables only with ``-v`` (the rehearsal: one outcome table)."""
+    branch: str | None = None
+    """A maintenance branch (``--branch release/0.1``) to release from instead of the registry's branch: the tag
+    goes on its head, the version must be in its line, and the GitHub Release is not marked latest."""
     progress: Callable[[str, str], None] | None = None
     """Told of each package's phase (the live progress display); see :meth:`phase`."""
 
@@ -52,6 +55,10 @@ class Options:
             raise JuniperError(f"unknown --mode {self.mode!r}", f"use one of: {', '.join(MODES)}")
         if self.timeout <= 0:
             raise JuniperError(f"--timeout must be positive, got {self.timeout}", "pass e.g. --timeout 600")
+        if self.branch is not None:
+            from juniper_release.ecosystem.lines import check_branch_name
+
+            check_branch_name(self.branch)
 
     @classmethod
     def from_flags(
@@ -64,6 +71,7 @@ class Options:
         direct_push: bool = False,
         file_issues: bool = False,
         offline: bool = False,
+        branch: str | None = None,
     ) -> Options:
         """Options from the command-line flags the release tasks share (invoke passes numbers as given)."""
         return cls(
@@ -75,6 +83,7 @@ class Options:
             direct_push=direct_push,
             file_issues=file_issues,
             offline=offline,
+            branch=branch or None,
         )
 
     @property

@@ -37,7 +37,7 @@ from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
 from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff
 from juniper_release.release.ceilings import escaped_ceilings
-from juniper_release.release.versioning import CHANGELOG, FileEdit, plan_bump, unreleased_notes
+from juniper_release.release.versioning import CHANGELOG, BumpPlan, FileEdit, plan_bump, unreleased_notes
 
 if TYPE_CHECKING:
     from juniper_release.github.forge import GitHub
@@ -129,10 +129,12 @@ def plan_proposal(
     evidence: str = "",
     conflict: str | None = None,
     today: dt.date | None = None,
+    branch: str | None = None,
 ) -> Proposal:
-    """The proposal for ``name``: its branch, commit, PR and follow-ons, computed without writing anything."""
+    """The proposal for ``name``: its branch, commit, PR and follow-ons, computed without writing anything.
+    ``branch``: a maintenance branch (the checkout is on it; the version must be in its line)."""
     pkg = registry.get(name)
-    plan = plan_bump(registry, workspace, name, part, to=to, today=today)
+    plan = plan_bump(registry, workspace, name, part, to=to, today=today, branch=branch)
     repo_root = pkg.repo_dir(workspace)
     changelog = plan.root / CHANGELOG
     notes = unreleased_notes(changelog.read_text(encoding="utf-8")) if changelog.is_file() else None
@@ -168,7 +170,7 @@ def plan_proposal(
             )
         )
     vcs = plan.vcs is not None
-    section = (notes or "").strip() or "(drafted from the commits: see the CHANGELOG diff)"
+    section = _notes_section(plan, notes, changelog)
     body = "\n\n".join(
         part
         for part in (
@@ -195,6 +197,16 @@ def plan_proposal(
     for follow in followons:
         follow.body += f"\n\nTriggered by the proposal {pkg.repo}: {change.title} (`{change.branch}`)."
     return Proposal(pkg, plan.old, plan.new, change, followons)
+
+
+def _notes_section(plan: BumpPlan, notes: str | None, changelog: Path) -> str:
+    """The PR's notes: the CHANGELOG's [Unreleased], else drafted from the commits (they go on the GitHub Release
+    where the package keeps no CHANGELOG it edits)."""
+    if (notes or "").strip():
+        return (notes or "").strip()
+    if plan.notes_only or not any(e.path == changelog for e in plan.edits):
+        return f"(drafted from the commits; no CHANGELOG: these go on the GitHub Release)\n\n{plan.drafted.strip()}"
+    return "(drafted from the commits: see the CHANGELOG diff)"
 
 
 def _changelog_entry(root: Path, heading: str, entry: str) -> list[FileEdit]:
@@ -227,6 +239,7 @@ def plan_proposals(
     evidence: Mapping[str, str] | None = None,
     conflicts: Mapping[str, str] | None = None,
     today: dt.date | None = None,
+    branch: str | None = None,
 ) -> list[Proposal]:
     """One proposal per package of ``parts`` (name -> major/minor/patch), in dependency order."""
     graph = build_graph(registry, workspace)
@@ -240,6 +253,7 @@ def plan_proposals(
             evidence=(evidence or {}).get(pkg.name, ""),
             conflict=(conflicts or {}).get(pkg.name),
             today=today,
+            branch=branch,
         )
         for pkg in graph.release_order(parts)
     ]
@@ -360,6 +374,7 @@ def run(
     out: Callable[[str], None] = print,
     today: dt.date | None = None,
     verbosity: int = NORMAL,
+    branch: str | None = None,
 ) -> int:
     """``invoke propose``: print the proposals (a dry run), or push and open them; the exit code (1 when a change was
     refused or skipped). ``-q`` (``QUIET``) prints the summary alone, without the diffs; executed, the pushes and
@@ -369,7 +384,14 @@ def run(
     from juniper_release.progress import Board
 
     proposals = plan_proposals(
-        registry, workspace, parts, draft_notes=draft_notes, evidence=evidence, conflicts=conflicts, today=today
+        registry,
+        workspace,
+        parts,
+        draft_notes=draft_notes,
+        evidence=evidence,
+        conflicts=conflicts,
+        today=today,
+        branch=branch,
     )
     if verbosity > QUIET:
         out(render(proposals))
@@ -386,7 +408,9 @@ def run(
     branches = [c.branch for p in proposals for c in (p.change, *p.followons)]
     board = Board("propose", branches, verbosity=verbosity, out=out)
     with board, commands.tracing(board.log if verbosity >= VERBOSE else None):
-        rows = execute(proposals, forge, registry.branch, lambda line: board.log(line, important=True), board.phase)
+        rows = execute(
+            proposals, forge, branch or registry.branch, lambda line: board.log(line, important=True), board.phase
+        )
     out(report.table([{"repo": r, "pull request": t, "outcome": o} for r, t, o in rows], painted="outcome"))
     bad = [o for _, _, o in rows if o.startswith(("refused", "skipped", "held"))]
     return 1 if bad else 0

@@ -21,7 +21,7 @@ from juniper_release.conventions import changelog_section as changelog_section
 from juniper_release.conventions import draft_notes as draft_notes
 from juniper_release.conventions import unreleased_notes as unreleased_notes
 from juniper_release.conventions import update_changelog as update_changelog
-from juniper_release.ecosystem import tags
+from juniper_release.ecosystem import lines, notes, tags
 from juniper_release.ecosystem.project import (
     VersionKind,
     find_module_version,
@@ -128,6 +128,10 @@ class BumpPlan:
     warnings: list[str] = field(default_factory=list)
     vcs: str | None = None
     """For a version from git tags: the tool computing it (``hatch-vcs``); no file holds the version, the tag is it."""
+    drafted: str = ""
+    """The notes drafted from the commits since the release tag (what a CHANGELOG-less release publishes)."""
+    notes_only: bool = False
+    """The package keeps no changelog file (its notes are its GitHub Releases): the bump writes none."""
 
     def diff(self, workspace: Path) -> str:
         return "".join(e.diff(workspace) for e in self.edits)
@@ -159,8 +163,12 @@ def plan_bump(
     to: str | None = None,
     update_dependents: bool = False,
     today: dt.date | None = None,
+    changelog: bool = False,
+    branch: str | None = None,
 ) -> BumpPlan:
-    """Every edit a bump makes, computed without writing anything."""
+    """Every edit a bump makes, computed without writing anything. ``changelog``: create a CHANGELOG.md for a
+    package that keeps none; ``branch``: a maintenance line (the checkout must be on it; the version must be in
+    the line)."""
     pkg = registry.get(package)
     root = require_checkout(pkg, workspace)
     project = read_project(pkg, root)
@@ -178,6 +186,8 @@ def plan_bump(
         new = next_version(old, part, pre)
     if new <= old:
         raise VersionError(f"{pkg.name}: {new} is not greater than the current {old}", "choose a higher version")
+    if branch is not None:
+        _check_line(pkg, root, branch, new)
     plan = BumpPlan(pkg, root, old, new, vcs=project.source.tool if project.is_vcs else None)
     if old.major == 0 and new.major == 0 and new.minor > old.minor:
         plan.warnings.append(
@@ -205,46 +215,45 @@ def plan_bump(
         plan.warnings.extend(f"{pkg.name}: {w}" for w in since.warnings)
         # Only the package's own paths: a sibling sub-package's commits are not this release's notes.
         subjects = git.subjects_since(since.tag, registry.pathspec(pkg))
-    drafted = draft_notes(subjects)
-    path = root / CHANGELOG
-    other = None if path.is_file() else _other_changelog(root)
-    if other is not None:
-        plan.warnings.append(
-            f"{pkg.name}: the project keeps its changes in {other} (not a Keep a Changelog CHANGELOG.md): it is not "
-            "edited; update it as the project does"
-        )
-    else:
-        old_log = path.read_text(encoding="utf-8") if path.is_file() else None
-        date = (today or dt.date.today()).isoformat()
-        plan.edits.append(FileEdit(path, old_log, update_changelog(old_log, new, date, drafted)))
+    _changelog_edit(plan, draft_notes(subjects), changelog, today)
     plan.dependents, dep_edits = _dependent_edits(registry, workspace, pkg, new, update_dependents)
     plan.edits.extend(dep_edits)
     return plan
 
 
-_OTHER_CHANGELOGS = tuple(
-    f"{base}{name}.{ext}"
-    for base in ("", "docs/", "doc/")
-    for name in ("CHANGELOG", "changelog", "CHANGES", "changes", "NEWS", "news", "HISTORY", "history")
-    for ext in ("rst", "md", "txt")
-    if (base, ext) != ("", "md") or name != "CHANGELOG"
-)
-_FRAGMENT_DIRS = tuple(
-    f"{base}{name}"
-    for base in ("", "docs/", "doc/")
-    for name in ("changelog.d", "changelog", "changes", "newsfragments")
-)
+def _changelog_edit(plan: BumpPlan, drafted: str, asked: bool, today: dt.date | None) -> None:
+    """The CHANGELOG move, in the package's notes convention (:mod:`juniper_release.ecosystem.notes`): a Keep a
+    Changelog CHANGELOG.md is moved; none is created unless ``asked`` (``--changelog``); a changelog in another
+    format or news fragments are left to the project, said so."""
+    pkg, root = plan.package, plan.root
+    plan.drafted = drafted
+    kind, where = notes.convention(pkg, root)
+    if kind in {notes.Convention.OTHER, notes.Convention.FRAGMENTS} and not asked:
+        shown = f"{where}/ (news fragments)" if kind is notes.Convention.FRAGMENTS else where
+        plan.warnings.append(
+            f"{pkg.name}: the project keeps its changes in {shown} (not a Keep a Changelog CHANGELOG.md): it is not "
+            "edited; update it as the project does"
+        )
+        return
+    if not notes.edits_changelog(pkg, root, asked=asked):
+        plan.notes_only = True
+        return
+    path = root / CHANGELOG
+    old_log = path.read_text(encoding="utf-8") if path.is_file() else None
+    date = (today or dt.date.today()).isoformat()
+    plan.edits.append(FileEdit(path, old_log, update_changelog(old_log, plan.new, date, drafted)))
 
 
-def _other_changelog(root: Path) -> str | None:
-    """The changelog a project keeps instead of CHANGELOG.md (another file, or towncrier fragments), if any."""
-    for name in _OTHER_CHANGELOGS:
-        if (root / name).is_file():
-            return name
-    for name in _FRAGMENT_DIRS:
-        if (root / name).is_dir():
-            return f"{name}/ (news fragments)"
-    return None
+def _check_line(pkg: Package, root: Path, branch: str, new: Version) -> None:
+    """A bump on a maintenance line: the checkout is on ``branch`` and ``new`` is in its line."""
+    lines.check_branch_name(branch)
+    git = Git(root)
+    if git.branch() != branch:
+        raise JuniperError(
+            f"{pkg.name}: the checkout is on {git.branch()!r}, not on the maintenance branch {branch!r}",
+            f"`git -C {pkg.top_of(root)} switch {branch}` first, then bump again",
+        )
+    lines.check_in_line(pkg, lines.resolve(git, pkg, branch), new)
 
 
 def check_clean(plan: BumpPlan, workspace: Path, registry: Registry) -> None:
@@ -315,11 +324,23 @@ def bump(
     tag: bool = False,
     force: bool = False,
     out: Callable[[str], None] = print,
+    changelog: bool = False,
+    branch: str | None = None,
 ) -> BumpPlan:
     """``invoke bump``: plan, check, then print the diff (dry run) or write atomically and commit/tag."""
     if tag and not commit:
         raise JuniperError("--tag needs --commit (the tag must point at the bump commit)", "add --commit")
-    plan = plan_bump(registry, workspace, package, part, pre=pre, to=to, update_dependents=update_dependents)
+    plan = plan_bump(
+        registry,
+        workspace,
+        package,
+        part,
+        pre=pre,
+        to=to,
+        update_dependents=update_dependents,
+        changelog=changelog,
+        branch=branch,
+    )
     tag = tag or (commit and plan.vcs is not None)  # a version from git tags exists only as its tag
     if commit and not dry_run:
         check_on_branch(plan, registry)
@@ -329,6 +350,11 @@ def bump(
         check_tag_is_new(plan, registry)
     for warning in plan.warnings:
         out(f"warning: {warning}")
+    if plan.notes_only:
+        out(
+            f"{plan.package.name}: no CHANGELOG (its notes are its GitHub Releases, drafted from the commits at the "
+            "release): none is created; pass --changelog to start one"
+        )
     for dep in plan.dependents:
         where = f"[{dep.extra}] " if dep.extra else ""
         verb = "rewrite" if update_dependents else "no longer admits"

@@ -39,9 +39,11 @@ from typing import Any
 from juniper_release import interrupts
 from juniper_release.errors import JuniperError
 from juniper_release.files import read_json, write_json
+from juniper_release.github.triggers import runs_for
 from juniper_release.gitops import Git
 from juniper_release.sandbox.fakeforge_issues import Answer, IssuesAndStatuses, _now
 from juniper_release.sandbox.fakeforge_pulls import PullRequests
+from juniper_release.sandbox.fakeforge_topology import release_workflows
 
 DECOY_TAG = "v0.0.0-decoy"
 """The tag of the decoy publish run that is always the newest (and never finishes)."""
@@ -335,10 +337,17 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
             return self.wait_for_approval
         return repo in self.wait_for_approval
 
-    def _start_run(self, repo: str, tag: str, sha: str) -> None:
+    def _start_run(self, repo: str, tag: str, sha: str, prerelease: bool = False) -> None:
         self.add_run(repo, path=".github/workflows/ci.yml", head_branch="main", head_sha=sha, event="push")
         status = "waiting" if self._waits(repo) else "queued"
-        run = self.add_run(repo, head_branch=tag, head_sha=sha, status=status, conclusion=None)
+        pair = release_workflows(self.bare(repo), sha)  # a pre-release/final pair: each runs, one is skipped
+        where = {}
+        for path, role in (pair or {}).items():
+            if runs_for(role, prerelease):
+                where = {"path": path}
+            else:
+                self.add_run(repo, path=path, head_branch=tag, head_sha=sha, conclusion="skipped")
+        run = self.add_run(repo, head_branch=tag, head_sha=sha, status=status, conclusion=None, **where)
         self.add_run(repo, head_branch=DECOY_TAG, head_sha="0" * 40, status="in_progress", conclusion=None)
         if status != "waiting":
             self._run_in_background(repo, run)
@@ -448,6 +457,7 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
             "name": body.get("name", ""),
             "body": body.get("body", ""),
             "prerelease": bool(body.get("prerelease")),
+            "make_latest": str(body.get("make_latest", "true")),
             "draft": bool(body.get("draft")),
             "html_url": f"{self.url}/{repo}/releases/tag/{body['tag_name']}",
         }
@@ -456,7 +466,7 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
         if not release["draft"]:
             # The run exists before the client hears back, so leaving the `with` block right after a release
             # still waits for its run.
-            self._start_run(repo, release["tag_name"], release["target_commitish"])
+            self._start_run(repo, release["tag_name"], release["target_commitish"], release["prerelease"])
         return 201, release
 
     def _route(self, method: str, path: str, query: Mapping[str, str], body: Mapping[str, Any]) -> Answer:

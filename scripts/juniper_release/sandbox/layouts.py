@@ -35,13 +35,17 @@ def _layout(layout: str, defects: str | Iterable[str] | None) -> tuple[_Create, 
         from juniper_release.sandbox.kinds import create_kinds, parse_kinds_defects
 
         return create_kinds, parse_kinds_defects(defects)
+    if layout == "single":
+        from juniper_release.sandbox.single import create_single, parse_single_defects
+
+        return create_single, parse_single_defects(defects)
     if layout == "grown":
         from juniper_release.sandbox.grown import create_grown
 
         return create_grown, parse_defects(defects)
     if layout == "six":
         return create_ecosystem, parse_defects(defects)
-    raise ConfigError(f"unknown stand-in layout {layout!r}", "use one of: six, grown, kinds")
+    raise ConfigError(f"unknown stand-in layout {layout!r}", "use one of: six, grown, kinds, single")
 
 
 def sandbox_workspace(

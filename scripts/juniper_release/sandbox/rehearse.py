@@ -123,6 +123,8 @@ def workflow_runner(registry: Registry, remotes: Path, work: Path, verify_instal
         archive.unlink()
         files = sorted(build_tree(pkg, src, work / f"ci-dist-{pkg.name}-{version}", version).artifacts)
         chain = ["testpypi"] if version.is_prerelease else ["testpypi", "pypi"]
+        if registry.has_prerelease_workflow(pkg) and not version.is_prerelease:
+            chain = ["pypi"]  # a pre-release/final pair: the final's workflow publishes to PyPI alone
         for name in chain:
             index = registry.index(name)
             publish.upload(index, pkg.name, files)
@@ -173,7 +175,7 @@ def released_table(registry: Registry, workspace: Path, forge: GitHub) -> list[d
     return sorted(rows, key=lambda r: (int(str(r["layer"])), str(r["package"])))
 
 
-FLOWS = ("direct", "pr")
+FLOWS = ("direct", "pr", "lines")
 
 
 def rehearse(
@@ -291,6 +293,8 @@ def _set_up(
     if flow == "pr":
         state["released"] = prflow.released_tags(registry, workspace)  # what the indexes hold before the changes
         prflow.make_changes(registry, workspace, say)
+    elif flow == "lines":
+        pass  # each stage bumps its own release (lines_flow)
     else:
         for line in bump_all(registry, workspace):
             say(f"bumped {line}")
@@ -366,6 +370,8 @@ def _rehearse(
                     verbosity=verbosity,
                     digest=True,
                 )
+                if flow == "lines":
+                    return _lines(registry, workspace, forge, fake, opts, say, (run_verify, table), (directory, state))
                 halted = _run_flow(registry, workspace, forge, opts, table, say, run_verify, pr, directory)
                 rows = released_table(registry, workspace, forge)
                 if pr and halted is None:
@@ -413,6 +419,42 @@ def _run_flow(
             f"{exc.fix or 'fix the cause'}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
         ) from None
     return None
+
+
+def _lines(
+    registry: Registry,
+    workspace: Path,
+    forge: GitHub,
+    fake: FakeGitHub,
+    opts: Options,
+    say: Callable[[str], None],
+    how: tuple[bool, tuple[str, Callable[[str], None]]],
+    where: tuple[Path, dict[str, Any]],
+) -> list[dict[str, object]]:
+    """``--flow lines``: an rc, a final and a maintenance patch (:mod:`juniper_release.sandbox.lines_flow`), each
+    stage recorded in the state so a resumed rehearsal skips it; the outcome table goes to the table's emitter."""
+    from juniper_release.sandbox.lines_flow import rehearse_lines
+
+    (run_verify, (fmt, emit)), (directory, state) = how, where
+    done = state.setdefault("lines", {})
+
+    def record(stage: str, row: dict[str, Any]) -> None:
+        done[stage] = row
+        write_json(directory / STATE, state)
+
+    def verify() -> None:
+        if run_verify:
+            _verify_all(registry, workspace, say, opts.verbosity)
+
+    try:
+        rows = rehearse_lines(registry, workspace, forge, fake, opts, verify, say, dict(done), record)
+    except JuniperError as exc:
+        raise JuniperError(
+            f"rehearsal: {exc.what}",
+            f"{exc.fix or 'fix the cause'}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
+        ) from None
+    emit(report.to_json({"releases": rows}) if fmt == "json" else report.table(rows))
+    return [dict(r) for r in rows]
 
 
 def _prepare_pr_flow(
