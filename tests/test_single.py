@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from juniper_release.ecosystem import detect, lines, notes, status
-from juniper_release.ecosystem.checks import run_checks
+from juniper_release.github.checks import run_checks
 from juniper_release.ecosystem.registry import ROOT, load_registry, parse_registry
 from juniper_release.errors import ConfigError, JuniperError
 from juniper_release.github import triggers
