@@ -1,0 +1,452 @@
+"""The public API diff of one package between two revisions: what a user of the package can see change.
+
+The code is compared with griffe (``load_git`` at the baseline tag, ``load`` at the target when the target is the
+clean checkout, else ``load_git`` there too), never imported. **Public** is griffe's rule: the names a module lists in
+``__all__`` where it defines one, else the names without a leading underscore, in modules that are not private
+(``pkg._internal`` and everything below it is not public). The registry's per-package ``api_exclude`` (module paths
+or globs, ``pkg.vendored`` or ``pkg.*._compat``) leaves more out. The pyproject facts come from
+:func:`juniper_release.ecosystem.changes.runtime_fields`.
+
+Each :class:`ApiChange` names the object path, and its old and new form where there is one:
+
+- **breaking**: a public object removed or its kind changed; a parameter removed, made required (or added as
+  required), changed in kind or position; a return annotation changed; a base class removed; a console script,
+  GUI script, entry point or extra removed; ``requires-python`` raised;
+- **feature**: a new public module, class or function (a method too), a new parameter with a default; a new console
+  script, entry point or extra;
+- anything else that changed in the code is **internal** (detect knows from the changed files); a changed parameter
+  default is listed as internal, for the reviewer.
+
+The diff is cached by the git tree hashes of the package directory at both revisions (plus the import names, the
+exclusions and this module's rules), in the cache dir's ``apidiff/`` part: a re-run on an unchanged tree reads one
+small JSON file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import griffe
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from juniper_release.ecosystem.changes import runtime_fields
+from juniper_release.ecosystem.model import Package
+from juniper_release.ecosystem.paths import cache_part
+from juniper_release.files import write_json
+from juniper_release.gitops import Git
+
+BREAKING = "breaking"
+FEATURE = "feature"
+INTERNAL = "internal"
+
+RULES_VERSION = "1"
+"""Bump when the classification changes, so cached diffs are recomputed."""
+
+_BREAKAGES = {
+    griffe.BreakageKind.OBJECT_REMOVED: "removed",
+    griffe.BreakageKind.OBJECT_CHANGED_KIND: "kind changed",
+    griffe.BreakageKind.PARAMETER_REMOVED: "parameter removed",
+    griffe.BreakageKind.PARAMETER_CHANGED_REQUIRED: "parameter made required",
+    griffe.BreakageKind.PARAMETER_ADDED_REQUIRED: "required parameter added",
+    griffe.BreakageKind.PARAMETER_MOVED: "parameter moved",
+    griffe.BreakageKind.PARAMETER_CHANGED_KIND: "parameter kind changed",
+    griffe.BreakageKind.RETURN_CHANGED_TYPE: "return type changed",
+    griffe.BreakageKind.CLASS_REMOVED_BASE: "base class removed",
+}
+"""griffe's breakages that are breaking here, by the name a finding gives them (a changed default is internal; a
+changed attribute value is no finding)."""
+
+_SCRIPT_TABLES = {"scripts": "console script", "gui-scripts": "GUI script"}
+_PYTHONS = (*(f"3.{minor}" for minor in range(40)), "4.0")
+
+
+@dataclass(frozen=True)
+class ApiChange:
+    """One finding: its level (breaking, feature, internal), what happened, the object path, old and new form."""
+
+    level: str
+    kind: str
+    path: str
+    old: str | None = None
+    new: str | None = None
+
+    def line(self) -> str:
+        """``breaking: removed juniper_data.spiral (function)`` or ``... (old -> new)``."""
+        forms = f" ({self.old} -> {self.new})" if self.old and self.new else f" ({self.old or self.new})"
+        return f"{self.level}: {self.kind} {self.path}" + (forms if self.old or self.new else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ApiDiff:
+    """The findings of one package between two trees; ``error`` when the code could not be read (no evidence)."""
+
+    base: str
+    target: str
+    changes: tuple[ApiChange, ...] = ()
+    error: str | None = None
+    cached: bool = False
+
+    def of(self, level: str) -> tuple[ApiChange, ...]:
+        return tuple(c for c in self.changes if c.level == level)
+
+    def level(self, code_changed: bool) -> str | None:
+        """The highest level found: breaking, feature, internal (code changed, public surface did not), or None."""
+        for level in (BREAKING, FEATURE):
+            if self.of(level):
+                return level
+        return INTERNAL if code_changed or self.changes else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "target": self.target,
+            "error": self.error,
+            "cached": self.cached,
+            "changes": [c.as_dict() for c in self.changes],
+        }
+
+
+# --------------------------------------------------------------------------------------------------- scope
+
+
+def excluded(path: str, patterns: Sequence[str]) -> bool:
+    """Whether the object path ``path`` is one of ``patterns``, lies below one, or matches one as a glob."""
+    return any(path == p or path.startswith(f"{p}.") or fnmatch.fnmatchcase(path, p) for p in patterns)
+
+
+def _public(obj: griffe.Object | griffe.Alias) -> bool:
+    try:
+        return bool(obj.is_public)
+    except griffe.AliasResolutionError:
+        return not obj.name.startswith("_")
+
+
+def _form(obj: griffe.Object | griffe.Alias) -> str:
+    """The form of an object a finding shows: a function's signature, else its kind."""
+    try:
+        target = obj.final_target if isinstance(obj, griffe.Alias) else obj
+    except griffe.AliasResolutionError:
+        return "name"
+    if isinstance(target, griffe.Function):
+        params = ", ".join(_param(p) for p in target.parameters)
+        returns = f" -> {target.returns}" if target.returns is not None else ""
+        return f"{target.name}({params}){returns}"
+    return str(target.kind.value)
+
+
+def _param(param: griffe.Parameter) -> str:
+    stars = {"var_positional": "*", "var_keyword": "**"}.get(param.kind.name if param.kind else "", "")
+    text = f"{stars}{param.name}"
+    if param.annotation is not None:
+        text += f": {param.annotation}"
+    if param.default is not None:
+        text += f" = {param.default}"
+    return text
+
+
+# --------------------------------------------------------------------------------------------------- code
+
+
+def breaking_changes(old: griffe.Object, new: griffe.Object, exclude: Sequence[str]) -> list[ApiChange]:
+    """griffe's breaking changes between two loads of one import package, as findings (``exclude``d paths left
+    out); a changed parameter default is an internal finding."""
+    found: list[ApiChange] = []
+    for breakage in griffe.find_breaking_changes(old, new):
+        path = breakage.obj.path
+        if excluded(path, exclude):
+            continue
+        if breakage.kind is griffe.BreakageKind.PARAMETER_CHANGED_DEFAULT:
+            found.append(ApiChange(INTERNAL, "parameter default changed", _param_path(breakage), *_values(breakage)))
+        elif breakage.kind is griffe.BreakageKind.CLASS_REMOVED_BASE and not _bases_removed(breakage):
+            continue  # ``class A(object)`` written ``class A``: nothing a user sees
+        elif breakage.kind in _BREAKAGES:
+            kind = _BREAKAGES[breakage.kind]
+            if breakage.kind is griffe.BreakageKind.OBJECT_REMOVED:
+                found.append(ApiChange(BREAKING, kind, path, _form(breakage.obj)))
+            else:
+                found.append(ApiChange(BREAKING, kind, _param_path(breakage), *_values(breakage)))
+    return found
+
+
+def _bases_removed(breakage: griffe.Breakage) -> bool:
+    def names(bases: Any) -> set[str]:
+        return {str(b).removeprefix("builtins.") for b in bases or ()} - {"object"}
+
+    return bool(names(breakage.old_value) - names(breakage.new_value))
+
+
+def _param_path(breakage: griffe.Breakage) -> str:
+    param = breakage.old_value if isinstance(breakage.old_value, griffe.Parameter) else breakage.new_value
+    return f"{breakage.obj.path}({param.name})" if isinstance(param, griffe.Parameter) else breakage.obj.path
+
+
+def _values(breakage: griffe.Breakage) -> tuple[str | None, str | None]:
+    def shown(value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, griffe.Parameter):
+            return _param(value)
+        if isinstance(value, list | tuple):
+            return "[" + ", ".join(str(v) for v in value) + "]"
+        return str(getattr(value, "value", value))
+
+    return shown(breakage.old_value), shown(breakage.new_value)
+
+
+_TYPING_ALIASES = {"List": "list", "Dict": "dict", "Tuple": "tuple", "Set": "set", "FrozenSet": "frozenset"}
+
+
+def _annotation(value: Any) -> str:
+    """A return annotation in one spelling: ``typing.`` prefixes dropped, ``List`` as ``list``, ``Optional[X]`` as
+    ``X | None`` and ``Union[A, B]`` as ``A | B``, whitespace and quotes ignored."""
+    text = re.sub(r"\btyping(_extensions)?\.", "", str(value)).replace(" ", "").strip("'\"")
+    text = re.sub(r"\b(List|Dict|Tuple|Set|FrozenSet)\b", lambda m: _TYPING_ALIASES[m.group(1)], text)
+    text = re.sub(r"^Optional\[(.*)\]$", r"\1|None", text)
+    text = re.sub(r"^Union\[(.*)\]$", lambda m: m.group(1).replace(",", "|"), text)
+    return "|".join(sorted(text.split("|"))) if "[" not in text else text
+
+
+def _members(obj: griffe.Object | griffe.Alias) -> dict[str, griffe.Object | griffe.Alias]:
+    if isinstance(obj, griffe.Alias):
+        return {}
+    return dict(obj.members) if obj.is_module or obj.is_class else {}
+
+
+def additions(old: griffe.Object | None, new: griffe.Object, exclude: Sequence[str]) -> list[ApiChange]:
+    """What the new tree adds to the public surface (features), and the return annotations that changed (breaking):
+    walked from ``new`` (``old`` None: the whole import package is new)."""
+    found: list[ApiChange] = []
+    _walk(old, new, exclude, found)
+    return found
+
+
+def _walk(
+    old: griffe.Object | griffe.Alias | None,
+    new: griffe.Object | griffe.Alias,
+    exclude: Sequence[str],
+    found: list[ApiChange],
+) -> None:
+    if excluded(new.path, exclude):
+        return
+    if old is None:
+        found.append(ApiChange(FEATURE, "added", new.path, None, _form(new)))
+        return
+    if isinstance(new, griffe.Function) and isinstance(old, griffe.Function):
+        _function_changes(old, new, found)
+        return
+    old_members = _members(old)
+    for name, member in _members(new).items():
+        if not _public(member) or (name.startswith("_") and name not in old_members and not new.is_module):
+            continue
+        if member.is_alias and name in old_members:
+            continue  # a re-export: its own module's walk tells what changed in it
+        before = old_members.get(name)
+        if before is not None and (before.is_alias != member.is_alias or before.kind != member.kind):
+            continue  # griffe reports a changed kind
+        if before is None and name.startswith("_") and not name.endswith("__"):
+            continue
+        _walk(before, member, exclude, found)
+
+
+def _function_changes(old: griffe.Function, new: griffe.Function, found: list[ApiChange]) -> None:
+    """A new parameter with a default (feature); a return annotation that changed (breaking)."""
+    names = {p.name for p in old.parameters}
+    for param in new.parameters:
+        if param.name not in names and not param.required:
+            found.append(ApiChange(FEATURE, "parameter added", f"{new.path}({param.name})", None, _param(param)))
+    if old.returns is not None and new.returns is not None and _annotation(old.returns) != _annotation(new.returns):
+        found.append(ApiChange(BREAKING, "return type changed", new.path, str(old.returns), str(new.returns)))
+
+
+# --------------------------------------------------------------------------------------------------- pyproject
+
+
+def _floor(spec: str | None) -> str | None:
+    """The oldest Python (3.N) a ``requires-python`` admits (None: every one)."""
+    if spec is None:
+        return None
+    try:
+        specifier = SpecifierSet(spec)
+    except InvalidSpecifier:
+        return None
+    return next((v for v in _PYTHONS if specifier.contains(v, prereleases=True)), None)
+
+
+def pyproject_findings(old_text: str | None, new_text: str | None) -> list[ApiChange]:
+    """Console scripts, GUI scripts, entry points and extras removed (breaking) or added (feature), and a raised
+    ``requires-python`` (breaking), from the two pyproject texts."""
+    old = runtime_fields(old_text) if old_text else None
+    new = runtime_fields(new_text) if new_text else None
+    if old is None or new is None:
+        return []
+    found: list[ApiChange] = []
+    for key in sorted({*old, *new}):
+        before, after = old.get(key), new.get(key)
+        if key in _SCRIPT_TABLES or key.startswith("entry-points."):
+            what = _SCRIPT_TABLES.get(key) or f"entry point [{key.removeprefix('entry-points.')}]"
+            before, after = before or {}, after or {}
+            found += [ApiChange(BREAKING, f"{what} removed", n, before[n]) for n in sorted(set(before) - set(after))]
+            found += [ApiChange(FEATURE, f"{what} added", n, None, after[n]) for n in sorted(set(after) - set(before))]
+        elif key.startswith("optional-dependencies."):
+            extra = f"[{key.removeprefix('optional-dependencies.')}]"
+            if after is None:
+                found.append(ApiChange(BREAKING, "extra removed", extra, ", ".join(before or [])))
+            elif before is None:
+                found.append(ApiChange(FEATURE, "extra added", extra, None, ", ".join(after)))
+    old_floor, new_floor = _floor(old.get("requires-python")), _floor(new.get("requires-python"))
+    if new_floor and (old_floor is None or _key(new_floor) > _key(old_floor)):
+        found.append(
+            ApiChange(BREAKING, "requires-python raised", "requires-python", old.get("requires-python"), new_floor)
+        )
+    return found
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+# --------------------------------------------------------------------------------------------------- loading
+
+
+@contextlib.contextmanager
+def _quiet_griffe() -> Iterator[None]:
+    """griffe's warnings (an unresolved alias, a docstring it cannot parse) are not this tool's output."""
+    log = logging.getLogger("griffe")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _search_paths(prefix: str) -> list[str]:
+    base = prefix.rstrip("/")
+    return [f"{base}/src" if base else "src", base or "."]
+
+
+def _load(name: str, top: Path, ref: str, prefix: str, on_disk: bool) -> griffe.Object | None:
+    """The import package ``name`` at ``ref`` of the repository ``top`` (None: it is not there): from the checkout
+    when ``on_disk``."""
+    kwargs: dict[str, Any] = {"allow_inspection": False, "resolve_aliases": False}
+    try:
+        if on_disk:
+            found = griffe.load(name, search_paths=[top / p for p in _search_paths(prefix)], **kwargs)
+        else:
+            found = griffe.load_git(name, ref=ref, repo=top, search_paths=_search_paths(prefix), **kwargs)
+    except ModuleNotFoundError:
+        return None
+    return found if isinstance(found, griffe.Object) else None
+
+
+def code_findings(
+    git: Git, imports: Sequence[str], base: str, target: str, prefix: str, exclude: Sequence[str]
+) -> list[ApiChange]:
+    """The code's findings for every import package between the two revisions."""
+    on_disk = _is_checkout(git, target, prefix)
+    top = Path(git.run("rev-parse", "--show-toplevel"))
+    found: list[ApiChange] = []
+    with _quiet_griffe():
+        for name in imports:
+            if excluded(name, exclude):
+                continue
+            old = _load(name, top, base, prefix, on_disk=False)
+            new = _load(name, top, target, prefix, on_disk=on_disk)
+            if old is not None and new is None:
+                found.append(ApiChange(BREAKING, "removed", name, "module"))
+            elif new is not None:
+                if old is not None:
+                    found += breaking_changes(old, new, exclude)
+                found += additions(old, new, exclude)
+    return found
+
+
+def _is_checkout(git: Git, target: str, prefix: str) -> bool:
+    """The target is the checked-out commit and the package's files are unchanged in the work tree."""
+    if git.run("rev-parse", f"{target}^{{commit}}") != git.run("rev-parse", "HEAD^{commit}"):
+        return False
+    return not git.run("status", "--porcelain", "--untracked-files=no", "--", f":(top){prefix}")
+
+
+# --------------------------------------------------------------------------------------------------- the diff
+
+
+def tree_of(git: Git, ref: str, prefix: str) -> str:
+    """The git tree hash of the package directory at ``ref``."""
+    return git.run("rev-parse", f"{ref}:{prefix}" if prefix else f"{ref}^{{tree}}")
+
+
+def cache_key(pkg: Package, base_tree: str, target_tree: str) -> str:
+    data = {
+        "rules": RULES_VERSION,
+        "griffe": _griffe_version(),
+        "imports": list(pkg.imports),
+        "exclude": list(pkg.api_exclude),
+        "trees": [base_tree, target_tree],
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _griffe_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("griffelib")
+    except PackageNotFoundError:
+        return version("griffe")
+
+
+def api_diff(pkg: Package, git: Git, base: str, target: str, *, use_cache: bool = True) -> ApiDiff:
+    """The public API diff of ``pkg`` from the release tag ``base`` to ``target`` (``git`` runs in the package's
+    directory), read from the cache when both trees were diffed before."""
+    prefix = git.run("rev-parse", "--show-prefix")
+    base_tree, target_tree = tree_of(git, base, prefix), tree_of(git, target, prefix)
+    path = cache_part("apidiff") / f"{cache_key(pkg, base_tree, target_tree)}.json" if use_cache else None
+    if path is not None and path.is_file():
+        cached = _read(path, base, target)
+        if cached is not None:
+            return cached
+    try:
+        found = code_findings(git, pkg.imports, base, target, prefix, pkg.api_exclude)
+    except (griffe.GriffeError, OSError, SyntaxError, ValueError) as exc:
+        return ApiDiff(base, target, error=f"griffe could not read the code ({type(exc).__name__}: {exc})")
+    old_py = _show(git, base, f"{prefix}pyproject.toml")
+    new_py = _show(git, target, f"{prefix}pyproject.toml")
+    found += pyproject_findings(old_py, new_py)
+    diff = ApiDiff(base, target, tuple(_ordered(found)))
+    if path is not None:
+        write_json(path, [c.as_dict() for c in diff.changes])
+    return diff
+
+
+def _ordered(found: list[ApiChange]) -> list[ApiChange]:
+    rank = {BREAKING: 0, FEATURE: 1, INTERNAL: 2}
+    unique = list(dict.fromkeys(found))
+    return sorted(unique, key=lambda c: (rank[c.level], c.path, c.kind))
+
+
+def _read(path: Path, base: str, target: str) -> ApiDiff | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        changes = tuple(ApiChange(**item) for item in raw)
+    except (OSError, ValueError, TypeError):
+        return None
+    return ApiDiff(base, target, changes, cached=True)
+
+
+def _show(git: Git, rev: str, path: str) -> str | None:
+    if not git.ok("cat-file", "-e", f"{rev}:{path}"):
+        return None
+    return git.run("show", f"{rev}:{path}", strip=False)
