@@ -246,18 +246,20 @@ def _walk(
     if isinstance(new, griffe.Function) and isinstance(old, griffe.Function):
         _function_changes(old, new, found)
         return
-    old_members = _members(old)
-    for name, member in _members(new).items():
-        if not _public(member) or (name.startswith("_") and name not in old_members and not new.is_module):
-            continue
-        if member.is_alias and name in old_members:
-            continue  # a re-export: its own module's walk tells what changed in it
-        before = old_members.get(name)
-        if before is not None and (before.is_alias != member.is_alias or before.kind != member.kind):
+    old_members, new_members = _members(old), _members(new)
+    for name, before in old_members.items():
+        after = new_members.get(name)
+        if after is not None and _public(before) and not _public(after) and not excluded(after.path, exclude):
+            found.append(ApiChange(BREAKING, "no longer public", after.path, _form(before), "private"))
+    for name, member in new_members.items():
+        prior = old_members.get(name)
+        if not _public(member) or (member.is_alias and prior is not None):
+            continue  # private, or a re-export already there: its own module's walk tells what changed in it
+        if prior is not None and (prior.is_alias != member.is_alias or prior.kind != member.kind):
             continue  # griffe reports a changed kind
-        if before is None and name.startswith("_") and not name.endswith("__"):
-            continue
-        _walk(before, member, exclude, found)
+        if prior is None and name.startswith("_"):
+            continue  # a new special method is no new public name
+        _walk(prior, member, exclude, found)
 
 
 def _function_changes(old: griffe.Function, new: griffe.Function, found: list[ApiChange]) -> None:
@@ -302,15 +304,19 @@ def pyproject_findings(old_text: str | None, new_text: str | None) -> list[ApiCh
         elif key.startswith("optional-dependencies."):
             extra = f"[{key.removeprefix('optional-dependencies.')}]"
             if after is None:
-                found.append(ApiChange(BREAKING, "extra removed", extra, ", ".join(before or [])))
+                found.append(ApiChange(BREAKING, "extra removed", extra, _reqs(before)))
             elif before is None:
-                found.append(ApiChange(FEATURE, "extra added", extra, None, ", ".join(after)))
+                found.append(ApiChange(FEATURE, "extra added", extra, None, _reqs(after)))
     old_floor, new_floor = _floor(old.get("requires-python")), _floor(new.get("requires-python"))
     if new_floor and (old_floor is None or _key(new_floor) > _key(old_floor)):
         found.append(
             ApiChange(BREAKING, "requires-python raised", "requires-python", old.get("requires-python"), new_floor)
         )
     return found
+
+
+def _reqs(reqs: Any) -> str:
+    return ", ".join(str(r).replace("[]", "") for r in reqs or [])
 
 
 def _key(version: str) -> tuple[int, ...]:
