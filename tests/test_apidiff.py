@@ -323,3 +323,50 @@ def test_the_standin_switchable_changes(standin, registry: Registry):
     cascor = found["juniper-cascor"]
     assert cascor.api.changes == () and (cascor.bump.part, cascor.bump.decided_by) == ("patch", "api")
     assert found["juniper-ml"].api is None  # nothing ships: nothing to compare
+
+
+def test_return_annotations_that_break_and_those_that_do_not():
+    widened = apidiff._widened
+    assert widened("int", "str") and widened("X", "X | None") and widened("Dict[str, int]", "Mapping[str, int]")
+    assert not widened("t.List[str]", "list[str]")  # one type, two spellings
+    assert not widened("Optional[int]", "int | None") and not widened("typing.Union[A, B]", "B | A")
+    assert not widened("X | None", "X")  # narrower: no caller breaks
+    assert not widened("None", "bool") and not widened("t.Any | None", "str")  # nothing or anything before
+    assert not widened("_HookImplOpts | None", "HookimplOpts | None")  # a private type's name is no shape
+
+
+def test_re_exports_of_private_modules_deprecation_shims_and_metadata_elsewhere(tmp_path):
+    reg, root = _registry(tmp_path), _demo(tmp_path)
+    impl = "def go(a: int) -> int:\n    return a\n\n\ndef old() -> None:\n    pass\n"
+    _commit(root, "refactor: a private module", {"src/demo_pkg/_impl.py": impl, "src/demo_pkg/api.py": impl})
+    Git(root).run("tag", "-a", "-m", "r", "v0.4.1")
+    shim = 'def __getattr__(name):\n    if name == "old":\n        return go\n    raise AttributeError(name)\n'
+    init = MODULE.format(version="0.4.0") + '\nfrom ._impl import go\n\n__all__ = ["add", "Box", "go"]\n'
+    _commit(
+        root,
+        "feat: more",
+        {
+            "src/demo_pkg/_impl.py": impl.replace("a: int)", "a: int, b: int = 1)"),
+            "src/demo_pkg/api.py": impl.split("\n\n\ndef old")[0] + "\n\n\n" + shim,
+            "src/demo_pkg/__init__.py": init,
+        },
+    )
+    Git(root).run("tag", "-a", "-m", "r", "v0.4.2")
+    _commit(
+        root,
+        "feat: a keyword",
+        {"src/demo_pkg/_impl.py": impl.replace("a: int)", "a: int, b: int = 1, *, c: int = 0)")},
+    )
+    lines = _lines(api_diff(reg.get("demo-pkg"), Git(root), "v0.4.2", "HEAD"))
+    assert lines == ["feature: parameter added demo_pkg._impl.go(c) (c: int = 0)"]  # found through demo_pkg.go
+    lines = _lines(api_diff(reg.get("demo-pkg"), Git(root), "v0.4.1", "v0.4.2"))
+    assert "internal: served by the module's __getattr__ demo_pkg.api.old (old() -> None)" in lines
+    assert not [line for line in lines if line.startswith("breaking")]
+    setup_cfg = "[build-system]\nrequires = ['setuptools']\n"  # the metadata lives in setup.cfg: nothing known
+    assert pyproject_findings(setup_cfg, PYPROJECT.format(version="1")) == []
+    dynamic = (
+        PYPROJECT.format(version="1")
+        .replace("[project.scripts]", "[project.urls]")
+        .replace("dependencies = []", 'dependencies = []\ndynamic = ["scripts"]')
+    )
+    assert [c.kind for c in pyproject_findings(PYPROJECT.format(version="1"), dynamic)] == []

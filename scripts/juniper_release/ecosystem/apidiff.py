@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import re
+import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -173,11 +174,29 @@ def breaking_changes(old: griffe.Object, new: griffe.Object, exclude: Sequence[s
             continue  # ``class A(object)`` written ``class A``: nothing a user sees
         elif breakage.kind in _BREAKAGES:
             kind = _BREAKAGES[breakage.kind]
-            if breakage.kind is griffe.BreakageKind.OBJECT_REMOVED:
+            if breakage.kind is griffe.BreakageKind.OBJECT_REMOVED and _served(new, breakage.obj):
+                found.append(ApiChange(INTERNAL, "served by the module's __getattr__", path, _form(breakage.obj)))
+            elif breakage.kind is griffe.BreakageKind.OBJECT_REMOVED:
                 found.append(ApiChange(BREAKING, kind, path, _form(breakage.obj)))
             else:
                 found.append(ApiChange(BREAKING, kind, _param_path(breakage), *_values(breakage)))
     return found
+
+
+def _served(new: griffe.Object, removed: griffe.Object | griffe.Alias) -> bool:
+    """The removed name is still served by its module's ``__getattr__`` in the new tree (a deprecation shim that
+    names it), so ``import pkg.mod; pkg.mod.name`` still works."""
+    parent = removed.parent
+    if parent is None or not parent.is_module:
+        return False
+    relative = parent.path.removeprefix(new.path).lstrip(".")
+    try:
+        module = new[relative] if relative else new
+        hook = module.members.get("__getattr__")
+        source = hook.source if isinstance(hook, griffe.Function) else ""
+    except (KeyError, griffe.AliasResolutionError, ValueError):
+        return False
+    return bool(re.search(rf"""["']{re.escape(removed.name)}["']""", source))
 
 
 def _bases_removed(breakage: griffe.Breakage) -> bool:
@@ -209,13 +228,32 @@ _TYPING_ALIASES = {"List": "list", "Dict": "dict", "Tuple": "tuple", "Set": "set
 
 
 def _annotation(value: Any) -> str:
-    """A return annotation in one spelling: ``typing.`` prefixes dropped, ``List`` as ``list``, ``Optional[X]`` as
-    ``X | None`` and ``Union[A, B]`` as ``A | B``, whitespace and quotes ignored."""
-    text = re.sub(r"\btyping(_extensions)?\.", "", str(value)).replace(" ", "").strip("'\"")
+    """A return annotation in one spelling: module prefixes dropped (``t.List``, ``te.NoReturn``),
+    ``List`` as ``list``, ``Optional[X]`` as ``X | None`` and ``Union[A, B]`` as ``A | B`` (at the top level),
+    whitespace and quotes ignored."""
+    text = str(value).replace(" ", "").replace("'", "").replace('"', "")
+    text = re.sub(r"\b(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", text)  # t.List, te.NoReturn, cabc.Sequence
     text = re.sub(r"\b(List|Dict|Tuple|Set|FrozenSet)\b", lambda m: _TYPING_ALIASES[m.group(1)], text)
-    text = re.sub(r"^Optional\[(.*)\]$", r"\1|None", text)
-    text = re.sub(r"^Union\[(.*)\]$", lambda m: m.group(1).replace(",", "|"), text)
-    return "|".join(sorted(text.split("|"))) if "[" not in text else text
+    for _ in range(3):
+        text = re.sub(r"^Optional\[(.*)\]$", r"\1|None", text)
+        text = re.sub(r"^Union\[(.*)\]$", lambda m: "|".join(_split(m.group(1), ",")), text)
+    return text
+
+
+_DEPTH = {"[": 1, "(": 1, "]": -1, ")": -1}
+
+
+def _split(text: str, sep: str) -> list[str]:
+    """``A,B[C,D]`` split on ``,`` as ``["A", "B[C,D]"]``: only at the top level of brackets."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += _DEPTH.get(char, 0)
+        if char == sep and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
 
 
 def _members(obj: griffe.Object | griffe.Alias) -> dict[str, griffe.Object | griffe.Alias]:
@@ -237,39 +275,79 @@ def _walk(
     new: griffe.Object | griffe.Alias,
     exclude: Sequence[str],
     found: list[ApiChange],
+    seen: set[str] | None = None,
 ) -> None:
+    seen = set() if seen is None else seen
     if excluded(new.path, exclude):
         return
     if old is None:
-        found.append(ApiChange(FEATURE, "added", new.path, None, _form(new)))
+        if _kind(new) in _ADDED_KINDS:
+            found.append(ApiChange(FEATURE, "added", new.path, None, _form(new)))
         return
+    if isinstance(old, griffe.Alias) and isinstance(new, griffe.Alias):
+        try:  # a public name re-exported from a private module: compare what it names
+            old, new = old.final_target, new.final_target
+        except griffe.AliasResolutionError:
+            return
+    if new.path in seen or excluded(new.path, exclude):
+        return
+    seen.add(new.path)
     if isinstance(new, griffe.Function) and isinstance(old, griffe.Function):
         _function_changes(old, new, found)
         return
     old_members, new_members = _members(old), _members(new)
     for name, before in old_members.items():
         after = new_members.get(name)
-        if after is not None and _public(before) and not _public(after) and not excluded(after.path, exclude):
+        if after is None or name.startswith("__") or excluded(after.path, exclude):
+            continue  # gone (griffe reports it), or a dunder such as __version__: public whatever __all__ says
+        if _public(before) and not _public(after):
             found.append(ApiChange(BREAKING, "no longer public", after.path, _form(before), "private"))
     for name, member in new_members.items():
         prior = old_members.get(name)
-        if not _public(member) or (member.is_alias and prior is not None):
-            continue  # private, or a re-export already there: its own module's walk tells what changed in it
+        if not _public(member) or (prior is None and name.startswith("_")):
+            continue  # private, or a new special method (no new public name)
         if prior is not None and (prior.is_alias != member.is_alias or prior.kind != member.kind):
             continue  # griffe reports a changed kind
-        if prior is None and name.startswith("_"):
-            continue  # a new special method is no new public name
-        _walk(prior, member, exclude, found)
+        _walk(prior, member, exclude, found, seen)
+
+
+_ADDED_KINDS = frozenset({"module", "class", "function", "name"})
+"""What counts as a new public name (a new attribute, such as an instance attribute set in ``__init__``, does not)."""
+
+
+def _kind(obj: griffe.Object | griffe.Alias) -> str:
+    try:
+        target = obj.final_target if isinstance(obj, griffe.Alias) else obj
+    except griffe.AliasResolutionError:
+        return "name"
+    return str(target.kind.value)
 
 
 def _function_changes(old: griffe.Function, new: griffe.Function, found: list[ApiChange]) -> None:
-    """A new parameter with a default (feature); a return annotation that changed (breaking)."""
+    """A new parameter with a default (feature); a return annotation that now admits what it did not (breaking)."""
     names = {p.name for p in old.parameters}
     for param in new.parameters:
-        if param.name not in names and not param.required:
+        if param.name not in names and not param.required and not param.name.startswith("_"):
             found.append(ApiChange(FEATURE, "parameter added", f"{new.path}({param.name})", None, _param(param)))
-    if old.returns is not None and new.returns is not None and _annotation(old.returns) != _annotation(new.returns):
+    if not (old.overloads or new.overloads) and _widened(old.returns, new.returns):
         found.append(ApiChange(BREAKING, "return type changed", new.path, str(old.returns), str(new.returns)))
+
+
+def _widened(old: Any, new: Any) -> bool:
+    """The new return annotation admits a type the old did not, spelled alike (:func:`_annotation`): a function
+    that returned nothing (``None``) or anything (``Any``) may return something more; a narrower return (``X | None``
+    to ``X``) breaks no caller; an overloaded function's implementation annotation is not its contract."""
+    if old is None or new is None or re.search(r"(?<![\w.])_[A-Za-z]", str(old)):
+        return False  # a private type's name says nothing of its shape (``_HookImplOpts`` made ``HookimplOpts``)
+    before, after = _union(_annotation(old)), _union(_annotation(new))
+    if before == {"None"} or (before | after) & {"Any", "object"}:
+        return False  # nothing returned before, or anything at all: no caller relied on a type
+    return not after <= before
+
+
+def _union(text: str) -> set[str]:
+    """The members of a top-level ``A | B`` union (brackets kept whole)."""
+    return {p for p in _split(text, "|") if p}
 
 
 # --------------------------------------------------------------------------------------------------- pyproject
@@ -291,10 +369,13 @@ def pyproject_findings(old_text: str | None, new_text: str | None) -> list[ApiCh
     ``requires-python`` (breaking), from the two pyproject texts."""
     old = runtime_fields(old_text) if old_text else None
     new = runtime_fields(new_text) if new_text else None
-    if old is None or new is None:
+    unknown = _not_static(old_text) | _not_static(new_text)
+    if old is None or new is None or "*" in unknown:
         return []
     found: list[ApiChange] = []
     for key in sorted({*old, *new}):
+        if key.split(".")[0] in unknown:
+            continue
         before, after = old.get(key), new.get(key)
         if key in _SCRIPT_TABLES or key.startswith("entry-points."):
             what = _SCRIPT_TABLES.get(key) or f"entry point [{key.removeprefix('entry-points.')}]"
@@ -308,11 +389,24 @@ def pyproject_findings(old_text: str | None, new_text: str | None) -> list[ApiCh
             elif before is None:
                 found.append(ApiChange(FEATURE, "extra added", extra, None, _reqs(after)))
     old_floor, new_floor = _floor(old.get("requires-python")), _floor(new.get("requires-python"))
-    if new_floor and (old_floor is None or _key(new_floor) > _key(old_floor)):
+    if "requires-python" not in unknown and new_floor and (old_floor is None or _key(new_floor) > _key(old_floor)):
         found.append(
             ApiChange(BREAKING, "requires-python raised", "requires-python", old.get("requires-python"), new_floor)
         )
     return found
+
+
+def _not_static(text: str | None) -> set[str]:
+    """The ``[project]`` fields a pyproject does not state: its ``dynamic`` ones, or every one (``*``) when it has
+    no ``[project]`` table (the metadata lives in setup.cfg, setup.py or a tool's own table)."""
+    try:
+        project = tomllib.loads(text or "").get("project")
+    except tomllib.TOMLDecodeError:
+        return {"*"}
+    if not isinstance(project, dict) or "name" not in project:
+        return {"*"}
+    dynamic = project.get("dynamic", [])
+    return {str(d) for d in dynamic} if isinstance(dynamic, list) else set()
 
 
 def _reqs(reqs: Any) -> str:
