@@ -483,9 +483,9 @@ def _is_checkout(git: Git, target: str, prefix: str) -> bool:
 # --------------------------------------------------------------------------------------------------- the diff
 
 
-def tree_of(git: Git, ref: str, prefix: str) -> str:
-    """The git tree hash of the package directory at ``ref``."""
-    return git.run("rev-parse", f"{ref}:{prefix}" if prefix else f"{ref}^{{tree}}")
+def trees(git: Git, refs: Sequence[str], prefix: str) -> list[str]:
+    """The git tree hashes of the package directory at each of ``refs`` (one git call)."""
+    return git.run("rev-parse", *(f"{ref}:{prefix}" if prefix else f"{ref}^{{tree}}" for ref in refs)).split()
 
 
 def cache_key(pkg: Package, base_tree: str, target_tree: str) -> str:
@@ -508,11 +508,14 @@ def _griffe_version() -> str:
         return version("griffe")
 
 
-def api_diff(pkg: Package, git: Git, base: str, target: str, *, use_cache: bool = True) -> ApiDiff:
+def api_diff(
+    pkg: Package, git: Git, base: str, target: str, *, use_cache: bool = True, prefix: str | None = None
+) -> ApiDiff:
     """The public API diff of ``pkg`` from the release tag ``base`` to ``target`` (``git`` runs in the package's
-    directory), read from the cache when both trees were diffed before."""
-    prefix = git.run("rev-parse", "--show-prefix")
-    base_tree, target_tree = tree_of(git, base, prefix), tree_of(git, target, prefix)
+    directory, ``prefix`` is that directory from the repository root when the caller knows it), read from the cache
+    when both trees were diffed before."""
+    prefix = git.run("rev-parse", "--show-prefix") if prefix is None else prefix
+    base_tree, target_tree = trees(git, (base, target), prefix)
     path = cache_part("apidiff") / f"{cache_key(pkg, base_tree, target_tree)}.json" if use_cache else None
     if path is not None and path.is_file():
         cached = _read(path, base, target)

@@ -405,7 +405,9 @@ def detect_package(
     found = changes.changed_files(registry, pkg, git, tag, ref)
     commits = commits_between(git, tag, ref, registry.pathspec(pkg))
     changelog = _text_at(git, ref, found.prefix, CHANGELOG)
-    api = apidiff.api_diff(pkg, git, tag, ref) if tag is not None and found.release_worthy else None
+    api = (
+        apidiff.api_diff(pkg, git, tag, ref, prefix=found.prefix) if tag is not None and found.release_worthy else None
+    )
     if api is not None and api.error:
         notes.append(f"no API evidence: {api.error}")
     code = any(f.cls is changes.FileClass.CODE for f in found.files)
