@@ -273,9 +273,14 @@ def test_the_diff_is_cached_by_tree_hash(tmp_path):
     _commit(root, "docs: notes", {"NOTES.md": "x\n"})  # the package's tree changed: diffed again
     assert not _diff(reg, root).cached
     assert not _diff(reg, root, use_cache=False).cached
+    gone = api_diff(reg.get("demo-pkg"), Git(root), "v0.4.0", "HEAD", prefix="elsewhere/")
+    assert gone.error == "the package directory elsewhere/ is not in both v0.4.0 and HEAD" and not gone.changes
     for stale in cache_part("apidiff").glob("*.json"):
         stale.write_text("not json", encoding="utf-8")  # a damaged entry is recomputed, not trusted
     assert not _diff(reg, root).cached and _diff(reg, root).cached
+    from juniper_release.verify.cache import clean_cache
+
+    assert cache_part("apidiff") in clean_cache() and not _diff(reg, root).cached  # `nox -s clean` drops it
 
 
 # --------------------------------------------------------------------------------------------------- the stand-in

@@ -42,6 +42,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from juniper_release.ecosystem.changes import runtime_fields
 from juniper_release.ecosystem.model import Package
 from juniper_release.ecosystem.paths import cache_part
+from juniper_release.errors import GitError
 from juniper_release.files import write_json
 from juniper_release.gitops import Git
 
@@ -515,7 +516,10 @@ def api_diff(
     directory, ``prefix`` is that directory from the repository root when the caller knows it), read from the cache
     when both trees were diffed before."""
     prefix = git.run("rev-parse", "--show-prefix") if prefix is None else prefix
-    base_tree, target_tree = trees(git, (base, target), prefix)
+    try:
+        base_tree, target_tree = trees(git, (base, target), prefix)
+    except GitError:
+        return ApiDiff(base, target, error=f"the package directory {prefix or '.'} is not in both {base} and {target}")
     path = cache_part("apidiff") / f"{cache_key(pkg, base_tree, target_tree)}.json" if use_cache else None
     if path is not None and path.is_file():
         cached = _read(path, base, target)
