@@ -128,6 +128,20 @@ def test_every_class_of_code_change(tmp_path):
     )
     lines = _lines(_diff(reg, root))
     assert "breaking: return type changed demo_pkg.add (int -> str)" in lines
+    based = module.replace("class Box:", "class Base:\n    pass\n\n\nclass Box(Base):")
+    _commit(root, "fix: a base", {"src/demo_pkg/__init__.py": based})
+    Git(root).run("tag", "-a", "-m", "r", "v0.4.1")
+    shuffled = module.replace("a: int, b: int = 0", "b: int = 0, *, a: int").replace("force: bool = False", "")
+    _commit(
+        root,
+        "fix: more",
+        {"src/demo_pkg/__init__.py": shuffled.replace("class Box:", "class Base:\n    pass\n\n\nclass Box:")},
+    )
+    lines = _lines(api_diff(reg.get("demo-pkg"), Git(root), "v0.4.1", "HEAD"))
+    assert "breaking: base class removed demo_pkg.Box ([Base] -> [])" in lines
+    assert "breaking: parameter removed demo_pkg.Box.open(force) (force: bool = False)" in lines
+    assert "breaking: parameter moved demo_pkg.add(b) (b: int = 0 -> b: int = 0)" in lines
+    assert "breaking: parameter kind changed demo_pkg.add(a) (a: int -> a: int)" in lines
     _commit(root, "fix: more", {"src/demo_pkg/__init__.py": module.split("class Box")[0] + "Box = 1\n"})
     assert "breaking: kind changed demo_pkg.Box (class -> attribute)" in _lines(_diff(reg, root))
     _commit(root, "fix: broken", {"src/demo_pkg/__init__.py": module + "\n  def bad(:\n"})
@@ -334,6 +348,7 @@ def test_return_annotations_that_break_and_those_that_do_not():
     widened = apidiff._widened
     assert widened("int", "str") and widened("X", "X | None") and widened("Dict[str, int]", "Mapping[str, int]")
     assert not widened("t.List[str]", "list[str]")  # one type, two spellings
+    assert not widened("t.Optional[t.Type[A]]", "type[A] | None")
     assert not widened("Optional[int]", "int | None") and not widened("typing.Union[A, B]", "B | A")
     assert not widened("X | None", "X")  # narrower: no caller breaks
     assert not widened("None", "bool") and not widened("t.Any | None", "str")  # nothing or anything before

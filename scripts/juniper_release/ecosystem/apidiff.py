@@ -225,7 +225,14 @@ def _values(breakage: griffe.Breakage) -> tuple[str | None, str | None]:
     return shown(breakage.old_value), shown(breakage.new_value)
 
 
-_TYPING_ALIASES = {"List": "list", "Dict": "dict", "Tuple": "tuple", "Set": "set", "FrozenSet": "frozenset"}
+_TYPING_ALIASES = {
+    "List": "list",
+    "Dict": "dict",
+    "Tuple": "tuple",
+    "Set": "set",
+    "FrozenSet": "frozenset",
+    "Type": "type",
+}
 
 
 def _annotation(value: Any) -> str:
@@ -234,7 +241,7 @@ def _annotation(value: Any) -> str:
     whitespace and quotes ignored."""
     text = str(value).replace(" ", "").replace("'", "").replace('"', "")
     text = re.sub(r"\b(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)", r"\1", text)  # t.List, te.NoReturn, cabc.Sequence
-    text = re.sub(r"\b(List|Dict|Tuple|Set|FrozenSet)\b", lambda m: _TYPING_ALIASES[m.group(1)], text)
+    text = re.sub(r"\b(List|Dict|Tuple|Set|FrozenSet|Type)\b", lambda m: _TYPING_ALIASES[m.group(1)], text)
     for _ in range(3):
         text = re.sub(r"^Optional\[(.*)\]$", r"\1|None", text)
         text = re.sub(r"^Union\[(.*)\]$", lambda m: "|".join(_split(m.group(1), ",")), text)
