@@ -265,9 +265,16 @@ def _split(text: str, sep: str) -> list[str]:
 
 
 def _members(obj: griffe.Object | griffe.Alias) -> dict[str, griffe.Object | griffe.Alias]:
-    if isinstance(obj, griffe.Alias):
+    """A module's members, or a class's with the inherited ones (a method moved into the class from a base it drops
+    is not new)."""
+    if isinstance(obj, griffe.Alias) or not (obj.is_module or obj.is_class):
         return {}
-    return dict(obj.members) if obj.is_module or obj.is_class else {}
+    if obj.is_class:
+        try:
+            return dict(obj.all_members)
+        except (griffe.AliasResolutionError, griffe.CyclicAliasError, ValueError):
+            pass
+    return dict(obj.members)
 
 
 def additions(old: griffe.Object | None, new: griffe.Object, exclude: Sequence[str]) -> list[ApiChange]:
