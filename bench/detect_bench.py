@@ -83,9 +83,9 @@ def main() -> int:
         print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"API diffs: {len(diffed)} packages, {findings} findings; the API decided {decided} bump(s)")
         print(f"baseline detect (no API diff): {baseline:5.2f}s (runs {', '.join(f'{b:.2f}' for b in baselines)})")
-        print(f"cold detect with API diffs:    {cold:5.2f}s (+{cold - baseline:.2f}s)")
+        print(f"cold detect with API diffs:    {cold:5.2f}s ({cold - baseline:+.2f}s)")
         print(
-            f"warm detect with API diffs:    {warm:5.2f}s (+{warm - baseline:.2f}s; runs "
+            f"warm detect with API diffs:    {warm:5.2f}s ({warm - baseline:+.2f}s; runs "
             f"{', '.join(f'{w[0]:.2f}' for w in warms)}; {len(cached)} of {len(diffed)} diffs from the cache)"
         )
         print(f"target (warm adds under 1 s): {'met' if warm - baseline < 1.0 else 'NOT met'}")
