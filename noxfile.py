@@ -2,6 +2,7 @@
 # requires-python = ">=3.11"
 # dependencies = [
 #     "build>=1.2",
+#     "griffe>=2",
 #     "invoke>=2.2",
 #     "nox>=2025.2.9",
 #     "packaging>=24",

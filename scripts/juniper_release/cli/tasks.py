@@ -201,7 +201,8 @@ _RELEASE_HELP = {
     "execute": "really do it (default: dry run printing every step's command)",
     "yes": "answer every confirmation (CI); without it, prompts appear only on a terminal",
     "mode": "github (create the Release, watch the publish run) or twine (upload TestPyPI then PyPI locally)",
-    "allow_dropped": "allow entry points or extras dropped since the previous release",
+    "accept_api_change": "REASON: release a smaller step than the public API diff asks for (the reason goes on the "
+    "GitHub Release)",
     "timeout": "seconds to wait for an index or a workflow run (polling with backoff)",
     "offline": "a dry run that asks no network at all (by default a dry run makes every read-only check it can)",
     "direct_push": "the laptop flow for an unprotected repository: commit the bump and push the branch (default: "
@@ -289,7 +290,7 @@ def release(
     execute: bool = False,
     yes: bool = False,
     mode: str = "github",
-    allow_dropped: bool = False,
+    accept_api_change: str | None = None,
     timeout: str = "600",
     offline: bool = False,
     direct_push: bool = False,
@@ -306,7 +307,9 @@ def release(
     from juniper_release.release.package import release as run_release
 
     name = required(package, "--package")
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, offline=offline, branch=branch)
+    opts = Options.from_flags(
+        execute, yes, mode, accept_api_change, timeout, direct_push, offline=offline, branch=branch
+    )
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     opts.offline = sealed(t, execute, "release") or offline
     run_release(t.registry, t.workspace, name, opts)
@@ -333,7 +336,7 @@ def release_train(
     yes: bool = False,
     json: bool = False,
     mode: str = "github",
-    allow_dropped: bool = False,
+    accept_api_change: str | None = None,
     timeout: str = "600",
     offline: bool = False,
     direct_push: bool = False,
@@ -355,7 +358,7 @@ def release_train(
     from juniper_release.release.train import release_train as run_train
     from juniper_release.summary import summary_path
 
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues, offline, branch)
+    opts = Options.from_flags(execute, yes, mode, accept_api_change, timeout, direct_push, file_issues, offline, branch)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     opts.offline = sealed(t, execute, "release-train") or offline
     opts.verbosity = verbosity(quiet=quiet, verbose=verbose)

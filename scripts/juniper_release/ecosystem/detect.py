@@ -10,10 +10,14 @@ Per package:
   that fails) to the local ``HEAD``, and the output says so.
 - Classes: every changed file of the package's own paths, by :mod:`juniper_release.ecosystem.changes`, with the
   commits that touched it.
-- Bump: from the conventional-commit classes of those commits (``feat``, ``fix``, ``!`` or ``BREAKING CHANGE``) and
-  the CHANGELOG's ``[Unreleased]`` categories; before 1.0 a breaking change or a feature is ``minor`` and a fix
-  ``patch``, from 1.0 a breaking change is ``major``. When the two disagree (or code ships with an empty
-  ``[Unreleased]``) a changelog conflict is flagged next to the bump; the bump is still proposed from the evidence.
+- Bump: the largest of three pieces of evidence: the public API diff (:mod:`juniper_release.ecosystem.apidiff`:
+  breaking, feature, or internal, which asks for a patch), the conventional-commit classes of those commits
+  (``feat``, ``fix``, ``!`` or ``BREAKING CHANGE``) and the CHANGELOG's ``[Unreleased]`` categories; before 1.0 a
+  breaking change or a feature is ``minor`` and a fix ``patch``, from 1.0 a breaking change is ``major`` (the
+  package's ``breaking_bump`` may say ``major`` or ``minor`` instead). The table says which evidence decided. When
+  the commits and the CHANGELOG disagree (or code ships with an empty ``[Unreleased]``) a changelog conflict is
+  flagged next to the bump; when they claim less than the API shows, an understated bump is flagged: the bump is
+  still proposed from the evidence, the API's level included.
 
 States (:class:`Finding`): ``release-worthy``, ``changelog conflict``, ``shipped nothing`` (only cosmetic, tests,
 docs, CI or other files changed), ``up to date``, ``anomaly`` and ``missing`` (a sub-package this checkout lacks).
@@ -35,7 +39,8 @@ from packaging.version import InvalidVersion, Version
 from juniper_release import output as report
 from juniper_release.conventions import CHANGELOG, changelog_section
 from juniper_release.conventions import CONVENTIONAL_COMMIT as _CC_RE
-from juniper_release.ecosystem import changes, lines, status
+from juniper_release.ecosystem import apidiff, changes, lines, status
+from juniper_release.ecosystem.apidiff import ApiDiff
 from juniper_release.ecosystem.changes import Changes
 from juniper_release.ecosystem.notes import Convention, Notes, describe, pending_in
 from juniper_release.ecosystem.registry import Package, Registry
@@ -44,7 +49,7 @@ from juniper_release.errors import GitError
 from juniper_release.gitops import Git
 from juniper_release.offline import Offline, offline
 
-COLUMNS = ("package", "layer", "baseline", "tag", "target", "changes", "bump", "state")
+COLUMNS = ("package", "layer", "baseline", "tag", "target", "changes", "bump", "evidence", "state")
 
 
 class Finding(StrEnum):
@@ -72,6 +77,9 @@ class Level(IntEnum):
 
 
 LEVEL_NAMES = {Level.NONE: None, Level.FIX: "fix", Level.FEATURE: "feature", Level.BREAKING: "breaking"}
+
+API_LEVELS = {apidiff.BREAKING: Level.BREAKING, apidiff.FEATURE: Level.FEATURE, apidiff.INTERNAL: Level.FIX}
+"""What the API diff's level asks of the version (internal: a patch)."""
 
 CHANGELOG_LEVELS = {
     "removed": Level.BREAKING,
@@ -116,12 +124,18 @@ class Bump:
     from_changelog: Level
     changelog_categories: tuple[str, ...]
     conflict: str | None = None
+    from_api: Level = Level.NONE
+    decided_by: str | None = None
+    """Which evidence decided the bump: ``api``, ``commits``, ``changelog``, or ``files`` (only a patch's floor)."""
+    understated: str | None = None
+    """The commits or the CHANGELOG claim less than the API shows."""
 
     def shown(self) -> str:
         if self.part is None:
             return "-"
         text = f"{self.part} -> {self.next_version}" if self.next_version else self.part
-        return f"{text} (changelog conflict)" if self.conflict else text
+        text = f"{text} (changelog conflict)" if self.conflict else text
+        return f"{text} (understated)" if self.understated else text
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +145,9 @@ class Bump:
             "from_changelog": LEVEL_NAMES[self.from_changelog],
             "changelog_categories": list(self.changelog_categories),
             "changelog_conflict": self.conflict,
+            "from_api": LEVEL_NAMES[self.from_api],
+            "decided_by": self.decided_by,
+            "understated": self.understated,
         }
 
 
@@ -155,6 +172,7 @@ class Detection:
     bump: Bump = NO_BUMP
     reasons: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    api: ApiDiff | None = None
 
     def summary(self) -> str:
         """``code 2, tests 1`` (release-worthy classes first)."""
@@ -171,6 +189,7 @@ class Detection:
             "target": "HEAD (local)" if self.local_head else self.target,
             "changes": self.summary(),
             "bump": self.bump.shown(),
+            "evidence": self.bump.decided_by or "-",
             "state": str(self.state),
         }
 
@@ -190,6 +209,7 @@ class Detection:
             "baseline": {"released": self.released, "tag": self.tag},
             "target": {"ref": self.target, "commit": self.target_commit, "local_head": self.local_head},
             "bump": self.bump.as_dict(),
+            "api": self.api.as_dict() if self.api else None,
             "classes": classes,
             "commits": [c.as_dict() for c in self.commits],
             "reasons": list(self.reasons),
@@ -226,12 +246,19 @@ def changelog_categories(text: str | None) -> tuple[Level, tuple[str, ...]]:
     return level, tuple(found)
 
 
-def bump_part(level: Level, version: Version | None) -> str | None:
-    """The bump ``level`` calls for at ``version``: before 1.0 a breaking change or a feature is minor."""
+PARTS = (None, "patch", "minor", "major")
+"""The bumps, smallest first."""
+
+
+def bump_part(level: Level, version: Version | None, policy: str = "auto") -> str | None:
+    """The bump ``level`` calls for at ``version``: before 1.0 a breaking change or a feature is minor. A package's
+    ``breaking_bump`` policy (``major``, ``minor``) overrides ``auto`` for a breaking change."""
     if level is Level.NONE:
         return None
     if level is Level.FIX:
         return "patch"
+    if level is Level.BREAKING and policy in {"major", "minor"}:
+        return policy
     major = version.major if version is not None else 0
     return "major" if level is Level.BREAKING and major >= 1 else "minor"
 
@@ -247,20 +274,48 @@ def notes_level(pending: Notes | None, changelog: str | None = None) -> tuple[Le
     return (Level.FIX, ()) if pending.pending else (Level.NONE, ())
 
 
+def api_level(diff: ApiDiff | None, code_changed: bool) -> Level:
+    """What the API diff asks for (nothing without a diff, or when it could not be read)."""
+    if diff is None or diff.error:
+        return Level.NONE
+    found = diff.level(code_changed)
+    return API_LEVELS[found] if found else Level.NONE
+
+
+def _decided_by(level: Level, api: Level, commits: Level, log: Level) -> str:
+    return next((name for name, lv in (("api", api), ("commits", commits), ("changelog", log)) if lv == level), "files")
+
+
+def _understated(api: Level, claimed: Level, diff: ApiDiff | None) -> str | None:
+    if not claimed or api <= claimed or diff is None:
+        return None
+    shown = [c.line().split(": ", 1)[1] for c in diff.of(LEVEL_NAMES[api] or "")][:3]
+    return (
+        f"the commits and the CHANGELOG claim a {LEVEL_NAMES[claimed]}, the API shows a {LEVEL_NAMES[api]} change"
+        f" ({'; '.join(shown)})"
+    )
+
+
 def propose(
     commits: Sequence[Commit],
     changelog: str | None,
     version: Version | None,
     release_worthy: bool,
     pending: Notes | None = None,
+    api: ApiDiff | None = None,
+    *,
+    code_changed: bool = False,
+    policy: str = "auto",
 ) -> Bump:
-    """The bump from the commits' and the notes' levels (at least a patch when something ships), with a changelog
-    conflict when they disagree or something ships with empty notes, where the package's notes convention has a
-    place for them (``pending``; None: a Keep a Changelog ``changelog`` text). A package whose notes are its GitHub
-    Releases never has such a conflict: its notes are drafted from the commits."""
+    """The bump from the largest of the API's, the commits' and the notes' levels (at least a patch when something
+    ships), with a changelog conflict when the last two disagree or something ships with empty notes, where the
+    package's notes convention has a place for them (``pending``; None: a Keep a Changelog ``changelog`` text), and an
+    understated bump when they claim less than the API shows. A package whose notes are its GitHub Releases never has
+    a changelog conflict: its notes are drafted from the commits."""
     from_commits = max((c.level for c in commits), default=Level.NONE)
     from_log, categories = notes_level(pending, changelog)
-    level = max(from_commits, from_log, Level.FIX if release_worthy else Level.NONE)
+    from_api = api_level(api, code_changed) if release_worthy else Level.NONE
+    level = max(from_api, from_commits, from_log, Level.FIX if release_worthy else Level.NONE)
     conflict = None
     keep = pending is None or pending.convention is Convention.KEEPACHANGELOG
     if release_worthy and keep and not categories:
@@ -275,9 +330,11 @@ def propose(
         )
     if not release_worthy:
         return Bump(None, None, from_commits, from_log, categories)
-    part = bump_part(level, version)
+    part = bump_part(level, version, policy)
     upcoming = str(next_version(version, part)) if part and version is not None else None
-    return Bump(part, upcoming, from_commits, from_log, categories, conflict)
+    decided = _decided_by(level, from_api, from_commits, from_log)
+    understated = _understated(from_api, max(from_commits, from_log), api)
+    return Bump(part, upcoming, from_commits, from_log, categories, conflict, from_api, decided, understated)
 
 
 # --------------------------------------------------------------------------------------------------- git
@@ -377,9 +434,24 @@ def detect_package(
     commits = commits_between(git, tag, ref, registry.pathspec(pkg))
     changelog = _text_at(git, ref, found.prefix, CHANGELOG)
     pending = _pending_at(pkg, git, ref, found.prefix)
-    bump = propose(commits, changelog, found_version, found.release_worthy, pending)
     if pending.convention is not Convention.KEEPACHANGELOG:
         notes.append(f"release notes: {describe(pending)}")
+    api = (
+        apidiff.api_diff(pkg, git, tag, ref, prefix=found.prefix) if tag is not None and found.release_worthy else None
+    )
+    if api is not None and api.error:
+        notes.append(f"no API evidence: {api.error}")
+    code = any(f.cls is changes.FileClass.CODE for f in found.files)
+    bump = propose(
+        commits,
+        changelog,
+        found_version,
+        found.release_worthy,
+        pending,
+        api,
+        code_changed=code,
+        policy=pkg.breaking_bump,
+    )
     if tag is None:
         notes.append("never released: every file is new")
     return Detection(
@@ -397,6 +469,7 @@ def detect_package(
         bump=bump,
         reasons=reasons,
         notes=tuple(notes),
+        api=api,
     )
 
 
@@ -434,11 +507,32 @@ def detect_line(
     found = changes.changed_files(registry, pkg, git, line.tag, ref)
     commits = commits_between(git, line.tag, ref, registry.pathspec(pkg))
     pending = _pending_at(pkg, git, ref, found.prefix)
+    api = (
+        apidiff.api_diff(pkg, git, line.tag, ref, prefix=found.prefix)
+        if line.tag is not None and found.release_worthy
+        else None
+    )
+    code = any(f.cls is changes.FileClass.CODE for f in found.files)
+    changelog = _text_at(git, ref, found.prefix, CHANGELOG)
     proposed = propose(
-        commits, _text_at(git, ref, found.prefix, CHANGELOG), line.version, found.release_worthy, pending
+        commits,
+        changelog,
+        line.version,
+        found.release_worthy,
+        pending,
+        api,
+        code_changed=code,
+        policy=pkg.breaking_bump,
     )
     notes = [why] if why else []
     notes.append(f"maintenance line {line.name} ({branch}): baseline {line.tag or 'none'}; releases are patches")
+    if api is not None and api.error:
+        notes.append(f"no API evidence: {api.error}")
+    if proposed.from_api > Level.FIX:
+        notes.append(
+            f"the API shows a {LEVEL_NAMES[proposed.from_api]} change on {branch}: a maintenance line releases patches "
+            "only; move the change to the main branch"
+        )
     if proposed.from_commits > Level.FIX:
         notes.append(f"a {LEVEL_NAMES[proposed.from_commits]} commit on {branch}: the line still releases a patch")
     if proposed.part is not None:
@@ -525,6 +619,8 @@ def render(found: Sequence[Detection], fmt: str = "table", registry: Registry | 
             for d in found
             for cls, files in (d.changes.by_class() if d.changes else {}).items()
         ]
+        lines += [f"- **{d.package}**: API {c.level}: {c.kind} `{c.path}`{_forms(c)}" for d, c in _api_findings(found)]
+        lines += [f"- **{d.package}**: understated bump: {d.bump.understated}" for d in found if d.bump.understated]
         return "\n".join(lines)
     text = report.table([d.row() for d in found], COLUMNS, painted="state")
     evidence = []
@@ -532,12 +628,31 @@ def render(found: Sequence[Detection], fmt: str = "table", registry: Registry | 
         for cls, files in (d.changes.by_class() if d.changes else {}).items():
             shown = ", ".join(f"{f.path} ({f.detail})" if f.detail else f.path for f in files)
             evidence.append(f"- {d.package}: {cls}: {shown}")
+    api = [f"- {d.package}: {c.line()}" for d, c in _api_findings(found)]
     conflicts = [f"- {d.package}: {d.bump.conflict}" for d in found if d.bump.conflict]
+    understated = [f"- {d.package}: {d.bump.understated}" for d in found if d.bump.understated]
     anomalies = [f"- {d.package}: {'; '.join(d.reasons)}" for d in found if d.reasons]
     notes = [f"- {d.package}: {'; '.join(d.notes)}" for d in found if d.notes]
-    for title, lines in (("evidence", evidence), ("changelog conflicts", conflicts), ("anomalies", anomalies)):
+    sections = (
+        ("evidence", evidence),
+        ("API changes", api),
+        ("changelog conflicts", conflicts),
+        ("understated bumps", understated),
+        ("anomalies", anomalies),
+    )
+    for title, lines in sections:
         text += f"\n\n{title}:\n" + "\n".join(lines) if lines else ""
     return text + (f"\n\nnotes:\n{chr(10).join(notes)}" if notes else "")
+
+
+def _api_findings(found: Sequence[Detection]) -> list[tuple[Detection, apidiff.ApiChange]]:
+    return [(d, c) for d in found if d.api is not None for c in d.api.changes]
+
+
+def _forms(change: apidiff.ApiChange) -> str:
+    if change.old and change.new:
+        return f": `{change.old}` -> `{change.new}`"
+    return f": `{change.old or change.new}`" if change.old or change.new else ""
 
 
 def selection(found: Sequence[Detection]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -554,6 +669,9 @@ def selection(found: Sequence[Detection]) -> tuple[dict[str, str], dict[str, str
         for cls, files in (d.changes.by_class() if d.changes else {}).items():
             lines.append(f"- **{cls}**: " + ", ".join(f"`{f.path}`" for f in files))
             lines += [f"  - {c.sha} {c.subject}" for c in d.class_commits.get(str(cls), ())]
+        lines.append(f"- **bump decided by**: {d.bump.decided_by}")
+        if d.bump.understated:
+            lines.append(f"- **understated bump**: {d.bump.understated}")
         evidence[d.package] = "\n".join(lines)
         if d.bump.conflict:
             conflicts[d.package] = d.bump.conflict

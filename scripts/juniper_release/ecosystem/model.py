@@ -70,6 +70,10 @@ class Package:
     :attr:`ship_paths` or an import package."""
     registry_file: str = "repos.toml"
     """The registry file listing this package, as messages name it (:func:`shown_path`)."""
+    api_exclude: tuple[str, ...] = ()
+    """Module paths or globs (``pkg._vendor``, ``pkg.*.compat``) the public API diff leaves out."""
+    breaking_bump: str = "auto"
+    """What a breaking change bumps: ``auto`` (minor before 1.0, major from 1.0), ``major`` or ``minor``."""
 
     @property
     def owner(self) -> str:

@@ -139,6 +139,8 @@ _PACKAGE_FIELDS: dict[str, type] = {
     "ship_paths": list,
     "exclude_paths": list,
     **PACKAGE_FIELDS,
+    "api_exclude": list,
+    "breaking_bump": str,
 }
 _PACKAGE_OPTIONAL = {
     *PACKAGE_FIELDS,
@@ -151,6 +153,8 @@ _PACKAGE_OPTIONAL = {
     "publish_workflow",
     "ship_paths",
     "exclude_paths",
+    "api_exclude",
+    "breaking_bump",
 }
 _TOP_FIELDS = {"settings", "indexes", "torch", "package"}
 
@@ -354,7 +358,34 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
         ship_paths=_paths(file, where, "ship_paths", data),
         exclude_paths=_paths(file, where, "exclude_paths", data),
         **package_release_fields(file, where, data),
+        **_api_fields(file, where, data),
     )
+
+
+BREAKING_BUMPS = ("auto", "major", "minor")
+
+
+def _api_fields(file: str, where: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The optional API-diff fields: ``api_exclude`` (module paths or globs) and ``breaking_bump``."""
+    out: dict[str, Any] = {}
+    if "api_exclude" in data:
+        items = _string_list(file, where, "api_exclude", data["api_exclude"])
+        for item in items:
+            if not re.fullmatch(r"[A-Za-z_*?\[\]][\w.*?\[\]]*", item):
+                raise ConfigError(
+                    f"{file}: {where}.api_exclude: {item!r} is not a module path or glob",
+                    "write dotted module paths such as api_exclude = ['pkg._vendor', 'pkg.*.compat']",
+                )
+        out["api_exclude"] = items
+    if "breaking_bump" in data:
+        if data["breaking_bump"] not in BREAKING_BUMPS:
+            raise ConfigError(
+                f"{file}: {where}.breaking_bump must be one of {', '.join(BREAKING_BUMPS)}, got "
+                f"{data['breaking_bump']!r}",
+                "write breaking_bump = 'auto' (minor before 1.0, major from 1.0), 'major' or 'minor'",
+            )
+        out["breaking_bump"] = data["breaking_bump"]
+    return out
 
 
 def _check_same_repo(file: str, pkg: Package, earlier: list[Package]) -> None:

@@ -7,7 +7,6 @@ the chosen mode). They only read, apart from the `git fetch` that "in sync with 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from juniper_release.errors import GitError, JuniperError, suggest
 from juniper_release.github.forge import ForgeError
 from juniper_release.offline import Offline
 from juniper_release.output import paint
+from juniper_release.release import apireview
 from juniper_release.release.context import ReleaseContext, index_chain
 from juniper_release.secrets import redact
 from juniper_release.verify.cache import is_verified, recorded_failure
@@ -351,32 +351,25 @@ def verified_at_this_commit(ctx: ReleaseContext) -> Gate:
     )
 
 
-def no_dropped_entry_points_or_extras(ctx: ReleaseContext) -> Gate:
-    """Compared with the previous release: no console script, entry point or extra disappeared (--allow-dropped)."""
-    name = "no dropped entry points or extras"
+def bump_covers_api_change(ctx: ReleaseContext) -> Gate:
+    """Compared with the previous release, the version is at least the step the public API diff asks for (a removed
+    function, console script, entry point or extra is breaking; a new one a feature): else it halts with the
+    findings, unless a maintainer passes ``--accept-api-change REASON`` (the reason goes on the GitHub Release)."""
+    name = "the bump covers the API change"
     prev = _previous_tag(ctx)
     if prev is None:
         return Gate(name, True)
-    try:
-        # ./ is the package's own directory (a sub-package's pyproject, not its repository root's).
-        old = tomllib.loads(ctx.git.run("show", f"{prev}:./pyproject.toml")).get("project", {})
-    except tomllib.TOMLDecodeError:
-        return Gate(name, True)
-    dropped = []
-    for table in ("scripts", "gui-scripts"):
-        gone = set(old.get(table, {}) or {}) - set(ctx.project.scripts if table == "scripts" else {})
-        dropped += [f"-[project.{table}] {script}" for script in sorted(gone)]
-    for group, eps in (old.get("entry-points", {}) or {}).items():
-        dropped += [f"-entry point {group}:{ep}" for ep in sorted(set(eps) - set(_entry_points(ctx, group)))]
-    old_extras = {canonicalize_name(e) for e in old.get("optional-dependencies", {}) or {}}
-    new_extras = {canonicalize_name(e) for e in ctx.project.optional}
-    dropped += [f"-extra [{e}]" for e in sorted(old_extras - new_extras)]
-    return Gate(
-        name,
-        not dropped or ctx.opts.allow_dropped,
-        f"compared with {prev}: {', '.join(dropped)}",
-        "restore them, or pass --allow-dropped if dropping them is intended",
+    found = apireview.verdict(ctx.pkg, ctx.git, prev, ctx.release_commit(), ctx.version)
+    if not found.ok and ctx.opts.accept_api_change:
+        return Gate(f"{name}: accepted ({ctx.opts.accept_api_change})", True)
+    accept = "--accept-api-change REASON if this step is intended (the reason goes on the GitHub Release)"
+    fix = (
+        f"make the code readable to griffe, or pass {accept}"
+        if found.error
+        else f"bump to at least a {found.required} release "
+        f"({suggest(f'invoke bump --package {ctx.pkg.name} --part {found.required}')}), or pass {accept}"
     )
+    return Gate(name, found.ok, found.what(prev), fix)
 
 
 def _previous_tag(ctx: ReleaseContext) -> str | None:
@@ -386,11 +379,6 @@ def _previous_tag(ctx: ReleaseContext) -> str | None:
     except (indexes.IndexUnreachable, Offline):
         released = ()
     return previous_release_tag(ctx.git, ctx.pkg, ctx.version, released).tag
-
-
-def _entry_points(ctx: ReleaseContext, group: str) -> dict[str, str]:
-    data = tomllib.loads(ctx.project.pyproject.read_text(encoding="utf-8")).get("project", {})
-    return dict((data.get("entry-points", {}) or {}).get(group, {}) or {})
 
 
 def publish_workflow_present(ctx: ReleaseContext) -> Gate | None:
@@ -497,7 +485,7 @@ GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
     versions_agree,
     requirements_available,
     verified_at_this_commit,
-    no_dropped_entry_points_or_extras,
+    bump_covers_api_change,
     publish_workflow_present,
     ci_passed,
     github_token,

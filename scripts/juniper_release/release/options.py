@@ -22,7 +22,8 @@ class Options:
     execute: bool = False
     yes: bool = False
     mode: str = "github"
-    allow_dropped: bool = False
+    accept_api_change: str | None = None
+    """A maintainer's reason to release a step smaller than the public API diff asks for (on the GitHub Release)."""
     timeout: float = 600.0
     verify_installs: bool = True
     out: Out = print
@@ -53,6 +54,11 @@ class Options:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise JuniperError(f"unknown --mode {self.mode!r}", f"use one of: {', '.join(MODES)}")
+        if self.accept_api_change is not None and not self.accept_api_change.strip():
+            raise JuniperError(
+                "--accept-api-change needs a reason",
+                "pass --accept-api-change 'REASON' (it goes on the GitHub Release)",
+            )
         if self.timeout <= 0:
             raise JuniperError(f"--timeout must be positive, got {self.timeout}", "pass e.g. --timeout 600")
         if self.branch is not None:
@@ -66,7 +72,7 @@ class Options:
         execute: bool,
         yes: bool,
         mode: str,
-        allow_dropped: bool,
+        accept_api_change: str | None,
         timeout: float | str,
         direct_push: bool = False,
         file_issues: bool = False,
@@ -78,7 +84,7 @@ class Options:
             execute=execute,
             yes=yes,
             mode=mode,
-            allow_dropped=allow_dropped,
+            accept_api_change=accept_api_change or None,
             timeout=parse_timeout(timeout),
             direct_push=direct_push,
             file_issues=file_issues,

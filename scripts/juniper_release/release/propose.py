@@ -36,6 +36,7 @@ from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
 from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff
+from juniper_release.release import apireview
 from juniper_release.release.ceilings import escaped_ceilings
 from juniper_release.release.versioning import CHANGELOG, BumpPlan, FileEdit, plan_bump, unreleased_notes
 
@@ -105,12 +106,14 @@ def _ceiling_edits(
     return out
 
 
-def _checklist(pkg: Package, new: Version, followons: Sequence[Change], vcs: bool) -> str:
+def _checklist(pkg: Package, new: Version, followons: Sequence[Change], vcs: bool, breaking: bool = False) -> str:
     items = [
         f"the version {new} is the right bump for these changes (see the evidence)",
         "the CHANGELOG section says what a user of the package needs to know",
         "CI passed on this branch",
     ]
+    if breaking:
+        items.append("the migration notes under Breaking changes are filled in for every breaking change")
     if vcs:
         items.append(f"after the merge, the release tags the merged commit {pkg.tag_for(new)}: that tag is the version")
     if followons:
@@ -171,16 +174,18 @@ def plan_proposal(
         )
     vcs = plan.vcs is not None
     section = _notes_section(plan, notes, changelog)
+    api, breaking = apireview.breaking_section(apireview.proposal_diff(pkg, Git(plan.root), plan.old, "HEAD"))
     body = "\n\n".join(
         part
         for part in (
             f"Release **{pkg.name} {plan.new}** (from {plan.old}).",
             f"## Notes\n\n{section}",
+            api,
             f"## Evidence\n\n{evidence.strip()}" if evidence.strip() else "",
             "## Follow-ons\n\n" + "\n".join(f"- {f.repo}: {f.title} (`{f.branch}`)" for f in followons)
             if followons
             else "",
-            "## Reviewer checklist\n\n" + _checklist(pkg, plan.new, followons, vcs),
+            "## Reviewer checklist\n\n" + _checklist(pkg, plan.new, followons, vcs, breaking),
         )
         if part
     )

@@ -20,6 +20,7 @@ from juniper_release.ecosystem import indexes
 from juniper_release.errors import JuniperError
 from juniper_release.files import disk_error
 from juniper_release.release import publish
+from juniper_release.release.apireview import accepted_note
 from juniper_release.release.context import ReleaseContext, index_chain
 from juniper_release.release.journal import FINAL_STEP
 from juniper_release.release.notes import (
@@ -166,7 +167,7 @@ def create_github_release(ctx: ReleaseContext) -> str:
         ctx.tag,
         sha=ctx.release_commit(),
         title=ctx.tag,
-        body=release_body(ctx),
+        body=release_body(ctx) + accepted_note(ctx.opts.accept_api_change),
         prerelease=prerelease,
         make_latest=False if ctx.maintenance else None,
     )

@@ -27,7 +27,7 @@ from juniper_release.verify.build import BuildEnvs, BuildResult, build_package, 
 STEPS_VERSION = "2"
 """Bump when the verification steps change, so earlier successes are no longer trusted."""
 
-CACHE_PARTS = ("wheelhouse", "verified", "envs", "tmp", "logs", "sandbox")
+CACHE_PARTS = ("wheelhouse", "verified", "envs", "tmp", "logs", "sandbox", "apidiff")
 """What ``nox -s clean`` removes under the cache dir (release journals of other tools stay)."""
 
 
