@@ -30,6 +30,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from juniper_release.commands import run
+from juniper_release.ecosystem.paths import inside
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import (
     PYTHON_CANDIDATES,
@@ -234,7 +235,14 @@ class Drift:
 
 def compare(rendered: Rendered, checkout: Path) -> Drift:
     """Compare the rendered workflow with the file in ``checkout``; the diff is unified (``a/`` committed)."""
-    target = checkout / rendered.path
+    target = checkout / inside(
+        rendered.path,
+        field="publish workflow",
+        where=f"{rendered.package}",
+        place="its repository",
+        base=checkout,
+        fix="name a workflow inside the repository in the registry (such as .github/workflows/publish.yml)",
+    )
     label = f"{checkout.name}/{rendered.path}"
     if not target.is_file():
         return Drift(rendered.package, rendered.path, "missing", unified_diff(None, rendered.text, label))

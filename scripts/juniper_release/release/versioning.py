@@ -19,6 +19,7 @@ import tomlkit
 from packaging.version import InvalidVersion, Version
 
 from juniper_release.ecosystem import tags
+from juniper_release.ecosystem.paths import inside
 from juniper_release.ecosystem.project import (
     VersionKind,
     find_module_version,
@@ -371,7 +372,8 @@ def plan_bump(
         # Only the package's own paths: a sibling sub-package's commits are not this release's notes.
         subjects = git.subjects_since(since.tag, registry.pathspec(pkg))
     drafted = draft_notes(subjects)
-    path = root / CHANGELOG
+    fix = f"make {CHANGELOG} a plain file of the checkout (a symlink out of it is never read or written)"
+    path = root / inside(CHANGELOG, field=CHANGELOG, where=pkg.name, place="the checkout", base=root, fix=fix)
     other = None if path.is_file() else _other_changelog(root)
     if other is not None:
         plan.warnings.append(
