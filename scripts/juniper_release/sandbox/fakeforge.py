@@ -40,6 +40,7 @@ from juniper_release import interrupts
 from juniper_release.errors import JuniperError
 from juniper_release.files import read_json, write_json
 from juniper_release.gitops import Git
+from juniper_release.sandbox.fakeforge_faults import Fault, Misbehaviour
 from juniper_release.sandbox.fakeforge_issues import Answer, IssuesAndStatuses, _now
 from juniper_release.sandbox.fakeforge_pulls import PullRequests
 
@@ -122,7 +123,7 @@ exit $status
 """
 
 
-class FakeGitHub(PullRequests, IssuesAndStatuses):
+class FakeGitHub(PullRequests, IssuesAndStatuses, Misbehaviour):
     """``with FakeGitHub(runner) as gh: ...`` serves on ``gh.url`` (127.0.0.1, a free port).
 
     ``remotes``: the directory of bare remotes (``<owner>/<name>.git``) that branches and pull requests live in.
@@ -157,6 +158,8 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
         self.protections: dict[str, dict[str, tuple[str, ...]]] = {}
         """repo -> protected branch -> the status contexts required before a merge."""
         self.permissions: dict[str, dict[str, bool]] = {}
+        self.faults: list[Fault] = []
+        """Scripted answers (:meth:`misbehave`), consulted before the real ones."""
         self.threads: list[threading.Thread] = []
         self.closing = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -548,6 +551,10 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length) if length else b""
+                fault = fake._fault_for(self.command, self.path)
+                if fault is not None:
+                    fake._answer_fault(self, fault)
+                    return
                 code, body = fake.serve(self.command, self.path, self.headers.get("Authorization", ""), raw)
                 data = json.dumps(body).encode()
                 self.send_response(code)
