@@ -145,7 +145,37 @@ def github_release_command(ctx: ReleaseContext) -> str:
 
 
 def github_release_exists(ctx: ReleaseContext) -> bool:
-    return ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag) is not None
+    """A Release at the tag is this release's, checked, not trusted: its tag, its target commit and that it is
+    published (a draft triggers no publish run; a squatted one names another commit). Anything else stops here."""
+    found = ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag)
+    return found is not None and bool(check_release(ctx, found))
+
+
+def check_release(ctx: ReleaseContext, release: dict[str, object]) -> dict[str, object]:
+    """``release`` when it is this release's published Release; else a one-line error with the fix."""
+    sha = ctx.release_commit()
+    target = str(release.get("target_commitish") or "")
+    where = f"{ctx.pkg.repo}: the GitHub Release at {ctx.tag}"
+    url = release.get("html_url") or "the repository's Releases page"
+    if release.get("tag_name") != ctx.tag:
+        raise JuniperError(
+            f"{where} names tag {release.get('tag_name')!r}", f"delete it on GitHub ({url}), then re-run to resume"
+        )
+    if _is_sha(target) and target != sha:
+        raise JuniperError(
+            f"{where} already exists for commit {target[:8]}, not the release commit {sha[:8]} (squatted or stale)",
+            f"check it on GitHub ({url}); if it is not this release's, delete it there, then re-run to resume",
+        )
+    if release.get("draft"):
+        raise JuniperError(
+            f"{where} is a draft: a draft triggers no publish run",
+            f"publish the draft on GitHub if it is this release's ({url}), or delete it; then re-run to resume",
+        )
+    return release
+
+
+def _is_sha(text: str) -> bool:
+    return len(text) == 40 and all(c in "0123456789abcdef" for c in text.lower())
 
 
 def create_github_release(ctx: ReleaseContext) -> str:
@@ -158,7 +188,8 @@ def create_github_release(ctx: ReleaseContext) -> str:
         body=release_notes(ctx.root, ctx.version),
         prerelease=prerelease,
     )
-    return f"created {rel.get('html_url', ctx.tag)}" + (" (prerelease)" if prerelease else "")
+    check_release(ctx, rel)
+    return f"created {rel['html_url']}" + (" (prerelease)" if prerelease else "")
 
 
 def watch_command(ctx: ReleaseContext) -> str:
