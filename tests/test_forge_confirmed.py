@@ -85,11 +85,32 @@ def test_a_created_release_without_its_fields_is_not_counted():
 
 SHAPES = [
     ("a list for an object", "GET", rf"/repos/{REPO}/commits/", [], lambda gh: gh.commit_status(REPO, SHA), "a list"),
-    ("an object for a list", "GET", rf"/repos/{REPO}/pulls\?", {}, lambda gh: gh.find_open_pull(REPO, "b"), "an object"),
+    (
+        "an object for a list",
+        "GET",
+        rf"/repos/{REPO}/pulls\?",
+        {},
+        lambda gh: gh.find_open_pull(REPO, "b"),
+        "an object",
+    ),
     ("a string", "GET", rf"/repos/{REPO}/branches/", "main", lambda gh: gh.branch(REPO, "main"), "str"),
-    ("an object lacking keys", "GET", rf"/repos/{REPO}/branches/", {"name": "main"}, lambda gh: gh.branch(REPO, "main"), "lacks"),
+    (
+        "an object lacking keys",
+        "GET",
+        rf"/repos/{REPO}/branches/",
+        {"name": "main"},
+        lambda gh: gh.branch(REPO, "main"),
+        "lacks",
+    ),
     ("a list of strings", "GET", rf"/repos/{REPO}/issues\?", ["x"], lambda gh: gh.find_issue(REPO, title="t"), "lacks"),
-    ("runs not a list", "GET", rf"/repos/{REPO}/actions/workflows", {"workflow_runs": 3}, lambda gh: gh.runs(REPO, "p.yml", tag="v1", sha=SHA), "lacks"),
+    (
+        "runs not a list",
+        "GET",
+        rf"/repos/{REPO}/actions/workflows",
+        {"workflow_runs": 3},
+        lambda gh: gh.runs(REPO, "p.yml", tag="v1", sha=SHA),
+        "lacks",
+    ),
 ]
 
 

@@ -29,7 +29,9 @@ def _outside(tmp_path: Path, name: str = "VERSION", text: str = "9.9.9\n") -> Pa
     """A file outside the checkout, with a secret beside its version."""
     path = tmp_path / "outside" / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"# app.conf\n{SECRET}__version__ = '9.9.9'\n" if name.endswith(".conf") else text, encoding="utf-8")
+    path.write_text(
+        f"# app.conf\n{SECRET}__version__ = '9.9.9'\n" if name.endswith(".conf") else text, encoding="utf-8"
+    )
     return path
 
 
@@ -178,6 +180,6 @@ def test_workflows_write_refuses_a_workflow_directory_that_is_a_symlink_out(ecos
             item.unlink()
         (github / "workflows").rmdir()
         (github / "workflows").symlink_to(outside)
-    with pytest.raises(WorkspaceError, match="publish workflow .* through a symlink"):
+    with pytest.raises(WorkspaceError, match=r"publish workflow .* through a symlink"):
         workflows.write(registry, ecosystem.workspace)
     assert list(outside.iterdir()) == []

@@ -80,7 +80,7 @@ def test_an_existing_release_is_done_only_when_it_is_this_release_s(ecosystem, r
         assert "publish the draft" in (draft.value.fix or "")
         other = {**fake.state.releases[REPO][0], "tag_name": "v9.9.9", "draft": False}
         fake.misbehave("GET", rf"/repos/{REPO}/releases/tags/", 200, other)  # GitHub answering another tag
-        with pytest.raises(JuniperError, match="names tag 'v9.9.9'"):
+        with pytest.raises(JuniperError, match=r"names tag 'v9\.9\.9'"):
             steps.github_release_exists(ctx)
 
 
@@ -145,7 +145,11 @@ def test_a_local_version_is_refused_before_any_step(ecosystem, registry):
         assert f"--to {old} --force" in (gate.fix or "")
         with pytest.raises(PreflightError):
             PackageRelease(
-                registry, ecosystem.workspace, PKG, release_options([], offline=True), Journal(ecosystem.workspace),
+                registry,
+                ecosystem.workspace,
+                PKG,
+                release_options([], offline=True),
+                Journal(ecosystem.workspace),
                 forge=_forge(fake, registry),
             ).run()
     assert Git(root).head() == head and Git(root).run("tag", "--list", f"*{old}+local*") == ""
@@ -168,8 +172,17 @@ def test_propose_rebuilds_a_branch_whose_pull_request_was_closed_unmerged(ecosys
     _notes(root)
     bare = Git(ecosystem.remote(REPO))
     with FakeGitHub(token=TOKEN, remotes=ecosystem.remotes) as fake:
-        assert propose(registry, ecosystem.workspace, {PKG: "patch"}, execute_=True, forge=_forge(fake, registry),
-                       out=lambda _m: None) == 0
+        assert (
+            propose(
+                registry,
+                ecosystem.workspace,
+                {PKG: "patch"},
+                execute_=True,
+                forge=_forge(fake, registry),
+                out=lambda _m: None,
+            )
+            == 0
+        )
         [first] = fake.state.pulls[REPO]
         branch = first["head"]["ref"]
         stale = bare.run("rev-parse", f"refs/heads/{branch}")
@@ -181,8 +194,17 @@ def test_propose_rebuilds_a_branch_whose_pull_request_was_closed_unmerged(ecosys
         git.run("push", "-q", "origin", "main")
         main = bare.run("rev-parse", "refs/heads/main")
         out: list[str] = []
-        assert propose(registry, ecosystem.workspace, {PKG: "patch"}, execute_=True, forge=_forge(fake, registry),
-                       out=out.append) == 0
+        assert (
+            propose(
+                registry,
+                ecosystem.workspace,
+                {PKG: "patch"},
+                execute_=True,
+                forge=_forge(fake, registry),
+                out=out.append,
+            )
+            == 0
+        )
         second = fake.state.pulls[REPO][-1]
         tip = bare.run("rev-parse", f"refs/heads/{branch}")
         assert second["number"] != first["number"] and second["state"] == "open"

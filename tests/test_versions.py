@@ -290,7 +290,7 @@ _OTHER_DOCUMENTS = {
     "sandbox/kinds.py": "the stand-in generator writes its pyprojects",
     "release/versioning.py": "set_pyproject_version, the writer version_edits calls",
 }
-_RULE = {"ecosystem/versions.py", "ecosystem/project.py"}
+_RULE = {"ecosystem/versions.py", "ecosystem/project.py", "ecosystem/named_paths.py"}  # named_paths: the paths it names
 _READERS = {"literal_assignment", "file_literal", "declared_version", "detect_source", "literal_version"}
 
 

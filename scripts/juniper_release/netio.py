@@ -120,7 +120,9 @@ def _broken(exc: BaseException) -> str:
     text = " ".join(str(exc).split())[:120]
     if "headers" in text:
         return f"too many headers ({text})"
-    return f"something malformed ({type(exc).__name__}: {text})" if text else f"something malformed ({type(exc).__name__})"
+    return (
+        f"something malformed ({type(exc).__name__}: {text})" if text else f"something malformed ({type(exc).__name__})"
+    )
 
 
 def _body(resp: Any, deadline: float, timeout: float, max_bytes: int) -> bytes:

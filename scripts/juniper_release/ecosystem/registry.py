@@ -229,7 +229,9 @@ def _relative(file: str, where: str, key: str, value: str, example: str, place: 
             f"{file}: {where}: {key} {value!r} must be a relative path inside {place} (it holds '..')",
             f"write {key} = {example!r}",
         )
-    return inside(value, field=key, where=f"{file}: {where}", place=place, fix=f"write {key} = {example!r}", error=ConfigError)
+    return inside(
+        value, field=key, where=f"{file}: {where}", place=place, fix=f"write {key} = {example!r}", error=ConfigError
+    )
 
 
 def _paths(file: str, where: str, key: str, data: dict[str, Any]) -> tuple[str, ...]:
@@ -389,7 +391,12 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
     settings = _table(file, "settings", doc["settings"], _SETTINGS_FIELDS, _SETTINGS_OPTIONAL)
     _check_tag_format(file, "settings.", settings["tag_format"], "write tag_format = 'v{version}'")
     settings["publish_workflow"] = _relative(
-        file, "settings", "publish_workflow", settings["publish_workflow"], ".github/workflows/publish.yml", "the repository"
+        file,
+        "settings",
+        "publish_workflow",
+        settings["publish_workflow"],
+        ".github/workflows/publish.yml",
+        "the repository",
     )
     overrides: dict[str, str] = {}
     indexes = _parse_indexes(file, doc["indexes"], env, overrides)

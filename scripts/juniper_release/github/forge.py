@@ -279,7 +279,12 @@ class GitHub:
         fixes = {**_DEFAULT_FIXES, **(fixes or {})}
         call = Call(method, path, f"{self.base_url}{path}", headers, body, expect, fixes, confirm)
         return perform(
-            call, timeout=self.timeout, budget=self.budget, clock=self.clock, base_url=self.base_url, env_var=ENV_API_URL
+            call,
+            timeout=self.timeout,
+            budget=self.budget,
+            clock=self.clock,
+            base_url=self.base_url,
+            env_var=ENV_API_URL,
         )
 
     def write(
@@ -518,7 +523,9 @@ class GitHub:
             query = {"state": state, "per_page": "100", "page": str(page), **({"labels": label} if label else {})}
             path = self._repo_path(repo, f"/issues?{urllib.parse.urlencode(query)}")
             data = self.request("GET", path, expect=list) or []
-            found += parsed(f"GitHub GET {path}", lambda d: [Issue.from_api(x) for x in d if "pull_request" not in x], data)
+            found += parsed(
+                f"GitHub GET {path}", lambda d: [Issue.from_api(x) for x in d if "pull_request" not in x], data
+            )
             if len(data) < 100:
                 break
         matching = [i for i in found if title is None or i.title == title]

@@ -230,7 +230,7 @@ def _shaped(call: Call, raw: bytes, env_var: str) -> Any:
             f"check ${env_var} (it must be the GitHub API), then re-run",
         )
     if not isinstance(data, call.expect):
-        shape = {dict: "an object", list: "a list"}
+        shape: dict[type, str] = {dict: "an object", list: "a list"}
         got = shape.get(type(data), "nothing" if data is None else type(data).__name__)
         raise ForgeError(
             f"{call.label} answered {got} where {shape.get(call.expect, call.expect.__name__)} was expected",

@@ -313,9 +313,11 @@ def _check_applies(change: Change, git: Git, base: str) -> None:
 
 def _same_change(git: Git, old: str, new: str) -> bool:
     """The branch's commit ``old`` is the rebuilt ``new``: the same parent (origin's head) and the same tree."""
-    return git.run("rev-parse", f"{old}^{{tree}}") == git.run("rev-parse", f"{new}^{{tree}}") and git.run(
-        "rev-list", "--parents", "-n", "1", old
-    ).split()[1:] == git.run("rev-list", "--parents", "-n", "1", new).split()[1:]
+    return (
+        git.run("rev-parse", f"{old}^{{tree}}") == git.run("rev-parse", f"{new}^{{tree}}")
+        and git.run("rev-list", "--parents", "-n", "1", old).split()[1:]
+        == git.run("rev-list", "--parents", "-n", "1", new).split()[1:]
+    )
 
 
 def open_change(change: Change, forge: GitHub, base: str, say: Callable[[str], None]) -> str:
