@@ -213,3 +213,16 @@ def test_propose_rebuilds_a_branch_whose_pull_request_was_closed_unmerged(ecosys
         [now] = plan_proposals(registry, ecosystem.workspace, {PKG: "patch"})
         assert second["head"]["sha"] == tip and second["body"] == now.change.body  # the body is the branch's
         assert "rebuilt on origin/main" in "\n".join(out) and "opened #2" in out[-1]
+
+
+def test_the_preflight_stops_on_a_squatted_or_draft_release_before_any_step(ecosystem, registry):
+    with FakeGitHub(token=TOKEN) as fake:
+        ctx = _ctx(ecosystem, registry, _forge(fake, registry))
+        assert gates.release_at_tag_is_ours(ctx) is None  # no Release yet: nothing to check
+        _seed(fake, ctx)
+        assert gates.release_at_tag_is_ours(ctx).ok  # type: ignore[union-attr]
+        for fields, said in (({"target_commitish": "c" * 40}, "squatted"), ({"draft": True}, "is a draft")):
+            _seed(fake, ctx, **fields)
+            gate = gates.release_at_tag_is_ours(ctx)
+            assert gate is not None and not gate.ok and said in gate.what and "re-run to resume" in gate.fix
+            assert "[FAIL]" in gate.line()

@@ -23,6 +23,7 @@ from juniper_release.github.forge import CommitStatus, ForgeError
 from juniper_release.offline import Offline
 from juniper_release.output import paint
 from juniper_release.release.context import ReleaseContext, index_chain
+from juniper_release.release.existing import problem as release_problem
 from juniper_release.secrets import redact
 from juniper_release.verify.cache import is_verified, recorded_failure
 
@@ -449,6 +450,17 @@ def _settled_status(ctx: ReleaseContext, sha: str) -> CommitStatus:
         delay = min(delay * 2, 10.0)
 
 
+def release_at_tag_is_ours(ctx: ReleaseContext) -> Gate | None:
+    """GitHub mode: a Release already at the tag is this release's (tag, target commit, published), or nothing runs."""
+    if ctx.opts.mode != "github" or (not ctx.forge.token and not ctx.forge.is_local):
+        return None
+    found = ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag)
+    if found is None:
+        return None  # none yet: the step makes it
+    wrong = release_problem(ctx, found)
+    return Gate(f"GitHub Release at {ctx.tag} is this release's", wrong is None, *(wrong or ("", "")))
+
+
 def github_token(ctx: ReleaseContext) -> Gate | None:
     """GitHub mode: a token for the real API (the local stand-in needs none), and with a token, one authenticated
     read that it can push to the package's repository (a dry run makes it too when GitHub answers)."""
@@ -514,6 +526,7 @@ GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
     no_dropped_entry_points_or_extras,
     publish_workflow_present,
     ci_passed,
+    release_at_tag_is_ours,
     github_token,
     upload_credentials,
 )

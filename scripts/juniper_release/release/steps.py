@@ -21,6 +21,7 @@ from juniper_release.errors import JuniperError
 from juniper_release.files import disk_error
 from juniper_release.release import publish
 from juniper_release.release.context import ReleaseContext, index_chain
+from juniper_release.release.existing import check_release
 from juniper_release.release.journal import FINAL_STEP
 from juniper_release.release.options import confirm
 from juniper_release.release.versioning import release_notes
@@ -149,33 +150,6 @@ def github_release_exists(ctx: ReleaseContext) -> bool:
     published (a draft triggers no publish run; a squatted one names another commit). Anything else stops here."""
     found = ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag)
     return found is not None and bool(check_release(ctx, found))
-
-
-def check_release(ctx: ReleaseContext, release: dict[str, object]) -> dict[str, object]:
-    """``release`` when it is this release's published Release; else a one-line error with the fix."""
-    sha = ctx.release_commit()
-    target = str(release.get("target_commitish") or "")
-    where = f"{ctx.pkg.repo}: the GitHub Release at {ctx.tag}"
-    url = release.get("html_url") or "the repository's Releases page"
-    if release.get("tag_name") != ctx.tag:
-        raise JuniperError(
-            f"{where} names tag {release.get('tag_name')!r}", f"delete it on GitHub ({url}), then re-run to resume"
-        )
-    if _is_sha(target) and target != sha:
-        raise JuniperError(
-            f"{where} already exists for commit {target[:8]}, not the release commit {sha[:8]} (squatted or stale)",
-            f"check it on GitHub ({url}); if it is not this release's, delete it there, then re-run to resume",
-        )
-    if release.get("draft"):
-        raise JuniperError(
-            f"{where} is a draft: a draft triggers no publish run",
-            f"publish the draft on GitHub if it is this release's ({url}), or delete it; then re-run to resume",
-        )
-    return release
-
-
-def _is_sha(text: str) -> bool:
-    return len(text) == 40 and all(c in "0123456789abcdef" for c in text.lower())
 
 
 def create_github_release(ctx: ReleaseContext) -> str:
