@@ -15,7 +15,7 @@ from juniper_release.ecosystem.registry import Package, parse_registry
 from juniper_release.errors import ConfigError, JuniperError, WorkspaceError
 from juniper_release.github import workflows
 from juniper_release.release.propose import plan_proposals
-from juniper_release.release.versioning import plan_bump
+from juniper_release.release.versioning import plan_bump, release_notes
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "db_password = hunter2\n"
@@ -183,3 +183,15 @@ def test_workflows_write_refuses_a_workflow_directory_that_is_a_symlink_out(ecos
     with pytest.raises(WorkspaceError, match=r"publish workflow .* through a symlink"):
         workflows.write(registry, ecosystem.workspace)
     assert list(outside.iterdir()) == []
+
+
+def test_a_changelog_symlinked_out_of_the_checkout_is_never_read_or_sent(ecosystem, registry, tmp_path):
+    outside = _outside(tmp_path, "CHANGELOG.md", f"# Changelog\n\n## [Unreleased]\n\n{SECRET}")
+    checkout = ecosystem.checkout("juniper-data-client")
+    (checkout / "CHANGELOG.md").unlink()
+    (checkout / "CHANGELOG.md").symlink_to(outside)
+    with pytest.raises(WorkspaceError, match=r"CHANGELOG\.md .* through a symlink"):
+        plan_bump(registry, ecosystem.workspace, "juniper-data-client", "patch")
+    with pytest.raises(WorkspaceError, match="through a symlink"):
+        release_notes(checkout, "0.4.0")
+    assert outside.read_text(encoding="utf-8").endswith(SECRET)

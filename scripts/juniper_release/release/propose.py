@@ -37,7 +37,7 @@ from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
 from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff
 from juniper_release.release.ceilings import escaped_ceilings
-from juniper_release.release.versioning import CHANGELOG, FileEdit, plan_bump, unreleased_notes
+from juniper_release.release.versioning import FileEdit, changelog_path, plan_bump, unreleased_notes
 
 if TYPE_CHECKING:
     from juniper_release.github.forge import GitHub
@@ -134,7 +134,7 @@ def plan_proposal(
     pkg = registry.get(name)
     plan = plan_bump(registry, workspace, name, part, to=to, today=today)
     repo_root = pkg.repo_dir(workspace)
-    changelog = plan.root / CHANGELOG
+    changelog = changelog_path(plan.root, pkg.name)
     notes = unreleased_notes(changelog.read_text(encoding="utf-8")) if changelog.is_file() else None
     refused = f"changelog conflict: {conflict}" if conflict else None
     edits: list[FileEdit] = []
@@ -199,7 +199,7 @@ def plan_proposal(
 
 def _changelog_entry(root: Path, heading: str, entry: str) -> list[FileEdit]:
     """The consumer's CHANGELOG with ``entry`` under ``### heading`` in ``[Unreleased]`` (none without one)."""
-    path = root / CHANGELOG
+    path = changelog_path(root, root.name)
     if not path.is_file():
         return []
     text = path.read_text(encoding="utf-8")

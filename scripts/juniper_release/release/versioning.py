@@ -264,8 +264,14 @@ def changelog_section(text: str, version: Version | str) -> str | None:
     return text[m.end() : nxt.start() if nxt else len(text)].strip("\n") + "\n"
 
 
+def changelog_path(root: Path, where: str) -> Path:
+    """``root``'s CHANGELOG.md, refused when a symlink leads it out of the checkout (never read, written or sent)."""
+    fix = f"make {CHANGELOG} a plain file of the checkout (a symlink out of it is never read or written)"
+    return root / inside(CHANGELOG, field=CHANGELOG, where=where, place="the checkout", base=root, fix=fix)
+
+
 def release_notes(root: Path, version: Version | str) -> str:
-    path = root / CHANGELOG
+    path = changelog_path(root, root.name)
     section = changelog_section(path.read_text(encoding="utf-8"), version) if path.is_file() else None
     return section or f"Release {version}.\n"
 
@@ -372,8 +378,7 @@ def plan_bump(
         # Only the package's own paths: a sibling sub-package's commits are not this release's notes.
         subjects = git.subjects_since(since.tag, registry.pathspec(pkg))
     drafted = draft_notes(subjects)
-    fix = f"make {CHANGELOG} a plain file of the checkout (a symlink out of it is never read or written)"
-    path = root / inside(CHANGELOG, field=CHANGELOG, where=pkg.name, place="the checkout", base=root, fix=fix)
+    path = changelog_path(root, pkg.name)
     other = None if path.is_file() else _other_changelog(root)
     if other is not None:
         plan.warnings.append(
