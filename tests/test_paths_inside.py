@@ -195,3 +195,15 @@ def test_a_changelog_symlinked_out_of_the_checkout_is_never_read_or_sent(ecosyst
     with pytest.raises(WorkspaceError, match="through a symlink"):
         release_notes(checkout, "0.4.0")
     assert outside.read_text(encoding="utf-8").endswith(SECRET)
+
+
+def test_a_vcs_root_may_reach_its_repository_root_from_a_sub_package_but_not_beyond(tmp_path):
+    """A real quirk: a uv-workspace member or an example deep in a monorepo names ``root = "../../.."``."""
+    from juniper_release.ecosystem.named_paths import check_paths
+    from juniper_release.ecosystem.versions import SourceKind, VersionSource
+
+    source = VersionSource(SourceKind.VCS, "setuptools-scm", "setuptools", settings={"root": "../../.."})
+    doc = {"project": {"name": "demo-pkg", "dynamic": ["version"]}, "tool": {"setuptools_scm": {"root": "../../.."}}}
+    check_paths(_pkg("examples/a/b"), doc, source, "pyproject.toml")
+    with pytest.raises(WorkspaceError, match=r"\[tool\.setuptools_scm\] root '\.\./\.\./\.\.' must be a relative"):
+        check_paths(_pkg("examples/a"), doc, source, "pyproject.toml")

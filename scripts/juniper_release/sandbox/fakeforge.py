@@ -15,6 +15,9 @@ the base's old commit), as GitHub's own merge writes the ref without a push. A p
 contexts must be ``success`` on the head commit before a merge. Issues (with comments), combined commit statuses
 (set by tests, or POSTed), and repository permissions complete it.
 
+To prove that only what GitHub confirmed counts, it misbehaves on demand (:meth:`FakeGitHub.misbehave`, in
+:mod:`fakeforge_faults`): any status, body and headers, or raw bytes that are not HTTP, for the next matching requests.
+
 Every request is logged (:attr:`FakeGitHub.log`): method, path, the repository it is about, and, when the stand-in
 has an ``allowed_repos`` allowlist, whether the repository is in it (a request outside it is answered 403).
 
