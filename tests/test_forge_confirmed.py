@@ -283,3 +283,14 @@ def test_bodies_are_kept_under_github_s_limit_with_a_note(tmp_path):
 
 def test_forge_errors_are_juniper_errors():
     assert issubclass(ForgeError, JuniperError)
+
+
+def test_a_write_whose_answer_was_lost_is_retried_only_after_a_read_shows_it_was_not_made():
+    with FakeGitHub() as fake:
+        fake.misbehave("POST", rf"/repos/{REPO}/releases$", raw=b"")  # the connection closes without an answer
+        made = _gh(fake).create_release(REPO, "v1.0.0", sha=SHA, title="v1.0.0", body="n", prerelease=False)
+        assert made["tag_name"] == "v1.0.0" and _posts(fake, "/releases") == 2
+        assert len(fake.state.releases[REPO]) == 1
+        fake.misbehave("POST", rf"/repos/{REPO}/issues/1/comments$", raw=b"")  # no read can tell: not retried
+        with pytest.raises(ForgeError, match="cannot reach GitHub"):
+            _gh(fake).comment_issue(REPO, 1, "hi")

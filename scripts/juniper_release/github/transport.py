@@ -7,7 +7,8 @@
   is "not found" (None) only for a read, and a failure for a write.
 - Rate limits (a 403 with ``X-RateLimit-Remaining: 0``, a 429 or 403 with ``Retry-After``) wait and retry within the
   call's time budget; else the error says "rate limited until HH:MM". A 5xx on a read is retried with backoff, a
-  bounded number of times. A write is retried only when a read (``confirm``) first shows that it did not happen.
+  bounded number of times. A write (answered 5xx, rate limited, or not answered at all) is retried only when a read
+  (``confirm``) first shows that it did not happen.
 - GitHub's own reason reaches the user: its ``message`` and every ``errors[].message`` of a 422.
 - Bodies of pull requests, issues and comments are kept under GitHub's limit (:func:`fit_body`).
 """
@@ -181,6 +182,8 @@ def _once(call: Call, timeout: float, clock: Clock, base_url: str, env_var: str,
         return _failed(call, exc.code, exc.headers, netio.error_body(exc), clock, attempt)
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
+        if not call.is_read and call.confirm is not None and attempt < READ_RETRIES:
+            raise _Retry(min(0.5 * 2**attempt, 8.0), f"no answer ({reason})") from None  # made? a read tells
         raise ForgeError(
             redact(f"cannot reach GitHub at {base_url} ({reason})"),
             f"check the network or ${env_var}; re-run to resume",
