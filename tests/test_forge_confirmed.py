@@ -102,6 +102,7 @@ SHAPES = [
         lambda gh: gh.branch(REPO, "main"),
         "lacks",
     ),
+    ("permissions a list", "GET", rf"/repos/{REPO}$", {"permissions": ["push"]}, lambda gh: gh.can_push(REPO), "lacks"),
     ("a list of strings", "GET", rf"/repos/{REPO}/issues\?", ["x"], lambda gh: gh.find_issue(REPO, title="t"), "lacks"),
     (
         "runs not a list",

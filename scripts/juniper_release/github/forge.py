@@ -414,7 +414,8 @@ class GitHub:
                 f"GitHub repository {repo} not found (or the token cannot see it)",
                 "check the registry's repo name and that GITHUB_TOKEN has access to it",
             )
-        return {str(k): bool(v) for k, v in (data.get("permissions") or {}).items()}
+        perms = lambda d: {str(k): bool(v) for k, v in (d.get("permissions") or {}).items()}  # noqa: E731
+        return dict(parsed(f"{repo}: permissions", perms, data))
 
     def can_push(self, repo: str) -> bool:
         return self.repo_permissions(repo).get("push", False)
