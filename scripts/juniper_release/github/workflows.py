@@ -217,7 +217,23 @@ def render_all(
         if pkg.repo not in repos:
             repos.add(pkg.repo)
             out.append(render_dependabot(pkg))
+    if workspace is not None:
+        for rendered in out:
+            _inside_checkout(registry.get(rendered.package), rendered.path, workspace)
     return out
+
+
+def _inside_checkout(pkg: Package, path: str, workspace: Path) -> None:
+    """A rendered file lands inside its repository's checkout: no symlinked directory leads a write out of it."""
+    inside(
+        path,
+        field="publish workflow",
+        where=pkg.name,
+        place="its repository",
+        base=pkg.top_of(require_checkout(pkg, workspace)),
+        fix="name a workflow inside the repository in the registry (such as .github/workflows/publish.yml), and "
+        "make .github/workflows a plain directory of the checkout",
+    )
 
 
 # --------------------------------------------------------------------------------------------------- check / write
@@ -235,14 +251,7 @@ class Drift:
 
 def compare(rendered: Rendered, checkout: Path) -> Drift:
     """Compare the rendered workflow with the file in ``checkout``; the diff is unified (``a/`` committed)."""
-    target = checkout / inside(
-        rendered.path,
-        field="publish workflow",
-        where=f"{rendered.package}",
-        place="its repository",
-        base=checkout,
-        fix="name a workflow inside the repository in the registry (such as .github/workflows/publish.yml)",
-    )
+    target = checkout / rendered.path
     label = f"{checkout.name}/{rendered.path}"
     if not target.is_file():
         return Drift(rendered.package, rendered.path, "missing", unified_diff(None, rendered.text, label))
