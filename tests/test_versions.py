@@ -289,7 +289,7 @@ _OTHER_DOCUMENTS = {
     "sandbox/grown.py": "the stand-in generator writes its pyprojects",
     "sandbox/kinds.py": "the stand-in generator writes its pyprojects",
 }
-_RULE = {"ecosystem/versions.py", "ecosystem/project.py"}
+_RULE = {"ecosystem/versions.py", "ecosystem/project.py", "ecosystem/named_paths.py"}  # named_paths: the paths it names
 _READERS = {"literal_assignment", "file_literal", "declared_version", "detect_source", "literal_version"}
 
 

@@ -40,6 +40,7 @@ from juniper_release.ecosystem.paths import (
     ENV_REGISTRY,
     ROOT,
     cache_dir,
+    inside,
     registry_path,
     shown_path,
 )
@@ -233,12 +234,17 @@ def _check_url(file: str, where: str, value: str) -> None:
         )
 
 
-def _relative(file: str, where: str, key: str, value: str, example: str) -> str:
-    """A relative path inside a directory (no absolute path, no ``..``), normalised to forward slashes."""
-    parts = Path(value).parts
-    if not value or Path(value).is_absolute() or ".." in parts or value.startswith("~"):
-        raise ConfigError(f"{file}: {where}: {key} {value!r} must be a relative path", f"write {key} = {example!r}")
-    return "/".join(p for p in parts if p != ".")
+def _relative(file: str, where: str, key: str, value: str, example: str, place: str = "its directory") -> str:
+    """A relative path inside a directory (no absolute path, no ``..``), normalised to forward slashes: the one rule
+    of :func:`paths.inside`, which every path the registry names goes through."""
+    if ".." in Path(value).parts:  # even a/../b: the registry names its paths plainly
+        raise ConfigError(
+            f"{file}: {where}: {key} {value!r} must be a relative path inside {place} (it holds '..')",
+            f"write {key} = {example!r}",
+        )
+    return inside(
+        value, field=key, where=f"{file}: {where}", place=place, fix=f"write {key} = {example!r}", error=ConfigError
+    )
 
 
 def _paths(file: str, where: str, key: str, data: dict[str, Any]) -> tuple[str, ...]:
@@ -315,12 +321,7 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
     if not _NAME_RE.match(name):
         raise ConfigError(f"{file}: {where}: name {name!r} is not a valid project name", "use letters, digits, '-'")
     _check_repo(file, where, data["repo"])
-    path = data["path"]
-    if not path or Path(path).is_absolute() or ".." in Path(path).parts:
-        raise ConfigError(
-            f"{file}: {where}: path {path!r} must be relative to the workspace",
-            "use the checkout directory's name, such as path = 'my-package'",
-        )
+    path = _relative(file, where, "path", data["path"], "my-package", "the workspace")
     imports = _string_list(file, where, "import", data["import"])
     for mod in imports:
         if not _IMPORT_RE.match(mod):
@@ -340,7 +341,9 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
             )
     workflow = None
     if "publish_workflow" in data:
-        workflow = _relative(file, where, "publish_workflow", data["publish_workflow"], ".github/workflows/publish.yml")
+        workflow = _relative(
+            file, where, "publish_workflow", data["publish_workflow"], ".github/workflows/publish.yml", "the repository"
+        )
     return Package(
         publish_workflow=workflow,
         subdir=subdir or None,
@@ -428,6 +431,14 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
     doc = _document(file, text)
     settings = _table(file, "settings", doc["settings"], _SETTINGS_FIELDS, _SETTINGS_OPTIONAL)
     _check_tag_format(file, "settings.", settings["tag_format"], "write tag_format = 'v{version}'")
+    settings["publish_workflow"] = _relative(
+        file,
+        "settings",
+        "publish_workflow",
+        settings["publish_workflow"],
+        ".github/workflows/publish.yml",
+        "the repository",
+    )
     overrides: dict[str, str] = {}
     indexes = _parse_indexes(file, doc["indexes"], env, overrides)
     torch = _parse_torch(file, doc["torch"], env, overrides)

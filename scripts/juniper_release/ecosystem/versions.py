@@ -36,6 +36,7 @@ import tomlkit
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from juniper_release.ecosystem.named_paths import check_paths
 from juniper_release.ecosystem.semver import VersionError
 from juniper_release.errors import WorkspaceError
 
@@ -169,7 +170,14 @@ def _module_files(module: str, read: Reader) -> list[str]:
 
 
 def detect_source(pkg: Package, doc: Mapping[str, Any], read: Reader, where: str = "pyproject.toml") -> VersionSource:
-    """The version source of a pyproject ``doc`` (``read`` finds the module files it names)."""
+    """The version source of a pyproject ``doc`` (``read`` finds the module files it names). Every path it names
+    stays inside the package's checkout (:func:`check_paths`), or nothing is read."""
+    source = _detect(pkg, doc, read, where)
+    check_paths(pkg, doc, source, where)
+    return source
+
+
+def _detect(pkg: Package, doc: Mapping[str, Any], read: Reader, where: str) -> VersionSource:
     backend = backend_of(doc)
     project = _table(doc, "project")
     if "version" in project:
@@ -524,6 +532,7 @@ def declared_version(
     doc = load_pyproject(pyproject) if doc is None else doc
     read = _disk_reader(root)
     source = detect_source(pkg, doc, read, str(pyproject))
+    check_paths(pkg, doc, source, str(pyproject), base=root)
     if source.kind is SourceKind.STATIC:
         raw = _table(doc, "project")["version"]
         if not isinstance(raw, str):

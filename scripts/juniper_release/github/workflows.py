@@ -32,6 +32,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from juniper_release.commands import run
+from juniper_release.ecosystem.paths import inside
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import (
     PYTHON_CANDIDATES,
@@ -265,7 +266,23 @@ def render_all(
         if pkg.repo not in repos:
             repos.add(pkg.repo)
             out.append(render_dependabot(pkg))
+    if workspace is not None:
+        for rendered in out:
+            _inside_checkout(registry.get(rendered.package), rendered.path, workspace)
     return out
+
+
+def _inside_checkout(pkg: Package, path: str, workspace: Path) -> None:
+    """A rendered file lands inside its repository's checkout: no symlinked directory leads a write out of it."""
+    inside(
+        path,
+        field="publish workflow",
+        where=pkg.name,
+        place="its repository",
+        base=pkg.top_of(require_checkout(pkg, workspace)),
+        fix="name a workflow inside the repository in the registry (such as .github/workflows/publish.yml), and "
+        "make .github/workflows a plain directory of the checkout",
+    )
 
 
 # --------------------------------------------------------------------------------------------------- check / write

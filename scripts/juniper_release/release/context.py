@@ -78,7 +78,7 @@ class ReleaseContext:
         self.maintenance = self.branch != registry.branch
         self.journal = journal
         self.planned = dict(planned or {})
-        self.forge = forge or GitHub(allowed_repos=frozenset(p.repo for p in registry.packages))
+        self.forge = forge or GitHub(allowed_repos=frozenset(p.repo for p in registry.packages), budget=opts.timeout)
         self.git = Git(self.root)
         self.project = read_project(self.pkg, self.root)
         self.version = self.project.version

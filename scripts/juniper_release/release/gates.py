@@ -18,11 +18,12 @@ from juniper_release.ecosystem.graph import marker_can_hold
 from juniper_release.ecosystem.project import VersionKind, sibling_requirements
 from juniper_release.ecosystem.tags import previous_release_tag
 from juniper_release.errors import GitError, JuniperError, suggest
-from juniper_release.github.forge import ForgeError
+from juniper_release.github.forge import CommitStatus, ForgeError
 from juniper_release.offline import Offline
 from juniper_release.output import paint
 from juniper_release.release import apireview
 from juniper_release.release.context import ReleaseContext, index_chain
+from juniper_release.release.existing import problem as release_problem
 from juniper_release.secrets import redact
 from juniper_release.verify.cache import is_verified, recorded_failure
 
@@ -273,6 +274,10 @@ def versions_agree(ctx: ReleaseContext) -> Gate:
             f"the version from git tags ({project.source.tool}) is {version}: HEAD is not on a release tag, and an "
             "untagged commit is never released"
         )
+    elif version.local:
+        problems.append(
+            f"version {version} has a local part (+{version.local}): PyPI and TestPyPI refuse local versions"
+        )
     elif str(version) != project.raw_version:
         problems.append(f"pyproject version {project.raw_version!r} is not normalized ({version})")
     if mv.kind is VersionKind.STATIC and mv.value != str(version):
@@ -285,7 +290,8 @@ def versions_agree(ctx: ReleaseContext) -> Gate:
         f"tag the release: {suggest(f'invoke bump --package {ctx.pkg.name} --part patch --commit')} "
         "(for a version from git tags the bump's annotated tag is the version)"
         if project.is_vcs
-        else f"{suggest(f'invoke bump --package {ctx.pkg.name} --to {version} --force')}, or fix the version by hand"
+        else f"{suggest(f'invoke bump --package {ctx.pkg.name} --to {version.public} --force')}, or fix the version "
+        "by hand"
     )
     return Gate("pyproject == __version__ == tag", not problems, "; ".join(problems), fix)
 
@@ -407,19 +413,53 @@ def ci_passed(ctx: ReleaseContext) -> Gate | None:
         return not_checked(name, "no GitHub token to read it", "no token") if not ctx.opts.execute else None
     sha = ctx.release_commit()
     try:
-        status = ctx.forge.commit_status(ctx.pkg.repo, sha)
+        status = _settled_status(ctx, sha)
     except ForgeError as exc:
         return Gate(
             name, False, f"cannot read the CI status of {sha[:8]}: {exc.what}", exc.fix or "re-run once GitHub answers"
         )
     failing = [name for name, state in status.contexts if state in {"failure", "error"}]
+    running = [name for name, state in status.contexts if state == "pending"]
+    if running and not failing:
+        return Gate(
+            name,
+            False,
+            f"CI still running at {sha[:8]} after {ctx.opts.timeout:.0f}s ({', '.join(running)} pending)",
+            "wait for CI to finish (or raise --timeout), then re-run; the release tags a commit whose CI passed",
+        )
     shown = ", ".join(failing) or status.state
     return Gate(
         name,
-        status.state not in {"failure", "error"},
+        not failing and status.state not in {"failure", "error"},
         f"CI is {status.state} at {sha[:8]} ({shown})",
         "fix the failing check and merge the fix through a pull request; the release tags a commit whose CI passed",
     )
+
+
+def _settled_status(ctx: ReleaseContext, sha: str) -> CommitStatus:
+    """The combined status of ``sha`` once no context is pending, or the last one read when ``--timeout`` runs out
+    first (a commit without any status has nothing to wait for)."""
+    clock = ctx.forge.clock
+    deadline = clock.monotonic() + ctx.opts.timeout
+    delay = 0.5
+    while True:
+        status = ctx.forge.commit_status(ctx.pkg.repo, sha)
+        pending = any(state == "pending" for _, state in status.contexts)
+        if not pending or clock.monotonic() + delay > deadline:
+            return status
+        clock.sleep(delay)
+        delay = min(delay * 2, 10.0)
+
+
+def release_at_tag_is_ours(ctx: ReleaseContext) -> Gate | None:
+    """GitHub mode: a Release already at the tag is this release's (tag, target commit, published), or nothing runs."""
+    if ctx.opts.mode != "github" or (not ctx.forge.token and not ctx.forge.is_local):
+        return None
+    found = ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag)
+    if found is None:
+        return None  # none yet: the step makes it
+    wrong = release_problem(ctx, found)
+    return Gate(f"GitHub Release at {ctx.tag} is this release's", wrong is None, *(wrong or ("", "")))
 
 
 def github_token(ctx: ReleaseContext) -> Gate | None:
@@ -488,6 +528,7 @@ GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
     bump_covers_api_change,
     publish_workflow_present,
     ci_passed,
+    release_at_tag_is_ours,
     github_token,
     upload_credentials,
 )

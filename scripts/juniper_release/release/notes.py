@@ -16,12 +16,13 @@ from juniper_release.ecosystem import notes
 from juniper_release.ecosystem.tags import matching_tags
 from juniper_release.github.forge import ForgeError
 from juniper_release.release.context import ReleaseContext
+from juniper_release.release.versioning import changelog_path
 
 FORWARD_PORT_LABEL = "forward-port"
 
 
 def _section(ctx: ReleaseContext) -> str | None:
-    path = ctx.root / CHANGELOG
+    path = changelog_path(ctx.root, ctx.pkg.name)
     if notes.convention(ctx.pkg, ctx.root)[0] is not notes.Convention.KEEPACHANGELOG or not path.is_file():
         return None
     return changelog_section(path.read_text(encoding="utf-8"), ctx.version)

@@ -38,7 +38,13 @@ from juniper_release.gitops import Git
 from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff
 from juniper_release.release import apireview
 from juniper_release.release.ceilings import escaped_ceilings
-from juniper_release.release.versioning import CHANGELOG, BumpPlan, FileEdit, plan_bump, unreleased_notes
+from juniper_release.release.versioning import (
+    BumpPlan,
+    FileEdit,
+    changelog_path,
+    plan_bump,
+    unreleased_notes,
+)
 
 if TYPE_CHECKING:
     from juniper_release.github.forge import GitHub
@@ -139,7 +145,7 @@ def plan_proposal(
     pkg = registry.get(name)
     plan = plan_bump(registry, workspace, name, part, to=to, today=today, branch=branch)
     repo_root = pkg.repo_dir(workspace)
-    changelog = plan.root / CHANGELOG
+    changelog = changelog_path(plan.root, pkg.name)
     notes = unreleased_notes(changelog.read_text(encoding="utf-8")) if changelog.is_file() else None
     refused = f"changelog conflict: {conflict}" if conflict else None
     edits: list[FileEdit] = []
@@ -216,7 +222,7 @@ def _notes_section(plan: BumpPlan, notes: str | None, changelog: Path) -> str:
 
 def _changelog_entry(root: Path, heading: str, entry: str) -> list[FileEdit]:
     """The consumer's CHANGELOG with ``entry`` under ``### heading`` in ``[Unreleased]`` (none without one)."""
-    path = root / CHANGELOG
+    path = changelog_path(root, root.name)
     if not path.is_file():
         return []
     text = path.read_text(encoding="utf-8")
@@ -282,12 +288,40 @@ def render(proposals: Sequence[Proposal]) -> str:
 
 
 def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bool:
-    """Push ``change.branch`` with its one commit, made in a temporary worktree from ``origin/<base>``. False when
-    origin has the branch already (an earlier run pushed it)."""
+    """Push ``change.branch`` with its one commit, made in a temporary worktree from origin's current ``<base>``.
+    A branch origin has already (an earlier run's, whose PR was closed unmerged or never opened) is reused only
+    when it is exactly that commit's content on that head; else it is rebuilt and replaced (``--force-with-lease``
+    on the sha just fetched), so the PR body always matches the branch. False when nothing was pushed."""
     git = Git(change.root)
     git.fetch()
-    if git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{change.branch}"):
-        return False
+    remote_ref = f"refs/remotes/origin/{change.branch}"
+    old_tip = git.run("rev-parse", remote_ref) if git.ok("rev-parse", "-q", "--verify", remote_ref) else None
+    _check_applies(change, git, base)
+    scratch = Path(tempfile.mkdtemp(prefix="juniper-propose-"))
+    tree = scratch / "tree"
+    try:
+        git.run("worktree", "add", "--quiet", "--detach", str(tree), f"origin/{base}")
+        work = Git(tree)
+        for edit in change.edits:
+            target = tree / edit.path.relative_to(change.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(edit.new, encoding="utf-8")
+        work.run("add", "--", *(e.path.relative_to(change.root).as_posix() for e in change.edits))
+        work.run("commit", "--quiet", "-m", change.commit_message)
+        if old_tip is not None and _same_change(git, old_tip, work.run("rev-parse", "HEAD")):
+            return False
+        lease = f"--force-with-lease=refs/heads/{change.branch}:{old_tip or ''}"
+        work.run("push", "--quiet", lease, "origin", f"HEAD:refs/heads/{change.branch}")
+        say(f"  pushed {change.branch} to {change.repo}" + (f" (rebuilt on origin/{base})" if old_tip else ""))
+    finally:
+        if tree.exists():
+            git.run("worktree", "remove", "--force", str(tree))
+        shutil.rmtree(scratch, ignore_errors=True)
+    return True
+
+
+def _check_applies(change: Change, git: Git, base: str) -> None:
+    """Every edit starts from the file as origin's ``<base>`` has it, or the proposal would not apply."""
     for edit in change.edits:
         rel = edit.path.relative_to(change.root).as_posix()
         on_base = (
@@ -300,24 +334,15 @@ def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bo
                 f"{change.repo}: {rel} in the checkout differs from origin/{base}; the proposal would not apply",
                 f"update the checkout (`git -C {change.root} pull --ff-only origin {base}`), then re-run",
             )
-    scratch = Path(tempfile.mkdtemp(prefix="juniper-propose-"))
-    tree = scratch / "tree"
-    try:
-        git.run("worktree", "add", "--quiet", "--detach", str(tree), f"origin/{base}")
-        work = Git(tree)
-        for edit in change.edits:
-            target = tree / edit.path.relative_to(change.root)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(edit.new, encoding="utf-8")
-        work.run("add", "--", *(e.path.relative_to(change.root).as_posix() for e in change.edits))
-        work.run("commit", "--quiet", "-m", change.commit_message)
-        work.run("push", "--quiet", "origin", f"HEAD:refs/heads/{change.branch}")
-        say(f"  pushed {change.branch} to {change.repo}")
-    finally:
-        if tree.exists():
-            git.run("worktree", "remove", "--force", str(tree))
-        shutil.rmtree(scratch, ignore_errors=True)
-    return True
+
+
+def _same_change(git: Git, old: str, new: str) -> bool:
+    """The branch's commit ``old`` is the rebuilt ``new``: the same parent (origin's head) and the same tree."""
+    return (
+        git.run("rev-parse", f"{old}^{{tree}}") == git.run("rev-parse", f"{new}^{{tree}}")
+        and git.run("rev-list", "--parents", "-n", "1", old).split()[1:]
+        == git.run("rev-list", "--parents", "-n", "1", new).split()[1:]
+    )
 
 
 def open_change(change: Change, forge: GitHub, base: str, say: Callable[[str], None]) -> str:

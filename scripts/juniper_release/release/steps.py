@@ -22,6 +22,7 @@ from juniper_release.files import disk_error
 from juniper_release.release import publish
 from juniper_release.release.apireview import accepted_note
 from juniper_release.release.context import ReleaseContext, index_chain
+from juniper_release.release.existing import check_release
 from juniper_release.release.journal import FINAL_STEP
 from juniper_release.release.notes import (
     FORWARD_PORT_STEP,
@@ -157,7 +158,10 @@ def github_release_command(ctx: ReleaseContext) -> str:
 
 
 def github_release_exists(ctx: ReleaseContext) -> bool:
-    return ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag) is not None
+    """A Release at the tag is this release's, checked, not trusted: its tag, its target commit and that it is
+    published (a draft triggers no publish run; a squatted one names another commit). Anything else stops here."""
+    found = ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag)
+    return found is not None and bool(check_release(ctx, found))
 
 
 def create_github_release(ctx: ReleaseContext) -> str:
@@ -171,8 +175,9 @@ def create_github_release(ctx: ReleaseContext) -> str:
         prerelease=prerelease,
         make_latest=False if ctx.maintenance else None,
     )
+    check_release(ctx, rel)
     kind = " (prerelease)" if prerelease else " (not latest: a maintenance line)" if ctx.maintenance else ""
-    return f"created {rel.get('html_url', ctx.tag)}{kind}"
+    return f"created {rel['html_url']}{kind}"
 
 
 def watch_command(ctx: ReleaseContext) -> str:

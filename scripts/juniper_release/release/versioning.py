@@ -22,6 +22,7 @@ from juniper_release.conventions import draft_notes as draft_notes
 from juniper_release.conventions import unreleased_notes as unreleased_notes
 from juniper_release.conventions import update_changelog as update_changelog
 from juniper_release.ecosystem import lines, notes, tags
+from juniper_release.ecosystem.paths import inside
 from juniper_release.ecosystem.project import (
     VersionKind,
     find_module_version,
@@ -98,8 +99,14 @@ def apply_edits(edits: Sequence[FileEdit]) -> None:
 # --------------------------------------------------------------------------------------------------- changelog
 
 
+def changelog_path(root: Path, where: str) -> Path:
+    """``root``'s CHANGELOG.md, refused when a symlink leads it out of the checkout (never read, written or sent)."""
+    fix = f"make {CHANGELOG} a plain file of the checkout (a symlink out of it is never read or written)"
+    return root / inside(CHANGELOG, field=CHANGELOG, where=where, place="the checkout", base=root, fix=fix)
+
+
 def release_notes(root: Path, version: Version | str) -> str:
-    path = root / CHANGELOG
+    path = changelog_path(root, root.name)
     section = changelog_section(path.read_text(encoding="utf-8"), version) if path.is_file() else None
     return section or f"Release {version}.\n"
 
@@ -238,7 +245,7 @@ def _changelog_edit(plan: BumpPlan, drafted: str, asked: bool, today: dt.date | 
     if not notes.edits_changelog(pkg, root, asked=asked):
         plan.notes_only = True
         return
-    path = root / CHANGELOG
+    path = changelog_path(root, pkg.name)
     old_log = path.read_text(encoding="utf-8") if path.is_file() else None
     date = (today or dt.date.today()).isoformat()
     plan.edits.append(FileEdit(path, old_log, update_changelog(old_log, plan.new, date, drafted)))

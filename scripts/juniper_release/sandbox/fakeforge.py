@@ -15,6 +15,9 @@ the base's old commit), as GitHub's own merge writes the ref without a push. A p
 contexts must be ``success`` on the head commit before a merge. Issues (with comments), combined commit statuses
 (set by tests, or POSTed), and repository permissions complete it.
 
+To prove that only what GitHub confirmed counts, it misbehaves on demand (:meth:`FakeGitHub.misbehave`, in
+:mod:`fakeforge_faults`): any status, body and headers, or raw bytes that are not HTTP, for the next matching requests.
+
 Every request is logged (:attr:`FakeGitHub.log`): method, path, the repository it is about, and, when the stand-in
 has an ``allowed_repos`` allowlist, whether the repository is in it (a request outside it is answered 403).
 
@@ -41,6 +44,7 @@ from juniper_release.errors import JuniperError
 from juniper_release.files import read_json, write_json
 from juniper_release.github.triggers import runs_for
 from juniper_release.gitops import Git
+from juniper_release.sandbox.fakeforge_faults import Fault, Misbehaviour
 from juniper_release.sandbox.fakeforge_issues import Answer, IssuesAndStatuses, _now
 from juniper_release.sandbox.fakeforge_pulls import PullRequests
 from juniper_release.sandbox.fakeforge_topology import release_workflows
@@ -124,7 +128,7 @@ exit $status
 """
 
 
-class FakeGitHub(PullRequests, IssuesAndStatuses):
+class FakeGitHub(PullRequests, IssuesAndStatuses, Misbehaviour):
     """``with FakeGitHub(runner) as gh: ...`` serves on ``gh.url`` (127.0.0.1, a free port).
 
     ``remotes``: the directory of bare remotes (``<owner>/<name>.git``) that branches and pull requests live in.
@@ -159,6 +163,8 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
         self.protections: dict[str, dict[str, tuple[str, ...]]] = {}
         """repo -> protected branch -> the status contexts required before a merge."""
         self.permissions: dict[str, dict[str, bool]] = {}
+        self.faults: list[Fault] = []
+        """Scripted answers (:meth:`misbehave`), consulted before the real ones."""
         self.threads: list[threading.Thread] = []
         self.closing = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -558,6 +564,10 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length) if length else b""
+                fault = fake._fault_for(self.command, self.path)
+                if fault is not None:
+                    fake._answer_fault(self, fault)
+                    return
                 code, body = fake.serve(self.command, self.path, self.headers.get("Authorization", ""), raw)
                 data = json.dumps(body).encode()
                 self.send_response(code)
