@@ -243,3 +243,22 @@ def test_the_layout_page_lists_every_module_and_no_stale_one() -> None:
     listed = _layout_listed()
     assert sorted((modules | templates | front) - listed) == [], "add these to docs/layout.md"
     assert sorted(p for p in listed if not (ROOT / p).exists()) == [], "these are gone: drop them from docs/layout.md"
+
+
+@pytest.mark.parametrize("page", doc_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_relative_link_names_a_file_that_exists(page: Path) -> None:
+    text = "\n".join(line for block in fenced_blocks(page) for line in block.lines)
+    prose = page.read_text(encoding="utf-8")
+    for line in text.splitlines():
+        prose = prose.replace(line, "")
+    targets = re.findall(r"\]\(([^)\s]+)\)", prose)
+    broken = [t for t in targets if not re.match(r"[a-z]+:", t) and not (page.parent / t.split("#")[0]).exists()]
+    assert not broken, f"{page.name}: links to missing files: {broken}"
+
+
+def test_the_readme_is_a_guide_under_400_lines() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) < 400
+    headings = [line for line in lines if line.startswith("## ")]
+    assert headings[0] == "## Get started", "the first screen: what the tool is, then how to start"
+    assert "## Developing" in headings
