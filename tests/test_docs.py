@@ -187,7 +187,7 @@ def _shown_in_order(shown: tuple[str, ...], stdout: str) -> list[str]:
 )
 def test_every_console_command_runs_on_the_stand_in(cmd: Command, page_caches: dict[Path, Path]) -> None:
     env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
-    env.update(JUNIPER_CACHE_DIR=str(page_caches[cmd.page]), NO_COLOR="1")
+    env.update(JUNIPER_CACHE_DIR=str(page_caches[cmd.page]), NO_COLOR="1", COLUMNS="160")  # tables at full width
     if cmd.program == "nox":
         front = [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py")]
     else:
