@@ -146,7 +146,7 @@ def test_every_command_uses_the_console_script(page: Path) -> None:
 
 
 @pytest.mark.parametrize("cmd", ALL, ids=lambda c: c.id)
-def test_every_command_parses(cmd: Command) -> None:
+def test_every_command_parses(cmd: Command, capsys: pytest.CaptureFixture[str]) -> None:
     from juniper_release.cli.program import program
 
     argv = [PROGRAM, *cmd.argv[1:]]
@@ -158,7 +158,8 @@ def test_every_command_parses(cmd: Command) -> None:
     except Exit:  # --version, --print-completion-script: done after parsing
         pass
     except (ParseError, SystemExit) as exc:
-        pytest.fail(f"{cmd.id}: `{shlex.join(cmd.argv)}` does not parse ({exc})")
+        said = capsys.readouterr().err.strip() or repr(exc)
+        pytest.fail(f"{cmd.id}: `{shlex.join(cmd.argv)}` does not parse: {said}")
 
 
 @pytest.fixture(scope="module")
