@@ -303,8 +303,8 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def clean(session: nox.Session) -> None:
-    """Remove the wheelhouse, verification cache, environments and sandboxes under .juniper/ (only the parts the
-    tool made: a part of a $JUNIPER_CACHE_DIR without the tool's marker is kept)."""
+    """Remove the wheelhouse, verification cache, environments, sandboxes and rehearsal under .juniper/ (only the parts
+    the tool made: a part of a $JUNIPER_CACHE_DIR without the tool's marker is kept)."""
     from juniper_release.verify.cache import clean_cache
 
     removed = clean_cache(say=session.log)

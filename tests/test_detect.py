@@ -415,5 +415,5 @@ def test_status_counts_a_notes_only_commit_but_calls_it_up_to_date(ecosystem, re
 
 
 def test_readme_documents_the_registry_fields():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "`ship_paths`, `exclude_paths`" in readme and "invoke detect" in readme
+    registry_page = (ROOT / "docs" / "registry.md").read_text(encoding="utf-8")
+    assert "`ship_paths`, `exclude_paths`" in registry_page and "juniper-release detect" in registry_page

@@ -116,7 +116,7 @@ def pin_actions(
         from juniper_release.github.pin_table import run_from_workspace
 
         tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
-        code = run_from_workspace(tgt.registry, tgt.workspace, write=write, readme=ROOT / "README.md")
+        code = run_from_workspace(tgt.registry, tgt.workspace, write=write, readme=ROOT / "docs" / "pins.md")
     if code:
         raise Exit(code=code)
 

@@ -27,6 +27,7 @@ from typing import Any
 from juniper_release import interrupts
 from juniper_release import output as report
 from juniper_release.ecosystem import indexes
+from juniper_release.ecosystem.paths import PART_MARKER, cache_part, is_own_part
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Registry, cache_dir, load_registry
 from juniper_release.errors import JuniperError, suggest
@@ -213,7 +214,7 @@ def rehearse(
     say = out or print
     if flow not in FLOWS:
         raise JuniperError(f"unknown --flow {flow!r}", f"use one of: {', '.join(FLOWS)}")
-    directory = (directory or cache_dir() / "rehearsal").resolve()
+    directory = (directory or default_rehearsal_dir()).resolve()
     try:
         with interrupts.handled():
             _claim(directory)
@@ -240,12 +241,21 @@ def rehearse(
         ) from None
 
 
+def default_rehearsal_dir() -> Path:
+    """``rehearsal/`` in the cache dir: a part the tool marks as its own (:func:`cache_part`), so ``nox -s clean``
+    removes it. A rehearsal directory from before it carried that marker is adopted by its rehearsal marker."""
+    path = cache_dir() / "rehearsal"
+    if path.is_dir() and not path.is_symlink() and (path / MARKER).is_file() and not is_own_part(path):
+        (path / PART_MARKER).write_text("made by juniper-release: `nox -s clean` may remove this directory\n")
+    return cache_part("rehearsal")
+
+
 def _claim(directory: Path) -> None:
     """Use ``directory`` only if it is new, empty, or a rehearsal's own (its marker): never delete anything else."""
     if (
         directory.exists()
         and not (directory / MARKER).is_file()
-        and (not directory.is_dir() or any(directory.iterdir()))
+        and (not directory.is_dir() or any(p.name != PART_MARKER for p in directory.iterdir()))
     ):
         raise JuniperError(
             f"{directory} exists and is not a rehearsal directory (no {MARKER} in it); refusing to delete it",
