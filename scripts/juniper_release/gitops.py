@@ -135,9 +135,20 @@ class Git:
         return not self.status_porcelain()
 
     def tags(self, merged: str | None = None) -> list[str]:
-        """Every tag, or only those reachable from ``merged`` (``git tag --merged REV``)."""
-        out = self.run("tag", "--list", *(("--merged", merged) if merged else ()))
-        return [t for t in out.splitlines() if t]
+        """Every tag, or only those whose commit is an ancestor of ``merged`` (or is it), asked exactly: the commits
+        reachable from ``merged`` (a full ``git rev-list``) against each tag's peeled commit. Never ``git tag
+        --merged``: its walk stops early on commit dates and misses tags in a clock-skewed history."""
+        out = self.run("for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)", "refs/tags")
+        peeled: dict[str, str] = {}
+        for line in out.splitlines():
+            name, _, rest = line.partition("\0")
+            obj, _, deref = rest.partition("\0")
+            if name:
+                peeled[name] = deref or obj
+        if not merged:
+            return sorted(peeled)
+        reachable = set(self.run("rev-list", merged, "--").split())
+        return sorted(name for name, sha in peeled.items() if sha in reachable)
 
     def tag_exists(self, tag: str) -> bool:
         return self.ok("rev-parse", "-q", "--verify", f"refs/tags/{tag}")
