@@ -50,3 +50,63 @@ def test_a_tag_in_a_clock_skewed_history_is_an_ancestor(tmp_path: Path) -> None:
     git.run("switch", "-q", "main")
     assert "v0.3.0" not in git.tags(merged="HEAD")
     assert set(git.tags()) == {"light-0.2.0", "v0.2.0", "v0.3.0"}
+
+
+def _to_crlf(root: Path, *names: str) -> dict[str, bytes]:
+    """Rewrite ``names`` with CRLF line endings and commit and push them: the checkout and origin agree."""
+    for name in names:
+        path = root / name
+        path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    git = Git(root)
+    git.run("add", "--", *names)
+    git.run("commit", "-q", "-m", "chore: CRLF")
+    git.run("push", "-q", "origin", "HEAD")
+    return {name: (root / name).read_bytes() for name in names}
+
+
+def test_a_bump_keeps_crlf_files_crlf_and_changes_only_their_version_lines(ecosystem, registry):
+    """Rule 5.2: a CRLF file stays CRLF through every edit: the bump and the consumers' ceilings it rewrites."""
+    from juniper_release.release.versioning import bump
+
+    root = ecosystem.checkout("juniper-data-client")
+    before = _to_crlf(root, "pyproject.toml", "CHANGELOG.md")
+    consumer = ecosystem.checkout("juniper-data") / "pyproject.toml"
+    consumer_before = _to_crlf(consumer.parent, "pyproject.toml")["pyproject.toml"]
+    lf = root / "README.md"
+    lf_before = lf.read_bytes()
+    bump(registry, ecosystem.workspace, "juniper-data-client", "minor", update_dependents=True, force=True, out=print)
+    for name, old in before.items():
+        new = (root / name).read_bytes()
+        assert new.count(b"\n") == new.count(b"\r\n") > 0, f"{name} is no longer CRLF"
+        assert new != old
+    changed = set((root / "pyproject.toml").read_bytes().split(b"\r\n")) ^ set(before["pyproject.toml"].split(b"\r\n"))
+    assert changed == {b'version = "0.3.1"', b'version = "0.4.0"'}  # one line, not the whole file
+    new = consumer.read_bytes()
+    assert new != consumer_before and new.count(b"\n") == new.count(b"\r\n")
+    assert lf.read_bytes() == lf_before and b"\r\n" not in lf_before  # an LF file stays LF
+
+
+def test_propose_accepts_a_crlf_pyproject_equal_to_origin_and_pushes_it_crlf(ecosystem, registry):
+    """Rule 5.2: a CRLF pyproject compares equal to origin when it is; the proposal's commit keeps it CRLF. The
+    failure path: a CRLF file that really differs from origin is still refused."""
+    from juniper_release.errors import JuniperError
+    from juniper_release.github.forge import GitHub
+    from juniper_release.release.propose import run
+    from juniper_release.sandbox.fakeforge import FakeGitHub
+
+    root = ecosystem.checkout("juniper-cascor-client")
+    _to_crlf(root, "pyproject.toml")
+    parts = {"juniper-cascor-client": "patch"}
+    with FakeGitHub(token="t0ken", remotes=ecosystem.remotes) as fake:
+        forge = GitHub(fake.url, token="t0ken", allowed_repos=frozenset(p.repo for p in registry.packages))
+        out: list[str] = []
+        assert run(registry, ecosystem.workspace, parts, draft_notes=True, execute_=True, forge=forge, out=out.append) == 0
+        bare = Git(ecosystem.remote("pcalnon/juniper-cascor-client"))
+        shown = bare.run("show", "release/juniper-cascor-client-0.4.1:pyproject.toml", strip=False)
+        assert 'version = "0.4.1"\r\n' in shown and shown.count("\n") == shown.count("\r\n")
+        other = ecosystem.checkout("juniper-data-client")
+        _to_crlf(other, "pyproject.toml")
+        (other / "pyproject.toml").write_bytes((other / "pyproject.toml").read_bytes() + b"# local\r\n")
+        with pytest.raises(JuniperError, match="pyproject.toml in the checkout differs from origin/main"):
+            run(registry, ecosystem.workspace, {"juniper-data-client": "patch"}, draft_notes=True, execute_=True,
+                forge=forge, out=out.append)

@@ -34,6 +34,7 @@ from juniper_release import commands
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import JuniperError
+from juniper_release.files import newline_of, universal_newlines
 from juniper_release.gitops import Git
 from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff
 from juniper_release.release.ceilings import escaped_ceilings
@@ -276,7 +277,7 @@ def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bo
             if git.ok("cat-file", "-e", f"origin/{base}:{rel}")
             else None
         )
-        if on_base != edit.old:
+        if (on_base if on_base is None else universal_newlines(on_base)) != edit.old:  # CRLF on origin reads as LF
             raise JuniperError(
                 f"{change.repo}: {rel} in the checkout differs from origin/{base}; the proposal would not apply",
                 f"update the checkout (`git -C {change.root} pull --ff-only origin {base}`), then re-run",
@@ -289,7 +290,7 @@ def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bo
         for edit in change.edits:
             target = tree / edit.path.relative_to(change.root)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(edit.new, encoding="utf-8")
+            target.write_text(edit.new, encoding="utf-8", newline=newline_of(target if target.exists() else edit.path))
         work.run("add", "--", *(e.path.relative_to(change.root).as_posix() for e in change.edits))
         work.run("commit", "--quiet", "-m", change.commit_message)
         work.run("push", "--quiet", "origin", f"HEAD:refs/heads/{change.branch}")

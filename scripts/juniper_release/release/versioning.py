@@ -28,7 +28,7 @@ from juniper_release.ecosystem.project import (
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
 from juniper_release.ecosystem.versions import version_edits
 from juniper_release.errors import GitError, JuniperError
-from juniper_release.files import unified_diff
+from juniper_release.files import newline_of, unified_diff
 from juniper_release.gitops import Git
 from juniper_release.release.ceilings import escaped_ceilings
 
@@ -136,7 +136,7 @@ def apply_edits(edits: Sequence[FileEdit]) -> None:
             if edit.path.exists() and not os.access(edit.path, os.W_OK):
                 raise PermissionError(errno.EACCES, "Permission denied", str(edit.path))
             tmp = edit.path.with_name(f".{edit.path.name}.juniper-tmp")
-            tmp.write_text(edit.new, encoding="utf-8")
+            tmp.write_text(edit.new, encoding="utf-8", newline=newline_of(edit.path))  # a CRLF file stays CRLF
             if edit.path.exists():
                 os.chmod(tmp, edit.path.stat().st_mode & 0o7777)
             temps.append((edit, tmp))
@@ -156,7 +156,7 @@ def apply_edits(edits: Sequence[FileEdit]) -> None:
             if edit.old is None:
                 edit.path.unlink(missing_ok=True)
             else:
-                edit.path.write_text(edit.old, encoding="utf-8")
+                edit.path.write_text(edit.old, encoding="utf-8", newline=newline_of(edit.path))
         for _, tmp in temps:
             tmp.unlink(missing_ok=True)
         raise JuniperError(
