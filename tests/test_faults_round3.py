@@ -110,3 +110,32 @@ def test_propose_accepts_a_crlf_pyproject_equal_to_origin_and_pushes_it_crlf(eco
         with pytest.raises(JuniperError, match="pyproject.toml in the checkout differs from origin/main"):
             run(registry, ecosystem.workspace, {"juniper-data-client": "patch"}, draft_notes=True, execute_=True,
                 forge=forge, out=out.append)
+
+
+def test_a_rejected_push_keeps_the_remote_hooks_reason_and_names_the_repository(tmp_path: Path) -> None:
+    """Rule 5.3: the remote's own reason survives (git's last lines alone drop it), with the repository named."""
+    from juniper_release.errors import GitError
+
+    bare = tmp_path / "o" / "r.git"
+    Git(tmp_path).run("init", "-q", "--bare", "-b", "main", str(bare))
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\necho 'error: GH006: Protected branch update failed for refs/heads/main.' >&2\n"
+        "echo 'error: Commits must have verified signatures.' >&2\nexit 1\n",
+        encoding="utf-8",
+    )
+    hook.chmod(0o755)
+    git = Git(tmp_path / "w")
+    git.root.mkdir()
+    git.run("init", "-q", "-b", "main")
+    git.run("remote", "add", "origin", str(bare))
+    _commit_at(git, "2020-01-01T00:00:00", "first")
+    with pytest.raises(GitError) as caught:
+        git.run("push", "--atomic", "origin", "main", fix="fix the cause, then re-run")
+    text = str(caught.value)
+    assert "Commits must have verified signatures" in text and "GH006" in text
+    assert f"{bare} rejected the push" in text and "[remote rejected] main -> main" in text
+    assert text.endswith("Fix: fix the cause, then re-run")
+    # the failure path of the rule: any other git failure keeps git's own last lines
+    with pytest.raises(GitError, match="unknown revision"):
+        git.run("log", "no-such-ref")

@@ -52,11 +52,27 @@ class Git:
             self._require_local_remote(args)
         proc = self._spawn(args)
         if proc.returncode != 0:
+            detail = self._rejection(args, proc.stderr) or last_lines(proc.stderr or proc.stdout)
             raise GitError(
-                f"{self.root.name}: `git {' '.join(args)}` failed: {redact(last_lines(proc.stderr or proc.stdout))}",
+                f"{self.root.name}: `git {' '.join(args)}` failed: {redact(detail)}",
                 fix or "resolve the git problem shown and re-run",
             )
         return proc.stdout.strip() if strip else proc.stdout
+
+    def _rejection(self, args: Sequence[str], stderr: str) -> str | None:
+        """A refused push, said whole: the repository it went to, the remote's own reason (every ``remote:`` line a
+        hook printed, such as "Commits must have verified signatures") and the refs it rejected. None for any other
+        failure (or a push the remote said nothing about)."""
+        if not args or args[0] != "push":
+            return None
+        lines = stderr.splitlines()
+        reasons = [text for line in lines if line.startswith("remote:") and (text := line[len("remote:") :].strip())]
+        refused = [line.strip() for line in lines if line.lstrip().startswith("! [")]
+        if not reasons and not refused:
+            return None
+        remote = next((a for a in args[1:] if not a.startswith("-")), "origin")
+        url = self.remote_url(remote) or remote
+        return f"{url} rejected the push: " + " | ".join([*reasons, *refused])
 
     def ok(self, *args: str) -> bool:
         """True when ``git args`` exits 0 (for questions such as 'does this ref exist')."""
