@@ -3,10 +3,20 @@ from git and files, and verdicts that say what is true. Each test names the rule
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
+from juniper_release.ecosystem.registry import ENV_INDEX_URLS
 from juniper_release.ecosystem.registry import Package
 from juniper_release.ecosystem.tags import release_tag
 from juniper_release.gitops import Git
@@ -139,3 +149,61 @@ def test_a_rejected_push_keeps_the_remote_hooks_reason_and_names_the_repository(
     # the failure path of the rule: any other git failure keeps git's own last lines
     with pytest.raises(GitError, match="unknown revision"):
         git.run("log", "no-such-ref")
+
+
+# ------------------------------------------------------------------------------------ 4. signals, everywhere
+
+
+@contextlib.contextmanager
+def _silent_index() -> Iterator[tuple[str, threading.Event]]:
+    """An index that accepts connections and never answers: a look-up waits for its whole timeout. Yields its URL
+    and an event set once a client is waiting on it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    waiting = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(server.accept()[0])
+                waiting.set()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}", waiting
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+
+
+def _task(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoke", "-r", str(ROOT), *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_network_bound_task_ends_at_once_on_ctrl_c_with_its_own_exit_code(ecosystem, signum, code):
+    """Rules 4.2 and 4.3: every task exits 130 on Ctrl-C (143 on SIGTERM), and a task waiting on the network (detect,
+    its index look-up given 300 s) ends at once instead of when the look-up times out (invoke alone exits 1)."""
+    with _silent_index() as (url, waiting):
+        env = {var: f"{url}/{index}/" for (index, key), var in ENV_INDEX_URLS.items() if key == "simple_url"}
+        proc = _task("detect", "--workspace", str(ecosystem.workspace), "--timeout", "300", env=env)
+        try:
+            assert waiting.wait(60), proc.communicate(timeout=60)
+            time.sleep(0.3)  # the look-up is under way
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=30)  # far below the look-up's 300 s
+        finally:
+            proc.kill()
+    assert proc.returncode == code, err
+    name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+    assert f"interrupted by {name}" in err and "Traceback" not in err

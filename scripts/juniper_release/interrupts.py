@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -101,6 +102,21 @@ def handled() -> Iterator[None]:
         _DEPTH.pop()
         if outermost:  # the interruption ended with the run: later work in this process is not interrupted
             INTERRUPTED.clear()
+
+
+def end_now_if_threads_linger(code: int, message: str) -> None:
+    """At the front door, once an interruption ended a task: when a worker thread is still alive (blocked on a
+    network read until its timeout, or on a child already sent SIGTERM), print ``message`` and end the process now
+    with ``code``; the interpreter would otherwise join that thread first, seconds after Ctrl-C. Every ``finally``
+    of the main thread has run by then. With no such thread, return (the caller exits the ordinary way)."""
+    main = threading.main_thread()
+    if not any(t is not main and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        return
+    print(message, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def was_interrupted(grace: float = 1.0) -> bool:

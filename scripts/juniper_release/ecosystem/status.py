@@ -125,9 +125,14 @@ def _lookup(
     registry: Registry, names: Sequence[str], timeout: float, warn: Callable[[str], None]
 ) -> dict[str, dict[str, Listing | None]]:
     """{index: {package: listing or None}} with both indexes queried at once; one warning per unreachable index."""
-    with ThreadPoolExecutor(max_workers=len(INDEX_NAMES)) as pool:
+    pool = ThreadPoolExecutor(max_workers=len(INDEX_NAMES))
+    try:
         futures = {name: pool.submit(listings_many, registry.index(name), names, timeout) for name in INDEX_NAMES}
         raw = {name: fut.result() for name, fut in futures.items()}
+    except BaseException:  # Ctrl-C: never wait for a look-up blocked on the network (it ends at its timeout)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     out: dict[str, dict[str, Listing | None]] = {}
     for name, results in raw.items():
         failures = [r for r in results.values() if isinstance(r, IndexUnreachable)]
