@@ -207,3 +207,79 @@ def test_a_network_bound_task_ends_at_once_on_ctrl_c_with_its_own_exit_code(ecos
     assert proc.returncode == code, err
     name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
     assert f"interrupted by {name}" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------------ 3. untrusted text stays text
+
+HOSTILE_SUBJECT = "fix: \x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\ \x1b[2J\rdone \u202egnp.exe"
+HOSTILE_FILE = "src/juniper_data_client/a\x1b[31mred\n::error::pwned.py"
+HOSTILE_TAG = "v1<img/src=x/onerror=alert(1)>"
+
+
+def _shown_safely(text: str) -> None:
+    """No escape sequence, carriage return or bidi override reaches the terminal; no line is a workflow command."""
+    assert not any(c in text for c in "\x1b\r\u202e"), repr(text)
+    assert not [line for line in text.splitlines() if line.lstrip().startswith("::")], text
+
+
+def test_the_printers_escape_control_characters_and_workflow_commands():
+    """Rules 3.1 and 3.2, in the one place every printer uses (output.py): cells, steps, bullets, wrapped lines."""
+    from juniper_release.output import bullets, markdown, printable, step, table
+
+    assert printable("a\x1b[31mb\r\x07\x9b\u202ec\td") == "a\\x1b[31mb\\x0d\\x07\\x9b\\u202ec\td"
+    assert printable("one\n::warning::x", multiline=True) == "one\n\\::warning::x"
+    assert printable("one\n  ::warning::x") == "one\\x0a  ::warning::x"
+    for text in (
+        table([{"package": "p", "message": HOSTILE_SUBJECT}]),
+        table([{"package": "p", "message": "x " * 40 + "::add-mask::secret " + "y " * 40}], width=60),
+        step("push", "ok", HOSTILE_SUBJECT),
+        step(HOSTILE_FILE, "ok"),
+        bullets("files:", [HOSTILE_FILE]),
+        markdown([{"file": HOSTILE_FILE}]),
+    ):
+        _shown_safely(text)
+    # the failure path: the tool's own colours still reach a terminal (only what it prints from people is escaped)
+    assert "\x1b[" not in printable("plain text") and "plain text" == printable("plain text")
+
+
+def test_markdown_and_bodies_show_untrusted_text_as_text():
+    """Rule 3.3: in --markdown summaries and PR or issue bodies, HTML and Markdown from people stay characters."""
+    from juniper_release.output import markdown, markdown_text
+
+    shown = markdown([{"tag": HOSTILE_TAG, "subject": "[click](javascript:alert(1)) `x` **b** a|b"}])
+    assert "<img" not in shown and "&lt;img/src=x/onerror=alert(1)&gt;" in shown
+    assert "\\[click\\](javascript:alert(1)) \\`x\\` \\*\\*b\\*\\* a\\|b" in shown
+    assert markdown_text("a\nb <b>") == "a b &lt;b&gt;"
+
+
+def test_detect_and_propose_show_hostile_commits_files_and_changelog_lines_as_text(ecosystem, registry):
+    """Rules 3.1-3.3 end to end: a hostile commit subject and file name through detect's table, its --markdown
+    summary and the PR evidence, and a hostile CHANGELOG line through the propose dry run."""
+    from juniper_release.ecosystem import detect
+    from juniper_release.release.propose import plan_proposals, render
+
+    root = ecosystem.checkout("juniper-data-client")
+    path = root / HOSTILE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("X = 1\n", encoding="utf-8")
+    changelog = root / "CHANGELOG.md"
+    text = changelog.read_text(encoding="utf-8")
+    line = f"- {HOSTILE_TAG} \x1b[8mhidden\x1b[0m\n::set-env name=X::y\n"
+    changelog.write_text(text.replace("## [Unreleased]\n", f"## [Unreleased]\n\n### Fixed\n\n{line}", 1), encoding="utf-8")
+    git = Git(root)
+    git.run("add", "-A")
+    git.run("commit", "-q", "-m", HOSTILE_SUBJECT)
+    git.run("push", "-q", "origin", "main")
+    found = detect.collect(registry, ecosystem.workspace, "juniper-data-client", fetch=False, warn=print)
+    table = detect.render(found, "table")
+    assert "evidence:" in table and "pwned.py" in table
+    _shown_safely(table)
+    summary = detect.render(found, "markdown")
+    _shown_safely(summary)
+    _, evidence, _ = detect.selection(found)
+    _shown_safely(evidence["juniper-data-client"])
+    assert "\\\\x1b\\]8;;http://evil" in evidence["juniper-data-client"]  # Markdown shows it as \x1b]8;;
+    [proposal] = plan_proposals(registry, ecosystem.workspace, {"juniper-data-client": "patch"}, evidence=evidence)
+    dry_run = render([proposal])
+    _shown_safely(dry_run)
+    assert "\\x1b[8mhidden" in dry_run and "\\::set-env" in dry_run

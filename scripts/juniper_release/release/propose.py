@@ -36,7 +36,7 @@ from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import JuniperError
 from juniper_release.files import newline_of, universal_newlines
 from juniper_release.gitops import Git
-from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff
+from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff, printable
 from juniper_release.release.ceilings import escaped_ceilings
 from juniper_release.release.versioning import CHANGELOG, FileEdit, plan_bump, unreleased_notes
 
@@ -252,11 +252,12 @@ def render(proposals: Sequence[Proposal]) -> str:
     for proposal in proposals:
         for change in (proposal.change, *proposal.followons):
             kind = "proposal" if change is proposal.change else "follow-on"
-            out.append(f"==== {kind} {change.repo}: {change.title} (branch {change.branch})")
+            shown = printable(f"==== {kind} {change.repo}: {change.title} (branch {change.branch})")
+            out.append(shown)
             if change.refused:
-                out.append(f"refused: {change.refused}")
-            out.append(paint_diff(change.diff().rstrip("\n")))
-            out.append(f"---- PR body\n{change.body}")
+                out.append(printable(f"refused: {change.refused}"))
+            out.append(paint_diff(printable(change.diff().rstrip("\n"), multiline=True)))  # CHANGELOG lines
+            out.append(printable(f"---- PR body\n{change.body}", multiline=True))
     return "\n".join(out) + "\n"
 
 

@@ -487,12 +487,12 @@ def file_issues(registry: Registry, plan: TrainPlan, forge: GitHub, out: Out) ->
         repo, title = registry.get(row.package).repo, issue_title(row.package, row.version)
         found = forge.find_issue(repo, title=title)
         if row.outcome is Outcome.HALTED:
-            body = f"The release train halted {row.package} {row.version}:\n\n> {row.reason}\n"
+            body = f"The release train halted {row.package} {row.version}:\n\n> {report.markdown_text(row.reason)}\n"
             if found is None:
                 issue = forge.create_issue(repo, title, body, labels=("release",))
                 out(f"{row.package}: filed issue #{issue.number} {issue.html_url}")
             else:
-                forge.comment_issue(repo, found.number, f"Halted again:\n\n> {row.reason}\n")
+                forge.comment_issue(repo, found.number, f"Halted again:\n\n> {report.markdown_text(row.reason)}\n")
                 out(f"{row.package}: updated issue #{found.number}")
         elif row.outcome is Outcome.RELEASED and found is not None:
             forge.close_issue(repo, found.number, f"Released {row.package} {row.version}.")
