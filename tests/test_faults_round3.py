@@ -283,3 +283,49 @@ def test_detect_and_propose_show_hostile_commits_files_and_changelog_lines_as_te
     dry_run = render([proposal])
     _shown_safely(dry_run)
     assert "\\x1b[8mhidden" in dry_run and "\\::set-env" in dry_run
+
+
+HOSTILE_BRANCH = "rel;$(touch${IFS}pwned)"
+"""A name git accepts as a branch (no space, no '..', no ':'), which a shell would run if a hint pasted it bare."""
+
+
+@pytest.mark.parametrize(
+    ("branch", "why"),
+    [("-main", "'-'"), ("HEAD", "'HEAD'"), ("a..b", "'..'"), ("a b", "' '"), ("main.lock", ".lock"),
+     ("refs/heads/main", "a full ref"), ("a:b", "':'")],
+)
+def test_the_registry_refuses_a_branch_git_would_refuse(branch, why):
+    """Rule 3.4: settings.branch is validated like `git check-ref-format --branch`, in one line naming the field."""
+    import tomlkit
+    from juniper_release.ecosystem.registry import DEFAULT_REGISTRY, parse_registry
+    from juniper_release.errors import ConfigError
+
+    doc = tomlkit.parse(DEFAULT_REGISTRY.read_text(encoding="utf-8"))
+    doc["settings"]["branch"] = branch
+    with pytest.raises(ConfigError, match="settings.branch .* is not a branch name git accepts") as caught:
+        parse_registry(tomlkit.dumps(doc), Path("repos.toml"), {})
+    assert why in str(caught.value) and "Fix: write the release branch's name" in str(caught.value)
+    git_says = subprocess.run(["git", "check-ref-format", "--branch", branch], capture_output=True, check=False)
+    assert git_says.returncode != 0 or branch.startswith("refs/")  # git agrees (a full ref is ours to refuse)
+    doc["settings"]["branch"] = HOSTILE_BRANCH  # the failure path: a valid, if odd, name is accepted
+    assert parse_registry(tomlkit.dumps(doc), Path("repos.toml"), {}).branch == HOSTILE_BRANCH
+
+
+def test_a_hint_quotes_the_registry_values_it_names(ecosystem, registry, tmp_path):
+    """Rule 3.4: a registry value inside a fix hint is shell-quoted: pasted, the command runs git, never the value."""
+    import dataclasses
+    import shlex
+
+    from juniper_release.errors import GitError
+    from juniper_release.release.versioning import bump
+
+    odd = dataclasses.replace(registry, branch=HOSTILE_BRANCH)
+    root = ecosystem.checkout("juniper-data-client")
+    Git(root).run("switch", "-q", "--detach", "HEAD")
+    with pytest.raises(GitError) as caught:
+        bump(odd, ecosystem.workspace, "juniper-data-client", "patch", commit=True, out=print)
+    fix = caught.value.fix or ""
+    command = fix.split("`")[1]
+    assert shlex.split(command) == ["git", "switch", HOSTILE_BRANCH]
+    subprocess.run(["sh", "-c", command.replace("git switch", "echo")], cwd=tmp_path, check=True, capture_output=True)
+    assert not (tmp_path / "pwned").exists()

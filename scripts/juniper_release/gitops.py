@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shlex import quote
 import os
 import re
 import subprocess
@@ -121,7 +122,7 @@ class Git:
             return ""
         return (
             f" (this clone is shallow: its history and tags are cut off; "
-            f"run `git -C {self.root} fetch --unshallow --tags origin`)"
+            f"run `git -C {quote(str(self.root))} fetch --unshallow --tags origin`)"
         )
 
     def head(self) -> str:
@@ -218,7 +219,7 @@ class Git:
 
     def tag_annotated(self, tag: str, message: str, rev: str = "HEAD") -> None:
         stale = self.tag_exists(tag)
-        fix = f"delete the stale tag with `git tag -d {tag}` if it is wrong" if stale else None
+        fix = f"delete the stale tag with `git tag -d {quote(tag)}` if it is wrong" if stale else None
         self.run("tag", "-a", tag, "-m", message, rev, fix=fix)
 
     def fetch(self, remote: str = "origin") -> None:
@@ -232,8 +233,8 @@ class Git:
             tag = clobber.group(1)
             raise GitError(
                 f"{self.root.name}: tag {tag} differs here ({self.run('rev-parse', tag)[:8]}) and on {remote}",
-                f"keep {remote}'s (`git tag -d {tag} && git fetch --tags {remote}`), or replace {remote}'s with "
-                f"this one (`git push --force {remote} refs/tags/{tag}`) if nothing was released from it",
+                f"keep {remote}'s (`git tag -d {quote(tag)} && git fetch --tags {remote}`), or replace {remote}'s with "
+                f"this one (`git push --force {remote} {quote(f'refs/tags/{tag}')}`) if nothing was released from it",
             ) from None
 
 

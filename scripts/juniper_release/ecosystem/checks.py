@@ -11,6 +11,7 @@ release would escape) are reported but do not fail the check.
 
 from __future__ import annotations
 
+from shlex import quote
 import io
 import re
 from collections.abc import Collection, Iterable, Sequence
@@ -242,7 +243,7 @@ def _secret_fix(rel: str, shown: str, untracked: set[str] | None) -> tuple[str, 
         )
     return (
         f"tracked file {shown}",
-        f"`git rm --cached {shown}`, add it to .gitignore, revoke the credential, and purge it from history",
+        f"`git rm --cached {quote(shown)}`, add it to .gitignore, revoke the credential, and purge it from history",
     )
 
 

@@ -36,6 +36,7 @@ Index look-ups run concurrently with a short timeout; an unreachable index shows
 
 from __future__ import annotations
 
+from shlex import quote
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -217,7 +218,7 @@ def package_status(
         if git.tag_exists(name):  # tagged, but on a commit this checkout's history does not hold
             reasons.append(
                 f"released {basis}'s tag {name} is not reachable from HEAD (released from another branch?): "
-                f"`git merge-base --is-ancestor {name} HEAD` fails{shallow}"
+                f"`git merge-base --is-ancestor {quote(name)} HEAD` fails{shallow}"
             )
         else:
             reasons.append(f"released {basis} has no tag {name}{shallow}")

@@ -6,6 +6,7 @@ the chosen mode). They only read, apart from the `git fetch` that "in sync with 
 
 from __future__ import annotations
 
+from shlex import quote
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -83,11 +84,11 @@ def on_main(ctx: ReleaseContext) -> Gate:
             "on main",
             False,
             f"HEAD is detached (at {ctx.git.head()[:8]}), not on {main!r}",
-            f"git switch {main} (first `git branch keep-{ctx.git.head()[:8]}` if HEAD holds commits to keep)",
+            f"git switch {quote(main)} (first `git branch keep-{ctx.git.head()[:8]}` if HEAD holds commits to keep)",
         )
     if not ctx.git.ok("rev-parse", "-q", "--verify", f"refs/heads/{main}"):
         return Gate("on main", False, _no_branch(ctx, main), _switch_fix(ctx, main))
-    return Gate("on main", branch == main, f"on branch {branch!r}, not {main!r}", f"git switch {main}")
+    return Gate("on main", branch == main, f"on branch {branch!r}, not {main!r}", f"git switch {quote(main)}")
 
 
 def _no_branch(ctx: ReleaseContext, main: str) -> str:
@@ -100,7 +101,11 @@ def _no_branch(ctx: ReleaseContext, main: str) -> str:
 
 def _switch_fix(ctx: ReleaseContext, main: str) -> str:
     remote = ctx.git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{main}")
-    switch = f"git switch -c {main} origin/{main}" if remote else f"git branch -m {ctx.git.branch()} {main}"
+    switch = (
+        f"git switch -c {quote(main)} {quote(f'origin/{main}')}"
+        if remote
+        else f"git branch -m {quote(ctx.git.branch())} {quote(main)}"
+    )
     return (
         f"`{switch}`, or set branch = {ctx.git.branch()!r} in the registry's [settings] if that is the release branch"
     )
@@ -147,7 +152,7 @@ def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
             "in sync with origin",
             False,
             f"origin has no branch {branch!r} (the registry's [settings] branch)",
-            f"push it (`git push -u origin {branch}`), or set the registry's branch to the one origin releases from",
+            f"push it (`git push -u origin {quote(branch)}`), or set the registry's branch to the one origin releases from",
         )
     ahead_behind = git.run("rev-list", "--left-right", "--count", f"{branch}...origin/{branch}")
     ahead, behind = (int(x) for x in ahead_behind.split())
@@ -209,7 +214,7 @@ def existing_tag_is_annotated(ctx: ReleaseContext) -> Gate:
             False,
             f"tag {tag} is a lightweight tag, on origin too; release tags must be annotated",
             f"delete it on origin and here, then re-run (the release makes the annotated tag): "
-            f"`git push origin --delete refs/tags/{tag} && git tag -d {tag}`",
+            f"`git push origin --delete {quote(f'refs/tags/{tag}')} && git tag -d {quote(tag)}`",
         )
     return Gate(
         "tag is annotated",

@@ -20,6 +20,7 @@ edits must read on ``origin/<branch>`` as it does in the checkout (else: pull fi
 
 from __future__ import annotations
 
+from shlex import quote
 import datetime as dt
 import shutil
 import tempfile
@@ -281,7 +282,7 @@ def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bo
         if (on_base if on_base is None else universal_newlines(on_base)) != edit.old:  # CRLF on origin reads as LF
             raise JuniperError(
                 f"{change.repo}: {rel} in the checkout differs from origin/{base}; the proposal would not apply",
-                f"update the checkout (`git -C {change.root} pull --ff-only origin {base}`), then re-run",
+                f"update the checkout (`git -C {quote(str(change.root))} pull --ff-only origin {quote(base)}`), then re-run",
             )
     scratch = Path(tempfile.mkdtemp(prefix="juniper-propose-"))
     tree = scratch / "tree"

@@ -8,6 +8,7 @@ where reality cannot say), and an action returning the outcome the step prints.
 
 from __future__ import annotations
 
+from shlex import quote
 import shutil
 import tarfile
 from collections.abc import Callable
@@ -124,7 +125,7 @@ def push(ctx: ReleaseContext) -> str:
         "origin",
         *refs,
         fix="origin rejected the push (nothing was pushed, --atomic): fix the cause (hook, permissions, "
-        f"protected branch, or {branch} moved on origin: `git pull --rebase origin {branch}`), then re-run to resume",
+        f"protected branch, or {branch} moved on origin: `git pull --rebase origin {quote(branch)}`), then re-run to resume",
     )
     if not pushed(ctx):
         raise JuniperError(

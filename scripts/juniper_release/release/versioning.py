@@ -6,6 +6,7 @@ A bump is planned first (:func:`plan_bump` returns every file edit as old/new te
 
 from __future__ import annotations
 
+from shlex import quote
 import ast
 import datetime as dt
 import errno
@@ -430,7 +431,7 @@ def check_tag_is_new(plan: BumpPlan, registry: Registry) -> None:
     if Git(plan.root).tag_exists(name):
         raise JuniperError(
             f"{plan.package.name}: tag {name} already exists; nothing was changed",
-            f"choose another version, or delete the stale tag with `git -C {plan.root} tag -d {name}` if it was "
+            f"choose another version, or delete the stale tag with `git -C {quote(str(plan.root))} tag -d {quote(name)}` if it was "
             "never pushed",
         )
 
@@ -459,7 +460,7 @@ def commit_and_tag(plan: BumpPlan, registry: Registry, workspace: Path, *, tag: 
         git = Git(plan.root)
         if git.tag_exists(name):
             raise JuniperError(
-                f"{plan.package.name}: tag {name} already exists", f"delete it with `git tag -d {name}` if it is stale"
+                f"{plan.package.name}: tag {name} already exists", f"delete it with `git tag -d {quote(name)}` if it is stale"
             )
         git.tag_annotated(name, f"Release {plan.package.name} {plan.new}")
         done.append(f"{plan.root.name}: tagged {name}")
@@ -538,7 +539,7 @@ def check_on_branch(plan: BumpPlan, registry: Registry) -> None:
         main = registry.branch
         raise GitError(
             f"{plan.package.name}: HEAD is detached (at {git.head()[:8]}); --commit would make a commit on no branch",
-            f"`git switch {main}` first (or `git switch -c <new-branch>` to keep this commit's line), then bump again",
+            f"`git switch {quote(main)}` first (or `git switch -c <new-branch>` to keep this commit's line), then bump again",
         )
 
 
