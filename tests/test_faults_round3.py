@@ -329,3 +329,85 @@ def test_a_hint_quotes_the_registry_values_it_names(ecosystem, registry, tmp_pat
     assert shlex.split(command) == ["git", "switch", HOSTILE_BRANCH]
     subprocess.run(["sh", "-c", command.replace("git switch", "echo")], cwd=tmp_path, check=True, capture_output=True)
     assert not (tmp_path / "pwned").exists()
+
+
+# ------------------------------------------------------------------------------------ 6. say what is true
+
+PKG_CC = "juniper-cascor-client"
+TOKEN = "pypi-" + "AgEIcHlwaS5vcmcCJGZha2UtdG9rZW4tZm9yLXRlc3RzAAIqWzMsImZha2UiXQ"
+
+
+@pytest.mark.slow
+def test_a_released_package_is_released_already_in_release_and_up_to_date_in_the_train(
+    make_ecosystem, index_env, monkeypatch
+):
+    """Rules 6.1 and 6.2: after a release made elsewhere (no journal here), the train calls the package up to date and
+    release says released already, never "resuming"; the index gate it skips shows [skip], never [ok]. The failure
+    path: a release this workspace started and did not finish is still "resuming"."""
+    from conftest import release_options
+    from juniper_release.ecosystem.registry import load_registry
+    from juniper_release.release import gates
+    from juniper_release.release.journal import journal_path
+    from juniper_release.release.package import release
+    from juniper_release.release.train import Action, plan_train
+    from juniper_release.release.versioning import bump
+
+    for key, value in {**index_env, "JUNIPER_TESTPYPI_TOKEN": TOKEN, "JUNIPER_PYPI_TOKEN": TOKEN}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
+    reg = load_registry(ROOT / "repos.toml", env=index_env)
+    eco = make_ecosystem()
+    bump(reg, eco.workspace, PKG_CC, "patch", commit=True, out=lambda _m: None)
+    release(reg, eco.workspace, PKG_CC, release_options([], execute=True))
+    journal_path(eco.workspace).unlink()  # released from another machine (CI): this workspace recorded nothing
+    row = plan_train(reg, eco.workspace, PKG_CC).row(PKG_CC)
+    assert row.action is Action.UP_TO_DATE and row.reason == "up to date"
+    lines: list[str] = []
+    release(reg, eco.workspace, PKG_CC, release_options(lines))
+    text = "\n".join(lines)
+    assert "resuming" not in text, text
+    assert f"{PKG_CC} 0.4.1 is released already (its tag on origin, its files on the index)" in text
+    gate = next(line for line in lines if "version not yet published" in line)
+    assert "[skip] version not yet published: skipped (v0.4.1 is on origin at the release commit" in gate
+    assert "ok]" not in gate
+    # the failure path: a run here that stopped after its first upload is resuming
+    from juniper_release.release.journal import Journal
+
+    Journal(eco.workspace).record(f"{PKG_CC}==0.4.1", "upload testpypi", "uploaded")
+    again: list[str] = []
+    release(reg, eco.workspace, PKG_CC, release_options(again))
+    assert f"{PKG_CC} 0.4.1: resuming, the steps marked done are not run again" in again
+
+
+def test_a_train_for_one_package_names_the_unfinished_release_it_resumes(make_ecosystem, registry):
+    """Rule 6.3: `release-train --packages X` resumes another package's unfinished release only saying so: its row
+    names why, and a line names it. The failure path: a package of no unfinished train is not released."""
+    from conftest import release_options
+    from juniper_release.offline import offline
+    from juniper_release.release.journal import Journal
+    from juniper_release.release.train import Action, plan_train, release_train, resumed_unselected
+    from juniper_release.release.versioning import bump
+
+    eco = make_ecosystem()
+    for name in (PKG_CC, "juniper-data-client"):
+        bump(registry, eco.workspace, name, "patch", commit=True, out=lambda _m: None)
+    Journal(eco.workspace).start_train({"juniper-data-client": "0.3.2"})  # an earlier train, never finished
+    with offline(True):
+        plan = plan_train(registry, eco.workspace, PKG_CC)
+    other = plan.row("juniper-data-client")
+    assert other.action is Action.RELEASE
+    assert other.reason == "not selected (--packages), resumed from the unfinished train: its release is unfinished"
+    assert resumed_unselected(plan) == ["juniper-data-client"]
+    assert plan.row(PKG_CC).action is Action.RELEASE and plan.row(PKG_CC).reason == ""
+    lines: list[str] = []
+    from juniper_release.errors import JuniperError
+
+    with contextlib.suppress(JuniperError):  # the dry run's gates may stop it (unverified); the plan comes first
+        release_train(registry, eco.workspace, release_options(lines, offline=True), PKG_CC)
+    assert any(line.startswith("resuming the unfinished train: juniper-data-client too (not in --packages") for line in lines)
+    # the failure path: with no unfinished train, an unselected package stays out
+    Journal(eco.workspace).finish_train()
+    with offline(True):
+        plan = plan_train(registry, eco.workspace, PKG_CC)
+    assert plan.row("juniper-data-client").action is Action.UP_TO_DATE
+    assert plan.row("juniper-data-client").reason == "not selected (--packages)" and not resumed_unselected(plan)

@@ -37,10 +37,14 @@ class Gate:
     checked: bool = True  # False: a dry run could not check it (network, token); --execute requires it
     why: str = "offline"
     """Why it was not checked: ``offline`` (truly unreachable, or --offline), ``no token``, ``no credentials``."""
+    skipped: bool = False
+    """Not asked, by design (``what`` says why: a resumed release): shown as skipped, never as ``[ok]``."""
 
     def line(self) -> str:
         if not self.checked:
             return f"  [  --] {self.name}: not checked ({self.why})"
+        if self.skipped:
+            return "  " + paint("[skip]", "skipped") + f" {self.name}: skipped ({self.what})"
         outcome = "ok" if self.ok else "FAIL"
         return (
             "  "
@@ -193,7 +197,7 @@ def tag_is_new(ctx: ReleaseContext) -> Gate:
     if not stale and (local_tag or remote_tag):
         # Say what is true: the tag exists, on the release commit, so this release resumes.
         where = " and ".join(w for w, sha in (("locally", local_tag), ("on origin", remote_tag)) if sha)
-        return Gate(f"tag {tag} already at the release commit ({where}): resuming", True)
+        return Gate(f"tag {tag} already at the release commit ({where}): it is not made again", True)
     return Gate(
         "tag is new",
         not stale,
@@ -230,13 +234,20 @@ def version_not_yet_published(ctx: ReleaseContext) -> Gate:
     name, version = ctx.pkg.name, ctx.version
     taken: list[str] = []
     unreachable: list[str] = []
-    if not ctx.tag_on_origin_at_head():
-        for index in ("pypi", "testpypi"):
-            try:
-                if indexes.has_version(ctx.registry.index(index), name, version):
-                    taken.append(index)
-            except indexes.IndexUnreachable as exc:
-                unreachable.append(exc.what)
+    if ctx.tag_on_origin_at_head():  # resumed (or released): the steps judge each index; this gate asks nothing
+        return Gate(
+            "version not yet published",
+            True,
+            f"{ctx.tag} is on origin at the release commit, so the indexes may hold {version} already; each upload "
+            "step checks its index",
+            skipped=True,
+        )
+    for index in ("pypi", "testpypi"):
+        try:
+            if indexes.has_version(ctx.registry.index(index), name, version):
+                taken.append(index)
+        except indexes.IndexUnreachable as exc:
+            unreachable.append(exc.what)
     if taken:
         return Gate(
             "version not yet published",

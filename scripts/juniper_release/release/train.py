@@ -230,8 +230,11 @@ def _plan_row(found: status.StatusRow, chosen: bool, resuming: bool) -> TrainRow
     name, state = found.package, found.state
     row = TrainRow(name, found.layer, found.pyproject_version, state, Action.UP_TO_DATE, "up to date")
     if resuming or (state in TRAIN_STATES and chosen):
-        row.action = Action.RELEASE
-        row.reason = "resuming the unfinished train" if resuming and state not in TRAIN_STATES else ""
+        row.action, row.reason = Action.RELEASE, ""
+        if resuming and not chosen:  # never resumed silently: the plan names it, and why
+            row.reason = f"{RESUMED_UNSELECTED}: its release is unfinished"
+        elif resuming and state not in TRAIN_STATES:
+            row.reason = "resuming the unfinished train"
     elif state == State.UNRELEASED_CHANGES and chosen:
         row.action = Action.NEEDS_BUMP
         bump = suggest(f"invoke bump --package {name} --part patch")
@@ -243,6 +246,15 @@ def _plan_row(found: status.StatusRow, chosen: bool, resuming: bool) -> TrainRow
     elif not chosen:
         row.reason = "not selected (--packages)"
     return row
+
+
+RESUMED_UNSELECTED = "not selected (--packages), resumed from the unfinished train"
+"""The reason of a package a ``--packages`` train releases only because an earlier train left it unfinished."""
+
+
+def resumed_unselected(plan: TrainPlan) -> list[str]:
+    """The packages this train resumes without being asked for them (``--packages`` named others)."""
+    return [r.package for r in plan.releases if r.reason.startswith(RESUMED_UNSELECTED)]
 
 
 def _mark_followers(registry: Registry, graph: Graph, plan: TrainPlan, new_versions: dict[str, Version]) -> None:
@@ -325,6 +337,11 @@ def release_train(
                 plan = plan_train(registry, workspace, packages)
             if opts.verbosity > QUIET:
                 opts.out(plan.render_plan())
+            if others := resumed_unselected(plan):
+                opts.out(
+                    f"resuming the unfinished train: {', '.join(others)} too (not in --packages; an earlier train "
+                    "started their release and did not finish it)"
+                )
             with _progress(plan, opts) as live_opts:
                 _release_train(registry, workspace, live_opts, plan, forge=forge)
     except KeyboardInterrupt as exc:
