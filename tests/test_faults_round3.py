@@ -411,3 +411,77 @@ def test_a_train_for_one_package_names_the_unfinished_release_it_resumes(make_ec
         plan = plan_train(registry, eco.workspace, PKG_CC)
     assert plan.row("juniper-data-client").action is Action.UP_TO_DATE
     assert plan.row("juniper-data-client").reason == "not selected (--packages)" and not resumed_unselected(plan)
+
+
+HOOK_SLEEP = "97.31"
+"""An unusual sleep, so the test can tell its remote hook's process from any other."""
+
+
+def _hooks_running() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if f"sleep {HOOK_SLEEP}" in line]
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_propose_execute_interrupted_mid_push_removes_its_worktree_and_leaves_no_push(ecosystem, signum, code):
+    """Rule 4.1: `propose --execute` ends 130 on SIGINT, 143 on SIGTERM; its temporary worktree is removed and the
+    push it was making (a slow remote hook) is stopped too: the branch never lands."""
+    from juniper_release.sandbox.fakeforge import FakeGitHub
+
+    repo = "pcalnon/juniper-cascor-client"
+    root = ecosystem.checkout("juniper-cascor-client")
+    bare = ecosystem.remote(repo)
+    started = bare / "hook-started"
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\ntouch '{started}'\nsleep {HOOK_SLEEP}\nexit 0\n", encoding="utf-8")
+    hook.chmod(0o755)
+    with FakeGitHub(token="t0ken", remotes=ecosystem.remotes) as fake:
+        env = {"JUNIPER_GITHUB_API_URL": fake.url, "GITHUB_TOKEN": "t0ken"}
+        proc = _task(
+            "propose", "--workspace", str(ecosystem.workspace), "--package", "juniper-cascor-client", "--part",
+            "patch", "--draft-notes", "--execute", env=env,
+        )
+        try:
+            for _ in range(600):
+                if started.exists() or proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+            assert started.exists(), proc.communicate(timeout=60)
+            proc.send_signal(signum)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    assert Git(root).run("worktree", "list", "--porcelain").count("worktree ") == 1  # the checkout's own
+    for _ in range(50):  # SIGTERM reaches the hook at once; give the process table a moment
+        if not _hooks_running():
+            break
+        time.sleep(0.1)
+    assert not _hooks_running()
+    assert not Git(bare).ok("rev-parse", "-q", "--verify", "refs/heads/release/juniper-cascor-client-0.4.1")
+
+
+def test_a_rerun_after_sigkill_removes_the_worktrees_killed_runs_left_and_nothing_else(ecosystem, tmp_path):
+    """Rule 4.1: a propose run killed by SIGKILL leaves its worktree; the next run removes it, but only a worktree
+    its marker says propose made, for a run that is gone (a live run's and a person's own worktrees stay)."""
+    from juniper_release.release.propose import WORKTREE_MARKER, prune_stale_worktrees
+
+    root = ecosystem.checkout("juniper-cascor-client")
+    git = Git(root)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    trees = {}
+    for name, marker in (("killed", str(dead.pid)), ("live", str(os.getpid())), ("mine", None)):
+        scratch = tmp_path / name
+        scratch.mkdir()
+        if marker is not None:
+            (scratch / WORKTREE_MARKER).write_text(marker + "\n", encoding="utf-8")
+        git.run("worktree", "add", "--quiet", "--detach", str(scratch / "tree"), "HEAD")
+        trees[name] = scratch / "tree"
+    said: list[str] = []
+    assert prune_stale_worktrees(root, said.append) == [trees["killed"].resolve()]
+    listed = git.run("worktree", "list", "--porcelain")
+    assert str(trees["killed"].resolve()) not in listed and not (tmp_path / "killed").exists()
+    assert str(trees["live"].resolve()) in listed and str(trees["mine"].resolve()) in listed
+    assert "left by a propose run that was killed" in said[0]

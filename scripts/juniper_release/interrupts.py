@@ -50,10 +50,10 @@ def signal_name(exc: BaseException) -> str:
     return "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
 
 
-def children() -> list[int]:
-    """This process's child PIDs (Linux ``/proc``; elsewhere none are known)."""
+def children(pid: int | None = None) -> list[int]:
+    """The child PIDs of ``pid`` (default: this process) (Linux ``/proc``; elsewhere none are known)."""
     pids: list[int] = []
-    for task in Path(f"/proc/{os.getpid()}/task").glob("*"):
+    for task in Path(f"/proc/{pid or os.getpid()}/task").glob("*"):
         try:
             pids += [int(p) for p in (task / "children").read_text().split()]
         except OSError:
@@ -61,9 +61,23 @@ def children() -> list[int]:
     return pids
 
 
+def descendants() -> list[int]:
+    """Every process below this one: children, their children, and so on (a ``git push`` and the remote's hook it
+    runs, a build and its backend)."""
+    found: list[int] = []
+    todo = children()
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.append(pid)
+            todo += children(pid)
+    return found
+
+
 def terminate_children() -> None:
-    """Send SIGTERM to every child process (they end the way this process does)."""
-    for pid in children():
+    """Send SIGTERM to every process below this one (they end the way this process does): a grandchild such as a
+    push's remote hook would otherwise finish the push after this run ended."""
+    for pid in descendants():
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from shlex import quote
 import datetime as dt
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -285,6 +286,7 @@ def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bo
                 f"update the checkout (`git -C {quote(str(change.root))} pull --ff-only origin {quote(base)}`), then re-run",
             )
     scratch = Path(tempfile.mkdtemp(prefix="juniper-propose-"))
+    (scratch / WORKTREE_MARKER).write_text(f"{os.getpid()}\n", encoding="utf-8")
     tree = scratch / "tree"
     try:
         git.run("worktree", "add", "--quiet", "--detach", str(tree), f"origin/{base}")
@@ -304,10 +306,47 @@ def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bo
     return True
 
 
+WORKTREE_MARKER = "made-by-juniper-release-propose"
+"""The file beside each temporary worktree propose makes, holding the PID of the run that made it: a later run
+removes a worktree left by a killed run (SIGKILL: no ``finally``) only when this file says propose made it and its
+run is gone."""
+
+
+def prune_stale_worktrees(root: Path, say: Callable[[str], None]) -> list[Path]:
+    """Remove the temporary worktrees of earlier propose runs on ``root`` that were killed: registered with git,
+    beside a :data:`WORKTREE_MARKER`, whose PID no longer runs. Any other worktree is left alone. The removed ones."""
+    git = Git(root)
+    removed: list[Path] = []
+    for line in git.run("worktree", "list", "--porcelain").splitlines():
+        tree = Path(line.removeprefix("worktree ")) if line.startswith("worktree ") else None
+        marker = tree.parent / WORKTREE_MARKER if tree is not None else None
+        if tree is None or marker is None or not marker.is_file() or _runs(marker.read_text(encoding="utf-8")):
+            continue
+        git.run("worktree", "remove", "--force", str(tree))
+        shutil.rmtree(tree.parent, ignore_errors=True)
+        say(f"  removed {tree}, left by a propose run that was killed")
+        removed.append(tree)
+    return removed
+
+
+def _runs(pid_text: str) -> bool:
+    """The PID in a marker is a process still running (an unreadable marker counts as running: left alone)."""
+    try:
+        os.kill(int(pid_text.strip()), 0)
+    except ValueError:
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def open_change(change: Change, forge: GitHub, base: str, say: Callable[[str], None]) -> str:
     """Open one change's PR (idempotent): the outcome line."""
     if change.refused:
         return f"refused: {change.refused}"
+    prune_stale_worktrees(change.root, say)
     if not forge.can_push(change.repo):
         return f"skipped: the token cannot push to {change.repo}"
     existing = forge.find_open_pull(change.repo, change.branch, base)
