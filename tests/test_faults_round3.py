@@ -485,3 +485,64 @@ def test_a_rerun_after_sigkill_removes_the_worktrees_killed_runs_left_and_nothin
     assert str(trees["killed"].resolve()) not in listed and not (tmp_path / "killed").exists()
     assert str(trees["live"].resolve()) in listed and str(trees["mine"].resolve()) in listed
     assert "left by a propose run that was killed" in said[0]
+
+
+@pytest.mark.slow
+def test_an_interrupted_train_stops_at_once_and_reports_the_rest_as_not_started(make_ecosystem, index_env, monkeypatch):
+    """Rules 4.2 and 4.4: Ctrl-C during one package's release ends the whole train as an interruption (130, not a
+    halt with exit 1): the later packages are reported "not started", never started and never failed by what the
+    interruption broke, and no issue is filed."""
+    from conftest import release_options
+    from juniper_release import interrupts
+    from juniper_release.ecosystem.registry import load_registry
+    from juniper_release.release import gates, steps
+    from juniper_release.release.train import Outcome, release_train
+    from juniper_release.release.versioning import bump
+
+    for key, value in {**index_env, "JUNIPER_TESTPYPI_TOKEN": TOKEN, "JUNIPER_PYPI_TOKEN": TOKEN}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
+    reg = load_registry(ROOT / "repos.toml", env=index_env)
+    eco = make_ecosystem()
+    for name in (PKG_CC, "juniper-data-client"):
+        bump(reg, eco.workspace, name, "patch", commit=True, out=lambda _m: None)
+
+    def ctrl_c(ctx, index):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(steps, "upload", ctrl_c)
+    lines: list[str] = []
+    table: list[str] = []
+    with pytest.raises(interrupts.Interrupted) as caught:
+        release_train(reg, eco.workspace, release_options(lines, execute=True), emit=table.append)
+    assert caught.value.exit_code == 130
+    assert f"{PKG_CC}: interrupted during step 'upload testpypi'" in str(caught.value)
+    shown = " ".join(table[-1].split())
+    assert f"{PKG_CC} 0.4.1 {Outcome.INTERRUPTED}" in shown
+    assert f"juniper-data-client 0.3.2 {Outcome.NOT_STARTED} the train was interrupted before its turn" in shown
+    assert "halted" not in shown
+    assert "v0.3.2" not in Git(eco.checkout("juniper-data-client")).remote_tags()  # never started
+
+
+def test_a_failed_stand_in_publish_run_is_reported_with_its_own_cause():
+    """Rule 4.4: a rehearsal (or its --resume) that cannot finish names the real cause: the stand-in publish run's
+    own error (a sha256 mismatch on the index), which GitHub's API answer (a conclusion) does not carry."""
+    from juniper_release.errors import JuniperError
+    from juniper_release.github.forge import GitHub
+    from juniper_release.sandbox.fakeforge import FakeGitHub
+    from juniper_release.sandbox.rehearse import with_run_causes
+
+    cause = "testpypi already holds demo-0.4.1.tar.gz of demo with other content (sha256 differs)"
+
+    def runner(repo: str, tag: str, sha: str) -> None:
+        raise JuniperError(cause, "delete it")
+
+    with FakeGitHub(runner, token="t0ken") as fake:
+        forge = GitHub(fake.url, token="t0ken", allowed_repos=frozenset({"o/demo"}))
+        forge.create_release("o/demo", "v0.4.1", sha="a" * 40, title="v0.4.1", body="notes", prerelease=False)
+        with pytest.raises(JuniperError) as caught:
+            forge.watch("o/demo", ".github/workflows/publish.yml", tag="v0.4.1", sha="a" * 40, timeout=30)
+        reported = with_run_causes(caught.value.what, fake)
+        assert "concluded failure" in reported and cause in reported
+        # the failure path: a message naming no failed run is left as it is
+        assert with_run_causes("origin rejected the push", fake) == "origin rejected the push"

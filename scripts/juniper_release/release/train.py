@@ -71,6 +71,10 @@ class Outcome(StrEnum):
     PENDING_APPROVAL = "pending-approval"
     """Its publish run waits for an environment's required reviewer: not a halt, not a timeout; re-run once
     approved (the journal resumes it), and its dependents wait for it."""
+    INTERRUPTED = "interrupted"
+    """Ctrl-C or SIGTERM arrived during its release: not a failure; a re-run resumes it."""
+    NOT_STARTED = "not started"
+    """The train was interrupted before its turn."""
 
 
 STOPPED = {Outcome.HALTED, Outcome.HELD, Outcome.PENDING_APPROVAL}
@@ -123,6 +127,8 @@ class TrainPlan:
     rows: list[TrainRow] = field(default_factory=list)
     finished_before: bool = False
     graph: Graph | None = field(default=None, repr=False)
+    current: str | None = None
+    """The package being released (an interruption names it)."""
 
     @property
     def releases(self) -> list[TrainRow]:
@@ -170,6 +176,15 @@ class TrainPlan:
                     seen.append(dep)
                     todo.append(dep)
         return seen
+
+    def interrupted(self, package: str | None, what: str) -> None:
+        """Ctrl-C or SIGTERM ended the train: ``package`` (the one being released, if any) says so, every later one
+        is not started (never halted by what the interruption broke, such as its own stopped servers)."""
+        for row in self.releases:
+            if row.package == package:
+                row.outcome, row.reason = Outcome.INTERRUPTED, redact(what.removeprefix(f"{package}: "))
+            elif row.outcome in {Outcome.SKIPPED, Outcome.HELD}:
+                row.outcome, row.reason = Outcome.NOT_STARTED, "the train was interrupted before its turn"
 
     def render_plan(self) -> str:
         data = [r.as_dict() for r in self.rows]
@@ -329,6 +344,7 @@ def release_train(
     gets the table and the Mermaid dependency graph, before any such error.
     """
     emit = emit or opts.out
+    plan: TrainPlan | None = None
     try:
         # The journal lock comes before the plan: a second train on this workspace waits for the first (or refuses,
         # naming its PID), then plans from what the first one did.
@@ -344,12 +360,17 @@ def release_train(
                 )
             with _progress(plan, opts) as live_opts:
                 _release_train(registry, workspace, live_opts, plan, forge=forge)
-    except KeyboardInterrupt as exc:
+    except (KeyboardInterrupt, interrupts.Interrupted) as exc:
+        what = exc.what if isinstance(exc, interrupts.Interrupted) else f"by {interrupts.signal_name(exc)}"
+        if plan is not None:
+            plan.interrupted(plan.current, what)
+            emit(plan.render(fmt))
         raise interrupts.Interrupted(
-            f"the release train was interrupted; completed steps are in {journal_path(workspace)}",
+            f"the release train was interrupted ({what}); completed steps are in {journal_path(workspace)}",
             "re-run the same command to resume",
-            signal_exit=interrupts.exit_code(exc),
+            signal_exit=exc.exit_code if isinstance(exc, interrupts.Interrupted) else interrupts.exit_code(exc),
         ) from None
+
     emit(plan.render(fmt))
     summary.write(markdown, plan.to_markdown())
     _raise_if_stopped(plan, opts.out)
@@ -433,10 +454,14 @@ def _release_train(
     require_confirmable(opts)
     journal = Journal(workspace)
     forge = forge or GitHub(allowed_repos=frozenset(p.repo for p in registry.packages))
+    interrupted = False
     try:
         _release_layers(registry, workspace, opts, plan, journal, forge)
+    except (KeyboardInterrupt, interrupts.Interrupted):
+        interrupted = True  # an interruption files no issue: nothing failed, and Ctrl-C asks for no more network
+        raise
     finally:
-        if opts.execute and opts.file_issues:
+        if opts.execute and opts.file_issues and not interrupted:
             file_issues(registry, plan, forge, out)
 
 
@@ -456,6 +481,8 @@ def _release_layers(
         try:
             release_of(row.package).check()
             opts.phase(row.package, "queued")
+        except interrupts.Interrupted:
+            raise  # not a halt of this package: the whole train stops
         except JuniperError as exc:
             plan.halt(row.package, str(exc))
             opts.phase(row.package, "halted")
@@ -474,8 +501,11 @@ def _release_layers(
             continue
         out(f"---- layer {layer}")
         for row in current:
+            plan.current = row.package
             try:
                 release_of(row.package).run()  # afresh: the layer below changed what is on the indexes
+            except interrupts.Interrupted:
+                raise  # not a halt: the train stops, the later packages are not started
             except PendingApproval as exc:
                 out(f"{row.package}: pending approval: {exc.url}")
                 plan.pending(row.package, exc.url)

@@ -16,6 +16,7 @@ get a throwaway token.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -366,7 +367,15 @@ def _rehearse(
                     verbosity=verbosity,
                     digest=True,
                 )
-                halted = _run_flow(registry, workspace, forge, opts, table, say, run_verify, pr, directory)
+                try:
+                    halted = _run_flow(registry, workspace, forge, opts, table, say, run_verify, pr, directory)
+                except interrupts.Interrupted:
+                    raise
+                except JuniperError as exc:  # a resume that cannot finish names the cause, not just "failure"
+                    raise JuniperError(with_run_causes(exc.what, fake), exc.fix) from None
+                if halted is not None:
+                    causes = [with_run_causes(item, fake) for item in halted.items]
+                    halted = TrainHalted(with_run_causes(halted.what, fake), halted.fix, causes)
                 rows = released_table(registry, workspace, forge)
                 if pr and halted is None:
                     _second_pass(registry, workspace, forge, fake, opts, say)
@@ -381,6 +390,17 @@ def _rehearse(
     finally:
         for server in servers.values():
             server.stop()
+
+
+_RUN_ID = re.compile(r"publish run (\d+)")
+
+
+def with_run_causes(text: str, fake: FakeGitHub) -> str:
+    """``text`` (a halt or an error naming a stand-in publish run that concluded failure) with that run's own error
+    (a sha256 mismatch on the index, say): GitHub's API shows a run's conclusion, not why; the stand-in keeps why."""
+    errors = {str(run["id"]): run.get("error") for runs in fake.state.runs.values() for run in runs}
+    causes = [f"run {i}: {errors[i]}" for i in dict.fromkeys(_RUN_ID.findall(text)) if errors.get(i)]
+    return f"{text} (why the stand-in publish run failed: {'; '.join(causes)})" if causes else text
 
 
 def _run_flow(
