@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from juniper_release.ecosystem.registry import ENV_INDEX_URLS
-from juniper_release.ecosystem.registry import Package
+from juniper_release.ecosystem.registry import ENV_INDEX_URLS, Package
 from juniper_release.ecosystem.tags import release_tag
 from juniper_release.gitops import Git
 from packaging.version import Version
@@ -110,16 +109,25 @@ def test_propose_accepts_a_crlf_pyproject_equal_to_origin_and_pushes_it_crlf(eco
     with FakeGitHub(token="t0ken", remotes=ecosystem.remotes) as fake:
         forge = GitHub(fake.url, token="t0ken", allowed_repos=frozenset(p.repo for p in registry.packages))
         out: list[str] = []
-        assert run(registry, ecosystem.workspace, parts, draft_notes=True, execute_=True, forge=forge, out=out.append) == 0
+        assert (
+            run(registry, ecosystem.workspace, parts, draft_notes=True, execute_=True, forge=forge, out=out.append) == 0
+        )
         bare = Git(ecosystem.remote("pcalnon/juniper-cascor-client"))
         shown = bare.run("show", "release/juniper-cascor-client-0.4.1:pyproject.toml", strip=False)
         assert 'version = "0.4.1"\r\n' in shown and shown.count("\n") == shown.count("\r\n")
         other = ecosystem.checkout("juniper-data-client")
         _to_crlf(other, "pyproject.toml")
         (other / "pyproject.toml").write_bytes((other / "pyproject.toml").read_bytes() + b"# local\r\n")
-        with pytest.raises(JuniperError, match="pyproject.toml in the checkout differs from origin/main"):
-            run(registry, ecosystem.workspace, {"juniper-data-client": "patch"}, draft_notes=True, execute_=True,
-                forge=forge, out=out.append)
+        with pytest.raises(JuniperError, match=r"pyproject\.toml in the checkout differs from origin/main"):
+            run(
+                registry,
+                ecosystem.workspace,
+                {"juniper-data-client": "patch"},
+                draft_notes=True,
+                execute_=True,
+                forge=forge,
+                out=out.append,
+            )
 
 
 def test_a_rejected_push_keeps_the_remote_hooks_reason_and_names_the_repository(tmp_path: Path) -> None:
@@ -201,7 +209,7 @@ def test_a_network_bound_task_ends_at_once_on_ctrl_c_with_its_own_exit_code(ecos
             assert waiting.wait(60), proc.communicate(timeout=60)
             time.sleep(0.3)  # the look-up is under way
             proc.send_signal(signum)
-            out, err = proc.communicate(timeout=30)  # far below the look-up's 300 s
+            _, err = proc.communicate(timeout=30)  # far below the look-up's 300 s
         finally:
             proc.kill()
     assert proc.returncode == code, err
@@ -239,7 +247,7 @@ def test_the_printers_escape_control_characters_and_workflow_commands():
     ):
         _shown_safely(text)
     # the failure path: the tool's own colours still reach a terminal (only what it prints from people is escaped)
-    assert "\x1b[" not in printable("plain text") and "plain text" == printable("plain text")
+    assert "\x1b[" not in printable("plain text") and printable("plain text") == "plain text"
 
 
 def test_markdown_and_bodies_show_untrusted_text_as_text():
@@ -265,7 +273,9 @@ def test_detect_and_propose_show_hostile_commits_files_and_changelog_lines_as_te
     changelog = root / "CHANGELOG.md"
     text = changelog.read_text(encoding="utf-8")
     line = f"- {HOSTILE_TAG} \x1b[8mhidden\x1b[0m\n::set-env name=X::y\n"
-    changelog.write_text(text.replace("## [Unreleased]\n", f"## [Unreleased]\n\n### Fixed\n\n{line}", 1), encoding="utf-8")
+    changelog.write_text(
+        text.replace("## [Unreleased]\n", f"## [Unreleased]\n\n### Fixed\n\n{line}", 1), encoding="utf-8"
+    )
     git = Git(root)
     git.run("add", "-A")
     git.run("commit", "-q", "-m", HOSTILE_SUBJECT)
@@ -291,8 +301,15 @@ HOSTILE_BRANCH = "rel;$(touch${IFS}pwned)"
 
 @pytest.mark.parametrize(
     ("branch", "why"),
-    [("-main", "'-'"), ("HEAD", "'HEAD'"), ("a..b", "'..'"), ("a b", "' '"), ("main.lock", ".lock"),
-     ("refs/heads/main", "a full ref"), ("a:b", "':'")],
+    [
+        ("-main", "'-'"),
+        ("HEAD", "'HEAD'"),
+        ("a..b", "'..'"),
+        ("a b", "' '"),
+        ("main.lock", ".lock"),
+        ("refs/heads/main", "a full ref"),
+        ("a:b", "':'"),
+    ],
 )
 def test_the_registry_refuses_a_branch_git_would_refuse(branch, why):
     """Rule 3.4: settings.branch is validated like `git check-ref-format --branch`, in one line naming the field."""
@@ -302,7 +319,7 @@ def test_the_registry_refuses_a_branch_git_would_refuse(branch, why):
 
     doc = tomlkit.parse(DEFAULT_REGISTRY.read_text(encoding="utf-8"))
     doc["settings"]["branch"] = branch
-    with pytest.raises(ConfigError, match="settings.branch .* is not a branch name git accepts") as caught:
+    with pytest.raises(ConfigError, match=r"settings\.branch .* is not a branch name git accepts") as caught:
         parse_registry(tomlkit.dumps(doc), Path("repos.toml"), {})
     assert why in str(caught.value) and "Fix: write the release branch's name" in str(caught.value)
     git_says = subprocess.run(["git", "check-ref-format", "--branch", branch], capture_output=True, check=False)
@@ -404,7 +421,9 @@ def test_a_train_for_one_package_names_the_unfinished_release_it_resumes(make_ec
 
     with contextlib.suppress(JuniperError):  # the dry run's gates may stop it (unverified); the plan comes first
         release_train(registry, eco.workspace, release_options(lines, offline=True), PKG_CC)
-    assert any(line.startswith("resuming the unfinished train: juniper-data-client too (not in --packages") for line in lines)
+    assert any(
+        line.startswith("resuming the unfinished train: juniper-data-client too (not in --packages") for line in lines
+    )
     # the failure path: with no unfinished train, an unselected package stays out
     Journal(eco.workspace).finish_train()
     with offline(True):
@@ -438,8 +457,16 @@ def test_propose_execute_interrupted_mid_push_removes_its_worktree_and_leaves_no
     with FakeGitHub(token="t0ken", remotes=ecosystem.remotes) as fake:
         env = {"JUNIPER_GITHUB_API_URL": fake.url, "GITHUB_TOKEN": "t0ken"}
         proc = _task(
-            "propose", "--workspace", str(ecosystem.workspace), "--package", "juniper-cascor-client", "--part",
-            "patch", "--draft-notes", "--execute", env=env,
+            "propose",
+            "--workspace",
+            str(ecosystem.workspace),
+            "--package",
+            "juniper-cascor-client",
+            "--part",
+            "patch",
+            "--draft-notes",
+            "--execute",
+            env=env,
         )
         try:
             for _ in range(600):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from shlex import quote
 import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING
 
 from juniper_release.commands import last_lines

@@ -12,7 +12,6 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-
 # ------------------------------------------------------------------------------------------- untrusted text
 
 _INVISIBLE = frozenset("\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
@@ -31,7 +30,7 @@ def printable(text: str, *, multiline: bool = False) -> str:
     (:func:`no_workflow_commands`). Every printer here passes its cells through it."""
     out = []
     for char in text:
-        keep = char == "\n" and multiline or char == "\t"
+        keep = (char == "\n" and multiline) or char == "\t"
         unsafe = not keep and (unicodedata.category(char) == "Cc" or char in _INVISIBLE)
         out.append(_escaped(char) if unsafe else char)
     shown = "".join(out)
@@ -43,7 +42,9 @@ def no_workflow_commands(text: str) -> str:
     such a log line as a workflow command (``::add-mask::``, ``::stop-commands::``, ``::error::``). Markdown shows
     ``\\::`` as ``::``."""
     lines = text.split("\n")
-    return "\n".join(f"{line[: len(line) - len(s)]}\\{s}" if (s := line.lstrip()).startswith("::") else line for line in lines)
+    return "\n".join(
+        f"{line[: len(line) - len(s)]}\\{s}" if (s := line.lstrip()).startswith("::") else line for line in lines
+    )
 
 
 _MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]|~"})

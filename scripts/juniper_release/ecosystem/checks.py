@@ -11,12 +11,12 @@ release would escape) are reported but do not fail the check.
 
 from __future__ import annotations
 
-from shlex import quote
 import io
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote
 from typing import Any, Literal
 
 from packaging.specifiers import SpecifierSet

@@ -36,13 +36,13 @@ Index look-ups run concurrently with a short timeout; an unreachable index shows
 
 from __future__ import annotations
 
-from shlex import quote
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from shlex import quote
 from typing import Any
 
 from packaging.version import Version

@@ -22,7 +22,6 @@ The source is detected from the pyproject and its build backend:
 
 from __future__ import annotations
 
-from shlex import quote
 import ast
 import re
 import tomllib
@@ -30,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING, Any
 
 from packaging.utils import canonicalize_name

@@ -6,11 +6,11 @@ the chosen mode). They only read, apart from the `git fetch` that "in sync with 
 
 from __future__ import annotations
 
-from shlex import quote
 import re
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from shlex import quote
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name

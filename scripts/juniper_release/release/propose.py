@@ -20,7 +20,6 @@ edits must read on ``origin/<branch>`` as it does in the checkout (else: pull fi
 
 from __future__ import annotations
 
-from shlex import quote
 import datetime as dt
 import os
 import shutil
@@ -28,6 +27,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING
 
 from packaging.version import Version

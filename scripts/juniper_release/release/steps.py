@@ -8,13 +8,13 @@ where reality cannot say), and an action returning the outcome the step prints.
 
 from __future__ import annotations
 
-from shlex import quote
 import shutil
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from shlex import quote
 
 from juniper_release.commands import display
 from juniper_release.ecosystem import indexes

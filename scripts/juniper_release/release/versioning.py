@@ -6,7 +6,6 @@ A bump is planned first (:func:`plan_bump` returns every file edit as old/new te
 
 from __future__ import annotations
 
-from shlex import quote
 import ast
 import datetime as dt
 import errno
@@ -15,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from shlex import quote
 
 import tomlkit
 from packaging.version import InvalidVersion, Version
@@ -460,7 +460,8 @@ def commit_and_tag(plan: BumpPlan, registry: Registry, workspace: Path, *, tag: 
         git = Git(plan.root)
         if git.tag_exists(name):
             raise JuniperError(
-                f"{plan.package.name}: tag {name} already exists", f"delete it with `git tag -d {quote(name)}` if it is stale"
+                f"{plan.package.name}: tag {name} already exists",
+                f"delete it with `git tag -d {quote(name)}` if it is stale",
             )
         git.tag_annotated(name, f"Release {plan.package.name} {plan.new}")
         done.append(f"{plan.root.name}: tagged {name}")

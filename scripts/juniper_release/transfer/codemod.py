@@ -13,12 +13,12 @@ in tracked or untracked-but-not-ignored text files; binary files are never touch
 
 from __future__ import annotations
 
-from shlex import quote
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote
 from typing import Any, TextIO
 
 import tomlkit
