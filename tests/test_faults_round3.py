@@ -233,6 +233,7 @@ def _shown_safely(text: str) -> None:
 def test_the_printers_escape_control_characters_and_workflow_commands():
     """Rules 3.1 and 3.2, in the one place every printer uses (output.py): cells, steps, bullets, wrapped lines."""
     from juniper_release.output import bullets, markdown, printable, step, table
+    from juniper_release.release.gates import Gate
 
     assert printable("a\x1b[31mb\r\x07\x9b\u202ec\td") == "a\\x1b[31mb\\x0d\\x07\\x9b\\u202ec\td"
     assert printable("one\n::warning::x", multiline=True) == "one\n\\::warning::x"
@@ -244,6 +245,8 @@ def test_the_printers_escape_control_characters_and_workflow_commands():
         step(HOSTILE_FILE, "ok"),
         bullets("files:", [HOSTILE_FILE]),
         markdown([{"file": HOSTILE_FILE}]),
+        Gate("clean tree", False, f"uncommitted: {HOSTILE_FILE}", "commit or stash it").line(),
+        Gate("version not yet published", True, HOSTILE_SUBJECT, skipped=True).line(),
     ):
         _shown_safely(text)
     # the failure path: the tool's own colours still reach a terminal (only what it prints from people is escaped)

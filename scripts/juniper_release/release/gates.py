@@ -22,7 +22,7 @@ from juniper_release.ecosystem.tags import previous_release_tag
 from juniper_release.errors import GitError, JuniperError, suggest
 from juniper_release.github.forge import ForgeError
 from juniper_release.offline import Offline
-from juniper_release.output import paint
+from juniper_release.output import paint, printable
 from juniper_release.release.context import ReleaseContext, index_chain
 from juniper_release.secrets import redact
 from juniper_release.verify.cache import is_verified, recorded_failure
@@ -41,17 +41,15 @@ class Gate:
     """Not asked, by design (``what`` says why: a resumed release): shown as skipped, never as ``[ok]``."""
 
     def line(self) -> str:
+        """``[  ok] name``, ``[FAIL] name: what. Fix: fix``, ``[skip]`` or ``[  --]`` (not checked); file names and
+        subjects in it shown escaped (:func:`printable`)."""
         if not self.checked:
-            return f"  [  --] {self.name}: not checked ({self.why})"
+            return printable(f"  [  --] {self.name}: not checked ({self.why})")
         if self.skipped:
-            return "  " + paint("[skip]", "skipped") + f" {self.name}: skipped ({self.what})"
+            return "  " + paint("[skip]", "skipped") + printable(f" {self.name}: skipped ({self.what})")
         outcome = "ok" if self.ok else "FAIL"
-        return (
-            "  "
-            + paint(f"[{outcome:>4}]", outcome)
-            + f" {self.name}"
-            + ("" if self.ok else f": {self.what}. Fix: {self.fix}")
-        )
+        shown = f" {self.name}" + ("" if self.ok else f": {self.what}. Fix: {self.fix}")
+        return "  " + paint(f"[{outcome:>4}]", outcome) + printable(shown)
 
 
 def not_checked(name: str, what: str, why: str = "offline") -> Gate:

@@ -511,7 +511,7 @@ def _release_layers(
                 plan.pending(row.package, exc.url)
                 continue
             except JuniperError as exc:
-                out(f"{row.package}: halted: {redact(str(exc))}")
+                out(f"{row.package}: halted: {report.printable(redact(str(exc)))}")
                 plan.halt(row.package, str(exc))
                 continue
             row.outcome, row.reason = (Outcome.RELEASED, "") if opts.execute else (Outcome.READY, "dry run")
