@@ -367,15 +367,7 @@ def _rehearse(
                     verbosity=verbosity,
                     digest=True,
                 )
-                try:
-                    halted = _run_flow(registry, workspace, forge, opts, table, say, run_verify, pr, directory)
-                except interrupts.Interrupted:
-                    raise
-                except JuniperError as exc:  # a resume that cannot finish names the cause, not just "failure"
-                    raise JuniperError(with_run_causes(exc.what, fake), exc.fix) from None
-                if halted is not None:
-                    causes = [with_run_causes(item, fake) for item in halted.items]
-                    halted = TrainHalted(with_run_causes(halted.what, fake), halted.fix, causes)
+                halted = _run_flow(registry, workspace, forge, opts, table, say, run_verify, pr, directory, fake)
                 rows = released_table(registry, workspace, forge)
                 if pr and halted is None:
                     _second_pass(registry, workspace, forge, fake, opts, say)
@@ -413,9 +405,11 @@ def _run_flow(
     run_verify: bool,
     pr: bool,
     directory: Path,
+    fake: FakeGitHub,
 ) -> TrainHalted | None:
     """The release itself: the PR flow's rounds, or verify-all and the train; a halt is returned (the independent
-    packages went ahead), any other error names how to resume."""
+    packages went ahead), any other error names how to resume. Both name why a stand-in publish run failed (a resume
+    that cannot finish says its cause, not just "concluded failure")."""
     try:
         if pr:
             _pr_rounds(registry, workspace, forge, opts, table, say, run_verify)
@@ -424,12 +418,12 @@ def _run_flow(
                 _verify_all(registry, workspace, say, opts.verbosity)
             release_train(registry, workspace, opts, forge=forge, fmt=table[0], emit=table[1])
     except TrainHalted as exc:
-        return exc
+        return TrainHalted(with_run_causes(exc.what, fake), exc.fix, [with_run_causes(i, fake) for i in exc.items])
     except interrupts.Interrupted:
         raise
     except JuniperError as exc:
         raise JuniperError(
-            f"rehearsal: {exc.what}",
+            f"rehearsal: {with_run_causes(exc.what, fake)}",
             f"{exc.fix or 'fix the cause'}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
         ) from None
     return None
