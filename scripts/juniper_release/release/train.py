@@ -181,7 +181,7 @@ class TrainPlan:
         """Ctrl-C or SIGTERM ended the train: ``package`` (the one being released, if any) says so, every later one
         is not started (never halted by what the interruption broke, such as its own stopped servers)."""
         for row in self.releases:
-            if row.package == package:
+            if row.package == package and row.outcome is Outcome.SKIPPED:  # not released before the signal came
                 row.outcome, row.reason = Outcome.INTERRUPTED, redact(what.removeprefix(f"{package}: "))
             elif row.outcome in {Outcome.SKIPPED, Outcome.HELD}:
                 row.outcome, row.reason = Outcome.NOT_STARTED, "the train was interrupted before its turn"
