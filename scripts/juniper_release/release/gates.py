@@ -176,7 +176,7 @@ def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
         behind == 0 and not foreign,
         f"{branch} is {behind} behind and {ahead} ahead of origin/{branch}"
         + (f" (unpushed: {foreign[0]!r})" if foreign else ""),
-        f"git pull --ff-only origin {branch}" if behind else f"push or drop the unpushed commits on {branch}",
+        f"git pull --ff-only origin {quote(branch)}" if behind else f"push or drop the unpushed commits on {branch}",
     )
 
 
@@ -201,7 +201,7 @@ def tag_is_new(ctx: ReleaseContext) -> Gate:
         not stale,
         f"tag {tag} already exists {' and '.join(stale)} (the release commit is {head[:8]})",
         f"bump to a new version ({suggest(f'invoke bump --package {ctx.pkg.name} --part patch')}), or delete the stale tag "
-        f"(git tag -d {tag}) if it was never pushed",
+        f"(git tag -d {quote(tag)}) if it was never pushed",
     )
 
 
@@ -222,7 +222,7 @@ def existing_tag_is_annotated(ctx: ReleaseContext) -> Gate:
         "tag is annotated",
         not lightweight,
         f"tag {tag} is a lightweight tag; release tags must be annotated",
-        f"git tag -d {tag} && git tag -a {tag} -m 'Release {ctx.pkg.name} {ctx.version}'",
+        f"git tag -d {quote(tag)} && git tag -a {quote(tag)} -m 'Release {ctx.pkg.name} {ctx.version}'",
     )
 
 

@@ -556,5 +556,5 @@ def _check_tag_maps(plan: BumpPlan) -> None:
         f"{plan.package.name}: {plan.vcs} reads the new tag {name} as {got}, not {plan.new}; the tag was removed "
         "(the bump commit stays)",
         f"make the registry's tag_format for {plan.package.name} match the project's tag pattern, then tag again: "
-        f"git tag -a {name} -m 'Release {plan.package.name} {plan.new}'",
+        f"git tag -a {quote(name)} -m 'Release {plan.package.name} {plan.new}'",
     )
