@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from shlex import quote
 
 from packaging.version import Version
 
@@ -39,7 +40,7 @@ from juniper_release.ecosystem.semver import parse_strict as parse_strict
 from juniper_release.ecosystem.versions import set_literal_version as set_literal_version
 from juniper_release.ecosystem.versions import set_pyproject_version as set_pyproject_version
 from juniper_release.errors import GitError, JuniperError
-from juniper_release.files import unified_diff
+from juniper_release.files import newline_of, unified_diff
 from juniper_release.gitops import Git
 from juniper_release.release.ceilings import escaped_ceilings
 
@@ -68,7 +69,7 @@ def apply_edits(edits: Sequence[FileEdit]) -> None:
             if edit.path.exists() and not os.access(edit.path, os.W_OK):
                 raise PermissionError(errno.EACCES, "Permission denied", str(edit.path))
             tmp = edit.path.with_name(f".{edit.path.name}.juniper-tmp")
-            tmp.write_text(edit.new, encoding="utf-8")
+            tmp.write_text(edit.new, encoding="utf-8", newline=newline_of(edit.path))  # a CRLF file stays CRLF
             if edit.path.exists():
                 os.chmod(tmp, edit.path.stat().st_mode & 0o7777)
             temps.append((edit, tmp))
@@ -88,7 +89,7 @@ def apply_edits(edits: Sequence[FileEdit]) -> None:
             if edit.old is None:
                 edit.path.unlink(missing_ok=True)
             else:
-                edit.path.write_text(edit.old, encoding="utf-8")
+                edit.path.write_text(edit.old, encoding="utf-8", newline=newline_of(edit.path))
         for _, tmp in temps:
             tmp.unlink(missing_ok=True)
         raise JuniperError(
@@ -281,7 +282,7 @@ def check_tag_is_new(plan: BumpPlan, registry: Registry) -> None:
     if Git(plan.root).tag_exists(name):
         raise JuniperError(
             f"{plan.package.name}: tag {name} already exists; nothing was changed",
-            f"choose another version, or delete the stale tag with `git -C {plan.root} tag -d {name}` if it was "
+            f"choose another version, or delete the stale tag with `git -C {quote(str(plan.root))} tag -d {quote(name)}` if it was "
             "never pushed",
         )
 
@@ -310,7 +311,8 @@ def commit_and_tag(plan: BumpPlan, registry: Registry, workspace: Path, *, tag: 
         git = Git(plan.root)
         if git.tag_exists(name):
             raise JuniperError(
-                f"{plan.package.name}: tag {name} already exists", f"delete it with `git tag -d {name}` if it is stale"
+                f"{plan.package.name}: tag {name} already exists",
+                f"delete it with `git tag -d {quote(name)}` if it is stale",
             )
         git.tag_annotated(name, f"Release {plan.package.name} {plan.new}")
         done.append(f"{plan.root.name}: tagged {name}")
@@ -406,7 +408,7 @@ def check_on_branch(plan: BumpPlan, registry: Registry) -> None:
         main = registry.branch
         raise GitError(
             f"{plan.package.name}: HEAD is detached (at {git.head()[:8]}); --commit would make a commit on no branch",
-            f"`git switch {main}` first (or `git switch -c <new-branch>` to keep this commit's line), then bump again",
+            f"`git switch {quote(main)}` first (or `git switch -c <new-branch>` to keep this commit's line), then bump again",
         )
 
 
@@ -422,5 +424,5 @@ def _check_tag_maps(plan: BumpPlan) -> None:
         f"{plan.package.name}: {plan.vcs} reads the new tag {name} as {got}, not {plan.new}; the tag was removed "
         "(the bump commit stays)",
         f"make the registry's tag_format for {plan.package.name} match the project's tag pattern, then tag again: "
-        f"git tag -a {name} -m 'Release {plan.package.name} {plan.new}'",
+        f"git tag -a {quote(name)} -m 'Release {plan.package.name} {plan.new}'",
     )
