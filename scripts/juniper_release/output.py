@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -55,6 +56,15 @@ def markdown_text(text: Any) -> str:
     markup. HTML is escaped (a tag ``v1<img src=x onerror=...>`` stays text), Markdown punctuation (code spans,
     emphasis, links, tables) gets its backslash, a newline becomes a space and control characters are escaped."""
     return html.escape(printable(str(text).replace("\n", " ")), quote=False).translate(_MARKDOWN_SPECIAL)
+
+
+def markdown_code(text: Any) -> str:
+    """Untrusted text as a Markdown code span: shown literally (neither HTML nor markup is read inside one), on one
+    line, its control characters escaped, fenced by more backticks than any run of them inside it."""
+    shown = printable(str(text).replace("\n", " "))
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", shown)), default=0) + 1)
+    pad = " " if shown[:1] == "`" or shown[-1:] == "`" else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
 
 
 def _plain(value: Any) -> str:

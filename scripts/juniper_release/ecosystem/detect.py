@@ -619,8 +619,15 @@ def render(found: Sequence[Detection], fmt: str = "table", registry: Registry | 
             for d in found
             for cls, files in (d.changes.by_class() if d.changes else {}).items()
         ]
-        lines += [f"- **{d.package}**: API {c.level}: {c.kind} `{c.path}`{_forms(c)}" for d, c in _api_findings(found)]
-        lines += [f"- **{d.package}**: understated bump: {d.bump.understated}" for d in found if d.bump.understated]
+        lines += [
+            f"- **{d.package}**: API {c.level}: {c.kind} {report.markdown_code(c.path)}{_forms(c)}"
+            for d, c in _api_findings(found)
+        ]
+        lines += [
+            f"- **{d.package}**: understated bump: {report.markdown_text(d.bump.understated)}"
+            for d in found
+            if d.bump.understated
+        ]
         return "\n".join(lines)
     text = report.table([d.row() for d in found], COLUMNS, painted="state")
     evidence = []
@@ -651,9 +658,10 @@ def _api_findings(found: Sequence[Detection]) -> list[tuple[Detection, apidiff.A
 
 
 def _forms(change: apidiff.ApiChange) -> str:
+    """A finding's old and new form, as Markdown text (names come from the code: escaped like any untrusted text)."""
     if change.old and change.new:
-        return f": `{change.old}` -> `{change.new}`"
-    return f": `{change.old or change.new}`" if change.old or change.new else ""
+        return f": {report.markdown_code(change.old)} -> {report.markdown_code(change.new)}"
+    return f": {report.markdown_code(change.old or change.new)}" if change.old or change.new else ""
 
 
 def selection(found: Sequence[Detection]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
