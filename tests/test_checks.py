@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from conftest import run_session, run_task
-from juniper_release.ecosystem.checks import exit_code, problems, render, run_checks
+from juniper_release.ecosystem.checks import exit_code, problems, render
 from juniper_release.errors import WorkspaceError
+from juniper_release.github.checks import run_checks
 from juniper_release.gitops import Git
 from juniper_release.sandbox.standin import FAKE_PYPI_TOKEN
 

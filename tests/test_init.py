@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from conftest import run_task
-from juniper_release.ecosystem.checks import run_checks
 from juniper_release.ecosystem.discover import import_packages
 from juniper_release.ecosystem.initfile import render, run_init, write_registry
 from juniper_release.ecosystem.onboard import plan_registry
@@ -23,6 +22,7 @@ from juniper_release.ecosystem.regdiff import differences
 from juniper_release.ecosystem.registry import ROOT, load_registry
 from juniper_release.ecosystem.repofacts import github_repo, learn_tag_format, path_repo, role_of
 from juniper_release.errors import ConfigError, WorkspaceError
+from juniper_release.github.checks import run_checks
 from juniper_release.sandbox.grown import create_grown
 from juniper_release.sandbox.kinds import create_kinds
 from juniper_release.sandbox.standin import GIT_ENV, create_ecosystem

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT, run_task
-from juniper_release.ecosystem.checks import run_checks
 from juniper_release.ecosystem.registry import Registry, WorkspaceError
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, JuniperError
 from juniper_release.github import inputs, pins
 from juniper_release.github import workflows as wf
+from juniper_release.github.checks import run_checks
 from juniper_release.github.forward import forward_only
 from juniper_release.github.pin_table import Proposal, rewrite_table, run_from_workspace
 from juniper_release.github.pins import newer_than_table, pinned_releases
@@ -91,7 +91,7 @@ def test_attestations_come_from_the_pinned_release_and_only_upload_jobs_hold_an_
             assert (token == "write") == bool(uploads), f"{label}: job {name}"
             assert all(str(s["with"]["attestations"]).lower() == "true" for s in uploads), f"{label}: job {name}"
         assert "id-token" not in (doc.get("permissions") or {}), label
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "workflows.md").read_text(encoding="utf-8")
     assert f"on by default since {inputs.ATTESTATIONS_BY_DEFAULT}" in readme and f"{PUBLISH} {pin.tag}" in readme
 
 
@@ -185,7 +185,7 @@ def table_copy(tmp_path: Path) -> tuple[Path, Path]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     table, readme = tmp_path / "pins.py", tmp_path / "README.md"
     shutil.copy(pins.__file__, table)
-    shutil.copy(ROOT / "README.md", readme)
+    shutil.copy(ROOT / "docs" / "pins.md", readme)
     return table, readme
 
 

@@ -8,12 +8,13 @@ import re
 import time
 
 import pytest
-from juniper_release import durations, output, summary
+from juniper_release import output, summary
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.errors import JuniperError
 from juniper_release.output import NORMAL, QUIET, VERBOSE, colour_enabled, live_enabled, paint_diff, verbosity
 from juniper_release.progress import Board, fmt_seconds
 from juniper_release.release.train import TrainHalted
+from juniper_release.verify import durations
 from juniper_release.verify.results import PackageResult, VerifyReport
 from juniper_release.verify.runstate import phase_of
 from rich.console import Console

@@ -25,14 +25,16 @@ from juniper_release.ecosystem.registry import (
 )
 from juniper_release.errors import JuniperError, WorkspaceError, remember_target
 from juniper_release.hints import Invocation
+from juniper_release.output import printable
 from juniper_release.secrets import redact
 
-LAYOUTS = ("six", "grown", "kinds")
+LAYOUTS = ("six", "grown", "kinds", "single")
 """The stand-in layouts (``--sandbox --layout``): the six packages of the plan, the grown ecosystem, or one package
 per kind of version source."""
 GROWN_REGISTRY = ROOT / "registries" / "grown.toml"
 KINDS_REGISTRY = ROOT / "registries" / "kinds.toml"
-LAYOUT_REGISTRIES = {"grown": GROWN_REGISTRY, "kinds": KINDS_REGISTRY}
+SINGLE_REGISTRY = ROOT / "registries" / "single.toml"
+LAYOUT_REGISTRIES = {"grown": GROWN_REGISTRY, "kinds": KINDS_REGISTRY, "single": SINGLE_REGISTRY}
 """The registry a layout reads when none is given (``six`` reads repos.toml, the default)."""
 
 HELP = {
@@ -42,15 +44,16 @@ HELP = {
     "has its own)",
     "json": "print JSON instead of a table",
     "registry": "the registry file (default: $JUNIPER_REGISTRY, else repos.toml; e.g. registries/grown.toml)",
-    "layout": "stand-in layout for --sandbox: six (default), grown (18 packages in 8 repos) or kinds (one package "
-    "per version source)",
+    "layout": "stand-in layout for --sandbox: six (default), grown (18 packages in 8 repos), kinds (one package "
+    "per version source) or single (one package, two publish workflows, a release/0.1 line, no CHANGELOG)",
 }
 """The help of the options every invoke task and nox session spells the same way."""
 
 
 def failure(exc: JuniperError) -> str:
-    """An engine error as both front doors show it: one line, every secret redacted."""
-    return redact(str(exc))
+    """An engine error as both front doors show it: one line, every secret redacted, control characters escaped
+    (it may quote a file name, a tag or a commit subject)."""
+    return printable(redact(str(exc)))
 
 
 def output_format(*, json: bool = False, markdown: bool = False, default: str = "table") -> str:
@@ -104,7 +107,7 @@ def target(
     if sandbox:
         if workspace:
             raise JuniperError("--sandbox and --workspace both given", "pass one of them")
-        from juniper_release.sandbox.standin import sandbox_workspace
+        from juniper_release.sandbox.layouts import sandbox_workspace
 
         ws = sandbox_workspace(registry, defects, layout=layout or "six")
         print(f"using the stand-in sandbox ecosystem at {ws}", file=sys.stderr)

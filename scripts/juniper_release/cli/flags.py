@@ -9,9 +9,9 @@ package or a comma list, and ``--packages`` is the same option under its plural 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from juniper_release.frontdoor import HELP
 
@@ -35,17 +35,6 @@ SHORT: dict[str, str] = {
 
 ALIASES: dict[str, tuple[str, ...]] = {"package": ("packages",)}
 """Parameter name -> further long names of the same option."""
-
-
-def task(*args: Any, **kwargs: Any) -> Callable[..., Any]:
-    """``invoke.task`` with :class:`juniper_release.cli.tasking.JuniperTask`: use as ``@task`` or
-    ``@task(help=...)``. invoke is imported here, not with this module: nox reads the flag table without it."""
-    from invoke.tasks import task as invoke_task
-    from juniper_release.cli.tasking import JuniperTask
-
-    kwargs.setdefault("klass", JuniperTask)
-    kwargs.pop("auto_shortflags", None)
-    return invoke_task(*args, **kwargs)
 
 
 # ----------------------------------------------------------------------------------------------- the flag table

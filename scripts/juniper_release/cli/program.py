@@ -16,6 +16,7 @@ from typing import NoReturn
 from invoke.collection import Collection
 from invoke.exceptions import ParseError
 from invoke.program import Program
+
 from juniper_release import __version__
 from juniper_release.cli.helptext import HelpfulProgram
 from juniper_release.cli.suggest import did_you_mean

@@ -9,8 +9,9 @@ from typing import Any
 
 from invoke.context import Context
 from invoke.exceptions import Exit
+
 from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required, via
-from juniper_release.cli.flags import task
+from juniper_release.cli.tasking import task
 from juniper_release.ecosystem.paths import ROOT
 from juniper_release.errors import JuniperError
 from juniper_release.frontdoor import HELP
@@ -138,7 +139,7 @@ def pin_actions(
             layout=layout,
             invocation=via(),
         )
-        code = run_from_workspace(tgt.registry, tgt.workspace, write=write, readme=ROOT / "README.md")
+        code = run_from_workspace(tgt.registry, tgt.workspace, write=write, readme=ROOT / "docs" / "pins.md")
     if code:
         raise Exit(code=code)
 

@@ -1,10 +1,13 @@
-"""The invoke task class behind :func:`juniper_release.cli.flags.task`: short flags from the flag table alone."""
+"""The invoke task class behind :func:`task`: short flags from the flag table alone; every task made here is
+recorded in :data:`REGISTERED`, so hints can name only the options a task has without importing the task modules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from invoke.tasks import Task
+
 from juniper_release.cli.flags import ALIASES, SHORT
 
 
@@ -27,3 +30,32 @@ class JuniperTask(Task[Any]):
             names.append(short)
         opts["names"] = names
         return opts
+
+
+REGISTERED: dict[str, JuniperTask] = {}
+"""Every task made by :func:`task`, by its command-line name (``release-train``), aliases included."""
+
+
+def task(*args: Any, **kwargs: Any) -> Callable[..., Any]:
+    """``invoke.task`` with :class:`JuniperTask`, recorded in :data:`REGISTERED`: use as ``@task`` or
+    ``@task(help=...)``."""
+    from invoke.tasks import task as invoke_task
+
+    kwargs.setdefault("klass", JuniperTask)
+    kwargs.pop("auto_shortflags", None)
+    made = invoke_task(*args, **kwargs)
+    if isinstance(made, JuniperTask):  # @task on a function
+        _register(made)
+        return made
+
+    def decorate(body: Callable[..., Any]) -> JuniperTask:  # @task(...)
+        made_task: JuniperTask = made(body)
+        _register(made_task)
+        return made_task
+
+    return decorate
+
+
+def _register(made: JuniperTask) -> None:
+    for name in (made.name, *made.aliases):
+        REGISTERED[name.replace("_", "-")] = made

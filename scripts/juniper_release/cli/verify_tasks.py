@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from invoke.context import Context
 from invoke.exceptions import Exit
+
 from juniper_release.cli.common import guarded, via
-from juniper_release.cli.flags import VERIFY, helps, task
+from juniper_release.cli.flags import VERIFY, helps
+from juniper_release.cli.tasking import task
 
 
 @task(aliases=("verify-all",), help=helps(*VERIFY))

@@ -42,12 +42,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from shlex import quote
 from typing import Any
 
 from packaging.version import Version
 
 from juniper_release import output as report
-from juniper_release.ecosystem import changes, tags
+from juniper_release.ecosystem import changes, lines, tags
 from juniper_release.ecosystem.graph import CycleError, build_graph
 from juniper_release.ecosystem.indexes import IndexUnreachable, Listing, listings_many
 from juniper_release.ecosystem.project import Project, VersionKind, find_module_version
@@ -125,9 +126,14 @@ def _lookup(
     registry: Registry, names: Sequence[str], timeout: float, warn: Callable[[str], None]
 ) -> dict[str, dict[str, Listing | None]]:
     """{index: {package: listing or None}} with both indexes queried at once; one warning per unreachable index."""
-    with ThreadPoolExecutor(max_workers=len(INDEX_NAMES)) as pool:
+    pool = ThreadPoolExecutor(max_workers=len(INDEX_NAMES))
+    try:
         futures = {name: pool.submit(listings_many, registry.index(name), names, timeout) for name in INDEX_NAMES}
         raw = {name: fut.result() for name, fut in futures.items()}
+    except BaseException:  # Ctrl-C: never wait for a look-up blocked on the network (it ends at its timeout)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     out: dict[str, dict[str, Listing | None]] = {}
     for name, results in raw.items():
         failures = [r for r in results.values() if isinstance(r, IndexUnreachable)]
@@ -212,7 +218,7 @@ def package_status(
         if git.tag_exists(name):  # tagged, but on a commit this checkout's history does not hold
             reasons.append(
                 f"released {basis}'s tag {name} is not reachable from HEAD (released from another branch?): "
-                f"`git merge-base --is-ancestor {name} HEAD` fails{shallow}"
+                f"`git merge-base --is-ancestor {quote(name)} HEAD` fails{shallow}"
             )
         else:
             reasons.append(f"released {basis} has no tag {name}{shallow}")
@@ -391,4 +397,11 @@ def run(
     warn = warn or _stderr
     query = queries_indexes(registry, sandbox=sandbox, warn=warn)
     rows = collect(registry, workspace, timeout=timeout, warn=warn, query_indexes=query)
-    return render(rows, fmt), exit_code(rows)
+    text = render(rows, fmt)
+    pending = lines.pending_lines(registry, workspace) if fmt != "json" else []
+    if pending:  # maintenance branches (release/X.Y) with fixes not yet released from them
+        title = (
+            "\n\n**Maintenance lines**\n\n" if fmt == "markdown" else "\n\nmaintenance lines with unreleased fixes:\n"
+        )
+        text += title + "\n".join(pending)
+    return text, exit_code(rows)

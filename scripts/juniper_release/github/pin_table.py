@@ -3,7 +3,7 @@
 The stored snapshots of the actions' own repositories can be older than the releases the package repositories pin.
 Their workflows are real, public evidence: ``owner/name@<40-hex sha> # vX.Y.Z``. For every action of
 :data:`juniper_release.github.pins.PINS`, the newest release pinned anywhere in the workspace that is newer than the
-table's is proposed, as a diff of ``pins.py`` (and of the README's table). A proposal takes only a SHA that was seen
+table's is proposed, as a diff of ``pins.py`` (and of the table in docs/pins.md). A proposal takes only a SHA that was seen
 pinned next to that version comment; a version seen with two different SHAs is refused, naming both places.
 """
 
@@ -127,7 +127,7 @@ def rewrite_table(source: str, proposals: Sequence[Proposal]) -> str:
 
 
 def rewrite_readme(text: str, proposals: Sequence[Proposal]) -> str:
-    """The README's pinned-actions table with each proposal's row moved (rows it does not hold are left alone)."""
+    """The pinned-actions table of docs/pins.md with each proposal's row moved (rows it does not hold are left alone)."""
     for p in proposals:
         row = re.compile(rf"^\| {re.escape(p.old.action)} \| {re.escape(p.old.tag)} \| {p.old.sha} \|$", re.M)
         text = row.sub(f"| {p.new.action} | {p.new.tag} | {p.new.sha} |", text)

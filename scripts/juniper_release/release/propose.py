@@ -21,11 +21,13 @@ edits must read on ``origin/<branch>`` as it does in the checkout (else: pull fi
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING
 
 from packaging.version import Version
@@ -34,10 +36,18 @@ from juniper_release import commands
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import JuniperError
+from juniper_release.files import newline_of, universal_newlines
 from juniper_release.gitops import Git
-from juniper_release.output import NORMAL, QUIET, VERBOSE, diffstat, paint_diff
+from juniper_release.output import NORMAL, QUIET, VERBOSE, diffstat, paint_diff, printable
+from juniper_release.release import apireview
 from juniper_release.release.ceilings import escaped_ceilings
-from juniper_release.release.versioning import CHANGELOG, FileEdit, plan_bump, unreleased_notes
+from juniper_release.release.versioning import (
+    BumpPlan,
+    FileEdit,
+    changelog_path,
+    plan_bump,
+    unreleased_notes,
+)
 
 if TYPE_CHECKING:
     from juniper_release.github.forge import GitHub
@@ -105,12 +115,14 @@ def _ceiling_edits(
     return out
 
 
-def _checklist(pkg: Package, new: Version, followons: Sequence[Change], vcs: bool) -> str:
+def _checklist(pkg: Package, new: Version, followons: Sequence[Change], vcs: bool, breaking: bool = False) -> str:
     items = [
         f"the version {new} is the right bump for these changes (see the evidence)",
         "the CHANGELOG section says what a user of the package needs to know",
         "CI passed on this branch",
     ]
+    if breaking:
+        items.append("the migration notes under Breaking changes are filled in for every breaking change")
     if vcs:
         items.append(f"after the merge, the release tags the merged commit {pkg.tag_for(new)}: that tag is the version")
     if followons:
@@ -129,12 +141,14 @@ def plan_proposal(
     evidence: str = "",
     conflict: str | None = None,
     today: dt.date | None = None,
+    branch: str | None = None,
 ) -> Proposal:
-    """The proposal for ``name``: its branch, commit, PR and follow-ons, computed without writing anything."""
+    """The proposal for ``name``: its branch, commit, PR and follow-ons, computed without writing anything.
+    ``branch``: a maintenance branch (the checkout is on it; the version must be in its line)."""
     pkg = registry.get(name)
-    plan = plan_bump(registry, workspace, name, part, to=to, today=today)
+    plan = plan_bump(registry, workspace, name, part, to=to, today=today, branch=branch)
     repo_root = pkg.repo_dir(workspace)
-    changelog = plan.root / CHANGELOG
+    changelog = changelog_path(plan.root, pkg.name)
     notes = unreleased_notes(changelog.read_text(encoding="utf-8")) if changelog.is_file() else None
     refused = f"changelog conflict: {conflict}" if conflict else None
     edits: list[FileEdit] = []
@@ -168,17 +182,19 @@ def plan_proposal(
             )
         )
     vcs = plan.vcs is not None
-    section = (notes or "").strip() or "(drafted from the commits: see the CHANGELOG diff)"
+    section = _notes_section(plan, notes, changelog)
+    api, breaking = apireview.breaking_section(apireview.proposal_diff(pkg, Git(plan.root), plan.old, "HEAD"))
     body = "\n\n".join(
         part
         for part in (
             f"Release **{pkg.name} {plan.new}** (from {plan.old}).",
             f"## Notes\n\n{section}",
+            api,
             f"## Evidence\n\n{evidence.strip()}" if evidence.strip() else "",
             "## Follow-ons\n\n" + "\n".join(f"- {f.repo}: {f.title} (`{f.branch}`)" for f in followons)
             if followons
             else "",
-            "## Reviewer checklist\n\n" + _checklist(pkg, plan.new, followons, vcs),
+            "## Reviewer checklist\n\n" + _checklist(pkg, plan.new, followons, vcs, breaking),
         )
         if part
     )
@@ -197,9 +213,19 @@ def plan_proposal(
     return Proposal(pkg, plan.old, plan.new, change, followons)
 
 
+def _notes_section(plan: BumpPlan, notes: str | None, changelog: Path) -> str:
+    """The PR's notes: the CHANGELOG's [Unreleased], else drafted from the commits (they go on the GitHub Release
+    where the package keeps no CHANGELOG it edits)."""
+    if (notes or "").strip():
+        return (notes or "").strip()
+    if plan.notes_only or not any(e.path == changelog for e in plan.edits):
+        return f"(drafted from the commits; no CHANGELOG: these go on the GitHub Release)\n\n{plan.drafted.strip()}"
+    return "(drafted from the commits: see the CHANGELOG diff)"
+
+
 def _changelog_entry(root: Path, heading: str, entry: str) -> list[FileEdit]:
     """The consumer's CHANGELOG with ``entry`` under ``### heading`` in ``[Unreleased]`` (none without one)."""
-    path = root / CHANGELOG
+    path = changelog_path(root, root.name)
     if not path.is_file():
         return []
     text = path.read_text(encoding="utf-8")
@@ -227,6 +253,7 @@ def plan_proposals(
     evidence: Mapping[str, str] | None = None,
     conflicts: Mapping[str, str] | None = None,
     today: dt.date | None = None,
+    branch: str | None = None,
 ) -> list[Proposal]:
     """One proposal per package of ``parts`` (name -> major/minor/patch), in dependency order."""
     graph = build_graph(registry, workspace)
@@ -240,6 +267,7 @@ def plan_proposals(
             evidence=(evidence or {}).get(pkg.name, ""),
             conflict=(conflicts or {}).get(pkg.name),
             today=today,
+            branch=branch,
         )
         for pkg in graph.release_order(parts)
     ]
@@ -251,11 +279,12 @@ def render(proposals: Sequence[Proposal]) -> str:
     for proposal in proposals:
         for change in (proposal.change, *proposal.followons):
             kind = "proposal" if change is proposal.change else "follow-on"
-            out.append(f"==== {kind} {change.repo}: {change.title} (branch {change.branch})")
+            shown = printable(f"==== {kind} {change.repo}: {change.title} (branch {change.branch})")
+            out.append(shown)
             if change.refused:
-                out.append(f"refused: {change.refused}")
-            out.append(paint_diff(change.diff().rstrip("\n")))
-            out.append(f"---- PR body\n{change.body}")
+                out.append(printable(f"refused: {change.refused}"))
+            out.append(paint_diff(printable(change.diff().rstrip("\n"), multiline=True)))  # CHANGELOG lines
+            out.append(printable(f"---- PR body\n{change.body}", multiline=True))
     return "\n".join(out) + "\n"
 
 
@@ -277,25 +306,17 @@ def digest(proposals: Sequence[Proposal]) -> str:
 
 
 def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bool:
-    """Push ``change.branch`` with its one commit, made in a temporary worktree from ``origin/<base>``. False when
-    origin has the branch already (an earlier run pushed it)."""
+    """Push ``change.branch`` with its one commit, made in a temporary worktree from origin's current ``<base>``.
+    A branch origin has already (an earlier run's, whose PR was closed unmerged or never opened) is reused only
+    when it is exactly that commit's content on that head; else it is rebuilt and replaced (``--force-with-lease``
+    on the sha just fetched), so the PR body always matches the branch. False when nothing was pushed."""
     git = Git(change.root)
     git.fetch()
-    if git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{change.branch}"):
-        return False
-    for edit in change.edits:
-        rel = edit.path.relative_to(change.root).as_posix()
-        on_base = (
-            git.run("show", f"origin/{base}:{rel}", strip=False)
-            if git.ok("cat-file", "-e", f"origin/{base}:{rel}")
-            else None
-        )
-        if on_base != edit.old:
-            raise JuniperError(
-                f"{change.repo}: {rel} in the checkout differs from origin/{base}; the proposal would not apply",
-                f"update the checkout (`git -C {change.root} pull --ff-only origin {base}`), then re-run",
-            )
+    remote_ref = f"refs/remotes/origin/{change.branch}"
+    old_tip = git.run("rev-parse", remote_ref) if git.ok("rev-parse", "-q", "--verify", remote_ref) else None
+    _check_applies(change, git, base)
     scratch = Path(tempfile.mkdtemp(prefix="juniper-propose-"))
+    (scratch / WORKTREE_MARKER).write_text(f"{os.getpid()}\n", encoding="utf-8")
     tree = scratch / "tree"
     try:
         git.run("worktree", "add", "--quiet", "--detach", str(tree), f"origin/{base}")
@@ -303,11 +324,14 @@ def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bo
         for edit in change.edits:
             target = tree / edit.path.relative_to(change.root)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(edit.new, encoding="utf-8")
+            target.write_text(edit.new, encoding="utf-8", newline=newline_of(target if target.exists() else edit.path))
         work.run("add", "--", *(e.path.relative_to(change.root).as_posix() for e in change.edits))
         work.run("commit", "--quiet", "-m", change.commit_message)
-        work.run("push", "--quiet", "origin", f"HEAD:refs/heads/{change.branch}")
-        say(f"  pushed {change.branch} to {change.repo}")
+        if old_tip is not None and _same_change(git, old_tip, work.run("rev-parse", "HEAD")):
+            return False
+        lease = f"--force-with-lease=refs/heads/{change.branch}:{old_tip or ''}"
+        work.run("push", "--quiet", lease, "origin", f"HEAD:refs/heads/{change.branch}")
+        say(f"  pushed {change.branch} to {change.repo}" + (f" (rebuilt on origin/{base})" if old_tip else ""))
     finally:
         if tree.exists():
             git.run("worktree", "remove", "--force", str(tree))
@@ -315,10 +339,72 @@ def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bo
     return True
 
 
+def _check_applies(change: Change, git: Git, base: str) -> None:
+    """Every edit starts from the file as origin's ``<base>`` has it, or the proposal would not apply."""
+    for edit in change.edits:
+        rel = edit.path.relative_to(change.root).as_posix()
+        on_base = (
+            git.run("show", f"origin/{base}:{rel}", strip=False)
+            if git.ok("cat-file", "-e", f"origin/{base}:{rel}")
+            else None
+        )
+        if (on_base if on_base is None else universal_newlines(on_base)) != edit.old:  # CRLF on origin reads as LF
+            raise JuniperError(
+                f"{change.repo}: {rel} in the checkout differs from origin/{base}; the proposal would not apply",
+                f"update the checkout (`git -C {quote(str(change.root))} pull --ff-only origin {quote(base)}`), then re-run",
+            )
+
+
+def _same_change(git: Git, old: str, new: str) -> bool:
+    """The branch's commit ``old`` is the rebuilt ``new``: the same parent (origin's head) and the same tree."""
+    return (
+        git.run("rev-parse", f"{old}^{{tree}}") == git.run("rev-parse", f"{new}^{{tree}}")
+        and git.run("rev-list", "--parents", "-n", "1", old).split()[1:]
+        == git.run("rev-list", "--parents", "-n", "1", new).split()[1:]
+    )
+
+
+WORKTREE_MARKER = "made-by-juniper-release-propose"
+"""The file beside each temporary worktree propose makes, holding the PID of the run that made it: a later run
+removes a worktree left by a killed run (SIGKILL: no ``finally``) only when this file says propose made it and its
+run is gone."""
+
+
+def prune_stale_worktrees(root: Path, say: Callable[[str], None]) -> list[Path]:
+    """Remove the temporary worktrees of earlier propose runs on ``root`` that were killed: registered with git,
+    beside a :data:`WORKTREE_MARKER`, whose PID no longer runs. Any other worktree is left alone. The removed ones."""
+    git = Git(root)
+    removed: list[Path] = []
+    for line in git.run("worktree", "list", "--porcelain").splitlines():
+        tree = Path(line.removeprefix("worktree ")) if line.startswith("worktree ") else None
+        marker = tree.parent / WORKTREE_MARKER if tree is not None else None
+        if tree is None or marker is None or not marker.is_file() or _runs(marker.read_text(encoding="utf-8")):
+            continue
+        git.run("worktree", "remove", "--force", str(tree))
+        shutil.rmtree(tree.parent, ignore_errors=True)
+        say(f"  removed {tree}, left by a propose run that was killed")
+        removed.append(tree)
+    return removed
+
+
+def _runs(pid_text: str) -> bool:
+    """The PID in a marker is a process still running (an unreadable marker counts as running: left alone)."""
+    try:
+        os.kill(int(pid_text.strip()), 0)
+    except ValueError:
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def open_change(change: Change, forge: GitHub, base: str, say: Callable[[str], None]) -> str:
     """Open one change's PR (idempotent): the outcome line."""
     if change.refused:
         return f"refused: {change.refused}"
+    prune_stale_worktrees(change.root, say)
     if not forge.can_push(change.repo):
         return f"skipped: the token cannot push to {change.repo}"
     existing = forge.find_open_pull(change.repo, change.branch, base)
@@ -374,6 +460,7 @@ def run(
     out: Callable[[str], None] = print,
     today: dt.date | None = None,
     verbosity: int = NORMAL,
+    branch: str | None = None,
 ) -> int:
     """``invoke propose``: print the proposals (a dry run), or push and open them; the exit code (1 when a change was
     refused or skipped). By default a digest (one line per change), ``-v`` the diffs and bodies, ``-q`` the summary
@@ -384,7 +471,14 @@ def run(
     from juniper_release.progress import Board
 
     proposals = plan_proposals(
-        registry, workspace, parts, draft_notes=draft_notes, evidence=evidence, conflicts=conflicts, today=today
+        registry,
+        workspace,
+        parts,
+        draft_notes=draft_notes,
+        evidence=evidence,
+        conflicts=conflicts,
+        today=today,
+        branch=branch,
     )
     if verbosity > QUIET:
         out(render(proposals) if verbosity >= VERBOSE else digest(proposals))
@@ -401,7 +495,9 @@ def run(
     branches = [c.branch for p in proposals for c in (p.change, *p.followons)]
     board = Board("propose", branches, verbosity=verbosity, out=out)
     with board, commands.tracing(board.log if verbosity >= VERBOSE else None):
-        rows = execute(proposals, forge, registry.branch, lambda line: board.log(line, important=True), board.phase)
+        rows = execute(
+            proposals, forge, branch or registry.branch, lambda line: board.log(line, important=True), board.phase
+        )
     out(report.table([{"repo": r, "pull request": t, "outcome": o} for r, t, o in rows], painted="outcome"))
     bad = [o for _, _, o in rows if o.startswith(("refused", "skipped", "held"))]
     return 1 if bad else 0

@@ -14,16 +14,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from shlex import quote
 
 from juniper_release.commands import display
 from juniper_release.ecosystem import indexes
 from juniper_release.errors import JuniperError
 from juniper_release.files import disk_error
 from juniper_release.release import publish
+from juniper_release.release.apireview import accepted_note
 from juniper_release.release.context import ReleaseContext, index_chain
+from juniper_release.release.existing import check_release
 from juniper_release.release.journal import FINAL_STEP
+from juniper_release.release.notes import (
+    FORWARD_PORT_STEP,
+    file_forward_port,
+    forward_port_command,
+    forward_port_filed,
+    release_body,
+    release_notes_source,
+)
 from juniper_release.release.options import confirm
-from juniper_release.release.versioning import release_notes
 from juniper_release.verify import cache as verify
 from juniper_release.verify.build import MANIFEST_NAME, build_tree, load_build, write_manifest
 
@@ -44,7 +54,8 @@ def _bump_message(ctx: ReleaseContext) -> str:
 
 
 def commit_bump_command(ctx: ReleaseContext) -> str:
-    return f"git -C {ctx.root} commit -m {_bump_message(ctx)!r} -- {' '.join(sorted(ctx.bump_files))}"
+    files = " ".join(quote(f) for f in sorted(ctx.bump_files))
+    return f"git -C {quote(str(ctx.root))} commit -m {quote(_bump_message(ctx))} -- {files}"
 
 
 def bump_committed(ctx: ReleaseContext) -> bool:
@@ -63,7 +74,8 @@ def _tag_target(ctx: ReleaseContext) -> str:
 
 
 def tag_command(ctx: ReleaseContext) -> str:
-    return f"git -C {ctx.root} tag -a {ctx.tag} -m 'Release {ctx.pkg.name} {ctx.version}'{_tag_target(ctx)}"
+    message = quote(f"Release {ctx.pkg.name} {ctx.version}")
+    return f"git -C {quote(str(ctx.root))} tag -a {quote(ctx.tag)} -m {message}{_tag_target(ctx)}"
 
 
 def tagged_at_head(ctx: ReleaseContext) -> bool:
@@ -83,7 +95,7 @@ def _push_refs(ctx: ReleaseContext, branch_head: str | None) -> list[str]:
     repository the packages of one train push in layer order, each a fast-forward of the one before; a sibling's
     later bump commit goes with its own tag) and the tag; only the tag when origin's branch already holds the release
     commit (a sibling bumped later was released first and pushed it)."""
-    release, branch = ctx.release_commit(), ctx.registry.branch
+    release, branch = ctx.release_commit(), ctx.branch
     holds = branch_head is not None and ctx.git.ok("merge-base", "--is-ancestor", release, branch_head)
     if holds and not ctx.needs_commit():
         return [ctx.tag]
@@ -92,9 +104,9 @@ def _push_refs(ctx: ReleaseContext, branch_head: str | None) -> list[str]:
 
 def push_command(ctx: ReleaseContext) -> str:
     # origin's branch as last fetched (the "in sync with origin" gate fetches): a dry run asks no remote.
-    tracking = f"refs/remotes/origin/{ctx.registry.branch}"
+    tracking = f"refs/remotes/origin/{ctx.branch}"
     known = ctx.git.run("rev-parse", tracking) if ctx.git.ok("rev-parse", "-q", "--verify", tracking) else None
-    return f"git -C {ctx.root} push --atomic origin {' '.join(_push_refs(ctx, known))}"
+    return f"git -C {quote(str(ctx.root))} push --atomic origin {' '.join(quote(r) for r in _push_refs(ctx, known))}"
 
 
 def pushed(ctx: ReleaseContext) -> bool:
@@ -110,7 +122,7 @@ def pushed(ctx: ReleaseContext) -> bool:
 def push(ctx: ReleaseContext) -> str:
     """Push atomically what :func:`_push_refs` says, judged from origin as it is now. In the PR flow only the tag is
     ever pushed: a branch push is refused here too, whatever the gates said."""
-    branch = ctx.registry.branch
+    branch = ctx.branch
     refs = _push_refs(ctx, ctx.remote(refresh=True)[0])
     if not ctx.opts.direct_push and refs != [ctx.tag]:
         raise JuniperError(
@@ -124,7 +136,7 @@ def push(ctx: ReleaseContext) -> str:
         "origin",
         *refs,
         fix="origin rejected the push (nothing was pushed, --atomic): fix the cause (hook, permissions, "
-        f"protected branch, or {branch} moved on origin: `git pull --rebase origin {branch}`), then re-run to resume",
+        f"protected branch, or {branch} moved on origin: `git pull --rebase origin {quote(branch)}`), then re-run to resume",
     )
     if not pushed(ctx):
         raise JuniperError(
@@ -141,11 +153,18 @@ def push(ctx: ReleaseContext) -> str:
 
 def github_release_command(ctx: ReleaseContext) -> str:
     prerelease = str(ctx.version.is_prerelease).lower()
-    return f"POST {ctx.forge.base_url}/repos/{ctx.pkg.repo}/releases tag_name={ctx.tag} prerelease={prerelease}"
+    latest = " make_latest=false" if ctx.maintenance else ""
+    return (
+        f"POST {ctx.forge.base_url}/repos/{ctx.pkg.repo}/releases tag_name={ctx.tag} prerelease={prerelease}{latest}"
+        f" (notes: {release_notes_source(ctx)})"
+    )
 
 
 def github_release_exists(ctx: ReleaseContext) -> bool:
-    return ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag) is not None
+    """A Release at the tag is this release's, checked, not trusted: its tag, its target commit and that it is
+    published (a draft triggers no publish run; a squatted one names another commit). Anything else stops here."""
+    found = ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag)
+    return found is not None and bool(check_release(ctx, found))
 
 
 def create_github_release(ctx: ReleaseContext) -> str:
@@ -155,14 +174,17 @@ def create_github_release(ctx: ReleaseContext) -> str:
         ctx.tag,
         sha=ctx.release_commit(),
         title=ctx.tag,
-        body=release_notes(ctx.root, ctx.version),
+        body=release_body(ctx) + accepted_note(ctx.opts.accept_api_change),
         prerelease=prerelease,
+        make_latest=False if ctx.maintenance else None,
     )
-    return f"created {rel.get('html_url', ctx.tag)}" + (" (prerelease)" if prerelease else "")
+    check_release(ctx, rel)
+    kind = " (prerelease)" if prerelease else " (not latest: a maintenance line)" if ctx.maintenance else ""
+    return f"created {rel['html_url']}{kind}"
 
 
 def watch_command(ctx: ReleaseContext) -> str:
-    workflow = ctx.registry.workflow_for(ctx.pkg).rsplit("/", 1)[-1]
+    workflow = ctx.workflow.rsplit("/", 1)[-1]
     return (
         f"GET {ctx.forge.base_url}/repos/{ctx.pkg.repo}/actions/workflows/{workflow}/runs"
         f"?event=release&head_sha={ctx.release_commit()}&branch={ctx.tag}"
@@ -176,7 +198,7 @@ def publish_run_done(ctx: ReleaseContext) -> bool:
 def watch_publish_run(ctx: ReleaseContext) -> str:
     run = ctx.forge.watch(
         ctx.pkg.repo,
-        ctx.registry.workflow_for(ctx.pkg),
+        ctx.workflow,
         tag=ctx.tag,
         sha=ctx.release_commit(),
         timeout=ctx.opts.timeout,
@@ -355,4 +377,9 @@ def twine_steps(ctx: ReleaseContext) -> list[Step]:
 def steps(ctx: ReleaseContext) -> list[Step]:
     """The release, in order: the git half, the mode's publishing half, then the re-check."""
     publishing = github_steps(ctx) if ctx.opts.mode == "github" else twine_steps(ctx)
-    return [COMMIT_BUMP, TAG, PUSH, *publishing, RECHECK]
+    reminder = (
+        [Step(FORWARD_PORT_STEP, forward_port_command, forward_port_filed, file_forward_port)]
+        if ctx.maintenance
+        else []
+    )
+    return [COMMIT_BUMP, TAG, PUSH, *publishing, *reminder, RECHECK]
