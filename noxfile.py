@@ -48,9 +48,11 @@ nox.options.reuse_venv = "yes"
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "scripts"))  # the engine, used from the checkout (not installed)
 
+from juniper_release.cli import flags  # noqa: E402
 from juniper_release.ecosystem.registry import load_registry, registry_path  # noqa: E402
 from juniper_release.errors import JuniperError  # noqa: E402
-from juniper_release.frontdoor import HELP, failure  # noqa: E402
+from juniper_release.frontdoor import failure  # noqa: E402
+from juniper_release.hints import Invocation  # noqa: E402
 
 # The sessions are parametrized at import, from $JUNIPER_REGISTRY (else repos.toml): set it to list the sessions of
 # another registry (`JUNIPER_REGISTRY=registries/grown.toml nox -l`). `-- --registry PATH` must name the same file.
@@ -76,33 +78,10 @@ def _verify_params() -> list[object]:
 
 
 def _options(session: nox.Session, *, verify: bool = False) -> argparse.Namespace:
-    """Parse ``session.posargs`` (never mutated) into the options every engine session accepts."""
-    parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
-    parser.add_argument("--workspace", help=HELP["workspace"])
-    parser.add_argument("--sandbox", action="store_true", help=HELP["sandbox"])
-    parser.add_argument("--defects", help=HELP["defects"])
-    parser.add_argument("--json", action="store_true", help=HELP["json"])
-    parser.add_argument("--registry", help=HELP["registry"])
-    parser.add_argument("--layout", help=HELP["layout"])
-    if verify:
-        parser.add_argument("--python", help="verify on this Python ('3.12'), or on every supported one ('all')")
-        parser.add_argument("--force", action="store_true", help="rebuild and re-verify even when cached")
-        parser.add_argument(
-            "--keep-going",
-            action="store_true",
-            help="also verify the dependents of a package that built but failed verification, against its wheel, "
-            "instead of skipping them (independent packages are always verified)",
-        )
-        loud = parser.add_mutually_exclusive_group()
-        loud.add_argument("-q", "--quiet", action="store_true", help="print only the summary (no progress)")
-        loud.add_argument("-v", "--verbose", action="store_true", help="also print every command run")
-        parser.add_argument(
-            "--markdown",
-            metavar="PATH",
-            help="also write the summary table and the Mermaid dependency graph as Markdown to PATH (default: "
-            "append to $GITHUB_STEP_SUMMARY when it is set)",
-        )
-    opts = parser.parse_args(list(session.posargs))
+    """Parse ``session.posargs`` (never mutated) with the options of the flag table the tasks use
+    (``-s``/``--sandbox``, ``-p``/``--package``...): ``nox -s verify-all -- -s -p NAME``."""
+    names = flags.VERIFY if verify else (*flags.TARGET, "json")
+    opts = flags.parser(f"nox -s {session.name} --", names).parse_args(list(session.posargs))
     if opts.registry and registry_path(opts.registry).resolve() != REGISTRY.path.resolve():
         session.error(
             f"--registry {opts.registry} is not the registry the sessions were listed from ({REGISTRY.path}). "
@@ -185,8 +164,9 @@ def check(session: nox.Session) -> None:
             sandbox=opts.sandbox,
             defects=opts.defects,
             require_all=True,
-            registry_path=REGISTRY.path,
+            registry_path=opts.registry,
             layout=opts.layout,
+            invocation=_nox(),
         )
         findings = run_checks(t.registry, t.workspace)
     except JuniperError as exc:
@@ -207,54 +187,37 @@ BUILD_PARAMS = [nox.param(p.name, id=p.name, tags=[f"layer{p.layer}"]) for p in 
 def _verify(
     session: nox.Session, packages: list[str] | None, *, sandbox: bool = False, python: str | None = None
 ) -> None:
-    """Resolve the target, run verify-all on ``packages`` and print the summary; fail on any failure.
+    """Run verify with the session's options (the same as ``juniper-release verify``); fail on any failure.
 
     ``python`` is the session's own Python (``verify(<package>, <python>)``): it skips when the package excludes it.
     """
-    from juniper_release import summary
-    from juniper_release.ecosystem.graph import build_graph
-    from juniper_release.frontdoor import target
-    from juniper_release.output import verbosity
-    from juniper_release.verify.matrix import verify_pythons
-    from juniper_release.verify.pythons import PythonNotAdmitted, check_request, choose_for_checkout
+    from juniper_release.cli.verifying import VerifyOptions, run
 
-    opts = _options(session, verify=True)
+    opts = vars(_options(session, verify=True))
+    opts["sandbox"] = sandbox or opts["sandbox"]
     try:
-        if python and opts.python:
-            raise JuniperError(f"{session.name} already verifies on Python {python}", f"drop --python {opts.python}")
-        request = python or check_request(opts.python)
-        tgt = target(
-            opts.workspace,
-            sandbox=sandbox or opts.sandbox,
-            defects=opts.defects,
-            require_all=True,
-            registry_path=REGISTRY.path,
-            layout=opts.layout,
+        report = run(
+            VerifyOptions(**opts),
+            program=_nox(),
+            session_python=python,
+            session_package=packages[0] if packages else None,
+            skip=session.skip,
         )
-        if python and packages:
-            try:
-                choose_for_checkout(tgt.registry.get(packages[0]), tgt.workspace, python)
-            except PythonNotAdmitted as exc:
-                session.skip(failure(exc))
-        report = verify_pythons(
-            tgt.registry,
-            tgt.workspace,
-            packages,
-            python=request,
-            force=opts.force,
-            keep_going=opts.keep_going,
-            verbosity=verbosity(quiet=opts.quiet, verbose=opts.verbose),
-        )
-        if where := summary.summary_path(opts.markdown):
-            summary.write(where, report.to_markdown(build_graph(tgt.registry, tgt.workspace).to_mermaid()))
     except JuniperError as exc:
         _fail(session, exc)
         return
-    if packages:  # the session's own name in its verdict line: `verify(pkg) passed`, not `verify-all passed`
-        report.title = f"verify({', '.join(packages)})"
-    print(report.to_json() if opts.json else report.render(), flush=True)
+    print(report.to_json() if opts["json"] else report.render(), flush=True)
     if not report.ok:
         session.error(f"verification failed: {report.summary()}")
+
+
+def _nox() -> Invocation:
+    """This run's invocation: hints name ``nox -s verify...`` for verification, the console script for the rest."""
+    try:
+        from juniper_release.cli.common import accepts
+    except ImportError:  # nox without invoke (NOX_SCRIPT_MODE=none): hints keep only the target flags
+        return Invocation("nox")
+    return Invocation("nox", accepts=accepts())
 
 
 @nox.session(venv_backend="none")
@@ -267,7 +230,12 @@ def build(session: nox.Session, package: str) -> None:
     opts = _options(session)
     try:
         tgt = target(
-            opts.workspace, sandbox=opts.sandbox, defects=opts.defects, registry_path=REGISTRY.path, layout=opts.layout
+            opts.workspace,
+            sandbox=opts.sandbox,
+            defects=opts.defects,
+            registry_path=opts.registry,
+            layout=opts.layout,
+            invocation=_nox(),
         )
         built = build_into_wheelhouse(tgt.registry, tgt.registry.get(package), tgt.workspace)
     except JuniperError as exc:
@@ -309,3 +277,15 @@ def clean(session: nox.Session) -> None:
 
     removed = clean_cache(say=session.log)
     session.log("removed: " + (", ".join(str(p) for p in removed) or "nothing (already clean)"))
+
+
+def _check_session_names() -> None:
+    """A misspelt ``-s NAME`` is one line naming the nearest session (nox alone would only list them), exit 2."""
+    from juniper_release.cli.suggest import unknown_sessions
+
+    if message := unknown_sessions(sys.argv, list(nox.registry.get())):
+        print(message, file=sys.stderr)
+        raise SystemExit(2)
+
+
+_check_session_names()

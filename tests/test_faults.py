@@ -58,6 +58,7 @@ from juniper_release.release import gates, publish, steps, train
 from juniper_release.release import journal as journal_module
 from juniper_release.release.gates import PreflightError
 from juniper_release.release.journal import Journal
+from juniper_release.release.options import Options
 from juniper_release.release.package import release
 from juniper_release.release.train import release_train
 from juniper_release.release.versioning import bump
@@ -387,7 +388,7 @@ def test_a_second_release_train_waits_then_names_the_holder_and_plans_nothing(ec
     monkeypatch.setattr(journal_module, "locked", lambda path, what, say=None: files.locked(path, what, 0.5, say))
     planned: list[str] = []
 
-    def plan(registry, workspace, packages=None):  # what the plan found in the lock file when it started
+    def plan(registry, workspace, packages=None, branch=None, hints=None):  # what the plan found in the lock file when it started
         planned.append(lock.read_text())
         raise JuniperError("planned")
 
@@ -580,6 +581,7 @@ def test_a_yanked_version_is_not_released_but_the_upload_gate_refuses_it(make_ec
         planned={},
         target=Index("pypi", f"{base}/gone/", f"{base}/gone/simple/"),
         version=Version("0.6.1"),
+        opts=Options(),
     )
     gate = gates.requirements_available(ctx)
     assert not gate.ok and gate.what == f"no satisfying version on pypi for [api] {client}<0.4,>=0.3.1 (on pypi: none)"

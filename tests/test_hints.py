@@ -7,10 +7,11 @@ import json
 import re
 import shlex
 
-from conftest import run_session, run_task
+from conftest import run_task
 from juniper_release.errors import remember_target, suggest
+from juniper_release.hints import Invocation
 
-COMMAND = re.compile(r"`((?:invoke|nox) [^`]+)`")
+COMMAND = re.compile(r"`((?:invoke|nox|juniper-release) [^`]+)`")
 SANDBOX = ("--sandbox", "--defects", "missing-workflow")
 
 
@@ -25,8 +26,14 @@ def test_sandbox_flags_follow_invoke_and_go_after_the_nox_separator():
         suggest("invoke bump --package a --part patch")
         == "invoke bump --package a --part patch --sandbox --defects seed"
     )
-    assert suggest('nox -s "verify(a)"') == 'nox -s "verify(a)" -- --sandbox --defects seed'
+    nox = Invocation("nox")
+    assert remember_target(sandbox=True, defects="seed", invocation=nox).hint('nox -s "verify(a)"') == (
+        "nox -s 'verify(a)' -- --sandbox --defects seed"
+    )
     assert suggest("nox -s verify-all -- --force") == "nox -s verify-all -- --force --sandbox --defects seed"
+    # from invoke or the console script, the same hint names the verify task of the program typed
+    remember_target(sandbox=True, invocation=Invocation("juniper-release"))
+    assert suggest('nox -s "verify(a)"') == "juniper-release verify --package a --sandbox"
 
 
 def test_workspace_is_quoted_and_never_doubled_and_the_registry_kept():
@@ -36,10 +43,14 @@ def test_workspace_is_quoted_and_never_doubled_and_the_registry_kept():
         == "invoke release --package a --execute --workspace '/w s' --registry r.toml"
     )
     assert suggest("invoke clone --workspace /x") == "invoke clone --workspace /x --registry r.toml"
+    remember_target(workspace="/w s", registry="r.toml", invocation=Invocation("nox"))
     assert (
         suggest("nox -s verify-all")
         == "JUNIPER_REGISTRY=r.toml nox -s verify-all -- --workspace '/w s' --registry r.toml"
     )
+    # nox runs only verification: other hints name the console script
+    assert suggest("invoke clone --workspace /x") == "juniper-release clone --workspace /x --registry r.toml"
+    remember_target(workspace="/w s", registry="r.toml")
     # rehearse takes --registry too (the resume hint of a rehearsal of another registry must keep it)
     assert suggest("invoke rehearse --dir d") == "invoke rehearse --dir d --workspace '/w s' --registry r.toml"
 
@@ -65,8 +76,8 @@ def test_release_hint_pasted_verifies_and_the_release_then_passes():
     assert proc.returncode != 0 and "Fix:" in proc.stderr, proc.stderr
     hinted = COMMAND.findall(proc.stderr)
     assert hinted and all(" --sandbox --defects missing-workflow" in c for c in hinted), hinted
-    verify = next(c for c in hinted if c.startswith('nox -s "verify('))
-    pasted = run_session(*_pasted(verify))
+    verify = next(c for c in hinted if c.startswith("invoke verify --package"))
+    pasted = run_task(*_pasted(verify))
     assert pasted.returncode == 0, pasted.stdout + pasted.stderr
     again = run_task("release", "--package", "juniper-data-client", *SANDBOX)
     assert again.returncode == 0, again.stderr

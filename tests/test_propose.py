@@ -13,6 +13,7 @@ import pytest
 from juniper_release.errors import GitError
 from juniper_release.github.forge import GitHub
 from juniper_release.gitops import Git
+from juniper_release.output import VERBOSE
 from juniper_release.release.propose import plan_proposals, render, run
 from juniper_release.sandbox.fakeforge import FakeGitHub
 
@@ -60,6 +61,11 @@ def test_an_empty_unreleased_is_refused_unless_drafted(ecosystem, registry):
     out: list[str] = []
     assert run(registry, ecosystem.workspace, {"juniper-cascor-client": "patch"}, out=out.append) == 1
     assert "refused: juniper-cascor-client" in out[-1] and "nothing was written or pushed" in out[-1]
+    # the default is a digest, one line per change (-v: the diffs and bodies)
+    assert out[0].startswith("proposal ") and "file(s), +" in out[0] and "---- PR body" not in out[0]
+    verbose: list[str] = []
+    run(registry, ecosystem.workspace, {"juniper-cascor-client": "patch"}, out=verbose.append, verbosity=VERBOSE)
+    assert "---- PR body" in verbose[0] and "@@" in verbose[0]
 
 
 def test_a_ceiling_in_the_same_repository_moves_in_the_same_commit(make_ecosystem, grown_registry_and_eco):

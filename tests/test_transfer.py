@@ -84,6 +84,7 @@ def _snapshot(eco: Ecosystem) -> dict[str, tuple[str, str | None]]:
 
 def _run(registry: Registry, eco: Ecosystem, **kwargs: object) -> str:
     out = io.StringIO()
+    kwargs.setdefault("verbose", True)  # the diffs (the default is a digest, tested in test_help)
     run_transfer(registry, eco.workspace, out=out, interactive=False, **kwargs)  # type: ignore[arg-type]
     return out.getvalue()
 

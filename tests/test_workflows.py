@@ -634,7 +634,9 @@ def test_check_reports_exactly_the_missing_or_drifted_packages(
     }
     assert {n for n, r in rows.items() if r["publish.yml"] == "ok"} == {"juniper-data-client", "juniper-ml"}
 
-    first = invoke("--check", "--workspace", ws)
+    digest = invoke("--check", "--workspace", ws)  # the digest alone by default; -v adds the diffs
+    assert digest.returncode == 1 and "files drifted" in digest.stdout and "+++ b/" not in digest.stdout
+    first = invoke("--check", "-v", "--workspace", ws)
     assert first.returncode == 1, first.stderr
     assert "== juniper-data: publish.yml missing, validate.yml missing" in first.stdout
     assert "--- /dev/null\n+++ b/juniper-data/.github/workflows/publish.yml" in first.stdout
@@ -657,7 +659,7 @@ def test_check_reports_exactly_the_missing_or_drifted_packages(
     edited.write_text(edited.read_text().replace("types: [published]", "types: [published, created]"))
     (eco.checkout("juniper-ml") / wf.validate_workflow_path(registry)).unlink()
     assert wf.drifted_packages(wf.check(registry, eco.workspace)) == ["juniper-cascor-client", "juniper-ml"]
-    again = invoke("--check", "--workspace", ws, "--package", "juniper-cascor-client,juniper-data")
+    again = invoke("--check", "--verbose", "--workspace", ws, "--package", "juniper-cascor-client,juniper-data")
     assert again.returncode == 1
     assert "== juniper-cascor-client: publish.yml drifted" in again.stdout and "juniper-ml" not in again.stdout
     # the digest comes first, and --stat prints it alone

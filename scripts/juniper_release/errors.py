@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shlex
+from juniper_release.hints import TARGET_FLAGS, Invocation
 
 # Exit codes shared by every task and session.
 EXIT_OK = 0
@@ -42,21 +42,9 @@ class CommandError(JuniperError):
 
 # ------------------------------------------------------------------------------------- commands in Fix: hints
 
-_TARGET_FLAGS: dict[str, str | None] = {}
-"""The target flags the user gave (``--workspace``, ``--sandbox``, ``--defects``, ``--registry``, ``--layout``),
-set once by ``frontdoor.target()``; :func:`suggest` puts them into every command a hint names."""
-
-_FLAGS = ("--workspace", "--sandbox", "--defects", "--registry", "--layout")
-"""The target flags, in the order hints show them."""
-
-_ONLY: dict[str, tuple[str, ...]] = {
-    "invoke rehearse": ("--workspace", "--sandbox", "--registry", "--layout", "--defects"),
-    "nox -s demo": ("--defects", "--registry", "--layout"),
-}
-"""The target flags a task or session accepts when not all of :data:`_FLAGS`."""
-
-_DRY_ON_SANDBOX = {"invoke workflows": ("--write", "--check"), "invoke transfer": ("--execute", "")}
-"""Tasks that never write into the shared sandbox: there a hint names their read-only form instead."""
+_CURRENT: list[Invocation] = [Invocation()]
+"""The invocation of this run, set by ``frontdoor.target()``, for the engine's ``Fix:`` hints that have no target
+passed in (the front doors' ``next:`` lines use ``Target.invocation``)."""
 
 
 def remember_target(
@@ -66,46 +54,25 @@ def remember_target(
     defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
-) -> None:
-    """Record the target flags of this run (``None``/``False`` means the flag was not given)."""
-    _TARGET_FLAGS.clear()
-    _TARGET_FLAGS.update(
-        {
-            "--workspace": workspace,
-            "--sandbox": "" if sandbox else None,
-            "--defects": defects,
-            "--registry": registry,
-            "--layout": layout,
-        }
-    )
+    invocation: Invocation | None = None,
+) -> Invocation:
+    """Record this run's invocation: ``invocation`` (the program, its accepted options) with the target flags given
+    (``None``/``False``: not given). Returns it."""
+    base = invocation or Invocation()
+    given = {"--workspace": workspace, "--sandbox": "" if sandbox else None, "--defects": defects}
+    given |= {"--registry": registry, "--layout": layout}
+    flags = {flag: value for flag, value in given.items() if value is not None}
+    flags |= {k: v for k, v in base.flags.items() if k not in TARGET_FLAGS}
+    _CURRENT[0] = Invocation(base.program, flags, base.accepts)
+    return _CURRENT[0]
+
+
+def current_invocation() -> Invocation:
+    """This run's invocation as ``frontdoor.target()`` last recorded it."""
+    return _CURRENT[0]
 
 
 def suggest(command: str) -> str:
-    """``command`` (``invoke TASK ...`` or ``nox -s SESSION ...``) with the target flags this run was given, so the
-    hint works when pasted: ``invoke bump --package a`` becomes ``invoke bump --package a --sandbox``. Flags the
-    command already names, or the task does not accept, are left out; nox options go after ``--``, and a nox command
-    with ``--registry`` sets $JUNIPER_REGISTRY, which names its sessions."""
-    words = command.split()
-    key = " ".join(words[:3] if words[:1] == ["nox"] else words[:2]).replace('"', "")
-    key = key.split("(")[0]  # nox -s "verify(pkg)" accepts what verify-all does
-    accepted = _ONLY.get(key, _FLAGS)
-    if "--workspace" in words:  # a command naming its workspace is not about the sandbox
-        accepted = tuple(f for f in accepted if f == "--registry")
-    if key in _DRY_ON_SANDBOX and _TARGET_FLAGS.get("--sandbox") == "" and "--workspace" not in words:
-        writes, dry = _DRY_ON_SANDBOX[key]
-        words = [w for w in (dry if w == writes else w for w in words) if w]
-        command = " ".join(words)
-    extra: list[str] = []
-    for flag in accepted:
-        value = _TARGET_FLAGS.get(flag)
-        if value is None or flag in words:
-            continue
-        extra += [flag, shlex.quote(value)] if value else [flag]
-    if not extra:
-        return command
-    if words[:1] == ["nox"] and "--" not in words:
-        extra.insert(0, "--")
-    registry = _TARGET_FLAGS.get("--registry")
-    if words[:1] == ["nox"] and registry:  # nox names its sessions after the registry it imports
-        command = f"JUNIPER_REGISTRY={shlex.quote(registry)} {command}"
-    return f"{command} {' '.join(extra)}"
+    """``command`` (``invoke TASK ...`` or ``nox -s SESSION ...``) as this run's user can paste it
+    (:meth:`juniper_release.hints.Invocation.hint`)."""
+    return _CURRENT[0].hint(command)

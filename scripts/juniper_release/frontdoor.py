@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from juniper_release.ecosystem.registry import (
@@ -23,7 +23,8 @@ from juniper_release.ecosystem.registry import (
     missing_checkouts,
     resolve_workspace,
 )
-from juniper_release.errors import JuniperError, WorkspaceError, remember_target, suggest
+from juniper_release.errors import JuniperError, WorkspaceError, remember_target
+from juniper_release.hints import Invocation
 from juniper_release.output import printable
 from juniper_release.secrets import redact
 
@@ -69,6 +70,8 @@ class Target:
     registry: Registry
     workspace: Path
     sandbox: bool = False
+    invocation: Invocation = field(default_factory=Invocation)
+    """What the user typed (program and context flags): the ``next:`` lines and hints name commands through it."""
 
 
 def target(
@@ -80,16 +83,18 @@ def target(
     env: Mapping[str, str] | None = None,
     require_all: bool = False,
     layout: str | None = None,
+    invocation: Invocation | None = None,
 ) -> Target:
     """Resolve what to work on. The sandbox is used only when asked for, never as a silent fallback.
     ``--layout grown`` (``kinds``) without a registry reads registries/grown.toml (kinds.toml). The flags given are remembered for the
-    commands Fix: hints name (:func:`juniper_release.errors.suggest`)."""
-    remember_target(
+    commands Fix: hints name (``Target.invocation``)."""
+    via = remember_target(
         workspace=str(workspace) if workspace else None,
         sandbox=sandbox,
         defects=defects or None,
         registry=str(registry_path) if registry_path else None,
         layout=layout,
+        invocation=invocation,
     )
     if layout is not None and layout not in LAYOUTS:
         raise JuniperError(f"unknown --layout {layout!r}", f"use one of: {', '.join(LAYOUTS)}")
@@ -106,7 +111,7 @@ def target(
 
         ws = sandbox_workspace(registry, defects, layout=layout or "six")
         print(f"using the stand-in sandbox ecosystem at {ws}", file=sys.stderr)
-        return Target(registry, ws, sandbox=True)
+        return Target(registry, ws, sandbox=True, invocation=via)
     if defects:
         raise JuniperError("--defects only applies to the stand-in sandbox", "add --sandbox")
     try:
@@ -114,7 +119,7 @@ def target(
     except WorkspaceError as exc:
         raise WorkspaceError(
             exc.what,
-            f"{exc.fix}; or run `invoke clone --workspace DIR` to get the checkouts, or add --sandbox for the "
+            f"{exc.fix}; or run `{via.hint('invoke clone')} --workspace DIR` to get the checkouts, or add --sandbox for the "
             "stand-in ecosystem",
         ) from None
     if require_all:
@@ -123,9 +128,9 @@ def target(
             names = ", ".join(p.path for p in missing)
             raise JuniperError(
                 f"workspace {ws} lacks checkouts: {names}",
-                f"run `{suggest(f'invoke clone --workspace {ws}')}`, pass --workspace DIR, or use --sandbox for the stand-in ecosystem",
+                f"run `{via.hint(f'invoke clone --workspace {ws}')}`, pass --workspace DIR, or use --sandbox for the stand-in ecosystem",
             )
-    return Target(registry, ws)
+    return Target(registry, ws, invocation=via)
 
 
 def sealed(t: Target, execute: bool, what: str) -> bool:
@@ -136,7 +141,7 @@ def sealed(t: Target, execute: bool, what: str) -> bool:
     if execute:
         raise JuniperError(
             f"{what} --execute with --sandbox would send the stand-in to the real indexes and GitHub",
-            f"rehearse it instead: `{suggest('invoke rehearse --sandbox')}` (local indexes and a local GitHub)",
+            f"rehearse it instead: `{t.invocation.hint('invoke rehearse --sandbox')}` (local indexes and a local GitHub)",
         )
     return True
 
@@ -149,6 +154,7 @@ def rehearsal_target(
     registry_path: str | Path | None = None,
     layout: str | None = None,
     defects: str | None = None,
+    invocation: Invocation | None = None,
 ) -> Target:
     """What ``invoke rehearse`` copies: ``--workspace``, then $JUNIPER_WORKSPACE, like every task; with neither (or
     with ``--sandbox``), the stand-in sandbox. The registry is ``--registry``, then $JUNIPER_REGISTRY, as for every
@@ -157,5 +163,13 @@ def rehearsal_target(
 
     environ = os.environ if env is None else env
     if sandbox or not (workspace or environ.get(ENV_WORKSPACE)):
-        return target(workspace, sandbox=True, env=env, registry_path=registry_path, layout=layout, defects=defects)
-    return target(workspace, env=env, require_all=True, registry_path=registry_path)
+        return target(
+            workspace,
+            sandbox=True,
+            env=env,
+            registry_path=registry_path,
+            layout=layout,
+            defects=defects,
+            invocation=invocation,
+        )
+    return target(workspace, env=env, require_all=True, registry_path=registry_path, invocation=invocation)

@@ -88,11 +88,24 @@ DEFAULT_WIDTH = 120
 _MIN_LAST_COLUMN = 30
 
 
+def diffstat(diff: str) -> tuple[int, int]:
+    """The lines a unified diff adds and removes (its ``+++``/``---`` headers not counted)."""
+    lines = diff.splitlines()
+    added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
+    return added, sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
+
+
+def asked_width() -> int | None:
+    """The width ``$COLUMNS`` asks for (a terminal's size as the shell exports it), if set."""
+    value = os.environ.get("COLUMNS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def terminal_width(stream: TextIO | None = None) -> int:
-    """The terminal's width, or :data:`DEFAULT_WIDTH` when the output is not a terminal."""
+    """The terminal's width (``$COLUMNS`` when set), or :data:`DEFAULT_WIDTH` when the output is not a terminal."""
     stream = stream or sys.stdout
     if not stream.isatty():
-        return DEFAULT_WIDTH
+        return asked_width() or DEFAULT_WIDTH
     return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
 
 
@@ -110,7 +123,7 @@ def table(
     if not rows:
         return "(nothing to show)"
     # Columns are dropped only to fit a terminal (or an asked width): a log or a pipe keeps every column.
-    drop = expendable if width is not None or sys.stdout.isatty() else ()
+    drop = expendable if width is not None or sys.stdout.isatty() or asked_width() else ()
     width = terminal_width() if width is None else width
     cols = _fitting(rows, list(columns or rows[0].keys()), width, drop)
     hidden = [c for c in (columns or rows[0].keys()) if c not in cols]
@@ -129,7 +142,8 @@ def table(
         lines.append("  ".join(shown).rstrip())
         lines += [" " * indent + more for more in last[1:]]
     if hidden:
-        lines.append(f"(hidden to fit {width} columns: {', '.join(hidden)}; --json shows every column)")
+        note = f"(hidden to fit {width} columns: {', '.join(hidden)}; --json shows every column)"
+        lines += textwrap.wrap(note, width, break_on_hyphens=False)
     return no_workflow_commands("\n".join(lines))  # a wrapped cell may begin a line
 
 

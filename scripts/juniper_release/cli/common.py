@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from invoke.exceptions import Exit
@@ -12,6 +13,7 @@ from invoke.exceptions import Exit
 from juniper_release import interrupts
 from juniper_release.errors import JuniperError
 from juniper_release.frontdoor import HELP, failure
+from juniper_release.hints import Invocation
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,16 +41,42 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def next_step(command: str) -> None:
-    """The next command to run, on stderr (stdout stays the task's own output)."""
-    print(f"next: {command}", file=sys.stderr)
+def program() -> str:
+    """The program the user typed: the console script, else invoke (``invoke``, ``inv``, ``python -m invoke``)."""
+    return "juniper-release" if Path(sys.argv[0]).name.startswith("juniper-release") else "invoke"
 
 
-def required(value: str | None, flag: str) -> str:
+def accepts() -> dict[str, frozenset[str]]:
+    """Every task's long options (``--package``, ``--packages``...), so a hint names only options its task has."""
+    from juniper_release.cli.tasking import REGISTERED
+
+    out: dict[str, frozenset[str]] = {}
+    for name, made in REGISTERED.items():
+        args = made.get_arguments(ignore_unknown_help=True)
+        out[name] = frozenset(f"--{n}" for arg in args for n in arg.names if len(n) > 1)
+    return out
+
+
+def via(**context: str | None) -> Invocation:
+    """This run's invocation: the program typed, and the context flags given beside the target ones (``part``,
+    ``pre``, ``branch``: ``None`` when not given)."""
+    flags = {f"--{k.replace('_', '-')}": v for k, v in context.items() if v}
+    return Invocation(program(), flags, accepts())
+
+
+def next_step(invocation: Invocation, command: str, *, then: str = "") -> None:
+    """The next command to run (canonical ``invoke TASK ...``, see :mod:`juniper_release.hints`), exactly as the
+    user can paste it, then ``then`` (words after it); on stderr (stdout stays the task's own output)."""
+    print(f"next: {invocation.hint(command)}{then}", file=sys.stderr)
+
+
+def required(value: str | None, flag: str, task: str) -> str:
     """A task option without a default: its absence is a one-line error (the tasks take none positionally, so
     ``invoke release --help`` shows the help instead of releasing a package named '--help')."""
     if not value:
-        raise JuniperError(f"{flag} is required", f"pass {flag} NAME (see `invoke --help <task>`)")
+        raise JuniperError(
+            f"{flag} is required", f"pass {flag} {flag.lstrip('-').upper()} (see `{program()} {task} --help`)"
+        )
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,8 @@ from typing import Any
 from invoke.context import Context
 from invoke.exceptions import Exit
 
-from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required
-from juniper_release.cli.flags import task
+from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required, via
+from juniper_release.cli.tasking import task
 from juniper_release.ecosystem.paths import ROOT
 from juniper_release.errors import JuniperError
 from juniper_release.frontdoor import HELP
@@ -32,10 +33,10 @@ def init(c: Context, workspace: str | None = None, output: str | None = None, fo
     from juniper_release.ecosystem.initfile import run_init
     from juniper_release.ecosystem.workspace import resolve_workspace
 
-    target = Path(required(output, "--output")).expanduser()
+    target = Path(required(output, "--output", "init")).expanduser()
     chosen = resolve_workspace(workspace)
     print(run_init(chosen, target.resolve(), force=force))
-    next_step(f"invoke check --workspace {chosen} --registry {target}")
+    next_step(via(), f"invoke check --workspace {shlex.quote(str(chosen))} --registry {shlex.quote(str(target))}")
 
 
 # ----------------------------------------------------------------------------------------------- workflows
@@ -44,8 +45,10 @@ def init(c: Context, workspace: str | None = None, output: str | None = None, fo
 @task(
     auto_shortflags=False,  # -w means --workspace everywhere else; --write gets no short form
     help={
-        "check": "a digest per repository (files drifted, lines added and removed), then the diffs; exit 1 if any",
-        "stat": "with --check: the digest alone, no diffs",
+        "check": "a digest per repository (files drifted, lines added and removed; -v: then the diffs); exit 1 if "
+        "any drift",
+        "stat": "with --check: the digest alone, no diffs (the default; kept for scripts)",
+        "verbose": "with --check: also print the diffs",
         "write": "write the rendered workflows into the checkouts (never commits)",
         "package": "only these packages (comma list; default: all)",
         "allow_downgrade": "render the pin table's release even where a file on disk pins a newer one (default: keep "
@@ -66,19 +69,32 @@ def workflows(
     defects: str = "",
     stat: bool = False,
     allow_downgrade: bool = False,
+    verbose: bool = False,
 ) -> None:
     """Render each package's publish and validate workflows from the template: --check (diff) or --write."""
     from juniper_release.frontdoor import target
     from juniper_release.github import workflows as wf
 
     wf.check_flags(check=check, write=write, sandbox=sandbox)
-    tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
+    tgt = target(
+        workspace or None,
+        sandbox=sandbox,
+        defects=defects or None,
+        registry_path=registry,
+        layout=layout,
+        invocation=via(),
+    )
     chosen = tgt.registry.select(package)
     if write:
         code = wf.run_write(tgt.registry, tgt.workspace, chosen, allow_downgrade=allow_downgrade)
     else:
         code = wf.run_check(
-            tgt.registry, tgt.workspace, chosen, stat=stat, sandbox=tgt.sandbox, allow_downgrade=allow_downgrade
+            tgt.registry,
+            tgt.workspace,
+            chosen,
+            stat=stat or not verbose,
+            sandbox=tgt.sandbox,
+            allow_downgrade=allow_downgrade,
         )
     if code:
         raise Exit(code=code)
@@ -115,7 +131,14 @@ def pin_actions(
         from juniper_release.frontdoor import target
         from juniper_release.github.pin_table import run_from_workspace
 
-        tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
+        tgt = target(
+            workspace or None,
+            sandbox=sandbox,
+            defects=defects or None,
+            registry_path=registry,
+            layout=layout,
+            invocation=via(),
+        )
         code = run_from_workspace(tgt.registry, tgt.workspace, write=write, readme=ROOT / "docs" / "pins.md")
     if code:
         raise Exit(code=code)
@@ -165,7 +188,14 @@ _TRANSFER_HELP = {
 }
 
 
-@task(help={**_TRANSFER_HELP, "execute": "apply the changes and commit per repo", "yes": "do not ask (for CI)"})
+@task(
+    help={
+        **_TRANSFER_HELP,
+        "execute": "apply the changes and commit per repo",
+        "yes": "do not ask (for CI)",
+        "verbose": "print every diff (default: one line per repository)",
+    }
+)
 @guarded
 def transfer(
     c: Context,
@@ -179,13 +209,22 @@ def transfer(
     registry: str | None = None,
     layout: str | None = None,
     from_owner: str | None = None,
+    verbose: bool = False,
 ) -> None:
-    """Move the repos to the organization: a diff per repo; --execute applies and commits it."""
+    """Move the repos to the organization: a digest per repo (-v: the diffs); --execute applies and commits it."""
     from juniper_release.frontdoor import target
     from juniper_release.transfer.codemod import check_flags, run_transfer, updates_registry
 
     check_flags(sandbox=sandbox, execute=execute)
-    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, require_all=True)
+    t = target(
+        workspace,
+        sandbox=sandbox,
+        defects=defects,
+        registry_path=registry,
+        require_all=True,
+        layout=layout,
+        invocation=via(),
+    )
     run_transfer(
         t.registry,
         t.workspace,
@@ -195,6 +234,7 @@ def transfer(
         yes=yes,
         from_owner=from_owner,
         update_registry=updates_registry(sandbox=t.sandbox, registry_given=bool(registry)),
+        verbose=verbose,
     )
 
 
@@ -217,7 +257,15 @@ def transfer_status(
     from juniper_release.frontdoor import output_format, target
     from juniper_release.transfer.checklist import checklist, render_checklist
 
-    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, require_all=True)
+    t = target(
+        workspace,
+        sandbox=sandbox,
+        defects=defects,
+        registry_path=registry,
+        require_all=True,
+        layout=layout,
+        invocation=via(),
+    )
     result = checklist(t.registry, t.workspace, to=to, packages=package, from_owner=from_owner)
     print(render_checklist(result, output_format(json=json, markdown=markdown, default="text")))
 

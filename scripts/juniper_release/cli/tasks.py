@@ -16,9 +16,10 @@ from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 
-from juniper_release.cli import repo_tasks
-from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required
-from juniper_release.cli.flags import task
+from juniper_release.cli import repo_tasks, verify_tasks
+from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, program, required, via
+from juniper_release.cli.tasking import task
+from juniper_release.errors import JuniperError
 from juniper_release.frontdoor import HELP, sealed
 
 _BRANCH_HELP = (
@@ -50,7 +51,7 @@ def clone(
     from juniper_release.ecosystem.workspace import clone_missing
     from juniper_release.frontdoor import target
 
-    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout)
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, invocation=via())
     for name, outcome in clone_missing(t.registry, t.workspace, base, dry_run=dry_run):
         print(f"{name}: {outcome}")
 
@@ -79,7 +80,15 @@ def graph(
     from juniper_release.frontdoor import target
 
     check_format(format)
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    t = target(
+        workspace,
+        sandbox=sandbox,
+        defects=defects,
+        require_all=True,
+        registry_path=registry,
+        layout=layout,
+        invocation=via(),
+    )
     g = build_graph(t.registry, t.workspace)
     if format in PICTURES:
         write_picture(g.picture(format, labels), format)
@@ -105,7 +114,15 @@ def check(
     from juniper_release.frontdoor import target
     from juniper_release.github.checks import run_checks
 
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    t = target(
+        workspace,
+        sandbox=sandbox,
+        defects=defects,
+        require_all=True,
+        registry_path=registry,
+        layout=layout,
+        invocation=via(),
+    )
     findings = run_checks(t.registry, t.workspace)
     print(render(findings, as_json=json))
     if code := exit_code(findings):
@@ -138,7 +155,15 @@ def status(
     from juniper_release.release.options import parse_timeout
 
     seconds = parse_timeout(timeout)
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    t = target(
+        workspace,
+        sandbox=sandbox,
+        defects=defects,
+        require_all=True,
+        registry_path=registry,
+        layout=layout,
+        invocation=via(),
+    )
     fmt = output_format(json=json, markdown=markdown)
     text, code = run(t.registry, t.workspace, sandbox=t.sandbox, fmt=fmt, timeout=seconds)
     print(text)
@@ -172,14 +197,23 @@ def detect(
     timeout: str = "5",
     branch: str | None = None,
 ) -> None:
-    """What has release-worthy changes since its release tag, by class, with the proposed bump (exit 1: something
-    to release or an anomaly)."""
+    """What has release-worthy changes since its release tag, by class, with the proposed bump.
+
+    Exit 1: something to release, or an anomaly."""
     from juniper_release.ecosystem.detect import run
     from juniper_release.frontdoor import output_format, target
     from juniper_release.release.options import parse_timeout
 
     seconds = parse_timeout(timeout)
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    t = target(
+        workspace,
+        sandbox=sandbox,
+        defects=defects,
+        require_all=True,
+        registry_path=registry,
+        layout=layout,
+        invocation=via(),
+    )
     t.registry.select(package)  # an unknown name is an error before any git or index work
     fmt = output_format(json=json, markdown=markdown)
     text, code = run(
@@ -252,8 +286,9 @@ def bump(
     from juniper_release.frontdoor import target
     from juniper_release.release.versioning import bump as run_bump
 
-    name = required(package, "--package")
-    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout)
+    name = required(package, "--package", "bump")
+    again = via(part=part, pre=pre, to=to)
+    t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout, invocation=again)
     run_bump(
         t.registry,
         t.workspace,
@@ -269,17 +304,17 @@ def bump(
         changelog=changelog,
         branch=branch,
     )
+    flags = " --update-dependents" * update_dependents + " --force" * force + " --commit" * commit + " --tag" * tag
     if dry_run:
-        next_step(f"invoke bump --package {name} {'--part ' + part if part else '--to ' + str(to)} (without --dry-run)")
+        next_step(t.invocation, f"invoke bump --package {name}{flags}")
     elif commit:
         next_step(
-            f"push the bump through a pull request (or `invoke propose --package {name} --part ...` next time); for an "
-            f"unprotected repository `invoke release --package {name} --direct-push`"
+            t.invocation,
+            f"invoke release --package {name} --direct-push",
+            then="  (an unprotected repository; else push the bump through a pull request)",
         )
     else:
-        next_step(
-            f"review the diff, then commit it, or open it as a pull request with `invoke propose --package {name}`"
-        )
+        next_step(t.invocation, f"invoke propose --package {name}", then="  (or review the diff and commit it)")
 
 
 @task(positional=[], help={"package": "the package to release", **_RELEASE_HELP})
@@ -306,14 +341,28 @@ def release(
     from juniper_release.release.options import Options
     from juniper_release.release.package import release as run_release
 
-    name = required(package, "--package")
+    name = required(package, "--package", "release")
     opts = Options.from_flags(
         execute, yes, mode, accept_api_change, timeout, direct_push, offline=offline, branch=branch
     )
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    t = target(
+        workspace,
+        sandbox=sandbox,
+        defects=defects,
+        require_all=True,
+        registry_path=registry,
+        layout=layout,
+        invocation=via(branch=branch),
+    )
     opts.offline = sealed(t, execute, "release") or offline
+    opts.hints = t.invocation
     run_release(t.registry, t.workspace, name, opts)
-    next_step(f"invoke release --package {name} --execute" if not execute else f"invoke status --package {name}")
+    if execute:
+        next_step(t.invocation, "invoke status")
+    elif t.sandbox:  # the sandbox is never released for real: its release is rehearsed
+        next_step(t.invocation, "invoke rehearse")
+    else:
+        next_step(t.invocation, f"invoke release --package {name} --execute")
 
 
 @task(
@@ -359,8 +408,17 @@ def release_train(
     from juniper_release.summary import summary_path
 
     opts = Options.from_flags(execute, yes, mode, accept_api_change, timeout, direct_push, file_issues, offline, branch)
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    t = target(
+        workspace,
+        sandbox=sandbox,
+        defects=defects,
+        require_all=True,
+        registry_path=registry,
+        layout=layout,
+        invocation=via(branch=branch),
+    )
     opts.offline = sealed(t, execute, "release-train") or offline
+    opts.hints = t.invocation
     opts.verbosity = verbosity(quiet=quiet, verbose=verbose)
     if json:  # stdout carries only the JSON document (CI saves it); progress goes to stderr
         opts.out = lambda line: print(line, file=sys.stderr, flush=True)
@@ -408,13 +466,26 @@ def propose(
     from juniper_release.output import verbosity
     from juniper_release.release.propose import run as run_propose
 
-    t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
+    t = target(
+        workspace,
+        sandbox=sandbox,
+        defects=defects,
+        require_all=True,
+        registry_path=registry,
+        layout=layout,
+        invocation=via(part=part),
+    )
     sealed(t, execute, "propose")
     # What detect selects, with its evidence and proposed bump; --package narrows it, --part overrides the bump.
     found = collect(t.registry, t.workspace, package, sandbox=t.sandbox, branch=branch)
     detected, evidence, conflicts = selection(found)
     names = [p.name for p in t.registry.select(package)] if package else list(detected)
-    parts = {n: part or detected.get(n) or required(part, f"--part (detect proposes no bump for {n})") for n in names}
+    if unknown := [n for n in names if not (part or detected.get(n))]:
+        raise JuniperError(
+            f"detect proposes no bump for {', '.join(unknown)}",
+            f"pass --part major, minor or patch (see `{program()} propose --help`)",
+        )
+    parts = {n: part or detected[n] for n in names}
     code = run_propose(
         t.registry,
         t.workspace,
@@ -426,12 +497,14 @@ def propose(
         verbosity=verbosity(quiet=quiet, verbose=verbose),
         branch=branch,
     )
-    next_step(
-        "review and merge the pull requests, `git pull --ff-only` in each checkout, then `invoke release-train "
-        "--execute`"
-        if execute
-        else f"invoke propose{' --package ' + ','.join(names) if package else ''} --execute"
-    )
+    chosen = f" --package {','.join(names)}" if package else ""
+    if execute:
+        after = "  (after merging the pull requests and `git pull --ff-only` in each checkout)"
+        next_step(t.invocation, "invoke release-train --execute", then=after)
+    elif t.sandbox:  # the sandbox is never proposed for real: its pull-request flow is rehearsed
+        next_step(t.invocation, "invoke rehearse --flow pr")
+    else:
+        next_step(t.invocation, f"invoke propose{chosen} --execute")
     if code:
         raise Exit(code=code)
 
@@ -479,7 +552,9 @@ def rehearse(
     from juniper_release.release.options import parse_timeout
     from juniper_release.sandbox.rehearse import rehearse as run_rehearse
 
-    t = rehearsal_target(workspace, sandbox=sandbox, registry_path=registry, layout=layout, defects=defects)
+    t = rehearsal_target(
+        workspace, sandbox=sandbox, registry_path=registry, layout=layout, defects=defects, invocation=via()
+    )
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if json else print
     run_rehearse(
         t.registry.path,
@@ -500,6 +575,7 @@ def rehearse(
 ns = Collection.from_module(sys.modules[__name__])
 """Every task: ``tasks.py`` and the console script load this collection."""
 for _task in (
+    verify_tasks.verify,
     repo_tasks.init,
     repo_tasks.workflows,
     repo_tasks.pin_actions,

@@ -629,7 +629,8 @@ def render(found: Sequence[Detection], fmt: str = "table", registry: Registry | 
             if d.bump.understated
         ]
         return "\n".join(lines)
-    text = report.table([d.row() for d in found], COLUMNS, painted="state")
+    # Least important first, to fit the terminal: the target branch and the layer are in --json.
+    text = report.table([d.row() for d in found], COLUMNS, painted="state", expendable=("target", "layer"))
     evidence = []
     for d in found:
         for cls, files in (d.changes.by_class() if d.changes else {}).items():

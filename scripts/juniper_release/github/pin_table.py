@@ -182,7 +182,9 @@ def run_from_workspace(
     if unrecorded:
         err(f"record the inputs of {', '.join(unrecorded)} in github/inputs.py (from each release's action.yml)")
     if write:
-        err(f"next: `{PIN_COMMAND}` (this repository) and `{suggest('invoke workflows --write')}` (each package repo)")
+        err(
+            f"next: `{suggest(PIN_COMMAND)}` (this repository) and `{suggest('invoke workflows --write')}` (each package repo)"
+        )
         return EXIT_FINDINGS if refusals else EXIT_OK
     fix = suggest("invoke pin-actions --from-workspace --write")
     err(f"the pin table is older than the workspace's workflows for {len(proposals)} action(s). Fix: run `{fix}`")

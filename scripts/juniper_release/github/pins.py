@@ -30,7 +30,7 @@ from types import MappingProxyType
 
 from packaging.version import InvalidVersion, Version
 
-from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, JuniperError
+from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, JuniperError, suggest
 from juniper_release.files import unified_diff
 from juniper_release.output import emit
 
@@ -268,5 +268,5 @@ def run_pin_actions(
     if write or not stale:
         out(f"{len(stale)} workflow file(s) re-pinned, {total - len(stale)} already match the pin table")
         return EXIT_OK
-    err(f"{len(stale)} workflow(s) differ from the pin table. Fix: run `{PIN_COMMAND}` and commit")
+    err(f"{len(stale)} workflow(s) differ from the pin table. Fix: run `{suggest(PIN_COMMAND)}` and commit")
     return EXIT_FINDINGS

@@ -485,7 +485,8 @@ def run_check(
         return EXIT_OK
     # The fix names --write, never the --check just run; the shared sandbox is written only through a copy.
     fix = (
-        "run `invoke workflows --write --workspace DIR` on a copy of the sandbox (the shared sandbox is never written)"
+        f"copy the sandbox to DIR, then run `{suggest('invoke workflows --write --workspace DIR')}` (the shared "
+        "sandbox is never written)"
         if sandbox
         else f"run `{suggest('invoke workflows --write')}` and commit in each repo"
     )

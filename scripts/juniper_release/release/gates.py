@@ -18,7 +18,7 @@ from juniper_release.ecosystem import indexes, lines
 from juniper_release.ecosystem.graph import marker_can_hold
 from juniper_release.ecosystem.project import VersionKind, sibling_requirements
 from juniper_release.ecosystem.tags import previous_release_tag
-from juniper_release.errors import GitError, JuniperError, suggest
+from juniper_release.errors import GitError, JuniperError
 from juniper_release.github.forge import CommitStatus, ForgeError
 from juniper_release.offline import Offline
 from juniper_release.output import paint, printable
@@ -129,7 +129,7 @@ def _switch_fix(ctx: ReleaseContext, main: str) -> str:
 
 def _pr_fix(ctx: ReleaseContext) -> str:
     """How a change reaches a protected branch: a pull request, or --direct-push where nothing protects it."""
-    propose = suggest(f"invoke propose --packages {ctx.pkg.name} --part patch")
+    propose = ctx.opts.hints.hint(f"invoke propose --packages {ctx.pkg.name} --part patch")
     return (
         f"land the bump through a pull request (`{propose}`), merge it and `git pull --ff-only`, then release; or "
         "pass --direct-push for an unprotected repository"
@@ -214,7 +214,7 @@ def tag_is_new(ctx: ReleaseContext) -> Gate:
         "tag is new",
         not stale,
         f"tag {tag} already exists {' and '.join(stale)} (the release commit is {head[:8]})",
-        f"bump to a new version ({suggest(f'invoke bump --package {ctx.pkg.name} --part patch')}), or delete the stale tag "
+        f"bump to a new version ({ctx.opts.hints.hint(f'invoke bump --package {ctx.pkg.name} --part patch')}), or delete the stale tag "
         f"(git tag -d {quote(tag)}) if it was never pushed",
     )
 
@@ -265,7 +265,7 @@ def version_not_yet_published(ctx: ReleaseContext) -> Gate:
             "version not yet published",
             False,
             f"{name} {version} is already on {', '.join(taken)}",
-            f"bump to a new version: {suggest(f'invoke bump --package {name} --part patch')}",
+            f"bump to a new version: {ctx.opts.hints.hint(f'invoke bump --package {name} --part patch')}",
         )
     # An index that cannot be asked is not evidence either way: say so, with its own fix.
     if unreachable and not ctx.opts.execute:
@@ -301,10 +301,10 @@ def versions_agree(ctx: ReleaseContext) -> Gate:
     if ctx.pkg.version_from_tag(ctx.tag) != version:
         problems.append(f"tag {ctx.tag} does not name version {version}")
     fix = (
-        f"tag the release: {suggest(f'invoke bump --package {ctx.pkg.name} --part patch --commit')} "
+        f"tag the release: {ctx.opts.hints.hint(f'invoke bump --package {ctx.pkg.name} --part patch --commit')} "
         "(for a version from git tags the bump's annotated tag is the version)"
         if project.is_vcs
-        else f"{suggest(f'invoke bump --package {ctx.pkg.name} --to {version.public} --force')}, or fix the version "
+        else f"{ctx.opts.hints.hint(f'invoke bump --package {ctx.pkg.name} --to {version.public} --force')}, or fix the version "
         "by hand"
     )
     return Gate("pyproject == __version__ == tag", not problems, "; ".join(problems), fix)
@@ -340,7 +340,7 @@ def requirements_available(ctx: ReleaseContext) -> Gate:
         "Juniper requirements available",
         not missing,
         f"no satisfying version on {ctx.target.name} for {'; '.join(missing)}",
-        f"release those packages first ({suggest('invoke release-train')} orders them), or widen the specifier",
+        f"release those packages first ({ctx.opts.hints.hint('invoke release-train')} orders them), or widen the specifier",
     )
 
 
@@ -364,9 +364,9 @@ def verified_at_this_commit(ctx: ReleaseContext) -> Gate:
         if failure
         else f"verify({ctx.pkg.name}) has not passed for commit {ctx.git.head()[:8]}",
         "run `"
-        + suggest(f'nox -s "verify({ctx.pkg.name})"')
+        + ctx.opts.hints.hint(f'nox -s "verify({ctx.pkg.name})"')
         + "` (or `"
-        + suggest("nox -s verify-all")
+        + ctx.opts.hints.hint("nox -s verify-all")
         + "`) and re-run",
     )
 
@@ -387,7 +387,7 @@ def bump_covers_api_change(ctx: ReleaseContext) -> Gate:
         f"make the code readable to griffe, or pass {accept}"
         if found.error
         else f"bump to at least a {found.required} release "
-        f"({suggest(f'invoke bump --package {ctx.pkg.name} --part {found.required}')}), or pass {accept}"
+        f"({ctx.opts.hints.hint(f'invoke bump --package {ctx.pkg.name} --part {found.required}')}), or pass {accept}"
     )
     return Gate(name, found.ok, found.what(prev), fix)
 
@@ -410,7 +410,7 @@ def publish_workflow_present(ctx: ReleaseContext) -> Gate | None:
         "publish workflow present",
         (ctx.pkg.top_of(ctx.root) / workflow).is_file(),
         f"{ctx.pkg.name} has no {workflow}",
-        f"add it ({suggest('invoke workflows --write')}), or release with --mode twine",
+        f"add it ({ctx.opts.hints.hint('invoke workflows --write')}), or release with --mode twine",
     )
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from juniper_release.errors import JuniperError
+from juniper_release.errors import JuniperError, current_invocation
+from juniper_release.hints import Invocation
 from juniper_release.output import NORMAL
 
 MODES = ("github", "twine")
@@ -44,6 +45,9 @@ class Options:
     """A maintenance branch (``--branch release/0.1``) to release from instead of the registry's branch: the tag
     goes on its head, the version must be in its line, and the GitHub Release is not marked latest."""
     progress: Callable[[str, str], None] | None = None
+    hints: Invocation = field(default_factory=current_invocation)
+    """What the user typed: the release's Fix: hints name their commands through it (the front door passes its
+    target's; a caller that passes none gets the run's, :func:`juniper_release.errors.current_invocation`)."""
     """Told of each package's phase (the live progress display); see :meth:`phase`."""
 
     def phase(self, package: str, phase: str) -> None:

@@ -38,7 +38,7 @@ from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import JuniperError
 from juniper_release.files import newline_of, universal_newlines
 from juniper_release.gitops import Git
-from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff, printable
+from juniper_release.output import NORMAL, QUIET, VERBOSE, diffstat, paint_diff, printable
 from juniper_release.release import apireview
 from juniper_release.release.ceilings import escaped_ceilings
 from juniper_release.release.versioning import (
@@ -288,6 +288,20 @@ def render(proposals: Sequence[Proposal]) -> str:
     return "\n".join(out) + "\n"
 
 
+def digest(proposals: Sequence[Proposal]) -> str:
+    """The dry run in one line per change: repository, title, branch, files and lines (``-v``: :func:`render`)."""
+    out: list[str] = []
+    for proposal in proposals:
+        for change in (proposal.change, *proposal.followons):
+            kind = "proposal" if change is proposal.change else "follow-on"
+            added, removed = diffstat(change.diff())
+            size = f"{len(change.edits)} file(s), +{added} -{removed}"
+            out.append(f"{kind} {change.repo}: {change.title} (branch {change.branch}; {size})")
+            if change.refused:
+                out.append(f"  refused: {change.refused}")
+    return "\n".join(out) + ("\n(the diffs and pull-request bodies: add -v)\n" if out else "")
+
+
 # ------------------------------------------------------------------------------------------------------- execute
 
 
@@ -449,7 +463,8 @@ def run(
     branch: str | None = None,
 ) -> int:
     """``invoke propose``: print the proposals (a dry run), or push and open them; the exit code (1 when a change was
-    refused or skipped). ``-q`` (``QUIET``) prints the summary alone, without the diffs; executed, the pushes and
+    refused or skipped). By default a digest (one line per change), ``-v`` the diffs and bodies, ``-q`` the summary
+    alone; executed, the pushes and
     pull requests show a live progress display on a terminal."""
     from juniper_release import output as report
     from juniper_release.github.forge import GitHub
@@ -466,7 +481,7 @@ def run(
         branch=branch,
     )
     if verbosity > QUIET:
-        out(render(proposals))
+        out(render(proposals) if verbosity >= VERBOSE else digest(proposals))
     if not execute_:
         refused = [p.package.name for p in proposals if p.change.refused]
         out(

@@ -30,9 +30,10 @@ from juniper_release.ecosystem.graph import Graph, build_graph, marker_can_hold
 from juniper_release.ecosystem.project import read_project, sibling_requirements
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.ecosystem.status import State
-from juniper_release.errors import EXIT_FINDINGS, JuniperError, suggest
+from juniper_release.errors import EXIT_FINDINGS, JuniperError, current_invocation
 from juniper_release.github.forge import GitHub, PendingApproval
 from juniper_release.gitops import Git
+from juniper_release.hints import Invocation
 from juniper_release.offline import is_offline, offline
 from juniper_release.output import QUIET
 from juniper_release.progress import Board
@@ -241,7 +242,7 @@ def _unfinished_train(registry: Registry, workspace: Path, journal: Journal) -> 
     }
 
 
-def _plan_row(found: status.StatusRow, chosen: bool, resuming: bool) -> TrainRow:
+def _plan_row(found: status.StatusRow, chosen: bool, resuming: bool, hints: Invocation) -> TrainRow:
     """One package's row from its status, before dependents are checked."""
     name, state = found.package, found.state
     row = TrainRow(name, found.layer, found.pyproject_version, state, Action.UP_TO_DATE, "up to date")
@@ -253,12 +254,12 @@ def _plan_row(found: status.StatusRow, chosen: bool, resuming: bool) -> TrainRow
             row.reason = "resuming the unfinished train"
     elif state == State.UNRELEASED_CHANGES and chosen:
         row.action = Action.NEEDS_BUMP
-        bump = suggest(f"invoke bump --package {name} --part patch")
-        detect = suggest(f"invoke detect --packages {name}")
+        bump = hints.hint(f"invoke bump --package {name} --part patch")
+        detect = hints.hint(f"invoke detect --packages {name}")
         row.reason = f"release-worthy changes since the last release (`{detect}`): run `{bump}` first"
     elif state in {State.ANOMALY, State.UNKNOWN} and chosen:
         row.action = Action.ANOMALY if state is State.ANOMALY else Action.UNKNOWN
-        row.reason = f"{state}: {'; '.join(found.reasons) or 'see `' + suggest('invoke status') + '`'}"
+        row.reason = f"{state}: {'; '.join(found.reasons) or 'see `' + hints.hint('invoke status') + '`'}"
     elif not chosen:
         row.reason = "not selected (--packages)"
     return row
@@ -273,7 +274,9 @@ def resumed_unselected(plan: TrainPlan) -> list[str]:
     return [r.package for r in plan.releases if r.reason.startswith(RESUMED_UNSELECTED)]
 
 
-def _mark_followers(registry: Registry, graph: Graph, plan: TrainPlan, new_versions: dict[str, Version]) -> None:
+def _mark_followers(
+    registry: Registry, graph: Graph, plan: TrainPlan, new_versions: dict[str, Version], hints: Invocation
+) -> None:
     """Dependents whose specifiers no longer admit a version being released must follow."""
     canon = {canonicalize_name(p.name): p.name for p in registry.packages}
     for row in plan.rows:
@@ -296,8 +299,8 @@ def _mark_followers(registry: Registry, graph: Graph, plan: TrainPlan, new_versi
             to = "--part patch" if target.is_devrelease or target.local else f"--to {target}"
             rewrite = f"invoke bump --package {deps[0]} {to} --update-dependents --force"
             row.reason = (
-                f"{'; '.join(stale)}: rewrite it (`{suggest(rewrite)}` or by hand), commit, "
-                f"then `{suggest(f'invoke bump --package {row.package} --part patch')}`"
+                f"{'; '.join(stale)}: rewrite it (`{hints.hint(rewrite)}` or by hand), commit, "
+                f"then `{hints.hint(f'invoke bump --package {row.package} --part patch')}`"
             )
 
 
@@ -320,10 +323,16 @@ def _line_state(registry: Registry, workspace: Path, row: status.StatusRow, bran
 
 
 def plan_train(
-    registry: Registry, workspace: Path, packages: str | None = None, branch: str | None = None
+    registry: Registry,
+    workspace: Path,
+    packages: str | None = None,
+    branch: str | None = None,
+    hints: Invocation | None = None,
 ) -> TrainPlan:
     """The packages that need a release, plus dependents whose specifiers must follow, ordered by layer.
-    ``branch``: a maintenance branch, whose packages are judged against the line (:func:`_line_state`)."""
+    ``branch``: a maintenance branch, whose packages are judged against the line (:func:`_line_state`); ``hints``
+    (what the user typed; default: this run's) names the commands in the rows' reasons."""
+    hints = hints or current_invocation()
     chosen = {p.name for p in registry.select(packages)}
     states = _collect_states(registry, workspace)
     if branch is not None and branch != registry.branch:
@@ -334,8 +343,8 @@ def plan_train(
     unfinished = _unfinished_train(registry, workspace, journal)
     plan = TrainPlan(graph=graph)
     for pkg in graph.release_order():
-        plan.rows.append(_plan_row(states[pkg.name], pkg.name in chosen, pkg.name in unfinished))
-    _mark_followers(registry, graph, plan, {r.package: Version(r.version) for r in plan.releases})
+        plan.rows.append(_plan_row(states[pkg.name], pkg.name in chosen, pkg.name in unfinished, hints))
+    _mark_followers(registry, graph, plan, {r.package: Version(r.version) for r in plan.releases}, hints)
     for row in plan.blockers:
         plan.halt(row.package, f"{row.action}: {row.reason}" if row.action is not Action.ANOMALY else row.reason)
     if not plan.releases and train and train.get("finished"):
@@ -374,7 +383,7 @@ def release_train(
         # naming its PID), then plans from what the first one did.
         with Journal(workspace).locked(opts.out) if opts.execute else nullcontext():
             with offline(opts.offline):  # --offline (and a sealed sandbox) plans from the tags, asking no index
-                plan = plan_train(registry, workspace, packages, opts.branch)
+                plan = plan_train(registry, workspace, packages, opts.branch, hints=opts.hints)
             if opts.verbosity > QUIET:
                 opts.out(plan.render_plan())
             if others := resumed_unselected(plan):

@@ -29,6 +29,7 @@ from juniper_release.ecosystem.registry import Package, Registry, require_checko
 from juniper_release.errors import ConfigError, GitError, JuniperError, suggest
 from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
+from juniper_release.output import diffstat
 from juniper_release.secrets import redact
 
 COMMIT_MESSAGE = "Transfer to {org}"
@@ -158,6 +159,17 @@ class RepoPlan:
             lines.append(f"origin: {redact(self.remote_before)} -> {redact(self.remote_after)}")
         return redact("\n".join(lines))
 
+    def digest(self) -> str:
+        """One line: how many files change, the lines added and removed, and whether origin moves."""
+        if self.empty:
+            return f"{self.package.name}: nothing to do"
+        added = removed = 0
+        for change in self.changes:
+            plus, minus = diffstat(change.diff())
+            added, removed = added + plus, removed + minus
+        origin = "; origin moves" if self.remote_after is not None else ""
+        return f"{self.package.name}: {len(self.changes)} file(s), +{added} -{removed} lines{origin}"
+
 
 @dataclass(frozen=True)
 class TransferPlan:
@@ -173,7 +185,14 @@ class TransferPlan:
     def empty(self) -> bool:
         return self.registry_change is None and all(r.empty for r in self.repos)
 
-    def render(self) -> str:
+    def render(self, verbose: bool = True) -> str:
+        """Every diff (``verbose``), else a digest: one line per repository (``-v`` shows the diffs)."""
+        if not verbose:
+            lines = [r.digest() for r in self.repos]
+            if self.registry_change is not None:
+                plus, minus = diffstat(self.registry_change.diff())
+                lines.append(f"registry {self.registry_path.name}: +{plus} -{minus} lines")
+            return "\n".join(lines) + "\n(the diffs: add -v)"
         parts = [r.render() for r in self.repos]
         if self.registry_change is not None:
             parts.append(f"== registry ({self.registry_path})\n{self.registry_change.diff().rstrip()}")
@@ -406,6 +425,7 @@ def run_transfer(
     out: TextIO | None = None,
     confirm: Callable[[str], bool] | None = None,
     interactive: bool | None = None,
+    verbose: bool = False,
 ) -> TransferPlan:
     """Print the plan; with ``execute`` check, confirm (on a terminal, unless ``yes``), apply and re-check."""
     stream = out or sys.stdout
@@ -417,13 +437,17 @@ def run_transfer(
         print(text, file=stream, flush=True)
 
     say(f"transfer {plan.old} -> {plan.new}, in release order: {', '.join(r.package.name for r in plan.repos)}")
-    say(plan.render())
+    say(plan.render(verbose))
     if plan.empty:
         say(f"nothing to do: every selected repository already references {plan.new}")
         return plan
     message = COMMIT_MESSAGE.format(org=plan.new)
     todo = [r for r in plan.repos if not r.empty]
-    for repo in todo:
+    if not verbose:
+        moved = sum(1 for r in todo if r.remote_after is not None)
+        verb = "will" if execute else "would"
+        say(f"{verb} commit in {len(todo)} repositories ({message!r}) and set origin in {moved}")
+    for repo in todo if verbose else ():
         if repo.changes:
             say(f"{'will' if execute else 'would'} run in {repo.root}: git commit -m {message!r}")
         if repo.remote_after is not None:

@@ -80,7 +80,9 @@ class VerifyReport:
         return f"{counts}; {self.builds} build(s) in {self.seconds:.1f}s; wheelhouse {self.wheelhouse}"
 
     def render(self) -> str:
-        lines = [table([r.row() for r in self.results], painted="result")]
+        # Least important first, to fit the terminal: the phase timings, then the backend (--json has them all).
+        drop = ("env", "smoke", "install", "build", "backend")
+        lines = [table([r.row() for r in self.results], painted="result", expendable=drop)]
         failures = [r for r in self.results if r.status == "failed"]
         if failures:
             lines.append("")
