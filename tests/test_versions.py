@@ -288,6 +288,7 @@ _OTHER_DOCUMENTS = {
     "sandbox/writers.py": "the stand-in generator writes its pyprojects",
     "sandbox/grown.py": "the stand-in generator writes its pyprojects",
     "sandbox/kinds.py": "the stand-in generator writes its pyprojects",
+    "sandbox/lockstep.py": "the stand-in generator writes its pyprojects",
     "release/versioning.py": "set_pyproject_version, the writer version_edits calls",
 }
 _RULE = {"ecosystem/versions.py", "ecosystem/project.py"}

@@ -26,12 +26,13 @@ from juniper_release.ecosystem.registry import (
 from juniper_release.errors import JuniperError, WorkspaceError, remember_target, suggest
 from juniper_release.secrets import redact
 
-LAYOUTS = ("six", "grown", "kinds")
-"""The stand-in layouts (``--sandbox --layout``): the six packages of the plan, the grown ecosystem, or one package
-per kind of version source."""
+LAYOUTS = ("six", "grown", "kinds", "lockstep")
+"""The stand-in layouts (``--sandbox --layout``): the six packages of the plan, the grown ecosystem, one package
+per kind of version source, or a uv workspace released in lockstep."""
 GROWN_REGISTRY = ROOT / "registries" / "grown.toml"
 KINDS_REGISTRY = ROOT / "registries" / "kinds.toml"
-LAYOUT_REGISTRIES = {"grown": GROWN_REGISTRY, "kinds": KINDS_REGISTRY}
+LOCKSTEP_REGISTRY = ROOT / "registries" / "lockstep.toml"
+LAYOUT_REGISTRIES = {"grown": GROWN_REGISTRY, "kinds": KINDS_REGISTRY, "lockstep": LOCKSTEP_REGISTRY}
 """The registry a layout reads when none is given (``six`` reads repos.toml, the default)."""
 
 HELP = {
@@ -41,8 +42,8 @@ HELP = {
     "has its own)",
     "json": "print JSON instead of a table",
     "registry": "the registry file (default: $JUNIPER_REGISTRY, else repos.toml; e.g. registries/grown.toml)",
-    "layout": "stand-in layout for --sandbox: six (default), grown (18 packages in 8 repos) or kinds (one package "
-    "per version source)",
+    "layout": "stand-in layout for --sandbox: six (default), grown (18 packages in 8 repos), kinds (one package "
+    "per version source) or lockstep (a uv workspace of five members sharing one tag)",
 }
 """The help of the options every invoke task and nox session spells the same way."""
 

@@ -7,6 +7,7 @@ must agree with the registry. The release order is layer by layer, ties broken b
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -201,11 +202,12 @@ class Graph:
         return self.computed_layers() if not self.find_cycle() else {p.name: p.layer for p in self.registry.packages}
 
     def _by_repo(self) -> list[tuple[str | None, list[Package]]]:
-        """Packages grouped by repository in registry order; a repository holding one package has no group (None)."""
-        groups: dict[str, list[Package]] = {}
+        """Packages grouped by cluster (:func:`cluster_of`) in registry order; None: drawn outside any cluster."""
+        groups: dict[str | None, list[Package]] = {}
         for pkg in self.registry.packages:
-            groups.setdefault(pkg.repo, []).append(pkg)
-        return [(repo if len(members) > 1 else None, members) for repo, members in groups.items()]
+            groups.setdefault(cluster_of(self.registry, pkg), []).append(pkg)
+        loose = groups.pop(None, [])
+        return [*groups.items(), *((None, [pkg]) for pkg in loose)]
 
     def render(self, fmt: str) -> str:
         """The graph as text: ``mermaid`` or ``dot`` (``svg`` and ``png`` are :meth:`picture`)."""
@@ -321,8 +323,18 @@ def order_line(graph: Graph) -> str:
     return f"release order: {order}"
 
 
+def cluster_of(registry: Registry, pkg: Package) -> str | None:
+    """The cluster a rendering draws ``pkg`` in: its lockstep group (``group sdk``: one version, one tag), else its
+    repository when that holds another package outside any group, else None (drawn on its own)."""
+    group = registry.group_of(pkg)
+    if group is not None:
+        return f"group {group.name} ({group.tag_for('X.Y.Z')})"
+    shared = [p for p in registry.siblings(pkg) if registry.group_of(p) is None]
+    return pkg.repo if shared else None
+
+
 def _node_id(name: str) -> str:
-    return name.replace("-", "_").replace("/", "_").replace(".", "_")
+    return re.sub(r"\W+", "_", name).strip("_")
 
 
 def build_graph(registry: Registry, workspace: Path, projects: Mapping[str, Project] | None = None) -> Graph:

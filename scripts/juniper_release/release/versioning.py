@@ -293,6 +293,14 @@ class BumpPlan:
     warnings: list[str] = field(default_factory=list)
     vcs: str | None = None
     """For a version from git tags: the tool computing it (``hatch-vcs``); no file holds the version, the tag is it."""
+    group: str | None = None
+    """A lockstep group's bump (:mod:`juniper_release.release.lockstep`): ``package`` is its first member, and the
+    edits move every member (and the workspace's ``uv.lock``) together."""
+
+    @property
+    def subject(self) -> str:
+        """What is bumped, for messages: the package, or ``group sdk``."""
+        return f"group {self.group}" if self.group else self.package.name
 
     def diff(self, workspace: Path) -> str:
         return "".join(e.diff(workspace) for e in self.edits)
@@ -325,7 +333,32 @@ def plan_bump(
     update_dependents: bool = False,
     today: dt.date | None = None,
 ) -> BumpPlan:
-    """Every edit a bump makes, computed without writing anything."""
+    """Every edit a bump makes, computed without writing anything; a member of a lockstep group bumps every member
+    (:func:`juniper_release.release.lockstep.plan_group_bump`)."""
+    group = registry.group_of(package)
+    if group is not None:
+        from juniper_release.release.lockstep import plan_group_bump
+
+        return plan_group_bump(
+            registry, workspace, group, part, pre=pre, to=to, update_dependents=update_dependents, today=today
+        )
+    return plan_package_bump(
+        registry, workspace, package, part, pre=pre, to=to, update_dependents=update_dependents, today=today
+    )
+
+
+def plan_package_bump(
+    registry: Registry,
+    workspace: Path,
+    package: str,
+    part: str | None = None,
+    *,
+    pre: str | None = None,
+    to: str | None = None,
+    update_dependents: bool = False,
+    today: dt.date | None = None,
+) -> BumpPlan:
+    """Every edit the bump of one package makes, computed without writing anything."""
     pkg = registry.get(package)
     root = require_checkout(pkg, workspace)
     project = read_project(pkg, root)
@@ -448,9 +481,9 @@ def commit_and_tag(plan: BumpPlan, registry: Registry, workspace: Path, *, tag: 
         git = Git(root)
         git.add(files)
         message = (
-            f"Bump {plan.package.name} to {plan.new}"
+            f"Bump {plan.group or plan.package.name} to {plan.new}"
             if root == plan.package.repo_dir(workspace)
-            else f"Allow {plan.package.name} {plan.new} in {root.name}'s requirements"
+            else f"Allow {plan.group or plan.package.name} {plan.new} in {root.name}'s requirements"
         )
         git.run("commit", "-m", message, "--", *files)
         done.append(f"{root.name}: committed {message!r}")
@@ -461,7 +494,7 @@ def commit_and_tag(plan: BumpPlan, registry: Registry, workspace: Path, *, tag: 
             raise JuniperError(
                 f"{plan.package.name}: tag {name} already exists", f"delete it with `git tag -d {name}` if it is stale"
             )
-        git.tag_annotated(name, f"Release {plan.package.name} {plan.new}")
+        git.tag_annotated(name, f"Release {plan.group or plan.package.name} {plan.new}")
         done.append(f"{plan.root.name}: tagged {name}")
     return done
 
@@ -504,7 +537,7 @@ def bump(
     if plan.dependents and not update_dependents:
         out("  (pass --update-dependents to rewrite those specifiers)")
     vcs_note = (
-        f"{plan.package.name}: the version comes from git tags ({plan.vcs}): no version file is edited; the release "
+        f"{plan.subject}: the version comes from git tags ({plan.vcs}): no version file is edited; the release "
         f"commit is the CHANGELOG move, and the annotated tag {plan.package.tag_for(plan.new)} is the version"
         if plan.vcs
         else None
@@ -513,10 +546,10 @@ def bump(
         out(plan.diff(workspace))
         if vcs_note:
             out(vcs_note + " (--commit makes both)")
-        out(f"dry run: {plan.package.name} {plan.old} -> {plan.new}; nothing was written")
+        out(f"dry run: {plan.subject} {plan.old} -> {plan.new}; nothing was written")
         return plan
     apply_edits(plan.edits)
-    out(f"{plan.package.name}: {plan.old} -> {plan.new} ({len(plan.edits)} files written)")
+    out(f"{plan.subject}: {plan.old} -> {plan.new} ({len(plan.edits)} files written)")
     if vcs_note:
         out(
             vcs_note

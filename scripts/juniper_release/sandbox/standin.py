@@ -216,9 +216,15 @@ def _layout(layout: str, defects: str | Iterable[str] | None) -> tuple[_Create, 
         from juniper_release.sandbox.grown import create_grown
 
         return create_grown, parse_defects(defects)
+    if layout == "lockstep":
+        from juniper_release.sandbox.lockstep import create_lockstep
+
+        if parse_defects(defects):
+            raise ConfigError("the lockstep stand-in has no defects", "drop --defects with --layout lockstep")
+        return create_lockstep, frozenset()
     if layout == "six":
         return create_ecosystem, parse_defects(defects)
-    raise ConfigError(f"unknown stand-in layout {layout!r}", "use one of: six, grown, kinds")
+    raise ConfigError(f"unknown stand-in layout {layout!r}", "use one of: six, grown, kinds, lockstep")
 
 
 def sandbox_workspace(

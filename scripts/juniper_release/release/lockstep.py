@@ -1,0 +1,187 @@
+"""The bump of a lockstep group: every member moves to one version in one commit, tagged once.
+
+:func:`plan_group_bump` plans each member's bump to the group's new version
+(:func:`juniper_release.release.versioning.plan_package_bump`: its version file or pyproject, its ``__version__``
+literals, its CHANGELOG *where it has one*; a hatch-vcs or setuptools-scm member has no version file, the one tag
+is the version) and merges them into one :class:`~juniper_release.release.versioning.BumpPlan`, which
+``invoke bump``, ``invoke propose`` and the rehearsal then commit, tag and show as any bump.
+
+A uv workspace's ``uv.lock`` is refreshed with the bump: the tracked files are copied to a scratch directory, the
+edits applied there, and ``uv lock --offline`` run (``uv lock`` when the cache lacks something and the network is
+allowed); a changed lock joins the edits, so ``uv lock --check`` passes on the bump commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from packaging.version import Version
+
+from juniper_release.commands import run
+from juniper_release.ecosystem.groups import disagreeing, group_version
+from juniper_release.ecosystem.model import Group
+from juniper_release.ecosystem.project import read_project
+from juniper_release.ecosystem.registry import Registry, require_checkout
+from juniper_release.errors import CommandError, JuniperError
+from juniper_release.gitops import Git
+from juniper_release.offline import is_offline
+from juniper_release.release.versioning import (
+    CHANGELOG,
+    BumpPlan,
+    FileEdit,
+    VersionError,
+    next_version,
+    parse_strict,
+    plan_package_bump,
+)
+
+UV_LOCK = "uv.lock"
+
+
+def current_versions(registry: Registry, workspace: Path, group: Group) -> dict[str, Version]:
+    """Each member's current version as a bump starts from it: a version from git tags is its release tag's."""
+    found: dict[str, Version] = {}
+    for name in group.members:
+        pkg = registry.get(name)
+        project = read_project(pkg, require_checkout(pkg, workspace))
+        found[name] = (
+            project.module_target
+            if project.is_vcs
+            else parse_strict(project.raw_version, f"{project.pyproject}: version")
+        )
+    return found
+
+
+def plan_group_bump(
+    registry: Registry,
+    workspace: Path,
+    group: Group,
+    part: str | None = None,
+    *,
+    pre: str | None = None,
+    to: str | None = None,
+    update_dependents: bool = False,
+    today: dt.date | None = None,
+) -> BumpPlan:
+    """Every edit the bump of ``group`` makes (all members to one version), computed without writing anything."""
+    current = current_versions(registry, workspace, group)
+    old = group_version(current)
+    assert old is not None
+    apart = disagreeing(current)
+    if to is not None:
+        if part is not None:
+            raise VersionError("both --part and --to given", "pass one of them")
+        new = parse_strict(to, "--to")
+    elif part is None:
+        raise VersionError("no --part or --to given", "pass --part major|minor|patch|pre|release or --to X.Y.Z")
+    elif apart:
+        shown = ", ".join(f"{name} {v}" for name, v in apart.items())
+        raise VersionError(
+            f"group {group.name}: members declare different versions (the group is at {old}; {shown})",
+            f"bring them together with --to X.Y.Z (above {max(current.values())})",
+        )
+    else:
+        new = next_version(old, part, pre)
+    plans = [
+        plan_package_bump(
+            registry, workspace, name, to=str(new), update_dependents=update_dependents, today=today
+        )
+        for name in group.members
+    ]
+    first = plans[0]
+    plan = BumpPlan(first.package, first.root, old, new, vcs=first.vcs, group=group.name)
+    edits: list[FileEdit] = []
+    for member in plans:
+        # A member without a CHANGELOG keeps none: the group's notes are where its members keep theirs.
+        edits += [e for e in member.edits if not (e.old is None and e.path.name == CHANGELOG)]
+        plan.warnings += [w for w in member.warnings if w not in plan.warnings]
+        plan.dependents += [d for d in member.dependents if d.package not in group.members]
+    plan.edits = merge_edits(edits)
+    lock = refreshed_lock(first.package.repo_dir(workspace), plan.edits)
+    if lock is not None:
+        plan.edits.append(lock)
+    return plan
+
+
+def merge_edits(edits: Sequence[FileEdit]) -> list[FileEdit]:
+    """One edit per file: two edits of one file (a member's version and a sibling's raised ceiling in the same
+    pyproject) are merged line by line; edits of the same line that disagree are refused."""
+    by_path: dict[Path, FileEdit] = {}
+    for edit in edits:
+        earlier = by_path.get(edit.path)
+        if earlier is None or earlier.new == edit.new:
+            by_path[edit.path] = edit
+            continue
+        by_path[edit.path] = FileEdit(edit.path, earlier.old, _merge_lines(edit.path, earlier, edit))
+    return list(by_path.values())
+
+
+def _merge_lines(path: Path, first: FileEdit, second: FileEdit) -> str:
+    base = (first.old or "").splitlines(keepends=True)
+    one, two = first.new.splitlines(keepends=True), second.new.splitlines(keepends=True)
+    if not len(base) == len(one) == len(two):
+        raise JuniperError(
+            f"{path}: two edits of the group's bump change its lines differently",
+            "bump the group's members one at a time (--to) and raise the ceilings by hand",
+        )
+    merged = []
+    for b, x, y in zip(base, one, two, strict=True):
+        if x != b and y != b and x != y:
+            raise JuniperError(f"{path}: two edits of the group's bump change one line: {b.strip()!r}", "edit by hand")
+        merged.append(y if x == b else x)
+    return "".join(merged)
+
+
+def refreshed_lock(repo_root: Path, edits: Sequence[FileEdit]) -> FileEdit | None:
+    """The workspace's ``uv.lock`` after ``edits`` (None: it has none, or it still holds): ``uv lock`` in a scratch
+    copy of the repository's files with the edits applied."""
+    lock = repo_root / UV_LOCK
+    if not lock.is_file():
+        return None
+    old = lock.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="juniper-uvlock-") as tmp:
+        scratch = Path(tmp) / repo_root.name
+        for rel in Git(repo_root).files():
+            source = repo_root / rel
+            if source.is_file():
+                (scratch / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, scratch / rel)
+        for edit in edits:
+            if edit.path.is_relative_to(repo_root):
+                target = scratch / edit.path.relative_to(repo_root)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(edit.new, encoding="utf-8")
+        _uv_lock(scratch, repo_root)
+        new = (scratch / UV_LOCK).read_text(encoding="utf-8")
+    return None if new == old else FileEdit(lock, old, new)
+
+
+def _uv_lock(scratch: Path, shown: Path) -> None:
+    """``uv lock`` in ``scratch``: offline first (the cache), then with the network unless offline."""
+    from juniper_release.verify.envs import tool_env, uv_binary
+
+    uv = uv_binary()
+    if uv is None:
+        raise JuniperError(f"{shown / UV_LOCK}: refreshing it needs uv", "install uv (pip install uv)")
+    env = tool_env()
+    try:
+        run([uv, "lock", "--check", "--offline"], cwd=scratch, env=env, what="uv lock --check", timeout=120)
+        return
+    except CommandError:
+        pass
+    attempts = [["--offline"]] + ([] if is_offline() else [[]])
+    last: CommandError | None = None
+    for flags in attempts:
+        try:
+            run([uv, "lock", *flags], cwd=scratch, env=env, what=f"uv lock {' '.join(flags)}".strip(), timeout=300)
+            return
+        except CommandError as exc:
+            last = exc
+    raise JuniperError(
+        f"{shown / UV_LOCK}: the bump cannot refresh it ({last.what if last else 'uv lock failed'})",
+        f"run `uv lock` in {shown} to see why, fix it, then bump again",
+    )
