@@ -157,7 +157,9 @@ def test_members_in_different_repositories_are_refused() -> None:
     doc["group"].append({"name": "app", "members": []})
     doc["group"] = [{"name": "mixed", "members": ["sdk-core", APP]}]
     message = _error(doc)
-    assert "members sdk-core (lockstep-example/lockstep-sdk) and lockstep-app (lockstep-example/lockstep-app)" in message
+    assert (
+        "members sdk-core (lockstep-example/lockstep-sdk) and lockstep-app (lockstep-example/lockstep-app)" in message
+    )
     assert "are in different repositories" in message
 
 
@@ -217,7 +219,7 @@ def test_the_stand_in_is_a_uv_workspace_on_one_tag(sdk: Ecosystem, lock_registry
 def test_the_stand_in_refuses_defects(tmp_path: Path, lock_registry: Registry) -> None:
     with pytest.raises(ConfigError, match="has no defects"):
         sandbox_workspace(lock_registry, "missing-license", base=tmp_path, layout="lockstep")
-    with pytest.raises(ConfigError, match="use registries/lockstep.toml"):
+    with pytest.raises(ConfigError, match=r"use registries/lockstep\.toml"):
         _make(tmp_path, load_registry(ROOT / "registries" / "kinds.toml", env={}))
 
 
@@ -257,7 +259,9 @@ def _make_static(root: Path, versions: dict[str, str]) -> None:
     git.run("commit", "-q", "-m", "build: static versions")
 
 
-def test_a_member_declaring_another_version_is_an_anomaly_naming_both(fresh: Ecosystem, lock_registry: Registry) -> None:
+def test_a_member_declaring_another_version_is_an_anomaly_naming_both(
+    fresh: Ecosystem, lock_registry: Registry
+) -> None:
     root = fresh.workspace / "lockstep-sdk"
     _make_static(root, {**dict.fromkeys(MEMBERS, "1.2.0"), "sdk-auth": "1.1.9"})
     rows = {r.package: r for r in status.collect(lock_registry, fresh.workspace, query_indexes=False)}
@@ -335,7 +339,9 @@ def test_a_static_group_bump_edits_every_member_and_refreshes_uv_lock(
     files = set(git.run("show", "--name-only", "--format=", "HEAD").split())
     assert "uv.lock" in files
     for name in MEMBERS:
-        assert f"libs/{name}/pyproject.toml" in files and f"libs/{name}/src/{name.replace('-', '_')}/__init__.py" in files
+        assert (
+            f"libs/{name}/pyproject.toml" in files and f"libs/{name}/src/{name.replace('-', '_')}/__init__.py" in files
+        )
         project = read_project(lock_registry.get(name), root / "libs" / name)
         assert project.version == Version("1.2.1")
     assert 'version = "1.2.1"' in (root / "uv.lock").read_text(encoding="utf-8")

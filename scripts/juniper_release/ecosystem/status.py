@@ -332,7 +332,9 @@ def collect(
         )
         for pkg in order
     ]
-    return lockstep_rows(registry, rows) + [missing_row(pkg, workspace) for pkg in missing_packages(registry, workspace)]
+    return lockstep_rows(registry, rows) + [
+        missing_row(pkg, workspace) for pkg in missing_packages(registry, workspace)
+    ]
 
 
 def lockstep_rows(registry: Registry, rows: Sequence[StatusRow]) -> list[StatusRow]:

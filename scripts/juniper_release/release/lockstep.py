@@ -87,9 +87,7 @@ def plan_group_bump(
     else:
         new = next_version(old, part, pre)
     plans = [
-        plan_package_bump(
-            registry, workspace, name, to=str(new), update_dependents=update_dependents, today=today
-        )
+        plan_package_bump(registry, workspace, name, to=str(new), update_dependents=update_dependents, today=today)
         for name in group.members
     ]
     first = plans[0]

@@ -59,6 +59,7 @@ DEFAULT_UNRELEASED = ("sdk-http",)
 
 UNRELEASED_NOTE = "## [Unreleased]\n\n### Fixed\n\n- Handle empty input.\n"
 
+
 def publish_workflow() -> str:
     """The workspace's one publish workflow: on a published release, every member built and uploaded in one run."""
     checkout = pinned_uses("actions/checkout", "the stand-in")
@@ -70,7 +71,7 @@ def publish_workflow() -> str:
         f"    steps:\n      - uses: {checkout}\n        with:\n          fetch-depth: 0\n"
         f"          persist-credentials: false\n      - uses: {setup}\n        with:\n"
         "          python-version: '3.11'\n      - run: pip install build twine\n"
-        "      - run: for lib in libs/*/; do python -m build --outdir dist \"$lib\"; done\n"
+        '      - run: for lib in libs/*/; do python -m build --outdir dist "$lib"; done\n'
         f"      - run: twine check --strict dist/*\n      - uses: {publish}\n"
     )
 
