@@ -386,3 +386,28 @@ def test_the_graph_draws_the_group_as_one_cluster(sdk: Ecosystem, lock_registry:
     dot = graph.to_dot()
     assert dot.count("subgraph ") == 1 and 'subgraph "cluster_group sdk (vX.Y.Z)"' in dot
     assert shutil.which("dot") is None or b"group sdk" in graph.picture("svg")
+
+
+# --------------------------------------------------------------------------------------------------- propose
+
+
+def test_propose_makes_one_proposal_for_the_group(sdk: Ecosystem, lock_registry: Registry) -> None:
+    from juniper_release.release.propose import plan_proposals
+
+    proposals = plan_proposals(
+        lock_registry,
+        sdk.workspace,
+        {"sdk-auth": "minor", "sdk-http": "patch"},
+        evidence={"sdk-auth": "auth evidence", "sdk-http": "http evidence"},
+    )
+    (proposal,) = proposals
+    change = proposal.change
+    assert change.branch == "release/sdk-1.3.0" and change.title == "Release sdk 1.3.0" and change.refused is None
+    assert {e.path.relative_to(change.root).as_posix() for e in change.edits} == {
+        f"libs/{m}/CHANGELOG.md" for m in WITH_CHANGELOG
+    }
+    assert "- Handle empty input." in change.body  # sdk-http's own notes
+    assert "**sdk-auth**: auth evidence" in change.body and "**sdk-http**: http evidence" in change.body
+    assert "A lockstep group: sdk-core, sdk-http, sdk-auth, sdk-client, sdk-cli move together" in change.body
+    assert [f.repo for f in proposal.followons] == ["lockstep-example/lockstep-app"]  # its ceiling on sdk-client
+    assert proposal.followons[0].branch == "deps/sdk-client-ceiling-1.3.0"

@@ -130,49 +130,29 @@ def plan_proposal(
     conflict: str | None = None,
     today: dt.date | None = None,
 ) -> Proposal:
-    """The proposal for ``name``: its branch, commit, PR and follow-ons, computed without writing anything."""
+    """The proposal for ``name``: its branch, commit, PR and follow-ons, computed without writing anything. A member
+    of a lockstep group proposes the group: every member in the one commit (``release/<group>-<version>``)."""
     pkg = registry.get(name)
     plan = plan_bump(registry, workspace, name, part, to=to, today=today)
-    repo_root = pkg.repo_dir(workspace)
-    changelog = plan.root / CHANGELOG
-    notes = unreleased_notes(changelog.read_text(encoding="utf-8")) if changelog.is_file() else None
-    refused = f"changelog conflict: {conflict}" if conflict else None
-    edits: list[FileEdit] = []
-    for edit in plan.edits:
-        if edit.path == changelog and not (notes or "").strip():
-            if not draft_notes:
-                refused = refused or (
-                    f"{pkg.name}: its CHANGELOG [Unreleased] is empty; write the notes, or pass --draft-notes to "
-                    "draft them from the commits (marked as drafted)"
-                )
-            edits.append(FileEdit(edit.path, edit.old, _mark_drafted(edit.new, plan.new)))
-            continue
-        edits.append(edit)
+    subject = plan.group or pkg.name
+    edits, notes, refused = _notes_edits(plan.edits, plan.new, subject, draft_notes)
+    if conflict:
+        refused = f"changelog conflict: {conflict}"
     followons: list[Change] = []
-    for consumer, (other, edit, lines) in _ceiling_edits(registry, workspace, pkg, plan.new).items():
-        if other.repo == pkg.repo:
-            edits.append(edit)
-            continue
-        followons.append(
-            Change(
-                consumer,
-                other.repo,
-                other.repo_dir(workspace),
-                ceiling_branch(pkg, plan.new),
-                f"Allow {pkg.name} {plan.new} in {consumer}",
-                f"{pkg.name} {plan.new} escapes {consumer}'s ceiling. This raises the ceiling only (the floor and "
-                "the other specifiers stay), and notes it in the CHANGELOG's [Unreleased] (its next release "
-                "ships it):\n\n" + "\n".join(f"- `{line}`" for line in lines),
-                [edit, *_changelog_entry(other.checkout(workspace), "Fixed", f"Allow {pkg.name} {plan.new}.")],
-                message=f"fix(deps): allow {pkg.name} {plan.new}",
-            )
-        )
+    for member in registry.group_members(pkg):
+        for consumer, (other, edit, lines) in _ceiling_edits(registry, workspace, member, plan.new).items():
+            if other.repo == pkg.repo:
+                edits.append(edit)
+                continue
+            followons.append(_followon(registry, workspace, member, plan.new, consumer, other, edit, lines))
     vcs = plan.vcs is not None
-    section = (notes or "").strip() or "(drafted from the commits: see the CHANGELOG diff)"
+    section = notes or "(drafted from the commits: see the CHANGELOG diff)"
+    members = ", ".join(p.name for p in registry.group_members(pkg)) if plan.group else ""
     body = "\n\n".join(
         part
         for part in (
-            f"Release **{pkg.name} {plan.new}** (from {plan.old}).",
+            f"Release **{subject} {plan.new}** (from {plan.old})."
+            + (f" A lockstep group: {members} move together, one tag." if members else ""),
             f"## Notes\n\n{section}",
             f"## Evidence\n\n{evidence.strip()}" if evidence.strip() else "",
             "## Follow-ons\n\n" + "\n".join(f"- {f.repo}: {f.title} (`{f.branch}`)" for f in followons)
@@ -182,19 +162,66 @@ def plan_proposal(
         )
         if part
     )
-    change = Change(
-        pkg.name,
-        pkg.repo,
-        repo_root,
-        release_branch(pkg, plan.new),
-        f"Release {pkg.name} {plan.new}",
-        body,
-        edits,
-        refused,
-    )
+    branch = f"release/{subject}-{plan.new}" if plan.group else release_branch(pkg, plan.new)
+    change = Change(pkg.name, pkg.repo, pkg.repo_dir(workspace), branch, f"Release {subject} {plan.new}", body, edits)
+    change.refused = refused
     for follow in followons:
         follow.body += f"\n\nTriggered by the proposal {pkg.repo}: {change.title} (`{change.branch}`)."
     return Proposal(pkg, plan.old, plan.new, change, followons)
+
+
+def _notes_edits(
+    planned: Sequence[FileEdit], new: Version, subject: str, draft_notes: bool
+) -> tuple[list[FileEdit], str, str | None]:
+    """The bump's edits with each CHANGELOG whose ``[Unreleased]`` is empty marked as drafted, the notes written
+    (the members' own, for a group), and why the proposal is refused: every CHANGELOG's ``[Unreleased]`` empty
+    without ``--draft-notes``."""
+    edits: list[FileEdit] = []
+    written: list[str] = []
+    drafted = False
+    for edit in planned:
+        if edit.path.name != CHANGELOG:
+            edits.append(edit)
+            continue
+        notes = (unreleased_notes(edit.old) or "").strip() if edit.old is not None else ""
+        if notes:
+            written.append(notes)
+            edits.append(edit)
+            continue
+        drafted = True
+        edits.append(FileEdit(edit.path, edit.old, _mark_drafted(edit.new, new)))
+    refused = None
+    if drafted and not written and not draft_notes:
+        refused = (
+            f"{subject}: its CHANGELOG [Unreleased] is empty; write the notes, or pass --draft-notes to "
+            "draft them from the commits (marked as drafted)"
+        )
+    return edits, "\n\n".join(written), refused
+
+
+def _followon(
+    registry: Registry,
+    workspace: Path,
+    pkg: Package,
+    new: Version,
+    consumer: str,
+    other: Package,
+    edit: FileEdit,
+    lines: Sequence[str],
+) -> Change:
+    """The follow-on PR raising ``consumer``'s ceiling on ``pkg`` in its own repository."""
+    return Change(
+        consumer,
+        other.repo,
+        other.repo_dir(workspace),
+        ceiling_branch(pkg, new),
+        f"Allow {pkg.name} {new} in {consumer}",
+        f"{pkg.name} {new} escapes {consumer}'s ceiling. This raises the ceiling only (the floor and "
+        "the other specifiers stay), and notes it in the CHANGELOG's [Unreleased] (its next release "
+        "ships it):\n\n" + "\n".join(f"- `{line}`" for line in lines),
+        [edit, *_changelog_entry(other.checkout(workspace), "Fixed", f"Allow {pkg.name} {new}.")],
+        message=f"fix(deps): allow {pkg.name} {new}",
+    )
 
 
 def _changelog_entry(root: Path, heading: str, entry: str) -> list[FileEdit]:
@@ -228,21 +255,36 @@ def plan_proposals(
     conflicts: Mapping[str, str] | None = None,
     today: dt.date | None = None,
 ) -> list[Proposal]:
-    """One proposal per package of ``parts`` (name -> major/minor/patch), in dependency order."""
+    """One proposal per package of ``parts`` (name -> major/minor/patch), in dependency order; the members of a
+    lockstep group make one proposal, with the largest of their parts, their evidence and any conflict."""
     graph = build_graph(registry, workspace)
-    return [
-        plan_proposal(
-            registry,
-            workspace,
-            pkg.name,
-            parts[pkg.name],
-            draft_notes=draft_notes,
-            evidence=(evidence or {}).get(pkg.name, ""),
-            conflict=(conflicts or {}).get(pkg.name),
-            today=today,
+    proposals: list[Proposal] = []
+    done: set[str] = set()
+    for pkg in graph.release_order(parts):
+        if pkg.name in done:
+            continue
+        named = [p.name for p in registry.group_members(pkg) if p.name in parts]
+        done.update(named)
+        found = [(evidence or {}).get(n, "") for n in named]
+        clash = [f"{n}: {c}" if len(named) > 1 else c for n in named if (c := (conflicts or {}).get(n))]
+        proposals.append(
+            plan_proposal(
+                registry,
+                workspace,
+                pkg.name,
+                max((parts[n] for n in named), key=_PART_ORDER.index),
+                draft_notes=draft_notes,
+                evidence="\n\n".join(
+                    f"**{n}**: {e}" if len(named) > 1 else e for n, e in zip(named, found, strict=True) if e
+                ),
+                conflict="; ".join(clash) or None,
+                today=today,
+            )
         )
-        for pkg in graph.release_order(parts)
-    ]
+    return proposals
+
+
+_PART_ORDER = ("release", "pre", "patch", "minor", "major")
 
 
 def render(proposals: Sequence[Proposal]) -> str:
