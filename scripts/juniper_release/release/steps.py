@@ -40,7 +40,7 @@ class Step:
 
 
 def _bump_message(ctx: ReleaseContext) -> str:
-    return f"Bump {ctx.pkg.name} to {ctx.version}"
+    return f"Bump {ctx.group.name if ctx.group else ctx.pkg.name} to {ctx.version}"
 
 
 def commit_bump_command(ctx: ReleaseContext) -> str:
@@ -56,6 +56,11 @@ def commit_bump(ctx: ReleaseContext) -> str:
     return f"committed {ctx.git.head()[:8]}"
 
 
+def _subject(ctx: ReleaseContext) -> str:
+    """What the release is of: the package, or its lockstep group (one tag for every member)."""
+    return f"group {ctx.group.name}" if ctx.group else ctx.pkg.name
+
+
 def _tag_target(ctx: ReleaseContext) -> str:
     """The commit the tag names, as a command shows it: HEAD, or the release commit below a sibling's later bump."""
     release = ctx.release_commit()
@@ -63,7 +68,7 @@ def _tag_target(ctx: ReleaseContext) -> str:
 
 
 def tag_command(ctx: ReleaseContext) -> str:
-    return f"git -C {ctx.root} tag -a {ctx.tag} -m 'Release {ctx.pkg.name} {ctx.version}'{_tag_target(ctx)}"
+    return f"git -C {ctx.root} tag -a {ctx.tag} -m 'Release {_subject(ctx)} {ctx.version}'{_tag_target(ctx)}"
 
 
 def tagged_at_head(ctx: ReleaseContext) -> bool:
@@ -74,7 +79,7 @@ def tagged_at_head(ctx: ReleaseContext) -> bool:
 
 def tag(ctx: ReleaseContext) -> str:
     release = ctx.release_commit()
-    ctx.git.tag_annotated(ctx.tag, f"Release {ctx.pkg.name} {ctx.version}", rev=release)
+    ctx.git.tag_annotated(ctx.tag, f"Release {_subject(ctx)} {ctx.version}", rev=release)
     return f"tagged {release[:8]}"
 
 
@@ -155,10 +160,23 @@ def create_github_release(ctx: ReleaseContext) -> str:
         ctx.tag,
         sha=ctx.release_commit(),
         title=ctx.tag,
-        body=release_notes(ctx.root, ctx.version),
+        body=_release_notes(ctx),
         prerelease=prerelease,
     )
     return f"created {rel.get('html_url', ctx.tag)}" + (" (prerelease)" if prerelease else "")
+
+
+def _release_notes(ctx: ReleaseContext) -> str:
+    """The GitHub Release's notes: the package's CHANGELOG section; for a lockstep group, each member's under its
+    name (the members without notes left out)."""
+    if ctx.group is None:
+        return release_notes(ctx.root, ctx.version)
+    parts = []
+    for member in ctx.registry.group_members(ctx.pkg):
+        notes = release_notes(member.checkout(ctx.workspace), ctx.version)
+        if notes != f"Release {ctx.version}.\n":
+            parts.append(f"## {member.name}\n\n{notes}")
+    return "\n".join(parts) or f"Release {ctx.group.name} {ctx.version}.\n"
 
 
 def watch_command(ctx: ReleaseContext) -> str:
