@@ -411,3 +411,70 @@ def test_propose_makes_one_proposal_for_the_group(sdk: Ecosystem, lock_registry:
     assert "A lockstep group: sdk-core, sdk-http, sdk-auth, sdk-client, sdk-cli move together" in change.body
     assert [f.repo for f in proposal.followons] == ["lockstep-example/lockstep-app"]  # its ceiling on sdk-client
     assert proposal.followons[0].branch == "deps/sdk-client-ceiling-1.3.0"
+
+
+# --------------------------------------------------------------------------------------------------- release
+
+
+def test_a_members_release_is_the_groups_commit_and_tag(fresh: Ecosystem, lock_registry: Registry) -> None:
+    """After the group's bump, every member's release names the one tag at the one bump commit, even a member the
+    bump commit does not touch (sdk-auth keeps no CHANGELOG); a static group's pending bump is one commit."""
+    from conftest import release_options
+    from juniper_release.release.context import ReleaseContext
+    from juniper_release.release.journal import Journal
+    from juniper_release.release.steps import _bump_message, _release_notes
+
+    bump(lock_registry, fresh.workspace, "sdk-http", "minor", commit=True, out=lambda _: None)
+    head = Git(fresh.workspace / "lockstep-sdk").head()
+    lines: list[str] = []
+    for name in MEMBERS:
+        ctx = ReleaseContext(lock_registry, fresh.workspace, name, release_options(lines), Journal(fresh.workspace))
+        assert ctx.group is not None and ctx.tag == "v1.3.0" and ctx.release_commit() == head
+        assert _bump_message(ctx) == "Bump sdk to 1.3.0"
+    notes = _release_notes(ctx)
+    assert notes.startswith("## sdk-core\n") and "## sdk-http\n\n### Fixed\n\n- Handle empty input." in notes
+    assert "## sdk-auth" not in notes  # no CHANGELOG, no notes of its own
+
+
+def test_a_static_groups_pending_bump_is_committed_once(fresh: Ecosystem, lock_registry: Registry) -> None:
+    from conftest import release_options
+    from juniper_release.release.context import ReleaseContext
+    from juniper_release.release.journal import Journal
+    from juniper_release.release.steps import COMMIT_BUMP
+
+    root = fresh.workspace / "lockstep-sdk"
+    _make_static(root, dict.fromkeys(MEMBERS, "1.2.0"))
+    bump(lock_registry, fresh.workspace, "sdk-core", "patch", out=lambda _: None)  # written, not committed
+    ctx = ReleaseContext(lock_registry, fresh.workspace, "sdk-cli", release_options([]), Journal(fresh.workspace))
+    assert ctx.needs_commit()
+    COMMIT_BUMP.action(ctx)
+    git = Git(root)
+    assert git.is_clean() and git.run("log", "-1", "--format=%s") == "Bump sdk to 1.2.1"
+    assert "uv.lock" in git.run("show", "--name-only", "--format=", "HEAD").split()
+
+
+@pytest.mark.slow
+def test_the_rehearsal_releases_the_group_with_one_tag_and_one_run(
+    tmp_path: Path, lock_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole train on the stand-in: the group's one bump and tag, one GitHub Release and one publish run that
+    builds, uploads and verifies (a fresh install from the index) every member in layer order; the app follows."""
+    import json
+
+    from juniper_release.release import gates
+    from juniper_release.sandbox.rehearse import rehearse
+
+    monkeypatch.setattr(gates, "is_verified", lambda *a: True)
+    eco = _make(tmp_path, lock_registry)
+    rows = rehearse(
+        lock_registry.path, eco.workspace, tmp_path / "reh", run_verify=False, timeout=120, out=lambda _: None
+    )
+    assert all(r["tag on origin"] and r["GitHub release"] and r["testpypi"] and r["pypi"] for r in rows), rows
+    assert {str(r["package"]): r["version"] for r in rows} == {**dict.fromkeys(MEMBERS, "1.2.1"), APP: "0.4.1"}
+    state = json.loads((tmp_path / "reh" / "github.json").read_text(encoding="utf-8"))
+    sdk = "lockstep-example/lockstep-sdk"
+    assert [r["tag_name"] for r in state["releases"][sdk]] == ["v1.2.1"]
+    runs = [r for r in state["runs"][sdk] if r["event"] == "release" and r["head_branch"] == "v1.2.1"]
+    assert [r["conclusion"] for r in runs] == ["success"]
+    remote = Git(tmp_path / "reh" / "remotes" / f"{sdk}.git")
+    assert sorted(remote.tags()) == ["v1.2.0", "v1.2.1"]

@@ -95,6 +95,7 @@ class ReleaseContext:
                 if member != self.pkg:
                     root = member.checkout(workspace)
                     self.bump_paths |= _from_top(member, _bump_files(member, root, read_project(member, root)))
+            self.bump_paths.add("uv.lock")  # a uv workspace's lock moves with the members' versions
             self.bump_paths = {path for path in self.bump_paths if (top / path).exists()}
             self.bump_files = {f":(top){path}" for path in self.bump_paths}
         self._sibling_bump_paths: set[str] | None = None
