@@ -8,7 +8,8 @@ is the version) and merges them into one :class:`~juniper_release.release.versio
 
 A uv workspace's ``uv.lock`` is refreshed with the bump: the tracked files are copied to a scratch directory, the
 edits applied there, and ``uv lock --offline`` run (``uv lock`` when the cache lacks something and the network is
-allowed); a changed lock joins the edits, so ``uv lock --check`` passes on the bump commit.
+allowed); a changed lock joins the edits, so ``uv lock --check`` passes on the bump commit. A group versioned by git
+tags edits no version, and ``uv.lock`` records none for a dynamic version: its lock is left as it is.
 """
 
 from __future__ import annotations
@@ -86,9 +87,19 @@ def plan_group_bump(
         )
     else:
         new = next_version(old, part, pre)
+    # The first member's plan raises the consumers' ceilings on every member (each consumer read once).
+    members = [registry.get(name) for name in group.members]
     plans = [
-        plan_package_bump(registry, workspace, name, to=str(new), update_dependents=update_dependents, today=today)
-        for name in group.members
+        plan_package_bump(
+            registry,
+            workspace,
+            member.name,
+            to=str(new),
+            update_dependents=update_dependents,
+            today=today,
+            together=members[1:] if i == 0 else None,
+        )
+        for i, member in enumerate(members)
     ]
     first = plans[0]
     plan = BumpPlan(first.package, first.root, old, new, vcs=first.vcs, group=group.name)
@@ -99,7 +110,8 @@ def plan_group_bump(
         plan.warnings += [w for w in member.warnings if w not in plan.warnings]
         plan.dependents += [d for d in member.dependents if d.package not in group.members]
     plan.edits = merge_edits(edits)
-    lock = refreshed_lock(first.package.repo_dir(workspace), plan.edits)
+    # uv.lock records no version of a member whose version is dynamic (git tags): only a file version moves it.
+    lock = None if plan.vcs else refreshed_lock(first.package.repo_dir(workspace), plan.edits, new)
     if lock is not None:
         plan.edits.append(lock)
     return plan
@@ -134,9 +146,10 @@ def _merge_lines(path: Path, first: FileEdit, second: FileEdit) -> str:
     return "".join(merged)
 
 
-def refreshed_lock(repo_root: Path, edits: Sequence[FileEdit]) -> FileEdit | None:
+def refreshed_lock(repo_root: Path, edits: Sequence[FileEdit], version: Version) -> FileEdit | None:
     """The workspace's ``uv.lock`` after ``edits`` (None: it has none, or it still holds): ``uv lock`` in a scratch
-    copy of the repository's files with the edits applied."""
+    copy of the repository's files with the edits applied (no git there: a package of the workspace whose version
+    comes from git tags is told ``version``)."""
     lock = repo_root / UV_LOCK
     if not lock.is_file():
         return None
@@ -153,19 +166,19 @@ def refreshed_lock(repo_root: Path, edits: Sequence[FileEdit]) -> FileEdit | Non
                 target = scratch / edit.path.relative_to(repo_root)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(edit.new, encoding="utf-8")
-        _uv_lock(scratch, repo_root)
+        _uv_lock(scratch, repo_root, version)
         new = (scratch / UV_LOCK).read_text(encoding="utf-8")
     return None if new == old else FileEdit(lock, old, new)
 
 
-def _uv_lock(scratch: Path, shown: Path) -> None:
+def _uv_lock(scratch: Path, shown: Path, version: Version) -> None:
     """``uv lock`` in ``scratch``: offline first (the cache), then with the network unless offline."""
     from juniper_release.verify.envs import tool_env, uv_binary
 
     uv = uv_binary()
     if uv is None:
         raise JuniperError(f"{shown / UV_LOCK}: refreshing it needs uv", "install uv (pip install uv)")
-    env = tool_env()
+    env = {**tool_env(), "SETUPTOOLS_SCM_PRETEND_VERSION": str(version)}
     try:
         run([uv, "lock", "--check", "--offline"], cwd=scratch, env=env, what="uv lock --check", timeout=120)
         return

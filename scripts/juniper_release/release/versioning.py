@@ -307,12 +307,12 @@ class BumpPlan:
 
 
 def _dependent_edits(
-    registry: Registry, workspace: Path, pkg: Package, new: Version, rewrite: bool
+    registry: Registry, workspace: Path, pkg: Package, new: Version, rewrite: bool, together: Sequence[Package] = ()
 ) -> tuple[list[DependentChange], list[FileEdit]]:
     """The consumers whose pins ``new`` escapes, and (``rewrite``) their pyprojects with only the ceiling raised."""
     changes: list[DependentChange] = []
     edits: list[FileEdit] = []
-    for found in escaped_ceilings(registry, workspace, pkg, new):
+    for found in escaped_ceilings(registry, workspace, pkg, new, together):
         for pin in found.pins:
             # Only the ceiling moves: the floor and every other specifier stay (a pin is left, and said so).
             shown = pin.new or f"{pin.old} (a pin: not rewritten)"
@@ -357,8 +357,10 @@ def plan_package_bump(
     to: str | None = None,
     update_dependents: bool = False,
     today: dt.date | None = None,
+    together: Sequence[Package] | None = (),
 ) -> BumpPlan:
-    """Every edit the bump of one package makes, computed without writing anything."""
+    """Every edit the bump of one package makes, computed without writing anything. ``together``: the packages
+    moving to the same version with it, whose consumers' ceilings this plan raises too (None: none at all)."""
     pkg = registry.get(package)
     root = require_checkout(pkg, workspace)
     project = read_project(pkg, root)
@@ -415,8 +417,9 @@ def plan_package_bump(
         old_log = path.read_text(encoding="utf-8") if path.is_file() else None
         date = (today or dt.date.today()).isoformat()
         plan.edits.append(FileEdit(path, old_log, update_changelog(old_log, new, date, drafted)))
-    plan.dependents, dep_edits = _dependent_edits(registry, workspace, pkg, new, update_dependents)
-    plan.edits.extend(dep_edits)
+    if together is not None:
+        plan.dependents, dep_edits = _dependent_edits(registry, workspace, pkg, new, update_dependents, together)
+        plan.edits.extend(dep_edits)
     return plan
 
 
