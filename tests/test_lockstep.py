@@ -478,3 +478,27 @@ def test_the_rehearsal_releases_the_group_with_one_tag_and_one_run(
     assert [r["conclusion"] for r in runs] == ["success"]
     remote = Git(tmp_path / "reh" / "remotes" / f"{sdk}.git")
     assert sorted(remote.tags()) == ["v1.2.0", "v1.2.1"]
+
+
+def test_a_members_license_linked_to_the_repository_is_copied_into_the_build(
+    sdk: Ecosystem, lock_registry: Registry, tmp_path: Path
+) -> None:
+    """A real workspace links each member's LICENSE to the repository's: a clean copy (and a tree export) holds the
+    file itself, while a link leaving the repository is still refused."""
+    from juniper_release.verify.build import BuildError, _copy_tree, clean_copy, source_files
+
+    member = sdk.workspace / "lockstep-sdk" / "libs" / "sdk-core"
+    assert (member / "LICENSE").is_symlink()
+    copied = tmp_path / "copy"
+    assert "LICENSE" in clean_copy(member, copied)
+    assert not (copied / "LICENSE").is_symlink() and (copied / "LICENSE").read_text().startswith("MIT License")
+    exported = tmp_path / "export"
+    _copy_tree(member, exported)
+    assert not (exported / "LICENSE").is_symlink() and (exported / "LICENSE").is_file()
+    fresh = _make(tmp_path / "other", lock_registry)
+    root = fresh.workspace / "lockstep-sdk" / "libs" / "sdk-core"
+    (tmp_path / "secret.txt").write_text("outside\n")
+    (root / "escape.txt").symlink_to(tmp_path / "secret.txt")
+    Git(root).run("add", "escape.txt")
+    with pytest.raises(BuildError, match=r"escape\.txt is a symlink to .*secret\.txt, outside the checkout"):
+        source_files(root)

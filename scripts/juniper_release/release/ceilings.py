@@ -94,7 +94,7 @@ def escaped_ceilings(
     ``together`` with it to ``new``: a lockstep group) escapes ``new``: its pyproject with only those ceilings raised
     (tomlkit: every other byte kept), each consumer read once. A requirement whose marker holds on no verified Python
     is not one."""
-    targets = {canonicalize_name(p.name) for p in (pkg, *together)}
+    targets: set[str] = {canonicalize_name(p.name) for p in (pkg, *together)}
     for other in registry.packages:
         root = other.checkout(workspace)
         wanted = targets - {canonicalize_name(other.name)}

@@ -10,6 +10,8 @@ a ``uv.lock``) and five members under ``libs/``, each built by hatchling with ha
 - sdk-client (layer 2), requiring ``sdk-http`` and ``sdk-auth``, with a CHANGELOG;
 - sdk-cli (layer 3), requiring ``sdk-client``, with the console script ``sdk``.
 
+Each member's ``LICENSE`` is a symlink to the repository's (``../../LICENSE``), as in real workspaces.
+
 Members require each other by bare name, resolved in the workspace by ``[tool.uv.sources] <member> =
 { workspace = true }``, and read ``__version__`` from their installed metadata. A sixth package outside the group,
 ``lockstep-app`` (its own repository, a static version), requires ``sdk-client>=1.2,<1.3``: a minor bump of the
@@ -171,6 +173,8 @@ def _write_group(workspace: Path, registry: Registry, members: list[str]) -> tup
         (root / "pyproject.toml").write_text(member_pyproject(spec, pkg.repo), encoding="utf-8")
         if pkg.name not in WITH_CHANGELOG:
             (root / "CHANGELOG.md").unlink()
+        (root / "LICENSE").unlink()  # the repository's one LICENSE, linked as real workspaces do
+        (root / "LICENSE").symlink_to(Path("..") / ".." / "LICENSE")
     return repo_root, pkgs[0].repo
 
 
