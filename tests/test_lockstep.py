@@ -502,3 +502,21 @@ def test_a_members_license_linked_to_the_repository_is_copied_into_the_build(
     Git(root).run("add", "escape.txt")
     with pytest.raises(BuildError, match=r"escape\.txt is a symlink to .*secret\.txt, outside the checkout"):
         source_files(root)
+
+
+def test_a_group_bump_needs_one_of_part_and_to_and_uv_for_its_lock(
+    fresh: Ecosystem, lock_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(VersionError, match="both --part and --to given"):
+        plan_bump(lock_registry, fresh.workspace, "sdk-core", "patch", to="1.3.0")
+    with pytest.raises(VersionError, match="no --part or --to given"):
+        plan_bump(lock_registry, fresh.workspace, "sdk-core")
+    with pytest.raises(VersionError, match=r"sdk-core: 1\.2\.0 is not greater than the current 1\.2\.0"):
+        plan_bump(lock_registry, fresh.workspace, "sdk-core", to="1.2.0")
+    root = fresh.workspace / "lockstep-sdk"
+    _make_static(root, dict.fromkeys(MEMBERS, "1.2.0"))
+    from juniper_release.verify import envs
+
+    monkeypatch.setattr(envs, "uv_binary", lambda: None)
+    with pytest.raises(JuniperError, match=r"uv\.lock: refreshing it needs uv\. Fix: install uv"):
+        plan_bump(lock_registry, fresh.workspace, "sdk-core", "patch")
