@@ -520,3 +520,21 @@ def test_a_group_bump_needs_one_of_part_and_to_and_uv_for_its_lock(
     monkeypatch.setattr(envs, "uv_binary", lambda: None)
     with pytest.raises(JuniperError, match=r"uv\.lock: refreshing it needs uv\. Fix: install uv"):
         plan_bump(lock_registry, fresh.workspace, "sdk-core", "patch")
+
+
+def test_hatch_vcs_raw_options_are_honoured(fresh: Ecosystem, lock_registry: Registry) -> None:
+    """A member's ``git_describe_command`` and ``tag_regex`` (beside ``root``) decide its version: a newer tag of
+    another project on HEAD, which the command's ``--match`` leaves out, does not change it."""
+    root = fresh.workspace / "lockstep-sdk"
+    path = root / "libs" / "sdk-core" / "pyproject.toml"
+    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    raw = doc["tool"]["hatch"]["version"]["raw-options"]
+    raw["git_describe_command"] = ["git", "describe", "--dirty", "--tags", "--long", "--match", "v*"]
+    raw["tag_regex"] = "^v(?P<version>[0-9][^+]*)$"
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    git = Git(root)
+    git.run("commit", "-q", "-am", "build: describe only v* tags")
+    git.run("tag", "tools-9.9.9")
+    pkg = lock_registry.get("sdk-core")
+    version = read_project(pkg, root / "libs" / "sdk-core").version
+    assert str(version).startswith("1.2.1.dev2+g"), version

@@ -229,6 +229,7 @@ def verify_install(
     args = [f"{pkg.name}=={version}", "--no-deps", "--index-url", index.simple_url]
     log(f"    pkg:  {display(args)}")
     env.install(args, what=f"install {pkg.name} {version} from {index.name}", fix="re-run to resume once it is listed")
+    _install_declared_elsewhere(registry, pkg, env, index, work_dir, log)
     _check_installed(pkg, version, index, env)
     shutil.rmtree(env.path, ignore_errors=True)
     return f"{pkg.name}=={version} installs from {index.name}" + (
@@ -280,6 +281,20 @@ def _install_siblings(registry: Registry, pkg: Package, siblings: Sequence[str],
             for req in _installed_requires(env, names)
             if registry.find(req.name) is not None and canonicalize_name(req.name) not in installed
         ]
+
+
+def _install_declared_elsewhere(
+    registry: Registry, pkg: Package, env: Env, index: Index, work_dir: Path, log: Callable[[str], None]
+) -> None:
+    """The requirements the installed package's metadata names that are not installed yet: dependencies a build
+    plugin declares (``dynamic = ["dependencies"]``) are not in the pyproject. Third-party ones from PyPI, registry
+    ones from the index under test, as for the declared ones."""
+    have = set(env.installed())
+    missing = [r for r in _installed_requires(env, [pkg.name]) if canonicalize_name(r.name) not in have]
+    third = [str(r) for r in missing if registry.find(r.name) is None]
+    if third:
+        _install_third_party(registry, pkg, third, env, work_dir, log)
+    _install_siblings(registry, pkg, [str(r) for r in missing if registry.find(r.name) is not None], env, index)
 
 
 _REQUIRES_PROBE = (
