@@ -2,6 +2,7 @@
 # requires-python = ">=3.11"
 # dependencies = [
 #     "build>=1.2",
+#     "griffe>=2",
 #     "invoke>=2.2",
 #     "nox>=2025.2.9",
 #     "packaging>=24",
@@ -125,11 +126,13 @@ ZIZMOR = ("zizmor", "--offline", "--persona", "pedantic", "--strict-collection",
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Lint and format-check the tool with ruff; audit this repository's workflows and Dependabot configuration, and
-    every file ``invoke workflows --write`` renders into the stand-in ecosystem, with zizmor (offline)."""
-    session.install("ruff>=0.8", "zizmor>=1.33,<2")
+    """Lint and format-check the tool with ruff; check that stages import only downwards (import-linter, the
+    contracts in pyproject.toml); audit this repository's workflows and Dependabot configuration, and every file
+    ``invoke workflows --write`` renders into the stand-in ecosystem, with zizmor (offline)."""
+    session.install("ruff>=0.8", "zizmor>=1.33,<2", "import-linter>=2.1")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports", "--no-cache", env={"PYTHONPATH": str(ROOT / "scripts")})
     session.run(*ZIZMOR, ".github/")
     session.run(*ZIZMOR, *_standin_rendered(Path(session.create_tmp()) / "standin"))
 
@@ -171,8 +174,9 @@ def tests(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def check(session: nox.Session) -> None:
     """Check ecosystem consistency (versions, specifiers, floors, extras, README, LICENSE, secrets, workflows)."""
-    from juniper_release.ecosystem.checks import problems, render, run_checks
+    from juniper_release.ecosystem.checks import problems, render
     from juniper_release.frontdoor import target
+    from juniper_release.github.checks import run_checks
 
     opts = _options(session)
     try:
@@ -299,8 +303,8 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def clean(session: nox.Session) -> None:
-    """Remove the wheelhouse, verification cache, environments and sandboxes under .juniper/ (only the parts the
-    tool made: a part of a $JUNIPER_CACHE_DIR without the tool's marker is kept)."""
+    """Remove the wheelhouse, verification cache, environments, sandboxes and rehearsal under .juniper/ (only the parts
+    the tool made: a part of a $JUNIPER_CACHE_DIR without the tool's marker is kept)."""
     from juniper_release.verify.cache import clean_cache
 
     removed = clean_cache(say=session.log)

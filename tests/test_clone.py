@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import PACKAGE_NAMES, run_task
 from juniper_release.ecosystem.registry import clone_url, load_registry
+from juniper_release.ecosystem.workspace import clone_missing
 from juniper_release.errors import GitError
-from juniper_release.gitops import Git, clone_missing
+from juniper_release.gitops import Git
 
 
 def test_clone_url(registry):

@@ -279,7 +279,7 @@ def test_bump_from_the_evidence_before_1_0(tmp_path, demo):
 
 def test_changelog_conflicts_removed_with_only_fixes_and_code_with_an_empty_unreleased(tmp_path, demo):
     reg = _registry(tmp_path)
-    _commit(demo, "fix: off by one", {"src/demo_pkg/extra.py": "X = 1\n"})
+    _commit(demo, "fix: off by one", {"src/demo_pkg/_extra.py": "X = 1\n"})
     d = _detect(reg, demo)
     assert d.state is Finding.CHANGELOG_CONFLICT and d.bump.part == "patch"
     assert d.bump.conflict == "release-worthy changes but the CHANGELOG's [Unreleased] is empty"
@@ -362,7 +362,10 @@ def test_json_manifest_shape(tmp_path, demo):
     assert set(entry) == {"package", "layer", "state", "baseline", "target", "bump", "classes", "commits"} | {
         "reasons",
         "notes",
+        "api",
     }
+    assert entry["api"]["changes"] == [] and entry["bump"]["from_api"] == "fix"  # internal: the surface is the same
+    assert entry["bump"]["decided_by"] == "api"
     assert entry["state"] == "release-worthy" and entry["baseline"] == {"released": "0.4.0", "tag": "v0.4.0"}
     assert entry["target"]["ref"] == "HEAD" and entry["target"]["local_head"] is True
     assert entry["bump"]["part"] == "patch" and entry["bump"]["changelog_categories"] == ["Fixed"]
@@ -412,5 +415,5 @@ def test_status_counts_a_notes_only_commit_but_calls_it_up_to_date(ecosystem, re
 
 
 def test_readme_documents_the_registry_fields():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "`ship_paths`, `exclude_paths`" in readme and "invoke detect" in readme
+    registry_page = (ROOT / "docs" / "registry.md").read_text(encoding="utf-8")
+    assert "`ship_paths`, `exclude_paths`" in registry_page and "juniper-release detect" in registry_page

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import tomlkit
 from conftest import RELEASE_ORDER, run_task
-from juniper_release.ecosystem.graph import CycleError, LayerError, build_graph, check_format, order_line
+from juniper_release.ecosystem.drawing import check_format
+from juniper_release.ecosystem.graph import CycleError, LayerError, build_graph, order_line
 from juniper_release.errors import JuniperError
 
 
@@ -28,12 +29,14 @@ def test_clean_order_layers_and_edges(ecosystem, registry):
 def test_mermaid_and_dot(ecosystem, registry):
     graph = build_graph(registry, ecosystem.workspace)
     mermaid = graph.to_mermaid()
-    assert mermaid.startswith("graph BT")
+    assert mermaid.startswith("graph TB")
     assert 'juniper_data["juniper-data<br/>layer 1"]' in mermaid
-    assert 'juniper_data -.->|"[api] <0.4,>=0.3.1"| juniper_data_client' in mermaid
+    assert "juniper_data -.-> juniper_data_client" in mermaid
+    assert 'juniper_data -.->|"[api] <0.4,>=0.3.1"| juniper_data_client' in graph.to_mermaid(labels=True)
     dot = graph.to_dot()
     assert dot.startswith("digraph juniper {") and dot.endswith("}")
-    assert '"juniper-ml" -> "juniper-cascor" [label="[services] <0.6,>=0.5.0", style=dashed];' in dot
+    assert '"juniper-ml" -> "juniper-cascor" [style="dashed", color=' in dot
+    assert 'label="[services] <0.6,>=0.5.0"' in graph.to_dot(labels=True)
 
 
 def test_cycle_names_the_whole_cycle(make_ecosystem, registry):
@@ -81,7 +84,7 @@ def test_graph_task_prints_mermaid_and_dot(ecosystem):
     ws = str(ecosystem.workspace)
     mermaid = run_task("graph", "--workspace", ws)
     assert mermaid.returncode == 0, mermaid.stderr
-    assert mermaid.stdout.startswith("graph BT")
+    assert mermaid.stdout.startswith("graph TB")
     assert "release order: layer 0: juniper-cascor-client" in mermaid.stderr
     dot = run_task("graph", "--workspace", ws, "--format", "dot")
     assert dot.returncode == 0 and dot.stdout.startswith("digraph juniper {")

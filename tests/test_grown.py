@@ -12,13 +12,13 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from juniper_release.ecosystem.checks import run_checks
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import ROOT, Registry, load_registry
 from juniper_release.ecosystem.status import State, collect
 from juniper_release.errors import WorkspaceError
 from juniper_release.github import workflows as wf
+from juniper_release.github.checks import run_checks
 from juniper_release.release.versioning import bump
 from juniper_release.sandbox.grown import create_grown
 from juniper_release.sandbox.standin import Ecosystem

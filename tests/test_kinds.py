@@ -20,17 +20,18 @@ from pathlib import Path
 
 import pytest
 from conftest import run_task
-from juniper_release.ecosystem.checks import run_checks
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import ROOT, Registry, load_registry
 from juniper_release.ecosystem.status import State, collect
 from juniper_release.errors import ConfigError, JuniperError, WorkspaceError
 from juniper_release.frontdoor import KINDS_REGISTRY, target
+from juniper_release.github.checks import run_checks
 from juniper_release.gitops import Git
 from juniper_release.release.versioning import bump
 from juniper_release.sandbox.kinds import KINDS, VCS, VERSIONS, create_kinds, parse_kinds_defects
-from juniper_release.sandbox.standin import Ecosystem, sandbox_workspace
+from juniper_release.sandbox.layouts import sandbox_workspace
+from juniper_release.sandbox.standin import Ecosystem
 from juniper_release.verify.build import wheel_metadata
 from juniper_release.verify.envs import tool_env, uv_binary
 from juniper_release.verify.scheduler import verify_all
@@ -420,7 +421,7 @@ def test_graph_layers_follow_the_dependencies(kinds: Ecosystem, kinds_registry: 
         "kinds-scm",
         "kinds-vcs",
     ]
-    mermaid = graph.to_mermaid()
+    mermaid = graph.to_mermaid(labels=True)
     assert 'kinds_vcs -.->|"[attr] <0.4,>=0.3"| kinds_attr' in mermaid
     assert 'kinds_scm -->|"<1,>=0.9"| kinds_hatch' in mermaid and "subgraph" not in mermaid
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import tomlkit
 from juniper_release.ecosystem import detect, status
-from juniper_release.ecosystem.graph import build_graph, cluster_of
+from juniper_release.ecosystem.drawing import cluster_of
+from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.groups import disagreeing, group_version
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import ROOT, Registry, load_registry, parse_registry
@@ -24,8 +25,9 @@ from juniper_release.frontdoor import LAYOUTS, LOCKSTEP_REGISTRY
 from juniper_release.gitops import Git
 from juniper_release.release.lockstep import merge_edits
 from juniper_release.release.versioning import FileEdit, VersionError, bump, plan_bump
+from juniper_release.sandbox.layouts import sandbox_workspace
 from juniper_release.sandbox.lockstep import APP, GROUP_VERSION, MEMBERS, WITH_CHANGELOG, create_lockstep
-from juniper_release.sandbox.standin import Ecosystem, sandbox_workspace
+from juniper_release.sandbox.standin import Ecosystem
 from juniper_release.verify.envs import tool_env, uv_binary
 from packaging.version import Version
 
@@ -422,7 +424,8 @@ def test_a_members_release_is_the_groups_commit_and_tag(fresh: Ecosystem, lock_r
     from conftest import release_options
     from juniper_release.release.context import ReleaseContext
     from juniper_release.release.journal import Journal
-    from juniper_release.release.steps import _bump_message, _release_notes
+    from juniper_release.release.notes import release_body
+    from juniper_release.release.steps import _bump_message
 
     bump(lock_registry, fresh.workspace, "sdk-http", "minor", commit=True, out=lambda _: None)
     head = Git(fresh.workspace / "lockstep-sdk").head()
@@ -431,7 +434,7 @@ def test_a_members_release_is_the_groups_commit_and_tag(fresh: Ecosystem, lock_r
         ctx = ReleaseContext(lock_registry, fresh.workspace, name, release_options(lines), Journal(fresh.workspace))
         assert ctx.group is not None and ctx.tag == "v1.3.0" and ctx.release_commit() == head
         assert _bump_message(ctx) == "Bump sdk to 1.3.0"
-    notes = _release_notes(ctx)
+    notes = release_body(ctx)
     assert notes.startswith("## sdk-core\n") and "## sdk-http\n\n### Fixed\n\n- Handle empty input." in notes
     assert "## sdk-auth" not in notes  # no CHANGELOG, no notes of its own
 

@@ -8,12 +8,13 @@ import re
 import time
 
 import pytest
-from juniper_release import durations, output, summary
+from juniper_release import output, summary
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.errors import JuniperError
 from juniper_release.output import NORMAL, QUIET, VERBOSE, colour_enabled, live_enabled, paint_diff, verbosity
 from juniper_release.progress import Board, fmt_seconds
 from juniper_release.release.train import TrainHalted
+from juniper_release.verify import durations
 from juniper_release.verify.results import PackageResult, VerifyReport
 from juniper_release.verify.runstate import phase_of
 from rich.console import Console
@@ -170,7 +171,7 @@ def test_markdown_summary_of_verify_all_with_the_mermaid_graph(ecosystem, regist
     assert text.startswith("## verify-all\n\n| package | version | python | result |")
     assert "| juniper-data-client | 0.3.1 | 3.11 | passed | uv |" in text
     assert "verify-all passed: 1 passed;" in text
-    assert "```mermaid\ngraph BT" in text and text.rstrip().endswith("```")
+    assert "```mermaid\ngraph TB" in text and text.rstrip().endswith("```")
     step = tmp_path / "step.md"
     step.write_text("earlier step\n")
     monkeypatch.setenv(summary.ENV_STEP_SUMMARY, str(step))

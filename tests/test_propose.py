@@ -142,3 +142,19 @@ def test_a_protected_branch_refuses_a_direct_push_and_the_pull_request_lands(eco
         assert 'version = "0.4.1"' in shown
     subprocess.run(["git", "-C", str(root), "pull", "-q", "--ff-only", "origin", "main"], check=True)
     assert Git(root).head() == merged
+
+
+def test_breaking_changes_section_with_migration_notes_and_a_checklist_item(ecosystem, registry):
+    """The proposal lists each public API finding; a breaking one asks for migration notes, and the reviewer checks
+    them. A proposal whose public API did not change has no such section (the golden above)."""
+    from juniper_release.sandbox.changes import apply_change
+
+    pkg = registry.get("juniper-data")
+    apply_change(pkg.checkout(ecosystem.workspace), pkg.imports[0], "removed-function")
+    Git(pkg.checkout(ecosystem.workspace)).run("push", "-q", "origin", "main")
+    [proposal] = plan_proposals(registry, ecosystem.workspace, {"juniper-data": "minor"}, today=TODAY)
+    body = proposal.change.body
+    assert "## Breaking changes\n\n- breaking: removed `juniper_data.spiral`: `spiral(n: int) -> np.ndarray`" in body
+    assert "### Migration notes" in body and "- `juniper_data.spiral`: TODO" in body
+    assert "- [ ] the migration notes under Breaking changes are filled in for every breaking change" in body
+    assert body.index("## Notes") < body.index("## Breaking changes") < body.index("## Reviewer checklist")

@@ -327,7 +327,9 @@ def test_gate_verification_uses_the_real_cache(setup, tmp_path, monkeypatch):
     _gate_fails(reg, eco, "verified at this commit")
 
 
-def test_gate_dropped_entry_point_needs_allow_dropped(setup, verified):
+def test_gate_dropped_entry_point_halts_unless_the_api_change_is_accepted(setup, verified):
+    """The gate "the bump covers the API change" (it replaced "no dropped entry points or extras"): a console script
+    dropped in a patch release halts with the finding; --accept-api-change REASON lets the maintainer through."""
     reg, eco = setup(part="")
     root = eco.checkout("juniper-cascor-worker")
     py = root / "pyproject.toml"
@@ -337,10 +339,55 @@ def test_gate_dropped_entry_point_needs_allow_dropped(setup, verified):
     Git(root).run("commit", "-q", "-am", "refactor!: drop the console script")
     Git(root).run("push", "-q", "origin", "main")
     bump(reg, eco.workspace, "juniper-cascor-worker", "patch", commit=True, out=lambda _m: None)
-    err = _gate_fails(reg, eco, "no dropped entry points or extras", package="juniper-cascor-worker")
-    assert any("-[project.scripts] juniper-cascor-worker" in g.what for g in err.failures)
+    err = _gate_fails(reg, eco, "the bump covers the API change", package="juniper-cascor-worker")
+    (gate,) = [g for g in err.failures if g.name == "the bump covers the API change"]
+    assert "asks for a minor bump but this release is a patch" in gate.what
+    assert "breaking: console script removed juniper-cascor-worker (juniper_cascor_worker.cli:main)" in gate.what
+    assert "--accept-api-change REASON" in gate.fix and "--part minor" in gate.fix
     lines: list[str] = []
-    release(reg, eco.workspace, "juniper-cascor-worker", opts(lines, allow_dropped=True))
+    release(reg, eco.workspace, "juniper-cascor-worker", opts(lines, accept_api_change="the CLI moved to cascor"))
+    assert "the bump covers the API change: accepted (the CLI moved to cascor)" in "\n".join(lines)
+    with pytest.raises(JuniperError, match="--accept-api-change needs a reason"):
+        opts([], accept_api_change=" ")
+
+
+def test_gate_an_unchanged_gui_script_passes(setup, verified):
+    """The old gate compared the previous release's gui-scripts with none at all: an unchanged one failed."""
+    reg, eco = setup(part="")
+    name = "juniper-cascor-worker"
+    root, git = eco.checkout(name), Git(eco.checkout(name))
+    py = root / "pyproject.toml"
+    py.write_text(
+        py.read_text() + '\n[project.gui-scripts]\njuniper-cascor-worker-gui = "juniper_cascor_worker.cli:main"\n'
+    )
+    git.run("commit", "-q", "-am", "feat: a GUI entry")
+    bump(reg, eco.workspace, name, "minor", commit=True, out=lambda _m: None)
+    git.tag_annotated("v0.5.0", "Release 0.5.0")
+    git.run("push", "-q", "--follow-tags", "origin", "main")
+    bump(reg, eco.workspace, name, "patch", commit=True, out=lambda _m: None)
+    lines: list[str] = []
+    release(reg, eco.workspace, name, opts(lines))
+    gate = [line for line in lines if "the bump covers the API change" in line]
+    assert gate and "FAIL" not in gate[0], lines
+
+
+@pytest.mark.slow
+def test_github_release_carries_the_accepted_api_change(setup, verified, tmp_path):
+    reg, eco = setup(part="")
+    root = eco.checkout(PKG)
+    init = root / "src/juniper_cascor_client/__init__.py"
+    init.write_text(init.read_text().replace('__all__ = ["CascorClient", "__version__"]', '__all__ = ["__version__"]'))
+    Git(root).run("commit", "-q", "-am", "fix: CascorClient is internal")
+    Git(root).run("push", "-q", "origin", "main")
+    bump(reg, eco.workspace, PKG, "patch", commit=True, out=lambda _m: None)
+    (tmp_path / "ci").mkdir()
+    runner = workflow_runner(reg, eco.remotes, tmp_path / "ci", False, 30)
+    with FakeGitHub(runner) as fake:
+        forge = GitHub(fake.url, token="")
+        reason = "nobody imports CascorClient directly"
+        release(reg, eco.workspace, PKG, opts([], execute=True, mode="github", accept_api_change=reason), forge=forge)
+        rel = forge.release_by_tag(reg.get(PKG).repo, "v0.4.1")
+    assert rel is not None and f"(`--accept-api-change`): {reason}" in rel["body"]
 
 
 def test_gate_github_mode_needs_the_publish_workflow(setup, verified):

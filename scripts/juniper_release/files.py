@@ -1,4 +1,4 @@
-"""Writing files: the atomic JSON writer and its checked reader, the lock that keeps runs apart, and the unified
+"""Writing files: the atomic text and JSON writers, the JSON reader, the lock that keeps runs apart, and the unified
 diff that shows a file's planned change."""
 
 from __future__ import annotations
@@ -36,10 +36,15 @@ def unified_diff(old: str | None, new: str, label: str) -> str:
 
 def write_json(path: Path, data: Any, *, sort_keys: bool = False) -> None:
     """Write JSON atomically: a temporary file beside ``path``, then a rename (never a half-written file)."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically: a temporary file beside ``path``, then a rename (never a half-written file)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + "\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -26,13 +26,19 @@ from juniper_release.ecosystem.registry import (
 from juniper_release.errors import JuniperError, WorkspaceError, remember_target, suggest
 from juniper_release.secrets import redact
 
-LAYOUTS = ("six", "grown", "kinds", "lockstep")
+LAYOUTS = ("six", "grown", "kinds", "single", "lockstep")
 """The stand-in layouts (``--sandbox --layout``): the six packages of the plan, the grown ecosystem, one package
-per kind of version source, or a uv workspace released in lockstep."""
+per kind of version source, one package with two publish workflows, or a uv workspace released in lockstep."""
 GROWN_REGISTRY = ROOT / "registries" / "grown.toml"
 KINDS_REGISTRY = ROOT / "registries" / "kinds.toml"
+SINGLE_REGISTRY = ROOT / "registries" / "single.toml"
 LOCKSTEP_REGISTRY = ROOT / "registries" / "lockstep.toml"
-LAYOUT_REGISTRIES = {"grown": GROWN_REGISTRY, "kinds": KINDS_REGISTRY, "lockstep": LOCKSTEP_REGISTRY}
+LAYOUT_REGISTRIES = {
+    "grown": GROWN_REGISTRY,
+    "kinds": KINDS_REGISTRY,
+    "single": SINGLE_REGISTRY,
+    "lockstep": LOCKSTEP_REGISTRY,
+}
 """The registry a layout reads when none is given (``six`` reads repos.toml, the default)."""
 
 HELP = {
@@ -43,7 +49,8 @@ HELP = {
     "json": "print JSON instead of a table",
     "registry": "the registry file (default: $JUNIPER_REGISTRY, else repos.toml; e.g. registries/grown.toml)",
     "layout": "stand-in layout for --sandbox: six (default), grown (18 packages in 8 repos), kinds (one package "
-    "per version source) or lockstep (a uv workspace of five members sharing one tag)",
+    "per version source), single (one package, two publish workflows, a release/0.1 line, no CHANGELOG) or "
+    "lockstep (a uv workspace of five members sharing one tag)",
 }
 """The help of the options every invoke task and nox session spells the same way."""
 
@@ -100,7 +107,7 @@ def target(
     if sandbox:
         if workspace:
             raise JuniperError("--sandbox and --workspace both given", "pass one of them")
-        from juniper_release.sandbox.standin import sandbox_workspace
+        from juniper_release.sandbox.layouts import sandbox_workspace
 
         ws = sandbox_workspace(registry, defects, layout=layout or "six")
         print(f"using the stand-in sandbox ecosystem at {ws}", file=sys.stderr)

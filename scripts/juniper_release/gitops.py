@@ -8,7 +8,6 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from juniper_release.commands import last_lines
 from juniper_release.errors import GitError
@@ -33,9 +32,6 @@ _FOREIGN_REPO_ENV = (
 """Variables that point git at another repository than the checkout it runs in (set by a hook, an IDE or a user's
 shell): every git command here runs with them cleared, so it reads the checkout's own ``.git``."""
 """git commands that talk to a remote (a network call unless the remote is a path on this machine)."""
-
-if TYPE_CHECKING:
-    from juniper_release.ecosystem.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -215,33 +211,3 @@ def own_files(files: Sequence[str]) -> list[str]:
     pyproject.toml: another package of a shared repository."""
     nested = tuple(f[: -len("pyproject.toml")] for f in files if f.endswith("/pyproject.toml"))
     return [f for f in files if not f.startswith(nested)] if nested else list(files)
-
-
-def clone_missing(
-    registry: Registry, workspace: Path, base: str = "https://github.com/", *, dry_run: bool = False
-) -> list[tuple[str, str]]:
-    """Clone every registry repo that has no checkout under ``workspace``; existing directories are skipped.
-
-    Returns (package, outcome) pairs; outcome is ``cloned <url>``, ``would clone <url>`` or ``skipped: ...``.
-    ``base`` is GitHub by default, or another URL / local directory holding ``owner/name(.git)`` (tests, mirrors).
-    """
-    from juniper_release.ecosystem.registry import clone_url
-
-    outcomes: list[tuple[str, str]] = []
-    for pkg in registry.packages:
-        dest = pkg.checkout(workspace)
-        url = clone_url(pkg, base)
-        if (dest / "pyproject.toml").is_file():
-            outcomes.append((pkg.name, f"skipped: {dest} exists"))
-            continue
-        if dest.exists() and any(dest.iterdir()):
-            outcomes.append((pkg.name, f"skipped: {dest} exists but holds no pyproject.toml (move it aside)"))
-            continue
-        if dry_run:
-            outcomes.append((pkg.name, f"would clone {url}"))
-            continue
-        Git(workspace).run(
-            "clone", "--quiet", url, str(dest), fix=f"check that {url} exists and is reachable, or pass --base"
-        )
-        outcomes.append((pkg.name, f"cloned {url}"))
-    return outcomes

@@ -4,13 +4,18 @@
   that sends a byte every two seconds ends the request at the deadline (:class:`TooSlow`).
 - A body larger than ``max_bytes`` is refused (:class:`TooLarge`) before it fills the memory.
 - A redirect to another origin (scheme, host or port) drops ``Authorization`` and every other credential header,
-  as pip and requests do; a redirect within the origin keeps them.
+  as pip and requests do; a redirect within the origin keeps them. With ``follow_redirects=False`` (every write: a
+  301/302 would turn a POST into a GET) no redirect is followed: the 3xx is raised as an ``HTTPError``.
+- An answer that is not HTTP (a broken status line, over-long or too many headers, a broken chunked body) raises
+  :class:`BrokenAnswer`, never ``http.client``'s own exceptions.
 Callers (the index look-ups, the GitHub adapter) turn these into their own one-line errors.
 """
 
 from __future__ import annotations
 
+import http.client
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -29,6 +34,10 @@ class TooSlow(TimeoutError):
 
 class TooLarge(ValueError):
     """The body is larger than the cap."""
+
+
+class BrokenAnswer(ConnectionError):
+    """The server's answer is not well-formed HTTP."""
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -51,7 +60,17 @@ class _SameOriginCredentials(urllib.request.HTTPRedirectHandler):
         return new
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: urllib then raises the 3xx as an ``HTTPError``."""
+
+    def redirect_request(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
+    ) -> urllib.request.Request | None:
+        return None
+
+
 _OPENER = urllib.request.build_opener(_SameOriginCredentials)
+_NO_REDIRECT_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 @dataclass(frozen=True)
@@ -63,12 +82,47 @@ class Answer:
     body: bytes
 
 
-def read(request: urllib.request.Request, timeout: float, max_bytes: int | None = None) -> Answer:
+def read(
+    request: urllib.request.Request, timeout: float, max_bytes: int | None = None, *, follow_redirects: bool = True
+) -> Answer:
     """Open ``request`` and read its body within ``timeout`` seconds in all and ``max_bytes`` at most. HTTP errors
-    raise ``urllib.error.HTTPError`` as urlopen does; the deadline raises :class:`TooSlow`, the cap :class:`TooLarge`."""
+    raise ``urllib.error.HTTPError`` as urlopen does; the deadline raises :class:`TooSlow`, the cap :class:`TooLarge`,
+    a malformed answer :class:`BrokenAnswer`."""
     deadline = time.monotonic() + timeout
-    with _OPENER.open(request, timeout=timeout) as resp:
-        return Answer(int(resp.status), resp.headers, _body(resp, deadline, timeout, max_bytes or MAX_BYTES))
+    opener = _OPENER if follow_redirects else _NO_REDIRECT_OPENER
+    try:
+        with opener.open(request, timeout=timeout) as resp:
+            return Answer(int(resp.status), resp.headers, _body(resp, deadline, timeout, max_bytes or MAX_BYTES))
+    except (TooSlow, TooLarge, urllib.error.HTTPError):
+        raise
+    except (http.client.HTTPException, ValueError) as exc:  # RemoteDisconnected is an OSError: a URLError below
+        if isinstance(exc, ConnectionError):
+            raise
+        raise BrokenAnswer(_broken(exc)) from None
+
+
+def error_body(exc: urllib.error.HTTPError, max_bytes: int = 65536) -> bytes:
+    """The body of an HTTP error answer, at most ``max_bytes`` of it (b"" when it cannot be read)."""
+    try:
+        return exc.read(max_bytes) or b""
+    except (http.client.HTTPException, OSError, ValueError):
+        return b""
+
+
+def _broken(exc: BaseException) -> str:
+    """What is wrong with a malformed answer, in one line."""
+    if isinstance(exc, http.client.LineTooLong):
+        return "an over-long header or status line"
+    if isinstance(exc, http.client.IncompleteRead):
+        return "a body cut short or a broken chunked encoding"
+    if isinstance(exc, http.client.BadStatusLine):
+        return f"a broken status line ({str(exc)[:60]!r})"
+    text = " ".join(str(exc).split())[:120]
+    if "headers" in text:
+        return f"too many headers ({text})"
+    return (
+        f"something malformed ({type(exc).__name__}: {text})" if text else f"something malformed ({type(exc).__name__})"
+    )
 
 
 def _body(resp: Any, deadline: float, timeout: float, max_bytes: int) -> bytes:

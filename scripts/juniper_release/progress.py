@@ -2,7 +2,7 @@
 
 On a terminal (:func:`output.live_enabled`: a tty, not ``TERM=dumb``, no ``NO_COLOR``, no ``CI``) a :class:`Board`
 redraws, on stderr, one line per package (its phase and elapsed time), an overall counter and an ETA taken from the
-durations recorded by the previous run (:mod:`juniper_release.durations`). Anywhere else it prints the plain log
+durations recorded by the previous run (:mod:`juniper_release.verify.durations`). Anywhere else it prints the plain log
 lines exactly as before. It never writes to stdout, so ``--json`` output stays pure.
 
 Verbosity (:data:`output.QUIET` / ``NORMAL`` / ``VERBOSE``): quiet prints no log line at all (only the caller's

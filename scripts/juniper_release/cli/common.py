@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from invoke.exceptions import Exit
+
 from juniper_release.errors import JuniperError
 from juniper_release.frontdoor import HELP, failure
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from invoke.exceptions import ParseError
 from invoke.program import Program
+
 from juniper_release import __version__
 from juniper_release.cli.tasks import ns
 from juniper_release.errors import EXIT_ERROR

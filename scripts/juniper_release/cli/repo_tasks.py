@@ -8,11 +8,35 @@ from typing import Any
 
 from invoke.context import Context
 from invoke.exceptions import Exit
-from juniper_release.cli.common import _TARGET_HELP, guarded
+
+from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required
 from juniper_release.cli.flags import task
 from juniper_release.ecosystem.paths import ROOT
 from juniper_release.errors import JuniperError
 from juniper_release.frontdoor import HELP
+
+# ----------------------------------------------------------------------------------------------- init
+
+
+@task(
+    help={
+        "workspace": "the directory holding the checkouts to register (default: $JUNIPER_WORKSPACE, else this "
+        "repository's parent)",
+        "output": "the registry file to write (required; an existing file only with --force)",
+        "force": "overwrite an existing --output file",
+    }
+)
+@guarded
+def init(c: Context, workspace: str | None = None, output: str | None = None, force: bool = False) -> None:
+    """Write a registry for the checkouts under --workspace, then print what was found and what was guessed."""
+    from juniper_release.ecosystem.initfile import run_init
+    from juniper_release.ecosystem.workspace import resolve_workspace
+
+    target = Path(required(output, "--output")).expanduser()
+    chosen = resolve_workspace(workspace)
+    print(run_init(chosen, target.resolve(), force=force))
+    next_step(f"invoke check --workspace {chosen} --registry {target}")
+
 
 # ----------------------------------------------------------------------------------------------- workflows
 
@@ -24,6 +48,8 @@ from juniper_release.frontdoor import HELP
         "stat": "with --check: the digest alone, no diffs",
         "write": "write the rendered workflows into the checkouts (never commits)",
         "package": "only these packages (comma list; default: all)",
+        "allow_downgrade": "render the pin table's release even where a file on disk pins a newer one (default: keep "
+        "the newer pin and say so)",
         **_TARGET_HELP,
     },
 )
@@ -39,6 +65,7 @@ def workflows(
     layout: str | None = None,
     defects: str = "",
     stat: bool = False,
+    allow_downgrade: bool = False,
 ) -> None:
     """Render each package's publish and validate workflows from the template: --check (diff) or --write."""
     from juniper_release.frontdoor import target
@@ -48,20 +75,49 @@ def workflows(
     tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
     chosen = tgt.registry.select(package)
     if write:
-        code = wf.run_write(tgt.registry, tgt.workspace, chosen)
+        code = wf.run_write(tgt.registry, tgt.workspace, chosen, allow_downgrade=allow_downgrade)
     else:
-        code = wf.run_check(tgt.registry, tgt.workspace, chosen, stat=stat, sandbox=tgt.sandbox)
+        code = wf.run_check(
+            tgt.registry, tgt.workspace, chosen, stat=stat, sandbox=tgt.sandbox, allow_downgrade=allow_downgrade
+        )
     if code:
         raise Exit(code=code)
 
 
-@task(help={"write": "rewrite the stale workflows (default: print a diff of each; exit 1 if any)"})
+@task(
+    auto_shortflags=False,
+    help={
+        "write": "rewrite the stale workflows (default: print a diff of each; exit 1 if any); with --from-workspace: "
+        "write the newer pins into the pin table",
+        "from_workspace": "propose to the pin table (as a diff) every newer release the workspace's workflows pin",
+        **_TARGET_HELP,
+    },
+)
 @guarded
-def pin_actions(c: Context, write: bool = False) -> None:
-    """Check (or --write) that every `uses:` in this repository's .github/workflows is pinned as the pin table says."""
+def pin_actions(
+    c: Context,
+    write: bool = False,
+    from_workspace: bool = False,
+    workspace: str = "",
+    sandbox: bool = False,
+    registry: str | None = None,
+    layout: str | None = None,
+    defects: str = "",
+) -> None:
+    """Check (or --write) this repository's workflows against the pin table; --from-workspace moves the table forward."""
     from juniper_release.github import pins
 
-    if code := pins.run_pin_actions(ROOT, write=write):
+    if not from_workspace:
+        if workspace or sandbox or registry or layout or defects:
+            raise JuniperError("--workspace, --sandbox and --registry only apply with --from-workspace", "add it")
+        code = pins.run_pin_actions(ROOT, write=write)
+    else:
+        from juniper_release.frontdoor import target
+        from juniper_release.github.pin_table import run_from_workspace
+
+        tgt = target(workspace or None, sandbox=sandbox, defects=defects or None, registry_path=registry, layout=layout)
+        code = run_from_workspace(tgt.registry, tgt.workspace, write=write, readme=ROOT / "docs" / "pins.md")
+    if code:
         raise Exit(code=code)
 
 

@@ -15,10 +15,16 @@ from pathlib import Path
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
+
 from juniper_release.cli import repo_tasks
 from juniper_release.cli.common import _TARGET_HELP, guarded, next_step, required
 from juniper_release.cli.flags import task
 from juniper_release.frontdoor import HELP, sealed
+
+_BRANCH_HELP = (
+    "a maintenance branch (release/X.Y): its newest tag is the baseline, the version its line's next patch, and the "
+    "release is not marked latest"
+)
 
 _LOUD_HELP = {
     "quiet": "print only the summary (the outcome table); no progress",
@@ -41,8 +47,8 @@ def clone(
     dry_run: bool = False,
 ) -> None:
     """Clone the registry's repos that are missing from the workspace (existing checkouts are skipped)."""
+    from juniper_release.ecosystem.workspace import clone_missing
     from juniper_release.frontdoor import target
-    from juniper_release.gitops import clone_missing
 
     t = target(workspace, sandbox=sandbox, defects=defects, registry_path=registry, layout=layout)
     for name, outcome in clone_missing(t.registry, t.workspace, base, dry_run=dry_run):
@@ -53,6 +59,7 @@ def clone(
     help={
         **_TARGET_HELP,
         "format": "mermaid (default), dot, or a picture drawn by Graphviz: svg or png (to a file: > g.png)",
+        "labels": "write each requirement's specifier on its arrow (an SVG always has them as tooltips)",
     }
 )
 @guarded
@@ -64,18 +71,20 @@ def graph(
     format: str = "mermaid",
     registry: str | None = None,
     layout: str | None = None,
+    labels: bool = False,
 ) -> None:
-    """Print the dependency graph (Mermaid or DOT); a cycle or wrong layer is an error after the graph."""
-    from juniper_release.ecosystem.graph import PICTURES, build_graph, check_format, order_line, write_picture
+    """Print the dependency graph (Mermaid, DOT, SVG or PNG); a cycle or wrong layer is an error after the graph."""
+    from juniper_release.ecosystem.drawing import PICTURES, check_format, write_picture
+    from juniper_release.ecosystem.graph import build_graph, order_line
     from juniper_release.frontdoor import target
 
     check_format(format)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     g = build_graph(t.registry, t.workspace)
     if format in PICTURES:
-        write_picture(g.picture(format), format)
+        write_picture(g.picture(format, labels), format)
     else:
-        print(g.render(format))
+        print(g.render(format, labels))
     g.check_layers()
     print(order_line(g), file=sys.stderr)
 
@@ -92,8 +101,9 @@ def check(
     layout: str | None = None,
 ) -> None:
     """Check ecosystem consistency: versions, specifiers, floors, extras, README, LICENSE, secrets, workflows."""
-    from juniper_release.ecosystem.checks import exit_code, render, run_checks
+    from juniper_release.ecosystem.checks import exit_code, render
     from juniper_release.frontdoor import target
+    from juniper_release.github.checks import run_checks
 
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     findings = run_checks(t.registry, t.workspace)
@@ -144,6 +154,7 @@ def status(
         "markdown": "print a Markdown table (for a GitHub step summary)",
         "offline": "no fetch and no index: compare the release tags with the local HEAD (said so in the output)",
         "timeout": "seconds per index request (default 5)",
+        "branch": _BRANCH_HELP,
     }
 )
 @guarded
@@ -159,6 +170,7 @@ def detect(
     markdown: bool = False,
     offline: bool = False,
     timeout: str = "5",
+    branch: str | None = None,
 ) -> None:
     """What has release-worthy changes since its release tag, by class, with the proposed bump (exit 1: something
     to release or an anomaly)."""
@@ -170,7 +182,9 @@ def detect(
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     t.registry.select(package)  # an unknown name is an error before any git or index work
     fmt = output_format(json=json, markdown=markdown)
-    text, code = run(t.registry, t.workspace, package, sandbox=t.sandbox, fetch=not offline, fmt=fmt, timeout=seconds)
+    text, code = run(
+        t.registry, t.workspace, package, sandbox=t.sandbox, fetch=not offline, fmt=fmt, timeout=seconds, branch=branch
+    )
     print(text)
     if code:
         raise Exit(code=code)
@@ -187,11 +201,13 @@ _RELEASE_HELP = {
     "execute": "really do it (default: dry run printing every step's command)",
     "yes": "answer every confirmation (CI); without it, prompts appear only on a terminal",
     "mode": "github (create the Release, watch the publish run) or twine (upload TestPyPI then PyPI locally)",
-    "allow_dropped": "allow entry points or extras dropped since the previous release",
+    "accept_api_change": "REASON: release a smaller step than the public API diff asks for (the reason goes on the "
+    "GitHub Release)",
     "timeout": "seconds to wait for an index or a workflow run (polling with backoff)",
     "offline": "a dry run that asks no network at all (by default a dry run makes every read-only check it can)",
     "direct_push": "the laptop flow for an unprotected repository: commit the bump and push the branch (default: "
     "tag what a merged pull request put on origin, push only the tag)",
+    "branch": _BRANCH_HELP,
 }
 
 
@@ -207,6 +223,8 @@ _RELEASE_HELP = {
         "commit": "commit the bump ('Bump <package> to X')",
         "tag": "create the annotated tag (needs --commit)",
         "force": "bump even if the working tree is dirty",
+        "changelog": "create a CHANGELOG.md for a package that keeps none (its notes are its GitHub Releases)",
+        "branch": _BRANCH_HELP,
         **_TARGET_HELP,
     },
 )
@@ -227,6 +245,8 @@ def bump(
     defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
+    changelog: bool = False,
+    branch: str | None = None,
 ) -> None:
     """Bump one package's version: pyproject, __version__, CHANGELOG, and optionally dependents, commit and tag."""
     from juniper_release.frontdoor import target
@@ -246,6 +266,8 @@ def bump(
         commit=commit,
         tag=tag,
         force=force,
+        changelog=changelog,
+        branch=branch,
     )
     if dry_run:
         next_step(f"invoke bump --package {name} {'--part ' + part if part else '--to ' + str(to)} (without --dry-run)")
@@ -268,7 +290,7 @@ def release(
     execute: bool = False,
     yes: bool = False,
     mode: str = "github",
-    allow_dropped: bool = False,
+    accept_api_change: str | None = None,
     timeout: str = "600",
     offline: bool = False,
     direct_push: bool = False,
@@ -277,6 +299,7 @@ def release(
     defects: str | None = None,
     registry: str | None = None,
     layout: str | None = None,
+    branch: str | None = None,
 ) -> None:
     """Release one package: preflight gates, commit/tag/push, then publish (dry run unless --execute)."""
     from juniper_release.frontdoor import target
@@ -284,7 +307,9 @@ def release(
     from juniper_release.release.package import release as run_release
 
     name = required(package, "--package")
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, offline=offline)
+    opts = Options.from_flags(
+        execute, yes, mode, accept_api_change, timeout, direct_push, offline=offline, branch=branch
+    )
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     opts.offline = sealed(t, execute, "release") or offline
     run_release(t.registry, t.workspace, name, opts)
@@ -311,7 +336,7 @@ def release_train(
     yes: bool = False,
     json: bool = False,
     mode: str = "github",
-    allow_dropped: bool = False,
+    accept_api_change: str | None = None,
     timeout: str = "600",
     offline: bool = False,
     direct_push: bool = False,
@@ -324,6 +349,7 @@ def release_train(
     quiet: bool = False,
     verbose: bool = False,
     markdown: str | None = None,
+    branch: str | None = None,
 ) -> None:
     """Release every package that needs it, layer by layer, resumable from the journal (dry run unless --execute)."""
     from juniper_release.frontdoor import output_format, target
@@ -332,7 +358,7 @@ def release_train(
     from juniper_release.release.train import release_train as run_train
     from juniper_release.summary import summary_path
 
-    opts = Options.from_flags(execute, yes, mode, allow_dropped, timeout, direct_push, file_issues, offline)
+    opts = Options.from_flags(execute, yes, mode, accept_api_change, timeout, direct_push, file_issues, offline, branch)
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     opts.offline = sealed(t, execute, "release-train") or offline
     opts.verbosity = verbosity(quiet=quiet, verbose=verbose)
@@ -356,6 +382,7 @@ def release_train(
         "part": "the bump: major, minor or patch",
         "draft_notes": "draft an empty CHANGELOG [Unreleased] from the commits (marked as drafted)",
         "execute": "push the branches and open the pull requests (default: a dry run that writes nothing)",
+        "branch": _BRANCH_HELP + " (the pull request's base)",
         **_LOUD_HELP,
     }
 )
@@ -373,6 +400,7 @@ def propose(
     layout: str | None = None,
     quiet: bool = False,
     verbose: bool = False,
+    branch: str | None = None,
 ) -> None:
     """Propose each release as a pull request: the bump commit on a release branch, and follow-ons for consumers."""
     from juniper_release.ecosystem.detect import collect, selection
@@ -383,7 +411,8 @@ def propose(
     t = target(workspace, sandbox=sandbox, defects=defects, require_all=True, registry_path=registry, layout=layout)
     sealed(t, execute, "propose")
     # What detect selects, with its evidence and proposed bump; --package narrows it, --part overrides the bump.
-    detected, evidence, conflicts = selection(collect(t.registry, t.workspace, package, sandbox=t.sandbox))
+    found = collect(t.registry, t.workspace, package, sandbox=t.sandbox, branch=branch)
+    detected, evidence, conflicts = selection(found)
     names = [p.name for p in t.registry.select(package)] if package else list(detected)
     parts = {n: part or detected.get(n) or required(part, f"--part (detect proposes no bump for {n})") for n in names}
     code = run_propose(
@@ -395,6 +424,7 @@ def propose(
         evidence=evidence,
         conflicts=conflicts,
         verbosity=verbosity(quiet=quiet, verbose=verbose),
+        branch=branch,
     )
     next_step(
         "review and merge the pull requests, `git pull --ff-only` in each checkout, then `invoke release-train "
@@ -420,7 +450,8 @@ def propose(
         "defects": HELP["defects"],
         "json": "print the train's outcome table as one JSON document {packages: [...]} (progress on stderr)",
         "flow": "pr: detect, propose, merge on protected branches, release what was merged, then prove a second run "
-        "does nothing; direct (default): the laptop flow (bump, commit, push)",
+        "does nothing; direct (default): the laptop flow (bump, commit, push); lines (the default of --layout "
+        "single): an rc, a final and a maintenance patch through the pre-release and final workflows",
         **_LOUD_HELP,
     }
 )
@@ -438,7 +469,7 @@ def rehearse(
     layout: str | None = None,
     defects: str | None = None,
     json: bool = False,
-    flow: str = "direct",
+    flow: str | None = None,
     quiet: bool = False,
     verbose: bool = False,
 ) -> None:
@@ -461,7 +492,7 @@ def rehearse(
         out=progress,
         fmt="json" if json else "table",
         emit=print,
-        flow=flow,
+        flow=flow or ("lines" if layout == "single" else "direct"),
         verbosity=verbosity(quiet=quiet, verbose=verbose),
     )
 
@@ -469,6 +500,7 @@ def rehearse(
 ns = Collection.from_module(sys.modules[__name__])
 """Every task: ``tasks.py`` and the console script load this collection."""
 for _task in (
+    repo_tasks.init,
     repo_tasks.workflows,
     repo_tasks.pin_actions,
     repo_tasks.ci_matrix,

@@ -1,9 +1,9 @@
-"""The ecosystem consistency checker (``invoke check``): every statically visible release blocker, before any build.
+"""The ecosystem consistency checks (``invoke check``): every statically visible release blocker, before any build.
 
 Per package: version sync (pyproject vs module ``__version__``), sibling specifiers, LICENSE, README rendering as PyPI
-renders it, secrets in the files a build sees (the policy of :mod:`juniper_release.secrets`), the publish workflow and
-its trigger, and actions pinned to a commit SHA in every workflow of the repository. Across the ecosystem: the dependency graph (cycles, layers), requires-python floors, and the
-meta-package's extras.
+renders it, secrets in the files a build sees (the policy of :mod:`juniper_release.secrets`). Across the ecosystem:
+the dependency graph (cycles, layers), requires-python floors, the meta-package's extras. The workflow checks and
+the driver that runs them all (:func:`juniper_release.github.checks.run_checks`) live in the github stage.
 
 Each problem is a :class:`Finding`. Errors and warnings make the exit code 1; infos (such as the ceilings a next minor
 release would escape) are reported but do not fail the check.
@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from juniper_release import output as report
 from juniper_release import secrets
-from juniper_release.ecosystem.graph import Graph, build_graph, diagnose
+from juniper_release.ecosystem.graph import Graph, diagnose
 from juniper_release.ecosystem.project import (
     ModuleVersion,
     Project,
@@ -33,10 +32,8 @@ from juniper_release.ecosystem.project import (
     load_pyproject_table,
     lockstep_files,
 )
-from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts, missing_packages
-from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, WorkspaceError, suggest
-from juniper_release.github.pins import repo_workflows, unpinned
-from juniper_release.github.workflows import validate_workflow_path
+from juniper_release.ecosystem.registry import Package, Registry
+from juniper_release.errors import EXIT_FINDINGS, EXIT_OK
 from juniper_release.gitops import Git, own_files
 
 Severity = Literal["error", "warning", "info"]
@@ -259,107 +256,6 @@ def check_secrets(pkg: Package, project: Project) -> list[Finding]:
     return out
 
 
-def _workflow_triggers(doc: Any) -> dict[str, Any]:
-    """The ``on:`` triggers of a parsed workflow as {event: config}. YAML 1.1 reads a bare ``on`` as True."""
-    if not isinstance(doc, dict):
-        return {}
-    raw = doc.get("on", doc.get(True))
-    if isinstance(raw, str):
-        return {raw: None}
-    if isinstance(raw, list):
-        return {str(e): None for e in raw}
-    if isinstance(raw, dict):
-        return {str(k): v for k, v in raw.items()}
-    return {}
-
-
-def _push_runs_on_tags(config: Any) -> bool:
-    """A push trigger fires on tag pushes unless it filters on branches only."""
-    if not isinstance(config, dict) or not config:
-        return True
-    return "tags" in config or "tags-ignore" in config or not ({"branches", "branches-ignore"} & set(config))
-
-
-def check_publish_workflow(pkg: Package, project: Project, workflow: str) -> list[Finding]:
-    import yaml  # type: ignore[import-untyped,unused-ignore]
-
-    path = pkg.top_of(project.root) / workflow  # workflows live at the repository root, one per package
-    if not path.is_file():
-        return [
-            Finding(
-                pkg.name,
-                "publish-workflow",
-                "error",
-                f"no publish workflow at {workflow}. Fix: add one triggered by a published GitHub Release "
-                f"(`{suggest('invoke workflows --write')}` generates it)",
-            )
-        ]
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        first = " ".join(str(exc).split())
-        return [
-            Finding(pkg.name, "publish-workflow", "error", f"{workflow} is not valid YAML ({first}). Fix: correct it")
-        ]
-    triggers = _workflow_triggers(doc)
-    if "release" in triggers and "push" in triggers and _push_runs_on_tags(triggers["push"]):
-        return [
-            Finding(
-                pkg.name,
-                "publish-workflow",
-                "error",
-                f"{workflow} triggers on tag pushes and on Releases, so two runs race to upload the same version. "
-                "Fix: remove the `push:` trigger and keep `release: types: [published]`",
-            )
-        ]
-    if "release" not in triggers:
-        shown = ", ".join(sorted(triggers)) or "nothing"
-        return [
-            Finding(
-                pkg.name,
-                "publish-workflow",
-                "warning",
-                f"{workflow} is triggered by {shown}, not by a published Release. Fix: use "
-                "`on: release: types: [published]`",
-            )
-        ]
-    return []
-
-
-def check_pinned_actions(pkg: Package, project: Project, generated: Collection[str]) -> list[Finding]:
-    """A warning per workflow of the repository with a ``uses:`` not pinned to a full commit SHA and its version.
-
-    A tag or branch (``actions/checkout@v5``) can be moved to other code by whoever controls the action, and that code
-    runs with the job's token. ``generated`` are the workflow paths ``invoke workflows --write`` renders (pinned from
-    juniper-release's pin table); any other workflow is pinned by hand.
-    """
-    top = pkg.top_of(project.root)
-    out: list[Finding] = []
-    for path in repo_workflows(top):
-        found = unpinned(path.read_text(encoding="utf-8", errors="replace"))
-        if not found:
-            continue
-        rel = path.relative_to(top).as_posix()
-        shown = ", ".join(dict.fromkeys(u.uses for u in found))
-        command = suggest("invoke workflows --write")
-        fix = (
-            f"run `{command}` (it renders every action pinned to a commit SHA) and commit"
-            if rel in generated
-            else f"pin each to a full commit SHA with its release as a comment (`actions/checkout@<sha> # v5.1.0`), "
-            f"the SHAs `{command}` renders from juniper-release's pin table (scripts/juniper_release/github/pins.py)"
-        )
-        out.append(
-            Finding(
-                pkg.name,
-                "pinned-actions",
-                "warning",
-                f"{rel} references {len(found)} action(s) by a moving tag or branch, or without the version it pins "
-                f"({shown}). Fix: {fix}",
-            )
-        )
-    return out
-
-
 # --------------------------------------------------------------------------------------------------- ecosystem
 
 
@@ -489,74 +385,6 @@ def check_meta_extras(graph: Graph) -> list[Finding]:
 
 
 # --------------------------------------------------------------------------------------------------- driver
-
-
-def run_checks(registry: Registry, workspace: Path) -> list[Finding]:
-    """Every check on every package, then the ecosystem-wide ones. A missing checkout is an error (exit 2)."""
-    missing = missing_checkouts(registry, workspace)
-    if missing:
-        raise WorkspaceError(
-            f"no checkout of {', '.join(p.name for p in missing)} under {workspace} "
-            f"(looked for {', '.join(str(p.checkout(workspace)) for p in missing)})",
-            f"run `{suggest(f'invoke clone --workspace {workspace}')}`, or pass --workspace DIR",
-        )
-    graph = build_graph(registry, workspace)
-    projects = dict(graph.projects)
-    findings: list[Finding] = [
-        Finding(
-            pkg.name,
-            "missing-package",
-            "warning",
-            f"not in this checkout: {pkg.repo_dir(workspace)} has no {pkg.subdir}/pyproject.toml (an older snapshot "
-            f"of {pkg.repo}); its requirements and dependents are not checked. Fix: update the checkout (git pull)",
-        )
-        for pkg in missing_packages(registry, workspace)
-    ]
-    findings += [
-        Finding(
-            name,
-            "missing-package",
-            "info",
-            f"requires {', '.join(sorted(gone))}, which this workspace lacks: that edge is not checked",
-        )
-        for name, gone in graph.unresolved.items()
-    ]
-    registry = graph.registry  # the packages present in the workspace
-    pinned_repos: set[str] = set()
-    for pkg in registry.packages:
-        project = projects[pkg.name]
-        if canonicalize_name(project.name) != canonicalize_name(pkg.name):
-            findings.append(
-                Finding(
-                    pkg.name,
-                    "registry",
-                    "error",
-                    f"{pkg.checkout(workspace)} holds {project.name!r}, not {pkg.name!r}. Fix: check out "
-                    f"{pkg.repo} there",
-                )
-            )
-        findings += check_version_sync(pkg, project)
-        findings += check_license(pkg, project)
-        findings += check_license_table(pkg, project)
-        findings += check_readme(pkg, project)
-        findings += check_secrets(pkg, project)
-        findings += check_publish_workflow(pkg, project, registry.workflow_for(pkg))
-        if pkg.repo not in pinned_repos:  # a repository's workflows are reported once, with its first package
-            pinned_repos.add(pkg.repo)
-            generated = {
-                path
-                for p in registry.packages
-                if p.repo == pkg.repo
-                for path in (registry.workflow_for(p), validate_workflow_path(registry, p))
-            }
-            findings += check_pinned_actions(pkg, project, generated)
-    findings += check_graph(graph)
-    findings += check_specifiers(graph)
-    findings += check_python_floors(registry, projects)
-    findings += check_meta_extras(graph)
-    order = {name: i for i, name in enumerate(registry.names)}
-    order.update({f.package: len(order) for f in findings if f.check == "missing-package" and f.package not in order})
-    return sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), order.get(f.package, len(order))))
 
 
 def problems(findings: Iterable[Finding]) -> list[Finding]:

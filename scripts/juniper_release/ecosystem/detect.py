@@ -10,10 +10,14 @@ Per package:
   that fails) to the local ``HEAD``, and the output says so.
 - Classes: every changed file of the package's own paths, by :mod:`juniper_release.ecosystem.changes`, with the
   commits that touched it.
-- Bump: from the conventional-commit classes of those commits (``feat``, ``fix``, ``!`` or ``BREAKING CHANGE``) and
-  the CHANGELOG's ``[Unreleased]`` categories; before 1.0 a breaking change or a feature is ``minor`` and a fix
-  ``patch``, from 1.0 a breaking change is ``major``. When the two disagree (or code ships with an empty
-  ``[Unreleased]``) a changelog conflict is flagged next to the bump; the bump is still proposed from the evidence.
+- Bump: the largest of three pieces of evidence: the public API diff (:mod:`juniper_release.ecosystem.apidiff`:
+  breaking, feature, or internal, which asks for a patch), the conventional-commit classes of those commits
+  (``feat``, ``fix``, ``!`` or ``BREAKING CHANGE``) and the CHANGELOG's ``[Unreleased]`` categories; before 1.0 a
+  breaking change or a feature is ``minor`` and a fix ``patch``, from 1.0 a breaking change is ``major`` (the
+  package's ``breaking_bump`` may say ``major`` or ``minor`` instead). The table says which evidence decided. When
+  the commits and the CHANGELOG disagree (or code ships with an empty ``[Unreleased]``) a changelog conflict is
+  flagged next to the bump; when they claim less than the API shows, an understated bump is flagged: the bump is
+  still proposed from the evidence, the API's level included.
 
 A lockstep group (``[[group]]``) moves as one: its bump is the largest of its members' bumps, proposed for every
 member with something to release, from the group's baseline; every member's notes name the group's bump.
@@ -36,15 +40,19 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from juniper_release import output as report
-from juniper_release.ecosystem import changes, status
+from juniper_release.conventions import CHANGELOG, changelog_section
+from juniper_release.conventions import CONVENTIONAL_COMMIT as _CC_RE
+from juniper_release.ecosystem import apidiff, changes, lines, status
+from juniper_release.ecosystem.apidiff import ApiDiff
 from juniper_release.ecosystem.changes import Changes
+from juniper_release.ecosystem.notes import Convention, Notes, describe, pending_in
 from juniper_release.ecosystem.registry import Package, Registry
+from juniper_release.ecosystem.semver import next_version
 from juniper_release.errors import GitError
 from juniper_release.gitops import Git
 from juniper_release.offline import Offline, offline
-from juniper_release.release.versioning import _CC_RE, CHANGELOG, changelog_section, next_version
 
-COLUMNS = ("package", "layer", "baseline", "tag", "target", "changes", "bump", "state")
+COLUMNS = ("package", "layer", "baseline", "tag", "target", "changes", "bump", "evidence", "state")
 
 
 class Finding(StrEnum):
@@ -72,6 +80,9 @@ class Level(IntEnum):
 
 
 LEVEL_NAMES = {Level.NONE: None, Level.FIX: "fix", Level.FEATURE: "feature", Level.BREAKING: "breaking"}
+
+API_LEVELS = {apidiff.BREAKING: Level.BREAKING, apidiff.FEATURE: Level.FEATURE, apidiff.INTERNAL: Level.FIX}
+"""What the API diff's level asks of the version (internal: a patch)."""
 
 CHANGELOG_LEVELS = {
     "removed": Level.BREAKING,
@@ -116,12 +127,18 @@ class Bump:
     from_changelog: Level
     changelog_categories: tuple[str, ...]
     conflict: str | None = None
+    from_api: Level = Level.NONE
+    decided_by: str | None = None
+    """Which evidence decided the bump: ``api``, ``commits``, ``changelog``, or ``files`` (only a patch's floor)."""
+    understated: str | None = None
+    """The commits or the CHANGELOG claim less than the API shows."""
 
     def shown(self) -> str:
         if self.part is None:
             return "-"
         text = f"{self.part} -> {self.next_version}" if self.next_version else self.part
-        return f"{text} (changelog conflict)" if self.conflict else text
+        text = f"{text} (changelog conflict)" if self.conflict else text
+        return f"{text} (understated)" if self.understated else text
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +148,9 @@ class Bump:
             "from_changelog": LEVEL_NAMES[self.from_changelog],
             "changelog_categories": list(self.changelog_categories),
             "changelog_conflict": self.conflict,
+            "from_api": LEVEL_NAMES[self.from_api],
+            "decided_by": self.decided_by,
+            "understated": self.understated,
         }
 
 
@@ -155,6 +175,7 @@ class Detection:
     bump: Bump = NO_BUMP
     reasons: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    api: ApiDiff | None = None
 
     def summary(self) -> str:
         """``code 2, tests 1`` (release-worthy classes first)."""
@@ -171,6 +192,7 @@ class Detection:
             "target": "HEAD (local)" if self.local_head else self.target,
             "changes": self.summary(),
             "bump": self.bump.shown(),
+            "evidence": self.bump.decided_by or "-",
             "state": str(self.state),
         }
 
@@ -190,6 +212,7 @@ class Detection:
             "baseline": {"released": self.released, "tag": self.tag},
             "target": {"ref": self.target, "commit": self.target_commit, "local_head": self.local_head},
             "bump": self.bump.as_dict(),
+            "api": self.api.as_dict() if self.api else None,
             "classes": classes,
             "commits": [c.as_dict() for c in self.commits],
             "reasons": list(self.reasons),
@@ -226,35 +249,95 @@ def changelog_categories(text: str | None) -> tuple[Level, tuple[str, ...]]:
     return level, tuple(found)
 
 
-def bump_part(level: Level, version: Version | None) -> str | None:
-    """The bump ``level`` calls for at ``version``: before 1.0 a breaking change or a feature is minor."""
+PARTS = (None, "patch", "minor", "major")
+"""The bumps, smallest first."""
+
+
+def bump_part(level: Level, version: Version | None, policy: str = "auto") -> str | None:
+    """The bump ``level`` calls for at ``version``: before 1.0 a breaking change or a feature is minor. A package's
+    ``breaking_bump`` policy (``major``, ``minor``) overrides ``auto`` for a breaking change."""
     if level is Level.NONE:
         return None
     if level is Level.FIX:
         return "patch"
+    if level is Level.BREAKING and policy in {"major", "minor"}:
+        return policy
     major = version.major if version is not None else 0
     return "major" if level is Level.BREAKING and major >= 1 else "minor"
 
 
-def propose(commits: Sequence[Commit], changelog: str | None, version: Version | None, release_worthy: bool) -> Bump:
-    """The bump from the commits' and the changelog's levels (at least a patch when something ships), with a
-    changelog conflict when they disagree or something ships with an empty ``[Unreleased]``."""
+def notes_level(pending: Notes | None, changelog: str | None = None) -> tuple[Level, tuple[str, ...]]:
+    """What the pending notes ask for, in their convention: Keep a Changelog's ``[Unreleased]`` categories, the
+    towncrier fragments' types, an item in another format's unreleased section (a fix); GitHub Releases: nothing."""
+    if pending is None or pending.convention is Convention.KEEPACHANGELOG:
+        return changelog_categories(changelog)
+    if pending.convention is Convention.FRAGMENTS:
+        levels = {"breaking": Level.BREAKING, "feature": Level.FEATURE, "fix": Level.FIX}
+        return max((levels[a] for a in pending.asks), default=Level.NONE), pending.asks
+    return (Level.FIX, ()) if pending.pending else (Level.NONE, ())
+
+
+def api_level(diff: ApiDiff | None, code_changed: bool) -> Level:
+    """What the API diff asks for (nothing without a diff, or when it could not be read)."""
+    if diff is None or diff.error:
+        return Level.NONE
+    found = diff.level(code_changed)
+    return API_LEVELS[found] if found else Level.NONE
+
+
+def _decided_by(level: Level, api: Level, commits: Level, log: Level) -> str:
+    return next((name for name, lv in (("api", api), ("commits", commits), ("changelog", log)) if lv == level), "files")
+
+
+def _understated(api: Level, claimed: Level, diff: ApiDiff | None) -> str | None:
+    if not claimed or api <= claimed or diff is None:
+        return None
+    shown = [c.line().split(": ", 1)[1] for c in diff.of(LEVEL_NAMES[api] or "")][:3]
+    return (
+        f"the commits and the CHANGELOG claim a {LEVEL_NAMES[claimed]}, the API shows a {LEVEL_NAMES[api]} change"
+        f" ({'; '.join(shown)})"
+    )
+
+
+def propose(
+    commits: Sequence[Commit],
+    changelog: str | None,
+    version: Version | None,
+    release_worthy: bool,
+    pending: Notes | None = None,
+    api: ApiDiff | None = None,
+    *,
+    code_changed: bool = False,
+    policy: str = "auto",
+) -> Bump:
+    """The bump from the largest of the API's, the commits' and the notes' levels (at least a patch when something
+    ships), with a changelog conflict when the last two disagree or something ships with empty notes, where the
+    package's notes convention has a place for them (``pending``; None: a Keep a Changelog ``changelog`` text), and an
+    understated bump when they claim less than the API shows. A package whose notes are its GitHub Releases never has
+    a changelog conflict: its notes are drafted from the commits."""
     from_commits = max((c.level for c in commits), default=Level.NONE)
-    from_log, categories = changelog_categories(changelog)
-    level = max(from_commits, from_log, Level.FIX if release_worthy else Level.NONE)
+    from_log, categories = notes_level(pending, changelog)
+    from_api = api_level(api, code_changed) if release_worthy else Level.NONE
+    level = max(from_api, from_commits, from_log, Level.FIX if release_worthy else Level.NONE)
     conflict = None
-    if release_worthy and not categories:
+    keep = pending is None or pending.convention is Convention.KEEPACHANGELOG
+    if release_worthy and keep and not categories:
         conflict = "release-worthy changes but the CHANGELOG's [Unreleased] is empty"
-    elif from_commits and from_log and from_commits != from_log:
+    elif release_worthy and not keep and pending is not None and pending.empty:
+        conflict = f"release-worthy changes but {pending.empty}"
+    elif from_commits and from_log and from_commits != from_log and categories:
+        where = "[Unreleased]" if keep else f"the news fragments in {pending.where if pending else ''}/"
         conflict = (
-            f"[Unreleased] ({', '.join(categories)}) asks for a {LEVEL_NAMES[from_log]} bump, "
+            f"{where} ({', '.join(categories)}) asks for a {LEVEL_NAMES[from_log]} bump, "
             f"the commits for a {LEVEL_NAMES[from_commits]} one"
         )
     if not release_worthy:
         return Bump(None, None, from_commits, from_log, categories)
-    part = bump_part(level, version)
+    part = bump_part(level, version, policy)
     upcoming = str(next_version(version, part)) if part and version is not None else None
-    return Bump(part, upcoming, from_commits, from_log, categories, conflict)
+    decided = _decided_by(level, from_api, from_commits, from_log)
+    understated = _understated(from_api, max(from_commits, from_log), api)
+    return Bump(part, upcoming, from_commits, from_log, categories, conflict, from_api, decided, understated)
 
 
 # --------------------------------------------------------------------------------------------------- git
@@ -309,6 +392,13 @@ def _text_at(git: Git, rev: str, prefix: str, name: str) -> str | None:
     return git.run("show", f"{rev}:{path}", strip=False) if git.ok("cat-file", "-e", f"{rev}:{path}") else None
 
 
+def _pending_at(pkg: Package, git: Git, rev: str, prefix: str) -> Notes:
+    """The package's pending notes at ``rev``, in its convention (:mod:`juniper_release.ecosystem.notes`)."""
+    listed = git.run("ls-tree", "-r", "--name-only", rev, "--", f":(top){prefix}" if prefix else ":(top)")
+    names = [n[len(prefix) :] for n in listed.splitlines() if n.startswith(prefix)]
+    return pending_in(pkg, names, lambda rel: _text_at(git, rev, prefix, rel))
+
+
 def _class_commits(git: Git, found: Changes, base: str | None, target: str) -> dict[str, tuple[Commit, ...]]:
     """{class: the commits that touched its files}."""
     out: dict[str, tuple[Commit, ...]] = {}
@@ -346,7 +436,25 @@ def detect_package(
     found = changes.changed_files(registry, pkg, git, tag, ref)
     commits = commits_between(git, tag, ref, registry.pathspec(pkg))
     changelog = _text_at(git, ref, found.prefix, CHANGELOG)
-    bump = propose(commits, changelog, found_version, found.release_worthy)
+    pending = _pending_at(pkg, git, ref, found.prefix)
+    if pending.convention is not Convention.KEEPACHANGELOG:
+        notes.append(f"release notes: {describe(pending)}")
+    api = (
+        apidiff.api_diff(pkg, git, tag, ref, prefix=found.prefix) if tag is not None and found.release_worthy else None
+    )
+    if api is not None and api.error:
+        notes.append(f"no API evidence: {api.error}")
+    code = any(f.cls is changes.FileClass.CODE for f in found.files)
+    bump = propose(
+        commits,
+        changelog,
+        found_version,
+        found.release_worthy,
+        pending,
+        api,
+        code_changed=code,
+        policy=pkg.breaking_bump,
+    )
     if tag is None:
         notes.append("never released: every file is new")
     return Detection(
@@ -363,6 +471,88 @@ def detect_package(
         class_commits=_class_commits(git, found, tag, ref),
         bump=bump,
         reasons=reasons,
+        notes=tuple(notes),
+        api=api,
+    )
+
+
+def line_target(git: Git, branch: str, *, fetch: bool) -> tuple[str, str | None]:
+    """The revision of a maintenance branch to compare with: ``origin/<branch>`` after a fetch, else the local
+    branch (and why)."""
+    why = None
+    if fetch and git.remote_url() is not None:
+        try:
+            git.fetch()
+        except (GitError, Offline) as exc:
+            why = f"offline: git fetch failed ({exc.what})"
+        if why is None and git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{branch}^{{commit}}"):
+            return f"origin/{branch}", None
+    if git.ok("rev-parse", "-q", "--verify", f"refs/heads/{branch}^{{commit}}"):
+        return branch, why or f"compared with the local branch {branch}, not origin/{branch}"
+    if git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{branch}^{{commit}}"):
+        return f"origin/{branch}", why or f"origin/{branch} as last fetched"
+    raise GitError(
+        f"{git.root.name}: branch {branch!r} exists neither here nor on origin",
+        f"`git -C {git.root} fetch origin`, or check the name (maintenance branches are release/X.Y)",
+    )
+
+
+def detect_line(
+    registry: Registry, pkg: Package, row: status.StatusRow, root: Path, target: tuple[str, str | None], branch: str
+) -> Detection:
+    """One package's detection on a maintenance branch: the baseline is the newest tag reachable from the branch,
+    the bump the line's next patch; what ``main`` released since is neither an anomaly nor a conflict here."""
+    ref, why = target
+    if row.state is status.State.MISSING:
+        return Detection(row.package, row.layer, Finding.MISSING, None, None, ref, reasons=row.reasons)
+    git = Git(root)
+    line = lines.resolve(git, pkg, branch, ref)
+    found = changes.changed_files(registry, pkg, git, line.tag, ref)
+    commits = commits_between(git, line.tag, ref, registry.pathspec(pkg))
+    pending = _pending_at(pkg, git, ref, found.prefix)
+    api = (
+        apidiff.api_diff(pkg, git, line.tag, ref, prefix=found.prefix)
+        if line.tag is not None and found.release_worthy
+        else None
+    )
+    code = any(f.cls is changes.FileClass.CODE for f in found.files)
+    changelog = _text_at(git, ref, found.prefix, CHANGELOG)
+    proposed = propose(
+        commits,
+        changelog,
+        line.version,
+        found.release_worthy,
+        pending,
+        api,
+        code_changed=code,
+        policy=pkg.breaking_bump,
+    )
+    notes = [why] if why else []
+    notes.append(f"maintenance line {line.name} ({branch}): baseline {line.tag or 'none'}; releases are patches")
+    if api is not None and api.error:
+        notes.append(f"no API evidence: {api.error}")
+    if proposed.from_api > Level.FIX:
+        notes.append(
+            f"the API shows a {LEVEL_NAMES[proposed.from_api]} change on {branch}: a maintenance line releases patches "
+            "only; move the change to the main branch"
+        )
+    if proposed.from_commits > Level.FIX:
+        notes.append(f"a {LEVEL_NAMES[proposed.from_commits]} commit on {branch}: the line still releases a patch")
+    if proposed.part is not None:
+        proposed = replace(proposed, part="patch", next_version=str(line.next_patch()))
+    state = _finding(replace(row, state=status.State.UP_TO_DATE), found, proposed)
+    return Detection(
+        package=row.package,
+        layer=row.layer,
+        state=state,
+        released=str(line.version) if line.version else None,
+        tag=line.tag,
+        target=ref,
+        target_commit=git.run("rev-parse", "--short", ref),
+        changes=found,
+        commits=commits,
+        class_commits=_class_commits(git, found, line.tag, ref),
+        bump=proposed,
         notes=tuple(notes),
     )
 
@@ -383,10 +573,13 @@ def collect(
     fetch: bool = True,
     timeout: float = 5.0,
     warn: Callable[[str], None] | None = None,
+    branch: str | None = None,
 ) -> list[Detection]:
     """Every selected package's detection, in release order. ``fetch=False`` is offline: no fetch, no index (the
-    tags stand in for it), the local HEAD."""
+    tags stand in for it), the local HEAD. ``branch``: a maintenance branch (:func:`detect_line`)."""
     warn = warn or _stderr
+    if branch is not None:
+        lines.check_branch_name(branch)
     chosen = {p.name for p in registry.select(packages)}
     query = fetch and status.queries_indexes(registry, sandbox=sandbox, warn=warn)
     with offline(not fetch):
@@ -399,8 +592,15 @@ def collect(
         pkg = registry.get(row.package)
         root = pkg.checkout(workspace)
         if row.state is not status.State.MISSING and pkg.path not in targets:
-            targets[pkg.path] = diff_target(Git(pkg.repo_dir(workspace)), registry.branch, fetch=fetch)
-        found.append(detect_package(registry, pkg, row, root, targets.get(pkg.path, ("HEAD", None))))
+            git = Git(pkg.repo_dir(workspace))
+            targets[pkg.path] = (
+                line_target(git, branch, fetch=fetch) if branch else diff_target(git, registry.branch, fetch=fetch)
+            )
+        target = targets.get(pkg.path, ("HEAD", None))
+        if branch is not None:
+            found.append(detect_line(registry, pkg, row, root, target, branch))
+        else:
+            found.append(detect_package(registry, pkg, row, root, target))
     return lockstep_bumps(registry, found)
 
 
@@ -447,6 +647,8 @@ def render(found: Sequence[Detection], fmt: str = "table", registry: Registry | 
             for d in found
             for cls, files in (d.changes.by_class() if d.changes else {}).items()
         ]
+        lines += [f"- **{d.package}**: API {c.level}: {c.kind} `{c.path}`{_forms(c)}" for d, c in _api_findings(found)]
+        lines += [f"- **{d.package}**: understated bump: {d.bump.understated}" for d in found if d.bump.understated]
         return "\n".join(lines)
     text = report.table([d.row() for d in found], COLUMNS, painted="state")
     evidence = []
@@ -454,12 +656,31 @@ def render(found: Sequence[Detection], fmt: str = "table", registry: Registry | 
         for cls, files in (d.changes.by_class() if d.changes else {}).items():
             shown = ", ".join(f"{f.path} ({f.detail})" if f.detail else f.path for f in files)
             evidence.append(f"- {d.package}: {cls}: {shown}")
+    api = [f"- {d.package}: {c.line()}" for d, c in _api_findings(found)]
     conflicts = [f"- {d.package}: {d.bump.conflict}" for d in found if d.bump.conflict]
+    understated = [f"- {d.package}: {d.bump.understated}" for d in found if d.bump.understated]
     anomalies = [f"- {d.package}: {'; '.join(d.reasons)}" for d in found if d.reasons]
     notes = [f"- {d.package}: {'; '.join(d.notes)}" for d in found if d.notes]
-    for title, lines in (("evidence", evidence), ("changelog conflicts", conflicts), ("anomalies", anomalies)):
+    sections = (
+        ("evidence", evidence),
+        ("API changes", api),
+        ("changelog conflicts", conflicts),
+        ("understated bumps", understated),
+        ("anomalies", anomalies),
+    )
+    for title, lines in sections:
         text += f"\n\n{title}:\n" + "\n".join(lines) if lines else ""
     return text + (f"\n\nnotes:\n{chr(10).join(notes)}" if notes else "")
+
+
+def _api_findings(found: Sequence[Detection]) -> list[tuple[Detection, apidiff.ApiChange]]:
+    return [(d, c) for d in found if d.api is not None for c in d.api.changes]
+
+
+def _forms(change: apidiff.ApiChange) -> str:
+    if change.old and change.new:
+        return f": `{change.old}` -> `{change.new}`"
+    return f": `{change.old or change.new}`" if change.old or change.new else ""
 
 
 def selection(found: Sequence[Detection]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -476,6 +697,9 @@ def selection(found: Sequence[Detection]) -> tuple[dict[str, str], dict[str, str
         for cls, files in (d.changes.by_class() if d.changes else {}).items():
             lines.append(f"- **{cls}**: " + ", ".join(f"`{f.path}`" for f in files))
             lines += [f"  - {c.sha} {c.subject}" for c in d.class_commits.get(str(cls), ())]
+        lines.append(f"- **bump decided by**: {d.bump.decided_by}")
+        if d.bump.understated:
+            lines.append(f"- **understated bump**: {d.bump.understated}")
         evidence[d.package] = "\n".join(lines)
         if d.bump.conflict:
             conflicts[d.package] = d.bump.conflict
@@ -497,7 +721,10 @@ def run(
     fmt: str = "table",
     timeout: float = 5.0,
     warn: Callable[[str], None] | None = None,
+    branch: str | None = None,
 ) -> tuple[str, int]:
     """``invoke detect``: the rendered report and the exit code (:func:`exit_code`)."""
-    found = collect(registry, workspace, packages, sandbox=sandbox, fetch=fetch, timeout=timeout, warn=warn)
+    found = collect(
+        registry, workspace, packages, sandbox=sandbox, fetch=fetch, timeout=timeout, warn=warn, branch=branch
+    )
     return render(found, fmt, registry), exit_code(found)

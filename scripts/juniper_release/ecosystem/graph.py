@@ -7,29 +7,21 @@ must agree with the registry. The release order is layer by layer, ties broken b
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from juniper_release.ecosystem import drawing
 from juniper_release.ecosystem.project import Project, read_project, sibling_requirements
 from juniper_release.ecosystem.registry import PYTHON_CANDIDATES, Package, Registry, present, require_checkout
 from juniper_release.errors import JuniperError
 
 # Marker environments the ecosystem supports; an edge counts if its marker holds in any of them.
 SUPPORTED_PYTHONS = PYTHON_CANDIDATES
-FORMATS = ("mermaid", "dot", "svg", "png")
-PICTURES = ("svg", "png")
-"""The formats Graphviz's ``dot`` draws from :meth:`Graph.to_dot` (it must be installed)."""
-DOT_INSTALL = "install Graphviz (`apt-get install graphviz`, `brew install graphviz`), or use --format mermaid or dot"
 
 
 class CycleError(JuniperError):
@@ -178,67 +170,31 @@ class Graph:
             grouped.setdefault(computed[pkg.name], []).append(pkg)
         return [grouped[k] for k in sorted(grouped)]
 
-    # ---- rendering
+    # ---- rendering (:mod:`juniper_release.ecosystem.drawing`)
 
-    def to_mermaid(self) -> str:
-        layers = self._shown_layers()
-        lines = ["graph BT"]
-        for repo, members in self._by_repo():
-            indent = "    "
-            if repo is not None:
-                lines.append(f'    subgraph repo_{_node_id(repo)}["{repo}"]')
-                indent = "        "
-            for pkg in members:
-                lines.append(f'{indent}{_node_id(pkg.name)}["{pkg.name}<br/>layer {layers[pkg.name]}"]')
-            if repo is not None:
-                lines.append("    end")
-        for e in self.edges:
-            style = "-->" if e.extra is None else "-.->"
-            lines.append(f'    {_node_id(e.source)} {style}|"{e.label}"| {_node_id(e.target)}')
-        return "\n".join(lines)
-
-    def _shown_layers(self) -> dict[str, int]:
+    def shown_layers(self) -> dict[str, int]:
         """The layer a rendering shows per package: the computed one, or the declared one when a cycle leaves none."""
         return self.computed_layers() if not self.find_cycle() else {p.name: p.layer for p in self.registry.packages}
 
-    def _by_repo(self) -> list[tuple[str | None, list[Package]]]:
-        """Packages grouped by cluster (:func:`cluster_of`) in registry order; None: drawn outside any cluster."""
-        groups: dict[str | None, list[Package]] = {}
-        for pkg in self.registry.packages:
-            groups.setdefault(cluster_of(self.registry, pkg), []).append(pkg)
-        loose = groups.pop(None, [])
-        return [*groups.items(), *((None, [pkg]) for pkg in loose)]
+    def to_mermaid(self, labels: bool = False) -> str:
+        """The graph as Mermaid (:func:`juniper_release.ecosystem.drawing.to_mermaid`)."""
+        return drawing.to_mermaid(self, labels)
 
-    def render(self, fmt: str) -> str:
+    def to_dot(self, labels: bool = False) -> str:
+        """The graph as DOT (:func:`juniper_release.ecosystem.drawing.to_dot`)."""
+        return drawing.to_dot(self, labels)
+
+    def render(self, fmt: str, labels: bool = False) -> str:
         """The graph as text: ``mermaid`` or ``dot`` (``svg`` and ``png`` are :meth:`picture`)."""
-        check_format(fmt)
-        if fmt in PICTURES:
-            return self.picture(fmt).decode("utf-8") if fmt == "svg" else self.to_dot()
-        return self.to_dot() if fmt == "dot" else self.to_mermaid()
+        drawing.check_format(fmt)
+        if fmt in drawing.PICTURES:
+            return self.picture(fmt, labels).decode("utf-8") if fmt == "svg" else self.to_dot(labels)
+        return self.to_dot(labels) if fmt == "dot" else self.to_mermaid(labels)
 
-    def picture(self, fmt: str) -> bytes:
-        """The graph drawn by Graphviz (``dot -Tsvg`` or ``-Tpng``); without ``dot`` a one-line error says how to
-        install it."""
-        return draw(self.to_dot(), fmt)
-
-    def to_dot(self) -> str:
-        layers = self._shown_layers()
-        lines = ["digraph juniper {", "    rankdir=BT;", "    node [shape=box];"]
-        for repo, members in self._by_repo():
-            indent = "    "
-            if repo is not None:
-                lines.append(f'    subgraph "cluster_{repo}" {{')
-                lines.append(f'        label="{repo}";')
-                indent = "        "
-            for pkg in members:
-                lines.append(f'{indent}"{pkg.name}" [label="{pkg.name}\\nlayer {layers[pkg.name]}"];')
-            if repo is not None:
-                lines.append("    }")
-        for e in self.edges:
-            style = "solid" if e.extra is None else "dashed"
-            lines.append(f'    "{e.source}" -> "{e.target}" [label="{e.label}", style={style}];')
-        lines.append("}")
-        return "\n".join(lines)
+    def picture(self, fmt: str, labels: bool = False) -> bytes:
+        """The graph drawn by Graphviz (``dot -Tsvg`` or ``-Tpng``); a one-line error when ``dot`` is missing or
+        fails."""
+        return drawing.draw(self.to_dot(labels), fmt)
 
 
 def diagnose(graph: Graph) -> list[Diagnosis]:
@@ -286,55 +242,10 @@ def diagnose(graph: Graph) -> list[Diagnosis]:
     return out
 
 
-def check_format(fmt: str) -> None:
-    """``invoke graph --format`` is one of :data:`FORMATS`."""
-    if fmt not in FORMATS:
-        raise JuniperError(f"unknown graph format {fmt!r}", f"use --format {', '.join(FORMATS)}")
-
-
-def write_picture(data: bytes, fmt: str, stream: BinaryIO | None = None) -> None:
-    """Write a drawn graph to stdout (``stream``); a PNG is refused on a terminal (redirect it to a file)."""
-    out = stream or sys.stdout.buffer
-    if fmt == "png" and out.isatty():
-        raise JuniperError("--format png would print binary data on the terminal", "redirect it: > graph.png")
-    out.write(data)
-    out.flush()
-
-
-def draw(dot_source: str, fmt: str) -> bytes:
-    """``dot_source`` drawn as ``fmt`` (svg, png) by Graphviz's ``dot``; a one-line error when it is missing."""
-    if fmt not in PICTURES:
-        raise JuniperError(f"cannot draw the graph as {fmt!r}", f"use --format {' or '.join(PICTURES)}")
-    dot = shutil.which("dot")
-    if dot is None:
-        raise JuniperError(f"--format {fmt} needs Graphviz's `dot`, which is not on PATH", DOT_INSTALL)
-    proc = subprocess.run([dot, f"-T{fmt}"], input=dot_source.encode(), capture_output=True, check=False)
-    if proc.returncode != 0:
-        why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise JuniperError(
-            f"`dot -T{fmt}` failed (exit {proc.returncode}): {why[-1] if why else 'no output'}", DOT_INSTALL
-        )
-    return proc.stdout
-
-
 def order_line(graph: Graph) -> str:
     """The release order on one line: ``release order: layer 0: a, b | layer 1: c``."""
     order = " | ".join(f"layer {i}: {', '.join(p.name for p in layer)}" for i, layer in enumerate(graph.layers()))
     return f"release order: {order}"
-
-
-def cluster_of(registry: Registry, pkg: Package) -> str | None:
-    """The cluster a rendering draws ``pkg`` in: its lockstep group (``group sdk``: one version, one tag), else its
-    repository when that holds another package outside any group, else None (drawn on its own)."""
-    group = registry.group_of(pkg)
-    if group is not None:
-        return f"group {group.name} ({group.tag_for('X.Y.Z')})"
-    shared = [p for p in registry.siblings(pkg) if registry.group_of(p) is None]
-    return pkg.repo if shared else None
-
-
-def _node_id(name: str) -> str:
-    return re.sub(r"\W+", "_", name).strip("_")
 
 
 def build_graph(registry: Registry, workspace: Path, projects: Mapping[str, Project] | None = None) -> Graph:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from juniper_release.ecosystem import tags
+from juniper_release.ecosystem import tagformat as tags
 from juniper_release.ecosystem.paths import shown_path
 from juniper_release.errors import ConfigError
 
@@ -54,6 +54,12 @@ class Package:
     """The package's own tag format, ``{name}`` already filled in."""
     publish_workflow: str | None = None
     """The package's publish workflow relative to the repository root (default: see :meth:`Registry.workflow_for`)."""
+    prerelease_workflow: str | None = None
+    """The workflow a pre-release GitHub Release triggers, relative to the repository root (None: the publish workflow
+    handles pre-releases too; see :meth:`Registry.workflow_for`)."""
+    notes: str | None = None
+    """The release-notes convention (:data:`juniper_release.ecosystem.notes.CONVENTIONS`); None: detected from the
+    checkout."""
     version_file: str | None = None
     """For a dynamic ``[project].version``: the file (relative to the package directory) holding ``__version__``."""
     ship_paths: tuple[str, ...] = ()
@@ -64,6 +70,10 @@ class Package:
     :attr:`ship_paths` or an import package."""
     registry_file: str = "repos.toml"
     """The registry file listing this package, as messages name it (:func:`shown_path`)."""
+    api_exclude: tuple[str, ...] = ()
+    """Module paths or globs (``pkg._vendor``, ``pkg.*.compat``) the public API diff leaves out."""
+    breaking_bump: str = "auto"
+    """What a breaking change bumps: ``auto`` (minor before 1.0, major from 1.0), ``major`` or ``minor``."""
 
     @property
     def owner(self) -> str:
@@ -160,6 +170,9 @@ class Registry:
     """The account the repos were transferred from (set by ``invoke transfer --execute``)."""
     groups: tuple[Group, ...] = ()
     """The lockstep groups (``[[group]]``); a package is in at most one."""
+    prerelease_workflow: str | None = None
+    """``settings.prerelease_workflow``: the workflow a pre-release GitHub Release triggers (None: the publish workflow
+    handles both)."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -216,15 +229,30 @@ class Registry:
         excluded = sorted(p.subdir for p in self.siblings(pkg) if p.subdir)
         return (":(top)", *(f":(top,exclude){d}" for d in excluded)) if excluded else ()
 
-    def workflow_for(self, pkg: Package) -> str:
+    def workflow_for(self, pkg: Package, prerelease: bool = False) -> str:
         """The package's publish workflow, relative to its repository root: ``settings.publish_workflow`` for a root
         package or a lockstep group's member (the group publishes in one run), ``publish-<name>.yml`` beside it for
-        another sub-package (one workflow per package of a repository)."""
+        another sub-package (one workflow per package of a repository).
+
+        ``prerelease``: the workflow a pre-release GitHub Release triggers, where the registry names one (the
+        package's ``prerelease_workflow``, else ``settings.prerelease_workflow``); else the one publish workflow."""
+        if prerelease and self.has_prerelease_workflow(pkg):
+            if pkg.prerelease_workflow:
+                return pkg.prerelease_workflow
+            assert self.prerelease_workflow is not None
+            return self._per_package(pkg, self.prerelease_workflow)
         if pkg.publish_workflow:
             return pkg.publish_workflow
+        return self._per_package(pkg, self.publish_workflow)
+
+    def has_prerelease_workflow(self, pkg: Package) -> bool:
+        """Pre-releases and finals of ``pkg`` are published by two workflows."""
+        return bool(pkg.prerelease_workflow or self.prerelease_workflow)
+
+    def _per_package(self, pkg: Package, workflow: str) -> str:
         if not pkg.subdir or self.group_of(pkg) is not None:
-            return self.publish_workflow
-        path = Path(self.publish_workflow)
+            return workflow
+        path = Path(workflow)
         return (path.parent / f"{path.stem}-{pkg.name}{path.suffix}").as_posix()
 
     def sibling_tag_formats(self, pkg: Package) -> tuple[str, ...]:

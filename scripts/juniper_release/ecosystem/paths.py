@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from juniper_release.errors import WorkspaceError
+from juniper_release.errors import JuniperError, WorkspaceError
 
 ROOT = Path(__file__).resolve().parents[3]
 """The juniper-release checkout (this file lives in ``scripts/juniper_release/``)."""
@@ -107,3 +107,56 @@ def _make_part(base: Path, part: Path, where: str, move: str) -> Path:
 def is_own_part(part: Path) -> bool:
     """True when ``part`` (a directory in the cache dir) holds the tool's :data:`PART_MARKER`."""
     return (part / PART_MARKER).is_file()
+
+
+# ------------------------------------------------------------------------------------------- paths config names
+
+
+def escape_reason(value: str, up: int = 0) -> str | None:
+    """Why the path ``value`` (as a config file writes it, relative to a starting directory) does not stay inside its
+    place, or None when it does. ``up`` is how many levels above the starting directory still belong to the place (a
+    sub-package ``libs/core`` of a repository may name ``../../LICENSE``; a package alone in its checkout may not name
+    ``..``). Lexical: nothing is read."""
+    if not value or not value.strip():
+        return "it is empty"
+    if value.startswith("~") or Path(value).is_absolute() or PureWindowsPath(value).drive:
+        return "it is absolute"
+    if "\x00" in value:
+        return "it holds a NUL byte"
+    depth = 0
+    for part in PurePosixPath(value.replace("\\", "/")).parts:
+        depth += -1 if part == ".." else 0 if part == "." else 1
+        if depth < -up:
+            return "it leads outside with '..'"
+    return None
+
+
+def inside(
+    value: str,
+    *,
+    field: str,
+    where: str,
+    fix: str,
+    place: str = "its directory",
+    up: int = 0,
+    base: Path | None = None,
+    error: type[JuniperError] = WorkspaceError,
+) -> str:
+    """THE rule for every path a pyproject or the registry names (a version file, readme, license, workflow, ...): it
+    resolves inside its place. ``value`` is relative to the starting directory ``base`` (when given, on disk: a
+    symlink on the way must not lead outside either); ``up`` levels above it still belong to the place (see
+    :func:`escape_reason`); ``place`` names it in the message. Returns ``value`` normalised to forward slashes; else raises ``error`` naming ``field`` in
+    ``where``, before anything is read or written."""
+    why = escape_reason(value, up)
+    if why is None and base is not None:
+        top = base.parents[up - 1] if up else base
+        try:
+            resolved, home = (base / value).resolve(), top.resolve()
+        except (OSError, RuntimeError):  # a symlink loop
+            why = "a symlink on its way cannot be resolved"
+        else:
+            if not resolved.is_relative_to(home):
+                why = f"it resolves outside through a symlink (to {resolved})"
+    if why is not None:
+        raise error(f"{where}: {field} {value!r} must be a relative path inside {place} ({why})", fix)
+    return "/".join(p for p in PurePosixPath(value.replace("\\", "/")).parts if p != ".")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,11 +22,13 @@ from juniper_release.ecosystem.versions import (
     imported_from,
     literal_assignment,
     load_pyproject,
+    set_pyproject_version,
+    write_file_literal,
 )
 from juniper_release.errors import WorkspaceError
 
 if TYPE_CHECKING:
-    from juniper_release.ecosystem.registry import Package
+    from juniper_release.ecosystem.model import Package
 
 
 class VersionKind(StrEnum):
@@ -282,3 +285,33 @@ def sibling_requirements(project: Project, names: set[str]) -> list[tuple[str | 
         for extra, req in project.all_requirements()
         if canonicalize_name(req.name) in names and canonicalize_name(req.name) != own
     ]
+
+
+def version_edits(project: Project, new: Version) -> list[tuple[Path, str, str]]:
+    """The files a bump to ``new`` edits to change the declared version, as (path, old text, new text): pyproject for
+    a static version, the version file for a file source, none for a version from git tags (the tag is it)."""
+    if project.source.kind is SourceKind.STATIC:
+        text = project.pyproject.read_text(encoding="utf-8")
+        return [(project.pyproject, text, set_pyproject_version(text, new))]
+    if project.source.kind is SourceKind.FILE and project.version_file is not None:
+        path = project.version_file
+        text = path.read_text(encoding="utf-8")
+        return [(path, text, write_file_literal(project.source, text, path.name, new))]
+    return []
+
+
+def build_env(pkg: Package, project: Project) -> dict[str, str]:
+    """Environment for a build of ``pkg``: a VCS version is pinned to the declared one, so a build from a copy of
+    the tree (no git) or an sdist carries exactly the version the tool checked. Empty for the other kinds.
+
+    hatch-vcs does not tell setuptools-scm the distribution's name, so only the plain ``SETUPTOOLS_SCM_PRETEND_VERSION``
+    reaches it; it is safe here because this environment is set for the hooks of this one package's build only."""
+    if not project.source.is_vcs:
+        return {}
+    suffix = re.sub(r"[^A-Z0-9]", "_", canonicalize_name(pkg.name).upper())
+    version = str(project.version)
+    return {
+        f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{suffix}": version,
+        "SETUPTOOLS_SCM_PRETEND_VERSION": version,
+        "PDM_BUILD_SCM_VERSION": version,
+    }

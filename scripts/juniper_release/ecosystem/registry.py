@@ -24,7 +24,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from juniper_release.ecosystem import groups as lockstep
-from juniper_release.ecosystem import tags
+from juniper_release.ecosystem import tagformat as tags
 from juniper_release.ecosystem.model import (
     INDEX_NAMES,
     PYTHON_CANDIDATES,
@@ -42,8 +42,15 @@ from juniper_release.ecosystem.paths import (
     ENV_REGISTRY,
     ROOT,
     cache_dir,
+    inside,
     registry_path,
     shown_path,
+)
+from juniper_release.ecosystem.registry_release import (
+    PACKAGE_FIELDS,
+    SETTINGS_FIELDS,
+    package_release_fields,
+    settings_prerelease_workflow,
 )
 from juniper_release.ecosystem.workspace import (
     ENV_WORKSPACE,
@@ -114,8 +121,9 @@ _SETTINGS_FIELDS: dict[str, type] = {
     "branch": str,
     "publish_workflow": str,
     "previous_owner": str,
+    **SETTINGS_FIELDS,
 }
-_SETTINGS_OPTIONAL = {"previous_owner"}
+_SETTINGS_OPTIONAL = {"previous_owner", *SETTINGS_FIELDS}
 _INDEX_FIELDS: dict[str, type] = {"upload_url": str, "simple_url": str}
 _TORCH_FIELDS: dict[str, type] = {"version": str, "source": str}
 _PACKAGE_FIELDS: dict[str, type] = {
@@ -134,8 +142,12 @@ _PACKAGE_FIELDS: dict[str, type] = {
     "publish_workflow": str,
     "ship_paths": list,
     "exclude_paths": list,
+    **PACKAGE_FIELDS,
+    "api_exclude": list,
+    "breaking_bump": str,
 }
 _PACKAGE_OPTIONAL = {
+    *PACKAGE_FIELDS,
     "extras",
     "smoke",
     "python",
@@ -145,6 +157,8 @@ _PACKAGE_OPTIONAL = {
     "publish_workflow",
     "ship_paths",
     "exclude_paths",
+    "api_exclude",
+    "breaking_bump",
 }
 _TOP_FIELDS = {"settings", "indexes", "torch", "package", "group"}
 
@@ -223,12 +237,17 @@ def _check_url(file: str, where: str, value: str) -> None:
         )
 
 
-def _relative(file: str, where: str, key: str, value: str, example: str) -> str:
-    """A relative path inside a directory (no absolute path, no ``..``), normalised to forward slashes."""
-    parts = Path(value).parts
-    if not value or Path(value).is_absolute() or ".." in parts or value.startswith("~"):
-        raise ConfigError(f"{file}: {where}: {key} {value!r} must be a relative path", f"write {key} = {example!r}")
-    return "/".join(p for p in parts if p != ".")
+def _relative(file: str, where: str, key: str, value: str, example: str, place: str = "its directory") -> str:
+    """A relative path inside a directory (no absolute path, no ``..``), normalised to forward slashes: the one rule
+    of :func:`paths.inside`, which every path the registry names goes through."""
+    if ".." in Path(value).parts:  # even a/../b: the registry names its paths plainly
+        raise ConfigError(
+            f"{file}: {where}: {key} {value!r} must be a relative path inside {place} (it holds '..')",
+            f"write {key} = {example!r}",
+        )
+    return inside(
+        value, field=key, where=f"{file}: {where}", place=place, fix=f"write {key} = {example!r}", error=ConfigError
+    )
 
 
 def _paths(file: str, where: str, key: str, data: dict[str, Any]) -> tuple[str, ...]:
@@ -305,12 +324,7 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
     if not _NAME_RE.match(name):
         raise ConfigError(f"{file}: {where}: name {name!r} is not a valid project name", "use letters, digits, '-'")
     _check_repo(file, where, data["repo"])
-    path = data["path"]
-    if not path or Path(path).is_absolute() or ".." in Path(path).parts:
-        raise ConfigError(
-            f"{file}: {where}: path {path!r} must be relative to the workspace",
-            "use the checkout directory's name, such as path = 'my-package'",
-        )
+    path = _relative(file, where, "path", data["path"], "my-package", "the workspace")
     imports = _string_list(file, where, "import", data["import"])
     for mod in imports:
         if not _IMPORT_RE.match(mod):
@@ -330,7 +344,9 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
             )
     workflow = None
     if "publish_workflow" in data:
-        workflow = _relative(file, where, "publish_workflow", data["publish_workflow"], ".github/workflows/publish.yml")
+        workflow = _relative(
+            file, where, "publish_workflow", data["publish_workflow"], ".github/workflows/publish.yml", "the repository"
+        )
     return Package(
         publish_workflow=workflow,
         subdir=subdir or None,
@@ -347,7 +363,35 @@ def _parse_package(file: str, i: int, raw: Any, default_tag_format: str) -> Pack
         smoke=_string_list(file, where, "smoke", data.get("smoke", [])),
         ship_paths=_paths(file, where, "ship_paths", data),
         exclude_paths=_paths(file, where, "exclude_paths", data),
+        **package_release_fields(file, where, data),
+        **_api_fields(file, where, data),
     )
+
+
+BREAKING_BUMPS = ("auto", "major", "minor")
+
+
+def _api_fields(file: str, where: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The optional API-diff fields: ``api_exclude`` (module paths or globs) and ``breaking_bump``."""
+    out: dict[str, Any] = {}
+    if "api_exclude" in data:
+        items = _string_list(file, where, "api_exclude", data["api_exclude"])
+        for item in items:
+            if not re.fullmatch(r"[A-Za-z_*?\[\]][\w.*?\[\]]*", item):
+                raise ConfigError(
+                    f"{file}: {where}.api_exclude: {item!r} is not a module path or glob",
+                    "write dotted module paths such as api_exclude = ['pkg._vendor', 'pkg.*.compat']",
+                )
+        out["api_exclude"] = items
+    if "breaking_bump" in data:
+        if data["breaking_bump"] not in BREAKING_BUMPS:
+            raise ConfigError(
+                f"{file}: {where}.breaking_bump must be one of {', '.join(BREAKING_BUMPS)}, got "
+                f"{data['breaking_bump']!r}",
+                "write breaking_bump = 'auto' (minor before 1.0, major from 1.0), 'major' or 'minor'",
+            )
+        out["breaking_bump"] = data["breaking_bump"]
+    return out
 
 
 def _check_same_repo(file: str, pkg: Package, earlier: list[Package], groups: Mapping[str, Group]) -> None:
@@ -392,6 +436,14 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
     doc = _document(file, text)
     settings = _table(file, "settings", doc["settings"], _SETTINGS_FIELDS, _SETTINGS_OPTIONAL)
     _check_tag_format(file, "settings.", settings["tag_format"], "write tag_format = 'v{version}'")
+    settings["publish_workflow"] = _relative(
+        file,
+        "settings",
+        "publish_workflow",
+        settings["publish_workflow"],
+        ".github/workflows/publish.yml",
+        "the repository",
+    )
     overrides: dict[str, str] = {}
     indexes = _parse_indexes(file, doc["indexes"], env, overrides)
     torch = _parse_torch(file, doc["torch"], env, overrides)
@@ -410,6 +462,7 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
         overrides=overrides,
         previous_owner=settings.get("previous_owner"),
         groups=lockstep.check_groups(file, groups, packages),
+        prerelease_workflow=settings_prerelease_workflow(file, settings),
     )
 
 

@@ -50,7 +50,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from juniper_release import output as report
-from juniper_release.ecosystem import changes, groups, tags
+from juniper_release.ecosystem import changes, groups, lines, tags
 from juniper_release.ecosystem.graph import CycleError, build_graph
 from juniper_release.ecosystem.indexes import IndexUnreachable, Listing, listings_many
 from juniper_release.ecosystem.project import Project, VersionKind, find_module_version
@@ -426,4 +426,11 @@ def run(
     warn = warn or _stderr
     query = queries_indexes(registry, sandbox=sandbox, warn=warn)
     rows = collect(registry, workspace, timeout=timeout, warn=warn, query_indexes=query)
-    return render(rows, fmt), exit_code(rows)
+    text = render(rows, fmt)
+    pending = lines.pending_lines(registry, workspace) if fmt != "json" else []
+    if pending:  # maintenance branches (release/X.Y) with fixes not yet released from them
+        title = (
+            "\n\n**Maintenance lines**\n\n" if fmt == "markdown" else "\n\nmaintenance lines with unreleased fixes:\n"
+        )
+        text += title + "\n".join(pending)
+    return text, exit_code(rows)

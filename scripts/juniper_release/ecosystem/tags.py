@@ -20,12 +20,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
+from juniper_release.ecosystem.tagformat import tag_for as tag_for
+from juniper_release.ecosystem.tagformat import tag_version as tag_version
 from juniper_release.ecosystem.versions import declared_at
 
 if TYPE_CHECKING:
-    from juniper_release.ecosystem.registry import Package
+    from juniper_release.ecosystem.model import Package
     from juniper_release.gitops import Git
 
 
@@ -41,25 +43,6 @@ class TagChoice:
     version: Version | None
     warnings: tuple[str, ...] = ()
     mismatch: str | None = None
-
-
-def tag_for(tag_format: str, version: Version | str) -> str:
-    """The tag ``tag_format`` gives ``version``."""
-    return tag_format.format(version=str(version))
-
-
-def tag_version(tag_format: str, tag: str) -> Version | None:
-    """The version a tag names under ``tag_format``, or None when the tag is foreign."""
-    prefix, _, suffix = tag_format.partition("{version}")
-    if not (tag.startswith(prefix) and tag.endswith(suffix)) or len(tag) <= len(prefix) + len(suffix):
-        return None
-    raw = tag[len(prefix) : len(tag) - len(suffix)]
-    if raw != raw.strip() or raw[:1] in {"v", "V"}:
-        return None  # packaging would accept "vv1.0" or "v 1.0" as 1.0
-    try:
-        return Version(raw)
-    except InvalidVersion:
-        return None
 
 
 def matching_tags(tag_format: str, tags: Iterable[str]) -> dict[Version, str]:

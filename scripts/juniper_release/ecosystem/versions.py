@@ -17,7 +17,8 @@ The source is detected from the pyproject and its build backend:
   setuptools-scm (``[tool.setuptools_scm]``, or setuptools-scm in the build requirements) and hatch-vcs
   (``[tool.hatch.version] source = "vcs"``) through ``setuptools_scm``; pdm ``source = "scm"`` through
   ``pdm.backend``'s own scm module. 179 commits past ``1.6.0`` is ``1.6.1.dev179+g<sha>``; the annotated release
-  tag *is* the version, and a build of a tagged commit carries exactly that version (:func:`build_env`).
+  tag *is* the version, and a build of a tagged commit carries exactly that version
+  (:func:`juniper_release.ecosystem.project.build_env`).
 """
 
 from __future__ import annotations
@@ -31,14 +32,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import tomlkit
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from juniper_release.ecosystem.named_paths import check_paths
+from juniper_release.ecosystem.semver import VersionError
 from juniper_release.errors import WorkspaceError
 
 if TYPE_CHECKING:
-    from juniper_release.ecosystem.project import Project
-    from juniper_release.ecosystem.registry import Package
+    from juniper_release.ecosystem.model import Package
     from juniper_release.gitops import Git
 
 Reader = Callable[[str], "str | None"]
@@ -167,7 +170,14 @@ def _module_files(module: str, read: Reader) -> list[str]:
 
 
 def detect_source(pkg: Package, doc: Mapping[str, Any], read: Reader, where: str = "pyproject.toml") -> VersionSource:
-    """The version source of a pyproject ``doc`` (``read`` finds the module files it names)."""
+    """The version source of a pyproject ``doc`` (``read`` finds the module files it names). Every path it names
+    stays inside the package's checkout (:func:`check_paths`), or nothing is read."""
+    source = _detect(pkg, doc, read, where)
+    check_paths(pkg, doc, source, where)
+    return source
+
+
+def _detect(pkg: Package, doc: Mapping[str, Any], read: Reader, where: str) -> VersionSource:
     backend = backend_of(doc)
     project = _table(doc, "project")
     if "version" in project:
@@ -188,6 +198,33 @@ def detect_source(pkg: Package, doc: Mapping[str, Any], read: Reader, where: str
             "hatch-vcs, pdm scm)",
         )
     return found
+
+
+def find_source(
+    name: str, root: Path, doc: Mapping[str, Any], modules: tuple[str, ...]
+) -> tuple[VersionSource | None, str | None]:
+    """For a package with no registry entry yet (``invoke init``): its version source as the backend declares it,
+    else a file of one of its ``modules`` (src or flat layout) holding a ``__version__`` literal (what
+    ``version_file`` would name), else ``(None, None)``."""
+    from juniper_release.ecosystem.model import Package
+
+    read = _disk_reader(root)
+    probe = Package(name=name, repo="init/probe", path=".", imports=(), layer=0, python=(), torch=False)
+    try:
+        return detect_source(probe, doc, read, str(root / "pyproject.toml")), None
+    except WorkspaceError:
+        pass
+    candidates = [
+        f"{base}{module.replace('.', '/')}/{leaf}"
+        for module in modules
+        for base in ("src/", "")
+        for leaf in ("_version.py", "__version__.py", "version.py", "__init__.py")
+    ]
+    for rel in candidates:
+        text = read(rel)
+        if text is not None and literal_assignment(text, rel) is not None:
+            return None, rel
+    return None, None
 
 
 def _dynamic_source(doc: Mapping[str, Any], backend: str, read: Reader) -> VersionSource | None:
@@ -311,9 +348,42 @@ def write_file_literal(source: VersionSource, text: str, filename: str, new: Ver
         if match is None:
             raise WorkspaceError(f"{filename}: no version matches the pattern", "fix the file or its pattern")
         return text[: match.start("version")] + str(new) + text[match.end("version") :]
-    from juniper_release.release.versioning import set_literal_version
-
     return set_literal_version(text, new, filename, source.name)
+
+
+def set_pyproject_version(text: str, version: Version) -> str:
+    """``text`` with ``[project].version`` replaced, every other byte unchanged (tomlkit)."""
+    doc = tomlkit.parse(text)
+    project = doc.get("project")
+    if project is None or "version" not in project:
+        raise VersionError("pyproject.toml has no static [project].version", "declare version = 'X.Y.Z'")
+    project["version"] = str(version)
+    return tomlkit.dumps(doc)
+
+
+def set_literal_version(text: str, version: Version, filename: str = "__init__.py", name: str = "__version__") -> str:
+    """``text`` with the ``name`` (``__version__``) string literal replaced (located with ast, so nothing else
+    moves)."""
+    tree = ast.parse(text)
+    names = {name} | ({"version", "VERSION"} if name == "__version__" and filename == "_version.py" else set())
+    lines = text.splitlines(keepends=True)
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+            continue
+        if any(isinstance(t, ast.Name) and t.id in names for t in targets) and value.lineno == value.end_lineno:
+            i = value.lineno - 1
+            line = lines[i].encode("utf-8")
+            start, end = value.col_offset, value.end_col_offset or value.col_offset
+            quote = line[start : start + 1].decode()
+            lines[i] = (line[:start] + f"{quote}{version}{quote}".encode() + line[end:]).decode("utf-8")
+            return "".join(lines)
+    raise VersionError(f"{filename}: no single-line {name} string literal", f"write {name} = 'X.Y.Z'")
 
 
 def _resolve_file(source: VersionSource, read: Reader) -> tuple[str, str | None]:
@@ -385,7 +455,7 @@ def _scm_version(pkg: Package, root: Path, source: VersionSource) -> str:
 def _require_tag(pkg: Package, git: Git) -> Version:
     """A VCS version needs a reachable tag in the package's own format: the newest one's version, else a one-line
     error that says which format, and the fetch that fixes a shallow clone."""
-    from juniper_release.ecosystem.tags import tag_version
+    from juniper_release.ecosystem.tagformat import tag_version
 
     found = [v for t in git.tags(merged="HEAD") if (v := tag_version(pkg.tag_format, t)) is not None]
     if found:
@@ -462,6 +532,7 @@ def declared_version(
     doc = load_pyproject(pyproject) if doc is None else doc
     read = _disk_reader(root)
     source = detect_source(pkg, doc, read, str(pyproject))
+    check_paths(pkg, doc, source, str(pyproject), base=root)
     if source.kind is SourceKind.STATIC:
         raw = _table(doc, "project")["version"]
         if not isinstance(raw, str):
@@ -522,35 +593,3 @@ def declared_at(pkg: Package, git: Git, rev: str) -> tuple[Version | None, str]:
         return (Version(found) if found is not None else None), file
     except (tomllib.TOMLDecodeError, InvalidVersion, WorkspaceError, UnicodeDecodeError):
         return None, "pyproject"
-
-
-def version_edits(project: Project, new: Version) -> list[tuple[Path, str, str]]:
-    """The files a bump to ``new`` edits to change the declared version, as (path, old text, new text): pyproject for
-    a static version, the version file for a file source, none for a version from git tags (the tag is it)."""
-    from juniper_release.release.versioning import set_pyproject_version
-
-    if project.source.kind is SourceKind.STATIC:
-        text = project.pyproject.read_text(encoding="utf-8")
-        return [(project.pyproject, text, set_pyproject_version(text, new))]
-    if project.source.kind is SourceKind.FILE and project.version_file is not None:
-        path = project.version_file
-        text = path.read_text(encoding="utf-8")
-        return [(path, text, write_file_literal(project.source, text, path.name, new))]
-    return []
-
-
-def build_env(pkg: Package, project: Project) -> dict[str, str]:
-    """Environment for a build of ``pkg``: a VCS version is pinned to the declared one, so a build from a copy of
-    the tree (no git) or an sdist carries exactly the version the tool checked. Empty for the other kinds.
-
-    hatch-vcs does not tell setuptools-scm the distribution's name, so only the plain ``SETUPTOOLS_SCM_PRETEND_VERSION``
-    reaches it; it is safe here because this environment is set for the hooks of this one package's build only."""
-    if not project.source.is_vcs:
-        return {}
-    suffix = re.sub(r"[^A-Z0-9]", "_", canonicalize_name(pkg.name).upper())
-    version = str(project.version)
-    return {
-        f"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{suffix}": version,
-        "SETUPTOOLS_SCM_PRETEND_VERSION": version,
-        "PDM_BUILD_SCM_VERSION": version,
-    }

@@ -13,6 +13,7 @@ from pathlib import Path
 from juniper_release.ecosystem.model import Package, Registry
 from juniper_release.ecosystem.paths import ROOT
 from juniper_release.errors import WorkspaceError, suggest
+from juniper_release.gitops import Git
 
 ENV_WORKSPACE = "JUNIPER_WORKSPACE"
 
@@ -84,3 +85,31 @@ def clone_url(pkg: Package, base: str = "https://github.com/") -> str:
     if base.endswith("/"):
         return f"{base}{pkg.repo}.git" if base.startswith(("http://", "https://")) else f"{base}{pkg.repo}"
     return f"{base}/{pkg.repo}"
+
+
+def clone_missing(
+    registry: Registry, workspace: Path, base: str = "https://github.com/", *, dry_run: bool = False
+) -> list[tuple[str, str]]:
+    """Clone every registry repo that has no checkout under ``workspace``; existing directories are skipped.
+
+    Returns (package, outcome) pairs; outcome is ``cloned <url>``, ``would clone <url>`` or ``skipped: ...``.
+    ``base`` is GitHub by default, or another URL / local directory holding ``owner/name(.git)`` (tests, mirrors).
+    """
+    outcomes: list[tuple[str, str]] = []
+    for pkg in registry.packages:
+        dest = pkg.checkout(workspace)
+        url = clone_url(pkg, base)
+        if (dest / "pyproject.toml").is_file():
+            outcomes.append((pkg.name, f"skipped: {dest} exists"))
+            continue
+        if dest.exists() and any(dest.iterdir()):
+            outcomes.append((pkg.name, f"skipped: {dest} exists but holds no pyproject.toml (move it aside)"))
+            continue
+        if dry_run:
+            outcomes.append((pkg.name, f"would clone {url}"))
+            continue
+        Git(workspace).run(
+            "clone", "--quiet", url, str(dest), fix=f"check that {url} exists and is reachable, or pass --base"
+        )
+        outcomes.append((pkg.name, f"cloned {url}"))
+    return outcomes

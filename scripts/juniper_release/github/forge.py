@@ -15,22 +15,20 @@ environment's required reviewer (status ``waiting``) is neither a failure nor a 
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from juniper_release import netio
 from juniper_release.errors import JuniperError
+from juniper_release.github.transport import Call, Clock, ForgeError, fit_body, parsed, perform
 from juniper_release.offline import require_network
-from juniper_release.secrets import redact, register_secret
+from juniper_release.secrets import register_secret
+
+__all__ = ["ForgeError", "GitHub", "PendingApproval", "Run", "fit_body", "select_run"]
 
 DEFAULT_API_URL = "https://api.github.com"
 ENV_API_URL = "JUNIPER_GITHUB_API_URL"
@@ -46,13 +44,10 @@ WAITING = "waiting"
 _DEFAULT_FIXES: Mapping[int, str] = {
     401: "check GITHUB_TOKEN: it is missing, expired or wrong",
     403: "the token lacks permission (contents:write, actions:read)",
+    404: "the repository or what the call names does not exist, or the token cannot see it: check it on GitHub",
     422: "the Release or tag already exists or the request is invalid",
 }
 """The fix for an HTTP error, unless the call names its own."""
-
-
-class ForgeError(JuniperError):
-    """GitHub answered with an error, could not be reached, a run failed, or a repository is not in the registry."""
 
 
 class PendingApproval(JuniperError):
@@ -216,12 +211,17 @@ class GitHub:
         *,
         timeout: float = 20.0,
         allowed_repos: frozenset[str] | None = None,
+        budget: float = 120.0,
+        clock: Clock | None = None,
     ) -> None:
         env = os.environ
         self.base_url = (base_url or env.get(ENV_API_URL) or DEFAULT_API_URL).rstrip("/")
         self.token = token if token is not None else next((env[v] for v in TOKEN_VARS if env.get(v)), None)
         register_secret(self.token)
         self.timeout = timeout
+        self.budget = budget
+        """Seconds one call may spend in all waiting out rate limits and retrying (the command's time budget)."""
+        self.clock = clock or Clock()
         self.allowed_repos = allowed_repos
         self._allowed = None if allowed_repos is None else frozenset(r.lower() for r in allowed_repos)
 
@@ -257,12 +257,15 @@ class GitHub:
         body: Mapping[str, Any] | None = None,
         *,
         fixes: Mapping[int, str] | None = None,
+        expect: type = dict,
+        confirm: Callable[[], Any] | None = None,
     ) -> Any:
-        """Call the API; 404 returns None, any other error raises a redacted :class:`ForgeError` (its fix from
-        ``fixes``, else a general one). A ``/repos/{owner}/{name}`` path outside the allowlist is refused first."""
+        """Call the API (:mod:`.transport`): the answer's JSON when GitHub confirmed it (a 2xx of the ``expect``ed
+        shape); None for a read answered 404; any other answer is a redacted :class:`ForgeError` (its fix from
+        ``fixes``, else a general one). ``confirm``: a read showing whether a write happened after all, which alone
+        makes a failed write safe to retry. A ``/repos/{owner}/{name}`` path outside the allowlist is refused first."""
         if path.startswith("/repos/"):
             self.check_repo("/".join(urllib.parse.urlsplit(path).path.split("/")[2:4]))
-        url = f"{self.base_url}{path}"
         require_network(f"GitHub {method} {path}")
         headers = {
             "Accept": "application/vnd.github+json",
@@ -271,48 +274,52 @@ class GitHub:
         }
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        data = json.dumps(body).encode() if body is not None else None
-        if data is not None:
+        if body is not None:
             headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(url, data=data, headers=headers, method=method)
+        fixes = {**_DEFAULT_FIXES, **(fixes or {})}
+        call = Call(method, path, f"{self.base_url}{path}", headers, body, expect, fixes, confirm)
+        return perform(
+            call,
+            timeout=self.timeout,
+            budget=self.budget,
+            clock=self.clock,
+            base_url=self.base_url,
+            env_var=ENV_API_URL,
+        )
+
+    def write(
+        self, method: str, path: str, body: Mapping[str, Any], *, missing: str, fixes: Mapping[int, str] | None = None
+    ) -> Any:
+        """A write to an object that must exist: its 404 is the one-line ``missing`` (GitHub's "not found")."""
         try:
-            raw = netio.read(req, self.timeout).body  # bounded; the token never follows a redirect elsewhere
-        except (netio.TooSlow, netio.TooLarge) as exc:
-            raise ForgeError(redact(f"GitHub {method} {path}: {exc}"), "retry later or raise --timeout") from None
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return None
-            detail = exc.read().decode("utf-8", "replace")[:300]
-            with contextlib.suppress(ValueError, AttributeError):
-                detail = str(json.loads(detail).get("message", detail))
-            fix = {**_DEFAULT_FIXES, **(fixes or {})}.get(exc.code, "retry later or check the GitHub status page")
-            raise ForgeError(redact(f"GitHub {method} {path} answered HTTP {exc.code}: {detail}"), fix) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise ForgeError(
-                redact(f"cannot reach GitHub at {self.base_url} ({reason})"),
-                f"check the network or ${ENV_API_URL}; re-run to resume",
-            ) from None
-        try:
-            return json.loads(raw.decode("utf-8")) if raw else {}
-        except (UnicodeDecodeError, ValueError):
-            raise ForgeError(
-                f"GitHub {method} {path} answered with something that is not JSON",
-                f"check ${ENV_API_URL} (it must be the GitHub API), then re-run",
-            ) from None
+            return self.request(method, path, body, fixes=fixes)
+        except ForgeError as exc:
+            if exc.status == 404:
+                raise ForgeError(missing, "check the number on GitHub") from None
+            raise
 
     # ---- releases
 
     def release_by_tag(self, repo: str, tag: str) -> dict[str, Any] | None:
         result = self.request("GET", self._repo_path(repo, f"/releases/tags/{urllib.parse.quote(tag)}"))
-        return dict(result) if result else None
+        return dict(result) if result is not None else None
 
     def create_release(
-        self, repo: str, tag: str, *, sha: str, title: str, body: str, prerelease: bool
+        self,
+        repo: str,
+        tag: str,
+        *,
+        sha: str,
+        title: str,
+        body: str,
+        prerelease: bool,
+        make_latest: bool | None = None,
     ) -> dict[str, Any]:
+        """Publish a Release of ``tag`` at ``sha``. ``make_latest=False`` keeps it from being marked the
+        repository's latest (a maintenance line's patch, older than main's releases); None: GitHub's default."""
         path = self._repo_path(repo, "/releases")
         self.require_token()
-        payload = {
+        payload: dict[str, Any] = {
             "tag_name": tag,
             "target_commitish": sha,
             "name": title,
@@ -320,21 +327,30 @@ class GitHub:
             "draft": False,
             "prerelease": prerelease,
         }
-        return dict(self.request("POST", path, payload) or {})
+        if make_latest is not None:
+            payload["make_latest"] = "true" if make_latest else "false"  # GitHub takes the string
+        made = self.request("POST", path, payload, confirm=lambda: self.release_by_tag(repo, tag))
+        if not made.get("tag_name") or not made.get("html_url"):
+            raise ForgeError(
+                f"GitHub POST {path} answered without the Release's tag_name and html_url: not counted as created",
+                "check the API URL and the Releases page on GitHub, then re-run",
+            )
+        return dict(made)
 
     # ---- workflow runs
 
     def runs(self, repo: str, workflow: str, *, tag: str, sha: str) -> list[Run]:
         name = workflow.rsplit("/", 1)[-1]
         query = urllib.parse.urlencode({"event": "release", "head_sha": sha, "branch": tag, "per_page": 50})
-        data = self.request("GET", self._repo_path(repo, f"/actions/workflows/{name}/runs?{query}")) or {}
-        return [Run.from_api(r) for r in data.get("workflow_runs", [])]
+        path = self._repo_path(repo, f"/actions/workflows/{name}/runs?{query}")
+        data = self.request("GET", path) or {}
+        return list(parsed(f"GitHub GET {path}", lambda d: [Run.from_api(r) for r in d.get("workflow_runs", [])], data))
 
     def run(self, repo: str, run_id: int) -> Run:
         data = self.request("GET", self._repo_path(repo, f"/actions/runs/{run_id}"))
         if data is None:
             raise ForgeError(f"workflow run {run_id} of {repo} not found", "check the Actions tab")
-        return Run.from_api(data)
+        return parsed(f"{repo}: workflow run {run_id}", Run.from_api, data)  # type: ignore[no-any-return]
 
     def watch(
         self,
@@ -395,8 +411,10 @@ class GitHub:
 
     def pending_environments(self, repo: str, run_id: int) -> list[str]:
         """The environments a waiting run waits on (GET .../actions/runs/{id}/pending_deployments)."""
-        data = self.request("GET", self._repo_path(repo, f"/actions/runs/{run_id}/pending_deployments")) or []
-        return [str(d["environment"]["name"]) for d in data if d.get("environment", {}).get("name")]
+        path = self._repo_path(repo, f"/actions/runs/{run_id}/pending_deployments")
+        data = self.request("GET", path, expect=list) or []
+        names = lambda d: [str(x["environment"]["name"]) for x in d if x.get("environment", {}).get("name")]  # noqa: E731
+        return list(parsed(f"GitHub GET {path}", names, data))
 
     # ---- repository and branches
 
@@ -408,7 +426,8 @@ class GitHub:
                 f"GitHub repository {repo} not found (or the token cannot see it)",
                 "check the registry's repo name and that GITHUB_TOKEN has access to it",
             )
-        return {str(k): bool(v) for k, v in (data.get("permissions") or {}).items()}
+        perms = lambda d: {str(k): bool(v) for k, v in (d.get("permissions") or {}).items()}  # noqa: E731
+        return dict(parsed(f"{repo}: permissions", perms, data))
 
     def can_push(self, repo: str) -> bool:
         return self.repo_permissions(repo).get("push", False)
@@ -416,7 +435,7 @@ class GitHub:
     def branch(self, repo: str, branch: str) -> Branch | None:
         """``branch`` of ``repo`` (its commit, and whether it is protected), or None if it does not exist."""
         data = self.request("GET", self._repo_path(repo, f"/branches/{urllib.parse.quote(branch, safe='')}"))
-        return Branch.from_api(data) if data else None
+        return parsed(f"{repo}: branch {branch}", Branch.from_api, data) if data is not None else None
 
     def is_protected(self, repo: str, branch: str) -> bool:
         """Whether ``branch`` is protected (a direct push is refused; changes land through pull requests)."""
@@ -438,22 +457,24 @@ class GitHub:
         path = self._repo_path(repo, "/pulls")
         self.require_token()
         fixes = {422: f"push branch {head} first, and check that no pull request of it is open already"}
-        data = self.request("POST", path, {"title": title, "head": head, "base": base, "body": body}, fixes=fixes)
-        return Pull.from_api(data)
+        payload = {"title": title, "head": head, "base": base, "body": fit_body(body)}
+        data = self.request("POST", path, payload, fixes=fixes, confirm=lambda: self.find_open_pull(repo, head, base))
+        return data if isinstance(data, Pull) else parsed(f"{repo}: new pull request", Pull.from_api, data)
 
     def find_open_pull(self, repo: str, head: str, base: str | None = None) -> Pull | None:
         """The open pull request of branch ``head`` (``owner:branch`` or a branch of ``repo``), or None."""
         label = head if ":" in head else f"{self.check_repo(repo).split('/', 1)[0]}:{head}"
         query = {"state": "open", "head": label, **({"base": base} if base else {}), "per_page": "100"}
-        data = self.request("GET", self._repo_path(repo, f"/pulls?{urllib.parse.urlencode(query)}")) or []
-        pulls = [Pull.from_api(d) for d in data]
+        path = self._repo_path(repo, f"/pulls?{urllib.parse.urlencode(query)}")
+        data = self.request("GET", path, expect=list) or []
+        pulls: list[Pull] = parsed(f"GitHub GET {path}", lambda d: [Pull.from_api(x) for x in d], data)
         return min(pulls, key=lambda p: p.number) if pulls else None
 
     def pull(self, repo: str, number: int) -> Pull:
         data = self.request("GET", self._repo_path(repo, f"/pulls/{number}"))
         if data is None:
             raise ForgeError(f"{repo}: pull request #{number} not found", "check the number on GitHub")
-        return Pull.from_api(data)
+        return parsed(f"{repo}: pull request #{number}", Pull.from_api, data)  # type: ignore[no-any-return]
 
     def merge_pull(
         self,
@@ -478,9 +499,12 @@ class GitHub:
             409: "the branch moved since it was checked: re-run to check the new head",
             422: "the pull request is closed or the request is invalid",
         }
-        data = self.request("PUT", path, body, fixes=fixes)
-        if data is None:
-            raise ForgeError(f"{repo}: pull request #{number} not found", "check the number on GitHub")
+        data = self.write("PUT", path, body, fixes=fixes, missing=f"{repo}: pull request #{number} not found")
+        if not isinstance(data.get("sha"), str) or not data.get("merged", True):
+            raise ForgeError(
+                f"{repo}: GitHub answered the merge of #{number} without a merged commit: not counted as merged",
+                "check the pull request on GitHub, then re-run",
+            )
         return str(data["sha"])
 
     # ---- commit statuses
@@ -490,14 +514,16 @@ class GitHub:
         data = self.request("GET", self._repo_path(repo, f"/commits/{urllib.parse.quote(sha, safe='')}/status"))
         if data is None:
             raise ForgeError(f"{repo}: commit {sha[:12]} not found", "push the commit first")
-        return CommitStatus.from_api(data)
+        return parsed(f"{repo}: status of {sha[:12]}", CommitStatus.from_api, data)  # type: ignore[no-any-return]
 
     # ---- issues
 
     def create_issue(self, repo: str, title: str, body: str, labels: Iterable[str] = ()) -> Issue:
         path = self._repo_path(repo, "/issues")
         self.require_token()
-        return Issue.from_api(self.request("POST", path, {"title": title, "body": body, "labels": list(labels)}))
+        payload = {"title": title, "body": fit_body(body), "labels": list(labels)}
+        data = self.request("POST", path, payload, confirm=lambda: self.find_issue(repo, title=title))
+        return data if isinstance(data, Issue) else parsed(f"{repo}: new issue", Issue.from_api, data)
 
     def find_issue(
         self, repo: str, *, title: str | None = None, label: str | None = None, state: str = "open"
@@ -508,8 +534,11 @@ class GitHub:
         found: list[Issue] = []
         for page in range(1, 11):
             query = {"state": state, "per_page": "100", "page": str(page), **({"labels": label} if label else {})}
-            data = self.request("GET", self._repo_path(repo, f"/issues?{urllib.parse.urlencode(query)}")) or []
-            found += [Issue.from_api(d) for d in data if "pull_request" not in d]
+            path = self._repo_path(repo, f"/issues?{urllib.parse.urlencode(query)}")
+            data = self.request("GET", path, expect=list) or []
+            found += parsed(
+                f"GitHub GET {path}", lambda d: [Issue.from_api(x) for x in d if "pull_request" not in x], data
+            )
             if len(data) < 100:
                 break
         matching = [i for i in found if title is None or i.title == title]
@@ -529,20 +558,18 @@ class GitHub:
         path = self._repo_path(repo, f"/issues/{number}")
         self.require_token()
         changes: dict[str, Any] = {k: v for k, v in (("title", title), ("body", body), ("state", state)) if v}
+        if "body" in changes:
+            changes["body"] = fit_body(changes["body"])
         if labels is not None:
             changes["labels"] = list(labels)
-        data = self.request("PATCH", path, changes)
-        if data is None:
-            raise ForgeError(f"{repo}: issue #{number} not found", "check the number on GitHub")
-        return Issue.from_api(data)
+        data = self.write("PATCH", path, changes, missing=f"{repo}: issue #{number} not found")
+        return parsed(f"{repo}: issue #{number}", Issue.from_api, data)  # type: ignore[no-any-return]
 
     def comment_issue(self, repo: str, number: int, body: str) -> str:
         """Add a comment to issue (or pull request) ``number``; the comment's URL."""
         path = self._repo_path(repo, f"/issues/{number}/comments")
         self.require_token()
-        data = self.request("POST", path, {"body": body})
-        if data is None:
-            raise ForgeError(f"{repo}: issue #{number} not found", "check the number on GitHub")
+        data = self.write("POST", path, {"body": fit_body(body)}, missing=f"{repo}: issue #{number} not found")
         return str(data.get("html_url") or "")
 
     def close_issue(self, repo: str, number: int, comment: str | None = None) -> Issue:

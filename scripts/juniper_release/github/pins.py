@@ -6,23 +6,29 @@ tool renders (``templates/*.yml``: a template says ``uses: actions/checkout`` wi
 repository (``.github/workflows/*.yml``) therefore references an action by a full commit SHA, with the tag it was
 resolved from as a comment::
 
-    - uses: actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # v5.1.0
+    - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
 
-To move a pin, edit :data:`PINS` (resolve the new tag to its commit in the action's own repository:
-``git ls-remote https://github.com/OWNER/NAME refs/tags/TAG^{}``, else ``refs/tags/TAG``), then run
-``invoke pin-actions --write`` (this repository's workflows) and ``invoke workflows --write`` (each package
-repository). Dependabot (``.github/dependabot.yml``, also rendered into every package repository) proposes new
-versions; its pull request is the cue to move the table.
+The table is never older than what the ecosystem runs: ``invoke pin-actions --from-workspace`` (module
+:mod:`juniper_release.github.pin_table`) proposes every newer release the package repositories' workflows pin, with
+the SHA seen there. Otherwise, to move a pin, edit :data:`PINS` (resolve the new tag to its commit in the action's
+own repository: ``git ls-remote https://github.com/OWNER/NAME refs/tags/TAG^{}``, else ``refs/tags/TAG``). Either
+way, record the new release's inputs in :mod:`juniper_release.github.inputs`, then run ``invoke pin-actions
+--write`` (this repository's workflows) and ``invoke workflows --write`` (each package repository; it never renders
+an older release than a file already pins, :mod:`juniper_release.github.forward`). Dependabot
+(``.github/dependabot.yml``, also rendered into every package repository) proposes new versions; its pull request is
+the cue to move the table.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+
+from packaging.version import InvalidVersion, Version
 
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, JuniperError
 from juniper_release.files import unified_diff
@@ -51,13 +57,14 @@ def _table(*pins: Pin) -> Mapping[str, Pin]:
 
 
 PINS: Mapping[str, Pin] = _table(
-    # Resolved from each action repository's own tags (`git rev-parse TAG^{commit}` in a snapshot of it).
-    Pin("actions/checkout", "v5.1.0", "fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09"),
-    Pin("actions/setup-python", "v6.3.0", "ece7cb06caefa5fff74198d8649806c4678c61a1"),
-    Pin("actions/upload-artifact", "v6.0.0", "b7c566a772e6b6bfb58ed0dc250532a479d7789f"),
-    Pin("actions/download-artifact", "v7.0.0", "37930b1c2abaa49bbe596cd826c3c89aef350131"),
-    Pin("astral-sh/setup-uv", "v7.6.0", "37802adc94f370d6bfd71619e3f0bf239e1f3b78"),
-    Pin("pypa/gh-action-pypi-publish", "v1.8.14", "81e9d935c883d0b210363ab89cf05f3894778450"),
+    # Each SHA was seen pinned next to its version in the Juniper repositories' own workflows (at their HEAD) and,
+    # where the snapshot of the action's repository holds the tag, equals `git rev-parse TAG^{commit}` there.
+    Pin("actions/checkout", "v7.0.1", "3d3c42e5aac5ba805825da76410c181273ba90b1"),  # Juniper workflows; tag
+    Pin("actions/setup-python", "v7.0.0", "5fda3b95a4ea91299a34e894583c3862153e4b97"),  # Juniper workflows; tag
+    Pin("actions/upload-artifact", "v7.0.1", "043fb46d1a93c77aae656e7c1c64a875d1fc6a0a"),  # Juniper workflows
+    Pin("actions/download-artifact", "v8.0.1", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c"),  # Juniper workflows; tag
+    Pin("astral-sh/setup-uv", "v7.6.0", "37802adc94f370d6bfd71619e3f0bf239e1f3b78"),  # tag (no Juniper repo uses it)
+    Pin("pypa/gh-action-pypi-publish", "v1.14.2", "dc37677b2e1c63e2034f94d8a5b11f265b73ba33"),  # Juniper workflows
 )
 """action (``owner/name``) -> its pin. One edit here moves every workflow."""
 
@@ -154,6 +161,83 @@ def stale_repo_workflows(root: Path) -> dict[Path, str]:
         if pinned != text:
             out[path] = pinned
     return out
+
+
+# ----------------------------------------------------------------------- releases a workflow already pins
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One action release pinned in a workflow: which commit, under which version comment, on which line."""
+
+    action: str
+    """``owner/name`` (a sub-directory action counts as its repository)."""
+    tag: str
+    sha: str
+    line: int
+
+    @property
+    def version(self) -> Version:
+        return Version(self.tag)
+
+
+def version_of(tag: str) -> Version | None:
+    """The version a ``vX.Y.Z`` tag names, or None when it names none (a branch such as ``release/v1``)."""
+    try:
+        return Version(tag)
+    except InvalidVersion:
+        return None
+
+
+def pinned_releases(text: str) -> list[Seen]:
+    """Every ``uses:`` of ``text`` pinned to a full commit SHA with a version comment, in file order."""
+    out: list[Seen] = []
+    for match in USES.finditer(text):
+        ref, comment = match["ref"], match["comment"]
+        if ref is None or comment is None or not SHA.fullmatch(ref) or match["action"].startswith(("./", "docker:")):
+            continue
+        words = comment.strip().lstrip("#").split()
+        tag = words[0] if words else ""
+        if version_of(tag) is None:
+            continue
+        action = "/".join(match["action"].split("/")[:2])
+        out.append(Seen(action, tag, ref, text.count("\n", 0, match.start()) + 1))
+    return out
+
+
+def newest(seen: Iterable[Seen]) -> dict[str, Seen]:
+    """Per action, the newest release among ``seen`` (the first one seen wins a tie)."""
+    out: dict[str, Seen] = {}
+    for s in seen:
+        if s.action not in out or s.version > out[s.action].version:
+            out[s.action] = s
+    return out
+
+
+@dataclass(frozen=True)
+class Newer:
+    """A release a repository's workflow runs that is newer than the pin table's."""
+
+    action: str
+    seen: Seen
+    path: str
+    """The workflow (relative to the repository) that pins it."""
+    table: Pin
+
+
+def newer_than_table(top: Path, pins: Mapping[str, Pin] = PINS) -> list[Newer]:
+    """Per action of the table, the newest release the repository at ``top`` pins in its workflows, when it is newer
+    than the table's (actions outside the table are not this tool's to pin)."""
+    best: dict[str, tuple[Seen, str]] = {}
+    for path in repo_workflows(top):
+        for seen in pinned_releases(path.read_text(encoding="utf-8", errors="replace")):
+            pin = pins.get(seen.action)
+            table = version_of(pin.tag) if pin else None
+            if table is None or seen.version <= table:
+                continue
+            if seen.action not in best or seen.version > best[seen.action][0].version:
+                best[seen.action] = (seen, path.relative_to(top).as_posix())
+    return [Newer(a, s, p, pins[a]) for a, (s, p) in sorted(best.items())]
 
 
 def _stderr(line: str) -> None:

@@ -73,9 +73,12 @@ class ReleaseContext:
         self.pkg = registry.get(package)
         self.root = require_checkout(self.pkg, workspace)
         self.opts = opts
+        self.branch = opts.branch or registry.branch
+        """The branch released from: the registry's, or a maintenance branch (``--branch``)."""
+        self.maintenance = self.branch != registry.branch
         self.journal = journal
         self.planned = dict(planned or {})
-        self.forge = forge or GitHub(allowed_repos=frozenset(p.repo for p in registry.packages))
+        self.forge = forge or GitHub(allowed_repos=frozenset(p.repo for p in registry.packages), budget=opts.timeout)
         self.git = Git(self.root)
         self.project = read_project(self.pkg, self.root)
         self.version = self.project.version
@@ -118,8 +121,14 @@ class ReleaseContext:
     def remote(self, refresh: bool = False) -> RemoteRefs:
         """origin's branch commit and tags, asked once unless ``refresh``."""
         if self._remote is None or refresh:
-            self._remote = remote_refs(self.git, self.registry.branch)
+            self._remote = remote_refs(self.git, self.branch)
         return self._remote
+
+    @property
+    def workflow(self) -> str:
+        """The publish workflow this release's GitHub Release runs: the pre-release workflow for a pre-release where
+        the registry names one, else the publish workflow."""
+        return self.registry.workflow_for(self.pkg, prerelease=self.version.is_prerelease)
 
     def dirty(self) -> list[str]:
         return self.git.changed_paths()

@@ -7,22 +7,23 @@ the chosen mode). They only read, apart from the `git fetch` that "in sync with 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from juniper_release.ecosystem import indexes
+from juniper_release.ecosystem import indexes, lines
 from juniper_release.ecosystem.graph import marker_can_hold
 from juniper_release.ecosystem.project import VersionKind, sibling_requirements
 from juniper_release.ecosystem.tags import previous_release_tag
 from juniper_release.errors import GitError, JuniperError, suggest
-from juniper_release.github.forge import ForgeError
+from juniper_release.github.forge import CommitStatus, ForgeError
 from juniper_release.offline import Offline
 from juniper_release.output import paint
+from juniper_release.release import apireview
 from juniper_release.release.context import ReleaseContext, index_chain
+from juniper_release.release.existing import problem as release_problem
 from juniper_release.secrets import redact
 from juniper_release.verify.cache import is_verified, recorded_failure
 
@@ -76,8 +77,21 @@ class PreflightError(JuniperError):
         super().__init__(redact(f"{package}: preflight gate '{first.name}' failed: {first.what}{more}"), first.fix)
 
 
+def in_the_line(ctx: ReleaseContext) -> Gate | None:
+    """On a maintenance branch (``--branch``): the version is the line's (0.2.0 on ``release/0.1`` is refused)."""
+    if not ctx.maintenance:
+        return None
+    try:
+        line = lines.resolve(ctx.git, ctx.pkg, ctx.branch)
+        if line.version != ctx.version:  # its own tag already there: a resumed release
+            lines.check_in_line(ctx.pkg, line, ctx.version)
+    except JuniperError as exc:
+        return Gate(f"in the {ctx.branch} line", False, exc.what, exc.fix or "")
+    return Gate(f"in the {line.name} line of {ctx.branch}", True)
+
+
 def on_main(ctx: ReleaseContext) -> Gate:
-    branch, main = ctx.git.branch(), ctx.registry.branch
+    branch, main = ctx.git.branch(), ctx.branch
     if branch == "HEAD":  # detached: a commit made here belongs to no branch
         return Gate(
             "on main",
@@ -138,7 +152,7 @@ def clean_tree(ctx: ReleaseContext) -> Gate:
 def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
     """Not behind origin, and ahead only by this tool's own bump commits (fetches first): this package's, or in a
     shared repository those of its sibling packages (a train releases them in layer order, each pushing its own)."""
-    git, branch = ctx.git, ctx.registry.branch
+    git, branch = ctx.git, ctx.branch
     git.fetch()
     if not git.ok("rev-parse", "-q", "--verify", f"refs/heads/{branch}"):
         return Gate("in sync with origin", False, _no_branch(ctx, branch), _switch_fix(ctx, branch))
@@ -261,6 +275,10 @@ def versions_agree(ctx: ReleaseContext) -> Gate:
             f"the version from git tags ({project.source.tool}) is {version}: HEAD is not on a release tag, and an "
             "untagged commit is never released"
         )
+    elif version.local:
+        problems.append(
+            f"version {version} has a local part (+{version.local}): PyPI and TestPyPI refuse local versions"
+        )
     elif str(version) != project.raw_version:
         problems.append(f"pyproject version {project.raw_version!r} is not normalized ({version})")
     if mv.kind is VersionKind.STATIC and mv.value != str(version):
@@ -273,7 +291,8 @@ def versions_agree(ctx: ReleaseContext) -> Gate:
         f"tag the release: {suggest(f'invoke bump --package {ctx.pkg.name} --part patch --commit')} "
         "(for a version from git tags the bump's annotated tag is the version)"
         if project.is_vcs
-        else f"{suggest(f'invoke bump --package {ctx.pkg.name} --to {version} --force')}, or fix the version by hand"
+        else f"{suggest(f'invoke bump --package {ctx.pkg.name} --to {version.public} --force')}, or fix the version "
+        "by hand"
     )
     return Gate("pyproject == __version__ == tag", not problems, "; ".join(problems), fix)
 
@@ -339,32 +358,25 @@ def verified_at_this_commit(ctx: ReleaseContext) -> Gate:
     )
 
 
-def no_dropped_entry_points_or_extras(ctx: ReleaseContext) -> Gate:
-    """Compared with the previous release: no console script, entry point or extra disappeared (--allow-dropped)."""
-    name = "no dropped entry points or extras"
+def bump_covers_api_change(ctx: ReleaseContext) -> Gate:
+    """Compared with the previous release, the version is at least the step the public API diff asks for (a removed
+    function, console script, entry point or extra is breaking; a new one a feature): else it halts with the
+    findings, unless a maintainer passes ``--accept-api-change REASON`` (the reason goes on the GitHub Release)."""
+    name = "the bump covers the API change"
     prev = _previous_tag(ctx)
     if prev is None:
         return Gate(name, True)
-    try:
-        # ./ is the package's own directory (a sub-package's pyproject, not its repository root's).
-        old = tomllib.loads(ctx.git.run("show", f"{prev}:./pyproject.toml")).get("project", {})
-    except tomllib.TOMLDecodeError:
-        return Gate(name, True)
-    dropped = []
-    for table in ("scripts", "gui-scripts"):
-        gone = set(old.get(table, {}) or {}) - set(ctx.project.scripts if table == "scripts" else {})
-        dropped += [f"-[project.{table}] {script}" for script in sorted(gone)]
-    for group, eps in (old.get("entry-points", {}) or {}).items():
-        dropped += [f"-entry point {group}:{ep}" for ep in sorted(set(eps) - set(_entry_points(ctx, group)))]
-    old_extras = {canonicalize_name(e) for e in old.get("optional-dependencies", {}) or {}}
-    new_extras = {canonicalize_name(e) for e in ctx.project.optional}
-    dropped += [f"-extra [{e}]" for e in sorted(old_extras - new_extras)]
-    return Gate(
-        name,
-        not dropped or ctx.opts.allow_dropped,
-        f"compared with {prev}: {', '.join(dropped)}",
-        "restore them, or pass --allow-dropped if dropping them is intended",
+    found = apireview.verdict(ctx.pkg, ctx.git, prev, ctx.release_commit(), ctx.version)
+    if not found.ok and ctx.opts.accept_api_change:
+        return Gate(f"{name}: accepted ({ctx.opts.accept_api_change})", True)
+    accept = "--accept-api-change REASON if this step is intended (the reason goes on the GitHub Release)"
+    fix = (
+        f"make the code readable to griffe, or pass {accept}"
+        if found.error
+        else f"bump to at least a {found.required} release "
+        f"({suggest(f'invoke bump --package {ctx.pkg.name} --part {found.required}')}), or pass {accept}"
     )
+    return Gate(name, found.ok, found.what(prev), fix)
 
 
 def _previous_tag(ctx: ReleaseContext) -> str | None:
@@ -376,16 +388,11 @@ def _previous_tag(ctx: ReleaseContext) -> str | None:
     return previous_release_tag(ctx.git, ctx.pkg, ctx.version, released).tag
 
 
-def _entry_points(ctx: ReleaseContext, group: str) -> dict[str, str]:
-    data = tomllib.loads(ctx.project.pyproject.read_text(encoding="utf-8")).get("project", {})
-    return dict((data.get("entry-points", {}) or {}).get(group, {}) or {})
-
-
 def publish_workflow_present(ctx: ReleaseContext) -> Gate | None:
     """GitHub mode: the package has the workflow a GitHub Release triggers."""
     if ctx.opts.mode != "github":
         return None
-    workflow = ctx.registry.workflow_for(ctx.pkg)
+    workflow = ctx.workflow
     return Gate(
         "publish workflow present",
         (ctx.pkg.top_of(ctx.root) / workflow).is_file(),
@@ -407,19 +414,53 @@ def ci_passed(ctx: ReleaseContext) -> Gate | None:
         return not_checked(name, "no GitHub token to read it", "no token") if not ctx.opts.execute else None
     sha = ctx.release_commit()
     try:
-        status = ctx.forge.commit_status(ctx.pkg.repo, sha)
+        status = _settled_status(ctx, sha)
     except ForgeError as exc:
         return Gate(
             name, False, f"cannot read the CI status of {sha[:8]}: {exc.what}", exc.fix or "re-run once GitHub answers"
         )
     failing = [name for name, state in status.contexts if state in {"failure", "error"}]
+    running = [name for name, state in status.contexts if state == "pending"]
+    if running and not failing:
+        return Gate(
+            name,
+            False,
+            f"CI still running at {sha[:8]} after {ctx.opts.timeout:.0f}s ({', '.join(running)} pending)",
+            "wait for CI to finish (or raise --timeout), then re-run; the release tags a commit whose CI passed",
+        )
     shown = ", ".join(failing) or status.state
     return Gate(
         name,
-        status.state not in {"failure", "error"},
+        not failing and status.state not in {"failure", "error"},
         f"CI is {status.state} at {sha[:8]} ({shown})",
         "fix the failing check and merge the fix through a pull request; the release tags a commit whose CI passed",
     )
+
+
+def _settled_status(ctx: ReleaseContext, sha: str) -> CommitStatus:
+    """The combined status of ``sha`` once no context is pending, or the last one read when ``--timeout`` runs out
+    first (a commit without any status has nothing to wait for)."""
+    clock = ctx.forge.clock
+    deadline = clock.monotonic() + ctx.opts.timeout
+    delay = 0.5
+    while True:
+        status = ctx.forge.commit_status(ctx.pkg.repo, sha)
+        pending = any(state == "pending" for _, state in status.contexts)
+        if not pending or clock.monotonic() + delay > deadline:
+            return status
+        clock.sleep(delay)
+        delay = min(delay * 2, 10.0)
+
+
+def release_at_tag_is_ours(ctx: ReleaseContext) -> Gate | None:
+    """GitHub mode: a Release already at the tag is this release's (tag, target commit, published), or nothing runs."""
+    if ctx.opts.mode != "github" or (not ctx.forge.token and not ctx.forge.is_local):
+        return None
+    found = ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag)
+    if found is None:
+        return None  # none yet: the step makes it
+    wrong = release_problem(ctx, found)
+    return Gate(f"GitHub Release at {ctx.tag} is this release's", wrong is None, *(wrong or ("", "")))
 
 
 def github_token(ctx: ReleaseContext) -> Gate | None:
@@ -476,6 +517,7 @@ def upload_credentials(ctx: ReleaseContext) -> Gate | None:
 
 GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
     on_main,
+    in_the_line,
     clean_tree,
     in_sync_with_origin,
     tag_is_new,
@@ -484,9 +526,10 @@ GATES: tuple[Callable[[ReleaseContext], Gate | None], ...] = (
     versions_agree,
     requirements_available,
     verified_at_this_commit,
-    no_dropped_entry_points_or_extras,
+    bump_covers_api_change,
     publish_workflow_present,
     ci_passed,
+    release_at_tag_is_ours,
     github_token,
     upload_credentials,
 )

@@ -1,9 +1,9 @@
 """The bump of a lockstep group: every member moves to one version in one commit, tagged once.
 
-:func:`plan_group_bump` plans each member's bump to the group's new version
+:func:`juniper_release.release.versioning.plan_group_bump` plans each member's bump to the group's new version
 (:func:`juniper_release.release.versioning.plan_package_bump`: its version file or pyproject, its ``__version__``
 literals, its CHANGELOG *where it has one*; a hatch-vcs or setuptools-scm member has no version file, the one tag
-is the version) and merges them into one :class:`~juniper_release.release.versioning.BumpPlan`, which
+is the version) and merges them (:func:`merge_edits`, here) into one :class:`~juniper_release.release.versioning.BumpPlan`, which
 ``invoke bump``, ``invoke propose`` and the rehearsal then commit, tag and show as any bump.
 
 A uv workspace's ``uv.lock`` is refreshed with the bump: the tracked files are copied to a scratch directory, the
@@ -14,7 +14,6 @@ tags edits no version, and ``uv.lock`` records none for a dynamic version: its l
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -23,22 +22,14 @@ from pathlib import Path
 from packaging.version import Version
 
 from juniper_release.commands import run
-from juniper_release.ecosystem.groups import disagreeing, group_version
 from juniper_release.ecosystem.model import Group
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Registry, require_checkout
+from juniper_release.ecosystem.semver import parse_strict
 from juniper_release.errors import CommandError, JuniperError
 from juniper_release.gitops import Git
 from juniper_release.offline import is_offline
-from juniper_release.release.versioning import (
-    CHANGELOG,
-    BumpPlan,
-    FileEdit,
-    VersionError,
-    next_version,
-    parse_strict,
-    plan_package_bump,
-)
+from juniper_release.release.edits import FileEdit
 
 UV_LOCK = "uv.lock"
 
@@ -55,66 +46,6 @@ def current_versions(registry: Registry, workspace: Path, group: Group) -> dict[
             else parse_strict(project.raw_version, f"{project.pyproject}: version")
         )
     return found
-
-
-def plan_group_bump(
-    registry: Registry,
-    workspace: Path,
-    group: Group,
-    part: str | None = None,
-    *,
-    pre: str | None = None,
-    to: str | None = None,
-    update_dependents: bool = False,
-    today: dt.date | None = None,
-) -> BumpPlan:
-    """Every edit the bump of ``group`` makes (all members to one version), computed without writing anything."""
-    current = current_versions(registry, workspace, group)
-    old = group_version(current)
-    assert old is not None
-    apart = disagreeing(current)
-    if to is not None:
-        if part is not None:
-            raise VersionError("both --part and --to given", "pass one of them")
-        new = parse_strict(to, "--to")
-    elif part is None:
-        raise VersionError("no --part or --to given", "pass --part major|minor|patch|pre|release or --to X.Y.Z")
-    elif apart:
-        shown = ", ".join(f"{name} {v}" for name, v in apart.items())
-        raise VersionError(
-            f"group {group.name}: members declare different versions (the group is at {old}; {shown})",
-            f"bring them together with --to X.Y.Z (above {max(current.values())})",
-        )
-    else:
-        new = next_version(old, part, pre)
-    # The first member's plan raises the consumers' ceilings on every member (each consumer read once).
-    members = [registry.get(name) for name in group.members]
-    plans = [
-        plan_package_bump(
-            registry,
-            workspace,
-            member.name,
-            to=str(new),
-            update_dependents=update_dependents,
-            today=today,
-            together=members[1:] if i == 0 else None,
-        )
-        for i, member in enumerate(members)
-    ]
-    first = plans[0]
-    plan = BumpPlan(first.package, first.root, old, new, vcs=first.vcs, group=group.name)
-    edits: list[FileEdit] = []
-    for member in plans:
-        # A member without a CHANGELOG keeps none: the group's notes are where its members keep theirs.
-        edits += [e for e in member.edits if not (e.old is None and e.path.name == CHANGELOG)]
-        plan.warnings += [w for w in member.warnings if w not in plan.warnings]
-        plan.dependents += [d for d in member.dependents if d.package not in group.members]
-    plan.edits = merge_edits(edits)
-    # uv.lock records no version of a member whose version is dynamic (git tags): only a file version moves it.
-    lock = None if plan.vcs else refreshed_lock(first.package.repo_dir(workspace), plan.edits, new)
-    if lock is not None:
-        plan.edits.append(lock)
-    return plan
 
 
 def merge_edits(edits: Sequence[FileEdit]) -> list[FileEdit]:

@@ -22,7 +22,8 @@ class Options:
     execute: bool = False
     yes: bool = False
     mode: str = "github"
-    allow_dropped: bool = False
+    accept_api_change: str | None = None
+    """A maintainer's reason to release a step smaller than the public API diff asks for (on the GitHub Release)."""
     timeout: float = 600.0
     verify_installs: bool = True
     out: Out = print
@@ -39,6 +40,9 @@ class Options:
     """``output.QUIET`` (``-q``: only the outcome table), ``NORMAL`` or ``VERBOSE`` (``-v``: also every command)."""
     digest: bool = False
     """A train's per-package step lines and step tables only with ``-v`` (the rehearsal: one outcome table)."""
+    branch: str | None = None
+    """A maintenance branch (``--branch release/0.1``) to release from instead of the registry's branch: the tag
+    goes on its head, the version must be in its line, and the GitHub Release is not marked latest."""
     progress: Callable[[str, str], None] | None = None
     """Told of each package's phase (the live progress display); see :meth:`phase`."""
 
@@ -50,8 +54,17 @@ class Options:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise JuniperError(f"unknown --mode {self.mode!r}", f"use one of: {', '.join(MODES)}")
+        if self.accept_api_change is not None and not self.accept_api_change.strip():
+            raise JuniperError(
+                "--accept-api-change needs a reason",
+                "pass --accept-api-change 'REASON' (it goes on the GitHub Release)",
+            )
         if self.timeout <= 0:
             raise JuniperError(f"--timeout must be positive, got {self.timeout}", "pass e.g. --timeout 600")
+        if self.branch is not None:
+            from juniper_release.ecosystem.lines import check_branch_name
+
+            check_branch_name(self.branch)
 
     @classmethod
     def from_flags(
@@ -59,22 +72,24 @@ class Options:
         execute: bool,
         yes: bool,
         mode: str,
-        allow_dropped: bool,
+        accept_api_change: str | None,
         timeout: float | str,
         direct_push: bool = False,
         file_issues: bool = False,
         offline: bool = False,
+        branch: str | None = None,
     ) -> Options:
         """Options from the command-line flags the release tasks share (invoke passes numbers as given)."""
         return cls(
             execute=execute,
             yes=yes,
             mode=mode,
-            allow_dropped=allow_dropped,
+            accept_api_change=accept_api_change or None,
             timeout=parse_timeout(timeout),
             direct_push=direct_push,
             file_issues=file_issues,
             offline=offline,
+            branch=branch or None,
         )
 
     @property

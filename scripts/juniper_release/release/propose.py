@@ -36,8 +36,16 @@ from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import JuniperError
 from juniper_release.gitops import Git
 from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff
+from juniper_release.release import apireview
 from juniper_release.release.ceilings import escaped_ceilings
-from juniper_release.release.versioning import CHANGELOG, FileEdit, plan_bump, unreleased_notes
+from juniper_release.release.versioning import (
+    CHANGELOG,
+    BumpPlan,
+    FileEdit,
+    changelog_path,
+    plan_bump,
+    unreleased_notes,
+)
 
 if TYPE_CHECKING:
     from juniper_release.github.forge import GitHub
@@ -105,12 +113,14 @@ def _ceiling_edits(
     return out
 
 
-def _checklist(pkg: Package, new: Version, followons: Sequence[Change], vcs: bool) -> str:
+def _checklist(pkg: Package, new: Version, followons: Sequence[Change], vcs: bool, breaking: bool = False) -> str:
     items = [
         f"the version {new} is the right bump for these changes (see the evidence)",
         "the CHANGELOG section says what a user of the package needs to know",
         "CI passed on this branch",
     ]
+    if breaking:
+        items.append("the migration notes under Breaking changes are filled in for every breaking change")
     if vcs:
         items.append(f"after the merge, the release tags the merged commit {pkg.tag_for(new)}: that tag is the version")
     if followons:
@@ -129,11 +139,13 @@ def plan_proposal(
     evidence: str = "",
     conflict: str | None = None,
     today: dt.date | None = None,
+    branch: str | None = None,
 ) -> Proposal:
     """The proposal for ``name``: its branch, commit, PR and follow-ons, computed without writing anything. A member
-    of a lockstep group proposes the group: every member in the one commit (``release/<group>-<version>``)."""
+    of a lockstep group proposes the group: every member in the one commit (``release/<group>-<version>``).
+    ``branch``: a maintenance branch (the checkout is on it; the version must be in its line)."""
     pkg = registry.get(name)
-    plan = plan_bump(registry, workspace, name, part, to=to, today=today)
+    plan = plan_bump(registry, workspace, name, part, to=to, today=today, branch=branch)
     subject = plan.group or pkg.name
     edits, notes, refused = _notes_edits(plan.edits, plan.new, subject, draft_notes)
     if conflict:
@@ -146,24 +158,26 @@ def plan_proposal(
                 continue
             followons.append(_followon(registry, workspace, member, plan.new, consumer, other, edit, lines))
     vcs = plan.vcs is not None
-    section = notes or "(drafted from the commits: see the CHANGELOG diff)"
+    section = _notes_section(plan, notes)
     members = ", ".join(p.name for p in registry.group_members(pkg)) if plan.group else ""
+    api, breaking = _api_section(registry, workspace, pkg, plan)
     body = "\n\n".join(
         part
         for part in (
             f"Release **{subject} {plan.new}** (from {plan.old})."
             + (f" A lockstep group: {members} move together, one tag." if members else ""),
             f"## Notes\n\n{section}",
+            api,
             f"## Evidence\n\n{evidence.strip()}" if evidence.strip() else "",
             "## Follow-ons\n\n" + "\n".join(f"- {f.repo}: {f.title} (`{f.branch}`)" for f in followons)
             if followons
             else "",
-            "## Reviewer checklist\n\n" + _checklist(pkg, plan.new, followons, vcs),
+            "## Reviewer checklist\n\n" + _checklist(pkg, plan.new, followons, vcs, breaking),
         )
         if part
     )
-    branch = f"release/{subject}-{plan.new}" if plan.group else release_branch(pkg, plan.new)
-    change = Change(pkg.name, pkg.repo, pkg.repo_dir(workspace), branch, f"Release {subject} {plan.new}", body, edits)
+    head = f"release/{subject}-{plan.new}" if plan.group else release_branch(pkg, plan.new)
+    change = Change(pkg.name, pkg.repo, pkg.repo_dir(workspace), head, f"Release {subject} {plan.new}", body, edits)
     change.refused = refused
     for follow in followons:
         follow.body += f"\n\nTriggered by the proposal {pkg.repo}: {change.title} (`{change.branch}`)."
@@ -224,9 +238,33 @@ def _followon(
     )
 
 
+def _notes_section(plan: BumpPlan, notes: str) -> str:
+    """The PR's notes: the CHANGELOGs' [Unreleased], else drafted from the commits (they go on the GitHub Release
+    where the package keeps no CHANGELOG it edits)."""
+    if notes.strip():
+        return notes.strip()
+    if plan.notes_only or not any(e.path.name == CHANGELOG for e in plan.edits):
+        return f"(drafted from the commits; no CHANGELOG: these go on the GitHub Release)\n\n{plan.drafted.strip()}"
+    return "(drafted from the commits: see the CHANGELOG diff)"
+
+
+def _api_section(registry: Registry, workspace: Path, pkg: Package, plan: BumpPlan) -> tuple[str, bool]:
+    """The PR's "Breaking changes" section and whether anything breaks; for a lockstep group, each member's (from
+    the group's tag), under its name."""
+    members = registry.group_members(pkg)
+    found = []
+    for member in members:
+        root = plan.root if member is pkg else member.checkout(workspace)
+        text, breaks = apireview.breaking_section(apireview.proposal_diff(member, Git(root), plan.old, "HEAD"))
+        if text and len(members) > 1:
+            text = text.replace("## Breaking changes", f"## Breaking changes: {member.name}", 1)
+        found.append((text, breaks))
+    return "\n\n".join(text for text, _ in found if text), any(breaks for _, breaks in found)
+
+
 def _changelog_entry(root: Path, heading: str, entry: str) -> list[FileEdit]:
     """The consumer's CHANGELOG with ``entry`` under ``### heading`` in ``[Unreleased]`` (none without one)."""
-    path = root / CHANGELOG
+    path = changelog_path(root, root.name)
     if not path.is_file():
         return []
     text = path.read_text(encoding="utf-8")
@@ -254,6 +292,7 @@ def plan_proposals(
     evidence: Mapping[str, str] | None = None,
     conflicts: Mapping[str, str] | None = None,
     today: dt.date | None = None,
+    branch: str | None = None,
 ) -> list[Proposal]:
     """One proposal per package of ``parts`` (name -> major/minor/patch), in dependency order; the members of a
     lockstep group make one proposal, with the largest of their parts, their evidence and any conflict."""
@@ -279,6 +318,7 @@ def plan_proposals(
                 ),
                 conflict="; ".join(clash) or None,
                 today=today,
+                branch=branch,
             )
         )
     return proposals
@@ -305,12 +345,40 @@ def render(proposals: Sequence[Proposal]) -> str:
 
 
 def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bool:
-    """Push ``change.branch`` with its one commit, made in a temporary worktree from ``origin/<base>``. False when
-    origin has the branch already (an earlier run pushed it)."""
+    """Push ``change.branch`` with its one commit, made in a temporary worktree from origin's current ``<base>``.
+    A branch origin has already (an earlier run's, whose PR was closed unmerged or never opened) is reused only
+    when it is exactly that commit's content on that head; else it is rebuilt and replaced (``--force-with-lease``
+    on the sha just fetched), so the PR body always matches the branch. False when nothing was pushed."""
     git = Git(change.root)
     git.fetch()
-    if git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{change.branch}"):
-        return False
+    remote_ref = f"refs/remotes/origin/{change.branch}"
+    old_tip = git.run("rev-parse", remote_ref) if git.ok("rev-parse", "-q", "--verify", remote_ref) else None
+    _check_applies(change, git, base)
+    scratch = Path(tempfile.mkdtemp(prefix="juniper-propose-"))
+    tree = scratch / "tree"
+    try:
+        git.run("worktree", "add", "--quiet", "--detach", str(tree), f"origin/{base}")
+        work = Git(tree)
+        for edit in change.edits:
+            target = tree / edit.path.relative_to(change.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(edit.new, encoding="utf-8")
+        work.run("add", "--", *(e.path.relative_to(change.root).as_posix() for e in change.edits))
+        work.run("commit", "--quiet", "-m", change.commit_message)
+        if old_tip is not None and _same_change(git, old_tip, work.run("rev-parse", "HEAD")):
+            return False
+        lease = f"--force-with-lease=refs/heads/{change.branch}:{old_tip or ''}"
+        work.run("push", "--quiet", lease, "origin", f"HEAD:refs/heads/{change.branch}")
+        say(f"  pushed {change.branch} to {change.repo}" + (f" (rebuilt on origin/{base})" if old_tip else ""))
+    finally:
+        if tree.exists():
+            git.run("worktree", "remove", "--force", str(tree))
+        shutil.rmtree(scratch, ignore_errors=True)
+    return True
+
+
+def _check_applies(change: Change, git: Git, base: str) -> None:
+    """Every edit starts from the file as origin's ``<base>`` has it, or the proposal would not apply."""
     for edit in change.edits:
         rel = edit.path.relative_to(change.root).as_posix()
         on_base = (
@@ -323,24 +391,15 @@ def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bo
                 f"{change.repo}: {rel} in the checkout differs from origin/{base}; the proposal would not apply",
                 f"update the checkout (`git -C {change.root} pull --ff-only origin {base}`), then re-run",
             )
-    scratch = Path(tempfile.mkdtemp(prefix="juniper-propose-"))
-    tree = scratch / "tree"
-    try:
-        git.run("worktree", "add", "--quiet", "--detach", str(tree), f"origin/{base}")
-        work = Git(tree)
-        for edit in change.edits:
-            target = tree / edit.path.relative_to(change.root)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(edit.new, encoding="utf-8")
-        work.run("add", "--", *(e.path.relative_to(change.root).as_posix() for e in change.edits))
-        work.run("commit", "--quiet", "-m", change.commit_message)
-        work.run("push", "--quiet", "origin", f"HEAD:refs/heads/{change.branch}")
-        say(f"  pushed {change.branch} to {change.repo}")
-    finally:
-        if tree.exists():
-            git.run("worktree", "remove", "--force", str(tree))
-        shutil.rmtree(scratch, ignore_errors=True)
-    return True
+
+
+def _same_change(git: Git, old: str, new: str) -> bool:
+    """The branch's commit ``old`` is the rebuilt ``new``: the same parent (origin's head) and the same tree."""
+    return (
+        git.run("rev-parse", f"{old}^{{tree}}") == git.run("rev-parse", f"{new}^{{tree}}")
+        and git.run("rev-list", "--parents", "-n", "1", old).split()[1:]
+        == git.run("rev-list", "--parents", "-n", "1", new).split()[1:]
+    )
 
 
 def open_change(change: Change, forge: GitHub, base: str, say: Callable[[str], None]) -> str:
@@ -402,6 +461,7 @@ def run(
     out: Callable[[str], None] = print,
     today: dt.date | None = None,
     verbosity: int = NORMAL,
+    branch: str | None = None,
 ) -> int:
     """``invoke propose``: print the proposals (a dry run), or push and open them; the exit code (1 when a change was
     refused or skipped). ``-q`` (``QUIET``) prints the summary alone, without the diffs; executed, the pushes and
@@ -411,7 +471,14 @@ def run(
     from juniper_release.progress import Board
 
     proposals = plan_proposals(
-        registry, workspace, parts, draft_notes=draft_notes, evidence=evidence, conflicts=conflicts, today=today
+        registry,
+        workspace,
+        parts,
+        draft_notes=draft_notes,
+        evidence=evidence,
+        conflicts=conflicts,
+        today=today,
+        branch=branch,
     )
     if verbosity > QUIET:
         out(render(proposals))
@@ -428,7 +495,9 @@ def run(
     branches = [c.branch for p in proposals for c in (p.change, *p.followons)]
     board = Board("propose", branches, verbosity=verbosity, out=out)
     with board, commands.tracing(board.log if verbosity >= VERBOSE else None):
-        rows = execute(proposals, forge, registry.branch, lambda line: board.log(line, important=True), board.phase)
+        rows = execute(
+            proposals, forge, branch or registry.branch, lambda line: board.log(line, important=True), board.phase
+        )
     out(report.table([{"repo": r, "pull request": t, "outcome": o} for r, t, o in rows], painted="outcome"))
     bad = [o for _, _, o in rows if o.startswith(("refused", "skipped", "held"))]
     return 1 if bad else 0

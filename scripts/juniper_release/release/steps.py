@@ -20,10 +20,19 @@ from juniper_release.ecosystem import indexes
 from juniper_release.errors import JuniperError
 from juniper_release.files import disk_error
 from juniper_release.release import publish
+from juniper_release.release.apireview import accepted_note
 from juniper_release.release.context import ReleaseContext, index_chain
+from juniper_release.release.existing import check_release
 from juniper_release.release.journal import FINAL_STEP
+from juniper_release.release.notes import (
+    FORWARD_PORT_STEP,
+    file_forward_port,
+    forward_port_command,
+    forward_port_filed,
+    release_body,
+    release_notes_source,
+)
 from juniper_release.release.options import confirm
-from juniper_release.release.versioning import release_notes
 from juniper_release.verify import cache as verify
 from juniper_release.verify.build import MANIFEST_NAME, build_tree, load_build, write_manifest
 
@@ -88,7 +97,7 @@ def _push_refs(ctx: ReleaseContext, branch_head: str | None) -> list[str]:
     repository the packages of one train push in layer order, each a fast-forward of the one before; a sibling's
     later bump commit goes with its own tag) and the tag; only the tag when origin's branch already holds the release
     commit (a sibling bumped later was released first and pushed it)."""
-    release, branch = ctx.release_commit(), ctx.registry.branch
+    release, branch = ctx.release_commit(), ctx.branch
     holds = branch_head is not None and ctx.git.ok("merge-base", "--is-ancestor", release, branch_head)
     if holds and not ctx.needs_commit():
         return [ctx.tag]
@@ -97,7 +106,7 @@ def _push_refs(ctx: ReleaseContext, branch_head: str | None) -> list[str]:
 
 def push_command(ctx: ReleaseContext) -> str:
     # origin's branch as last fetched (the "in sync with origin" gate fetches): a dry run asks no remote.
-    tracking = f"refs/remotes/origin/{ctx.registry.branch}"
+    tracking = f"refs/remotes/origin/{ctx.branch}"
     known = ctx.git.run("rev-parse", tracking) if ctx.git.ok("rev-parse", "-q", "--verify", tracking) else None
     return f"git -C {ctx.root} push --atomic origin {' '.join(_push_refs(ctx, known))}"
 
@@ -115,7 +124,7 @@ def pushed(ctx: ReleaseContext) -> bool:
 def push(ctx: ReleaseContext) -> str:
     """Push atomically what :func:`_push_refs` says, judged from origin as it is now. In the PR flow only the tag is
     ever pushed: a branch push is refused here too, whatever the gates said."""
-    branch = ctx.registry.branch
+    branch = ctx.branch
     refs = _push_refs(ctx, ctx.remote(refresh=True)[0])
     if not ctx.opts.direct_push and refs != [ctx.tag]:
         raise JuniperError(
@@ -146,11 +155,18 @@ def push(ctx: ReleaseContext) -> str:
 
 def github_release_command(ctx: ReleaseContext) -> str:
     prerelease = str(ctx.version.is_prerelease).lower()
-    return f"POST {ctx.forge.base_url}/repos/{ctx.pkg.repo}/releases tag_name={ctx.tag} prerelease={prerelease}"
+    latest = " make_latest=false" if ctx.maintenance else ""
+    return (
+        f"POST {ctx.forge.base_url}/repos/{ctx.pkg.repo}/releases tag_name={ctx.tag} prerelease={prerelease}{latest}"
+        f" (notes: {release_notes_source(ctx)})"
+    )
 
 
 def github_release_exists(ctx: ReleaseContext) -> bool:
-    return ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag) is not None
+    """A Release at the tag is this release's, checked, not trusted: its tag, its target commit and that it is
+    published (a draft triggers no publish run; a squatted one names another commit). Anything else stops here."""
+    found = ctx.forge.release_by_tag(ctx.pkg.repo, ctx.tag)
+    return found is not None and bool(check_release(ctx, found))
 
 
 def create_github_release(ctx: ReleaseContext) -> str:
@@ -160,27 +176,17 @@ def create_github_release(ctx: ReleaseContext) -> str:
         ctx.tag,
         sha=ctx.release_commit(),
         title=ctx.tag,
-        body=_release_notes(ctx),
+        body=release_body(ctx) + accepted_note(ctx.opts.accept_api_change),
         prerelease=prerelease,
+        make_latest=False if ctx.maintenance else None,
     )
-    return f"created {rel.get('html_url', ctx.tag)}" + (" (prerelease)" if prerelease else "")
-
-
-def _release_notes(ctx: ReleaseContext) -> str:
-    """The GitHub Release's notes: the package's CHANGELOG section; for a lockstep group, each member's under its
-    name (the members without notes left out)."""
-    if ctx.group is None:
-        return release_notes(ctx.root, ctx.version)
-    parts = []
-    for member in ctx.registry.group_members(ctx.pkg):
-        notes = release_notes(member.checkout(ctx.workspace), ctx.version)
-        if notes != f"Release {ctx.version}.\n":
-            parts.append(f"## {member.name}\n\n{notes}")
-    return "\n".join(parts) or f"Release {ctx.group.name} {ctx.version}.\n"
+    check_release(ctx, rel)
+    kind = " (prerelease)" if prerelease else " (not latest: a maintenance line)" if ctx.maintenance else ""
+    return f"created {rel['html_url']}{kind}"
 
 
 def watch_command(ctx: ReleaseContext) -> str:
-    workflow = ctx.registry.workflow_for(ctx.pkg).rsplit("/", 1)[-1]
+    workflow = ctx.workflow.rsplit("/", 1)[-1]
     return (
         f"GET {ctx.forge.base_url}/repos/{ctx.pkg.repo}/actions/workflows/{workflow}/runs"
         f"?event=release&head_sha={ctx.release_commit()}&branch={ctx.tag}"
@@ -194,7 +200,7 @@ def publish_run_done(ctx: ReleaseContext) -> bool:
 def watch_publish_run(ctx: ReleaseContext) -> str:
     run = ctx.forge.watch(
         ctx.pkg.repo,
-        ctx.registry.workflow_for(ctx.pkg),
+        ctx.workflow,
         tag=ctx.tag,
         sha=ctx.release_commit(),
         timeout=ctx.opts.timeout,
@@ -373,4 +379,9 @@ def twine_steps(ctx: ReleaseContext) -> list[Step]:
 def steps(ctx: ReleaseContext) -> list[Step]:
     """The release, in order: the git half, the mode's publishing half, then the re-check."""
     publishing = github_steps(ctx) if ctx.opts.mode == "github" else twine_steps(ctx)
-    return [COMMIT_BUMP, TAG, PUSH, *publishing, RECHECK]
+    reminder = (
+        [Step(FORWARD_PORT_STEP, forward_port_command, forward_port_filed, file_forward_port)]
+        if ctx.maintenance
+        else []
+    )
+    return [COMMIT_BUMP, TAG, PUSH, *publishing, *reminder, RECHECK]

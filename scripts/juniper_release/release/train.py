@@ -23,11 +23,11 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from juniper_release import commands, durations, interrupts, summary
+from juniper_release import commands, interrupts, summary
 from juniper_release import output as report
-from juniper_release.ecosystem import indexes, status
+from juniper_release.ecosystem import indexes, lines, status
 from juniper_release.ecosystem.graph import Graph, build_graph, marker_can_hold
-from juniper_release.ecosystem.project import sibling_requirements
+from juniper_release.ecosystem.project import read_project, sibling_requirements
 from juniper_release.ecosystem.registry import Registry
 from juniper_release.ecosystem.status import State
 from juniper_release.errors import EXIT_FINDINGS, JuniperError, suggest
@@ -42,6 +42,7 @@ from juniper_release.release.journal import Journal, journal_path
 from juniper_release.release.options import Options, Out, confirm, require_confirmable
 from juniper_release.release.package import PackageRelease
 from juniper_release.secrets import redact
+from juniper_release.verify import durations
 
 TRAIN_STATES = {State.BUMPED_NOT_RELEASED, State.NEVER_RELEASED}
 
@@ -273,10 +274,33 @@ def _mark_followers(registry: Registry, graph: Graph, plan: TrainPlan, new_versi
             )
 
 
-def plan_train(registry: Registry, workspace: Path, packages: str | None = None) -> TrainPlan:
-    """The packages that need a release, plus dependents whose specifiers must follow, ordered by layer."""
+def _line_state(registry: Registry, workspace: Path, row: status.StatusRow, branch: str) -> status.StatusRow:
+    """A package's state on a maintenance branch, judged against the line's own tags: a newer release of the main
+    branch is neither an anomaly nor a reason to hold it; a version outside the line is."""
+    if row.state is State.MISSING:
+        return row
+    pkg = registry.get(row.package)
+    root = pkg.checkout(workspace)
+    declared = read_project(pkg, root).version
+    try:
+        line = lines.resolve(Git(root), pkg, branch)
+        if line.version == declared:
+            return replace(row, state=State.UP_TO_DATE, reasons=())
+        lines.check_in_line(pkg, line, declared)
+    except JuniperError as exc:
+        return replace(row, state=State.ANOMALY, reasons=(exc.what,))
+    return replace(row, state=State.BUMPED_NOT_RELEASED, reasons=())
+
+
+def plan_train(
+    registry: Registry, workspace: Path, packages: str | None = None, branch: str | None = None
+) -> TrainPlan:
+    """The packages that need a release, plus dependents whose specifiers must follow, ordered by layer.
+    ``branch``: a maintenance branch, whose packages are judged against the line (:func:`_line_state`)."""
     chosen = {p.name for p in registry.select(packages)}
     states = _collect_states(registry, workspace)
+    if branch is not None and branch != registry.branch:
+        states = {name: _line_state(registry, workspace, row, branch) for name, row in states.items()}
     graph = build_graph(registry, workspace)
     journal = Journal(workspace)
     train = journal.train
@@ -322,7 +346,7 @@ def release_train(
         # naming its PID), then plans from what the first one did.
         with Journal(workspace).locked(opts.out) if opts.execute else nullcontext():
             with offline(opts.offline):  # --offline (and a sealed sandbox) plans from the tags, asking no index
-                plan = plan_train(registry, workspace, packages)
+                plan = plan_train(registry, workspace, packages, opts.branch)
             if opts.verbosity > QUIET:
                 opts.out(plan.render_plan())
             with _progress(plan, opts) as live_opts:

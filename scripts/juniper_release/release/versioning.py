@@ -6,265 +6,56 @@ A bump is planned first (:func:`plan_bump` returns every file edit as old/new te
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
-import errno
-import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomlkit
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
-from juniper_release.ecosystem import tags
+from juniper_release.conventions import CHANGELOG as CHANGELOG
+from juniper_release.conventions import COMMIT_GROUPS as COMMIT_GROUPS
+from juniper_release.conventions import changelog_section as changelog_section
+from juniper_release.conventions import draft_notes as draft_notes
+from juniper_release.conventions import unreleased_notes as unreleased_notes
+from juniper_release.conventions import update_changelog as update_changelog
+from juniper_release.ecosystem import lines, notes, tags
+from juniper_release.ecosystem.groups import disagreeing, group_version
+from juniper_release.ecosystem.model import Group
+from juniper_release.ecosystem.paths import inside
 from juniper_release.ecosystem.project import (
     VersionKind,
     find_module_version,
     lockstep_files,
     read_project,
+    version_edits,
 )
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
-from juniper_release.ecosystem.versions import version_edits
+from juniper_release.ecosystem.semver import PARTS as PARTS
+from juniper_release.ecosystem.semver import PRE_LABELS as PRE_LABELS
+from juniper_release.ecosystem.semver import VersionError as VersionError
+from juniper_release.ecosystem.semver import next_version as next_version
+from juniper_release.ecosystem.semver import parse_strict as parse_strict
+from juniper_release.ecosystem.versions import set_literal_version as set_literal_version
+from juniper_release.ecosystem.versions import set_pyproject_version as set_pyproject_version
 from juniper_release.errors import GitError, JuniperError
-from juniper_release.files import unified_diff
 from juniper_release.gitops import Git
+from juniper_release.release import lockstep
 from juniper_release.release.ceilings import escaped_ceilings
-
-PARTS = ("major", "minor", "patch", "pre", "release")
-PRE_LABELS = ("a", "b", "rc")
-CHANGELOG = "CHANGELOG.md"
-
-# Conventional-commit types and the CHANGELOG heading each is grouped under (in this order).
-COMMIT_GROUPS = {
-    "feat": "Features",
-    "fix": "Bug fixes",
-    "perf": "Performance",
-    "docs": "Documentation",
-    "refactor": "Refactoring",
-    "build": "Build",
-    "ci": "CI",
-    "test": "Tests",
-    "chore": "Chores",
-}
-_CC_RE = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<bang>!)?:\s*(?P<desc>.+)$")
-_UNRELEASED_RE = re.compile(r"^## \[Unreleased\][^\n]*$", re.MULTILINE | re.IGNORECASE)
-_SECTION_RE = re.compile(r"^## ", re.MULTILINE)
-
-
-class VersionError(JuniperError):
-    """A version is invalid, not normalized, or not an increase."""
-
-
-def parse_strict(text: str, where: str = "version") -> Version:
-    """A PEP 440 version that is already normalized and has X.Y.Z (so "1.0", "v1.2.3", "01.2.3" are errors)."""
-    try:
-        version = Version(text)
-    except InvalidVersion:
-        raise VersionError(
-            f"{where} {text!r} is not a valid PEP 440 version", "write it like 1.2.3 or 1.2.3rc1"
-        ) from None
-    if str(version) != text or len(version.release) != 3 or version.local or version.epoch:
-        raise VersionError(
-            f"{where} {text!r} is not a normalized X.Y.Z version",
-            f"write {_normalized_hint(version)} (no 'v' prefix, leading zeros, epoch or local part)",
-        )
-    return version
-
-
-def _normalized_hint(version: Version) -> str:
-    release = (*version.release, 0, 0)[:3]
-    base = ".".join(str(p) for p in release)
-    if version.pre:
-        base += f"{version.pre[0]}{version.pre[1]}"
-    return base
-
-
-def next_version(current: Version, part: str, pre: str | None = None) -> Version:
-    """The version after ``current`` for ``part``; ``pre`` (a/b/rc) makes major/minor/patch a pre-release."""
-    if part not in PARTS:
-        raise VersionError(f"unknown bump part {part!r}", f"use one of: {', '.join(PARTS)}")
-    if pre is not None and pre not in PRE_LABELS:
-        raise VersionError(f"unknown pre-release label {pre!r}", f"use one of: {', '.join(PRE_LABELS)}")
-    major, minor, patch = (*current.release, 0, 0)[:3]
-    if part == "release":
-        if not current.is_prerelease:
-            raise VersionError(f"{current} is not a pre-release", "use --part major|minor|patch for a final version")
-        return Version(f"{major}.{minor}.{patch}")
-    if part == "pre":
-        if current.pre is None:
-            return Version(f"{major}.{minor}.{patch + 1}{pre or 'rc'}1")
-        label, num = current.pre
-        want = pre or label
-        if PRE_LABELS.index(want) < PRE_LABELS.index(label):
-            raise VersionError(
-                f"cannot go from {current} back to a {want!r} pre-release", f"use --pre {label} or a later label"
-            )
-        return Version(f"{major}.{minor}.{patch}{want}{num + 1 if want == label else 1}")
-    if part == "major":
-        base = f"{major + 1}.0.0"
-    elif part == "minor":
-        base = f"{major}.{minor + 1}.0"
-    else:
-        base = f"{major}.{minor}.{patch if current.is_prerelease and pre is None else patch + 1}"
-    return Version(f"{base}{pre}1" if pre else base)
-
-
-# --------------------------------------------------------------------------------------------------- edits
-
-
-@dataclass(frozen=True)
-class FileEdit:
-    """One file's full old and new text (``old`` None for a new file)."""
-
-    path: Path
-    old: str | None
-    new: str
-
-    def diff(self, base: Path | None = None) -> str:
-        name = str(self.path.relative_to(base)) if base and self.path.is_relative_to(base) else str(self.path)
-        return unified_diff(self.old, self.new, name)
-
-
-def apply_edits(edits: Sequence[FileEdit]) -> None:
-    """Write every edit or none: temp files first, then renames; on any failure the originals are restored."""
-    temps: list[tuple[FileEdit, Path]] = []
-    try:
-        for edit in edits:
-            # A read-only file would still be replaced by the rename below: refuse it like a failed write.
-            if edit.path.exists() and not os.access(edit.path, os.W_OK):
-                raise PermissionError(errno.EACCES, "Permission denied", str(edit.path))
-            tmp = edit.path.with_name(f".{edit.path.name}.juniper-tmp")
-            tmp.write_text(edit.new, encoding="utf-8")
-            if edit.path.exists():
-                os.chmod(tmp, edit.path.stat().st_mode & 0o7777)
-            temps.append((edit, tmp))
-    except OSError as exc:
-        for _, tmp in temps:
-            tmp.unlink(missing_ok=True)
-        raise JuniperError(
-            f"could not write {exc.filename}: {exc.strerror}", "check permissions; nothing was changed"
-        ) from None
-    done: list[FileEdit] = []
-    try:
-        for edit, tmp in temps:
-            os.replace(tmp, edit.path)
-            done.append(edit)
-    except OSError as exc:
-        for edit in done:
-            if edit.old is None:
-                edit.path.unlink(missing_ok=True)
-            else:
-                edit.path.write_text(edit.old, encoding="utf-8")
-        for _, tmp in temps:
-            tmp.unlink(missing_ok=True)
-        raise JuniperError(
-            f"could not replace {exc.filename}: {exc.strerror}", "check permissions; every file was restored"
-        ) from None
-
-
-def set_pyproject_version(text: str, version: Version) -> str:
-    """``text`` with ``[project].version`` replaced, every other byte unchanged (tomlkit)."""
-    doc = tomlkit.parse(text)
-    project = doc.get("project")
-    if project is None or "version" not in project:
-        raise VersionError("pyproject.toml has no static [project].version", "declare version = 'X.Y.Z'")
-    project["version"] = str(version)
-    return tomlkit.dumps(doc)
-
-
-def set_literal_version(text: str, version: Version, filename: str = "__init__.py", name: str = "__version__") -> str:
-    """``text`` with the ``name`` (``__version__``) string literal replaced (located with ast, so nothing else
-    moves)."""
-    tree = ast.parse(text)
-    names = {name} | ({"version", "VERSION"} if name == "__version__" and filename == "_version.py" else set())
-    lines = text.splitlines(keepends=True)
-    for node in tree.body:
-        targets: list[ast.expr] = []
-        value: ast.expr | None = None
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign):
-            targets, value = [node.target], node.value
-        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
-            continue
-        if any(isinstance(t, ast.Name) and t.id in names for t in targets) and value.lineno == value.end_lineno:
-            i = value.lineno - 1
-            line = lines[i].encode("utf-8")
-            start, end = value.col_offset, value.end_col_offset or value.col_offset
-            quote = line[start : start + 1].decode()
-            lines[i] = (line[:start] + f"{quote}{version}{quote}".encode() + line[end:]).decode("utf-8")
-            return "".join(lines)
-    raise VersionError(f"{filename}: no single-line {name} string literal", f"write {name} = 'X.Y.Z'")
-
+from juniper_release.release.edits import FileEdit as FileEdit
+from juniper_release.release.edits import apply_edits as apply_edits
 
 # --------------------------------------------------------------------------------------------------- changelog
 
 
-def draft_notes(subjects: Sequence[str]) -> str:
-    """Release notes from conventional-commit subjects, grouped by type (breaking changes first)."""
-    groups: dict[str, list[str]] = {}
-    for subject in subjects:
-        if subject.startswith(("Bump ", "Merge ")):
-            continue
-        m = _CC_RE.match(subject)
-        if m and m.group("bang"):
-            heading = "Breaking changes"
-        elif m:
-            heading = COMMIT_GROUPS.get(m.group("type"), "Other")
-        else:
-            heading = "Other"
-        desc = m.group("desc") if m else subject
-        groups.setdefault(heading, []).append(desc[:1].upper() + desc[1:])
-    order = ["Breaking changes", *COMMIT_GROUPS.values(), "Other"]
-    parts = []
-    for heading in order:
-        if heading in groups:
-            parts.append(f"### {heading}\n\n" + "".join(f"- {item}\n" for item in groups[heading]))
-    return "\n".join(parts) if parts else "- No notable changes.\n"
-
-
-def update_changelog(text: str | None, version: Version, date: str, drafted: str) -> str:
-    """Move ``[Unreleased]`` to ``[version] - date`` (or use ``drafted`` when it is empty or missing)."""
-    header = f"## [{version}] - {date}"
-    if text is None:
-        return f"# Changelog\n\n## [Unreleased]\n\n{header}\n\n{drafted.rstrip()}\n"
-    m = _UNRELEASED_RE.search(text)
-    if m is None:
-        first = _SECTION_RE.search(text)
-        at = first.start() if first else len(text)
-        prefix = text[:at] if first else text.rstrip("\n") + "\n\n"
-        return f"{prefix}## [Unreleased]\n\n{header}\n\n{drafted.rstrip()}\n\n{text[at:]}".rstrip("\n") + "\n"
-    nxt = _SECTION_RE.search(text, m.end())
-    body_end = nxt.start() if nxt else len(text)
-    body = text[m.end() : body_end].strip("\n")
-    notes = body if body.strip() else drafted.rstrip()
-    rest = text[body_end:]
-    out = f"{text[: m.start()]}## [Unreleased]\n\n{header}\n\n{notes}\n"
-    return out + ("\n" + rest if rest else "")
-
-
-def unreleased_notes(text: str) -> str | None:
-    """The body of the ``## [Unreleased]`` section (empty when it has none), or None without the section."""
-    m = _UNRELEASED_RE.search(text)
-    if m is None:
-        return None
-    nxt = _SECTION_RE.search(text, m.end())
-    return text[m.end() : nxt.start() if nxt else len(text)].strip("\n")
-
-
-def changelog_section(text: str, version: Version | str) -> str | None:
-    """The body of the ``## [version]`` section (the GitHub Release notes), or None."""
-    m = re.search(rf"^## \[{re.escape(str(version))}\][^\n]*$", text, re.MULTILINE)
-    if m is None:
-        return None
-    nxt = _SECTION_RE.search(text, m.end())
-    return text[m.end() : nxt.start() if nxt else len(text)].strip("\n") + "\n"
+def changelog_path(root: Path, where: str) -> Path:
+    """``root``'s CHANGELOG.md, refused when a symlink leads it out of the checkout (never read, written or sent)."""
+    fix = f"make {CHANGELOG} a plain file of the checkout (a symlink out of it is never read or written)"
+    return root / inside(CHANGELOG, field=CHANGELOG, where=where, place="the checkout", base=root, fix=fix)
 
 
 def release_notes(root: Path, version: Version | str) -> str:
-    path = root / CHANGELOG
+    path = changelog_path(root, root.name)
     section = changelog_section(path.read_text(encoding="utf-8"), version) if path.is_file() else None
     return section or f"Release {version}.\n"
 
@@ -293,6 +84,10 @@ class BumpPlan:
     warnings: list[str] = field(default_factory=list)
     vcs: str | None = None
     """For a version from git tags: the tool computing it (``hatch-vcs``); no file holds the version, the tag is it."""
+    drafted: str = ""
+    """The notes drafted from the commits since the release tag (what a CHANGELOG-less release publishes)."""
+    notes_only: bool = False
+    """The package keeps no changelog file (its notes are its GitHub Releases): the bump writes none."""
     group: str | None = None
     """A lockstep group's bump (:mod:`juniper_release.release.lockstep`): ``package`` is its first member, and the
     edits move every member (and the workspace's ``uv.lock``) together."""
@@ -332,19 +127,22 @@ def plan_bump(
     to: str | None = None,
     update_dependents: bool = False,
     today: dt.date | None = None,
+    changelog: bool = False,
+    branch: str | None = None,
 ) -> BumpPlan:
     """Every edit a bump makes, computed without writing anything; a member of a lockstep group bumps every member
-    (:func:`juniper_release.release.lockstep.plan_group_bump`)."""
+    (:func:`plan_group_bump`). ``changelog``: create a CHANGELOG.md for a package
+    that keeps none; ``branch``: a maintenance line (the checkout must be on it; the version must be in the line)."""
     group = registry.group_of(package)
     if group is not None:
-        from juniper_release.release.lockstep import plan_group_bump
-
         return plan_group_bump(
-            registry, workspace, group, part, pre=pre, to=to, update_dependents=update_dependents, today=today
-        )
+            registry, workspace, group, part, pre=pre, to=to, update_dependents=update_dependents, today=today,
+            changelog=changelog, branch=branch,
+        )  # fmt: skip
     return plan_package_bump(
-        registry, workspace, package, part, pre=pre, to=to, update_dependents=update_dependents, today=today
-    )
+        registry, workspace, package, part, pre=pre, to=to, update_dependents=update_dependents, today=today,
+        changelog=changelog, branch=branch,
+    )  # fmt: skip
 
 
 def plan_package_bump(
@@ -357,6 +155,8 @@ def plan_package_bump(
     to: str | None = None,
     update_dependents: bool = False,
     today: dt.date | None = None,
+    changelog: bool = False,
+    branch: str | None = None,
     together: Sequence[Package] | None = (),
 ) -> BumpPlan:
     """Every edit the bump of one package makes, computed without writing anything. ``together``: the packages
@@ -378,6 +178,8 @@ def plan_package_bump(
         new = next_version(old, part, pre)
     if new <= old:
         raise VersionError(f"{pkg.name}: {new} is not greater than the current {old}", "choose a higher version")
+    if branch is not None:
+        _check_line(pkg, root, branch, new)
     plan = BumpPlan(pkg, root, old, new, vcs=project.source.tool if project.is_vcs else None)
     if old.major == 0 and new.major == 0 and new.minor > old.minor:
         plan.warnings.append(
@@ -405,47 +207,114 @@ def plan_package_bump(
         plan.warnings.extend(f"{pkg.name}: {w}" for w in since.warnings)
         # Only the package's own paths: a sibling sub-package's commits are not this release's notes.
         subjects = git.subjects_since(since.tag, registry.pathspec(pkg))
-    drafted = draft_notes(subjects)
-    path = root / CHANGELOG
-    other = None if path.is_file() else _other_changelog(root)
-    if other is not None:
-        plan.warnings.append(
-            f"{pkg.name}: the project keeps its changes in {other} (not a Keep a Changelog CHANGELOG.md): it is not "
-            "edited; update it as the project does"
-        )
-    else:
-        old_log = path.read_text(encoding="utf-8") if path.is_file() else None
-        date = (today or dt.date.today()).isoformat()
-        plan.edits.append(FileEdit(path, old_log, update_changelog(old_log, new, date, drafted)))
+    _changelog_edit(plan, draft_notes(subjects), changelog, today)
     if together is not None:
         plan.dependents, dep_edits = _dependent_edits(registry, workspace, pkg, new, update_dependents, together)
         plan.edits.extend(dep_edits)
     return plan
 
 
-_OTHER_CHANGELOGS = tuple(
-    f"{base}{name}.{ext}"
-    for base in ("", "docs/", "doc/")
-    for name in ("CHANGELOG", "changelog", "CHANGES", "changes", "NEWS", "news", "HISTORY", "history")
-    for ext in ("rst", "md", "txt")
-    if (base, ext) != ("", "md") or name != "CHANGELOG"
-)
-_FRAGMENT_DIRS = tuple(
-    f"{base}{name}"
-    for base in ("", "docs/", "doc/")
-    for name in ("changelog.d", "changelog", "changes", "newsfragments")
-)
+def _changelog_edit(plan: BumpPlan, drafted: str, asked: bool, today: dt.date | None) -> None:
+    """The CHANGELOG move, in the package's notes convention (:mod:`juniper_release.ecosystem.notes`): a Keep a
+    Changelog CHANGELOG.md is moved; none is created unless ``asked`` (``--changelog``); a changelog in another
+    format or news fragments are left to the project, said so."""
+    pkg, root = plan.package, plan.root
+    plan.drafted = drafted
+    kind, where = notes.convention(pkg, root)
+    if kind in {notes.Convention.OTHER, notes.Convention.FRAGMENTS} and not asked:
+        shown = f"{where}/ (news fragments)" if kind is notes.Convention.FRAGMENTS else where
+        plan.warnings.append(
+            f"{pkg.name}: the project keeps its changes in {shown} (not a Keep a Changelog CHANGELOG.md): it is not "
+            "edited; update it as the project does"
+        )
+        return
+    if not notes.edits_changelog(pkg, root, asked=asked):
+        plan.notes_only = True
+        return
+    path = changelog_path(root, pkg.name)
+    old_log = path.read_text(encoding="utf-8") if path.is_file() else None
+    date = (today or dt.date.today()).isoformat()
+    plan.edits.append(FileEdit(path, old_log, update_changelog(old_log, plan.new, date, drafted)))
 
 
-def _other_changelog(root: Path) -> str | None:
-    """The changelog a project keeps instead of CHANGELOG.md (another file, or towncrier fragments), if any."""
-    for name in _OTHER_CHANGELOGS:
-        if (root / name).is_file():
-            return name
-    for name in _FRAGMENT_DIRS:
-        if (root / name).is_dir():
-            return f"{name}/ (news fragments)"
-    return None
+def _check_line(pkg: Package, root: Path, branch: str, new: Version) -> None:
+    """A bump on a maintenance line: the checkout is on ``branch`` and ``new`` is in its line."""
+    lines.check_branch_name(branch)
+    git = Git(root)
+    if git.branch() != branch:
+        raise JuniperError(
+            f"{pkg.name}: the checkout is on {git.branch()!r}, not on the maintenance branch {branch!r}",
+            f"`git -C {pkg.top_of(root)} switch {branch}` first, then bump again",
+        )
+    lines.check_in_line(pkg, lines.resolve(git, pkg, branch), new)
+
+
+def plan_group_bump(
+    registry: Registry,
+    workspace: Path,
+    group: Group,
+    part: str | None = None,
+    *,
+    pre: str | None = None,
+    to: str | None = None,
+    update_dependents: bool = False,
+    today: dt.date | None = None,
+    changelog: bool = False,
+    branch: str | None = None,
+) -> BumpPlan:
+    """Every edit the bump of ``group`` makes (all members to one version), computed without writing anything.
+    ``changelog`` and ``branch``: as :func:`~juniper_release.release.versioning.plan_bump`, for every member."""
+    current = lockstep.current_versions(registry, workspace, group)
+    old = group_version(current)
+    assert old is not None
+    apart = disagreeing(current)
+    if to is not None:
+        if part is not None:
+            raise VersionError("both --part and --to given", "pass one of them")
+        new = parse_strict(to, "--to")
+    elif part is None:
+        raise VersionError("no --part or --to given", "pass --part major|minor|patch|pre|release or --to X.Y.Z")
+    elif apart:
+        shown = ", ".join(f"{name} {v}" for name, v in apart.items())
+        raise VersionError(
+            f"group {group.name}: members declare different versions (the group is at {old}; {shown})",
+            f"bring them together with --to X.Y.Z (above {max(current.values())})",
+        )
+    else:
+        new = next_version(old, part, pre)
+    # The first member's plan raises the consumers' ceilings on every member (each consumer read once).
+    members = [registry.get(name) for name in group.members]
+    plans = [
+        plan_package_bump(
+            registry,
+            workspace,
+            member.name,
+            to=str(new),
+            update_dependents=update_dependents,
+            today=today,
+            changelog=changelog,
+            branch=branch,
+            together=members[1:] if i == 0 else None,
+        )
+        for i, member in enumerate(members)
+    ]
+    first = plans[0]
+    plan = BumpPlan(first.package, first.root, old, new, vcs=first.vcs, group=group.name)
+    plan.notes_only = all(member.notes_only for member in plans)
+    plan.drafted = next((member.drafted for member in plans if member.drafted), "")
+    edits: list[FileEdit] = []
+    for member in plans:
+        # A member without a CHANGELOG keeps none (unless --changelog): the group's notes are where its members
+        # keep theirs.
+        edits += [e for e in member.edits if changelog or not (e.old is None and e.path.name == CHANGELOG)]
+        plan.warnings += [w for w in member.warnings if w not in plan.warnings]
+        plan.dependents += [d for d in member.dependents if d.package not in group.members]
+    plan.edits = lockstep.merge_edits(edits)
+    # uv.lock records no version of a member whose version is dynamic (git tags): only a file version moves it.
+    lock = None if plan.vcs else lockstep.refreshed_lock(first.package.repo_dir(workspace), plan.edits, new)
+    if lock is not None:
+        plan.edits.append(lock)
+    return plan
 
 
 def check_clean(plan: BumpPlan, workspace: Path, registry: Registry) -> None:
@@ -516,11 +385,23 @@ def bump(
     tag: bool = False,
     force: bool = False,
     out: Callable[[str], None] = print,
+    changelog: bool = False,
+    branch: str | None = None,
 ) -> BumpPlan:
     """``invoke bump``: plan, check, then print the diff (dry run) or write atomically and commit/tag."""
     if tag and not commit:
         raise JuniperError("--tag needs --commit (the tag must point at the bump commit)", "add --commit")
-    plan = plan_bump(registry, workspace, package, part, pre=pre, to=to, update_dependents=update_dependents)
+    plan = plan_bump(
+        registry,
+        workspace,
+        package,
+        part,
+        pre=pre,
+        to=to,
+        update_dependents=update_dependents,
+        changelog=changelog,
+        branch=branch,
+    )
     tag = tag or (commit and plan.vcs is not None)  # a version from git tags exists only as its tag
     if commit and not dry_run:
         check_on_branch(plan, registry)
@@ -530,6 +411,11 @@ def bump(
         check_tag_is_new(plan, registry)
     for warning in plan.warnings:
         out(f"warning: {warning}")
+    if plan.notes_only:
+        out(
+            f"{plan.package.name}: no CHANGELOG (its notes are its GitHub Releases, drafted from the commits at the "
+            "release): none is created; pass --changelog to start one"
+        )
     for dep in plan.dependents:
         where = f"[{dep.extra}] " if dep.extra else ""
         verb = "rewrite" if update_dependents else "no longer admits"

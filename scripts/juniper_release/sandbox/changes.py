@@ -11,10 +11,21 @@ CHANGELOG's ``[Unreleased]`` entry a maintainer would, so the evidence and the n
 - ``dependency``: a runtime requirement deep inside ``[project]`` changed (``fix:``, ``### Fixed``), beside a
   ``[tool.*]`` table that changed too (which does not count);
 - ``package-data``: ``py.typed`` marked ``partial`` (PEP 561), a non-Python file that ships (``fix:``, ``### Fixed``).
+
+The public API changes (:mod:`juniper_release.ecosystem.apidiff`; ``code`` is a new public function, also named
+``new-function``):
+
+- ``removed-function``: the first public top-level function of the import package removed, under a ``fix:`` subject
+  and a ``### Fixed`` entry (an understated breaking change);
+- ``required-parameter``: the first function (or method) whose last parameter has a default loses the default
+  (``refactor:``, ``### Changed``: the claim is a feature, the API says breaking);
+- ``renamed-script``: the first console script renamed (``feat:``, ``### Changed``);
+- ``underscore-only``: a private helper and a private module added (``fix:``, ``### Fixed``: internal).
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,8 +34,9 @@ import tomlkit
 from juniper_release.errors import ConfigError
 from juniper_release.gitops import Git
 
-KINDS = ("docs", "tests", "comment", "code", "dependency", "package-data")
-RELEASE_WORTHY = frozenset({"code", "dependency", "package-data"})
+API_KINDS = ("new-function", "removed-function", "required-parameter", "renamed-script", "underscore-only")
+KINDS = ("docs", "tests", "comment", "code", "dependency", "package-data", *API_KINDS)
+RELEASE_WORTHY = frozenset({"code", "dependency", "package-data", *API_KINDS})
 
 PR_FLOW_CHANGES = {
     "juniper-data-client": "code",
@@ -73,9 +85,86 @@ def _dependency(root: Path) -> None:
     pyproject.write_text(tomlkit.dumps(doc), encoding="utf-8")
 
 
+def _functions(root: Path, import_name: str) -> list[tuple[Path, ast.FunctionDef]]:
+    """Every function and method of the import package, file by file (top-level functions first in each file)."""
+    found: list[tuple[Path, ast.FunctionDef]] = []
+    for path in sorted(_module(root, import_name).parent.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found += [(path, node) for node in tree.body if isinstance(node, ast.FunctionDef)]
+        found += [
+            (path, node) for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node not in tree.body
+        ]
+    return found
+
+
+def _cut(path: Path, start: tuple[int, int], end: tuple[int, int]) -> None:
+    """Remove the text of ``path`` from (line, column) ``start`` to ``end`` (ast's 1-based lines)."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    text = "".join(lines[: start[0] - 1]) + lines[start[0] - 1][: start[1]]
+    path.write_text(text + lines[end[0] - 1][end[1] :] + "".join(lines[end[0] :]), encoding="utf-8")
+
+
+def _remove_function(root: Path, import_name: str) -> str:
+    for path, node in _functions(root, import_name):
+        if node.col_offset == 0 and not node.name.startswith("_"):
+            _cut(path, (node.lineno, 0), (node.end_lineno or node.lineno, node.end_col_offset or 0))
+            return node.name
+    raise ConfigError(f"{root.name}: no public function to remove", "use a package with a public function")
+
+
+def _require_parameter(root: Path, import_name: str) -> str:
+    for path, node in _functions(root, import_name):
+        params, defaults = node.args.args, node.args.defaults
+        if params and defaults and not node.args.kwonlyargs and not node.name.startswith("_"):
+            last, default = params[-1], defaults[-1]
+            end = last.annotation or last
+            _cut(
+                path,
+                (end.end_lineno or 0, end.end_col_offset or 0),
+                (default.end_lineno or 0, default.end_col_offset or 0),
+            )
+            return f"{node.name}({last.arg})"
+    raise ConfigError(f"{root.name}: no function with a default parameter", "use a package with one")
+
+
+def _rename_script(root: Path) -> str:
+    pyproject = root / "pyproject.toml"
+    doc = tomlkit.parse(pyproject.read_text(encoding="utf-8"))
+    scripts = doc["project"].get("scripts")
+    if not scripts:
+        raise ConfigError(f"{root.name}: no console script to rename", "use a package with [project.scripts]")
+    old = next(iter(scripts))
+    scripts[f"{old}-cli"] = scripts.pop(old)
+    pyproject.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    return f"{old} is now {old}-cli"
+
+
+def _api_change(root: Path, import_name: str, kind: str) -> str:
+    """The public API changes (see the module docstring): their commit subject."""
+    if kind == "removed-function":
+        name = _remove_function(root, import_name)
+        _unreleased(root, "Fixed", f"Drop the unused {name}().")
+        return f"fix: drop the unused {name}()"
+    if kind == "required-parameter":
+        name = _require_parameter(root, import_name)
+        _unreleased(root, "Changed", f"{name} is required.")
+        return f"refactor: {name} is required"
+    if kind == "renamed-script":
+        what = _rename_script(root)
+        _unreleased(root, "Changed", f"The console script {what}.")
+        return f"feat: the console script {what}"
+    module = _module(root, import_name)
+    _edit(module, None, "\n\ndef _normalise(rows: list[object]) -> list[object]:\n    return list(rows)\n")
+    (module.parent / "_helpers.py").write_text("def width() -> int:\n    return 80\n", encoding="utf-8")
+    _unreleased(root, "Fixed", "Normalise rows before use.")
+    return "fix: normalise rows before use"
+
+
 def apply_change(root: Path, import_name: str | None, kind: str) -> str:
     """Write and commit one change of ``kind`` in the package at ``root``; its commit subject."""
-    if kind == "docs":
+    if kind in API_KINDS and kind != "new-function":
+        subject = _api_change(root, import_name or "", kind)
+    elif kind == "docs":
         readme = next(p for p in root.glob("README*") if p.is_file())
         _edit(readme, None, "\nSee the changelog for what changed in each release.\n")
         subject = "docs: point the README at the changelog"
@@ -86,7 +175,7 @@ def apply_change(root: Path, import_name: str | None, kind: str) -> str:
         module = _module(root, import_name or "")
         _edit(module, None, "\n# A comment only: nothing a user of the package can see changes.\n")
         subject = "style: explain the module layout in a comment"
-    elif kind == "code":
+    elif kind in {"code", "new-function"}:
         module = _module(root, import_name or "")
         _edit(module, None, "\n\ndef describe() -> str:\n    return __name__\n")
         _unreleased(root, "Added", "describe() names the module.")

@@ -35,6 +35,8 @@ DEFECTS: dict[str, str] = {
     "missing-workflow": "juniper-data and juniper-cascor have no publish workflow",
     "double-trigger": "juniper-cascor-client's publish workflow runs on tag pushes and on Releases",
     "unpinned-actions": "juniper-cascor-worker's publish workflow references its actions by tag (actions/checkout@v5)",
+    "newer-actions": "juniper-data-client's workflows pin newer releases of actions/checkout and the publish action "
+    "than the pin table (as the real repositories do)",
     "mixed-floors": "juniper-ml requires Python >=3.12 while the others require >=3.11",
     "no-services": "juniper-ml has no [services] extra",
     # build and verify (nox -s verify-all)
@@ -110,6 +112,8 @@ def apply_defects(specs: dict[str, PackageSpec], defects: frozenset[str]) -> dic
         flags[cc.name].add("double-trigger")
     if "unpinned-actions" in defects:
         flags[wk.name].add("unpinned-actions")
+    if "newer-actions" in defects:
+        flags[dc.name].add("newer-actions")
     if "mixed-floors" in defects:
         ml.requires_python = ">=3.12"
     if "no-services" in defects:

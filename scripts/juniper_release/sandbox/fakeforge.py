@@ -15,6 +15,9 @@ the base's old commit), as GitHub's own merge writes the ref without a push. A p
 contexts must be ``success`` on the head commit before a merge. Issues (with comments), combined commit statuses
 (set by tests, or POSTed), and repository permissions complete it.
 
+To prove that only what GitHub confirmed counts, it misbehaves on demand (:meth:`FakeGitHub.misbehave`, in
+:mod:`fakeforge_faults`): any status, body and headers, or raw bytes that are not HTTP, for the next matching requests.
+
 Every request is logged (:attr:`FakeGitHub.log`): method, path, the repository it is about, and, when the stand-in
 has an ``allowed_repos`` allowlist, whether the repository is in it (a request outside it is answered 403).
 
@@ -39,9 +42,12 @@ from typing import Any
 from juniper_release import interrupts
 from juniper_release.errors import JuniperError
 from juniper_release.files import read_json, write_json
+from juniper_release.github.triggers import runs_for
 from juniper_release.gitops import Git
+from juniper_release.sandbox.fakeforge_faults import Fault, Misbehaviour
 from juniper_release.sandbox.fakeforge_issues import Answer, IssuesAndStatuses, _now
 from juniper_release.sandbox.fakeforge_pulls import PullRequests
+from juniper_release.sandbox.fakeforge_topology import release_workflows
 
 DECOY_TAG = "v0.0.0-decoy"
 """The tag of the decoy publish run that is always the newest (and never finishes)."""
@@ -122,7 +128,7 @@ exit $status
 """
 
 
-class FakeGitHub(PullRequests, IssuesAndStatuses):
+class FakeGitHub(PullRequests, IssuesAndStatuses, Misbehaviour):
     """``with FakeGitHub(runner) as gh: ...`` serves on ``gh.url`` (127.0.0.1, a free port).
 
     ``remotes``: the directory of bare remotes (``<owner>/<name>.git``) that branches and pull requests live in.
@@ -157,6 +163,8 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
         self.protections: dict[str, dict[str, tuple[str, ...]]] = {}
         """repo -> protected branch -> the status contexts required before a merge."""
         self.permissions: dict[str, dict[str, bool]] = {}
+        self.faults: list[Fault] = []
+        """Scripted answers (:meth:`misbehave`), consulted before the real ones."""
         self.threads: list[threading.Thread] = []
         self.closing = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -335,10 +343,17 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
             return self.wait_for_approval
         return repo in self.wait_for_approval
 
-    def _start_run(self, repo: str, tag: str, sha: str) -> None:
+    def _start_run(self, repo: str, tag: str, sha: str, prerelease: bool = False) -> None:
         self.add_run(repo, path=".github/workflows/ci.yml", head_branch="main", head_sha=sha, event="push")
         status = "waiting" if self._waits(repo) else "queued"
-        run = self.add_run(repo, head_branch=tag, head_sha=sha, status=status, conclusion=None)
+        pair = release_workflows(self.bare(repo), sha)  # a pre-release/final pair: each runs, one is skipped
+        where = {}
+        for path, role in (pair or {}).items():
+            if runs_for(role, prerelease):
+                where = {"path": path}
+            else:
+                self.add_run(repo, path=path, head_branch=tag, head_sha=sha, conclusion="skipped")
+        run = self.add_run(repo, head_branch=tag, head_sha=sha, status=status, conclusion=None, **where)
         self.add_run(repo, head_branch=DECOY_TAG, head_sha="0" * 40, status="in_progress", conclusion=None)
         if status != "waiting":
             self._run_in_background(repo, run)
@@ -448,6 +463,7 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
             "name": body.get("name", ""),
             "body": body.get("body", ""),
             "prerelease": bool(body.get("prerelease")),
+            "make_latest": str(body.get("make_latest", "true")),
             "draft": bool(body.get("draft")),
             "html_url": f"{self.url}/{repo}/releases/tag/{body['tag_name']}",
         }
@@ -456,7 +472,7 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
         if not release["draft"]:
             # The run exists before the client hears back, so leaving the `with` block right after a release
             # still waits for its run.
-            self._start_run(repo, release["tag_name"], release["target_commitish"])
+            self._start_run(repo, release["tag_name"], release["target_commitish"], release["prerelease"])
         return 201, release
 
     def _route(self, method: str, path: str, query: Mapping[str, str], body: Mapping[str, Any]) -> Answer:
@@ -548,6 +564,10 @@ class FakeGitHub(PullRequests, IssuesAndStatuses):
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length) if length else b""
+                fault = fake._fault_for(self.command, self.path)
+                if fault is not None:
+                    fake._answer_fault(self, fault)
+                    return
                 code, body = fake.serve(self.command, self.path, self.headers.get("Authorization", ""), raw)
                 data = json.dumps(body).encode()
                 self.send_response(code)

@@ -27,6 +27,7 @@ from typing import Any
 from juniper_release import interrupts
 from juniper_release import output as report
 from juniper_release.ecosystem import indexes
+from juniper_release.ecosystem.paths import PART_MARKER, cache_part, is_own_part
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Package, Registry, cache_dir, load_registry
 from juniper_release.errors import JuniperError, suggest
@@ -128,6 +129,8 @@ def workflow_runner(registry: Registry, remotes: Path, work: Path, verify_instal
         out = {m.name: work / f"ci-dist-{m.name}-{version}" for m in members}
         built = {m.name: sorted(build_tree(m, _tree(src, m), out[m.name], version).artifacts) for m in members}
         chain = ["testpypi"] if version.is_prerelease else ["testpypi", "pypi"]
+        if registry.has_prerelease_workflow(pkg) and not version.is_prerelease:
+            chain = ["pypi"]  # a pre-release/final pair: the final's workflow publishes to PyPI alone
         for name in chain:
             index = registry.index(name)
             for member in members:
@@ -188,7 +191,7 @@ def released_table(registry: Registry, workspace: Path, forge: GitHub) -> list[d
     return sorted(rows, key=lambda r: (int(str(r["layer"])), str(r["package"])))
 
 
-FLOWS = ("direct", "pr")
+FLOWS = ("direct", "pr", "lines")
 
 
 def rehearse(
@@ -226,7 +229,7 @@ def rehearse(
     say = out or print
     if flow not in FLOWS:
         raise JuniperError(f"unknown --flow {flow!r}", f"use one of: {', '.join(FLOWS)}")
-    directory = (directory or cache_dir() / "rehearsal").resolve()
+    directory = (directory or default_rehearsal_dir()).resolve()
     try:
         with interrupts.handled():
             _claim(directory)
@@ -253,12 +256,21 @@ def rehearse(
         ) from None
 
 
+def default_rehearsal_dir() -> Path:
+    """``rehearsal/`` in the cache dir: a part the tool marks as its own (:func:`cache_part`), so ``nox -s clean``
+    removes it. A rehearsal directory from before it carried that marker is adopted by its rehearsal marker."""
+    path = cache_dir() / "rehearsal"
+    if path.is_dir() and not path.is_symlink() and (path / MARKER).is_file() and not is_own_part(path):
+        (path / PART_MARKER).write_text("made by juniper-release: `nox -s clean` may remove this directory\n")
+    return cache_part("rehearsal")
+
+
 def _claim(directory: Path) -> None:
     """Use ``directory`` only if it is new, empty, or a rehearsal's own (its marker): never delete anything else."""
     if (
         directory.exists()
         and not (directory / MARKER).is_file()
-        and (not directory.is_dir() or any(directory.iterdir()))
+        and (not directory.is_dir() or any(p.name != PART_MARKER for p in directory.iterdir()))
     ):
         raise JuniperError(
             f"{directory} exists and is not a rehearsal directory (no {MARKER} in it); refusing to delete it",
@@ -306,6 +318,8 @@ def _set_up(
     if flow == "pr":
         state["released"] = prflow.released_tags(registry, workspace)  # what the indexes hold before the changes
         prflow.make_changes(registry, workspace, say)
+    elif flow == "lines":
+        pass  # each stage bumps its own release (lines_flow)
     else:
         for line in bump_all(registry, workspace):
             say(f"bumped {line}")
@@ -381,6 +395,8 @@ def _rehearse(
                     verbosity=verbosity,
                     digest=True,
                 )
+                if flow == "lines":
+                    return _lines(registry, workspace, forge, fake, opts, say, (run_verify, table), (directory, state))
                 halted = _run_flow(registry, workspace, forge, opts, table, say, run_verify, pr, directory)
                 rows = released_table(registry, workspace, forge)
                 if pr and halted is None:
@@ -428,6 +444,42 @@ def _run_flow(
             f"{exc.fix or 'fix the cause'}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
         ) from None
     return None
+
+
+def _lines(
+    registry: Registry,
+    workspace: Path,
+    forge: GitHub,
+    fake: FakeGitHub,
+    opts: Options,
+    say: Callable[[str], None],
+    how: tuple[bool, tuple[str, Callable[[str], None]]],
+    where: tuple[Path, dict[str, Any]],
+) -> list[dict[str, object]]:
+    """``--flow lines``: an rc, a final and a maintenance patch (:mod:`juniper_release.sandbox.lines_flow`), each
+    stage recorded in the state so a resumed rehearsal skips it; the outcome table goes to the table's emitter."""
+    from juniper_release.sandbox.lines_flow import rehearse_lines
+
+    (run_verify, (fmt, emit)), (directory, state) = how, where
+    done = state.setdefault("lines", {})
+
+    def record(stage: str, row: dict[str, Any]) -> None:
+        done[stage] = row
+        write_json(directory / STATE, state)
+
+    def verify() -> None:
+        if run_verify:
+            _verify_all(registry, workspace, say, opts.verbosity)
+
+    try:
+        rows = rehearse_lines(registry, workspace, forge, fake, opts, verify, say, dict(done), record)
+    except JuniperError as exc:
+        raise JuniperError(
+            f"rehearsal: {exc.what}",
+            f"{exc.fix or 'fix the cause'}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
+        ) from None
+    emit(report.to_json({"releases": rows}) if fmt == "json" else report.table(rows))
+    return [dict(r) for r in rows]
 
 
 def _prepare_pr_flow(

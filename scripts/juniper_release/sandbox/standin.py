@@ -5,26 +5,23 @@ README, LICENSE, CHANGELOG and publish workflow. Third-party dependencies are re
 websockets, pydantic, torch). Each package is a git repository with a real bare ``origin``, a few commits and a
 release tag. Switchable defects reproduce every problem the checks and the verification pipeline must catch.
 
-This module makes the repositories and caches the sandbox; what the packages hold is in
-:mod:`~juniper_release.sandbox.specs`, :mod:`~juniper_release.sandbox.defects` and
+This module makes the repositories (:mod:`~juniper_release.sandbox.layouts` caches the sandbox of each layout);
+what the packages hold is in :mod:`~juniper_release.sandbox.specs`, :mod:`~juniper_release.sandbox.defects` and
 :mod:`~juniper_release.sandbox.writers` (their public names are importable from here too).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from juniper_release.ecosystem.paths import cache_part
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import ConfigError
-from juniper_release.github.pins import PINS
+from juniper_release.github.pins import PINS, Pin, repo_workflows
 from juniper_release.gitops import Git
 from juniper_release.sandbox.defects import DEFECTS, FAKE_PYPI_TOKEN, PRESETS, SOPS_ENV, apply_defects, parse_defects
 from juniper_release.sandbox.specs import VERSIONS, PackageSpec, six_specs
@@ -43,7 +40,6 @@ __all__ = [
     "create_ecosystem",
     "new_repository",
     "parse_defects",
-    "sandbox_workspace",
     "standin_git",
     "upstream_publish_workflow",
 ]
@@ -134,6 +130,27 @@ def _template_workflows(registry: Registry, pkg: Package, root: Path, spec: Pack
         target.write_text(rendered.text, encoding="utf-8")
 
 
+NEWER_ACTIONS = ("actions/checkout", "pypa/gh-action-pypi-publish")
+"""The actions the ``newer-actions`` defect pins at a release newer than the table's."""
+
+
+def newer_pin(pin: Pin) -> Pin:
+    """A made-up release of ``pin``'s action one major version ahead, with a SHA derived from it (stand-in only)."""
+    from packaging.version import Version
+
+    tag = f"v{Version(pin.tag).major + 1}.0.0"
+    return Pin(pin.action, tag, hashlib.sha1(f"{pin.action}@{tag}".encode(), usedforsecurity=False).hexdigest())
+
+
+def _pin_newer_actions(root: Path) -> None:
+    """Move the :data:`NEWER_ACTIONS` of every workflow in ``root`` to :func:`newer_pin` (as Dependabot would)."""
+    for path in repo_workflows(root):
+        text = path.read_text(encoding="utf-8")
+        for action in NEWER_ACTIONS:
+            text = text.replace(PINS[action].ref, newer_pin(PINS[action]).ref)
+        path.write_text(text, encoding="utf-8")
+
+
 UNRELEASED_MODULE = "_datasets.py"
 """The module an ``unreleased`` package gains after its release tag (a code change that ships)."""
 
@@ -181,6 +198,8 @@ def create_ecosystem(
         write_package(root, spec, pkg.repo, pkg.torch, flags[pkg.name])
         if not flags[pkg.name] & WORKFLOW_DEFECTS:
             _template_workflows(registry, pkg, root, spec)
+        if "newer-actions" in flags[pkg.name]:
+            _pin_newer_actions(root)
         for rel, text in (extra_files or {}).get(pkg.name, {}).items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(text, encoding="utf-8")
@@ -196,65 +215,3 @@ def create_ecosystem(
             git.run("commit", "-q", "-m", "fix: handle empty datasets")
         git.run("push", "-q", "--follow-tags", "origin", registry.branch)
     return Ecosystem(workspace=workspace, remotes=remotes, defects=chosen)
-
-
-class _Create(Protocol):
-    """A layout's generator: :func:`create_ecosystem` and its kin."""
-
-    def __call__(
-        self, workspace: Path, registry: Registry, defects: str | Iterable[str] | None = None, *, remotes: Path | None
-    ) -> Ecosystem: ...
-
-
-def _layout(layout: str, defects: str | Iterable[str] | None) -> tuple[_Create, frozenset[str]]:
-    """The generator of ``layout`` and the defects chosen for it (each layout has its own defect names)."""
-    if layout == "kinds":
-        from juniper_release.sandbox.kinds import create_kinds, parse_kinds_defects
-
-        return create_kinds, parse_kinds_defects(defects)
-    if layout == "grown":
-        from juniper_release.sandbox.grown import create_grown
-
-        return create_grown, parse_defects(defects)
-    if layout == "lockstep":
-        from juniper_release.sandbox.lockstep import create_lockstep
-
-        if parse_defects(defects):
-            raise ConfigError("the lockstep stand-in has no defects", "drop --defects with --layout lockstep")
-        return create_lockstep, frozenset()
-    if layout == "six":
-        return create_ecosystem, parse_defects(defects)
-    raise ConfigError(f"unknown stand-in layout {layout!r}", "use one of: six, grown, kinds, lockstep")
-
-
-def sandbox_workspace(
-    registry: Registry, defects: str | Iterable[str] | None = None, base: Path | None = None, layout: str = "six"
-) -> Path:
-    """The cached stand-in workspace under ``.juniper/sandbox/<key>``, generated on first use.
-
-    ``layout`` is ``six`` (this module), ``grown`` (:mod:`juniper_release.sandbox.grown`) or ``kinds``
-    (:mod:`juniper_release.sandbox.kinds`). It is keyed on the generator version, the layout, the defects and the
-    registry file, so a changed generator or registry yields a fresh sandbox while an unchanged one is reused (and
-    its verification cache stays warm).
-    """
-    create, chosen = _layout(layout, defects)
-    key_src = json.dumps(
-        {
-            "gen": GENERATOR_VERSION,
-            "defects": sorted(chosen),
-            "registry": registry.path.read_text(encoding="utf-8"),
-            "pins": sorted(p.ref for p in PINS.values()),  # the upstream workflows pin their actions from the table
-            **({"layout": layout} if layout != "six" else {}),
-        },
-        sort_keys=True,
-    )
-    key = hashlib.sha256(key_src.encode()).hexdigest()[:12]
-    base = base or cache_part("sandbox")
-    target = base / f"{'' if layout == 'six' else layout + '-'}{'-'.join(sorted(chosen)) or 'clean'}-{key}"
-    marker = target / ".complete"
-    if not marker.is_file():
-        if target.exists():
-            shutil.rmtree(target)
-        create(target / "workspace", registry, chosen, remotes=target / "remotes")
-        marker.write_text("ok\n", encoding="utf-8")
-    return target / "workspace"

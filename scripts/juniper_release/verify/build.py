@@ -32,9 +32,8 @@ from packaging.version import Version
 
 from juniper_release.commands import run
 from juniper_release.ecosystem.paths import cache_part
-from juniper_release.ecosystem.project import read_project
+from juniper_release.ecosystem.project import build_env, read_project
 from juniper_release.ecosystem.registry import Package, Registry, require_checkout
-from juniper_release.ecosystem.versions import build_env
 from juniper_release.errors import CommandError, suggest
 from juniper_release.files import disk_error, write_json
 from juniper_release.gitops import Git

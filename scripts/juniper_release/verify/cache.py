@@ -27,7 +27,7 @@ from juniper_release.verify.build import BuildEnvs, BuildResult, build_package, 
 STEPS_VERSION = "2"
 """Bump when the verification steps change, so earlier successes are no longer trusted."""
 
-CACHE_PARTS = ("wheelhouse", "verified", "envs", "tmp", "logs", "sandbox")
+CACHE_PARTS = ("wheelhouse", "verified", "envs", "tmp", "logs", "sandbox", "apidiff", "rehearsal")
 """What ``nox -s clean`` removes under the cache dir (release journals of other tools stay)."""
 
 
@@ -49,9 +49,10 @@ def _records_dir() -> Path:
 
 
 def clean_cache(say: Callable[[str], None] | None = None) -> list[Path]:
-    """Remove the wheelhouse, verification records, environments, scratch builds and sandboxes: each part only if it
-    holds the tool's marker (:func:`cache_part` wrote it), or lies in this repository's own ``.juniper/``. Anything
-    else, such as a user's ``tmp/`` in the directory $JUNIPER_CACHE_DIR names, is kept and said so."""
+    """Remove the wheelhouse, verification records, environments, scratch builds, sandboxes and the default rehearsal
+    directory: each part only if it holds the tool's marker (:func:`cache_part` wrote it), or lies in this
+    repository's own ``.juniper/``. Anything else, such as a user's ``tmp/`` in the directory $JUNIPER_CACHE_DIR
+    names, is kept and said so."""
     removed: list[Path] = []
     base = cache_dir()
     if base.exists() and not base.is_dir():

@@ -45,7 +45,7 @@ class Runner:
     def __init__(self, extra: Mapping[str, str] | None = None) -> None:
         self.output: list[str] = []
         self.extra = dict(extra or {})
-        """Set for every hook: a VCS version pinned to the one the tool read (:func:`versions.build_env`)."""
+        """Set for every hook: a VCS version pinned to the one the tool read (:func:`project.build_env`)."""
 
     def __call__(
         self, cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from juniper_release import commands, durations, interrupts
+from juniper_release import commands, interrupts
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import Registry, cache_dir, missing_packages, require_checkout
@@ -34,6 +34,7 @@ from juniper_release.errors import JuniperError
 from juniper_release.files import locked
 from juniper_release.output import NORMAL, VERBOSE
 from juniper_release.progress import Board
+from juniper_release.verify import durations
 from juniper_release.verify.build import BuildEnvs, build_log_path, load_build, warnings_line, write_manifest
 from juniper_release.verify.cache import (
     build_into_wheelhouse,

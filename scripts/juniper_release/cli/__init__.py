@@ -1,0 +1,1 @@
+"""The console script ``juniper-release``: a thin front door over the engine."""
