@@ -139,3 +139,16 @@ def test_a_wide_table_drops_its_least_important_columns_first_and_says_so():
     assert "extra" not in header and "detail" in header and "layer" in header  # only as many as needed go
     assert text.splitlines()[-1] == "(hidden to fit 90 columns: extra; --json shows every column)"
     assert "(hidden" not in table(rows, width=200, expendable=("extra",))
+
+
+def test_a_code_span_keeps_untrusted_text_literal():
+    """Names from the code (an API finding's path and signature) go into Markdown as code spans: a backtick inside
+    cannot close the span early, a newline cannot start a `::` workflow-command line, control characters show
+    escaped, and HTML inside a code span is never read as HTML."""
+    from juniper_release.output import markdown_code
+
+    assert markdown_code("demo_pkg.Box") == "`demo_pkg.Box`"
+    assert markdown_code("a``b") == "```a``b```"
+    assert markdown_code("`edge") == "`` `edge ``"
+    shown = markdown_code("pkg.a\x1b[31mred\n::error::pwned <img src=x onerror=alert(1)>")
+    assert "\x1b" not in shown and "\n" not in shown and shown.startswith("`") and shown.endswith("`")

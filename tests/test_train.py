@@ -154,6 +154,10 @@ def test_rehearse_killed_in_the_middle_resumes_without_duplicates(make_ecosystem
     kwargs = {"run_verify": False, "verify_installs": False, "timeout": 60, "out": out, "verbosity": VERBOSE}
     with pytest.raises(JuniperError, match=r"interrupted.*`invoke rehearse --resume"):
         rehearse(ROOT / "repos.toml", eco.workspace, tmp_path / "reh", **kwargs)
+    # the train's table says what is true: layer 0 released, the rest not started (never "connection refused")
+    table = next(line for line in reversed(lines) if line.startswith("package"))
+    assert "not started" in table and "halted" not in table and "refused" not in table
+    assert all(f"{name} " in table and "released" in table.split(name)[1].split("\n")[0] for name in RELEASE_ORDER[:3])
     docs: list[str] = []
     rows = rehearse(
         ROOT / "repos.toml", eco.workspace, tmp_path / "reh", resume=True, fmt="json", emit=docs.append, **kwargs

@@ -34,6 +34,24 @@ def unified_diff(old: str | None, new: str, label: str) -> str:
     )
 
 
+def newline_of(path: Path) -> str:
+    """The line ending ``path`` is written with: ``"\\r\\n"`` when its first line ends so, else ``"\\n"`` (also for a
+    missing file). Text is edited with ``\\n`` (``read_text`` translates); writing it back with this keeps a CRLF
+    file CRLF instead of rewriting every line."""
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline()
+    except OSError:
+        return "\n"
+    return "\r\n" if first.endswith(b"\r\n") else "\n"
+
+
+def universal_newlines(text: str) -> str:
+    """``text`` with ``\\r\\n`` and lone ``\\r`` as ``\\n``, as ``Path.read_text`` gives a file: text from git (``git
+    show``) compares equal to a file read from disk when only the line endings differ."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def write_json(path: Path, data: Any, *, sort_keys: bool = False) -> None:
     """Write JSON atomically: a temporary file beside ``path``, then a rename (never a half-written file)."""
     write_text(path, json.dumps(data, indent=2, sort_keys=sort_keys, default=str) + "\n")

@@ -24,6 +24,7 @@ from juniper_release.ecosystem.registry import (
     resolve_workspace,
 )
 from juniper_release.errors import JuniperError, WorkspaceError, remember_target, suggest
+from juniper_release.output import printable
 from juniper_release.secrets import redact
 
 LAYOUTS = ("six", "grown", "kinds", "single", "lockstep")
@@ -56,8 +57,9 @@ HELP = {
 
 
 def failure(exc: JuniperError) -> str:
-    """An engine error as both front doors show it: one line, every secret redacted."""
-    return redact(str(exc))
+    """An engine error as both front doors show it: one line, every secret redacted, control characters escaped
+    (it may quote a file name, a tag or a commit subject)."""
+    return printable(redact(str(exc)))
 
 
 def output_format(*, json: bool = False, markdown: bool = False, default: str = "table") -> str:

@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote
 
 from juniper_release.commands import last_lines
 from juniper_release.errors import GitError
@@ -48,11 +49,27 @@ class Git:
             self._require_local_remote(args)
         proc = self._spawn(args)
         if proc.returncode != 0:
+            detail = self._rejection(args, proc.stderr) or last_lines(proc.stderr or proc.stdout)
             raise GitError(
-                f"{self.root.name}: `git {' '.join(args)}` failed: {redact(last_lines(proc.stderr or proc.stdout))}",
+                f"{self.root.name}: `git {' '.join(args)}` failed: {redact(detail)}",
                 fix or "resolve the git problem shown and re-run",
             )
         return proc.stdout.strip() if strip else proc.stdout
+
+    def _rejection(self, args: Sequence[str], stderr: str) -> str | None:
+        """A refused push, said whole: the repository it went to, the remote's own reason (every ``remote:`` line a
+        hook printed, such as "Commits must have verified signatures") and the refs it rejected. None for any other
+        failure (or a push the remote said nothing about)."""
+        if not args or args[0] != "push":
+            return None
+        lines = stderr.splitlines()
+        reasons = [text for line in lines if line.startswith("remote:") and (text := line[len("remote:") :].strip())]
+        refused = [line.strip() for line in lines if line.lstrip().startswith("! [")]
+        if not reasons and not refused:
+            return None
+        remote = next((a for a in args[1:] if not a.startswith("-")), "origin")
+        url = self.remote_url(remote) or remote
+        return f"{url} rejected the push: " + " | ".join([*reasons, *refused])
 
     def ok(self, *args: str) -> bool:
         """True when ``git args`` exits 0 (for questions such as 'does this ref exist')."""
@@ -101,7 +118,7 @@ class Git:
             return ""
         return (
             f" (this clone is shallow: its history and tags are cut off; "
-            f"run `git -C {self.root} fetch --unshallow --tags origin`)"
+            f"run `git -C {quote(str(self.root))} fetch --unshallow --tags origin`)"
         )
 
     def head(self) -> str:
@@ -131,9 +148,20 @@ class Git:
         return not self.status_porcelain()
 
     def tags(self, merged: str | None = None) -> list[str]:
-        """Every tag, or only those reachable from ``merged`` (``git tag --merged REV``)."""
-        out = self.run("tag", "--list", *(("--merged", merged) if merged else ()))
-        return [t for t in out.splitlines() if t]
+        """Every tag, or only those whose commit is an ancestor of ``merged`` (or is it), asked exactly: the commits
+        reachable from ``merged`` (a full ``git rev-list``) against each tag's peeled commit. Never ``git tag
+        --merged``: its walk stops early on commit dates and misses tags in a clock-skewed history."""
+        out = self.run("for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)", "refs/tags")
+        peeled: dict[str, str] = {}
+        for line in out.splitlines():
+            name, _, rest = line.partition("\0")
+            obj, _, deref = rest.partition("\0")
+            if name:
+                peeled[name] = deref or obj
+        if not merged:
+            return sorted(peeled)
+        reachable = set(self.run("rev-list", merged, "--").split())
+        return sorted(name for name, sha in peeled.items() if sha in reachable)
 
     def tag_exists(self, tag: str) -> bool:
         return self.ok("rev-parse", "-q", "--verify", f"refs/tags/{tag}")
@@ -187,7 +215,7 @@ class Git:
 
     def tag_annotated(self, tag: str, message: str, rev: str = "HEAD") -> None:
         stale = self.tag_exists(tag)
-        fix = f"delete the stale tag with `git tag -d {tag}` if it is wrong" if stale else None
+        fix = f"delete the stale tag with `git tag -d {quote(tag)}` if it is wrong" if stale else None
         self.run("tag", "-a", tag, "-m", message, rev, fix=fix)
 
     def fetch(self, remote: str = "origin") -> None:
@@ -201,8 +229,8 @@ class Git:
             tag = clobber.group(1)
             raise GitError(
                 f"{self.root.name}: tag {tag} differs here ({self.run('rev-parse', tag)[:8]}) and on {remote}",
-                f"keep {remote}'s (`git tag -d {tag} && git fetch --tags {remote}`), or replace {remote}'s with "
-                f"this one (`git push --force {remote} refs/tags/{tag}`) if nothing was released from it",
+                f"keep {remote}'s (`git tag -d {quote(tag)} && git fetch --tags {remote}`), or replace {remote}'s with "
+                f"this one (`git push --force {remote} {quote(f'refs/tags/{tag}')}`) if nothing was released from it",
             ) from None
 
 

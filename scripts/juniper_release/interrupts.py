@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -49,10 +50,10 @@ def signal_name(exc: BaseException) -> str:
     return "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
 
 
-def children() -> list[int]:
-    """This process's child PIDs (Linux ``/proc``; elsewhere none are known)."""
+def children(pid: int | None = None) -> list[int]:
+    """The child PIDs of ``pid`` (default: this process) (Linux ``/proc``; elsewhere none are known)."""
     pids: list[int] = []
-    for task in Path(f"/proc/{os.getpid()}/task").glob("*"):
+    for task in Path(f"/proc/{pid or os.getpid()}/task").glob("*"):
         try:
             pids += [int(p) for p in (task / "children").read_text().split()]
         except OSError:
@@ -60,9 +61,23 @@ def children() -> list[int]:
     return pids
 
 
+def descendants() -> list[int]:
+    """Every process below this one: children, their children, and so on (a ``git push`` and the remote's hook it
+    runs, a build and its backend)."""
+    found: list[int] = []
+    todo = children()
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.append(pid)
+            todo += children(pid)
+    return found
+
+
 def terminate_children() -> None:
-    """Send SIGTERM to every child process (they end the way this process does)."""
-    for pid in children():
+    """Send SIGTERM to every process below this one (they end the way this process does): a grandchild such as a
+    push's remote hook would otherwise finish the push after this run ended."""
+    for pid in descendants():
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
 
@@ -101,6 +116,21 @@ def handled() -> Iterator[None]:
         _DEPTH.pop()
         if outermost:  # the interruption ended with the run: later work in this process is not interrupted
             INTERRUPTED.clear()
+
+
+def end_now_if_threads_linger(code: int, message: str) -> None:
+    """At the front door, once an interruption ended a task: when a worker thread is still alive (blocked on a
+    network read until its timeout, or on a child already sent SIGTERM), print ``message`` and end the process now
+    with ``code``; the interpreter would otherwise join that thread first, seconds after Ctrl-C. Every ``finally``
+    of the main thread has run by then. With no such thread, return (the caller exits the ordinary way)."""
+    main = threading.main_thread()
+    if not any(t is not main and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        return
+    print(message, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def was_interrupted(grace: float = 1.0) -> bool:

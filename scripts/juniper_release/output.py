@@ -2,16 +2,72 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import sys
 import textwrap
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+# ------------------------------------------------------------------------------------------- untrusted text
 
-def _cell(value: Any) -> str:
+_INVISIBLE = frozenset("\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
+"""Format characters that reorder or hide what is shown (bidi overrides, zero-width marks): escaped like controls."""
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, multiline: bool = False) -> str:
+    """Text from people (a commit subject, a CHANGELOG line, a file or tag name, a PR title) as it may reach a
+    terminal or a CI log: every control character (escape sequences, carriage returns, C1 controls, bidi overrides)
+    shown escaped (``\\x1b``); a newline kept only when ``multiline``, and then no line may start with ``::``
+    (:func:`no_workflow_commands`). Every printer here passes its cells through it."""
+    out = []
+    for char in text:
+        keep = (char == "\n" and multiline) or char == "\t"
+        unsafe = not keep and (unicodedata.category(char) == "Cc" or char in _INVISIBLE)
+        out.append(_escaped(char) if unsafe else char)
+    shown = "".join(out)
+    return no_workflow_commands(shown) if multiline else shown
+
+
+def no_workflow_commands(text: str) -> str:
+    """``text`` with a backslash before every line that would start (after blanks) with ``::``: GitHub Actions reads
+    such a log line as a workflow command (``::add-mask::``, ``::stop-commands::``, ``::error::``). Markdown shows
+    ``\\::`` as ``::``."""
+    lines = text.split("\n")
+    return "\n".join(
+        f"{line[: len(line) - len(s)]}\\{s}" if (s := line.lstrip()).startswith("::") else line for line in lines
+    )
+
+
+_MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]|~"})
+
+
+def markdown_text(text: Any) -> str:
+    """Untrusted text inside Markdown (a job summary, a PR or issue body): shown as the very characters, never as
+    markup. HTML is escaped (a tag ``v1<img src=x onerror=...>`` stays text), Markdown punctuation (code spans,
+    emphasis, links, tables) gets its backslash, a newline becomes a space and control characters are escaped."""
+    return html.escape(printable(str(text).replace("\n", " ")), quote=False).translate(_MARKDOWN_SPECIAL)
+
+
+def markdown_code(text: Any) -> str:
+    """Untrusted text as a Markdown code span: shown literally (neither HTML nor markup is read inside one), on one
+    line, its control characters escaped, fenced by more backticks than any run of them inside it."""
+    shown = printable(str(text).replace("\n", " "))
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", shown)), default=0) + 1)
+    pad = " " if shown[:1] == "`" or shown[-1:] == "`" else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+def _plain(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -19,6 +75,11 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
+
+
+def _cell(value: Any) -> str:
+    """A table cell on one line (a newline reads as a space, as wrapping does), its control characters escaped."""
+    return printable(_plain(value).replace("\n", " "))
 
 
 DEFAULT_WIDTH = 120
@@ -69,7 +130,7 @@ def table(
         lines += [" " * indent + more for more in last[1:]]
     if hidden:
         lines.append(f"(hidden to fit {width} columns: {', '.join(hidden)}; --json shows every column)")
-    return "\n".join(lines)
+    return no_workflow_commands("\n".join(lines))  # a wrapped cell may begin a line
 
 
 def _fitting(rows: Sequence[Mapping[str, Any]], cols: list[str], width: int, expendable: Sequence[str]) -> list[str]:
@@ -150,7 +211,7 @@ def paint_diff(text: str, stream: TextIO | None = None) -> str:
 
 def bullets(head: str, items: Sequence[str]) -> str:
     """A message about several packages: ``head`` then one indented line per item (never one 900-character line)."""
-    return head + "".join(f"\n  - {item}" for item in items)
+    return head + "".join(f"\n  - {printable(item)}" for item in items)
 
 
 def markdown(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
@@ -160,7 +221,7 @@ def markdown(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = 
     cols = list(columns or rows[0].keys())
 
     def esc(v: Any) -> str:
-        return _cell(v).replace("|", "\\|").replace("\n", " ")
+        return markdown_text(_plain(v))
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(esc(row.get(c)) for c in cols) + " |" for row in rows]
@@ -177,4 +238,4 @@ def emit(text: str, stream: TextIO | None = None) -> None:
 
 def step(name: str, outcome: str, detail: str = "") -> str:
     """One line of an ordered procedure: ``[outcome] name: detail``."""
-    return paint(f"[{outcome:>7}]", outcome) + f" {name}" + (f": {detail}" if detail else "")
+    return paint(f"[{outcome:>7}]", outcome) + f" {printable(name)}" + (f": {printable(detail)}" if detail else "")

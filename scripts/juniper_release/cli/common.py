@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from invoke.exceptions import Exit
 
+from juniper_release import interrupts
 from juniper_release.errors import JuniperError
 from juniper_release.frontdoor import HELP, failure
 
@@ -16,14 +17,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def guarded(fn: F) -> F:
-    """Turn an engine error into a one-line message and its exit code (never a traceback)."""
+    """Turn an engine error into a one-line message and its exit code (never a traceback); Ctrl-C exits 130 and
+    SIGTERM 143 from every task, at once (no wait for a worker thread blocked on the network)."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with interrupts.handled():  # SIGTERM unwinds like Ctrl-C, and both stop this run's children
+                return fn(*args, **kwargs)
         except JuniperError as exc:
-            raise Exit(f"error: {failure(exc)}", code=exc.exit_code) from None
+            message = f"error: {failure(exc)}"
+            if isinstance(exc, interrupts.Interrupted):
+                interrupts.end_now_if_threads_linger(exc.exit_code, message)
+            raise Exit(message, code=exc.exit_code) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C (130) or SIGTERM (143) in a task with no resume of its own
+            code = interrupts.exit_code(exc)
+            message = f"error: interrupted by {interrupts.signal_name(exc)}; nothing more was started. Fix: re-run it"
+            interrupts.end_now_if_threads_linger(code, message)
+            raise Exit(message, code=code) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote
 from typing import Literal
 
 from packaging.specifiers import SpecifierSet
@@ -239,7 +240,7 @@ def _secret_fix(rel: str, shown: str, untracked: set[str] | None) -> tuple[str, 
         )
     return (
         f"tracked file {shown}",
-        f"`git rm --cached {shown}`, add it to .gitignore, revoke the credential, and purge it from history",
+        f"`git rm --cached {quote(shown)}`, add it to .gitignore, revoke the credential, and purge it from history",
     )
 
 

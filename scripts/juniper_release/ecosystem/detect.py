@@ -643,12 +643,19 @@ def render(found: Sequence[Detection], fmt: str = "table", registry: Registry | 
     if fmt == "markdown":  # a GitHub job summary: the table, and the evidence as a list
         lines = [report.markdown([d.row() for d in found], COLUMNS), ""]
         lines += [
-            f"- **{d.package}**: {cls}: " + ", ".join(f"`{f.path}`" for f in files)
+            f"- **{d.package}**: {cls}: " + ", ".join(report.markdown_text(f.path) for f in files)
             for d in found
             for cls, files in (d.changes.by_class() if d.changes else {}).items()
         ]
-        lines += [f"- **{d.package}**: API {c.level}: {c.kind} `{c.path}`{_forms(c)}" for d, c in _api_findings(found)]
-        lines += [f"- **{d.package}**: understated bump: {d.bump.understated}" for d in found if d.bump.understated]
+        lines += [
+            f"- **{d.package}**: API {c.level}: {c.kind} {report.markdown_code(c.path)}{_forms(c)}"
+            for d, c in _api_findings(found)
+        ]
+        lines += [
+            f"- **{d.package}**: understated bump: {report.markdown_text(d.bump.understated)}"
+            for d in found
+            if d.bump.understated
+        ]
         return "\n".join(lines)
     text = report.table([d.row() for d in found], COLUMNS, painted="state")
     evidence = []
@@ -667,10 +674,11 @@ def render(found: Sequence[Detection], fmt: str = "table", registry: Registry | 
         ("changelog conflicts", conflicts),
         ("understated bumps", understated),
         ("anomalies", anomalies),
+        ("notes", notes),
     )
-    for title, lines in sections:
-        text += f"\n\n{title}:\n" + "\n".join(lines) if lines else ""
-    return text + (f"\n\nnotes:\n{chr(10).join(notes)}" if notes else "")
+    for title, lines in sections:  # file names, commit subjects and tags come from people: each line kept one line
+        text += f"\n\n{title}:\n" + "\n".join(report.printable(line) for line in lines) if lines else ""
+    return text
 
 
 def _api_findings(found: Sequence[Detection]) -> list[tuple[Detection, apidiff.ApiChange]]:
@@ -678,9 +686,10 @@ def _api_findings(found: Sequence[Detection]) -> list[tuple[Detection, apidiff.A
 
 
 def _forms(change: apidiff.ApiChange) -> str:
+    """A finding's old and new form, as Markdown text (names come from the code: escaped like any untrusted text)."""
     if change.old and change.new:
-        return f": `{change.old}` -> `{change.new}`"
-    return f": `{change.old or change.new}`" if change.old or change.new else ""
+        return f": {report.markdown_code(change.old)} -> {report.markdown_code(change.new)}"
+    return f": {report.markdown_code(change.old or change.new)}" if change.old or change.new else ""
 
 
 def selection(found: Sequence[Detection]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -693,13 +702,14 @@ def selection(found: Sequence[Detection]) -> tuple[dict[str, str], dict[str, str
         if d.state not in {Finding.RELEASE_WORTHY, Finding.CHANGELOG_CONFLICT} or d.bump.part is None:
             continue
         parts[d.package] = d.bump.part
-        lines = [f"Released {d.released or 'never'} (tag {d.tag or '-'}); compared with {d.target}."]
+        tag = report.markdown_text(d.tag or "-")
+        lines = [f"Released {d.released or 'never'} (tag {tag}); compared with {d.target}."]
         for cls, files in (d.changes.by_class() if d.changes else {}).items():
-            lines.append(f"- **{cls}**: " + ", ".join(f"`{f.path}`" for f in files))
-            lines += [f"  - {c.sha} {c.subject}" for c in d.class_commits.get(str(cls), ())]
+            lines.append(f"- **{cls}**: " + ", ".join(report.markdown_text(f.path) for f in files))
+            lines += [f"  - {c.sha} {report.markdown_text(c.subject)}" for c in d.class_commits.get(str(cls), ())]
         lines.append(f"- **bump decided by**: {d.bump.decided_by}")
         if d.bump.understated:
-            lines.append(f"- **understated bump**: {d.bump.understated}")
+            lines.append(f"- **understated bump**: {report.markdown_text(d.bump.understated)}")
         evidence[d.package] = "\n".join(lines)
         if d.bump.conflict:
             conflicts[d.package] = d.bump.conflict

@@ -298,6 +298,21 @@ def bad_ref_name(tag: str) -> str | None:
     return None
 
 
+def _check_branch(file: str, branch: str) -> None:
+    """``settings.branch`` is a name git accepts for a branch (``git check-ref-format --branch``): it reaches git
+    commands and the commands Fix: hints print."""
+    bad = "it is 'HEAD'" if branch == "HEAD" else bad_ref_name(branch)
+    if bad is None and branch.startswith("-"):
+        bad = "it starts with '-'"
+    if bad is None and branch.startswith("refs/"):
+        bad = "it is a full ref, not a branch name"
+    if bad:
+        raise ConfigError(
+            f"{file}: settings.branch {branch!r} is not a branch name git accepts ({bad})",
+            "write the release branch's name, such as branch = 'main'",
+        )
+
+
 def _check_repo(file: str, where: str, repo: str) -> None:
     """``owner/name`` as GitHub spells it: never a path such as ``../..`` (it would be planned as a clone source)."""
     owner, _, name = repo.partition("/")
@@ -444,6 +459,7 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
         ".github/workflows/publish.yml",
         "the repository",
     )
+    _check_branch(file, settings["branch"])
     overrides: dict[str, str] = {}
     indexes = _parse_indexes(file, doc["indexes"], env, overrides)
     torch = _parse_torch(file, doc["torch"], env, overrides)

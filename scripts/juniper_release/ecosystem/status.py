@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from shlex import quote
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -131,9 +132,14 @@ def _lookup(
     registry: Registry, names: Sequence[str], timeout: float, warn: Callable[[str], None]
 ) -> dict[str, dict[str, Listing | None]]:
     """{index: {package: listing or None}} with both indexes queried at once; one warning per unreachable index."""
-    with ThreadPoolExecutor(max_workers=len(INDEX_NAMES)) as pool:
+    pool = ThreadPoolExecutor(max_workers=len(INDEX_NAMES))
+    try:
         futures = {name: pool.submit(listings_many, registry.index(name), names, timeout) for name in INDEX_NAMES}
         raw = {name: fut.result() for name, fut in futures.items()}
+    except BaseException:  # Ctrl-C: never wait for a look-up blocked on the network (it ends at its timeout)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     out: dict[str, dict[str, Listing | None]] = {}
     for name, results in raw.items():
         failures = [r for r in results.values() if isinstance(r, IndexUnreachable)]
@@ -218,7 +224,7 @@ def package_status(
         if git.tag_exists(name):  # tagged, but on a commit this checkout's history does not hold
             reasons.append(
                 f"released {basis}'s tag {name} is not reachable from HEAD (released from another branch?): "
-                f"`git merge-base --is-ancestor {name} HEAD` fails{shallow}"
+                f"`git merge-base --is-ancestor {quote(name)} HEAD` fails{shallow}"
             )
         else:
             reasons.append(f"released {basis} has no tag {name}{shallow}")

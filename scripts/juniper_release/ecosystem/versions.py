@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING, Any
 
 import tomlkit
@@ -462,10 +463,10 @@ def _require_tag(pkg: Package, git: Git) -> Version:
         return max(found)
     shallow = git.run("rev-parse", "--is-shallow-repository") == "true"
     fix = (
-        f"this is a shallow clone: fetch the history and tags with `git -C {git.root} fetch --tags --unshallow`"
+        f"this is a shallow clone: fetch the history and tags with `git -C {quote(str(git.root))} fetch --tags --unshallow`"
         if shallow
-        else f"tag the released commit (`git tag -a {pkg.tag_for('X.Y.Z')} -m ...`) or fetch the tags "
-        f"(`git -C {git.root} fetch --tags`)"
+        else f"tag the released commit (`git tag -a {quote(pkg.tag_for('X.Y.Z'))} -m ...`) or fetch the tags "
+        f"(`git -C {quote(str(git.root))} fetch --tags`)"
     )
     raise WorkspaceError(
         f"{pkg.name}: its version comes from git tags, but no tag in its format {pkg.tag_format!r} is reachable "

@@ -18,6 +18,7 @@ from juniper_release.ecosystem.apidiff import ApiDiff
 from juniper_release.ecosystem.detect import API_LEVELS, PARTS, bump_part
 from juniper_release.ecosystem.model import Package
 from juniper_release.gitops import Git
+from juniper_release.output import markdown_code, markdown_text
 
 SHOWN = 8
 """How many findings a gate's failure line names (the rest are counted)."""
@@ -89,7 +90,7 @@ def breaking_section(diff: ApiDiff | None) -> tuple[str, bool]:
     if diff is None or not (diff.changes or diff.error):
         return "", False
     if diff.error:
-        return f"## Breaking changes\n\nThe public API could not be compared: {diff.error}.", False
+        return f"## Breaking changes\n\nThe public API could not be compared: {markdown_text(diff.error)}.", False
     breaking = diff.of(apidiff.BREAKING)
     lines = ["## Breaking changes", ""]
     lines += [_item(c) for c in breaking] or ["None found in the public API."]
@@ -102,18 +103,19 @@ def breaking_section(diff: ApiDiff | None) -> tuple[str, bool]:
             "### Migration notes",
             "",
             "<!-- for each breaking change: what a user of the package changes in their code -->",
-            *(f"- `{c.path}`: TODO" for c in breaking),
+            *(f"- {markdown_code(c.path)}: TODO" for c in breaking),
         ]
     return "\n".join(lines), bool(breaking)
 
 
 def _item(change: apidiff.ApiChange) -> str:
+    """One finding as Markdown text: names come from the code, escaped like any untrusted text."""
     forms = (
-        f": `{change.old}` -> `{change.new}`"
+        f": {markdown_code(change.old)} -> {markdown_code(change.new)}"
         if change.old and change.new
-        else (f": `{change.old or change.new}`" if change.old or change.new else "")
+        else (f": {markdown_code(change.old or change.new)}" if change.old or change.new else "")
     )
-    return f"- {change.level}: {change.kind} `{change.path}`{forms}"
+    return f"- {change.level}: {change.kind} {markdown_code(change.path)}{forms}"
 
 
 def proposal_diff(pkg: Package, git: Git, old: Version, target: str) -> ApiDiff | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from juniper_release.errors import JuniperError
-from juniper_release.files import unified_diff
+from juniper_release.files import newline_of, unified_diff
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def apply_edits(edits: Sequence[FileEdit]) -> None:
             if edit.path.exists() and not os.access(edit.path, os.W_OK):
                 raise PermissionError(errno.EACCES, "Permission denied", str(edit.path))
             tmp = edit.path.with_name(f".{edit.path.name}.juniper-tmp")
-            tmp.write_text(edit.new, encoding="utf-8")
+            tmp.write_text(edit.new, encoding="utf-8", newline=newline_of(edit.path))  # a CRLF file stays CRLF
             if edit.path.exists():
                 os.chmod(tmp, edit.path.stat().st_mode & 0o7777)
             temps.append((edit, tmp))
@@ -54,7 +54,7 @@ def apply_edits(edits: Sequence[FileEdit]) -> None:
             if edit.old is None:
                 edit.path.unlink(missing_ok=True)
             else:
-                edit.path.write_text(edit.old, encoding="utf-8")
+                edit.path.write_text(edit.old, encoding="utf-8", newline=newline_of(edit.path))
         for _, tmp in temps:
             tmp.unlink(missing_ok=True)
         raise JuniperError(

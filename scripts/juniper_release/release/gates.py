@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from shlex import quote
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -20,7 +21,7 @@ from juniper_release.ecosystem.tags import previous_release_tag
 from juniper_release.errors import GitError, JuniperError, suggest
 from juniper_release.github.forge import CommitStatus, ForgeError
 from juniper_release.offline import Offline
-from juniper_release.output import paint
+from juniper_release.output import paint, printable
 from juniper_release.release import apireview
 from juniper_release.release.context import ReleaseContext, index_chain
 from juniper_release.release.existing import problem as release_problem
@@ -37,17 +38,19 @@ class Gate:
     checked: bool = True  # False: a dry run could not check it (network, token); --execute requires it
     why: str = "offline"
     """Why it was not checked: ``offline`` (truly unreachable, or --offline), ``no token``, ``no credentials``."""
+    skipped: bool = False
+    """Not asked, by design (``what`` says why: a resumed release): shown as skipped, never as ``[ok]``."""
 
     def line(self) -> str:
+        """``[  ok] name``, ``[FAIL] name: what. Fix: fix``, ``[skip]`` or ``[  --]`` (not checked); file names and
+        subjects in it shown escaped (:func:`printable`)."""
         if not self.checked:
-            return f"  [  --] {self.name}: not checked ({self.why})"
+            return printable(f"  [  --] {self.name}: not checked ({self.why})")
+        if self.skipped:
+            return "  " + paint("[skip]", "skipped") + printable(f" {self.name}: skipped ({self.what})")
         outcome = "ok" if self.ok else "FAIL"
-        return (
-            "  "
-            + paint(f"[{outcome:>4}]", outcome)
-            + f" {self.name}"
-            + ("" if self.ok else f": {self.what}. Fix: {self.fix}")
-        )
+        shown = f" {self.name}" + ("" if self.ok else f": {self.what}. Fix: {self.fix}")
+        return "  " + paint(f"[{outcome:>4}]", outcome) + printable(shown)
 
 
 def not_checked(name: str, what: str, why: str = "offline") -> Gate:
@@ -97,11 +100,11 @@ def on_main(ctx: ReleaseContext) -> Gate:
             "on main",
             False,
             f"HEAD is detached (at {ctx.git.head()[:8]}), not on {main!r}",
-            f"git switch {main} (first `git branch keep-{ctx.git.head()[:8]}` if HEAD holds commits to keep)",
+            f"git switch {quote(main)} (first `git branch keep-{ctx.git.head()[:8]}` if HEAD holds commits to keep)",
         )
     if not ctx.git.ok("rev-parse", "-q", "--verify", f"refs/heads/{main}"):
         return Gate("on main", False, _no_branch(ctx, main), _switch_fix(ctx, main))
-    return Gate("on main", branch == main, f"on branch {branch!r}, not {main!r}", f"git switch {main}")
+    return Gate("on main", branch == main, f"on branch {branch!r}, not {main!r}", f"git switch {quote(main)}")
 
 
 def _no_branch(ctx: ReleaseContext, main: str) -> str:
@@ -114,7 +117,11 @@ def _no_branch(ctx: ReleaseContext, main: str) -> str:
 
 def _switch_fix(ctx: ReleaseContext, main: str) -> str:
     remote = ctx.git.ok("rev-parse", "-q", "--verify", f"refs/remotes/origin/{main}")
-    switch = f"git switch -c {main} origin/{main}" if remote else f"git branch -m {ctx.git.branch()} {main}"
+    switch = (
+        f"git switch -c {quote(main)} {quote(f'origin/{main}')}"
+        if remote
+        else f"git branch -m {quote(ctx.git.branch())} {quote(main)}"
+    )
     return (
         f"`{switch}`, or set branch = {ctx.git.branch()!r} in the registry's [settings] if that is the release branch"
     )
@@ -161,7 +168,7 @@ def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
             "in sync with origin",
             False,
             f"origin has no branch {branch!r} (the registry's [settings] branch)",
-            f"push it (`git push -u origin {branch}`), or set the registry's branch to the one origin releases from",
+            f"push it (`git push -u origin {quote(branch)}`), or set the registry's branch to the one origin releases from",
         )
     ahead_behind = git.run("rev-list", "--left-right", "--count", f"{branch}...origin/{branch}")
     ahead, behind = (int(x) for x in ahead_behind.split())
@@ -184,7 +191,7 @@ def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
         behind == 0 and not foreign,
         f"{branch} is {behind} behind and {ahead} ahead of origin/{branch}"
         + (f" (unpushed: {foreign[0]!r})" if foreign else ""),
-        f"git pull --ff-only origin {branch}" if behind else f"push or drop the unpushed commits on {branch}",
+        f"git pull --ff-only origin {quote(branch)}" if behind else f"push or drop the unpushed commits on {branch}",
     )
 
 
@@ -203,13 +210,13 @@ def tag_is_new(ctx: ReleaseContext) -> Gate:
     if not stale and (local_tag or remote_tag):
         # Say what is true: the tag exists, on the release commit, so this release resumes.
         where = " and ".join(w for w, sha in (("locally", local_tag), ("on origin", remote_tag)) if sha)
-        return Gate(f"tag {tag} already at the release commit ({where}): resuming", True)
+        return Gate(f"tag {tag} already at the release commit ({where}): it is not made again", True)
     return Gate(
         "tag is new",
         not stale,
         f"tag {tag} already exists {' and '.join(stale)} (the release commit is {head[:8]})",
         f"bump to a new version ({suggest(f'invoke bump --package {ctx.pkg.name} --part patch')}), or delete the stale tag "
-        f"(git tag -d {tag}) if it was never pushed",
+        f"(git tag -d {quote(tag)}) if it was never pushed",
     )
 
 
@@ -224,13 +231,13 @@ def existing_tag_is_annotated(ctx: ReleaseContext) -> Gate:
             False,
             f"tag {tag} is a lightweight tag, on origin too; release tags must be annotated",
             f"delete it on origin and here, then re-run (the release makes the annotated tag): "
-            f"`git push origin --delete refs/tags/{tag} && git tag -d {tag}`",
+            f"`git push origin --delete {quote(f'refs/tags/{tag}')} && git tag -d {quote(tag)}`",
         )
     return Gate(
         "tag is annotated",
         not lightweight,
         f"tag {tag} is a lightweight tag; release tags must be annotated",
-        f"git tag -d {tag} && git tag -a {tag} -m 'Release {ctx.pkg.name} {ctx.version}'",
+        f"git tag -d {quote(tag)} && git tag -a {quote(tag)} -m 'Release {ctx.pkg.name} {ctx.version}'",
     )
 
 
@@ -240,13 +247,20 @@ def version_not_yet_published(ctx: ReleaseContext) -> Gate:
     name, version = ctx.pkg.name, ctx.version
     taken: list[str] = []
     unreachable: list[str] = []
-    if not ctx.tag_on_origin_at_head():
-        for index in ("pypi", "testpypi"):
-            try:
-                if indexes.has_version(ctx.registry.index(index), name, version):
-                    taken.append(index)
-            except indexes.IndexUnreachable as exc:
-                unreachable.append(exc.what)
+    if ctx.tag_on_origin_at_head():  # resumed (or released): the steps judge each index; this gate asks nothing
+        return Gate(
+            "version not yet published",
+            True,
+            f"{ctx.tag} is on origin at the release commit, so the indexes may hold {version} already; each upload "
+            "step checks its index",
+            skipped=True,
+        )
+    for index in ("pypi", "testpypi"):
+        try:
+            if indexes.has_version(ctx.registry.index(index), name, version):
+                taken.append(index)
+        except indexes.IndexUnreachable as exc:
+            unreachable.append(exc.what)
     if taken:
         return Gate(
             "version not yet published",

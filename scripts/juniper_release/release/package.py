@@ -88,9 +88,23 @@ class PackageRelease:
             ctx.opts.out(report.table(rows, ["step", "outcome", "ran"]))
         elif rows and all(r["outcome"] == "done" for r in rows if r["step"] != "re-check"):
             ctx.opts.out(f"{ctx.pkg.name} {ctx.version} is released already: every step is done, nothing would run")
+        elif self._released_elsewhere(rows):
+            ctx.opts.out(
+                f"{ctx.pkg.name} {ctx.version} is released already (its tag on origin, its files on the index): "
+                "nothing to resume; this workspace's journal has no record of its verification, which --execute "
+                "would run again"
+            )
         elif any(r["outcome"] == "done" for r in rows):
             ctx.opts.out(f"{ctx.pkg.name} {ctx.version}: resuming, the steps marked done are not run again")
         return rows
+
+    def _released_elsewhere(self, rows: list[StepRow]) -> bool:
+        """Reality says released (every step it can judge is done) and no run here started it: only the
+        verifications, which only a journal records, are left. The train calls such a package up to date."""
+        left = [r["step"] for r in rows if r["outcome"] != "done" and r["step"] != "re-check"]
+        done = any(r["outcome"] == "done" for r in rows)
+        started = bool(self.ctx.journal.steps(self.ctx.key))
+        return done and not started and all(step.startswith("verify ") for step in left)
 
     def _walk(self, step: Step) -> StepRow:
         """One step: found done (recorded), would run (dry run), or run and recorded; its outcome printed."""

@@ -21,11 +21,13 @@ edits must read on ``origin/<branch>`` as it does in the checkout (else: pull fi
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING
 
 from packaging.version import Version
@@ -34,8 +36,9 @@ from juniper_release import commands
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import JuniperError
+from juniper_release.files import newline_of, universal_newlines
 from juniper_release.gitops import Git
-from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff
+from juniper_release.output import NORMAL, QUIET, VERBOSE, paint_diff, printable
 from juniper_release.release import apireview
 from juniper_release.release.ceilings import escaped_ceilings
 from juniper_release.release.versioning import (
@@ -333,11 +336,12 @@ def render(proposals: Sequence[Proposal]) -> str:
     for proposal in proposals:
         for change in (proposal.change, *proposal.followons):
             kind = "proposal" if change is proposal.change else "follow-on"
-            out.append(f"==== {kind} {change.repo}: {change.title} (branch {change.branch})")
+            shown = printable(f"==== {kind} {change.repo}: {change.title} (branch {change.branch})")
+            out.append(shown)
             if change.refused:
-                out.append(f"refused: {change.refused}")
-            out.append(paint_diff(change.diff().rstrip("\n")))
-            out.append(f"---- PR body\n{change.body}")
+                out.append(printable(f"refused: {change.refused}"))
+            out.append(paint_diff(printable(change.diff().rstrip("\n"), multiline=True)))  # CHANGELOG lines
+            out.append(printable(f"---- PR body\n{change.body}", multiline=True))
     return "\n".join(out) + "\n"
 
 
@@ -355,6 +359,7 @@ def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bo
     old_tip = git.run("rev-parse", remote_ref) if git.ok("rev-parse", "-q", "--verify", remote_ref) else None
     _check_applies(change, git, base)
     scratch = Path(tempfile.mkdtemp(prefix="juniper-propose-"))
+    (scratch / WORKTREE_MARKER).write_text(f"{os.getpid()}\n", encoding="utf-8")
     tree = scratch / "tree"
     try:
         git.run("worktree", "add", "--quiet", "--detach", str(tree), f"origin/{base}")
@@ -362,7 +367,7 @@ def _prepare_branch(change: Change, base: str, say: Callable[[str], None]) -> bo
         for edit in change.edits:
             target = tree / edit.path.relative_to(change.root)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(edit.new, encoding="utf-8")
+            target.write_text(edit.new, encoding="utf-8", newline=newline_of(target if target.exists() else edit.path))
         work.run("add", "--", *(e.path.relative_to(change.root).as_posix() for e in change.edits))
         work.run("commit", "--quiet", "-m", change.commit_message)
         if old_tip is not None and _same_change(git, old_tip, work.run("rev-parse", "HEAD")):
@@ -386,10 +391,10 @@ def _check_applies(change: Change, git: Git, base: str) -> None:
             if git.ok("cat-file", "-e", f"origin/{base}:{rel}")
             else None
         )
-        if on_base != edit.old:
+        if (on_base if on_base is None else universal_newlines(on_base)) != edit.old:  # CRLF on origin reads as LF
             raise JuniperError(
                 f"{change.repo}: {rel} in the checkout differs from origin/{base}; the proposal would not apply",
-                f"update the checkout (`git -C {change.root} pull --ff-only origin {base}`), then re-run",
+                f"update the checkout (`git -C {quote(str(change.root))} pull --ff-only origin {quote(base)}`), then re-run",
             )
 
 
@@ -402,10 +407,47 @@ def _same_change(git: Git, old: str, new: str) -> bool:
     )
 
 
+WORKTREE_MARKER = "made-by-juniper-release-propose"
+"""The file beside each temporary worktree propose makes, holding the PID of the run that made it: a later run
+removes a worktree left by a killed run (SIGKILL: no ``finally``) only when this file says propose made it and its
+run is gone."""
+
+
+def prune_stale_worktrees(root: Path, say: Callable[[str], None]) -> list[Path]:
+    """Remove the temporary worktrees of earlier propose runs on ``root`` that were killed: registered with git,
+    beside a :data:`WORKTREE_MARKER`, whose PID no longer runs. Any other worktree is left alone. The removed ones."""
+    git = Git(root)
+    removed: list[Path] = []
+    for line in git.run("worktree", "list", "--porcelain").splitlines():
+        tree = Path(line.removeprefix("worktree ")) if line.startswith("worktree ") else None
+        marker = tree.parent / WORKTREE_MARKER if tree is not None else None
+        if tree is None or marker is None or not marker.is_file() or _runs(marker.read_text(encoding="utf-8")):
+            continue
+        git.run("worktree", "remove", "--force", str(tree))
+        shutil.rmtree(tree.parent, ignore_errors=True)
+        say(f"  removed {tree}, left by a propose run that was killed")
+        removed.append(tree)
+    return removed
+
+
+def _runs(pid_text: str) -> bool:
+    """The PID in a marker is a process still running (an unreadable marker counts as running: left alone)."""
+    try:
+        os.kill(int(pid_text.strip()), 0)
+    except ValueError:
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def open_change(change: Change, forge: GitHub, base: str, say: Callable[[str], None]) -> str:
     """Open one change's PR (idempotent): the outcome line."""
     if change.refused:
         return f"refused: {change.refused}"
+    prune_stale_worktrees(change.root, say)
     if not forge.can_push(change.repo):
         return f"skipped: the token cannot push to {change.repo}"
     existing = forge.find_open_pull(change.repo, change.branch, base)

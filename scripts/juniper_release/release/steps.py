@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from shlex import quote
 
 from juniper_release.commands import display
 from juniper_release.ecosystem import indexes
@@ -53,7 +54,8 @@ def _bump_message(ctx: ReleaseContext) -> str:
 
 
 def commit_bump_command(ctx: ReleaseContext) -> str:
-    return f"git -C {ctx.root} commit -m {_bump_message(ctx)!r} -- {' '.join(sorted(ctx.bump_files))}"
+    files = " ".join(quote(f) for f in sorted(ctx.bump_files))
+    return f"git -C {quote(str(ctx.root))} commit -m {quote(_bump_message(ctx))} -- {files}"
 
 
 def bump_committed(ctx: ReleaseContext) -> bool:
@@ -77,7 +79,8 @@ def _tag_target(ctx: ReleaseContext) -> str:
 
 
 def tag_command(ctx: ReleaseContext) -> str:
-    return f"git -C {ctx.root} tag -a {ctx.tag} -m 'Release {_subject(ctx)} {ctx.version}'{_tag_target(ctx)}"
+    message = quote(f"Release {_subject(ctx)} {ctx.version}")
+    return f"git -C {quote(str(ctx.root))} tag -a {quote(ctx.tag)} -m {message}{_tag_target(ctx)}"
 
 
 def tagged_at_head(ctx: ReleaseContext) -> bool:
@@ -108,7 +111,7 @@ def push_command(ctx: ReleaseContext) -> str:
     # origin's branch as last fetched (the "in sync with origin" gate fetches): a dry run asks no remote.
     tracking = f"refs/remotes/origin/{ctx.branch}"
     known = ctx.git.run("rev-parse", tracking) if ctx.git.ok("rev-parse", "-q", "--verify", tracking) else None
-    return f"git -C {ctx.root} push --atomic origin {' '.join(_push_refs(ctx, known))}"
+    return f"git -C {quote(str(ctx.root))} push --atomic origin {' '.join(quote(r) for r in _push_refs(ctx, known))}"
 
 
 def pushed(ctx: ReleaseContext) -> bool:
@@ -138,7 +141,7 @@ def push(ctx: ReleaseContext) -> str:
         "origin",
         *refs,
         fix="origin rejected the push (nothing was pushed, --atomic): fix the cause (hook, permissions, "
-        f"protected branch, or {branch} moved on origin: `git pull --rebase origin {branch}`), then re-run to resume",
+        f"protected branch, or {branch} moved on origin: `git pull --rebase origin {quote(branch)}`), then re-run to resume",
     )
     if not pushed(ctx):
         raise JuniperError(

@@ -72,6 +72,10 @@ class Outcome(StrEnum):
     PENDING_APPROVAL = "pending-approval"
     """Its publish run waits for an environment's required reviewer: not a halt, not a timeout; re-run once
     approved (the journal resumes it), and its dependents wait for it."""
+    INTERRUPTED = "interrupted"
+    """Ctrl-C or SIGTERM arrived during its release: not a failure; a re-run resumes it."""
+    NOT_STARTED = "not started"
+    """The train was interrupted before its turn."""
 
 
 STOPPED = {Outcome.HALTED, Outcome.HELD, Outcome.PENDING_APPROVAL}
@@ -124,6 +128,8 @@ class TrainPlan:
     rows: list[TrainRow] = field(default_factory=list)
     finished_before: bool = False
     graph: Graph | None = field(default=None, repr=False)
+    current: str | None = None
+    """The package being released (an interruption names it)."""
 
     @property
     def releases(self) -> list[TrainRow]:
@@ -171,6 +177,15 @@ class TrainPlan:
                     seen.append(dep)
                     todo.append(dep)
         return seen
+
+    def interrupted(self, package: str | None, what: str) -> None:
+        """Ctrl-C or SIGTERM ended the train: ``package`` (the one being released, if any) says so, every later one
+        is not started (never halted by what the interruption broke, such as its own stopped servers)."""
+        for row in self.releases:
+            if row.package == package and row.outcome is Outcome.SKIPPED:  # not released before the signal came
+                row.outcome, row.reason = Outcome.INTERRUPTED, redact(what.removeprefix(f"{package}: "))
+            elif row.outcome in {Outcome.SKIPPED, Outcome.HELD}:
+                row.outcome, row.reason = Outcome.NOT_STARTED, "the train was interrupted before its turn"
 
     def render_plan(self) -> str:
         data = [r.as_dict() for r in self.rows]
@@ -231,8 +246,11 @@ def _plan_row(found: status.StatusRow, chosen: bool, resuming: bool) -> TrainRow
     name, state = found.package, found.state
     row = TrainRow(name, found.layer, found.pyproject_version, state, Action.UP_TO_DATE, "up to date")
     if resuming or (state in TRAIN_STATES and chosen):
-        row.action = Action.RELEASE
-        row.reason = "resuming the unfinished train" if resuming and state not in TRAIN_STATES else ""
+        row.action, row.reason = Action.RELEASE, ""
+        if resuming and not chosen:  # never resumed silently: the plan names it, and why
+            row.reason = f"{RESUMED_UNSELECTED}: its release is unfinished"
+        elif resuming and state not in TRAIN_STATES:
+            row.reason = "resuming the unfinished train"
     elif state == State.UNRELEASED_CHANGES and chosen:
         row.action = Action.NEEDS_BUMP
         bump = suggest(f"invoke bump --package {name} --part patch")
@@ -244,6 +262,15 @@ def _plan_row(found: status.StatusRow, chosen: bool, resuming: bool) -> TrainRow
     elif not chosen:
         row.reason = "not selected (--packages)"
     return row
+
+
+RESUMED_UNSELECTED = "not selected (--packages), resumed from the unfinished train"
+"""The reason of a package a ``--packages`` train releases only because an earlier train left it unfinished."""
+
+
+def resumed_unselected(plan: TrainPlan) -> list[str]:
+    """The packages this train resumes without being asked for them (``--packages`` named others)."""
+    return [r.package for r in plan.releases if r.reason.startswith(RESUMED_UNSELECTED)]
 
 
 def _mark_followers(registry: Registry, graph: Graph, plan: TrainPlan, new_versions: dict[str, Version]) -> None:
@@ -341,6 +368,7 @@ def release_train(
     gets the table and the Mermaid dependency graph, before any such error.
     """
     emit = emit or opts.out
+    plan: TrainPlan | None = None
     try:
         # The journal lock comes before the plan: a second train on this workspace waits for the first (or refuses,
         # naming its PID), then plans from what the first one did.
@@ -349,14 +377,24 @@ def release_train(
                 plan = plan_train(registry, workspace, packages, opts.branch)
             if opts.verbosity > QUIET:
                 opts.out(plan.render_plan())
+            if others := resumed_unselected(plan):
+                opts.out(
+                    f"resuming the unfinished train: {', '.join(others)} too (not in --packages; an earlier train "
+                    "started their release and did not finish it)"
+                )
             with _progress(plan, opts) as live_opts:
                 _release_train(registry, workspace, live_opts, plan, forge=forge)
-    except KeyboardInterrupt as exc:
+    except (KeyboardInterrupt, interrupts.Interrupted) as exc:
+        what = exc.what if isinstance(exc, interrupts.Interrupted) else f"by {interrupts.signal_name(exc)}"
+        if plan is not None:
+            plan.interrupted(plan.current, what)
+            emit(plan.render(fmt))
         raise interrupts.Interrupted(
-            f"the release train was interrupted; completed steps are in {journal_path(workspace)}",
+            f"the release train was interrupted ({what}); completed steps are in {journal_path(workspace)}",
             "re-run the same command to resume",
-            signal_exit=interrupts.exit_code(exc),
+            signal_exit=exc.exit_code if isinstance(exc, interrupts.Interrupted) else interrupts.exit_code(exc),
         ) from None
+
     emit(plan.render(fmt))
     summary.write(markdown, plan.to_markdown())
     _raise_if_stopped(plan, opts.out)
@@ -440,10 +478,14 @@ def _release_train(
     require_confirmable(opts)
     journal = Journal(workspace)
     forge = forge or GitHub(allowed_repos=frozenset(p.repo for p in registry.packages))
+    interrupted = False
     try:
         _release_layers(registry, workspace, opts, plan, journal, forge)
+    except (KeyboardInterrupt, interrupts.Interrupted):
+        interrupted = True  # an interruption files no issue: nothing failed, and Ctrl-C asks for no more network
+        raise
     finally:
-        if opts.execute and opts.file_issues:
+        if opts.execute and opts.file_issues and not interrupted:
             file_issues(registry, plan, forge, out)
 
 
@@ -463,6 +505,8 @@ def _release_layers(
         try:
             release_of(row.package).check()
             opts.phase(row.package, "queued")
+        except interrupts.Interrupted:
+            raise  # not a halt of this package: the whole train stops
         except JuniperError as exc:
             plan.halt(row.package, str(exc))
             opts.phase(row.package, "halted")
@@ -481,14 +525,17 @@ def _release_layers(
             continue
         out(f"---- layer {layer}")
         for row in current:
+            plan.current = row.package
             try:
                 release_of(row.package).run()  # afresh: the layer below changed what is on the indexes
+            except interrupts.Interrupted:
+                raise  # not a halt: the train stops, the later packages are not started
             except PendingApproval as exc:
                 out(f"{row.package}: pending approval: {exc.url}")
                 plan.pending(row.package, exc.url)
                 continue
             except JuniperError as exc:
-                out(f"{row.package}: halted: {redact(str(exc))}")
+                out(f"{row.package}: halted: {report.printable(redact(str(exc)))}")
                 plan.halt(row.package, str(exc))
                 continue
             row.outcome, row.reason = (Outcome.RELEASED, "") if opts.execute else (Outcome.READY, "dry run")
@@ -511,12 +558,12 @@ def file_issues(registry: Registry, plan: TrainPlan, forge: GitHub, out: Out) ->
         repo, title = registry.get(row.package).repo, issue_title(row.package, row.version)
         found = forge.find_issue(repo, title=title)
         if row.outcome is Outcome.HALTED:
-            body = f"The release train halted {row.package} {row.version}:\n\n> {row.reason}\n"
+            body = f"The release train halted {row.package} {row.version}:\n\n> {report.markdown_text(row.reason)}\n"
             if found is None:
                 issue = forge.create_issue(repo, title, body, labels=("release",))
                 out(f"{row.package}: filed issue #{issue.number} {issue.html_url}")
             else:
-                forge.comment_issue(repo, found.number, f"Halted again:\n\n> {row.reason}\n")
+                forge.comment_issue(repo, found.number, f"Halted again:\n\n> {report.markdown_text(row.reason)}\n")
                 out(f"{row.package}: updated issue #{found.number}")
         elif row.outcome is Outcome.RELEASED and found is not None:
             forge.close_issue(repo, found.number, f"Released {row.package} {row.version}.")

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from shlex import quote
 
 from packaging.version import Version
 
@@ -335,7 +336,7 @@ def check_tag_is_new(plan: BumpPlan, registry: Registry) -> None:
     if Git(plan.root).tag_exists(name):
         raise JuniperError(
             f"{plan.package.name}: tag {name} already exists; nothing was changed",
-            f"choose another version, or delete the stale tag with `git -C {plan.root} tag -d {name}` if it was "
+            f"choose another version, or delete the stale tag with `git -C {quote(str(plan.root))} tag -d {quote(name)}` if it was "
             "never pushed",
         )
 
@@ -364,7 +365,8 @@ def commit_and_tag(plan: BumpPlan, registry: Registry, workspace: Path, *, tag: 
         git = Git(plan.root)
         if git.tag_exists(name):
             raise JuniperError(
-                f"{plan.package.name}: tag {name} already exists", f"delete it with `git tag -d {name}` if it is stale"
+                f"{plan.package.name}: tag {name} already exists",
+                f"delete it with `git tag -d {quote(name)}` if it is stale",
             )
         git.tag_annotated(name, f"Release {plan.group or plan.package.name} {plan.new}")
         done.append(f"{plan.root.name}: tagged {name}")
@@ -460,7 +462,7 @@ def check_on_branch(plan: BumpPlan, registry: Registry) -> None:
         main = registry.branch
         raise GitError(
             f"{plan.package.name}: HEAD is detached (at {git.head()[:8]}); --commit would make a commit on no branch",
-            f"`git switch {main}` first (or `git switch -c <new-branch>` to keep this commit's line), then bump again",
+            f"`git switch {quote(main)}` first (or `git switch -c <new-branch>` to keep this commit's line), then bump again",
         )
 
 
@@ -476,5 +478,5 @@ def _check_tag_maps(plan: BumpPlan) -> None:
         f"{plan.package.name}: {plan.vcs} reads the new tag {name} as {got}, not {plan.new}; the tag was removed "
         "(the bump commit stays)",
         f"make the registry's tag_format for {plan.package.name} match the project's tag pattern, then tag again: "
-        f"git tag -a {name} -m 'Release {plan.package.name} {plan.new}'",
+        f"git tag -a {quote(name)} -m 'Release {plan.package.name} {plan.new}'",
     )

@@ -16,6 +16,7 @@ get a throwaway token.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -397,7 +398,7 @@ def _rehearse(
                 )
                 if flow == "lines":
                     return _lines(registry, workspace, forge, fake, opts, say, (run_verify, table), (directory, state))
-                halted = _run_flow(registry, workspace, forge, opts, table, say, run_verify, pr, directory)
+                halted = _run_flow(registry, workspace, forge, opts, table, say, run_verify, pr, directory, fake)
                 rows = released_table(registry, workspace, forge)
                 if pr and halted is None:
                     _second_pass(registry, workspace, forge, fake, opts, say)
@@ -414,6 +415,17 @@ def _rehearse(
             server.stop()
 
 
+_RUN_ID = re.compile(r"publish run (\d+)")
+
+
+def with_run_causes(text: str, fake: FakeGitHub) -> str:
+    """``text`` (a halt or an error naming a stand-in publish run that concluded failure) with that run's own error
+    (a sha256 mismatch on the index, say): GitHub's API shows a run's conclusion, not why; the stand-in keeps why."""
+    errors = {str(run["id"]): run.get("error") for runs in fake.state.runs.values() for run in runs}
+    causes = [f"run {i}: {errors[i]}" for i in dict.fromkeys(_RUN_ID.findall(text)) if errors.get(i)]
+    return f"{text} (why the stand-in publish run failed: {'; '.join(causes)})" if causes else text
+
+
 def _run_flow(
     registry: Registry,
     workspace: Path,
@@ -424,9 +436,11 @@ def _run_flow(
     run_verify: bool,
     pr: bool,
     directory: Path,
+    fake: FakeGitHub,
 ) -> TrainHalted | None:
     """The release itself: the PR flow's rounds, or verify-all and the train; a halt is returned (the independent
-    packages went ahead), any other error names how to resume."""
+    packages went ahead), any other error names how to resume. Both name why a stand-in publish run failed (a resume
+    that cannot finish says its cause, not just "concluded failure")."""
     try:
         if pr:
             _pr_rounds(registry, workspace, forge, opts, table, say, run_verify)
@@ -435,12 +449,12 @@ def _run_flow(
                 _verify_all(registry, workspace, say, opts.verbosity)
             release_train(registry, workspace, opts, forge=forge, fmt=table[0], emit=table[1])
     except TrainHalted as exc:
-        return exc
+        return TrainHalted(with_run_causes(exc.what, fake), exc.fix, [with_run_causes(i, fake) for i in exc.items])
     except interrupts.Interrupted:
         raise
     except JuniperError as exc:
         raise JuniperError(
-            f"rehearsal: {exc.what}",
+            f"rehearsal: {with_run_causes(exc.what, fake)}",
             f"{exc.fix or 'fix the cause'}: `{suggest(f'invoke rehearse --resume --dir {directory}')}`",
         ) from None
     return None

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote
 from typing import Any, TextIO
 
 import tomlkit
@@ -335,7 +336,7 @@ def _check_clean(plans: Sequence[RepoPlan]) -> None:
             raise GitError(
                 f"{plan.package.name}: the working tree at {plan.root} is not clean ({len(dirty)} changes, "
                 f"first: {dirty[0].strip()!r}); nothing was changed",
-                f"commit or stash them first (`git -C {plan.root} status`), then re-run",
+                f"commit or stash them first (`git -C {quote(str(plan.root))} status`), then re-run",
             )
         if git.branch() == "HEAD":
             raise GitError(
