@@ -105,6 +105,16 @@ def test_members_sharing_a_tag_format_explicitly_load() -> None:
     assert len(parse_registry(tomlkit.dumps(doc), PATH, {}).groups) == 1
 
 
+def test_a_members_prerelease_workflow_is_the_groups_one_run() -> None:
+    """With settings.prerelease_workflow, every member's pre-release still runs the one workflow of the group."""
+    doc = _doc()
+    doc["settings"]["prerelease_workflow"] = ".github/workflows/prerelease.yml"
+    registry = parse_registry(tomlkit.dumps(doc), PATH, {})
+    for name in MEMBERS:
+        assert registry.workflow_for(registry.get(name), prerelease=True) == ".github/workflows/prerelease.yml"
+        assert registry.workflow_for(registry.get(name)) == ".github/workflows/publish.yml"
+
+
 def test_without_the_group_the_shared_tag_is_refused() -> None:
     doc = _doc()
     del doc["group"]
@@ -413,6 +423,19 @@ def test_propose_makes_one_proposal_for_the_group(sdk: Ecosystem, lock_registry:
     assert "A lockstep group: sdk-core, sdk-http, sdk-auth, sdk-client, sdk-cli move together" in change.body
     assert [f.repo for f in proposal.followons] == ["lockstep-example/lockstep-app"]  # its ceiling on sdk-client
     assert proposal.followons[0].branch == "deps/sdk-client-ceiling-1.3.0"
+
+
+def test_the_groups_proposal_shows_each_members_api_change(fresh: Ecosystem, lock_registry: Registry) -> None:
+    """The proposal's API section is each member's (from the group's tag), under the member's name."""
+    from juniper_release.release.propose import plan_proposal
+
+    root = fresh.workspace / "lockstep-sdk"
+    init = root / "libs" / "sdk-core" / "src" / "sdk_core" / "__init__.py"
+    init.write_text(init.read_text(encoding="utf-8") + "\n\ndef load(path: str) -> str:\n    return path\n", "utf-8")
+    Git(root).run("commit", "-qam", "feat: sdk-core can load")
+    body = plan_proposal(lock_registry, fresh.workspace, "sdk-auth", "minor", draft_notes=True).change.body
+    assert "## Breaking changes: sdk-core" in body and "- feature: added `sdk_core.load`" in body
+    assert body.count("## Breaking changes") == 1  # the other members' APIs did not change
 
 
 # --------------------------------------------------------------------------------------------------- release
