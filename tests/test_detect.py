@@ -414,6 +414,6 @@ def test_status_counts_a_notes_only_commit_but_calls_it_up_to_date(ecosystem, re
     assert rows["juniper-data-client"].state is status.State.UNRELEASED_CHANGES
 
 
-def test_readme_documents_the_registry_fields():
+def test_the_registry_page_documents_ship_paths():
     registry_page = (ROOT / "docs" / "registry.md").read_text(encoding="utf-8")
     assert "`ship_paths`, `exclude_paths`" in registry_page and "juniper-release detect" in registry_page

@@ -263,3 +263,18 @@ def test_the_readme_is_a_guide_under_400_lines() -> None:
     headings = [line for line in lines if line.startswith("## ")]
     assert headings[0] == "## Get started", "the first screen: what the tool is, then how to start"
     assert "## Developing" in headings
+
+
+def test_the_registry_page_documents_every_registry_field() -> None:
+    from juniper_release.ecosystem import groups, registry
+
+    fields = {
+        *groups._GROUP_FIELDS,
+        *registry._SETTINGS_FIELDS,
+        *registry._PACKAGE_FIELDS,
+        *registry._INDEX_FIELDS,
+        *registry._TORCH_FIELDS,
+    }
+    page = (DOCS / "registry.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(?:[\w.]+\.|\[\[(?:package|group)\]\] )?(\w+)`", page))
+    assert sorted(fields - named) == [], "document these registry fields in docs/registry.md"

@@ -98,7 +98,7 @@ __all__ = [
 SUBPACKAGE_TAG_FORMAT = "{name}-v{version}"
 """The default tag format of a package in a sub-directory of a shared repository."""
 
-# Environment overrides, documented in README.md.
+# Environment overrides, documented in docs/workspace.md.
 ENV_TORCH_SOURCE = "JUNIPER_TORCH_SOURCE"
 ENV_INDEX_URLS = {
     ("pypi", "upload_url"): "JUNIPER_PYPI_UPLOAD_URL",
