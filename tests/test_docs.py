@@ -266,14 +266,15 @@ def test_the_readme_is_a_guide_under_400_lines() -> None:
 
 
 def test_the_registry_page_documents_every_registry_field() -> None:
-    from juniper_release.ecosystem import registry
+    from juniper_release.ecosystem import groups, registry
 
     fields = {
+        *groups._GROUP_FIELDS,
         *registry._SETTINGS_FIELDS,
         *registry._PACKAGE_FIELDS,
         *registry._INDEX_FIELDS,
         *registry._TORCH_FIELDS,
     }
     page = (DOCS / "registry.md").read_text(encoding="utf-8")
-    named = set(re.findall(r"`(?:[\w.]+\.|\[\[package\]\] )?(\w+)`", page))
+    named = set(re.findall(r"`(?:[\w.]+\.|\[\[(?:package|group)\]\] )?(\w+)`", page))
     assert sorted(fields - named) == [], "document these registry fields in docs/registry.md"

@@ -288,6 +288,7 @@ _OTHER_DOCUMENTS = {
     "sandbox/writers.py": "the stand-in generator writes its pyprojects",
     "sandbox/grown.py": "the stand-in generator writes its pyprojects",
     "sandbox/kinds.py": "the stand-in generator writes its pyprojects",
+    "sandbox/lockstep.py": "the stand-in generator writes its pyprojects",
     "sandbox/lines_flow.py": "the rehearsal's own rows of what it released",
 }
 _RULE = {"ecosystem/versions.py", "ecosystem/project.py", "ecosystem/named_paths.py"}  # named_paths: the paths it names

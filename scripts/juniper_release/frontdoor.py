@@ -28,13 +28,19 @@ from juniper_release.hints import Invocation
 from juniper_release.output import printable
 from juniper_release.secrets import redact
 
-LAYOUTS = ("six", "grown", "kinds", "single")
-"""The stand-in layouts (``--sandbox --layout``): the six packages of the plan, the grown ecosystem, or one package
-per kind of version source."""
+LAYOUTS = ("six", "grown", "kinds", "single", "lockstep")
+"""The stand-in layouts (``--sandbox --layout``): the six packages of the plan, the grown ecosystem, one package
+per kind of version source, one package with two publish workflows, or a uv workspace released in lockstep."""
 GROWN_REGISTRY = ROOT / "registries" / "grown.toml"
 KINDS_REGISTRY = ROOT / "registries" / "kinds.toml"
 SINGLE_REGISTRY = ROOT / "registries" / "single.toml"
-LAYOUT_REGISTRIES = {"grown": GROWN_REGISTRY, "kinds": KINDS_REGISTRY, "single": SINGLE_REGISTRY}
+LOCKSTEP_REGISTRY = ROOT / "registries" / "lockstep.toml"
+LAYOUT_REGISTRIES = {
+    "grown": GROWN_REGISTRY,
+    "kinds": KINDS_REGISTRY,
+    "single": SINGLE_REGISTRY,
+    "lockstep": LOCKSTEP_REGISTRY,
+}
 """The registry a layout reads when none is given (``six`` reads repos.toml, the default)."""
 
 HELP = {
@@ -45,7 +51,8 @@ HELP = {
     "json": "print JSON instead of a table",
     "registry": "the registry file (default: $JUNIPER_REGISTRY, else repos.toml; e.g. registries/grown.toml)",
     "layout": "stand-in layout for --sandbox: six (default), grown (18 packages in 8 repos), kinds (one package "
-    "per version source) or single (one package, two publish workflows, a release/0.1 line, no CHANGELOG)",
+    "per version source), single (one package, two publish workflows, a release/0.1 line, no CHANGELOG) or "
+    "lockstep (a uv workspace of five members sharing one tag)",
 }
 """The help of the options every invoke task and nox session spells the same way."""
 

@@ -19,6 +19,9 @@ Per package:
   flagged next to the bump; when they claim less than the API shows, an understated bump is flagged: the bump is
   still proposed from the evidence, the API's level included.
 
+A lockstep group (``[[group]]``) moves as one: its bump is the largest of its members' bumps, proposed for every
+member with something to release, from the group's baseline; every member's notes name the group's bump.
+
 States (:class:`Finding`): ``release-worthy``, ``changelog conflict``, ``shipped nothing`` (only cosmetic, tests,
 docs, CI or other files changed), ``up to date``, ``anomaly`` and ``missing`` (a sub-package this checkout lacks).
 Exit 1 when anything is release-worthy, conflicting or anomalous, else 0 (2: an error, raised).
@@ -598,7 +601,32 @@ def collect(
             found.append(detect_line(registry, pkg, row, root, target, branch))
         else:
             found.append(detect_package(registry, pkg, row, root, target))
-    return found
+    return lockstep_bumps(registry, found)
+
+
+_PART_RANK = {"patch": 1, "minor": 2, "major": 3}
+
+
+def lockstep_bumps(registry: Registry, found: Sequence[Detection]) -> list[Detection]:
+    """``found`` with each lockstep group's bump the largest of its members' (from the group's baseline, the
+    highest released version among them), given to every member that has something to release."""
+    out = {d.package: d for d in found}
+    for group in registry.groups:
+        members = [out[name] for name in group.members if name in out]
+        asked = [d for d in members if d.bump.part is not None]
+        if not asked:
+            continue
+        top = max(asked, key=lambda d: _PART_RANK[d.bump.part or "patch"])
+        part = top.bump.part
+        baselines = [Version(d.released) for d in members if d.released]
+        base = max(baselines, default=None)
+        upcoming = str(next_version(base, part)) if part and base is not None else top.bump.next_version
+        why = ", ".join(f"{d.package} {d.bump.part}" for d in asked)
+        note = f"lockstep group {group.name}: one bump for every member, {part} -> {upcoming} (the largest of: {why})"
+        for d in members:
+            bump = replace(d.bump, part=part, next_version=upcoming) if d.bump.part is not None else d.bump
+            out[d.package] = replace(d, bump=bump, notes=(*d.notes, note))
+    return [out[d.package] for d in found]
 
 
 def render(found: Sequence[Detection], fmt: str = "table", registry: Registry | None = None) -> str:

@@ -1,7 +1,7 @@
 """How the dependency graph is drawn: DOT (for Graphviz's pictures) and Mermaid (for the Markdown summaries).
 
 Both drawings read the same way: one row per layer, layer 0 (released first) at the bottom and each dependent above
-what it requires; one box per repository that holds several packages (:func:`cluster_of`); hard requirements as
+what it requires; one box per lockstep group and per repository that holds several packages (:func:`cluster_of`); hard requirements as
 solid arrows, optional ones (an extra's) dashed. A specifier is the arrow's tooltip in an SVG, and its label only
 with ``labels=True`` (``invoke graph --labels``), so a package with twenty requirements does not bury the picture.
 """
@@ -9,6 +9,7 @@ with ``labels=True`` (``invoke graph --labels``), so a package with twenty requi
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 import subprocess
 import sys
@@ -49,9 +50,13 @@ def check_format(fmt: str) -> None:
 
 
 def cluster_of(registry: Registry, pkg: Package) -> str | None:
-    """The box ``pkg`` is drawn in: its repository, when the repository holds more than one package; None (no box)
-    for a package alone in its repository. Both drawings ask this one function."""
-    shared = sum(1 for p in registry.packages if p.repo == pkg.repo) > 1
+    """The box ``pkg`` is drawn in: its lockstep group (``group sdk (v{version})``: one version, one tag), else its
+    repository when that holds another package outside any group; None (no box) for a package alone in its
+    repository. Both drawings ask this one function."""
+    group = registry.group_of(pkg)
+    if group is not None:
+        return f"group {group.name} ({group.tag_for('X.Y.Z')})"
+    shared = [p for p in registry.packages if p.repo == pkg.repo and p.name != pkg.name and not registry.group_of(p)]
     return pkg.repo if shared else None
 
 
@@ -124,7 +129,9 @@ def to_dot(graph: Graph, labels: bool = False) -> str:
 
 
 def _node_id(name: str) -> str:
-    return name.replace("-", "_").replace("/", "_").replace(".", "_")
+    """A Mermaid id: ``name`` (a package, or a box such as ``group sdk (vX.Y.Z)``) with every run of other than
+    letters, digits and ``_`` made one ``_``."""
+    return re.sub(r"\W+", "_", name).strip("_")
 
 
 def _row_id(layer: int) -> str:

@@ -1,4 +1,4 @@
-"""The registry's data model: packages, indexes and the torch source, as frozen dataclasses.
+"""The registry's data model: packages, lockstep groups, indexes and the torch source, as frozen dataclasses.
 
 :func:`juniper_release.ecosystem.registry.load_registry` builds them from repos.toml; everything else reads them.
 """
@@ -109,6 +109,22 @@ class Package:
 
 
 @dataclass(frozen=True)
+class Group:
+    """A lockstep group (``[[group]]``): packages of one repository that share one version and one tag.
+
+    Every member's :attr:`Package.tag_format` is the group's; a release of the group is one tag, one GitHub Release
+    and one publish run for all of its members."""
+
+    name: str
+    members: tuple[str, ...]
+    """The member package names, in registry order."""
+    tag_format: str = "v{version}"
+
+    def tag_for(self, version: Version | str) -> str:
+        return tags.tag_for(self.tag_format, version)
+
+
+@dataclass(frozen=True)
 class Index:
     """A PyPI-compatible index: where to upload and where its simple API lives."""
 
@@ -152,6 +168,8 @@ class Registry:
     overrides: Mapping[str, str] = field(default_factory=dict)
     previous_owner: str | None = None
     """The account the repos were transferred from (set by ``invoke transfer --execute``)."""
+    groups: tuple[Group, ...] = ()
+    """The lockstep groups (``[[group]]``); a package is in at most one."""
     prerelease_workflow: str | None = None
     """``settings.prerelease_workflow``: the workflow a pre-release GitHub Release triggers (None: the publish workflow
     handles both)."""
@@ -188,6 +206,16 @@ class Registry:
         wanted = canonicalize_name(name)
         return next((p for p in self.packages if canonicalize_name(p.name) == wanted), None)
 
+    def group_of(self, pkg: Package | str) -> Group | None:
+        """The lockstep group ``pkg`` (a package or its name) belongs to, or None."""
+        wanted = canonicalize_name(pkg if isinstance(pkg, str) else pkg.name)
+        return next((g for g in self.groups if any(canonicalize_name(m) == wanted for m in g.members)), None)
+
+    def group_members(self, pkg: Package) -> tuple[Package, ...]:
+        """``pkg``'s lockstep group as packages (registry order), or ``(pkg,)`` when it is in none."""
+        group = self.group_of(pkg)
+        return tuple(p for p in self.packages if p.name in group.members) if group else (pkg,)
+
     def siblings(self, pkg: Package) -> tuple[Package, ...]:
         """The other packages of ``pkg``'s repository."""
         return tuple(p for p in self.packages if p.path == pkg.path and p.name != pkg.name)
@@ -203,7 +231,8 @@ class Registry:
 
     def workflow_for(self, pkg: Package, prerelease: bool = False) -> str:
         """The package's publish workflow, relative to its repository root: ``settings.publish_workflow`` for a root
-        package, ``publish-<name>.yml`` beside it for a sub-package (one workflow per package of a repository).
+        package or a lockstep group's member (the group publishes in one run), ``publish-<name>.yml`` beside it for
+        another sub-package (one workflow per package of a repository).
 
         ``prerelease``: the workflow a pre-release GitHub Release triggers, where the registry names one (the
         package's ``prerelease_workflow``, else ``settings.prerelease_workflow``); else the one publish workflow."""
@@ -221,14 +250,16 @@ class Registry:
         return bool(pkg.prerelease_workflow or self.prerelease_workflow)
 
     def _per_package(self, pkg: Package, workflow: str) -> str:
-        if not pkg.subdir:
+        if not pkg.subdir or self.group_of(pkg) is not None:
             return workflow
         path = Path(workflow)
         return (path.parent / f"{path.stem}-{pkg.name}{path.suffix}").as_posix()
 
     def sibling_tag_formats(self, pkg: Package) -> tuple[str, ...]:
-        """The tag formats of the other packages of ``pkg``'s repository (their tags are not foreign to it)."""
-        return tuple(p.tag_format for p in self.siblings(pkg))
+        """The tag formats of the other packages of ``pkg``'s repository (their tags are not foreign to it); the
+        members of ``pkg``'s lockstep group share its tags, so theirs are not among them."""
+        group = self.group_of(pkg)
+        return tuple(p.tag_format for p in self.siblings(pkg) if group is None or p.name not in group.members)
 
     def repos(self) -> tuple[Package, ...]:
         """One package per repository (the first in registry order): what per-repository work iterates over."""

@@ -23,10 +23,12 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from juniper_release.ecosystem import groups as lockstep
 from juniper_release.ecosystem import tagformat as tags
 from juniper_release.ecosystem.model import (
     INDEX_NAMES,
     PYTHON_CANDIDATES,
+    Group,
     Index,
     Package,
     Registry,
@@ -74,6 +76,7 @@ __all__ = [
     "PYTHON_CANDIDATES",
     "ROOT",
     "SUBPACKAGE_TAG_FORMAT",
+    "Group",
     "Index",
     "Package",
     "Registry",
@@ -157,7 +160,7 @@ _PACKAGE_OPTIONAL = {
     "api_exclude",
     "breaking_bump",
 }
-_TOP_FIELDS = {"settings", "indexes", "torch", "package"}
+_TOP_FIELDS = {"settings", "indexes", "torch", "package", "group"}
 
 
 def _type_name(tp: type) -> str:
@@ -406,9 +409,11 @@ def _api_fields(file: str, where: str, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_same_repo(file: str, pkg: Package, earlier: list[Package]) -> None:
-    """Packages of one repository share its checkout; their tag formats must not read each other's tags."""
+def _check_same_repo(file: str, pkg: Package, earlier: list[Package], groups: Mapping[str, Group]) -> None:
+    """Packages of one repository share its checkout; their tag formats must not read each other's tags, unless
+    they are members of one lockstep group (which share the tag by design)."""
     for other in earlier:
+        peers = groups.get(canonicalize_name(pkg.name)) is groups.get(canonicalize_name(other.name)) is not None
         if other.repo.lower() == pkg.repo.lower() and other.path != pkg.path:
             raise ConfigError(
                 f"{file}: duplicate package repo {pkg.repo.lower()!r} in two checkouts ({other.name}: path "
@@ -421,7 +426,7 @@ def _check_same_repo(file: str, pkg: Package, earlier: list[Package]) -> None:
                 f"{other.repo!r} ({other.name})",
                 f"write repo = {other.repo!r}, or give {pkg.name} its own path",
             )
-        if other.path == pkg.path and _tags_collide(other.tag_format, pkg.tag_format):
+        if other.path == pkg.path and not peers and _tags_collide(other.tag_format, pkg.tag_format):
             raise ConfigError(
                 f"{file}: packages {other.name} and {pkg.name} share repo {pkg.repo} and their tag formats "
                 f"{other.tag_format!r} and {pkg.tag_format!r} read each other's tags",
@@ -458,7 +463,8 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
     overrides: dict[str, str] = {}
     indexes = _parse_indexes(file, doc["indexes"], env, overrides)
     torch = _parse_torch(file, doc["torch"], env, overrides)
-    packages = _parse_packages(file, doc["package"], path, settings["tag_format"])
+    groups = lockstep.parse_groups(file, doc.get("group"), settings["tag_format"], _table, _check_tag_format)
+    packages = _parse_packages(file, doc["package"], path, settings["tag_format"], lockstep.by_member(groups))
     return Registry(
         path=path,
         owner=settings["owner"],
@@ -471,6 +477,7 @@ def parse_registry(text: str, path: Path, env: Mapping[str, str] | None = None) 
         packages=packages,
         overrides=overrides,
         previous_owner=settings.get("previous_owner"),
+        groups=lockstep.check_groups(file, groups, packages),
         prerelease_workflow=settings_prerelease_workflow(file, settings),
     )
 
@@ -550,14 +557,20 @@ def _parse_torch(file: str, raw: Any, env: Mapping[str, str], overrides: dict[st
     return TorchSource(version=torch_data["version"], source=source)
 
 
-def _parse_packages(file: str, raw_packages: Any, path: Path, default_tag_format: str) -> tuple[Package, ...]:
-    """The ``[[package]]`` tables in order: no name or directory twice, packages of one repository consistent."""
+def _parse_packages(
+    file: str, raw_packages: Any, path: Path, default_tag_format: str, groups: Mapping[str, Group]
+) -> tuple[Package, ...]:
+    """The ``[[package]]`` tables in order: no name or directory twice, packages of one repository consistent; a
+    lockstep group's member takes the group's tag format."""
     if not isinstance(raw_packages, list) or not raw_packages:
         raise ConfigError(f"{file}: [[package]] must list the packages", "add one [[package]] table per package")
     packages: list[Package] = []
     seen: dict[str, str] = {}
     for i, raw in enumerate(raw_packages):
         pkg = replace(_parse_package(file, i, raw, default_tag_format), registry_file=shown_path(path))
+        group = groups.get(canonicalize_name(pkg.name))
+        if group is not None:
+            pkg = replace(pkg, tag_format=lockstep.member_tag_format(file, pkg, raw, group))
         directory = f"{pkg.path}/{pkg.subdir}" if pkg.subdir else pkg.path
         for key, value in (("name", canonicalize_name(pkg.name)), ("path", directory)):
             marker = f"{key}:{value}"
@@ -567,7 +580,7 @@ def _parse_packages(file: str, raw_packages: Any, path: Path, default_tag_format
                     "keep one [[package]] entry per package (packages sharing a repository need distinct subdir)",
                 )
             seen[marker] = pkg.name
-        _check_same_repo(file, pkg, packages)
+        _check_same_repo(file, pkg, packages, groups)
         packages.append(pkg)
     return tuple(packages)
 

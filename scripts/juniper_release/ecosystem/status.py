@@ -13,8 +13,9 @@ commit declares another version) are listed as warnings below the table; they ne
 The state, checked in this order:
 
 - ``ANOMALY``: the module ``__version__`` disagrees with pyproject (or cannot be found); the checkout is behind PyPI
-  (pyproject below the released version); the released version has no tag; or the released version's tag is on a
-  commit declaring another version.
+  (pyproject below the released version); the released version has no tag; the released version's tag is on a
+  commit declaring another version; or a member of a lockstep group declares another version than its group's
+  (:func:`juniper_release.ecosystem.groups.group_version`), and the reason names both.
 - ``UNKNOWN``: the state depends on an index that could not be read: PyPI for every package, TestPyPI too for a
   pre-release (pre-releases go to TestPyPI only). The reason is listed below the table.
 - ``NEVER_RELEASED``: no released version.
@@ -25,6 +26,8 @@ The state, checked in this order:
   ``commits_since_tag`` but leave the package ``UP_TO_DATE``.
 - ``UP_TO_DATE``: otherwise.
 - ``MISSING``: the registry lists a sub-package the checkout does not have (an older snapshot); the row says why.
+
+A registry with lockstep groups (``[[group]]``) has a ``group`` column naming each member's group.
 
 Tags follow the package's own ``tag_format``, and commits since the tag count only the package's own paths (its
 sub-directory; for the root package of a shared repository, everything but its sub-packages' directories).
@@ -39,16 +42,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from shlex import quote
 from typing import Any
 
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from juniper_release import output as report
-from juniper_release.ecosystem import changes, lines, tags
+from juniper_release.ecosystem import changes, groups, lines, tags
 from juniper_release.ecosystem.graph import CycleError, build_graph
 from juniper_release.ecosystem.indexes import IndexUnreachable, Listing, listings_many
 from juniper_release.ecosystem.project import Project, VersionKind, find_module_version
@@ -102,10 +105,13 @@ class StatusRow:
     state: State
     reasons: tuple[str, ...] = field(default=(), compare=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    group: str | None = None
+    """The lockstep group the package belongs to (a ``group`` column when any row has one)."""
 
     def as_dict(self) -> dict[str, Any]:
-        """Exactly the :data:`COLUMNS`, JSON-ready."""
+        """Exactly the :data:`COLUMNS` (and ``group`` for a member of a lockstep group), JSON-ready."""
         return {
+            **({"group": self.group} if self.group else {}),
             "package": self.package,
             "layer": self.layer,
             "pyproject_version": self.pyproject_version,
@@ -332,7 +338,33 @@ def collect(
         )
         for pkg in order
     ]
-    return rows + [missing_row(pkg, workspace) for pkg in missing_packages(registry, workspace)]
+    return lockstep_rows(registry, rows) + [
+        missing_row(pkg, workspace) for pkg in missing_packages(registry, workspace)
+    ]
+
+
+def lockstep_rows(registry: Registry, rows: Sequence[StatusRow]) -> list[StatusRow]:
+    """``rows`` with each lockstep member's group named, and a member declaring another version than its group's an
+    ANOMALY naming both."""
+    by_name = {row.package: row for row in rows}
+    out = {row.package: row for row in rows}
+    for group in registry.groups:
+        declared: dict[str, Version] = {}
+        for name in group.members:
+            row = by_name.get(name)
+            if row is None:
+                continue
+            out[name] = replace(row, group=group.name)
+            try:
+                declared[name] = Version(row.pyproject_version)
+            except InvalidVersion:
+                continue
+        version = groups.group_version(declared)
+        for name, own in groups.disagreeing(declared).items():
+            row = out[name]
+            reason = f"declares {own} but its lockstep group {group.name} is at {version}"
+            out[name] = replace(row, state=State.ANOMALY, reasons=(*row.reasons, reason))
+    return [out[row.package] for row in rows]
 
 
 def _live(listing: Listing | None) -> IndexVersions:
@@ -349,19 +381,22 @@ def _yanked(found: Mapping[str, Mapping[str, Listing | None]], name: str) -> dic
 def render(rows: Sequence[StatusRow], fmt: str = "table") -> str:
     """``table`` (with the reasons for any ANOMALY or UNKNOWN below it), ``json`` or ``markdown``."""
     data = [row.as_dict() for row in rows]
+    columns = ("package", "group", *COLUMNS[1:]) if any(row.group for row in rows) else COLUMNS
+    if columns != COLUMNS:
+        data = [{"group": "-", **d} for d in data]
     if fmt == "json":
         return report.to_json(data)
     notes = [f"- {row.package}: {'; '.join(row.reasons)}" for row in rows if row.state is State.ANOMALY]
     unknown = [f"- {row.package}: {'; '.join(row.reasons)}" for row in rows if row.state is State.UNKNOWN]
     warned = [f"- {row.package}: {'; '.join(row.warnings)}" for row in rows if row.warnings]
     if fmt == "markdown":
-        text = report.markdown(data, COLUMNS)
+        text = report.markdown(data, columns)
         text += ("\n\n**Anomalies**\n\n" + "\n".join(notes)) if notes else ""
         text += ("\n\n**Unknown**\n\n" + "\n".join(unknown)) if unknown else ""
         return text + ("\n\n**Warnings**\n\n" + "\n".join(warned) if warned else "")
     # Least important first: what an index or the module says is in the reasons when it matters.
     drop = ("testpypi_version", "module_version", "commits_since_tag", "layer")
-    text = report.table(data, COLUMNS, painted="state", expendable=drop)
+    text = report.table(data, columns, painted="state", expendable=drop)
     text += ("\n\nanomalies:\n" + "\n".join(notes)) if notes else ""
     text += ("\n\nunknown:\n" + "\n".join(unknown)) if unknown else ""
     return text + ("\n\nwarnings:\n" + "\n".join(warned) if warned else "")

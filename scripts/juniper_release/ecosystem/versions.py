@@ -555,7 +555,8 @@ def declared_version(
         from juniper_release.gitops import Git
 
         git = Git(root)
-        if not git.is_repo():
+        top = next((p for p in (root, *root.parents) if (p / ".git").exists()), root)
+        if not Git(top).is_repo():  # a member of a workspace (hatch-vcs root = "../..") is below its repository
             raise WorkspaceError(
                 f"{pyproject}: {pkg.name}'s version comes from git tags ({source.tool}) but {root} is neither a git "
                 "checkout nor an sdist with PKG-INFO",

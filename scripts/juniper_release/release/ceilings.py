@@ -8,7 +8,7 @@ The new ceiling is the house rule's next breaking version: the next minor before
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,19 +87,23 @@ class ConsumerCeilings:
     pins: tuple[EscapedPin, ...]
 
 
-def escaped_ceilings(registry: Registry, workspace: Path, pkg: Package, new: Version) -> Iterator[ConsumerCeilings]:
-    """Every consumer (in the registry, checked out) whose requirement on ``pkg`` escapes ``new``: its pyproject with
-    only those ceilings raised (tomlkit: every other byte kept). A requirement whose marker holds on no verified
-    Python is not one."""
-    target = canonicalize_name(pkg.name)
+def escaped_ceilings(
+    registry: Registry, workspace: Path, pkg: Package, new: Version, together: Sequence[Package] = ()
+) -> Iterator[ConsumerCeilings]:
+    """Every consumer (in the registry, checked out) whose requirement on ``pkg`` (or on a package moving
+    ``together`` with it to ``new``: a lockstep group) escapes ``new``: its pyproject with only those ceilings raised
+    (tomlkit: every other byte kept), each consumer read once. A requirement whose marker holds on no verified Python
+    is not one."""
+    targets: set[str] = {canonicalize_name(p.name) for p in (pkg, *together)}
     for other in registry.packages:
         root = other.checkout(workspace)
-        if other.name == pkg.name or not (root / "pyproject.toml").is_file():
+        wanted = targets - {canonicalize_name(other.name)}
+        if not wanted or not (root / "pyproject.toml").is_file():
             continue
         project = read_project(other, root)
         stale = [
             (extra, req)
-            for extra, req in sibling_requirements(project, {target})
+            for extra, req in sibling_requirements(project, wanted)
             if not req.specifier.contains(new, prereleases=True) and marker_can_hold(req.marker, extra)
         ]
         if not stale:

@@ -88,8 +88,19 @@ class ReleaseContext:
         self.dist_dir = workspace / STATE_DIR / "dist" / f"{self.pkg.name}-{self.version}"
         self.work_dir = workspace / STATE_DIR / "work"
         self.module_version = find_module_version(self.root, self.pkg.imports[0] if self.pkg.imports else None)
+        self.group = registry.group_of(self.pkg)
+        """The package's lockstep group: one bump commit, one tag and one GitHub Release for all of its members."""
         self.bump_files = _bump_files(self.pkg, self.root, self.project)
         self.bump_paths = _from_top(self.pkg, self.bump_files)
+        if self.group is not None:  # the group's bump is one commit of every member's files
+            top = self.pkg.top_of(self.root)
+            for member in registry.group_members(self.pkg):
+                if member != self.pkg:
+                    root = member.checkout(workspace)
+                    self.bump_paths |= _from_top(member, _bump_files(member, root, read_project(member, root)))
+            self.bump_paths.add("uv.lock")  # a uv workspace's lock moves with the members' versions
+            self.bump_paths = {path for path in self.bump_paths if (top / path).exists()}
+            self.bump_files = {f":(top){path}" for path in self.bump_paths}
         self._sibling_bump_paths: set[str] | None = None
         self._remote: RemoteRefs | None = None
 
@@ -144,6 +155,8 @@ class ReleaseContext:
         a sibling package (its own bump, released after this one) is not part of this release."""
         head = self.git.head()
         pathspec = self.registry.pathspec(self.pkg)
+        if self.group is not None:  # the group's commit: the newest touching any member
+            pathspec = tuple(spec for m in self.registry.group_members(self.pkg) for spec in self.registry.pathspec(m))
         if not pathspec or self.needs_commit():
             return head
         return self.git.run("rev-list", "-n", "1", "HEAD", "--", *pathspec) or head

@@ -172,7 +172,8 @@ def in_sync_with_origin(ctx: ReleaseContext) -> Gate:
         )
     ahead_behind = git.run("rev-list", "--left-right", "--count", f"{branch}...origin/{branch}")
     ahead, behind = (int(x) for x in ahead_behind.split())
-    names = "|".join(re.escape(p.name) for p in (ctx.pkg, *ctx.registry.siblings(ctx.pkg)))
+    group = [ctx.group.name] if ctx.group else []  # a lockstep group's bump: "Bump <group> to X"
+    names = "|".join(re.escape(n) for n in (ctx.pkg.name, *(p.name for p in ctx.registry.siblings(ctx.pkg)), *group))
     ours = re.compile(rf"^(Bump ({names}) to |Allow .+ in {re.escape(ctx.pkg.path)}'s requirements)")
     ahead_subjects = git.subjects_since(f"origin/{branch}") if ahead else []
     if not ctx.opts.direct_push and ahead:

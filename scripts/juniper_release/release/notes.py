@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from juniper_release.conventions import CHANGELOG, changelog_section, draft_notes
 from juniper_release.ecosystem import notes
+from juniper_release.ecosystem.model import Package
 from juniper_release.ecosystem.tags import matching_tags
 from juniper_release.github.forge import ForgeError
 from juniper_release.release.context import ReleaseContext
@@ -21,9 +22,12 @@ from juniper_release.release.versioning import changelog_path
 FORWARD_PORT_LABEL = "forward-port"
 
 
-def _section(ctx: ReleaseContext) -> str | None:
-    path = changelog_path(ctx.root, ctx.pkg.name)
-    if notes.convention(ctx.pkg, ctx.root)[0] is not notes.Convention.KEEPACHANGELOG or not path.is_file():
+def _section(ctx: ReleaseContext, pkg: Package | None = None) -> str | None:
+    """The CHANGELOG section of the release of ``pkg`` (default: the context's package), where it keeps one."""
+    pkg = pkg or ctx.pkg
+    root = pkg.checkout(ctx.workspace) if pkg is not ctx.pkg else ctx.root
+    path = changelog_path(root, pkg.name)
+    if notes.convention(pkg, root)[0] is not notes.Convention.KEEPACHANGELOG or not path.is_file():
         return None
     return changelog_section(path.read_text(encoding="utf-8"), ctx.version)
 
@@ -37,8 +41,10 @@ def previous_tag(ctx: ReleaseContext) -> str | None:
 
 
 def drafted(ctx: ReleaseContext) -> str:
-    """The notes drafted from the commits since the previous release tag reachable from the release commit."""
-    return draft_notes(ctx.git.subjects_since(previous_tag(ctx), ctx.registry.pathspec(ctx.pkg)))
+    """The notes drafted from the commits since the previous release tag reachable from the release commit (for a
+    lockstep group: every commit of the repository, the group's one tag being its members')."""
+    pathspec = () if ctx.group is not None else ctx.registry.pathspec(ctx.pkg)
+    return draft_notes(ctx.git.subjects_since(previous_tag(ctx), pathspec))
 
 
 def release_notes_source(ctx: ReleaseContext) -> str:
@@ -47,8 +53,13 @@ def release_notes_source(ctx: ReleaseContext) -> str:
 
 
 def release_body(ctx: ReleaseContext) -> str:
-    """The GitHub Release's notes: the CHANGELOG section, else drafted from the commits."""
-    return _section(ctx) or f"## {ctx.pkg.name} {ctx.version}\n\n{drafted(ctx)}"
+    """The GitHub Release's notes: the CHANGELOG section, else drafted from the commits. For a lockstep group: each
+    member's section under its name (the members without one left out), else drafted for the group."""
+    if ctx.group is None:
+        return _section(ctx) or f"## {ctx.pkg.name} {ctx.version}\n\n{drafted(ctx)}"
+    members = ((member, _section(ctx, member)) for member in ctx.registry.group_members(ctx.pkg))
+    parts = [f"## {member.name}\n\n{section}" for member, section in members if section]
+    return "\n".join(parts) or f"## group {ctx.group.name} {ctx.version}\n\n{drafted(ctx)}"
 
 
 def forward_port_title(ctx: ReleaseContext) -> str:

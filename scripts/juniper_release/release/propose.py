@@ -42,6 +42,7 @@ from juniper_release.output import NORMAL, QUIET, VERBOSE, diffstat, paint_diff,
 from juniper_release.release import apireview
 from juniper_release.release.ceilings import escaped_ceilings
 from juniper_release.release.versioning import (
+    CHANGELOG,
     BumpPlan,
     FileEdit,
     changelog_path,
@@ -143,51 +144,31 @@ def plan_proposal(
     today: dt.date | None = None,
     branch: str | None = None,
 ) -> Proposal:
-    """The proposal for ``name``: its branch, commit, PR and follow-ons, computed without writing anything.
+    """The proposal for ``name``: its branch, commit, PR and follow-ons, computed without writing anything. A member
+    of a lockstep group proposes the group: every member in the one commit (``release/<group>-<version>``).
     ``branch``: a maintenance branch (the checkout is on it; the version must be in its line)."""
     pkg = registry.get(name)
     plan = plan_bump(registry, workspace, name, part, to=to, today=today, branch=branch)
-    repo_root = pkg.repo_dir(workspace)
-    changelog = changelog_path(plan.root, pkg.name)
-    notes = unreleased_notes(changelog.read_text(encoding="utf-8")) if changelog.is_file() else None
-    refused = f"changelog conflict: {conflict}" if conflict else None
-    edits: list[FileEdit] = []
-    for edit in plan.edits:
-        if edit.path == changelog and not (notes or "").strip():
-            if not draft_notes:
-                refused = refused or (
-                    f"{pkg.name}: its CHANGELOG [Unreleased] is empty; write the notes, or pass --draft-notes to "
-                    "draft them from the commits (marked as drafted)"
-                )
-            edits.append(FileEdit(edit.path, edit.old, _mark_drafted(edit.new, plan.new)))
-            continue
-        edits.append(edit)
+    subject = plan.group or pkg.name
+    edits, notes, refused = _notes_edits(plan.edits, plan.new, subject, draft_notes)
+    if conflict:
+        refused = f"changelog conflict: {conflict}"
     followons: list[Change] = []
-    for consumer, (other, edit, lines) in _ceiling_edits(registry, workspace, pkg, plan.new).items():
-        if other.repo == pkg.repo:
-            edits.append(edit)
-            continue
-        followons.append(
-            Change(
-                consumer,
-                other.repo,
-                other.repo_dir(workspace),
-                ceiling_branch(pkg, plan.new),
-                f"Allow {pkg.name} {plan.new} in {consumer}",
-                f"{pkg.name} {plan.new} escapes {consumer}'s ceiling. This raises the ceiling only (the floor and "
-                "the other specifiers stay), and notes it in the CHANGELOG's [Unreleased] (its next release "
-                "ships it):\n\n" + "\n".join(f"- `{line}`" for line in lines),
-                [edit, *_changelog_entry(other.checkout(workspace), "Fixed", f"Allow {pkg.name} {plan.new}.")],
-                message=f"fix(deps): allow {pkg.name} {plan.new}",
-            )
-        )
+    for member in registry.group_members(pkg):
+        for consumer, (other, edit, lines) in _ceiling_edits(registry, workspace, member, plan.new).items():
+            if other.repo == pkg.repo:
+                edits.append(edit)
+                continue
+            followons.append(_followon(registry, workspace, member, plan.new, consumer, other, edit, lines))
     vcs = plan.vcs is not None
-    section = _notes_section(plan, notes, changelog)
-    api, breaking = apireview.breaking_section(apireview.proposal_diff(pkg, Git(plan.root), plan.old, "HEAD"))
+    section = _notes_section(plan, notes)
+    members = ", ".join(p.name for p in registry.group_members(pkg)) if plan.group else ""
+    api, breaking = _api_section(registry, workspace, pkg, plan)
     body = "\n\n".join(
         part
         for part in (
-            f"Release **{pkg.name} {plan.new}** (from {plan.old}).",
+            f"Release **{subject} {plan.new}** (from {plan.old})."
+            + (f" A lockstep group: {members} move together, one tag." if members else ""),
             f"## Notes\n\n{section}",
             api,
             f"## Evidence\n\n{evidence.strip()}" if evidence.strip() else "",
@@ -198,29 +179,90 @@ def plan_proposal(
         )
         if part
     )
-    change = Change(
-        pkg.name,
-        pkg.repo,
-        repo_root,
-        release_branch(pkg, plan.new),
-        f"Release {pkg.name} {plan.new}",
-        body,
-        edits,
-        refused,
-    )
+    head = f"release/{subject}-{plan.new}" if plan.group else release_branch(pkg, plan.new)
+    change = Change(pkg.name, pkg.repo, pkg.repo_dir(workspace), head, f"Release {subject} {plan.new}", body, edits)
+    change.refused = refused
     for follow in followons:
         follow.body += f"\n\nTriggered by the proposal {pkg.repo}: {change.title} (`{change.branch}`)."
     return Proposal(pkg, plan.old, plan.new, change, followons)
 
 
-def _notes_section(plan: BumpPlan, notes: str | None, changelog: Path) -> str:
-    """The PR's notes: the CHANGELOG's [Unreleased], else drafted from the commits (they go on the GitHub Release
+def _notes_edits(
+    planned: Sequence[FileEdit], new: Version, subject: str, draft_notes: bool
+) -> tuple[list[FileEdit], str, str | None]:
+    """The bump's edits with each CHANGELOG whose ``[Unreleased]`` is empty marked as drafted, the notes written
+    (the members' own, for a group), and why the proposal is refused: every CHANGELOG's ``[Unreleased]`` empty
+    without ``--draft-notes``."""
+    edits: list[FileEdit] = []
+    written: list[str] = []
+    drafted = False
+    for edit in planned:
+        if edit.path.name != CHANGELOG:
+            edits.append(edit)
+            continue
+        notes = (unreleased_notes(edit.old) or "").strip() if edit.old is not None else ""
+        if notes:
+            written.append(notes)
+            edits.append(edit)
+            continue
+        drafted = True
+        edits.append(FileEdit(edit.path, edit.old, _mark_drafted(edit.new, new)))
+    refused = None
+    if drafted and not written and not draft_notes:
+        refused = (
+            f"{subject}: its CHANGELOG [Unreleased] is empty; write the notes, or pass --draft-notes to "
+            "draft them from the commits (marked as drafted)"
+        )
+    return edits, "\n\n".join(written), refused
+
+
+def _followon(
+    registry: Registry,
+    workspace: Path,
+    pkg: Package,
+    new: Version,
+    consumer: str,
+    other: Package,
+    edit: FileEdit,
+    lines: Sequence[str],
+) -> Change:
+    """The follow-on PR raising ``consumer``'s ceiling on ``pkg`` in its own repository."""
+    return Change(
+        consumer,
+        other.repo,
+        other.repo_dir(workspace),
+        ceiling_branch(pkg, new),
+        f"Allow {pkg.name} {new} in {consumer}",
+        f"{pkg.name} {new} escapes {consumer}'s ceiling. This raises the ceiling only (the floor and "
+        "the other specifiers stay), and notes it in the CHANGELOG's [Unreleased] (its next release "
+        "ships it):\n\n" + "\n".join(f"- `{line}`" for line in lines),
+        [edit, *_changelog_entry(other.checkout(workspace), "Fixed", f"Allow {pkg.name} {new}.")],
+        message=f"fix(deps): allow {pkg.name} {new}",
+    )
+
+
+def _notes_section(plan: BumpPlan, notes: str) -> str:
+    """The PR's notes: the CHANGELOGs' [Unreleased], else drafted from the commits (they go on the GitHub Release
     where the package keeps no CHANGELOG it edits)."""
-    if (notes or "").strip():
-        return (notes or "").strip()
-    if plan.notes_only or not any(e.path == changelog for e in plan.edits):
+    if notes.strip():
+        return notes.strip()
+    if plan.notes_only or not any(e.path.name == CHANGELOG for e in plan.edits):
         return f"(drafted from the commits; no CHANGELOG: these go on the GitHub Release)\n\n{plan.drafted.strip()}"
     return "(drafted from the commits: see the CHANGELOG diff)"
+
+
+def _api_section(registry: Registry, workspace: Path, pkg: Package, plan: BumpPlan) -> tuple[str, bool]:
+    """The PR's "Breaking changes" section and whether anything breaks; for a lockstep group, each member's (from
+    the group's tag), under its name."""
+    members = registry.group_members(pkg)
+    found = []
+    for member in members:
+        root = plan.root if member is pkg else member.checkout(workspace)
+        text, breaks = apireview.breaking_section(apireview.proposal_diff(member, Git(root), plan.old, "HEAD"))
+        if text and len(members) > 1:
+            text = text.replace("## Breaking changes", f"## Breaking changes: {member.name}", 1)
+        found.append((text, breaks))
+    return "\n\n".join(text for text, _ in found if text), any(breaks for _, breaks in found)
 
 
 def _changelog_entry(root: Path, heading: str, entry: str) -> list[FileEdit]:
@@ -255,22 +297,37 @@ def plan_proposals(
     today: dt.date | None = None,
     branch: str | None = None,
 ) -> list[Proposal]:
-    """One proposal per package of ``parts`` (name -> major/minor/patch), in dependency order."""
+    """One proposal per package of ``parts`` (name -> major/minor/patch), in dependency order; the members of a
+    lockstep group make one proposal, with the largest of their parts, their evidence and any conflict."""
     graph = build_graph(registry, workspace)
-    return [
-        plan_proposal(
-            registry,
-            workspace,
-            pkg.name,
-            parts[pkg.name],
-            draft_notes=draft_notes,
-            evidence=(evidence or {}).get(pkg.name, ""),
-            conflict=(conflicts or {}).get(pkg.name),
-            today=today,
-            branch=branch,
+    proposals: list[Proposal] = []
+    done: set[str] = set()
+    for pkg in graph.release_order(parts):
+        if pkg.name in done:
+            continue
+        named = [p.name for p in registry.group_members(pkg) if p.name in parts]
+        done.update(named)
+        found = [(evidence or {}).get(n, "") for n in named]
+        clash = [f"{n}: {c}" if len(named) > 1 else c for n in named if (c := (conflicts or {}).get(n))]
+        proposals.append(
+            plan_proposal(
+                registry,
+                workspace,
+                pkg.name,
+                max((parts[n] for n in named), key=_PART_ORDER.index),
+                draft_notes=draft_notes,
+                evidence="\n\n".join(
+                    f"**{n}**: {e}" if len(named) > 1 else e for n, e in zip(named, found, strict=True) if e
+                ),
+                conflict="; ".join(clash) or None,
+                today=today,
+                branch=branch,
+            )
         )
-        for pkg in graph.release_order(parts)
-    ]
+    return proposals
+
+
+_PART_ORDER = ("release", "pre", "patch", "minor", "major")
 
 
 def render(proposals: Sequence[Proposal]) -> str:

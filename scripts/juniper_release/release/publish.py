@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -217,15 +218,18 @@ def verify_install(
     work_dir: Path,
     log: Callable[[str], None] = print,
 ) -> str:
-    """Install ``pkg==version`` from ``index`` in a fresh env and smoke-test it (``verify.smoke``). Returns a summary."""
-    project = read_project(pkg, source)
+    """Install ``pkg==version`` from ``index`` in a fresh env and smoke-test it (``verify.smoke``). Returns a summary.
+    ``source`` is the package's directory: a checkout, or a tree exported from the release tag (a version from git
+    tags is then the one released)."""
+    project = read_project(pkg, source, tagged=version)
     env = create_env(work_dir / f"verify-{pkg.name}-{index.name}", choose(pkg, project.requires_python)[0])
     third, siblings = _base_requirements(registry, project, env.full_version())
     _install_third_party(registry, pkg, third, env, work_dir, log)
-    _install_siblings(pkg, siblings, env, index)
+    _install_siblings(registry, pkg, siblings, env, index)
     args = [f"{pkg.name}=={version}", "--no-deps", "--index-url", index.simple_url]
     log(f"    pkg:  {display(args)}")
     env.install(args, what=f"install {pkg.name} {version} from {index.name}", fix="re-run to resume once it is listed")
+    _install_declared_elsewhere(registry, pkg, env, index, work_dir, log)
     _check_installed(pkg, version, index, env)
     shutil.rmtree(env.path, ignore_errors=True)
     return f"{pkg.name}=={version} installs from {index.name}" + (
@@ -259,13 +263,54 @@ def _install_third_party(
     env.install(args, what=f"install {pkg.name}'s third-party dependencies from {deps_index}")
 
 
-def _install_siblings(pkg: Package, siblings: Sequence[str], env: Env, index: Index) -> None:
-    """The Juniper dependencies, from the index under test, without their own dependencies (``--no-deps``)."""
-    if siblings:
+def _install_siblings(registry: Registry, pkg: Package, siblings: Sequence[str], env: Env, index: Index) -> None:
+    """The Juniper dependencies, from the index under test, without their own dependencies (``--no-deps``), and
+    theirs in turn (read from the installed metadata) until every registry package they require is in (a
+    workspace's members reach each other through several layers)."""
+    installed = {canonicalize_name(pkg.name)}
+    wanted = list(siblings)
+    while wanted:
         env.install(
-            [*siblings, "--no-deps", "--index-url", index.simple_url],
+            [*wanted, "--no-deps", "--index-url", index.simple_url],
             what=f"install {pkg.name}'s Juniper dependencies from {index.name}",
         )
+        names = sorted({canonicalize_name(Requirement(w).name) for w in wanted})
+        installed.update(names)
+        wanted = [
+            str(req)
+            for req in _installed_requires(env, names)
+            if registry.find(req.name) is not None and canonicalize_name(req.name) not in installed
+        ]
+
+
+def _install_declared_elsewhere(
+    registry: Registry, pkg: Package, env: Env, index: Index, work_dir: Path, log: Callable[[str], None]
+) -> None:
+    """The requirements the installed package's metadata names that are not installed yet: dependencies a build
+    plugin declares (``dynamic = ["dependencies"]``) are not in the pyproject. Third-party ones from PyPI, registry
+    ones from the index under test, as for the declared ones."""
+    have = set(env.installed())
+    missing = [r for r in _installed_requires(env, [pkg.name]) if canonicalize_name(r.name) not in have]
+    third = [str(r) for r in missing if registry.find(r.name) is None]
+    if third:
+        _install_third_party(registry, pkg, third, env, work_dir, log)
+    _install_siblings(registry, pkg, [str(r) for r in missing if registry.find(r.name) is not None], env, index)
+
+
+_REQUIRES_PROBE = (
+    "import importlib.metadata as m, json\nprint(json.dumps([r for d in {names} for r in (m.requires(d) or [])]))\n"
+)
+
+
+def _installed_requires(env: Env, names: Sequence[str]) -> list[Requirement]:
+    """The base requirements (no extra) of the installed distributions ``names``, on the environment's Python."""
+    out = env.run_python(_REQUIRES_PROBE.format(names=json.dumps(list(names))), what="read the installed requirements")
+    found = []
+    for raw in json.loads(out.strip().splitlines()[-1]):
+        req = Requirement(raw)
+        if req.marker is None or req.marker.evaluate({"extra": ""}):
+            found.append(req)
+    return found
 
 
 def _check_installed(pkg: Package, version: Version, index: Index, env: Env) -> None:

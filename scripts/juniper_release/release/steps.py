@@ -50,7 +50,7 @@ class Step:
 
 
 def _bump_message(ctx: ReleaseContext) -> str:
-    return f"Bump {ctx.pkg.name} to {ctx.version}"
+    return f"Bump {ctx.group.name if ctx.group else ctx.pkg.name} to {ctx.version}"
 
 
 def commit_bump_command(ctx: ReleaseContext) -> str:
@@ -67,6 +67,11 @@ def commit_bump(ctx: ReleaseContext) -> str:
     return f"committed {ctx.git.head()[:8]}"
 
 
+def _subject(ctx: ReleaseContext) -> str:
+    """What the release is of: the package, or its lockstep group (one tag for every member)."""
+    return f"group {ctx.group.name}" if ctx.group else ctx.pkg.name
+
+
 def _tag_target(ctx: ReleaseContext) -> str:
     """The commit the tag names, as a command shows it: HEAD, or the release commit below a sibling's later bump."""
     release = ctx.release_commit()
@@ -74,7 +79,7 @@ def _tag_target(ctx: ReleaseContext) -> str:
 
 
 def tag_command(ctx: ReleaseContext) -> str:
-    message = quote(f"Release {ctx.pkg.name} {ctx.version}")
+    message = quote(f"Release {_subject(ctx)} {ctx.version}")
     return f"git -C {quote(str(ctx.root))} tag -a {quote(ctx.tag)} -m {message}{_tag_target(ctx)}"
 
 
@@ -86,7 +91,7 @@ def tagged_at_head(ctx: ReleaseContext) -> bool:
 
 def tag(ctx: ReleaseContext) -> str:
     release = ctx.release_commit()
-    ctx.git.tag_annotated(ctx.tag, f"Release {ctx.pkg.name} {ctx.version}", rev=release)
+    ctx.git.tag_annotated(ctx.tag, f"Release {_subject(ctx)} {ctx.version}", rev=release)
     return f"tagged {release[:8]}"
 
 

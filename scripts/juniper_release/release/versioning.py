@@ -7,8 +7,6 @@ A bump is planned first (:func:`plan_bump` returns every file edit as old/new te
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,8 @@ from juniper_release.conventions import draft_notes as draft_notes
 from juniper_release.conventions import unreleased_notes as unreleased_notes
 from juniper_release.conventions import update_changelog as update_changelog
 from juniper_release.ecosystem import lines, notes, tags
+from juniper_release.ecosystem.groups import disagreeing, group_version
+from juniper_release.ecosystem.model import Group
 from juniper_release.ecosystem.paths import inside
 from juniper_release.ecosystem.project import (
     VersionKind,
@@ -40,62 +40,11 @@ from juniper_release.ecosystem.semver import parse_strict as parse_strict
 from juniper_release.ecosystem.versions import set_literal_version as set_literal_version
 from juniper_release.ecosystem.versions import set_pyproject_version as set_pyproject_version
 from juniper_release.errors import GitError, JuniperError
-from juniper_release.files import newline_of, unified_diff
 from juniper_release.gitops import Git
+from juniper_release.release import lockstep
 from juniper_release.release.ceilings import escaped_ceilings
-
-# --------------------------------------------------------------------------------------------------- edits
-
-
-@dataclass(frozen=True)
-class FileEdit:
-    """One file's full old and new text (``old`` None for a new file)."""
-
-    path: Path
-    old: str | None
-    new: str
-
-    def diff(self, base: Path | None = None) -> str:
-        name = str(self.path.relative_to(base)) if base and self.path.is_relative_to(base) else str(self.path)
-        return unified_diff(self.old, self.new, name)
-
-
-def apply_edits(edits: Sequence[FileEdit]) -> None:
-    """Write every edit or none: temp files first, then renames; on any failure the originals are restored."""
-    temps: list[tuple[FileEdit, Path]] = []
-    try:
-        for edit in edits:
-            # A read-only file would still be replaced by the rename below: refuse it like a failed write.
-            if edit.path.exists() and not os.access(edit.path, os.W_OK):
-                raise PermissionError(errno.EACCES, "Permission denied", str(edit.path))
-            tmp = edit.path.with_name(f".{edit.path.name}.juniper-tmp")
-            tmp.write_text(edit.new, encoding="utf-8", newline=newline_of(edit.path))  # a CRLF file stays CRLF
-            if edit.path.exists():
-                os.chmod(tmp, edit.path.stat().st_mode & 0o7777)
-            temps.append((edit, tmp))
-    except OSError as exc:
-        for _, tmp in temps:
-            tmp.unlink(missing_ok=True)
-        raise JuniperError(
-            f"could not write {exc.filename}: {exc.strerror}", "check permissions; nothing was changed"
-        ) from None
-    done: list[FileEdit] = []
-    try:
-        for edit, tmp in temps:
-            os.replace(tmp, edit.path)
-            done.append(edit)
-    except OSError as exc:
-        for edit in done:
-            if edit.old is None:
-                edit.path.unlink(missing_ok=True)
-            else:
-                edit.path.write_text(edit.old, encoding="utf-8", newline=newline_of(edit.path))
-        for _, tmp in temps:
-            tmp.unlink(missing_ok=True)
-        raise JuniperError(
-            f"could not replace {exc.filename}: {exc.strerror}", "check permissions; every file was restored"
-        ) from None
-
+from juniper_release.release.edits import FileEdit as FileEdit
+from juniper_release.release.edits import apply_edits as apply_edits
 
 # --------------------------------------------------------------------------------------------------- changelog
 
@@ -140,18 +89,26 @@ class BumpPlan:
     """The notes drafted from the commits since the release tag (what a CHANGELOG-less release publishes)."""
     notes_only: bool = False
     """The package keeps no changelog file (its notes are its GitHub Releases): the bump writes none."""
+    group: str | None = None
+    """A lockstep group's bump (:mod:`juniper_release.release.lockstep`): ``package`` is its first member, and the
+    edits move every member (and the workspace's ``uv.lock``) together."""
+
+    @property
+    def subject(self) -> str:
+        """What is bumped, for messages: the package, or ``group sdk``."""
+        return f"group {self.group}" if self.group else self.package.name
 
     def diff(self, workspace: Path) -> str:
         return "".join(e.diff(workspace) for e in self.edits)
 
 
 def _dependent_edits(
-    registry: Registry, workspace: Path, pkg: Package, new: Version, rewrite: bool
+    registry: Registry, workspace: Path, pkg: Package, new: Version, rewrite: bool, together: Sequence[Package] = ()
 ) -> tuple[list[DependentChange], list[FileEdit]]:
     """The consumers whose pins ``new`` escapes, and (``rewrite``) their pyprojects with only the ceiling raised."""
     changes: list[DependentChange] = []
     edits: list[FileEdit] = []
-    for found in escaped_ceilings(registry, workspace, pkg, new):
+    for found in escaped_ceilings(registry, workspace, pkg, new, together):
         for pin in found.pins:
             # Only the ceiling moves: the floor and every other specifier stay (a pin is left, and said so).
             shown = pin.new or f"{pin.old} (a pin: not rewritten)"
@@ -174,9 +131,37 @@ def plan_bump(
     changelog: bool = False,
     branch: str | None = None,
 ) -> BumpPlan:
-    """Every edit a bump makes, computed without writing anything. ``changelog``: create a CHANGELOG.md for a
-    package that keeps none; ``branch``: a maintenance line (the checkout must be on it; the version must be in
-    the line)."""
+    """Every edit a bump makes, computed without writing anything; a member of a lockstep group bumps every member
+    (:func:`plan_group_bump`). ``changelog``: create a CHANGELOG.md for a package
+    that keeps none; ``branch``: a maintenance line (the checkout must be on it; the version must be in the line)."""
+    group = registry.group_of(package)
+    if group is not None:
+        return plan_group_bump(
+            registry, workspace, group, part, pre=pre, to=to, update_dependents=update_dependents, today=today,
+            changelog=changelog, branch=branch,
+        )  # fmt: skip
+    return plan_package_bump(
+        registry, workspace, package, part, pre=pre, to=to, update_dependents=update_dependents, today=today,
+        changelog=changelog, branch=branch,
+    )  # fmt: skip
+
+
+def plan_package_bump(
+    registry: Registry,
+    workspace: Path,
+    package: str,
+    part: str | None = None,
+    *,
+    pre: str | None = None,
+    to: str | None = None,
+    update_dependents: bool = False,
+    today: dt.date | None = None,
+    changelog: bool = False,
+    branch: str | None = None,
+    together: Sequence[Package] | None = (),
+) -> BumpPlan:
+    """Every edit the bump of one package makes, computed without writing anything. ``together``: the packages
+    moving to the same version with it, whose consumers' ceilings this plan raises too (None: none at all)."""
     pkg = registry.get(package)
     root = require_checkout(pkg, workspace)
     project = read_project(pkg, root)
@@ -224,8 +209,9 @@ def plan_bump(
         # Only the package's own paths: a sibling sub-package's commits are not this release's notes.
         subjects = git.subjects_since(since.tag, registry.pathspec(pkg))
     _changelog_edit(plan, draft_notes(subjects), changelog, today)
-    plan.dependents, dep_edits = _dependent_edits(registry, workspace, pkg, new, update_dependents)
-    plan.edits.extend(dep_edits)
+    if together is not None:
+        plan.dependents, dep_edits = _dependent_edits(registry, workspace, pkg, new, update_dependents, together)
+        plan.edits.extend(dep_edits)
     return plan
 
 
@@ -264,6 +250,74 @@ def _check_line(pkg: Package, root: Path, branch: str, new: Version) -> None:
     lines.check_in_line(pkg, lines.resolve(git, pkg, branch), new)
 
 
+def plan_group_bump(
+    registry: Registry,
+    workspace: Path,
+    group: Group,
+    part: str | None = None,
+    *,
+    pre: str | None = None,
+    to: str | None = None,
+    update_dependents: bool = False,
+    today: dt.date | None = None,
+    changelog: bool = False,
+    branch: str | None = None,
+) -> BumpPlan:
+    """Every edit the bump of ``group`` makes (all members to one version), computed without writing anything.
+    ``changelog`` and ``branch``: as :func:`~juniper_release.release.versioning.plan_bump`, for every member."""
+    current = lockstep.current_versions(registry, workspace, group)
+    old = group_version(current)
+    assert old is not None
+    apart = disagreeing(current)
+    if to is not None:
+        if part is not None:
+            raise VersionError("both --part and --to given", "pass one of them")
+        new = parse_strict(to, "--to")
+    elif part is None:
+        raise VersionError("no --part or --to given", "pass --part major|minor|patch|pre|release or --to X.Y.Z")
+    elif apart:
+        shown = ", ".join(f"{name} {v}" for name, v in apart.items())
+        raise VersionError(
+            f"group {group.name}: members declare different versions (the group is at {old}; {shown})",
+            f"bring them together with --to X.Y.Z (above {max(current.values())})",
+        )
+    else:
+        new = next_version(old, part, pre)
+    # The first member's plan raises the consumers' ceilings on every member (each consumer read once).
+    members = [registry.get(name) for name in group.members]
+    plans = [
+        plan_package_bump(
+            registry,
+            workspace,
+            member.name,
+            to=str(new),
+            update_dependents=update_dependents,
+            today=today,
+            changelog=changelog,
+            branch=branch,
+            together=members[1:] if i == 0 else None,
+        )
+        for i, member in enumerate(members)
+    ]
+    first = plans[0]
+    plan = BumpPlan(first.package, first.root, old, new, vcs=first.vcs, group=group.name)
+    plan.notes_only = all(member.notes_only for member in plans)
+    plan.drafted = next((member.drafted for member in plans if member.drafted), "")
+    edits: list[FileEdit] = []
+    for member in plans:
+        # A member without a CHANGELOG keeps none (unless --changelog): the group's notes are where its members
+        # keep theirs.
+        edits += [e for e in member.edits if changelog or not (e.old is None and e.path.name == CHANGELOG)]
+        plan.warnings += [w for w in member.warnings if w not in plan.warnings]
+        plan.dependents += [d for d in member.dependents if d.package not in group.members]
+    plan.edits = lockstep.merge_edits(edits)
+    # uv.lock records no version of a member whose version is dynamic (git tags): only a file version moves it.
+    lock = None if plan.vcs else lockstep.refreshed_lock(first.package.repo_dir(workspace), plan.edits, new)
+    if lock is not None:
+        plan.edits.append(lock)
+    return plan
+
+
 def check_clean(plan: BumpPlan, workspace: Path, registry: Registry) -> None:
     """Refuse to bump on a dirty tree (``--force`` skips this)."""
     roots = {plan.package.repo_dir(workspace)} | {registry.get(d.package).repo_dir(workspace) for d in plan.dependents}
@@ -300,9 +354,9 @@ def commit_and_tag(plan: BumpPlan, registry: Registry, workspace: Path, *, tag: 
         git = Git(root)
         git.add(files)
         message = (
-            f"Bump {plan.package.name} to {plan.new}"
+            f"Bump {plan.group or plan.package.name} to {plan.new}"
             if root == plan.package.repo_dir(workspace)
-            else f"Allow {plan.package.name} {plan.new} in {root.name}'s requirements"
+            else f"Allow {plan.group or plan.package.name} {plan.new} in {root.name}'s requirements"
         )
         git.run("commit", "-m", message, "--", *files)
         done.append(f"{root.name}: committed {message!r}")
@@ -314,7 +368,7 @@ def commit_and_tag(plan: BumpPlan, registry: Registry, workspace: Path, *, tag: 
                 f"{plan.package.name}: tag {name} already exists",
                 f"delete it with `git tag -d {quote(name)}` if it is stale",
             )
-        git.tag_annotated(name, f"Release {plan.package.name} {plan.new}")
+        git.tag_annotated(name, f"Release {plan.group or plan.package.name} {plan.new}")
         done.append(f"{plan.root.name}: tagged {name}")
     return done
 
@@ -374,7 +428,7 @@ def bump(
     if plan.dependents and not update_dependents:
         out("  (pass --update-dependents to rewrite those specifiers)")
     vcs_note = (
-        f"{plan.package.name}: the version comes from git tags ({plan.vcs}): no version file is edited; the release "
+        f"{plan.subject}: the version comes from git tags ({plan.vcs}): no version file is edited; the release "
         f"commit is the CHANGELOG move, and the annotated tag {plan.package.tag_for(plan.new)} is the version"
         if plan.vcs
         else None
@@ -383,10 +437,10 @@ def bump(
         out(plan.diff(workspace))
         if vcs_note:
             out(vcs_note + " (--commit makes both)")
-        out(f"dry run: {plan.package.name} {plan.old} -> {plan.new}; nothing was written")
+        out(f"dry run: {plan.subject} {plan.old} -> {plan.new}; nothing was written")
         return plan
     apply_edits(plan.edits)
-    out(f"{plan.package.name}: {plan.old} -> {plan.new} ({len(plan.edits)} files written)")
+    out(f"{plan.subject}: {plan.old} -> {plan.new} ({len(plan.edits)} files written)")
     if vcs_note:
         out(
             vcs_note

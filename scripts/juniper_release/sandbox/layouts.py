@@ -1,5 +1,6 @@
 """The stand-in layouts and the cached sandbox workspace of one: ``six`` (:mod:`juniper_release.sandbox.standin`),
-``grown`` (:mod:`juniper_release.sandbox.grown`) and ``kinds`` (:mod:`juniper_release.sandbox.kinds`).
+``grown`` (:mod:`juniper_release.sandbox.grown`), ``kinds`` (:mod:`juniper_release.sandbox.kinds`), ``single``
+(:mod:`juniper_release.sandbox.single`) and ``lockstep`` (:mod:`juniper_release.sandbox.lockstep`).
 
 The generators build on the stand-in's repositories, so the choice between them sits above all three.
 """
@@ -43,9 +44,15 @@ def _layout(layout: str, defects: str | Iterable[str] | None) -> tuple[_Create, 
         from juniper_release.sandbox.grown import create_grown
 
         return create_grown, parse_defects(defects)
+    if layout == "lockstep":
+        from juniper_release.sandbox.lockstep import create_lockstep
+
+        if parse_defects(defects):
+            raise ConfigError("the lockstep stand-in has no defects", "drop --defects with --layout lockstep")
+        return create_lockstep, frozenset()
     if layout == "six":
         return create_ecosystem, parse_defects(defects)
-    raise ConfigError(f"unknown stand-in layout {layout!r}", "use one of: six, grown, kinds, single")
+    raise ConfigError(f"unknown stand-in layout {layout!r}", "use one of: six, grown, kinds, single, lockstep")
 
 
 def sandbox_workspace(
@@ -53,8 +60,8 @@ def sandbox_workspace(
 ) -> Path:
     """The cached stand-in workspace under ``.juniper/sandbox/<key>``, generated on first use.
 
-    ``layout`` is ``six`` (this module), ``grown`` (:mod:`juniper_release.sandbox.grown`) or ``kinds``
-    (:mod:`juniper_release.sandbox.kinds`). It is keyed on the generator version, the layout, the defects and the
+    ``layout`` is one of :data:`juniper_release.frontdoor.LAYOUTS` (this module's docstring names their
+    generators). It is keyed on the generator version, the layout, the defects and the
     registry file, so a changed generator or registry yields a fresh sandbox while an unchanged one is reused (and
     its verification cache stays warm).
     """

@@ -30,7 +30,7 @@ from juniper_release import output as report
 from juniper_release.ecosystem import indexes
 from juniper_release.ecosystem.paths import PART_MARKER, cache_part, is_own_part
 from juniper_release.ecosystem.project import read_project
-from juniper_release.ecosystem.registry import Registry, cache_dir, load_registry
+from juniper_release.ecosystem.registry import Package, Registry, cache_dir, load_registry
 from juniper_release.errors import JuniperError, suggest
 from juniper_release.files import locked, read_json, write_json
 from juniper_release.github.forge import ENV_API_URL, GitHub
@@ -59,8 +59,8 @@ THROWAWAY_TOKEN = "rehearsal-throwaway-token"
 def clone_workspace(registry: Registry, source: Path, dest: Path) -> Path:
     """Throwaway copies: each checkout cloned into a bare remote and a fresh working clone of it."""
     workspace, remotes = dest / "workspace", dest / "remotes"
-    for pkg in registry.packages:
-        src = pkg.checkout(source)
+    for pkg in registry.repos():  # one clone per repository (its sub-packages are in it)
+        src = pkg.repo_dir(source)
         if not (src / ".git").exists():
             raise JuniperError(
                 f"{pkg.name}: {src} is not a git checkout", f"run `{suggest('invoke clone')}` or use the sandbox"
@@ -68,8 +68,8 @@ def clone_workspace(registry: Registry, source: Path, dest: Path) -> Path:
         bare = remotes / f"{pkg.repo}.git"
         bare.parent.mkdir(parents=True, exist_ok=True)
         Git(dest).run("clone", "--quiet", "--bare", str(src), str(bare))
-        Git(dest).run("clone", "--quiet", "--branch", registry.branch, str(bare), str(pkg.checkout(workspace)))
-        Git(pkg.checkout(workspace)).run("fetch", "--quiet", "--tags", "origin")
+        Git(dest).run("clone", "--quiet", "--branch", registry.branch, str(bare), str(pkg.repo_dir(workspace)))
+        Git(pkg.repo_dir(workspace)).run("fetch", "--quiet", "--tags", "origin")
     return workspace
 
 
@@ -110,7 +110,8 @@ def workflow_runner(registry: Registry, remotes: Path, work: Path, verify_instal
     """The stand-in publish workflow: build the tag from the bare remote, TestPyPI (verified), then PyPI."""
 
     def runner(repo: str, tag: str, sha: str) -> None:
-        pkg = next(p for p in registry.packages if p.repo == repo)
+        in_repo = [p for p in registry.packages if p.repo == repo]
+        pkg = next((p for p in in_repo if p.version_from_tag(tag) is not None), in_repo[0])
         version = pkg.version_from_tag(tag)
         if version is None:
             raise JuniperError(f"tag {tag} does not follow {pkg.tag_format}", "fix the tag")
@@ -123,18 +124,32 @@ def workflow_runner(registry: Registry, remotes: Path, work: Path, verify_instal
         with tarfile.open(archive) as tar:
             tar.extractall(src, filter="data")
         archive.unlink()
-        files = sorted(build_tree(pkg, src, work / f"ci-dist-{pkg.name}-{version}", version).artifacts)
+        # A lockstep group's one run builds and publishes every member, in layer order (a member's requirements on
+        # the others are on the index before it is verified).
+        members = sorted(registry.group_members(pkg), key=lambda p: (p.layer, p.name))
+        out = {m.name: work / f"ci-dist-{m.name}-{version}" for m in members}
+        built = {m.name: sorted(build_tree(m, _tree(src, m), out[m.name], version).artifacts) for m in members}
         chain = ["testpypi"] if version.is_prerelease else ["testpypi", "pypi"]
         if registry.has_prerelease_workflow(pkg) and not version.is_prerelease:
             chain = ["pypi"]  # a pre-release/final pair: the final's workflow publishes to PyPI alone
         for name in chain:
             index = registry.index(name)
-            publish.upload(index, pkg.name, files)
-            publish.wait_installable(index, pkg.name, version, timeout)
-            if verify_installs and name == "testpypi":
-                publish.verify_install(registry, pkg, version, index, src, work, log=lambda _m: None)
+            for member in members:
+                publish.upload(index, member.name, built[member.name])
+                publish.wait_installable(index, member.name, version, timeout)
+                if verify_installs and name == "testpypi":
+                    publish.verify_install(registry, member, version, index, _tree(src, member), work, log=_quiet)
 
     return runner
+
+
+def _tree(src: Path, pkg: Package) -> Path:
+    """``pkg``'s directory in ``src``, an export of its repository."""
+    return src / pkg.subdir if pkg.subdir else src
+
+
+def _quiet(_message: str) -> None:
+    """A log that keeps nothing (the stand-in workflow's verification)."""
 
 
 @contextmanager

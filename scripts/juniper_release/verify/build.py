@@ -121,19 +121,22 @@ def source_files(root: Path) -> list[str]:
             f"{root} is not a git checkout", f"clone it with `{suggest('invoke clone')}` or run `git init` in {root}"
         )
     files = git.package_files()
+    top = Path(git.run("rev-parse", "--show-toplevel")).resolve()
     for rel in files:
-        _check_link(root, rel)
+        _check_link(root, rel, top)
     return files
 
 
-def _check_link(root: Path, rel: str) -> None:
-    """A symlink among the source files must point at a file inside the checkout: one pointing outside would ship
-    that outside file's content (and a later change of it would not be seen by the verify cache)."""
+def _check_link(root: Path, rel: str, top: Path) -> None:
+    """A symlink among the source files must point at a file inside the repository ``top``: one pointing outside
+    would ship that outside file's content (and a later change of it would not be seen by the verify cache). A
+    member of a workspace may link to the repository's files (``LICENSE -> ../../LICENSE``): a build ships their
+    content, as the backend's own sdist does."""
     path = root / rel
     if not path.is_symlink():
         return
     target = path.resolve()
-    if not target.is_relative_to(root.resolve()):
+    if not target.is_relative_to(top) or (not target.is_file() and not target.is_relative_to(root.resolve())):
         raise BuildError(
             f"{root.name}: {rel} is a symlink to {os.readlink(path)}, outside the checkout (a build would ship "
             "that file's content)",
@@ -142,12 +145,14 @@ def _check_link(root: Path, rel: str) -> None:
 
 
 def clean_copy(root: Path, dest: Path) -> list[str]:
-    """Copy the checkout's source files (see :func:`source_files`) to ``dest``; the checkout is left untouched."""
+    """Copy the checkout's source files (see :func:`source_files`) to ``dest``; the checkout is left untouched. A
+    symlink to a file of the repository outside ``root`` is copied as that file."""
     files = source_files(root)
+    inside = root.resolve()
     for rel in files:
         src, dst = root / rel, dest / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_symlink():
+        if src.is_symlink() and src.resolve().is_relative_to(inside):
             dst.symlink_to(src.readlink())
         else:
             shutil.copy2(src, dst)
@@ -216,7 +221,15 @@ def build_tree(pkg: Package, source: Path, out_dir: Path, tagged: Version | None
 
 
 def _copy_tree(source: Path, dest: Path) -> None:
+    """``source`` copied to ``dest``, its symlinks kept, except one to a file outside ``source`` (a workspace
+    member's ``LICENSE -> ../../LICENSE``), which is copied as that file."""
     shutil.copytree(source, dest, symlinks=True)
+    inside = source.resolve()
+    for link in [p for p in dest.rglob("*") if p.is_symlink()]:
+        target = (source / link.relative_to(dest)).resolve()
+        if not target.is_relative_to(inside) and target.is_file():
+            link.unlink()
+            shutil.copy2(target, link)
 
 
 def _build_inspected(
