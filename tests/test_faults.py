@@ -388,7 +388,7 @@ def test_a_second_release_train_waits_then_names_the_holder_and_plans_nothing(ec
     monkeypatch.setattr(journal_module, "locked", lambda path, what, say=None: files.locked(path, what, 0.5, say))
     planned: list[str] = []
 
-    def plan(registry, workspace, packages=None, branch=None, hints=None):  # what the plan found in the lock file when it started
+    def plan(registry, workspace, packages=None, branch=None, hints=None):  # what the plan found in the lock file
         planned.append(lock.read_text())
         raise JuniperError("planned")
 
