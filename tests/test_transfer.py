@@ -371,3 +371,22 @@ def test_execute_on_the_shared_sandbox_is_refused_and_only_a_registry_copy_is_re
     assert updates_registry(sandbox=False, registry_given=False)
     assert updates_registry(sandbox=True, registry_given=True)
     assert not updates_registry(sandbox=True, registry_given=False)
+
+
+def test_the_checklist_splits_its_package_columns_to_fit_the_terminal(monkeypatch):
+    """transfer-status on an 80-column terminal: the package columns go into several tables, each with the step
+    column and each within 80 columns; a log (no terminal, no $COLUMNS) keeps one table with every column."""
+    from juniper_release.transfer.checklist import _package_groups
+
+    packages = [f"juniper-package-{n}" for n in range(6)]
+    rows = [
+        {"#": str(n), "step": f"step {n} of the organization transfer", **dict.fromkeys(packages, "manual")}
+        for n in range(11)
+    ]
+    monkeypatch.setenv("COLUMNS", "80")
+    groups = _package_groups(rows, packages)
+    assert len(groups) > 1 and [p for g in groups for p in g] == packages
+    for group in groups:
+        assert 4 + 38 + sum(len(p) + 2 for p in group) <= 80  # "#" and "step" columns, then each package
+    monkeypatch.delenv("COLUMNS")
+    assert _package_groups(rows, packages) == [packages]  # pytest's stdout is no terminal

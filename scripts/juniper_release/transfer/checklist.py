@@ -8,6 +8,8 @@ to enter (the GitHub transfer, the PyPI/TestPyPI owners and trusted publishers).
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -237,7 +239,8 @@ def render_checklist(result: Checklist, fmt: str = "text") -> str:
     header = f"transfer checklist: {result.old} -> {result.new}"
     if fmt == "markdown":
         return f"## {header}\n\n{report.markdown(result.rows(), columns)}\n\n{result.instructions(markdown=True)}\n"
-    parts = [header, report.table(result.rows(), columns)]
+    rows = result.rows()
+    parts = [header, *(report.table(rows, ["#", "step", *group]) for group in _package_groups(rows, result.packages))]
     if result.notes():
         parts.append(result.notes())
     parts.append(result.instructions())
@@ -254,3 +257,27 @@ def _category(rel: str) -> str:
     if p.parts[:2] == (".github", "workflows"):
         return "workflow"
     return "docs"
+
+
+def _package_groups(rows: list[dict[str, Any]], packages: Sequence[str]) -> list[list[str]]:
+    """The package columns split into tables that each fit the terminal (one table per group, each with the step
+    column): a log or a pipe keeps one table with every column."""
+    from juniper_release import output as report
+
+    if not (sys.stdout.isatty() or report.asked_width()):
+        return [list(packages)]
+    width = report.terminal_width()
+
+    def wide(col: str) -> int:
+        return max(len(col), *(len(str(row.get(col) if row.get(col) is not None else "-")) for row in rows)) + 2
+
+    fixed = wide("#") + wide("step")
+    groups: list[list[str]] = [[]]
+    used = fixed
+    for pkg in packages:
+        if groups[-1] and used + wide(pkg) > width:
+            groups.append([])
+            used = fixed
+        groups[-1].append(pkg)
+        used += wide(pkg)
+    return groups
