@@ -582,7 +582,11 @@ def test_workflows_leave_the_groups_one_publish_run_alone_with_a_note(
     rendered = wf.render_all(lock_registry, workspace=fresh.workspace)
     mine = sorted(r.path for r in rendered if r.package in MEMBERS)
     assert mine == [".github/dependabot.yml", *(f".github/workflows/validate-{n}.yml" for n in sorted(MEMBERS))]
-    assert all(d.status == "ok" for d in wf.check(lock_registry, fresh.workspace))
+    drifts = wf.check(lock_registry, fresh.workspace)
+    assert all(d.status == "ok" for d in drifts)
+    rows = {r["package"]: r for r in wf.summary_rows(drifts, lock_registry)}  # every row every column, by role
+    assert rows["sdk-http"] == {"package": "sdk-http", "validate.yml": "ok", "dependabot.yml": "-", "publish.yml": "-"}
+    assert rows[APP] == {"package": APP, "validate.yml": "ok", "dependabot.yml": "ok", "publish.yml": "ok"}
     lines: list[str] = []
     assert wf.run_write(lock_registry, fresh.workspace, lock_registry.packages, lines.append) == EXIT_OK
     assert publish.read_text(encoding="utf-8") == before

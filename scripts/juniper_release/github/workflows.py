@@ -180,14 +180,11 @@ def template_flags(pkg: Package) -> dict[str, bool]:
 
 def validate_workflow_path(registry: Registry, pkg: Package | None = None) -> str:
     """Where the validation gate goes: next to the publish workflow (``validate-<name>.yml`` for a sub-package)."""
-    name = validate_path_name(pkg.name) if pkg is not None and pkg.subdir else VALIDATE_NAME
+    name = VALIDATE_NAME
+    if pkg is not None and pkg.subdir:
+        stem, dot, suffix = VALIDATE_NAME.rpartition(".")
+        name = f"{stem}-{pkg.name}{dot}{suffix}"
     return str(PurePosixPath(registry.workflow_for(pkg) if pkg else registry.publish_workflow).with_name(name))
-
-
-def validate_path_name(package: str) -> str:
-    """A sub-package's validation gate's file name: ``validate-<name>.yml``."""
-    stem, dot, suffix = VALIDATE_NAME.rpartition(".")
-    return f"{stem}-{package}{dot}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -412,16 +409,26 @@ def drifted_packages(drifts: Sequence[Drift]) -> list[str]:
     return list(dict.fromkeys(d.package for d in drifts if d.status != "ok"))
 
 
-def summary_rows(drifts: Sequence[Drift]) -> list[dict[str, str]]:
-    """One row per package: the status of each workflow file (a sub-package's gate in the validate.yml column;
-    every row has every column, ``-`` where the package has no such file)."""
+def summary_rows(drifts: Sequence[Drift], registry: Registry | None = None) -> list[dict[str, str]]:
+    """One row per package: the status of each workflow file, every row with every column (``-``: no such file).
+    With ``registry`` a column is a role: a sub-package's publish workflow and gate share publish.yml and
+    validate.yml with the root packages'."""
     rows: dict[str, dict[str, str]] = {}
     for d in drifts:
-        name = PurePosixPath(d.path).name
-        name = VALIDATE_NAME if name == validate_path_name(d.package) else name
-        rows.setdefault(d.package, {"package": d.package})[name] = d.status
+        rows.setdefault(d.package, {"package": d.package})[_column(d, registry)] = d.status
     columns = dict.fromkeys(k for row in rows.values() for k in row)
     return [{c: row.get(c, "-") for c in columns} for row in rows.values()]
+
+
+def _column(drift: Drift, registry: Registry | None) -> str:
+    if registry is None:
+        return PurePosixPath(drift.path).name
+    pkg = registry.get(drift.package)
+    roles = {
+        registry.workflow_for(pkg): registry.publish_workflow,
+        validate_workflow_path(registry, pkg): VALIDATE_NAME,
+    }
+    return PurePosixPath(roles.get(drift.path, drift.path)).name
 
 
 def stat_rows(drifts: Sequence[Drift]) -> list[dict[str, Any]]:
@@ -506,7 +513,7 @@ def run_check(
     for note in (*pair_notes(registry, packages, workspace), *group_notes(registry, packages, workspace)):
         out(f"note: {note}")
     out(table(stat_rows(drifts)))
-    out(table(summary_rows(drifts)))
+    out(table(summary_rows(drifts, registry)))
     if held := held_report(drifts):
         out(held)
     diff = check_report(drifts)
