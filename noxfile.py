@@ -114,16 +114,18 @@ def lint(session: nox.Session) -> None:
     session.run("lint-imports", "--no-cache", env={"PYTHONPATH": str(ROOT / "scripts")})
     session.run(*ZIZMOR, ".github/")
     session.run(*ZIZMOR, *_standin_rendered(Path(session.create_tmp()) / "standin"))
+    session.run(*ZIZMOR, *_standin_rendered(Path(session.create_tmp()) / "lockstep", "lockstep"))
 
 
-def _standin_rendered(dest: Path) -> list[str]:
-    """Copy the stand-in sandbox to ``dest``, run ``invoke workflows --write`` there, return the written files."""
+def _standin_rendered(dest: Path, layout: str | None = None) -> list[str]:
+    """Copy the stand-in sandbox (of ``layout``) to ``dest``, run ``invoke workflows --write`` there, return the
+    written files (the lockstep layout: the members' validation gates, the app's workflows, Dependabot)."""
     import shutil
 
     from juniper_release.frontdoor import target
     from juniper_release.github import workflows as wf
 
-    tgt = target(sandbox=True, registry_path=REGISTRY.path)
+    tgt = target(sandbox=True, registry_path=None if layout else REGISTRY.path, layout=layout)
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(tgt.workspace, dest, symlinks=True)
     wf.run_write(tgt.registry, dest, tgt.registry.packages)

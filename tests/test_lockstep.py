@@ -7,8 +7,11 @@ members), the bump of every member in one commit and one tag with a refreshed uv
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,9 @@ from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.groups import disagreeing, group_version
 from juniper_release.ecosystem.project import read_project
 from juniper_release.ecosystem.registry import ROOT, Registry, load_registry, parse_registry
-from juniper_release.errors import ConfigError, JuniperError
+from juniper_release.errors import EXIT_OK, ConfigError, JuniperError
 from juniper_release.frontdoor import LAYOUTS, LOCKSTEP_REGISTRY
+from juniper_release.github import workflows as wf
 from juniper_release.gitops import Git
 from juniper_release.release.lockstep import merge_edits
 from juniper_release.release.versioning import FileEdit, VersionError, bump, plan_bump
@@ -564,3 +568,67 @@ def test_hatch_vcs_raw_options_are_honoured(fresh: Ecosystem, lock_registry: Reg
     pkg = lock_registry.get("sdk-core")
     version = read_project(pkg, root / "libs" / "sdk-core").version
     assert str(version).startswith("1.2.1.dev2+g"), version
+
+
+# --------------------------------------------------------------------------------------------------- workflows
+
+
+def test_workflows_leave_the_groups_one_publish_run_alone_with_a_note(
+    fresh: Ecosystem, lock_registry: Registry
+) -> None:
+    repo = fresh.workspace / "lockstep-sdk"
+    publish = repo / lock_registry.workflow_for(lock_registry.get("sdk-core"))
+    before = publish.read_text(encoding="utf-8")
+    rendered = wf.render_all(lock_registry, workspace=fresh.workspace)
+    mine = sorted(r.path for r in rendered if r.package in MEMBERS)
+    assert mine == [".github/dependabot.yml", *(f".github/workflows/validate-{n}.yml" for n in sorted(MEMBERS))]
+    drifts = wf.check(lock_registry, fresh.workspace)
+    assert all(d.status == "ok" for d in drifts)
+    rows = {r["package"]: r for r in wf.summary_rows(drifts, lock_registry)}  # every row every column, by role
+    assert rows["sdk-http"] == {"package": "sdk-http", "validate.yml": "ok", "dependabot.yml": "-", "publish.yml": "-"}
+    assert rows[APP] == {"package": APP, "validate.yml": "ok", "dependabot.yml": "ok", "publish.yml": "ok"}
+    lines: list[str] = []
+    assert wf.run_write(lock_registry, fresh.workspace, lock_registry.packages, lines.append) == EXIT_OK
+    assert publish.read_text(encoding="utf-8") == before
+    assert lines[0] == (
+        "note: group sdk: .github/workflows/publish.yml publishes every member (sdk-core, sdk-http, sdk-auth, "
+        "sdk-client, sdk-cli) in one run: left alone (the publish template renders one package per workflow, so "
+        "`workflows --write` writes no per-member copy onto it)"
+    )
+    assert lines[-1].startswith("0 workflow file(s) written")
+    assert wf.group_notes(lock_registry, [lock_registry.get(APP)]) == []  # the app is no member
+    assert wf.pair_notes(lock_registry) == []
+
+
+def test_a_missing_group_publish_run_is_noted_never_rendered(fresh: Ecosystem, lock_registry: Registry) -> None:
+    publish = fresh.workspace / "lockstep-sdk" / lock_registry.workflow_for(lock_registry.get("sdk-cli"))
+    publish.unlink()
+    assert wf.write(lock_registry, fresh.workspace) == [] and not publish.exists()
+    (note,) = wf.group_notes(lock_registry, [lock_registry.get("sdk-cli")], fresh.workspace)
+    assert "in one run: missing: write it by hand" in note
+
+
+def test_a_per_member_copy_onto_one_path_is_refused(lock_registry: Registry) -> None:
+    shared = lock_registry.publish_workflow
+    ungrouped = replace(
+        lock_registry, groups=(), packages=tuple(replace(p, publish_workflow=shared) for p in lock_registry.packages)
+    )
+    with pytest.raises(ConfigError, match=rf"packages sdk-core and sdk-http would both render {re.escape(shared)}"):
+        wf.render_all(ungrouped)
+
+
+def test_the_workflows_the_stand_in_carries_pass_actionlint(fresh: Ecosystem, lock_registry: Registry) -> None:
+    files = [
+        lock_registry.get(r.package).top_of(lock_registry.get(r.package).checkout(fresh.workspace)) / r.path
+        for r in wf.render_all(lock_registry, workspace=fresh.workspace)
+        if r.path.startswith(".github/workflows/")
+    ]
+    files.append(fresh.workspace / "lockstep-sdk" / lock_registry.publish_workflow)  # the group's hand-written run
+    assert len(files) == 8
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "actionlint"), "-no-color", *map(str, files)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -14,6 +14,9 @@ Template syntax, kept deliberately small:
   an action the file on disk already pins at a newer release keeps that release (:mod:`.forward`; never a downgrade
   unless ``allow_downgrade``).
 
+A lockstep group's one publish workflow (every member in one run) is hand-written and left alone (:func:`group_notes`);
+no two packages' renderings may land on one path, so a per-member copy onto it is refused.
+
 Beside the workflows, every package repository gets ``.github/dependabot.yml`` (``templates/dependabot.yml``):
 Dependabot watches the pinned actions and proposes newer releases.
 """
@@ -45,6 +48,7 @@ from juniper_release.ecosystem.registry import (
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, ConfigError, JuniperError, suggest
 from juniper_release.files import unified_diff, write_text
 from juniper_release.github.forward import Held, forward_only
+from juniper_release.github.group_workflows import group_notes
 from juniper_release.github.pins import apply_pins
 from juniper_release.output import emit, table
 from juniper_release.verify.pythons import workflow_python
@@ -257,7 +261,9 @@ def render_all(
         root = require_checkout(pkg, workspace) if workspace else None
         spec = read_project(pkg, root).requires_python if root else None
         publish, validate = render_package(registry, pkg, spec)
-        if not registry.has_prerelease_workflow(pkg):
+        if registry.group_of(pkg) is not None:
+            out.append(validate)  # the group's one publish run is hand-written: left alone (group_notes says so)
+        elif not registry.has_prerelease_workflow(pkg):
             out += [publish, validate]
         elif hand_written_pair(registry, pkg, pkg.top_of(root) if root else None):
             out.append(validate)  # the same topology by hand: left alone (pair_notes says so)
@@ -266,10 +272,26 @@ def render_all(
         if pkg.repo not in repos:
             repos.add(pkg.repo)
             out.append(render_dependabot(pkg))
+    _one_per_path(registry, out)
     if workspace is not None:
         for rendered in out:
             _inside_checkout(registry.get(rendered.package), rendered.path, workspace)
     return out
+
+
+def _one_per_path(registry: Registry, rendered: Sequence[Rendered]) -> None:
+    """No two packages' renderings land on one file of a repository: one would silently replace the other (a
+    per-member copy of a group's publish workflow, or two packages naming one ``publish_workflow``)."""
+    seen: dict[tuple[str, str], Rendered] = {}
+    for r in rendered:
+        key = (registry.get(r.package).repo, r.path)
+        if (first := seen.setdefault(key, r)) is not r and first.text != r.text:
+            raise ConfigError(
+                f"{registry.path.name}: packages {first.package} and {r.package} would both render {r.path} in "
+                f"{key[0]}: one rendering would replace the other",
+                "give each package its own publish_workflow, or make them one [[group]] (its one publish workflow "
+                "is left alone)",
+            )
 
 
 def _inside_checkout(pkg: Package, path: str, workspace: Path) -> None:
@@ -374,8 +396,11 @@ def pair_notes(
         f"{pkg.name}: {registry.workflow_for(pkg, prerelease=True)} (pre-releases) and {registry.workflow_for(pkg)} "
         "(finals) are a hand-written pair: left alone (`workflows --write` renders the pair where they are missing)"
         for pkg in (registry.packages if packages is None else packages)
-        if hand_written_pair(registry, pkg, pkg.top_of(pkg.checkout(workspace)) if workspace else None)
-        or (registry.has_prerelease_workflow(pkg) and workspace is None)
+        if (
+            registry.group_of(pkg) is None
+            and hand_written_pair(registry, pkg, pkg.top_of(pkg.checkout(workspace)) if workspace else None)
+        )
+        or (registry.group_of(pkg) is None and registry.has_prerelease_workflow(pkg) and workspace is None)
     ]
 
 
@@ -384,12 +409,26 @@ def drifted_packages(drifts: Sequence[Drift]) -> list[str]:
     return list(dict.fromkeys(d.package for d in drifts if d.status != "ok"))
 
 
-def summary_rows(drifts: Sequence[Drift]) -> list[dict[str, str]]:
-    """One row per package: the status of each workflow file."""
+def summary_rows(drifts: Sequence[Drift], registry: Registry | None = None) -> list[dict[str, str]]:
+    """One row per package: the status of each workflow file, every row with every column (``-``: no such file).
+    With ``registry`` a column is a role: a sub-package's publish workflow and gate share publish.yml and
+    validate.yml with the root packages'."""
     rows: dict[str, dict[str, str]] = {}
     for d in drifts:
-        rows.setdefault(d.package, {"package": d.package})[PurePosixPath(d.path).name] = d.status
-    return list(rows.values())
+        rows.setdefault(d.package, {"package": d.package})[_column(d, registry)] = d.status
+    columns = dict.fromkeys(k for row in rows.values() for k in row)
+    return [{c: row.get(c, "-") for c in columns} for row in rows.values()]
+
+
+def _column(drift: Drift, registry: Registry | None) -> str:
+    if registry is None:
+        return PurePosixPath(drift.path).name
+    pkg = registry.get(drift.package)
+    roles = {
+        registry.workflow_for(pkg): registry.publish_workflow,
+        validate_workflow_path(registry, pkg): VALIDATE_NAME,
+    }
+    return PurePosixPath(roles.get(drift.path, drift.path)).name
 
 
 def stat_rows(drifts: Sequence[Drift]) -> list[dict[str, Any]]:
@@ -446,7 +485,7 @@ def run_write(
     """Write the missing or drifted workflows and say which (and which newer pins were kept); always EXIT_OK."""
     drifts = check(registry, workspace, packages, allow_downgrade=allow_downgrade)
     written = _apply(registry, workspace, drifts)
-    for note in pair_notes(registry, packages, workspace):
+    for note in (*pair_notes(registry, packages, workspace), *group_notes(registry, packages, workspace)):
         out(f"note: {note}")
     for drift in written:
         out(f"wrote {registry.get(drift.package).path}/{drift.path} (was {drift.status})")
@@ -471,10 +510,10 @@ def run_check(
     pins kept), then the diffs (``stat``: the digest alone); EXIT_FINDINGS (with the fix on ``err``) when any
     workflow drifts."""
     drifts = check(registry, workspace, packages, allow_downgrade=allow_downgrade)
-    for note in pair_notes(registry, packages, workspace):
+    for note in (*pair_notes(registry, packages, workspace), *group_notes(registry, packages, workspace)):
         out(f"note: {note}")
     out(table(stat_rows(drifts)))
-    out(table(summary_rows(drifts)))
+    out(table(summary_rows(drifts, registry)))
     if held := held_report(drifts):
         out(held)
     diff = check_report(drifts)

@@ -28,13 +28,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import tomlkit
+from packaging.specifiers import SpecifierSet
 from tomlkit.items import Table
 
-from juniper_release.ecosystem.registry import Registry
+from juniper_release.ecosystem.registry import Package, Registry
 from juniper_release.errors import ConfigError
 from juniper_release.github.pins import pinned_uses
 from juniper_release.sandbox.specs import PackageSpec
-from juniper_release.sandbox.standin import Ecosystem, new_repository, unreleased_change
+from juniper_release.sandbox.standin import Ecosystem, new_repository, template_workflows, unreleased_change
 from juniper_release.sandbox.writers import LICENSE_TEXT, pyproject_text, write_package
 
 GROUP_VERSION = "1.2.0"
@@ -175,7 +176,20 @@ def _write_group(workspace: Path, registry: Registry, members: list[str]) -> tup
             (root / "CHANGELOG.md").unlink()
         (root / "LICENSE").unlink()  # the repository's one LICENSE, linked as real workspaces do
         (root / "LICENSE").symlink_to(Path("..") / ".." / "LICENSE")
+        _validate_workflow(registry, pkg, root, spec)
     return repo_root, pkgs[0].repo
+
+
+def _validate_workflow(registry: Registry, pkg: Package, root: Path, spec: PackageSpec) -> None:
+    """A member's validation gate and the repository's Dependabot configuration, as ``workflows --write`` renders
+    them (the group's one publish workflow is hand-written: the renderer leaves it alone)."""
+    from juniper_release.github.workflows import DEPENDABOT_PATH, render_dependabot, render_package
+
+    _publish, validate = render_package(registry, pkg, SpecifierSet(spec.requires_python))
+    top = pkg.top_of(root)
+    for rendered in (validate, *([] if (top / DEPENDABOT_PATH).exists() else [render_dependabot(pkg)])):
+        (top / rendered.path).parent.mkdir(parents=True, exist_ok=True)
+        (top / rendered.path).write_text(rendered.text, encoding="utf-8")
 
 
 def create_lockstep(
@@ -231,6 +245,7 @@ def _write_app(workspace: Path, registry: Registry, remotes: Path) -> None:
     if root.exists():
         shutil.rmtree(root)
     write_package(root, spec, pkg.repo, pkg.torch, set())
+    template_workflows(registry, pkg, root, spec)
     git = new_repository(root, remotes / f"{pkg.repo}.git", registry.branch)
     git.run("add", "-A")
     git.run("commit", "-q", "-m", f"feat: initial import of {APP}")

@@ -44,7 +44,7 @@ __all__ = [
     "upstream_publish_workflow",
 ]
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 """Bump when the generated content changes, so cached sandboxes are regenerated."""
 
 GIT_ENV = {
@@ -115,7 +115,7 @@ WORKFLOW_DEFECTS = frozenset({"no-workflow", "double-trigger", "unpinned-actions
 """The defects that leave a package with its own (upstream-style, or no) workflows instead of the tool's."""
 
 
-def _template_workflows(registry: Registry, pkg: Package, root: Path, spec: PackageSpec) -> None:
+def template_workflows(registry: Registry, pkg: Package, root: Path, spec: PackageSpec) -> None:
     """A package without a workflow defect carries the workflows ``invoke workflows --write`` renders, so the clean
     stand-in passes ``invoke workflows --check`` as it passes ``invoke check``."""
     from packaging.specifiers import SpecifierSet
@@ -197,7 +197,7 @@ def create_ecosystem(
             shutil.rmtree(root)
         write_package(root, spec, pkg.repo, pkg.torch, flags[pkg.name])
         if not flags[pkg.name] & WORKFLOW_DEFECTS:
-            _template_workflows(registry, pkg, root, spec)
+            template_workflows(registry, pkg, root, spec)
         if "newer-actions" in flags[pkg.name]:
             _pin_newer_actions(root)
         for rel, text in (extra_files or {}).get(pkg.name, {}).items():
