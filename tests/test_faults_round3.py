@@ -266,7 +266,7 @@ def test_markdown_and_bodies_show_untrusted_text_as_text():
 def test_detect_and_propose_show_hostile_commits_files_and_changelog_lines_as_text(ecosystem, registry):
     """Rules 3.1-3.3 end to end: a hostile commit subject and file name through detect's table, its --markdown
     summary and the PR evidence, and a hostile CHANGELOG line through the propose dry run."""
-    from juniper_release.ecosystem import detect
+    from juniper_release.ecosystem import detect_report
     from juniper_release.release.propose import plan_proposals, render
 
     root = ecosystem.checkout("juniper-data-client")
@@ -283,13 +283,13 @@ def test_detect_and_propose_show_hostile_commits_files_and_changelog_lines_as_te
     git.run("add", "-A")
     git.run("commit", "-q", "-m", HOSTILE_SUBJECT)
     git.run("push", "-q", "origin", "main")
-    found = detect.collect(registry, ecosystem.workspace, "juniper-data-client", fetch=False, warn=print)
-    table = detect.render(found, "table")
+    found = detect_report.collect(registry, ecosystem.workspace, "juniper-data-client", fetch=False, warn=print)
+    table = detect_report.render(found, "table")
     assert "evidence:" in table and "pwned.py" in table
     _shown_safely(table)
-    summary = detect.render(found, "markdown")
+    summary = detect_report.render(found, "markdown")
     _shown_safely(summary)
-    _, evidence, _ = detect.selection(found)
+    _, evidence, _ = detect_report.selection(found)
     _shown_safely(evidence["juniper-data-client"])
     assert "\\\\x1b\\]8;;http://evil" in evidence["juniper-data-client"]  # Markdown shows it as \x1b]8;;
     [proposal] = plan_proposals(registry, ecosystem.workspace, {"juniper-data-client": "patch"}, evidence=evidence)

@@ -520,7 +520,7 @@ GITHUB_THROWAWAY = "rehearsal-github-token"
 def select_release_worthy(registry: Registry, workspace: Path) -> tuple[dict[str, str], dict[str, str]]:
     """What ``invoke detect`` selects (against the rehearsal's local indexes): release-worthy packages with their
     proposed bump and evidence."""
-    from juniper_release.ecosystem.detect import collect, selection
+    from juniper_release.ecosystem.detect_report import collect, selection
 
     parts, evidence, conflicts = selection(collect(registry, workspace, warn=lambda _m: None))
     if conflicts:
