@@ -369,7 +369,7 @@ def test_a_released_package_is_released_already_in_release_and_up_to_date_in_the
     from juniper_release.release import gates
     from juniper_release.release.journal import journal_path
     from juniper_release.release.package import release
-    from juniper_release.release.train import Action, plan_train
+    from juniper_release.release.train_plan import Action, plan_train
     from juniper_release.release.versioning import bump
 
     for key, value in {**index_env, "JUNIPER_TESTPYPI_TOKEN": TOKEN, "JUNIPER_PYPI_TOKEN": TOKEN}.items():
@@ -405,7 +405,8 @@ def test_a_train_for_one_package_names_the_unfinished_release_it_resumes(make_ec
     from conftest import release_options
     from juniper_release.offline import offline
     from juniper_release.release.journal import Journal
-    from juniper_release.release.train import Action, plan_train, release_train, resumed_unselected
+    from juniper_release.release.train import release_train
+    from juniper_release.release.train_plan import Action, plan_train, resumed_unselected
     from juniper_release.release.versioning import bump
 
     eco = make_ecosystem()
@@ -526,7 +527,8 @@ def test_an_interrupted_train_stops_at_once_and_reports_the_rest_as_not_started(
     from juniper_release import interrupts
     from juniper_release.ecosystem.registry import load_registry
     from juniper_release.release import gates, steps
-    from juniper_release.release.train import Outcome, release_train
+    from juniper_release.release.train import release_train
+    from juniper_release.release.train_plan import Outcome
     from juniper_release.release.versioning import bump
 
     for key, value in {**index_env, "JUNIPER_TESTPYPI_TOKEN": TOKEN, "JUNIPER_PYPI_TOKEN": TOKEN}.items():
