@@ -562,7 +562,7 @@ def test_a_failed_stand_in_publish_run_is_reported_with_its_own_cause():
     from juniper_release.errors import JuniperError
     from juniper_release.github.forge import GitHub
     from juniper_release.sandbox.fakeforge import FakeGitHub
-    from juniper_release.sandbox.rehearse import with_run_causes
+    from juniper_release.sandbox.rehearse_flows import with_run_causes
 
     cause = "testpypi already holds demo-0.4.1.tar.gz of demo with other content (sha256 differs)"
 
