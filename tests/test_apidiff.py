@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from juniper_release.ecosystem import apidiff, detect
+from juniper_release.ecosystem import apidiff, detect, detect_report
 from juniper_release.ecosystem.apidiff import BREAKING, FEATURE, INTERNAL, api_diff, pyproject_findings
 from juniper_release.ecosystem.detect import Finding, Level, bump_part
 from juniper_release.ecosystem.paths import PART_MARKER, cache_part
@@ -147,14 +147,14 @@ def test_every_class_of_code_change(tmp_path):
     _commit(root, "fix: broken", {"src/demo_pkg/__init__.py": module + "\n  def bad(:\n"})
     broken = _diff(reg, root)
     assert broken.error and "Syntax error" in broken.error and detect.api_level(broken, True) is Level.NONE
-    (found,) = detect.collect(reg, root.parent, sandbox=True, fetch=False, warn=lambda _m: None)
+    (found,) = detect_report.collect(reg, root.parent, sandbox=True, fetch=False, warn=lambda _m: None)
     assert any(note.startswith("no API evidence: griffe could not read the code") for note in found.notes)
 
 
 def test_an_underscore_only_change_is_internal_and_the_commits_decide(tmp_path):
     reg, root = _registry(tmp_path), _demo(tmp_path)
     _commit(root, "feat: faster", {"src/demo_pkg/_speed.py": "def go() -> None:\n    pass\n"})
-    (found,) = detect.collect(reg, root.parent, sandbox=True, fetch=False, warn=lambda _m: None)
+    (found,) = detect_report.collect(reg, root.parent, sandbox=True, fetch=False, warn=lambda _m: None)
     assert found.api is not None and found.api.changes == () and found.api.level(code_changed=True) == INTERNAL
     assert (found.bump.part, found.bump.from_api, found.bump.decided_by) == ("minor", Level.FIX, "commits")
 
@@ -220,20 +220,20 @@ def test_an_understated_breaking_change_from_1_0_is_major(tmp_path):
         "fix: tidy",
         {"src/demo_pkg/__init__.py": MODULE.format(version="1.2.0").split("class Box")[0], "CHANGELOG.md": log},
     )
-    (found,) = detect.collect(reg, root.parent, sandbox=True, fetch=False, warn=lambda _m: None)
+    (found,) = detect_report.collect(reg, root.parent, sandbox=True, fetch=False, warn=lambda _m: None)
     assert (found.bump.part, found.bump.next_version, found.bump.decided_by) == ("major", "2.0.0", "api")
     assert (
         found.bump.understated
         and "claim a fix, the API shows a breaking change (removed demo_pkg.Box" in found.bump.understated
     )
-    text = detect.render([found])
+    text = detect_report.render([found])
     assert (
         "major -> 2.0.0 (understated)" in text
         and "understated bumps:" in text
         and "- demo-pkg: breaking: removed demo_pkg.Box (class)" in text
     )
-    assert "API breaking: removed `demo_pkg.Box`: `class`" in detect.render([found], "markdown")
-    (entry,) = __import__("json").loads(detect.render([found], "json"))["packages"]
+    assert "API breaking: removed `demo_pkg.Box`: `class`" in detect_report.render([found], "markdown")
+    (entry,) = __import__("json").loads(detect_report.render([found], "json"))["packages"]
     assert entry["api"]["changes"][0] == {
         "level": "breaking",
         "kind": "removed",
@@ -242,7 +242,7 @@ def test_an_understated_breaking_change_from_1_0_is_major(tmp_path):
         "new": None,
     }
     minor = _registry(tmp_path, 'breaking_bump = "minor"')
-    (found,) = detect.collect(minor, root.parent, sandbox=True, fetch=False, warn=lambda _m: None)
+    (found,) = detect_report.collect(minor, root.parent, sandbox=True, fetch=False, warn=lambda _m: None)
     assert (found.bump.part, found.bump.next_version) == ("minor", "1.3.0")
 
 
@@ -320,7 +320,7 @@ def standin(make_ecosystem, registry):
 def test_the_standin_switchable_changes(standin, registry: Registry):
     found = {
         d.package: d
-        for d in detect.collect(registry, standin.workspace, sandbox=True, fetch=False, warn=lambda _m: None)
+        for d in detect_report.collect(registry, standin.workspace, sandbox=True, fetch=False, warn=lambda _m: None)
     }
     data = found["juniper-data"]
     assert [c.line() for c in data.api.changes] == [

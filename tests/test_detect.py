@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_task
-from juniper_release.ecosystem import detect, status
+from juniper_release.ecosystem import detect, detect_report, status
 from juniper_release.ecosystem.changes import FileClass, changed_files, pyproject_changes, same_code
 from juniper_release.ecosystem.detect import Finding, Level, bump_part, changelog_categories, commit_level
 from juniper_release.ecosystem.project import read_project
@@ -133,7 +133,7 @@ def _classes(reg: Registry, root: Path) -> dict[str, list[str]]:
 
 
 def _detect(reg: Registry, root: Path, *, fetch: bool = False, packages: str | None = None) -> detect.Detection:
-    found = detect.collect(reg, root.parent, packages, sandbox=True, fetch=fetch, warn=lambda _m: None)
+    found = detect_report.collect(reg, root.parent, packages, sandbox=True, fetch=fetch, warn=lambda _m: None)
     return found[0]
 
 
@@ -158,7 +158,7 @@ def test_comment_and_docstring_only_changes_are_cosmetic(tmp_path, demo):
     _commit(demo, "docs: explain add", {"src/demo_pkg/__init__.py": changed})
     assert _classes(reg, demo) == {"cosmetic": ["src/demo_pkg/__init__.py"]}
     d = _detect(reg, demo)
-    assert d.state is Finding.SHIPPED_NOTHING and detect.exit_code([d]) == 0
+    assert d.state is Finding.SHIPPED_NOTHING and detect_report.exit_code([d]) == 0
 
 
 def test_a_token_change_is_code(tmp_path, demo):
@@ -216,7 +216,7 @@ def test_tests_docs_and_ci_only_ship_nothing(tmp_path, demo):
     }
     d = _detect(reg, demo)
     assert (d.state, d.bump.part) == (Finding.SHIPPED_NOTHING, None)
-    assert detect.exit_code([d]) == 0
+    assert detect_report.exit_code([d]) == 0
 
 
 def test_ship_and_exclude_paths_from_the_registry(tmp_path, demo):
@@ -283,13 +283,13 @@ def test_changelog_conflicts_removed_with_only_fixes_and_code_with_an_empty_unre
     d = _detect(reg, demo)
     assert d.state is Finding.CHANGELOG_CONFLICT and d.bump.part == "patch"
     assert d.bump.conflict == "release-worthy changes but the CHANGELOG's [Unreleased] is empty"
-    assert "patch -> 0.4.1 (changelog conflict)" in detect.render([d])
+    assert "patch -> 0.4.1 (changelog conflict)" in detect_report.render([d])
     log = CHANGELOG.format(unreleased="\n### Removed\n\n- add().\n", version="0.4.0")
     _commit(demo, "fix: changelog", {"CHANGELOG.md": log})
     d = _detect(reg, demo)
     assert d.state is Finding.CHANGELOG_CONFLICT and d.bump.part == "minor"  # proposed from the evidence anyway
     assert d.bump.conflict == "[Unreleased] (Removed) asks for a breaking bump, the commits for a fix one"
-    assert detect.exit_code([d]) == 1
+    assert detect_report.exit_code([d]) == 1
 
 
 def test_from_1_0_a_breaking_change_is_major(tmp_path, demo):
@@ -326,7 +326,7 @@ def test_offline_compares_with_the_local_head_and_says_so(tmp_path, demo):
     offline = _detect(reg, demo, fetch=False)
     assert (offline.target, offline.local_head, offline.state) == ("HEAD", True, Finding.CHANGELOG_CONFLICT)
     assert any("compared with the local HEAD" in n for n in offline.notes)
-    table = detect.render([offline])
+    table = detect_report.render([offline])
     assert "HEAD (local)" in table and "notes:\n- demo-pkg: offline:" in table
 
 
@@ -345,8 +345,8 @@ def test_a_release_without_a_tag_is_an_anomaly(tmp_path, demo):
     d = detect.detect_package(reg, pkg, row, demo, ("HEAD", None))
     assert (d.state, d.tag, d.released) == (Finding.ANOMALY, None, "0.4.0")
     assert d.reasons == ("released 0.4.0 has no tag v0.4.0",)
-    assert "anomalies:\n- demo-pkg: released 0.4.0 has no tag v0.4.0" in detect.render([d])
-    assert detect.exit_code([d]) == 1
+    assert "anomalies:\n- demo-pkg: released 0.4.0 has no tag v0.4.0" in detect_report.render([d])
+    assert detect_report.exit_code([d]) == 1
 
 
 def test_json_manifest_shape(tmp_path, demo):
@@ -354,7 +354,7 @@ def test_json_manifest_shape(tmp_path, demo):
     log = CHANGELOG.format(unreleased="\n### Fixed\n\n- add.\n", version="0.4.0")
     _commit(demo, "fix: add", {"src/demo_pkg/__init__.py": MODULE.format(version="0.4.0").replace("+", "*")})
     _commit(demo, "test: more", {"tests/test_demo.py": "def test_add():\n    assert 2\n", "CHANGELOG.md": log})
-    text, code = detect.run(reg, demo.parent, sandbox=True, fetch=False, fmt="json", warn=lambda _m: None)
+    text, code = detect_report.run(reg, demo.parent, sandbox=True, fetch=False, fmt="json", warn=lambda _m: None)
     doc = json.loads(text)
     assert code == 1 and set(doc) == {"manifest", "registry", "to_release", "packages"}
     assert doc["to_release"] == ["demo-pkg"]
@@ -398,7 +398,7 @@ def test_standin_and_the_task_exit_codes(make_ecosystem):
     assert {states[n] for n in states if n not in {"juniper-data", "juniper-data-client"}} == {"up to date"}
     quiet = task("--packages", "juniper-data-client,juniper-ml")
     assert quiet.returncode == 0, quiet.stderr
-    assert quiet.stdout.splitlines()[0].split() == list(detect.COLUMNS)
+    assert quiet.stdout.splitlines()[0].split() == list(detect_report.COLUMNS)
     wrong = task("--packages", "nope")
     assert wrong.returncode == 2 and "unknown package 'nope'" in wrong.stderr and "Traceback" not in wrong.stderr
 

@@ -62,7 +62,7 @@ from juniper_release.release.options import Options
 from juniper_release.release.package import release
 from juniper_release.release.train import release_train
 from juniper_release.release.versioning import bump
-from juniper_release.sandbox import rehearse
+from juniper_release.sandbox import rehearse, rehearse_flows
 from juniper_release.sandbox.fakeforge import FakeGitHub
 from juniper_release.sandbox.standin import VERSIONS
 from juniper_release.verify import scheduler
@@ -308,7 +308,7 @@ def test_a_set_up_killed_halfway_is_redone_and_real_tokens_never_reach_the_rehea
     (reh / rehearse.MARKER).touch()
     write_json(reh / rehearse.STATE, {"ports": {"testpypi": 1, "pypi": 2}, rehearse.SETUP_DONE: False})
     (reh / "workspace" / PKG).mkdir(parents=True)
-    monkeypatch.setattr(rehearse, "release_train", train)
+    monkeypatch.setattr(rehearse_flows, "release_train", train)
     monkeypatch.setattr(rehearse, "released_table", lambda *a: [])
     lines: list[str] = []
     rehearse.rehearse(ROOT / "repos.toml", ecosystem.workspace, reh, resume=True, run_verify=False, out=lines.append)

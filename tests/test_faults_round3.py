@@ -266,7 +266,7 @@ def test_markdown_and_bodies_show_untrusted_text_as_text():
 def test_detect_and_propose_show_hostile_commits_files_and_changelog_lines_as_text(ecosystem, registry):
     """Rules 3.1-3.3 end to end: a hostile commit subject and file name through detect's table, its --markdown
     summary and the PR evidence, and a hostile CHANGELOG line through the propose dry run."""
-    from juniper_release.ecosystem import detect
+    from juniper_release.ecosystem import detect_report
     from juniper_release.release.propose import plan_proposals, render
 
     root = ecosystem.checkout("juniper-data-client")
@@ -283,13 +283,13 @@ def test_detect_and_propose_show_hostile_commits_files_and_changelog_lines_as_te
     git.run("add", "-A")
     git.run("commit", "-q", "-m", HOSTILE_SUBJECT)
     git.run("push", "-q", "origin", "main")
-    found = detect.collect(registry, ecosystem.workspace, "juniper-data-client", fetch=False, warn=print)
-    table = detect.render(found, "table")
+    found = detect_report.collect(registry, ecosystem.workspace, "juniper-data-client", fetch=False, warn=print)
+    table = detect_report.render(found, "table")
     assert "evidence:" in table and "pwned.py" in table
     _shown_safely(table)
-    summary = detect.render(found, "markdown")
+    summary = detect_report.render(found, "markdown")
     _shown_safely(summary)
-    _, evidence, _ = detect.selection(found)
+    _, evidence, _ = detect_report.selection(found)
     _shown_safely(evidence["juniper-data-client"])
     assert "\\\\x1b\\]8;;http://evil" in evidence["juniper-data-client"]  # Markdown shows it as \x1b]8;;
     [proposal] = plan_proposals(registry, ecosystem.workspace, {"juniper-data-client": "patch"}, evidence=evidence)
@@ -369,7 +369,7 @@ def test_a_released_package_is_released_already_in_release_and_up_to_date_in_the
     from juniper_release.release import gates
     from juniper_release.release.journal import journal_path
     from juniper_release.release.package import release
-    from juniper_release.release.train import Action, plan_train
+    from juniper_release.release.train_plan import Action, plan_train
     from juniper_release.release.versioning import bump
 
     for key, value in {**index_env, "JUNIPER_TESTPYPI_TOKEN": TOKEN, "JUNIPER_PYPI_TOKEN": TOKEN}.items():
@@ -405,7 +405,8 @@ def test_a_train_for_one_package_names_the_unfinished_release_it_resumes(make_ec
     from conftest import release_options
     from juniper_release.offline import offline
     from juniper_release.release.journal import Journal
-    from juniper_release.release.train import Action, plan_train, release_train, resumed_unselected
+    from juniper_release.release.train import release_train
+    from juniper_release.release.train_plan import Action, plan_train, resumed_unselected
     from juniper_release.release.versioning import bump
 
     eco = make_ecosystem()
@@ -526,7 +527,8 @@ def test_an_interrupted_train_stops_at_once_and_reports_the_rest_as_not_started(
     from juniper_release import interrupts
     from juniper_release.ecosystem.registry import load_registry
     from juniper_release.release import gates, steps
-    from juniper_release.release.train import Outcome, release_train
+    from juniper_release.release.train import release_train
+    from juniper_release.release.train_plan import Outcome
     from juniper_release.release.versioning import bump
 
     for key, value in {**index_env, "JUNIPER_TESTPYPI_TOKEN": TOKEN, "JUNIPER_PYPI_TOKEN": TOKEN}.items():
@@ -560,7 +562,7 @@ def test_a_failed_stand_in_publish_run_is_reported_with_its_own_cause():
     from juniper_release.errors import JuniperError
     from juniper_release.github.forge import GitHub
     from juniper_release.sandbox.fakeforge import FakeGitHub
-    from juniper_release.sandbox.rehearse import with_run_causes
+    from juniper_release.sandbox.rehearse_flows import with_run_causes
 
     cause = "testpypi already holds demo-0.4.1.tar.gz of demo with other content (sha256 differs)"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import tomlkit
-from juniper_release.ecosystem import detect, status
+from juniper_release.ecosystem import detect_report, status
 from juniper_release.ecosystem.drawing import cluster_of
 from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.groups import disagreeing, group_version
@@ -299,14 +299,14 @@ def test_detect_gives_the_group_its_members_largest_bump(fresh: Ecosystem, lock_
     git = Git(root)
     git.run("add", "-A")
     git.run("commit", "-q", "-m", "feat(sdk-auth): tokens")
-    found = {d.package: d for d in detect.collect(lock_registry, fresh.workspace, fetch=False)}
+    found = {d.package: d for d in detect_report.collect(lock_registry, fresh.workspace, fetch=False)}
     assert found["sdk-http"].bump.part == "minor" and found["sdk-auth"].bump.part == "minor"
     assert found["sdk-http"].bump.next_version == "1.3.0" == found["sdk-auth"].bump.next_version
     assert found["sdk-core"].bump.part is None  # nothing of its own: the note says the group's bump
     note = "lockstep group sdk: one bump for every member, minor -> 1.3.0 (the largest of: "
     assert all(any(n.startswith(note) for n in found[m].notes) for m in MEMBERS)
     assert found[APP].bump.part is None and not any("lockstep" in n for n in found[APP].notes)
-    parts, _, _ = detect.selection(list(found.values()))
+    parts, _, _ = detect_report.selection(list(found.values()))
     assert parts == {"sdk-auth": "minor", "sdk-http": "minor"}
 
 

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from juniper_release.ecosystem import detect, lines, notes, status
+from juniper_release.ecosystem import detect, detect_report, lines, notes, status
 from juniper_release.ecosystem.registry import ROOT, load_registry, parse_registry
 from juniper_release.errors import ConfigError, JuniperError
 from juniper_release.github import triggers
@@ -180,7 +180,7 @@ def test_detect_raises_only_the_conflicts_a_convention_can_have(reg):
 
 
 def test_detect_on_the_standin_has_no_changelog_conflict(single, reg):
-    found = detect.collect(reg, single.workspace, fetch=False, warn=_quiet)
+    found = detect_report.collect(reg, single.workspace, fetch=False, warn=_quiet)
     (d,) = found
     assert d.state is detect.Finding.RELEASE_WORTHY and d.bump.conflict is None
     assert (d.bump.part, d.bump.next_version) == ("minor", "0.2.0")
@@ -291,7 +291,7 @@ def test_detect_on_a_maintenance_branch_ignores_newer_releases_on_main(single, r
     git = Git(root)
     git.tag_annotated("v0.2.0", "Release 0.2.0")  # main released 0.2.0 meanwhile
     git.run("push", "-q", "origin", "v0.2.0")
-    (d,) = detect.collect(reg, single.workspace, branch=LINE_BRANCH, warn=_quiet, sandbox=True)
+    (d,) = detect_report.collect(reg, single.workspace, branch=LINE_BRANCH, warn=_quiet, sandbox=True)
     assert (d.released, d.tag, d.target) == ("0.1.0", "v0.1.0", f"origin/{LINE_BRANCH}")
     assert (d.state, d.bump.part, d.bump.next_version, d.bump.conflict) == (
         detect.Finding.RELEASE_WORTHY,
@@ -300,7 +300,7 @@ def test_detect_on_a_maintenance_branch_ignores_newer_releases_on_main(single, r
         None,
     )
     assert [c.subject for c in d.commits] == ["fix: handle empty input"] and not d.reasons
-    manifest = json.loads(detect.render([d], "json"))["packages"][0]
+    manifest = json.loads(detect_report.render([d], "json"))["packages"][0]
     assert manifest["bump"]["next_version"] == "0.1.1"
 
 
@@ -391,7 +391,7 @@ def test_a_bad_or_missing_branch_is_one_line_error(single, reg):
     with pytest.raises(ConfigError, match=r"--branch '-x' is not a valid git branch name"):
         Options(branch="-x")
     with pytest.raises(JuniperError, match=r"branch 'release/9.9' exists neither here nor on origin") as info:
-        detect.collect(reg, single.workspace, branch="release/9.9", warn=_quiet, sandbox=True)
+        detect_report.collect(reg, single.workspace, branch="release/9.9", warn=_quiet, sandbox=True)
     assert "\n" not in str(info.value)
 
 

@@ -16,7 +16,8 @@ from juniper_release.output import VERBOSE
 from juniper_release.release import gates, publish
 from juniper_release.release.journal import Journal
 from juniper_release.release.options import Options
-from juniper_release.release.train import TrainHalted, plan_train, release_train
+from juniper_release.release.train import TrainHalted, release_train
+from juniper_release.release.train_plan import plan_train
 from juniper_release.release.versioning import bump
 from juniper_release.sandbox.rehearse import rehearse
 from juniper_release.verify.build import build_package

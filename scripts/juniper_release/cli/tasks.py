@@ -200,7 +200,7 @@ def detect(
     """What has release-worthy changes since its release tag, by class, with the proposed bump.
 
     Exit 1: something to release, or an anomaly."""
-    from juniper_release.ecosystem.detect import run
+    from juniper_release.ecosystem.detect_report import run
     from juniper_release.frontdoor import output_format, target
     from juniper_release.release.options import parse_timeout
 
@@ -461,7 +461,7 @@ def propose(
     branch: str | None = None,
 ) -> None:
     """Propose each release as a pull request: the bump commit on a release branch, and follow-ons for consumers."""
-    from juniper_release.ecosystem.detect import collect, selection
+    from juniper_release.ecosystem.detect_report import collect, selection
     from juniper_release.frontdoor import target
     from juniper_release.output import verbosity
     from juniper_release.release.propose import run as run_propose

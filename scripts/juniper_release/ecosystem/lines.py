@@ -3,7 +3,7 @@
 One rule in one place for every stage that takes ``--branch NAME``:
 
 - the branch name must be a valid git branch name (:func:`check_branch_name`, ``git check-ref-format`` rules, the
-  one rule of :func:`juniper_release.ecosystem.registry.bad_ref_name`);
+  one rule of :func:`juniper_release.ecosystem.registry_fields.bad_ref_name`);
 - the *baseline* of a line is the newest tag (by version) reachable from the branch, never from ``main``
   (:func:`line_baseline`);
 - the line is the ``X.Y`` its name ends in (``release/0.1``), else the baseline's major and minor
@@ -21,7 +21,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from juniper_release.ecosystem.model import Package, Registry
-from juniper_release.ecosystem.registry import bad_ref_name
+from juniper_release.ecosystem.registry_fields import bad_ref_name
 from juniper_release.ecosystem.tags import matching_tags
 from juniper_release.errors import ConfigError, JuniperError
 from juniper_release.gitops import Git
