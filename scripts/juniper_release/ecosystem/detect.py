@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from pathlib import Path
+from shlex import quote
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -489,7 +490,7 @@ def line_target(git: Git, branch: str, *, fetch: bool) -> tuple[str, str | None]
         return f"origin/{branch}", why or f"origin/{branch} as last fetched"
     raise GitError(
         f"{git.root.name}: branch {branch!r} exists neither here nor on origin",
-        f"`git -C {git.root} fetch origin`, or check the name (maintenance branches are release/X.Y)",
+        f"`git -C {quote(str(git.root))} fetch origin`, or check the name (maintenance branches are release/X.Y)",
     )
 
 

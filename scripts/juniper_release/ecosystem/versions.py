@@ -449,7 +449,7 @@ def _scm_version(pkg: Package, root: Path, source: VersionSource) -> str:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WorkspaceError(
             f"{root / 'pyproject.toml'}: {source.tool} could not compute {pkg.name}'s version ({first})",
-            f"tag a release in git (tag format {pkg.tag_format!r}), or fetch the tags: git -C {root} fetch --tags",
+            f"tag a release in git (tag format {pkg.tag_format!r}), or fetch the tags: git -C {quote(str(root))} fetch --tags",
         ) from None
 
 

@@ -11,6 +11,8 @@ step files one GitHub issue (found again by its title, so a re-run files no seco
 
 from __future__ import annotations
 
+from shlex import quote
+
 from juniper_release.conventions import CHANGELOG, changelog_section, draft_notes
 from juniper_release.ecosystem import notes
 from juniper_release.ecosystem.model import Package
@@ -70,7 +72,7 @@ def forward_port_body(ctx: ReleaseContext) -> str:
     return (
         f"{ctx.pkg.name} {ctx.version} was released from the maintenance branch `{ctx.branch}` (tag `{ctx.tag}`). "
         f"Its fixes belong on `{ctx.registry.branch}` too, unless they are there already:\n\n{release_body(ctx)}\n\n"
-        f"To carry them: `git switch {ctx.registry.branch} && git cherry-pick -x <commits>` (or a merge of "
+        f"To carry them: `git switch {quote(ctx.registry.branch)} && git cherry-pick -x <commits>` (or a merge of "
         f"`{ctx.tag}`), then a pull request; close this issue when it is merged."
     )
 

@@ -245,7 +245,7 @@ def _check_line(pkg: Package, root: Path, branch: str, new: Version) -> None:
     if git.branch() != branch:
         raise JuniperError(
             f"{pkg.name}: the checkout is on {git.branch()!r}, not on the maintenance branch {branch!r}",
-            f"`git -C {pkg.top_of(root)} switch {branch}` first, then bump again",
+            f"`git -C {quote(str(pkg.top_of(root)))} switch {quote(branch)}` first, then bump again",
         )
     lines.check_in_line(pkg, lines.resolve(git, pkg, branch), new)
 
