@@ -85,6 +85,24 @@ def test_kinds_reproduces_kinds_toml(tmp_path: Path) -> None:
         assert label in summary
 
 
+def test_lockstep_reproduces_lockstep_toml(tmp_path: Path) -> None:
+    """A uv workspace whose members take their version from the repository's one tag (hatch-vcs, ``root =
+    "../.."``): init finds each member's version source (the root above it is the member's own repository) and
+    the group, and the registry it writes loads with the group and a clean registry check."""
+    from juniper_release.sandbox.lockstep import create_lockstep
+
+    reference = load_registry(ROOT / "registries" / "lockstep.toml", env={})
+    eco = create_lockstep(tmp_path / "ws", reference, remotes=tmp_path / "remotes")
+    summary, _ = _init(eco.workspace, tmp_path / "out.toml")
+    ours = load_registry(tmp_path / "out.toml", env={})
+    members = set(reference.groups[0].members)
+    assert {m for g in ours.groups for m in g.members} == members
+    for name in members:
+        row = next(line for line in summary.splitlines() if line.startswith(f"{name} "))
+        assert "vcs: hatch-vcs" in row, row
+    assert [f for f in run_checks(ours, eco.workspace) if f.check in REGISTRY_CHECKS] == []
+
+
 # ------------------------------------------------------------------------------------------ guesses, safety
 
 

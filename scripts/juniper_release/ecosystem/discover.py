@@ -201,7 +201,7 @@ def read_package(checkout: str, subdir: str | None, root: Path, doc: Mapping[str
     requirements = _requirements(where, project)
     optional = project.get("optional-dependencies") or {}
     scripts = tuple(sorted(str(s) for s in (project.get("scripts") or {})))
-    source, version_file = find_source(name, root, doc, imports)
+    source, version_file = find_source(name, root, doc, imports, subdir=subdir)
     if version_file:
         guesses["version_file"] = f"the backend's version source is unknown here; {version_file} holds __version__"
     elif source is None:

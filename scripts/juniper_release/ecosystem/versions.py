@@ -202,15 +202,16 @@ def _detect(pkg: Package, doc: Mapping[str, Any], read: Reader, where: str) -> V
 
 
 def find_source(
-    name: str, root: Path, doc: Mapping[str, Any], modules: tuple[str, ...]
+    name: str, root: Path, doc: Mapping[str, Any], modules: tuple[str, ...], *, subdir: str | None = None
 ) -> tuple[VersionSource | None, str | None]:
     """For a package with no registry entry yet (``invoke init``): its version source as the backend declares it,
     else a file of one of its ``modules`` (src or flat layout) holding a ``__version__`` literal (what
-    ``version_file`` would name), else ``(None, None)``."""
+    ``version_file`` would name), else ``(None, None)``. ``subdir``: the package's directory inside its repository
+    (a workspace member may name its repository's root, as ``root = "../.."`` does)."""
     from juniper_release.ecosystem.model import Package
 
     read = _disk_reader(root)
-    probe = Package(name=name, repo="init/probe", path=".", imports=(), layer=0, python=(), torch=False)
+    probe = Package(name=name, repo="init/probe", path=".", imports=(), layer=0, python=(), torch=False, subdir=subdir)
     try:
         return detect_source(probe, doc, read, str(root / "pyproject.toml")), None
     except WorkspaceError:
