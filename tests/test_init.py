@@ -20,7 +20,7 @@ from juniper_release.ecosystem.initfile import render, run_init, write_registry
 from juniper_release.ecosystem.onboard import plan_registry
 from juniper_release.ecosystem.regdiff import differences
 from juniper_release.ecosystem.registry import ROOT, load_registry
-from juniper_release.ecosystem.repofacts import github_repo, learn_tag_format, path_repo, role_of
+from juniper_release.ecosystem.repofacts import github_repo, learn_tag_format, path_repo
 from juniper_release.errors import ConfigError, WorkspaceError
 from juniper_release.github.checks import run_checks
 from juniper_release.sandbox.grown import create_grown
@@ -314,13 +314,31 @@ def test_tag_formats_learnt() -> None:
     assert learn_tag_format("pkg", ["release-1", "nightly"]) == (None, 0)
 
 
-def test_workflow_roles() -> None:
-    assert role_of(["github.event.release.prerelease == true"]) == "pre"
-    assert role_of(["${{ github.event.release.prerelease }}"]) == "pre"
-    assert role_of(["github.event.release.prerelease == false"]) == "final"
-    assert role_of(["!github.event.release.prerelease && github.repository == 'a/b'"]) == "final"
-    assert role_of(["startsWith(github.event.release.tag_name, 'v')"]) == "both"
-    assert role_of([]) == "both"
+@pytest.mark.parametrize(
+    ("on", "condition", "expected"),
+    [
+        ("types: [published]", "github.event.release.prerelease == true", "prerelease"),
+        ("types: [published]", "${{ github.event.release.prerelease }}", "prerelease"),
+        ("types: [published]", "github.event.release.prerelease == false", "final"),
+        ("types: [published]", "${{ !github.event.release.prerelease && github.repository == 'a/b' }}", "final"),
+        ("types: [published]", "startsWith(github.event.release.tag_name, 'v')", "both"),
+        ("types: [prereleased]", "", "prerelease"),  # the pair told by the event types alone (a real quirk)
+        ("types: [released]", "", "final"),
+    ],
+)
+def test_workflow_roles(tmp_path: Path, on: str, condition: str, expected: str) -> None:
+    """init reads a workflow's role with the one rule of check and the release (ecosystem/triggers.py)."""
+    from juniper_release.ecosystem.repofacts import publish_workflows
+
+    flows = tmp_path / ".github" / "workflows"
+    flows.mkdir(parents=True)
+    guard = f"    if: {condition}\n" if condition else ""
+    (flows / "p.yml").write_text(
+        f"on:\n  release:\n    {on}\njobs:\n  publish:\n{guard}    runs-on: ubuntu-latest\n"
+        "    steps:\n      - uses: pypa/gh-action-pypi-publish@release/v1\n",
+        encoding="utf-8",
+    )
+    assert [w.role for w in publish_workflows(tmp_path)] == [expected]
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
-from juniper_release.ecosystem import detect, detect_report, lines, notes, status
+from juniper_release.ecosystem import detect, detect_report, lines, notes, status, triggers
 from juniper_release.ecosystem.registry import ROOT, load_registry, parse_registry
 from juniper_release.errors import ConfigError, JuniperError
-from juniper_release.github import triggers
 from juniper_release.github.checks import run_checks
 from juniper_release.github.forge import GitHub
 from juniper_release.github.workflows import check as workflows_check

@@ -245,7 +245,7 @@ def _workflows(planned: list[Planned], workflows: Sequence[Workflow], group: Gro
 
 
 def _choose_workflows(pkg: Planned, owned: list[Workflow]) -> None:
-    pre = [w for w in owned if w.role == "pre"]
+    pre = [w for w in owned if w.role == "prerelease"]
     final = [w for w in owned if w.role == "final"]
     both = sorted((w for w in owned if w.role == "both"), key=lambda w: not w.on_release)
     if pre and final:
@@ -256,7 +256,7 @@ def _choose_workflows(pkg: Planned, owned: list[Workflow]) -> None:
         if len(owned) > 1:
             others = ", ".join(w.path for w in owned if w is not chosen)
             pkg.guesses["publish_workflow"] = f"also uploading: {others}"
-        elif chosen.role == "pre":
+        elif chosen.role == "prerelease":
             pkg.guesses["publish_workflow"] = "it publishes pre-releases only"
     else:
         pkg.guesses["publish_workflow"] = "no workflow of the repository uploads it: the default path"

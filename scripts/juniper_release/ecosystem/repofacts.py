@@ -20,10 +20,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from juniper_release.ecosystem import tags
+from juniper_release.ecosystem import tags, triggers
 from juniper_release.gitops import Git
 
 TAG_FORMATS = ("v{version}", "{version}", "{name}-v{version}", "{name}-{version}")
@@ -36,12 +35,7 @@ _SCP = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
 _UPLOAD = re.compile(
     r"pypa/gh-action-pypi-publish|\btwine\s+upload\b|\buv\s+publish\b|\b(?:flit|hatch|poetry|pdm)\s+publish\b"
 )
-_FINAL = re.compile(r"!\s*github\.event\.release\.prerelease|prerelease\s*==\s*false|prerelease\s*!=\s*true")
-_PRE = re.compile(
-    r"prerelease\s*==\s*true|prerelease\s*!=\s*false|(?<![!\w.])github\.event\.release\.prerelease\b(?!\s*[=!]=)"
-)
-
-Role = Literal["both", "pre", "final"]
+Role = triggers.Role
 
 
 @dataclass(frozen=True)
@@ -152,41 +146,6 @@ def learn_tag_format(name: str, repo_tags: Iterable[str]) -> tuple[str | None, i
 # -------------------------------------------------------------------------------------------------- workflows
 
 
-def _triggers(doc: Any) -> dict[str, Any]:
-    raw = doc.get("on", doc.get(True)) if isinstance(doc, dict) else None
-    if isinstance(raw, str):
-        return {raw: None}
-    if isinstance(raw, list):
-        return {str(e): None for e in raw}
-    return {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
-
-
-def _conditions(doc: Any) -> list[str]:
-    """Every ``if:`` of the workflow's jobs and their steps."""
-    out: list[str] = []
-    jobs = doc.get("jobs") if isinstance(doc, dict) else None
-    for job in (jobs or {}).values() if isinstance(jobs, dict) else ():
-        if not isinstance(job, dict):
-            continue
-        out += [str(job["if"])] if "if" in job else []
-        steps = job.get("steps")
-        out += (
-            [str(s["if"]) for s in steps or [] if isinstance(s, dict) and "if" in s] if isinstance(steps, list) else []
-        )
-    return out
-
-
-def role_of(conditions: Sequence[str]) -> Role:
-    """Which releases the workflow's ``if:`` conditions let through: only pre-releases, only finals, or both."""
-    text = " ".join(conditions)
-    pre, final = bool(_PRE.search(text)), bool(_FINAL.search(text))
-    if pre and not final:
-        return "pre"
-    if final and not pre:
-        return "final"
-    return "both"
-
-
 def publish_workflows(root: Path) -> list[Workflow]:
     """The workflows of the repository at ``root`` that upload to an index, by path."""
     import yaml  # type: ignore[import-untyped,unused-ignore]
@@ -203,8 +162,8 @@ def publish_workflows(root: Path) -> list[Workflow]:
             doc = yaml.safe_load(text)
         except yaml.YAMLError:
             doc = None
-        on_release = "release" in _triggers(doc)
-        role = role_of(_conditions(doc)) if on_release else "both"
+        on_release = "release" in triggers.workflow_triggers(doc)
+        role = (triggers.role_of(doc) or "both") if on_release else "both"  # the one rule of check and the release
         out.append(Workflow(path.relative_to(root).as_posix(), on_release, role, live))
     return out
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from juniper_release.ecosystem import triggers
 from juniper_release.ecosystem.checks import (
     SEVERITIES,
     Finding,
@@ -30,7 +31,6 @@ from juniper_release.ecosystem.graph import build_graph
 from juniper_release.ecosystem.project import Project
 from juniper_release.ecosystem.registry import Package, Registry, missing_checkouts, missing_packages
 from juniper_release.errors import WorkspaceError, suggest
-from juniper_release.github import triggers
 from juniper_release.github.pins import newer_than_table, repo_workflows, unpinned
 from juniper_release.github.workflows import validate_workflow_path
 
@@ -90,7 +90,7 @@ def check_publish_workflow(pkg: Package, project: Project, workflow: str) -> lis
 
 def check_release_topology(registry: Registry, pkg: Package, project: Project) -> list[Finding]:
     """A pre-release workflow beside the publish workflow (the registry's ``prerelease_workflow``) is a topology,
-    not a problem: each must publish its own kind (:func:`juniper_release.github.triggers.topology_problems`)."""
+    not a problem: each must publish its own kind (:func:`juniper_release.ecosystem.triggers.topology_problems`)."""
     pre = registry.workflow_for(pkg, prerelease=True) if registry.has_prerelease_workflow(pkg) else None
     texts = triggers.repository_workflows(pkg.top_of(project.root))
     found = [] if pre is None else check_publish_workflow(pkg, project, pre)

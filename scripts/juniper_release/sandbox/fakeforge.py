@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from juniper_release import interrupts
+from juniper_release.ecosystem.triggers import runs_for
 from juniper_release.errors import JuniperError
 from juniper_release.files import read_json, write_json
-from juniper_release.github.triggers import runs_for
 from juniper_release.gitops import Git
 from juniper_release.sandbox.fakeforge_faults import Fault, Misbehaviour
 from juniper_release.sandbox.fakeforge_issues import Answer, IssuesAndStatuses, _now

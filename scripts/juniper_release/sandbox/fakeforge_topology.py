@@ -1,5 +1,5 @@
 """Which workflows the local GitHub stand-in runs for a published Release: the repository's own, read from its bare
-remote at the Release's commit, by the one rule of :mod:`juniper_release.github.triggers`.
+remote at the Release's commit, by the one rule of :mod:`juniper_release.ecosystem.triggers`.
 
 A repository with a pre-release/final pair (``publish-testpypi.yml`` gated on ``prerelease == true``,
 ``publish-pypi.yml`` on ``== false``) gets a run of each, as on GitHub: the one for the other kind of Release
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from juniper_release.github import triggers
+from juniper_release.ecosystem import triggers
 from juniper_release.gitops import Git
 
 
