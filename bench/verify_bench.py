@@ -4,7 +4,7 @@ Run it from the repository root: ``python bench/verify_bench.py``. It generates 
 third-party dependencies, CPU torch) in a temporary directory: the six packages of repos.toml, or with ``--layout
 grown`` the 18 packages in 8 repositories of registries/grown.toml, or with ``--layout kinds`` the six packages of
 registries/kinds.toml (one per version source). Or it copies a real workspace (``--workspace
-DIR``, e.g. /work/real/plan, or /work/real/grown with ``--registry registries/grown.toml``; the copy is what gets
+DIR``, e.g. ~/juniper-plan, or ~/juniper-grown with ``--registry registries/grown.toml``; the copy is what gets
 changed). It times, in one run:
 
   manual    per package, sequentially in release order: ``python -m build``, ``twine check``, ``python -m venv``
