@@ -9,7 +9,6 @@ import errno
 import fcntl
 import json
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from juniper_release.errors import JuniperError
+from juniper_release.output import to_stderr
 
 LOCK_TIMEOUT = 60.0
 """Seconds a run waits for another run holding the same lock before it refuses."""
@@ -125,7 +125,7 @@ def locked(
                         f"wait for PID {holder} to finish, or stop it, then re-run",
                     ) from None
                 if not waited:
-                    (say or _stderr)(f"waiting for PID {holder}, which holds {lock_file} ({what}) ...")
+                    (say or to_stderr)(f"waiting for PID {holder}, which holds {lock_file} ({what}) ...")
                     waited = True
                 time.sleep(0.2)
         fh.seek(0)
@@ -139,7 +139,3 @@ def locked(
             fh.truncate()
             fh.flush()
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

@@ -250,6 +250,12 @@ def emit(text: str, stream: TextIO | None = None) -> None:
     print(text, file=stream or sys.stdout, flush=True)
 
 
+def to_stderr(text: str) -> None:
+    """A line for the person at the terminal (a warning, a wait, a plan): on stderr, so stdout stays the task's own
+    output (a table, JSON)."""
+    print(text, file=sys.stderr, flush=True)
+
+
 def step(name: str, outcome: str, detail: str = "") -> str:
     """One line of an ordered procedure: ``[outcome] name: detail``."""
     return paint(f"[{outcome:>7}]", outcome) + f" {printable(name)}" + (f": {printable(detail)}" if detail else "")

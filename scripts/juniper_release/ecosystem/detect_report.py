@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -26,12 +25,9 @@ from juniper_release.ecosystem.registry import Registry
 from juniper_release.ecosystem.semver import next_version
 from juniper_release.gitops import Git
 from juniper_release.offline import offline
+from juniper_release.output import to_stderr
 
 COLUMNS = ("package", "layer", "baseline", "tag", "target", "changes", "bump", "evidence", "state")
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def collect(
@@ -47,7 +43,7 @@ def collect(
 ) -> list[Detection]:
     """Every selected package's detection, in release order. ``fetch=False`` is offline: no fetch, no index (the
     tags stand in for it), the local HEAD. ``branch``: a maintenance branch (:func:`detect_line`)."""
-    warn = warn or _stderr
+    warn = warn or to_stderr
     if branch is not None:
         lines.check_branch_name(branch)
     chosen = {p.name for p in registry.select(packages)}

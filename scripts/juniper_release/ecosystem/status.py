@@ -39,7 +39,6 @@ Index look-ups run concurrently with a short timeout; an unreachable index shows
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -58,6 +57,7 @@ from juniper_release.ecosystem.project import Project, VersionKind, find_module_
 from juniper_release.ecosystem.registry import INDEX_NAMES, Package, Registry, missing_packages
 from juniper_release.errors import suggest
 from juniper_release.gitops import Git
+from juniper_release.output import to_stderr
 
 UNKNOWN = "unknown"
 COLUMNS = (
@@ -294,10 +294,6 @@ def missing_row(pkg: Package, workspace: Path) -> StatusRow:
     )
 
 
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def collect(
     registry: Registry,
     workspace: Path,
@@ -311,7 +307,7 @@ def collect(
     With ``query_indexes=False`` no index is contacted, both index columns show as unknown and the tags stand in for
     the index (the sandbox).
     """
-    warn = warn or _stderr
+    warn = warn or to_stderr
     graph = build_graph(registry, workspace)
     try:
         layers = graph.computed_layers()
@@ -429,7 +425,7 @@ def run(
     """``invoke status``: the rendered matrix and the exit code (:func:`exit_code`). The stand-in packages share
     their names with the real ones on PyPI, so the sandbox never queries the real indexes (only local ones set
     through the *_SIMPLE_URL overrides)."""
-    warn = warn or _stderr
+    warn = warn or to_stderr
     query = queries_indexes(registry, sandbox=sandbox, warn=warn)
     rows = collect(registry, workspace, timeout=timeout, warn=warn, query_indexes=query)
     text = render(rows, fmt)

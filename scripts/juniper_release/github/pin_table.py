@@ -10,7 +10,6 @@ pinned next to that version comment; a version seen with two different SHAs is r
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from juniper_release.files import unified_diff, write_text
 from juniper_release.github import pins as pins_module
 from juniper_release.github.inputs import DECLARED
 from juniper_release.github.pins import PIN_COMMAND, PINS, Pin, Seen, pinned_releases, repo_workflows, version_of
-from juniper_release.output import emit
+from juniper_release.output import emit, to_stderr
 
 TABLE_FILE = Path(pins_module.__file__).resolve()
 """The source file holding :data:`PINS` (what ``--write`` edits)."""
@@ -143,10 +142,6 @@ def proposal_lines(proposals: Sequence[Proposal]) -> list[str]:
     ]
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def run_from_workspace(
     registry: Registry,
     workspace: Path,
@@ -155,7 +150,7 @@ def run_from_workspace(
     table_file: Path = TABLE_FILE,
     readme: Path | None = None,
     out: Callable[[str], None] = emit,
-    err: Callable[[str], None] = _stderr,
+    err: Callable[[str], None] = to_stderr,
 ) -> int:
     """Propose (dry run: the diff, EXIT_FINDINGS when the table is older) or write the newer pins the workspace runs."""
     proposals, refusals = propose(workspace_evidence(registry, workspace))

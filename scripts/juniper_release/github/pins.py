@@ -22,7 +22,6 @@ the cue to move the table.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from packaging.version import InvalidVersion, Version
 
 from juniper_release.errors import EXIT_FINDINGS, EXIT_OK, JuniperError, suggest
 from juniper_release.files import unified_diff
-from juniper_release.output import emit
+from juniper_release.output import emit, to_stderr
 
 
 @dataclass(frozen=True)
@@ -240,16 +239,12 @@ def newer_than_table(top: Path, pins: Mapping[str, Pin] = PINS) -> list[Newer]:
     return [Newer(a, s, p, pins[a]) for a, (s, p) in sorted(best.items())]
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 PIN_COMMAND = "invoke pin-actions --write"
 """Rewrites this repository's workflows from :data:`PINS` (the package repositories': ``invoke workflows --write``)."""
 
 
 def run_pin_actions(
-    root: Path, *, write: bool, out: Callable[[str], None] = emit, err: Callable[[str], None] = _stderr
+    root: Path, *, write: bool, out: Callable[[str], None] = emit, err: Callable[[str], None] = to_stderr
 ) -> int:
     """Check (default) or rewrite this repository's workflows against :data:`PINS`.
 

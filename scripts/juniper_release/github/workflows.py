@@ -50,7 +50,7 @@ from juniper_release.files import unified_diff, write_text
 from juniper_release.github.forward import Held, forward_only
 from juniper_release.github.group_workflows import group_notes
 from juniper_release.github.pins import apply_pins
-from juniper_release.output import emit, table
+from juniper_release.output import emit, table, to_stderr
 from juniper_release.verify.pythons import workflow_python
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -457,10 +457,6 @@ def check_report(drifts: Sequence[Drift]) -> str:
     return "\n".join(parts)
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def check_flags(*, check: bool, write: bool, sandbox: bool) -> None:
     """``invoke workflows`` takes exactly one of --check and --write, and never writes into the shared sandbox."""
     if check == write:
@@ -500,7 +496,7 @@ def run_check(
     workspace: Path,
     packages: Sequence[Package],
     out: Callable[[str], None] = emit,
-    err: Callable[[str], None] = _stderr,
+    err: Callable[[str], None] = to_stderr,
     *,
     stat: bool = False,
     sandbox: bool = False,
